@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Thin front end: the real work is in meson (build) and devtools/ (set-up, tests).
+#
+#   make demo    install what is missing, build, run the demo
+#   make test    install what is missing, build, run every test (CI runs this)
+#   make bench   the benchmarks, side by side with stock DPDK, as ratios
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON_OPTS ?=
+# Two lcores on two CPUs when there are two; otherwise both on CPU 0 (they yield).
+LCORES     ?= $(shell [ "$$(nproc)" -ge 2 ] && echo "-l 0,1" || echo "--lcores 0@0,1@0")
+RINGBENCH  := $(BUILD)/app/pvb-ringbench/pvb-ringbench
+FUZZ_SECONDS ?= 600
+
+.PHONY: all deps build demo test bench fuzz hugepages clean
+
+all: build
+
+deps:
+	@devtools/setup-deps.sh
+
+build: deps
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) $(MESON_OPTS) >/dev/null
+	@ninja -C $(BUILD) >/dev/null && echo "build: ok ($(BUILD)/)"
+
+hugepages:
+	@devtools/hugepages.sh
+
+# Until the forwarder exists: a short pvb-ringbench run.
+demo: build hugepages
+	$(RINGBENCH) $(LCORES) $$(devtools/hugepages.sh --eal) --log-level=error -- \
+		--rounds 3 --stream-ms 150 --samples 50000 --quiet
+
+test: build hugepages
+	@BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) LCORES="$(LCORES)" devtools/run-tests.sh
+
+bench: build hugepages
+	$(RINGBENCH) $(LCORES) $$(devtools/hugepages.sh --eal) --log-level=error -- \
+		--quiet --rounds 7 --json $(BUILD)/ringbench.json --plot $(BUILD)/ringbench-plots
+
+# A longer fuzzing run of every target (ASan+UBSan build).
+fuzz: build
+	@BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) devtools/run-tests.sh --fuzz-only $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(ASAN_BUILD)
+	@[ ! -d $(BUILD) ] || find $(BUILD) -mindepth 1 -maxdepth 1 ! -name dpdk-sdk -exec rm -rf {} +

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _PVB_RB_RESULT_H_
+#define _PVB_RB_RESULT_H_
+
+#include <stdio.h>
+
+#include "rb.h"
+
+/* Latency figures kept per round, in cycles. */
+enum rb_lat_stat { RB_P50, RB_P99, RB_P999, RB_MAX, RB_NB_LAT_STATS };
+
+/** Median of the rounds, with the smallest and largest round. */
+struct rb_spread {
+	double med, min, max;
+};
+
+/** Everything measured for one kind on one lcore pair. */
+struct rb_result {
+	const struct rb_kind *kind;
+	unsigned int lcore_a, lcore_b;
+	uint32_t rounds_done;
+	double lat[RB_MAX_ROUNDS][RB_NB_LAT_STATS];	/* cycles */
+	double rate[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* elements per second */
+	double cpe[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* receiver cycles per element */
+	uint64_t *samples;	/* last round's round trips, sorted (cycles) */
+	uint32_t nb_samples;
+	int rc;			/* first error, 0 if none */
+};
+
+/** The whole run, as the report writers see it. */
+struct rb_report {
+	const struct rb_params *p;
+	uint64_t tsc_hz;
+	unsigned int nb_lcores;
+	unsigned int nb_results;
+	struct rb_result *results;	/* pairs outer, kinds inner */
+};
+
+/* rb_stats.c */
+void rb_sort_u64(uint64_t *v, uint32_t n);
+double rb_percentile(const uint64_t *sorted, uint32_t n, double pct);
+struct rb_spread rb_spread_of(const double *v, uint32_t n);
+double rb_cycles_to_ns(const struct rb_report *r, double cycles);
+const struct rb_result *rb_find(const struct rb_report *r, const char *kind,
+				unsigned int a, unsigned int b);
+int rb_burst_index(const struct rb_params *p, uint32_t burst);
+/* Per-round ratio num/den of a figure, summarised; false if not measured. */
+bool rb_ratio_stream(const struct rb_report *r, const struct rb_result *num,
+		     const struct rb_result *den, int bi, struct rb_spread *out);
+bool rb_ratio_lat(const struct rb_report *r, const struct rb_result *num,
+		  const struct rb_result *den, enum rb_lat_stat s, struct rb_spread *out);
+
+/* rb_report.c */
+void rb_print_table(const struct rb_report *r, FILE *f);
+int rb_write_json(const struct rb_report *r, const char *path);
+int rb_write_plots(const struct rb_report *r, const char *dir);
+
+#endif /* _PVB_RB_RESULT_H_ */

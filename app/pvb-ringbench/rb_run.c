@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * Running the harness on a pair of lcores: launch side B, run or launch side
+ * A, collect. The main lcore may be either side.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "rb_run.h"
+
+_Atomic uint32_t rb_stop_requested;
+
+/* True when the two lcores can only run on the same single CPU. */
+static bool
+share_cpu(unsigned int a, unsigned int b)
+{
+	rte_cpuset_t ca = rte_lcore_cpuset(a), cb = rte_lcore_cpuset(b);
+
+	return CPU_COUNT(&ca) == 1 && CPU_EQUAL(&ca, &cb);
+}
+
+static int
+launch_pair(unsigned int a, lcore_function_t *fa, struct rb_job *ja,
+	    unsigned int b, lcore_function_t *fb, struct rb_job *jb)
+{
+	unsigned int main_lcore = rte_get_main_lcore();
+	int rc = 0;
+
+	if (b != main_lcore && (rc = rte_eal_remote_launch(fb, jb, b)) != 0)
+		return rc;
+	if (a != main_lcore && (rc = rte_eal_remote_launch(fa, ja, a)) != 0) {
+		/* relaxed: B only needs to see it and stop */
+		atomic_store_explicit(&ja->sync->abort, 1, memory_order_relaxed);
+		rte_eal_wait_lcore(b);
+		return rc;
+	}
+	if (a == main_lcore)
+		fa(ja);
+	else if (b == main_lcore)
+		fb(jb);
+	if (a != main_lcore)
+		rte_eal_wait_lcore(a);
+	if (b != main_lcore)
+		rte_eal_wait_lcore(b);
+	return ja->rc != 0 ? ja->rc : jb->rc;
+}
+
+static void
+init_jobs(struct rb_pair_ctx *c, struct rb_job *ja, struct rb_job *jb)
+{
+	memset(ja, 0, sizeof(*ja));
+	ja->ch = c->ch;
+	ja->sync = c->sync;
+	ja->p = c->p;
+	ja->yield = share_cpu(c->res->lcore_a, c->res->lcore_b);
+	*jb = *ja;
+	/* relaxed: the lcore launch that follows orders these for both sides */
+	atomic_store_explicit(&c->sync->sent, UINT64_MAX, memory_order_relaxed);
+	atomic_store_explicit(&c->sync->abort, 0, memory_order_relaxed);
+}
+
+int
+rb_run_latency(struct rb_pair_ctx *c, uint32_t round)
+{
+	struct rb_result *x = c->res;
+	struct rb_job ja, jb;
+	uint32_t n = c->p->samples;
+	int rc;
+
+	init_jobs(c, &ja, &jb);
+	ja.samples = x->samples;
+	rc = launch_pair(x->lcore_a, x->kind->lat_a, &ja, x->lcore_b, x->kind->lat_b, &jb);
+	if (rc != 0)
+		return rc;
+	rb_sort_u64(x->samples, n);
+	x->nb_samples = n;
+	x->lat[round][RB_P50] = rb_percentile(x->samples, n, 50);
+	x->lat[round][RB_P99] = rb_percentile(x->samples, n, 99);
+	x->lat[round][RB_P999] = rb_percentile(x->samples, n, 99.9);
+	x->lat[round][RB_MAX] = (double)x->samples[n - 1];
+	return 0;
+}
+
+int
+rb_run_stream(struct rb_pair_ctx *c, uint32_t round, uint32_t bi, uint64_t tsc_hz)
+{
+	struct rb_result *x = c->res;
+	struct rb_job ja, jb;
+	int rc;
+
+	init_jobs(c, &ja, &jb);
+	ja.burst = jb.burst = c->p->bursts[bi];
+	ja.deadline = rte_rdtsc() + tsc_hz * c->p->stream_ms / 1000;
+	rc = launch_pair(x->lcore_a, x->kind->stream_tx, &ja, x->lcore_b, x->kind->stream_rx,
+			 &jb);
+	if (rc != 0)
+		return rc;
+	if (jb.moved == 0 || jb.cycles == 0)
+		return -ENODATA;
+	x->rate[bi][round] = (double)jb.moved * (double)tsc_hz / (double)jb.cycles;
+	x->cpe[bi][round] = (double)jb.cycles / (double)jb.moved;
+	return 0;
+}
+
+int
+rb_pair_ctx_init(struct rb_pair_ctx *c, const struct rb_params *p, struct rb_result *x,
+		 unsigned int id)
+{
+	int socket = (int)rte_lcore_to_socket_id(x->lcore_a);
+
+	memset(c, 0, sizeof(*c));
+	c->p = p;
+	c->res = x;
+	c->sync = rte_zmalloc_socket("rb_sync", sizeof(*c->sync), RTE_CACHE_LINE_SIZE, socket);
+	x->samples = calloc(p->samples, sizeof(*x->samples));
+	c->ch = x->kind->create(p, socket, id);
+	if (c->sync == NULL || x->samples == NULL || c->ch == NULL) {
+		rb_pair_ctx_fini(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+rb_pair_ctx_fini(struct rb_pair_ctx *c)
+{
+	if (c->ch != NULL)
+		c->res->kind->destroy(c->ch);
+	rte_free(c->sync);
+	c->ch = NULL;
+	c->sync = NULL;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _PVB_CONFIG_H_
+#define _PVB_CONFIG_H_
+
+/** Cache line size the shared layouts are built for. */
+#define PVB_CACHE_LINE		64
+
+/** Default ring sizes (entries) for lcore-to-lcore hand-off. */
+#define PVB_SCRING_DEFAULT_SIZE	1024
+
+/** pvb-ringbench defaults. */
+#define PVB_RB_DEFAULT_RING_SIZE	1024
+#define PVB_RB_DEFAULT_LAT_SAMPLES	200000
+#define PVB_RB_DEFAULT_STREAM_MS	400
+#define PVB_RB_MAX_BURST		256
+
+#endif /* _PVB_CONFIG_H_ */

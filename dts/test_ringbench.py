@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""pvb-ringbench as a user runs it: the table, --json, --plot, bad options."""
+import json
+import os
+
+import pytest
+
+QUICK = ["--rounds", "2", "--samples", "2000", "--stream-ms", "20", "--bursts", "1,32"]
+
+
+@pytest.fixture(scope="module")
+def ringbench(build):
+    path = os.path.join(build, "app", "pvb-ringbench", "pvb-ringbench")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} not built")
+    return path
+
+
+def run(procs, ringbench, lcores, eal_mem, args, **kw):
+    return procs.run([ringbench, *lcores, *eal_mem, "--log-level=error", "--", *args], **kw)
+
+
+def test_table_has_every_kind_and_the_ratios(procs, ringbench, lcores, eal_mem):
+    r = run(procs, ringbench, lcores, eal_mem, QUICK)
+    assert r.returncode == 0, r.stderr
+    for kind in ("floor", "scring", "rte_ring"):
+        assert f"  {kind} " in r.stdout
+    assert "scring / rte_ring streaming, burst 32" in r.stdout
+    assert "scring / floor p50 round trip" in r.stdout
+    assert "round 2/2" in r.stdout  # progress lines for each run
+
+
+def test_json(procs, ringbench, lcores, eal_mem, tmp_path):
+    out = tmp_path / "rb.json"
+    r = run(procs, ringbench, lcores, eal_mem, QUICK + ["--quiet", "--json", str(out)])
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    kinds = {x["kind"]: x for x in doc["results"]}
+    assert set(kinds) == {"floor", "scring", "rte_ring"}
+    for x in kinds.values():
+        assert x["error"] == 0 and x["rounds"] == 2
+        lat = x["latency_ns"]
+        assert 0 < lat["p50"]["median"] <= lat["p99"]["median"] <= lat["max"]["median"]
+    assert kinds["floor"]["stream"] == []
+    assert [s["burst"] for s in kinds["scring"]["stream"]] == [1, 32]
+    assert all(s["elements_per_s"]["median"] > 0 for s in kinds["scring"]["stream"])
+    ratios = doc["ratios"]
+    assert ratios["scring_vs_rte_ring_stream_b32"]["median"] > 0
+    assert ratios["scring_vs_floor_p50"]["target"] == 1.15
+
+
+def test_plot(procs, ringbench, lcores, eal_mem, tmp_path):
+    r = run(procs, ringbench, lcores, eal_mem, QUICK + ["--quiet", "--plot", str(tmp_path)])
+    assert r.returncode == 0, r.stderr
+    for png in ("latency-hist.png", "stream.png", "latency-matrix.png"):
+        data = (tmp_path / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", png
+
+
+def test_kinds_subset(procs, ringbench, lcores, eal_mem):
+    r = run(procs, ringbench, lcores, eal_mem, QUICK + ["--quiet", "--kinds", "scring"])
+    assert r.returncode == 0, r.stderr
+    assert "  scring " in r.stdout and "  rte_ring " not in r.stdout
+    assert "not measured in this run" in r.stdout
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--kinds", "nosuch"], "unknown kind 'nosuch'"),
+    (["--bursts", "0"], "--bursts: '0' is not a number"),
+    (["--bursts", "1,300"], "--bursts: '300' is not a number"),
+    (["--ring-size", "1000"], "--ring-size 1000 is not a power of two"),
+    (["--rounds", "x"], "--rounds: 'x' is not a number"),
+    (["stray"], "unexpected argument 'stray'"),
+])
+def test_bad_options_exit_2(procs, ringbench, lcores, eal_mem, args, msg):
+    r = run(procs, ringbench, lcores, eal_mem, args)
+    assert r.returncode == 2
+    assert msg in r.stderr
+
+
+def test_one_lcore_is_refused(procs, ringbench, eal_mem):
+    r = procs.run([ringbench, "-l", "0", *eal_mem, "--log-level=error", "--", "--rounds", "1"])
+    assert r.returncode == 2
+    assert "needs at least 2 lcores" in r.stderr
+
+
+def test_shared_cpu_still_completes(procs, ringbench, eal_mem):
+    """Two lcores on one CPU (as on a 1-core CI runner): the harness yields."""
+    r = procs.run([ringbench, "--lcores", "0@0,1@0", *eal_mem, "--log-level=error", "--",
+                   "--rounds", "1", "--samples", "300", "--stream-ms", "20", "--bursts", "32",
+                   "--quiet"], timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "  scring " in r.stdout

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _PVB_ORDERING_H_
+#define _PVB_ORDERING_H_
+
+/**
+ * @file
+ * The only place where pvbridge spells out memory ordering.
+ *
+ * Every shared index in the ring libraries is a C11 atomic accessed through
+ * these helpers, so a reader can grep for each kind of access. Call sites say
+ * which access on the other side each acquire/release pairs with; each
+ * relaxed access says why relaxed is enough.
+ */
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/** A 32-bit index shared with a peer (another thread or process). */
+typedef _Atomic uint32_t pvb_shared_u32;
+
+/** Load a value the peer published with pvb_store_release(). */
+static inline uint32_t
+pvb_load_acquire(const pvb_shared_u32 *p)
+{
+	return atomic_load_explicit((pvb_shared_u32 *)(uintptr_t)p, memory_order_acquire);
+}
+
+/** Publish everything written before this store to a pvb_load_acquire() reader. */
+static inline void
+pvb_store_release(pvb_shared_u32 *p, uint32_t v)
+{
+	atomic_store_explicit(p, v, memory_order_release);
+}
+
+/** A load that orders nothing; the call site says why that is enough. */
+static inline uint32_t
+pvb_load_relaxed(const pvb_shared_u32 *p)
+{
+	return atomic_load_explicit((pvb_shared_u32 *)(uintptr_t)p, memory_order_relaxed);
+}
+
+/** A store that orders nothing; the call site says why that is enough. */
+static inline void
+pvb_store_relaxed(pvb_shared_u32 *p, uint32_t v)
+{
+	atomic_store_explicit(p, v, memory_order_relaxed);
+}
+
+/**
+ * Full fence: orders an earlier store before a later load. Used only in the
+ * store-then-load handshake before deciding whether to notify a peer (each
+ * side stores its own word, fences, then loads the other side's word).
+ */
+static inline void
+pvb_fence_full(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+/** Tell the CPU we are spinning on a shared line. */
+static inline void
+pvb_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+#endif /* _PVB_ORDERING_H_ */

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pvb_scring.h"
+
+static _Atomic uint64_t broken_total;
+
+static void
+default_fault_log(const char *role, enum pvb_scring_fault f)
+{
+	fprintf(stderr, "pvb_scring: %s end broken: %s\n", role, pvb_scring_fault_str(f));
+}
+
+static void (*_Atomic fault_log)(const char *, enum pvb_scring_fault) = default_fault_log;
+
+static uint64_t
+align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+const char *
+pvb_scring_fault_str(enum pvb_scring_fault f)
+{
+	switch (f) {
+	case PVB_SCRING_OK:
+		return "ok";
+	case PVB_SCRING_FAULT_SUBMIT_TAIL:
+		return "consumer published a submit_tail outside [last seen, submit_head]";
+	case PVB_SCRING_FAULT_SUBMIT_HEAD:
+		return "producer published a submit_head that moved back or past size entries";
+	case PVB_SCRING_FAULT_COMPLETE_TAIL:
+		return "producer published a complete_tail outside [last seen, complete_head]";
+	case PVB_SCRING_FAULT_COMPLETE_HEAD:
+		return "consumer published a complete_head that moved back or past size entries";
+	}
+	return "unknown fault";
+}
+
+uint64_t
+pvb_scring_broken_total(void)
+{
+	return atomic_load_explicit(&broken_total, memory_order_relaxed);
+}
+
+void
+pvb_scring_set_fault_log(void (*fn)(const char *, enum pvb_scring_fault))
+{
+	atomic_store_explicit(&fault_log, fn, memory_order_relaxed);
+}
+
+int
+pvb_scring__fault(struct pvb_scring__end *e, enum pvb_scring_fault f)
+{
+	void (*log)(const char *, enum pvb_scring_fault);
+
+	if (e->fault != PVB_SCRING_OK)
+		return PVB_SCRING_BROKEN;
+	e->fault = f;
+	atomic_fetch_add_explicit(&broken_total, 1, memory_order_relaxed);
+	log = atomic_load_explicit(&fault_log, memory_order_relaxed);
+	if (log != NULL)
+		log(e->out.fault_code == PVB_SCRING_FAULT_SUBMIT_TAIL ? "producer" : "consumer", f);
+	return PVB_SCRING_BROKEN;
+}
+
+static int
+params_ok(const struct pvb_scring_params *p)
+{
+	return p != NULL && pvb_scring_size_ok(p->sub_size) && pvb_scring_size_ok(p->cmp_size) &&
+	       pvb_scring_esize_ok(p->sub_esize) && pvb_scring_esize_ok(p->cmp_esize);
+}
+
+/* Entry offsets for a geometry; returns the total area size. */
+static uint64_t
+layout(uint32_t sub_size, uint32_t sub_esize, uint32_t cmp_size, uint32_t cmp_esize,
+       uint64_t *sub_off, uint64_t *cmp_off)
+{
+	*sub_off = sizeof(struct pvb_scring_hdr);
+	*cmp_off = align_up(*sub_off + (uint64_t)sub_size * sub_esize, PVB_SCRING_INDEX_STRIDE);
+	return align_up(*cmp_off + (uint64_t)cmp_size * cmp_esize, PVB_SCRING_INDEX_STRIDE);
+}
+
+size_t
+pvb_scring_area_size(const struct pvb_scring_params *p)
+{
+	uint64_t so, co;
+
+	if (!params_ok(p)) {
+		errno = EINVAL;
+		return 0;
+	}
+	return (size_t)layout(p->sub_size, p->sub_esize, p->cmp_size, p->cmp_esize, &so, &co);
+}
+
+int
+pvb_scring_format(void *area, size_t len, const struct pvb_scring_params *p)
+{
+	struct pvb_scring_hdr *h = area;
+	uint64_t so, co, need;
+
+	if (area == NULL || ((uintptr_t)area % PVB_SCRING_LINE) != 0 || !params_ok(p))
+		return -EINVAL;
+	need = layout(p->sub_size, p->sub_esize, p->cmp_size, p->cmp_esize, &so, &co);
+	if (need > len || need > UINT32_MAX)
+		return -ENOSPC;
+	memset(area, 0, (size_t)need);
+	h->version = PVB_SCRING_VERSION;
+	h->sub_esize = p->sub_esize;
+	h->cmp_esize = p->cmp_esize;
+	h->sub_size = p->sub_size;
+	h->cmp_size = p->cmp_size;
+	h->sub_off = (uint32_t)so;
+	h->cmp_off = (uint32_t)co;
+	h->area_size = need;
+	/* relaxed: nobody attaches before format returns; attach happens-after by
+	 * the caller's own synchronisation (thread start, fork, fd passing) */
+	pvb_store_relaxed(&h->submit_head.idx, p->start_index);
+	pvb_store_relaxed(&h->submit_tail.idx, p->start_index);
+	pvb_store_relaxed(&h->complete_head.idx, p->start_index);
+	pvb_store_relaxed(&h->complete_tail.idx, p->start_index);
+	h->magic = PVB_SCRING_MAGIC;
+	return 0;
+}
+
+static int
+fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* One entry array: inside the area, after the header, aligned. */
+static int
+check_array(const char *name, uint64_t off, uint32_t size, uint32_t esize, uint64_t len,
+	    char *err, size_t errlen)
+{
+	if (!pvb_scring_size_ok(size))
+		return fail(err, errlen, -EPROTO, "%s size %u is not a power of two in [1, %u]",
+			    name, size, PVB_SCRING_MAX_ENTRIES);
+	if (!pvb_scring_esize_ok(esize))
+		return fail(err, errlen, -EPROTO, "%s entry size %u is neither 8 nor 16", name,
+			    esize);
+	if (off < sizeof(struct pvb_scring_hdr) || off % PVB_SCRING_LINE != 0)
+		return fail(err, errlen, -EPROTO, "%s offset %llu overlaps the header or is unaligned",
+			    name, (unsigned long long)off);
+	if (off + (uint64_t)size * esize > len)
+		return fail(err, errlen, -ENOSPC, "%s entries end at %llu, past the %llu-byte area",
+			    name, (unsigned long long)(off + (uint64_t)size * esize),
+			    (unsigned long long)len);
+	return 0;
+}
+
+/* Validate a copy of the header against the caller's length. */
+static int
+check_header(const struct pvb_scring_hdr *h, uint64_t len, char *err, size_t errlen)
+{
+	uint64_t sub_end, cmp_end;
+	int rc;
+
+	if (h->magic != PVB_SCRING_MAGIC)
+		return fail(err, errlen, -EPROTO, "bad magic 0x%08x (want 0x%08x)", h->magic,
+			    PVB_SCRING_MAGIC);
+	if (h->version != PVB_SCRING_VERSION)
+		return fail(err, errlen, -EPROTONOSUPPORT, "version %u not supported (want %u)",
+			    h->version, PVB_SCRING_VERSION);
+	if (h->area_size > len)
+		return fail(err, errlen, -ENOSPC, "header describes %llu bytes, only %llu mapped",
+			    (unsigned long long)h->area_size, (unsigned long long)len);
+	rc = check_array("submission", h->sub_off, h->sub_size, h->sub_esize, h->area_size, err,
+			 errlen);
+	if (rc == 0)
+		rc = check_array("completion", h->cmp_off, h->cmp_size, h->cmp_esize,
+				 h->area_size, err, errlen);
+	if (rc != 0)
+		return rc;
+	sub_end = h->sub_off + (uint64_t)h->sub_size * h->sub_esize;
+	cmp_end = h->cmp_off + (uint64_t)h->cmp_size * h->cmp_esize;
+	if (h->sub_off < cmp_end && h->cmp_off < sub_end)
+		return fail(err, errlen, -EPROTO, "submission and completion entries overlap");
+	return 0;
+}
+
+static void
+init_wr(struct pvb_scring__wr *w, uint8_t *base, uint32_t off, uint32_t size, uint32_t esize,
+	struct pvb_scring_index *head, struct pvb_scring_index *tail, enum pvb_scring_fault f)
+{
+	w->ents = base + off;
+	w->head_p = &head->idx;
+	w->tail_p = &tail->idx;
+	w->wait_p = &tail->wait;
+	w->size = size;
+	w->mask = size - 1;
+	w->esize = esize;
+	w->fault_code = f;
+	/* relaxed: attach runs before this end's first operation; the values are checked below */
+	w->head = pvb_load_relaxed(w->head_p);
+	w->tail_cache = pvb_load_acquire(w->tail_p); /* pairs with pvb_scring__rd_release() */
+}
+
+static void
+init_rd(struct pvb_scring__rd *r, uint8_t *base, uint32_t off, uint32_t size, uint32_t esize,
+	struct pvb_scring_index *head, struct pvb_scring_index *tail, enum pvb_scring_fault f)
+{
+	r->ents = base + off;
+	r->head_p = &head->idx;
+	r->tail_p = &tail->idx;
+	r->wait_p = &tail->wait;
+	r->size = size;
+	r->mask = size - 1;
+	r->esize = esize;
+	r->fault_code = f;
+	/* relaxed: our own index, read once at attach */
+	r->tail = pvb_load_relaxed(r->tail_p);
+	r->head_cache = pvb_load_acquire(r->head_p); /* pairs with pvb_scring__write() */
+}
+
+static int
+attach(struct pvb_scring__end *e, void *area, size_t len, bool producer, char *err,
+       size_t errlen)
+{
+	struct pvb_scring_hdr h, *sh = area;
+	uint8_t *base = area;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (area == NULL || ((uintptr_t)area % PVB_SCRING_LINE) != 0)
+		return fail(err, errlen, -EINVAL, "area is NULL or not %d-byte aligned",
+			    PVB_SCRING_LINE);
+	if (len < sizeof(h))
+		return fail(err, errlen, -ENOSPC, "area of %zu bytes is smaller than the header",
+			    len);
+	/* one private copy of the header: the peer may rewrite the shared one */
+	memcpy(&h, area, offsetof(struct pvb_scring_hdr, submit_head));
+	rc = check_header(&h, len, err, errlen);
+	if (rc != 0)
+		return rc;
+	e->hdr = sh;
+	e->area_size = h.area_size;
+	if (producer) {
+		init_wr(&e->out, base, h.sub_off, h.sub_size, h.sub_esize, &sh->submit_head,
+			&sh->submit_tail, PVB_SCRING_FAULT_SUBMIT_TAIL);
+		init_rd(&e->in, base, h.cmp_off, h.cmp_size, h.cmp_esize, &sh->complete_head,
+			&sh->complete_tail, PVB_SCRING_FAULT_COMPLETE_HEAD);
+	} else {
+		init_rd(&e->in, base, h.sub_off, h.sub_size, h.sub_esize, &sh->submit_head,
+			&sh->submit_tail, PVB_SCRING_FAULT_SUBMIT_HEAD);
+		init_wr(&e->out, base, h.cmp_off, h.cmp_size, h.cmp_esize, &sh->complete_head,
+			&sh->complete_tail, PVB_SCRING_FAULT_COMPLETE_TAIL);
+	}
+	if (!pvb_scring_indices_ok(e->out.head, e->out.tail_cache, e->out.size) ||
+	    !pvb_scring_indices_ok(e->in.head_cache, e->in.tail, e->in.size))
+		return fail(err, errlen, -EPROTO,
+			    "indices inconsistent: submit %u/%u, complete %u/%u (head/tail)",
+			    producer ? e->out.head : e->in.head_cache,
+			    producer ? e->out.tail_cache : e->in.tail,
+			    producer ? e->in.head_cache : e->out.head,
+			    producer ? e->in.tail : e->out.tail_cache);
+	return 0;
+}
+
+int
+pvb_scring_attach_prod(struct pvb_scring_prod *p, void *area, size_t len, char *err,
+		       size_t errlen)
+{
+	if (p == NULL)
+		return -EINVAL;
+	return attach(&p->e, area, len, true, err, errlen);
+}
+
+int
+pvb_scring_attach_cons(struct pvb_scring_cons *c, void *area, size_t len, char *err,
+		       size_t errlen)
+{
+	if (c == NULL)
+		return -EINVAL;
+	return attach(&c->e, area, len, false, err, errlen);
+}
+
+static void
+info(const struct pvb_scring__end *e, bool producer, struct pvb_scring_info *i)
+{
+	struct pvb_scring_hdr *h = e->hdr;
+
+	memset(i, 0, sizeof(*i));
+	i->fault = e->fault;
+	if (h == NULL)
+		return;
+	/* relaxed: a snapshot for humans; nothing is derived from it */
+	i->submit_head = pvb_load_relaxed(&h->submit_head.idx);
+	i->submit_tail = pvb_load_relaxed(&h->submit_tail.idx);
+	i->complete_head = pvb_load_relaxed(&h->complete_head.idx);
+	i->complete_tail = pvb_load_relaxed(&h->complete_tail.idx);
+	if (producer) {
+		i->sub_size = e->out.size;
+		i->cmp_size = e->in.size;
+		i->sub_used = e->out.head - e->out.tail_cache;
+		i->cmp_used = e->in.head_cache - e->in.tail;
+	} else {
+		i->sub_size = e->in.size;
+		i->cmp_size = e->out.size;
+		i->sub_used = e->in.head_cache - e->in.tail;
+		i->cmp_used = e->out.head - e->out.tail_cache;
+	}
+}
+
+void
+pvb_scring_prod_info(const struct pvb_scring_prod *p, struct pvb_scring_info *i)
+{
+	info(&p->e, true, i);
+}
+
+void
+pvb_scring_cons_info(const struct pvb_scring_cons *c, struct pvb_scring_info *i)
+{
+	info(&c->e, false, i);
+}
