@@ -5,6 +5,7 @@
 /* Output: the terminal table, JSON, and gnuplot PNGs. */
 
 #include <errno.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -247,19 +248,36 @@ open_in(const char *dir, const char *name)
 	return fopen(path, "w");
 }
 
+/* Smallest step between distinct samples: the TSC's resolution as we see it. */
+static double
+tsc_tick(const struct rb_result *first, unsigned int n)
+{
+	uint64_t tick = UINT64_MAX;
+	unsigned int i;
+	uint32_t k;
+
+	for (i = 0; i < n; i++)
+		for (k = 1; k < first[i].nb_samples; k++)
+			if (first[i].samples[k] != first[i].samples[k - 1])
+				tick = RTE_MIN(tick, first[i].samples[k] - first[i].samples[k - 1]);
+	return tick == UINT64_MAX ? 1.0 : (double)tick;
+}
+
 /* Histogram of the last round's round trips, one column per kind (first pair). */
 static void
 write_hist(const struct rb_report *r, const struct rb_result *first, unsigned int n, FILE *f)
 {
-	double hi = 0, bin;
+	double hi = 0, bin, tick;
 	unsigned int i, k;
 	uint32_t *pos = calloc(n, sizeof(*pos));
 
 	for (i = 0; i < n; i++)
 		if (first[i].nb_samples)
 			hi = RTE_MAX(hi, rb_percentile(first[i].samples, first[i].nb_samples, 99.9));
-	bin = RTE_MAX(1.0, hi / 80);
-	fprintf(f, "# ns");
+	/* whole TSC ticks per bin: a virtual TSC may count in steps of many cycles */
+	tick = tsc_tick(first, n);
+	bin = tick * ceil(RTE_MAX(1.0, hi / 60) / tick);
+	fprintf(f, "ns");	/* column heads: gnuplot's columnhead titles */
 	for (i = 0; i < n; i++)
 		fprintf(f, " %s", first[i].kind->name);
 	fprintf(f, "\n");
@@ -285,7 +303,7 @@ write_stream(const struct rb_report *r, const struct rb_result *first, unsigned 
 {
 	unsigned int i, b;
 
-	fprintf(f, "# burst");
+	fprintf(f, "burst");
 	for (i = 0; i < n; i++)
 		if (!first[i].kind->floor)
 			fprintf(f, " %s %s_min %s_max", first[i].kind->name, first[i].kind->name,
@@ -350,9 +368,13 @@ static const char gp_script[] =
 	"set xlabel 'lcore'\n"
 	"set ylabel 'lcore'\n"
 	"set key noautotitle\n"
-	"set view map\n"
-	"plot 'latency-matrix.dat' using 1:2:3 with image, '' using 1:2:(sprintf('%%.0f',$3)) "
-	"with labels\n";
+	"set cbrange [0:*]\n"
+	"set offsets 0.5, 0.5, 0.5, 0.5\n"
+	"set xtics 1\n"
+	"set ytics 1\n"
+	"set size ratio -1\n"
+	"plot 'latency-matrix.dat' using 1:2:3 with points pt 5 ps 12 lc palette, "
+	"'' using 1:2:(sprintf('%%.0f',$3)) with labels tc 'white'\n";
 
 static int
 run_gnuplot(const char *dir)
