@@ -29,14 +29,14 @@ hugepages:
 
 # Until the forwarder exists: a short pvb-ringbench run.
 demo: build hugepages
-	$(RINGBENCH) $(LCORES) $$(devtools/hugepages.sh --eal) --log-level=error -- \
+	$(RINGBENCH) $(LCORES) --no-pci $$(devtools/hugepages.sh --eal) --log-level=error -- \
 		--rounds 3 --stream-ms 150 --samples 50000 --quiet
 
 test: build hugepages
 	@BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) LCORES="$(LCORES)" devtools/run-tests.sh
 
 bench: build hugepages
-	$(RINGBENCH) $(LCORES) $$(devtools/hugepages.sh --eal) --log-level=error -- \
+	$(RINGBENCH) $(LCORES) --no-pci $$(devtools/hugepages.sh --eal) --log-level=error -- \
 		--quiet --rounds 7 --json $(BUILD)/ringbench.json --plot $(BUILD)/ringbench-plots
 
 # A longer fuzzing run of every target (ASan+UBSan build).

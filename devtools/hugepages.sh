@@ -7,7 +7,8 @@
 #
 # Every DPDK process that pvbridge's make targets and tests start uses
 # --in-memory (memfd-backed), so a killed process leaves nothing behind in
-# /dev/hugepages. Without free huge pages it adds --no-huge.
+# /dev/hugepages. Without free huge pages: --no-huge --no-shconf (anonymous
+# memory, no runtime files either).
 set -u
 
 want_pages=${PVB_HUGEPAGES:-1024}      # 2 GB; tests and the demo need far less
@@ -22,7 +23,9 @@ eal_args() {
 	if [ "$(free_pages)" -ge "$min_free" ]; then
 		echo "--in-memory"
 	else
-		echo "--in-memory --no-huge -m 512"
+		# --no-huge implies legacy memory, which --in-memory refuses; --no-shconf
+		# keeps the same promise: no runtime files left behind
+		echo "--no-huge -m 512 --no-shconf"
 	fi
 }
 

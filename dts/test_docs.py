@@ -40,7 +40,7 @@ def test_example(is_c, body, tmp_path, procs):
         src.write_text(body)
         b = build_dir()
         libs = sorted(glob.glob(os.path.join(b, "lib", "libpvb_*.a")))
-        incs = [f"-I{d}" for d in glob.glob(os.path.join(TOP, "lib", "*"))]
+        incs = [f"-I{d}" for d in glob.glob(os.path.join(TOP, "lib", "*", ""))]
         exe = tmp_path / "example"
         r = procs.run(["cc", "-std=gnu11", "-O2", "-Wall", "-Werror", *incs, str(src), *libs,
                        "-lpthread", "-o", str(exe)])

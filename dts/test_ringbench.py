@@ -17,7 +17,8 @@ def ringbench(build):
 
 
 def run(procs, ringbench, lcores, eal_mem, args, **kw):
-    return procs.run([ringbench, *lcores, *eal_mem, "--log-level=error", "--", *args], **kw)
+    return procs.run([ringbench, *lcores, "--no-pci", *eal_mem, "--log-level=error", "--", *args],
+                     **kw)
 
 
 def test_table_has_every_kind_and_the_ratios(procs, ringbench, lcores, eal_mem):
@@ -79,15 +80,29 @@ def test_bad_options_exit_2(procs, ringbench, lcores, eal_mem, args, msg):
 
 
 def test_one_lcore_is_refused(procs, ringbench, eal_mem):
-    r = procs.run([ringbench, "-l", "0", *eal_mem, "--log-level=error", "--", "--rounds", "1"])
+    r = procs.run([ringbench, "-l", "0", "--no-pci", *eal_mem, "--log-level=error", "--", "--rounds", "1"])
     assert r.returncode == 2
     assert "needs at least 2 lcores" in r.stderr
 
 
 def test_shared_cpu_still_completes(procs, ringbench, eal_mem):
     """Two lcores on one CPU (as on a 1-core CI runner): the harness yields."""
-    r = procs.run([ringbench, "--lcores", "0@0,1@0", *eal_mem, "--log-level=error", "--",
+    r = procs.run([ringbench, "--lcores", "0@0,1@0", "--no-pci", *eal_mem, "--log-level=error", "--",
                    "--rounds", "1", "--samples", "300", "--stream-ms", "20", "--bursts", "32",
                    "--quiet"], timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "  scring " in r.stdout
+
+
+def test_without_huge_pages(procs, ringbench, lcores):
+    """The fallback `make` uses when no huge pages can be had: --no-huge, memfd."""
+    env = dict(os.environ, PVB_HUGEPAGES_MIN_FREE="100000000")
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = procs.run([os.path.join(top, "devtools", "hugepages.sh"), "--eal"], env=env)
+    eal = r.stdout.split()
+    assert "--no-huge" in eal and "--no-shconf" in eal
+    r = procs.run([os.path.join(top, "devtools", "hugepages.sh")], env=env)
+    assert r.stdout.count("\n") == 1 and "using --no-huge" in r.stdout
+    r = run(procs, ringbench, lcores, eal, QUICK + ["--quiet"])
     assert r.returncode == 0, r.stderr
     assert "  scring " in r.stdout

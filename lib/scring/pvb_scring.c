@@ -38,6 +38,8 @@ pvb_scring_fault_str(enum pvb_scring_fault f)
 		return "producer published a complete_tail outside [last seen, complete_head]";
 	case PVB_SCRING_FAULT_COMPLETE_HEAD:
 		return "consumer published a complete_head that moved back or past size entries";
+	case PVB_SCRING_FAULT_DETACHED:
+		return "end is not attached (attach failed)";
 	}
 	return "unknown fault";
 }
@@ -65,7 +67,9 @@ pvb_scring__fault(struct pvb_scring__end *e, enum pvb_scring_fault f)
 	atomic_fetch_add_explicit(&broken_total, 1, memory_order_relaxed);
 	log = atomic_load_explicit(&fault_log, memory_order_relaxed);
 	if (log != NULL)
-		log(e->out.fault_code == PVB_SCRING_FAULT_SUBMIT_TAIL ? "producer" : "consumer", f);
+		/* the producer end checks submit_tail and complete_head; the consumer the others */
+		log(f == PVB_SCRING_FAULT_SUBMIT_TAIL || f == PVB_SCRING_FAULT_COMPLETE_HEAD ?
+		    "producer" : "consumer", f);
 	return PVB_SCRING_BROKEN;
 }
 
@@ -128,7 +132,7 @@ pvb_scring_format(void *area, size_t len, const struct pvb_scring_params *p)
 	return 0;
 }
 
-static int
+static int __attribute__((format(printf, 4, 5)))
 fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
@@ -175,6 +179,8 @@ check_header(const struct pvb_scring_hdr *h, uint64_t len, char *err, size_t err
 	if (h->version != PVB_SCRING_VERSION)
 		return fail(err, errlen, -EPROTONOSUPPORT, "version %u not supported (want %u)",
 			    h->version, PVB_SCRING_VERSION);
+	if (h->flags != 0)
+		return fail(err, errlen, -EPROTONOSUPPORT, "unknown flags 0x%04x", h->flags);
 	if (h->area_size > len)
 		return fail(err, errlen, -ENOSPC, "header describes %llu bytes, only %llu mapped",
 			    (unsigned long long)h->area_size, (unsigned long long)len);
@@ -235,6 +241,8 @@ attach(struct pvb_scring__end *e, void *area, size_t len, bool producer, char *e
 	int rc;
 
 	memset(e, 0, sizeof(*e));
+	/* until every check passes, the end refuses all calls */
+	e->fault = PVB_SCRING_FAULT_DETACHED;
 	if (area == NULL || ((uintptr_t)area % PVB_SCRING_LINE) != 0)
 		return fail(err, errlen, -EINVAL, "area is NULL or not %d-byte aligned",
 			    PVB_SCRING_LINE);
@@ -267,6 +275,7 @@ attach(struct pvb_scring__end *e, void *area, size_t len, bool producer, char *e
 			    producer ? e->out.tail_cache : e->in.tail,
 			    producer ? e->in.head_cache : e->out.head,
 			    producer ? e->in.tail : e->out.tail_cache);
+	e->fault = PVB_SCRING_OK;
 	return 0;
 }
 

@@ -18,7 +18,9 @@
  * Each end is private memory owned by one thread; the area is shared.
  *
  * Fast-path calls return a count (>= 0) or PVB_SCRING_BROKEN once the peer
- * has published an impossible index. A broken end stays broken: every later
+ * has published an impossible index. A peer index is read (and checked) only
+ * when the end's cached copy cannot satisfy a call, so corruption is noticed
+ * at the first call that needs the peer's progress, not necessarily the next. A broken end stays broken: every later
  * call returns PVB_SCRING_BROKEN and touches no shared memory.
  * "bulk" calls move all @p n entries or none; "burst" calls move as many as
  * fit (possibly 0).
@@ -46,6 +48,7 @@ enum pvb_scring_fault {
 	PVB_SCRING_FAULT_SUBMIT_HEAD,	/**< producer's submit_head implies > size or fewer entries */
 	PVB_SCRING_FAULT_COMPLETE_TAIL,	/**< producer's complete_tail outside [last seen, head] */
 	PVB_SCRING_FAULT_COMPLETE_HEAD,	/**< consumer's complete_head implies > size or fewer entries */
+	PVB_SCRING_FAULT_DETACHED,	/**< attach failed: the end has no ring */
 };
 
 /** Geometry of a new area. */
@@ -130,9 +133,12 @@ int pvb_scring_format(void *area, size_t len, const struct pvb_scring_params *p)
  * Attach the producer (or consumer) end to a formatted area of @p len bytes.
  * Everything read from the area is validated; on error @p err (if not NULL)
  * receives a one-line reason.
- * @return 0, or -EINVAL (NULL or misaligned area), -EPROTO (bad magic, sizes,
- *   offsets, or inconsistent indices), -EPROTONOSUPPORT (version), -ENOSPC
- *   (the header describes more than @p len bytes).
+ * Until it succeeds the end is broken (PVB_SCRING_FAULT_DETACHED): a caller
+ * that ignores the error gets PVB_SCRING_BROKEN from every call.
+ * @return 0, or -EINVAL (NULL end, NULL or misaligned area), -EPROTO (bad
+ *   magic, sizes, offsets, or inconsistent indices), -EPROTONOSUPPORT (version
+ *   or flags), -ENOSPC (@p len is smaller than the header, or the header
+ *   describes more than @p len bytes).
  */
 int pvb_scring_attach_prod(struct pvb_scring_prod *p, void *area, size_t len,
 			   char *err, size_t errlen);
@@ -356,14 +362,19 @@ pvb_scring__rd_prepare_wait(struct pvb_scring__end *e, struct pvb_scring__rd *r)
 	/* pairs with the fence in pvb_scring__wr_need_signal(): store wait, then load head */
 	pvb_fence_full();
 	avail = pvb_scring__rd_avail(e, r, UINT32_MAX);
-	if (avail < 0)
+	if (avail < 0) {
+		/* relaxed: we stop here; the peer need not signal a broken ring */
+		pvb_store_relaxed(r->wait_p, 0);
 		return PVB_SCRING_BROKEN;
+	}
 	return avail > 0;
 }
 
 static inline void
-pvb_scring__rd_end_wait(struct pvb_scring__rd *r)
+pvb_scring__rd_end_wait(const struct pvb_scring__end *e, struct pvb_scring__rd *r)
 {
+	if (e->fault != PVB_SCRING_OK)
+		return;	/* a broken end touches no shared memory */
 	/* relaxed: a stale 1 only costs the peer one spurious signal */
 	pvb_store_relaxed(r->wait_p, 0);
 }
@@ -435,7 +446,7 @@ pvb_scring_complete_burst(struct pvb_scring_cons *c, const void *objs, unsigned 
 	return pvb_scring__write(&c->e, &c->e.out, objs, n, false);
 }
 
-/** Submissions not yet reaped back as seen by the producer (no shared access). */
+/** Free submission slots as of the consumer tail last seen (no shared access). */
 static inline uint32_t
 pvb_scring_submit_free(const struct pvb_scring_prod *p)
 {
@@ -471,7 +482,7 @@ pvb_scring_consume_prepare_wait(struct pvb_scring_cons *c)
 static inline void
 pvb_scring_consume_end_wait(struct pvb_scring_cons *c)
 {
-	pvb_scring__rd_end_wait(&c->e.in);
+	pvb_scring__rd_end_wait(&c->e, &c->e.in);
 }
 
 static inline bool
@@ -489,7 +500,7 @@ pvb_scring_reap_prepare_wait(struct pvb_scring_prod *p)
 static inline void
 pvb_scring_reap_end_wait(struct pvb_scring_prod *p)
 {
-	pvb_scring__rd_end_wait(&p->e.in);
+	pvb_scring__rd_end_wait(&p->e, &p->e.in);
 }
 
 static inline bool

@@ -1,0 +1,1156 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * Unit tests for lib/scring (suite 'unit').
+ *
+ * One fixture for the suite: a freshly formatted area between two PROT_NONE
+ * guard pages, with both ends attached. The two rings of the pair are driven
+ * through one interface (struct dir), so every property is checked for the
+ * submission and the completion direction by the same code.
+ *
+ * The area touches one guard page, so any access past that edge faults; the
+ * slack before the other guard holds a canary that catches writes past the
+ * other edge. The fault tests run in both placements, which covers reads on
+ * both sides too.
+ */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pvb_scring.h"
+
+#define DIM(a)		(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Default geometry: the rings differ in both entry count and entry size, so a
+ * mix-up between them shows. Each array is a whole number of index strides,
+ * so the library adds no padding and the offsets below are exact: the
+ * submission entries end where the completion entries start, and those end
+ * at the last byte of the area (right against the guard page).
+ */
+#define DEF_SUB_SIZE	32u
+#define DEF_SUB_ESIZE	PVB_SCRING_ENTRY_SMALL
+#define DEF_CMP_SIZE	8u
+#define DEF_CMP_ESIZE	PVB_SCRING_ENTRY_LARGE
+#define DEF_START	(UINT32_MAX - 5)	/* every test crosses the 2^32 wrap */
+#define DEF_SUB_OFF	sizeof(struct pvb_scring_hdr)
+#define DEF_CMP_OFF	(DEF_SUB_OFF + DEF_SUB_SIZE * DEF_SUB_ESIZE)
+#define DEF_AREA	(DEF_CMP_OFF + DEF_CMP_SIZE * DEF_CMP_ESIZE)
+
+_Static_assert(DEF_SUB_SIZE * DEF_SUB_ESIZE % PVB_SCRING_INDEX_STRIDE == 0, "no padding");
+_Static_assert(DEF_CMP_SIZE * DEF_CMP_ESIZE % PVB_SCRING_INDEX_STRIDE == 0, "no padding");
+
+#define BUF_ENTS	64	/* caller-side buffers: more entries than any ring here */
+#define BUF_BYTES	(BUF_ENTS * PVB_SCRING_ENTRY_LARGE)
+#define POISON		0xa5	/* caller's output bytes the library must not write */
+#define CANARY		0xcd	/* slack between the area and a guard page */
+
+static const struct pvb_scring_params def_params = {
+	.sub_size = DEF_SUB_SIZE,
+	.cmp_size = DEF_CMP_SIZE,
+	.sub_esize = DEF_SUB_ESIZE,
+	.cmp_esize = DEF_CMP_ESIZE,
+	.start_index = DEF_START,
+};
+
+/* ----------------------------------------------------------------------------
+ * Guarded memory
+ */
+
+/* Which edge of the area touches a guard page. */
+enum placement {
+	FLUSH_END,
+	FLUSH_START,
+};
+
+struct guarded {
+	uint8_t *map;		/* the whole mapping, guard pages included */
+	size_t map_len;
+	uint8_t *area;		/* 64-byte aligned, @len bytes */
+	size_t len;
+	uint8_t *slack;		/* between the area and the far guard page */
+	size_t slack_len;
+};
+
+static bool
+bytes_all(const uint8_t *p, size_t n, uint8_t v)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+static void
+guarded_map(struct guarded *g, size_t len, enum placement where)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t span = (len + pg - 1) / pg * pg;
+
+	/* FLUSH_END keeps the area aligned only if its length is */
+	assert_int_equal(len % PVB_SCRING_LINE, 0);
+	g->map_len = span + 2 * pg;
+	g->map = mmap(NULL, g->map_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(g->map != MAP_FAILED);
+	assert_int_equal(mprotect(g->map + pg, span, PROT_READ | PROT_WRITE), 0);
+	g->len = len;
+	g->slack_len = span - len;
+	if (where == FLUSH_END) {
+		g->slack = g->map + pg;
+		g->area = g->slack + g->slack_len;
+	} else {
+		g->area = g->map + pg;
+		g->slack = g->area + len;
+	}
+	memset(g->slack, CANARY, g->slack_len);
+}
+
+static void
+guarded_unmap(struct guarded *g)
+{
+	if (g->map != NULL)
+		assert_int_equal(munmap(g->map, g->map_len), 0);
+	memset(g, 0, sizeof(*g));
+}
+
+/* ----------------------------------------------------------------------------
+ * Fixture
+ */
+
+struct fx {
+	struct guarded g;
+	struct pvb_scring_params params;
+	struct pvb_scring_prod prod;
+	struct pvb_scring_cons cons;
+	uint8_t *snap;		/* a copy of the area, see snapshot() */
+};
+
+/* What the fault log callback saw; the callback has no context argument. */
+static struct {
+	unsigned int calls;
+	const char *role;
+	enum pvb_scring_fault fault;
+} fault_log;
+
+static void
+capture_fault_log(const char *role, enum pvb_scring_fault f)
+{
+	fault_log.calls++;
+	fault_log.role = role;
+	fault_log.fault = f;
+}
+
+static void
+fx_open(struct fx *fx, const struct pvb_scring_params *p, enum placement where)
+{
+	char err[128] = "";
+	size_t len = pvb_scring_area_size(p);
+
+	assert_int_not_equal(len, 0);
+	fx->params = *p;
+	guarded_map(&fx->g, len, where);
+	fx->snap = malloc(len);
+	assert_non_null(fx->snap);
+	assert_int_equal(pvb_scring_format(fx->g.area, len, p), 0);
+	if (pvb_scring_attach_prod(&fx->prod, fx->g.area, len, err, sizeof(err)) != 0 ||
+	    pvb_scring_attach_cons(&fx->cons, fx->g.area, len, err, sizeof(err)) != 0)
+		fail_msg("attach to a freshly formatted area: %s", err);
+}
+
+static void
+fx_close(struct fx *fx)
+{
+	free(fx->snap);
+	fx->snap = NULL;
+	guarded_unmap(&fx->g);
+}
+
+static void
+fx_reopen(struct fx *fx, const struct pvb_scring_params *p, enum placement where)
+{
+	fx_close(fx);
+	fx_open(fx, p, where);
+}
+
+static int
+suite_setup(void **state)
+{
+	static struct fx fixture;
+
+	pvb_scring_set_fault_log(capture_fault_log);
+	*state = &fixture;
+	return 0;
+}
+
+static int
+suite_teardown(void **state)
+{
+	(void)state;
+	pvb_scring_set_fault_log(NULL);
+	return 0;
+}
+
+static int
+fx_setup(void **state)
+{
+	fx_open(*state, &def_params, FLUSH_END);
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	/* whatever the test did, nothing may have been written outside the area */
+	assert_true(bytes_all(fx->g.slack, fx->g.slack_len, CANARY));
+	fx_close(fx);
+	return 0;
+}
+
+/* A shared word of the area, as the peer sees it. */
+static pvb_shared_u32 *
+shared_word(struct fx *fx, size_t off)
+{
+	return (pvb_shared_u32 *)(void *)(fx->g.area + off);
+}
+
+static uint32_t
+peek(struct fx *fx, size_t off)
+{
+	/* relaxed: the test is single-threaded; it only inspects */
+	return pvb_load_relaxed(shared_word(fx, off));
+}
+
+/* Publish a value as a (faulty) peer would. */
+static void
+poke(struct fx *fx, size_t off, uint32_t v)
+{
+	pvb_store_release(shared_word(fx, off), v);
+}
+
+static void
+snapshot(struct fx *fx)
+{
+	memcpy(fx->snap, fx->g.area, fx->g.len);
+}
+
+/* The calls since snapshot() neither wrote entries nor moved an index. */
+static void
+assert_area_unchanged(const struct fx *fx)
+{
+	assert_memory_equal(fx->g.area, fx->snap, fx->g.len);
+}
+
+/* ----------------------------------------------------------------------------
+ * One interface for both rings of the pair
+ */
+
+struct dir {
+	const char *name;
+	bool submit;		/* submission ring: the producer writes, the consumer reads */
+	size_t head_off;	/* shared words of this ring in the header */
+	size_t tail_off;
+	size_t wait_off;	/* the reader's wait word */
+	enum pvb_scring_fault head_fault;	/* the reader's verdict on a bad head */
+	enum pvb_scring_fault tail_fault;	/* the writer's verdict on a bad tail */
+	int (*put)(struct fx *fx, const void *objs, unsigned int n, bool bulk);
+	int (*get)(struct fx *fx, void *objs, unsigned int n, bool bulk);
+	int (*prepare_wait)(struct fx *fx);
+	void (*end_wait)(struct fx *fx);
+	bool (*need_signal)(const struct fx *fx);
+};
+
+static int
+sub_put(struct fx *fx, const void *objs, unsigned int n, bool bulk)
+{
+	return bulk ? pvb_scring_submit_bulk(&fx->prod, objs, n) :
+		      pvb_scring_submit_burst(&fx->prod, objs, n);
+}
+
+static int
+sub_get(struct fx *fx, void *objs, unsigned int n, bool bulk)
+{
+	return bulk ? pvb_scring_consume_bulk(&fx->cons, objs, n) :
+		      pvb_scring_consume_burst(&fx->cons, objs, n);
+}
+
+static int
+sub_prepare_wait(struct fx *fx)
+{
+	return pvb_scring_consume_prepare_wait(&fx->cons);
+}
+
+static void
+sub_end_wait(struct fx *fx)
+{
+	pvb_scring_consume_end_wait(&fx->cons);
+}
+
+static bool
+sub_need_signal(const struct fx *fx)
+{
+	return pvb_scring_submit_need_signal(&fx->prod);
+}
+
+static int
+cmp_put(struct fx *fx, const void *objs, unsigned int n, bool bulk)
+{
+	return bulk ? pvb_scring_complete_bulk(&fx->cons, objs, n) :
+		      pvb_scring_complete_burst(&fx->cons, objs, n);
+}
+
+static int
+cmp_get(struct fx *fx, void *objs, unsigned int n, bool bulk)
+{
+	return bulk ? pvb_scring_reap_bulk(&fx->prod, objs, n) :
+		      pvb_scring_reap_burst(&fx->prod, objs, n);
+}
+
+static int
+cmp_prepare_wait(struct fx *fx)
+{
+	return pvb_scring_reap_prepare_wait(&fx->prod);
+}
+
+static void
+cmp_end_wait(struct fx *fx)
+{
+	pvb_scring_reap_end_wait(&fx->prod);
+}
+
+static bool
+cmp_need_signal(const struct fx *fx)
+{
+	return pvb_scring_complete_need_signal(&fx->cons);
+}
+
+#define HDR_OFF(f)	offsetof(struct pvb_scring_hdr, f)
+
+static const struct dir dirs[] = {
+	{
+		.name = "submission",
+		.submit = true,
+		.head_off = HDR_OFF(submit_head.idx),
+		.tail_off = HDR_OFF(submit_tail.idx),
+		.wait_off = HDR_OFF(submit_tail.wait),
+		.head_fault = PVB_SCRING_FAULT_SUBMIT_HEAD,
+		.tail_fault = PVB_SCRING_FAULT_SUBMIT_TAIL,
+		.put = sub_put,
+		.get = sub_get,
+		.prepare_wait = sub_prepare_wait,
+		.end_wait = sub_end_wait,
+		.need_signal = sub_need_signal,
+	},
+	{
+		.name = "completion",
+		.submit = false,
+		.head_off = HDR_OFF(complete_head.idx),
+		.tail_off = HDR_OFF(complete_tail.idx),
+		.wait_off = HDR_OFF(complete_tail.wait),
+		.head_fault = PVB_SCRING_FAULT_COMPLETE_HEAD,
+		.tail_fault = PVB_SCRING_FAULT_COMPLETE_TAIL,
+		.put = cmp_put,
+		.get = cmp_get,
+		.prepare_wait = cmp_prepare_wait,
+		.end_wait = cmp_end_wait,
+		.need_signal = cmp_need_signal,
+	},
+};
+
+static uint32_t
+dir_size(const struct fx *fx, const struct dir *d)
+{
+	return d->submit ? fx->params.sub_size : fx->params.cmp_size;
+}
+
+static uint32_t
+dir_esize(const struct fx *fx, const struct dir *d)
+{
+	return d->submit ? fx->params.sub_esize : fx->params.cmp_esize;
+}
+
+/* Run @check on each direction, each on a fresh default ring. */
+static void
+for_each_dir(struct fx *fx, void (*check)(struct fx *fx, const struct dir *d))
+{
+	size_t i;
+
+	for (i = 0; i < DIM(dirs); i++) {
+		fx_reopen(fx, &def_params, FLUSH_END);
+		check(fx, &dirs[i]);
+	}
+}
+
+static bool
+end_broken(const struct fx *fx, bool producer)
+{
+	return producer ? pvb_scring_prod_broken(&fx->prod) : pvb_scring_cons_broken(&fx->cons);
+}
+
+static enum pvb_scring_fault
+end_fault(const struct fx *fx, bool producer)
+{
+	struct pvb_scring_info i;
+
+	if (producer)
+		pvb_scring_prod_info(&fx->prod, &i);
+	else
+		pvb_scring_cons_info(&fx->cons, &i);
+	return i.fault;
+}
+
+/* ----------------------------------------------------------------------------
+ * Sequenced traffic: entry k of a stream carries k in its first 8 bytes and,
+ * in 16-byte entries, ~k in the next 8, so a lost, repeated, reordered or
+ * torn entry shows.
+ */
+
+struct stream {
+	uint64_t put_seq;	/* next sequence number to write */
+	uint64_t get_seq;	/* next sequence number expected */
+};
+
+static void
+fill_seq(uint8_t *buf, uint32_t esize, uint64_t seq, unsigned int n)
+{
+	unsigned int i;
+	uint64_t w;
+
+	for (i = 0; i < n; i++, seq++) {
+		memcpy(buf + (size_t)i * esize, &seq, sizeof(seq));
+		w = ~seq;
+		if (esize == PVB_SCRING_ENTRY_LARGE)
+			memcpy(buf + (size_t)i * esize + 8, &w, sizeof(w));
+	}
+}
+
+static void
+assert_seq(const uint8_t *buf, uint32_t esize, uint64_t seq, unsigned int n)
+{
+	uint8_t want[BUF_BYTES];
+
+	fill_seq(want, esize, seq, n);
+	assert_memory_equal(buf, want, (size_t)n * esize);
+}
+
+/* Write the next @n of stream @s; returns how many the ring took. */
+static unsigned int
+put_seq(struct fx *fx, const struct dir *d, struct stream *s, unsigned int n, bool bulk)
+{
+	uint8_t buf[BUF_BYTES];
+	int rc;
+
+	assert_in_range(n, 0, BUF_ENTS);
+	fill_seq(buf, dir_esize(fx, d), s->put_seq, n);
+	rc = d->put(fx, buf, n, bulk);
+	assert_in_range(rc, 0, n);
+	if (bulk)
+		assert_true(rc == 0 || (unsigned int)rc == n);
+	s->put_seq += (unsigned int)rc;
+	return (unsigned int)rc;
+}
+
+/* Read up to @n, checking order, values, and that nothing past them was written. */
+static unsigned int
+get_seq(struct fx *fx, const struct dir *d, struct stream *s, unsigned int n, bool bulk)
+{
+	uint32_t esize = dir_esize(fx, d);
+	uint8_t buf[BUF_BYTES];
+	int rc;
+
+	assert_in_range(n, 0, BUF_ENTS);
+	memset(buf, POISON, sizeof(buf));
+	rc = d->get(fx, buf, n, bulk);
+	assert_in_range(rc, 0, n);
+	if (bulk)
+		assert_true(rc == 0 || (unsigned int)rc == n);
+	assert_seq(buf, esize, s->get_seq, (unsigned int)rc);
+	assert_true(bytes_all(buf + (size_t)rc * esize, sizeof(buf) - (size_t)rc * esize,
+			      POISON));
+	s->get_seq += (unsigned int)rc;
+	return (unsigned int)rc;
+}
+
+/* ----------------------------------------------------------------------------
+ * Layout
+ */
+
+struct field_off {
+	const char *name;
+	size_t off;
+	size_t want;
+};
+
+static void
+test_layout_header(void **state)
+{
+	static const struct field_off fields[] = {
+		{ "magic", HDR_OFF(magic), 0 },
+		{ "version", HDR_OFF(version), 4 },
+		{ "flags", HDR_OFF(flags), 6 },
+		{ "sub_esize", HDR_OFF(sub_esize), 8 },
+		{ "cmp_esize", HDR_OFF(cmp_esize), 10 },
+		{ "sub_size", HDR_OFF(sub_size), 12 },
+		{ "cmp_size", HDR_OFF(cmp_size), 16 },
+		{ "sub_off", HDR_OFF(sub_off), 20 },
+		{ "cmp_off", HDR_OFF(cmp_off), 24 },
+		{ "area_size", HDR_OFF(area_size), 32 },
+		{ "submit_head", HDR_OFF(submit_head.idx), 128 },
+		{ "submit_tail", HDR_OFF(submit_tail.idx), 256 },
+		{ "submit_wait", HDR_OFF(submit_tail.wait), 260 },
+		{ "complete_head", HDR_OFF(complete_head.idx), 384 },
+		{ "complete_tail", HDR_OFF(complete_tail.idx), 512 },
+		{ "complete_wait", HDR_OFF(complete_tail.wait), 516 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < DIM(fields); i++)
+		if (fields[i].off != fields[i].want)
+			fail_msg("%s at %zu, want %zu", fields[i].name, fields[i].off,
+				 fields[i].want);
+	assert_int_equal(sizeof(struct pvb_scring_hdr), 640);
+	assert_int_equal(sizeof(struct pvb_scring_index), PVB_SCRING_INDEX_STRIDE);
+}
+
+static void
+test_layout_index_lines(void **state)
+{
+	/* in the order they appear; the header fields occupy the lines before the first */
+	static const size_t idx[] = {
+		HDR_OFF(submit_head), HDR_OFF(submit_tail),
+		HDR_OFF(complete_head), HDR_OFF(complete_tail),
+	};
+	size_t i;
+
+	(void)state;
+	assert_true(HDR_OFF(reserved1) + sizeof(((struct pvb_scring_hdr *)NULL)->reserved1) <=
+		    idx[0]);
+	for (i = 0; i < DIM(idx); i++) {
+		assert_int_equal(idx[i] % PVB_SCRING_LINE, 0);
+		/* the line after each index is left empty too: the adjacent-line prefetcher */
+		if (i > 0)
+			assert_true(idx[i] - idx[i - 1] >= 2 * PVB_SCRING_LINE);
+	}
+	/* a wait word shares the line of the index written by the same side */
+	assert_int_equal(HDR_OFF(submit_tail.wait) / PVB_SCRING_LINE,
+			 HDR_OFF(submit_tail.idx) / PVB_SCRING_LINE);
+	assert_int_equal(HDR_OFF(complete_tail.wait) / PVB_SCRING_LINE,
+			 HDR_OFF(complete_tail.idx) / PVB_SCRING_LINE);
+}
+
+struct geometry {
+	struct pvb_scring_params p;
+	uint64_t cmp_off;
+	uint64_t area;
+};
+
+/* Format @geo and check what the header says against the expected layout. */
+static void
+check_formatted_layout(struct fx *fx, const struct geometry *geo)
+{
+	const struct pvb_scring_hdr *h;
+
+	fx_reopen(fx, &geo->p, FLUSH_END);
+	h = (const struct pvb_scring_hdr *)(const void *)fx->g.area;
+	assert_int_equal(h->magic, PVB_SCRING_MAGIC);
+	assert_int_equal(h->version, PVB_SCRING_VERSION);
+	assert_int_equal(h->flags, 0);
+	assert_int_equal(h->sub_size, geo->p.sub_size);
+	assert_int_equal(h->cmp_size, geo->p.cmp_size);
+	assert_int_equal(h->sub_esize, geo->p.sub_esize);
+	assert_int_equal(h->cmp_esize, geo->p.cmp_esize);
+	assert_int_equal(h->sub_off, sizeof(*h));
+	assert_int_equal(h->cmp_off, geo->cmp_off);
+	assert_int_equal(h->cmp_off % PVB_SCRING_INDEX_STRIDE, 0);
+	assert_int_equal(h->area_size, geo->area);
+	/* entries start after the header and the arrays are disjoint and inside */
+	assert_true(h->sub_off + (uint64_t)h->sub_size * h->sub_esize <= h->cmp_off);
+	assert_true(h->cmp_off + (uint64_t)h->cmp_size * h->cmp_esize <= h->area_size);
+	assert_int_equal(peek(fx, HDR_OFF(submit_head.idx)), geo->p.start_index);
+	assert_int_equal(peek(fx, HDR_OFF(complete_tail.idx)), geo->p.start_index);
+}
+
+static void
+test_layout_area(void **state)
+{
+	static const struct geometry geos[] = {
+		{ { 1, 1, 8, 8, 0 }, 768, 896 },
+		{ { 4, 2, 16, 8, 7 }, 768, 896 },
+		{ { DEF_SUB_SIZE, DEF_CMP_SIZE, DEF_SUB_ESIZE, DEF_CMP_ESIZE, DEF_START },
+		  DEF_CMP_OFF, DEF_AREA },
+		{ { 256, 256, 8, 8, 0 }, 640 + 2048, 640 + 2 * 2048 },
+		{ { 256, 1024, 16, 16, UINT32_MAX }, 640 + 4096, 640 + 4096 + 16384 },
+	};
+	const struct pvb_scring_params max = {
+		PVB_SCRING_MAX_ENTRIES, PVB_SCRING_MAX_ENTRIES, 16, 16, 0
+	};
+	size_t i;
+
+	for (i = 0; i < DIM(geos); i++) {
+		assert_int_equal(pvb_scring_area_size(&geos[i].p), geos[i].area);
+		check_formatted_layout(*state, &geos[i]);
+	}
+	/* too big to format here, but the arithmetic must not overflow */
+	assert_int_equal(pvb_scring_area_size(&max),
+			 640 + 2 * (uint64_t)PVB_SCRING_MAX_ENTRIES * 16);
+}
+
+/* ----------------------------------------------------------------------------
+ * Data movement
+ */
+
+static void
+check_empty_full(struct fx *fx, const struct dir *d)
+{
+	uint32_t size = dir_size(fx, d);
+	struct stream s = { 0, 0 };
+
+	assert_int_equal(get_seq(fx, d, &s, 1, false), 0);
+	assert_int_equal(get_seq(fx, d, &s, 1, true), 0);
+	assert_int_equal(put_seq(fx, d, &s, 0, false), 0);
+	assert_int_equal(put_seq(fx, d, &s, size + 3, false), size);
+	assert_int_equal(put_seq(fx, d, &s, 1, false), 0);
+	assert_int_equal(put_seq(fx, d, &s, 1, true), 0);
+	assert_int_equal(get_seq(fx, d, &s, 0, false), 0);
+	assert_int_equal(get_seq(fx, d, &s, size + 3, false), size);
+	assert_int_equal(get_seq(fx, d, &s, 1, false), 0);
+	assert_int_equal(get_seq(fx, d, &s, 1, true), 0);
+}
+
+static void
+test_empty_full(void **state)
+{
+	for_each_dir(*state, check_empty_full);
+}
+
+static void
+check_bulk_vs_burst(struct fx *fx, const struct dir *d)
+{
+	uint32_t size = dir_size(fx, d);
+	struct stream s = { 0, 0 };
+
+	assert_int_equal(put_seq(fx, d, &s, size + 1, true), 0);	/* never fits */
+	assert_int_equal(put_seq(fx, d, &s, size, true), size);
+	assert_int_equal(get_seq(fx, d, &s, 3, false), 3);
+
+	/* 3 free: bulk 5 moves nothing, not even an index; burst 5 moves 3 */
+	snapshot(fx);
+	assert_int_equal(put_seq(fx, d, &s, 5, true), 0);
+	assert_area_unchanged(fx);
+	assert_int_equal(put_seq(fx, d, &s, 5, false), 3);
+
+	/* full: bulk size+1 reads nothing (get_seq checks the output is untouched) */
+	snapshot(fx);
+	assert_int_equal(get_seq(fx, d, &s, size + 1, true), 0);
+	assert_area_unchanged(fx);
+	assert_int_equal(get_seq(fx, d, &s, 2, true), 2);
+	assert_int_equal(get_seq(fx, d, &s, size, false), size - 2);
+	assert_int_equal(get_seq(fx, d, &s, 1, true), 0);
+}
+
+static void
+test_bulk_vs_burst(void **state)
+{
+	for_each_dir(*state, check_bulk_vs_burst);
+}
+
+/*
+ * Push entries through @d in odd, out-of-step bursts so the ring is by turns
+ * full, partly full and empty and the slot of the tail walks over every
+ * position, then drain and check the shared indices moved by exactly the count.
+ */
+static void
+pump(struct fx *fx, const struct dir *d, unsigned int rounds)
+{
+	uint32_t start = fx->params.start_index;
+	struct stream s = { 0, 0 };
+	unsigned int r;
+
+	for (r = 0; r < rounds; r++) {
+		put_seq(fx, d, &s, 1 + 2 * (r % 7), r % 3 == 0);
+		get_seq(fx, d, &s, 1 + 2 * (r % 5), r % 4 == 0);
+	}
+	while (get_seq(fx, d, &s, BUF_ENTS, false) > 0)
+		;
+	assert_int_equal(s.get_seq, s.put_seq);
+	assert_true(s.put_seq > 8 * (uint64_t)dir_size(fx, d));	/* the ring wrapped often */
+	assert_int_equal(peek(fx, d->head_off), (uint32_t)(start + s.put_seq));
+	assert_int_equal(peek(fx, d->tail_off), (uint32_t)(start + s.put_seq));
+}
+
+static void
+test_wrap(void **state)
+{
+	static const uint32_t starts[] = {
+		UINT32_MAX - 5, UINT32_MAX, 0, (1u << 31) - 3, UINT32_MAX - 64,
+	};
+	static const uint16_t esizes[] = { PVB_SCRING_ENTRY_SMALL, PVB_SCRING_ENTRY_LARGE };
+	struct pvb_scring_params p = { .sub_size = 16, .cmp_size = 8 };
+	struct fx *fx = *state;
+	size_t i, j, k;
+
+	for (i = 0; i < DIM(starts); i++) {
+		for (j = 0; j < DIM(esizes); j++) {
+			p.start_index = starts[i];
+			p.sub_esize = esizes[j];
+			p.cmp_esize = esizes[j];
+			fx_reopen(fx, &p, FLUSH_END);
+			for (k = 0; k < DIM(dirs); k++)
+				pump(fx, &dirs[k], 300);
+		}
+	}
+}
+
+/* ----------------------------------------------------------------------------
+ * A faulty peer: impossible shared indices mark the reading end broken
+ */
+
+struct corruption {
+	const char *what;
+	bool on_head;		/* head: the reader detects it; tail: the writer does */
+	void (*apply)(struct fx *fx, const struct dir *d);
+};
+
+static void
+head_past_size(struct fx *fx, const struct dir *d)
+{
+	poke(fx, d->head_off, peek(fx, d->tail_off) + dir_size(fx, d) + 1);
+}
+
+static void
+head_backwards(struct fx *fx, const struct dir *d)
+{
+	struct stream s = { 0, 0 };
+
+	put_seq(fx, d, &s, 4, false);
+	get_seq(fx, d, &s, 1, false);	/* the reader has now seen head = start + 4 */
+	poke(fx, d->head_off, peek(fx, d->head_off) - 2);
+}
+
+static void
+tail_past_head(struct fx *fx, const struct dir *d)
+{
+	struct stream s = { 0, 0 };
+
+	/*
+	 * Half full, so the bad tail is still within size of the last one seen:
+	 * only the bound by our own head catches it.
+	 */
+	put_seq(fx, d, &s, dir_size(fx, d) / 2, true);
+	poke(fx, d->tail_off, peek(fx, d->head_off) + 1);
+}
+
+static void
+tail_backwards(struct fx *fx, const struct dir *d)
+{
+	struct stream s = { 0, 0 };
+
+	put_seq(fx, d, &s, dir_size(fx, d), true);
+	get_seq(fx, d, &s, 4, false);
+	put_seq(fx, d, &s, 2, false);	/* the writer has now seen tail = start + 4 */
+	poke(fx, d->tail_off, peek(fx, d->tail_off) - 2);
+}
+
+static const struct corruption corruptions[] = {
+	{ "head more than size ahead of tail", true, head_past_size },
+	{ "head moved backwards", true, head_backwards },
+	{ "tail past head", false, tail_past_head },
+	{ "tail moved backwards", false, tail_backwards },
+};
+
+/* Every fast-path call of a broken end returns BROKEN and writes nothing. */
+static void
+assert_end_dead(struct fx *fx, bool producer)
+{
+	uint8_t buf[BUF_BYTES];
+	size_t i;
+
+	memset(buf, POISON, sizeof(buf));
+	for (i = 0; i < DIM(dirs); i++) {
+		const struct dir *d = &dirs[i];
+
+		if (d->submit == producer) {	/* this end writes d */
+			assert_int_equal(d->put(fx, buf, 1, false), PVB_SCRING_BROKEN);
+			assert_int_equal(d->put(fx, buf, 1, true), PVB_SCRING_BROKEN);
+			assert_false(d->need_signal(fx));
+		} else {
+			assert_int_equal(d->get(fx, buf, 1, false), PVB_SCRING_BROKEN);
+			assert_int_equal(d->get(fx, buf, 1, true), PVB_SCRING_BROKEN);
+			assert_int_equal(d->prepare_wait(fx), PVB_SCRING_BROKEN);
+		}
+	}
+	assert_true(bytes_all(buf, sizeof(buf), POISON));
+}
+
+static void
+check_corruption(struct fx *fx, const struct dir *d, const struct corruption *c)
+{
+	/* the reader of submissions and the writer of completions is the consumer */
+	bool producer = c->on_head != d->submit;
+	enum pvb_scring_fault want = c->on_head ? d->head_fault : d->tail_fault;
+	uint64_t broken_before = pvb_scring_broken_total();
+	unsigned int size = dir_size(fx, d);
+	uint8_t buf[BUF_BYTES];
+	int rc;
+
+	memset(&fault_log, 0, sizeof(fault_log));
+	c->apply(fx, d);
+	memset(buf, POISON, sizeof(buf));
+	/* ask for a full ring so the cached peer index cannot satisfy the call */
+	rc = c->on_head ? d->get(fx, buf, size, false) : d->put(fx, buf, size, false);
+	if (rc != PVB_SCRING_BROKEN)
+		fail_msg("%s ring, %s: returned %d", d->name, c->what, rc);
+	assert_true(bytes_all(buf, sizeof(buf), POISON));
+	assert_true(end_broken(fx, producer));
+	assert_false(end_broken(fx, !producer));
+	assert_int_equal(end_fault(fx, producer), want);
+	assert_int_equal(fault_log.calls, 1);
+	assert_string_equal(fault_log.role, producer ? "producer" : "consumer");
+	assert_int_equal(fault_log.fault, want);
+
+	/* it stays broken, is counted once, and leaves the shared area alone */
+	snapshot(fx);
+	assert_end_dead(fx, producer);
+	assert_area_unchanged(fx);
+	assert_int_equal(pvb_scring_broken_total(), broken_before + 1);
+	assert_int_equal(fault_log.calls, 1);
+	assert_true(bytes_all(fx->g.slack, fx->g.slack_len, CANARY));
+}
+
+static void
+test_corrupt_indices(void **state)
+{
+	static const enum placement where[] = { FLUSH_END, FLUSH_START };
+	struct fx *fx = *state;
+	size_t w, i, k;
+
+	for (w = 0; w < DIM(where); w++) {
+		for (i = 0; i < DIM(dirs); i++) {
+			for (k = 0; k < DIM(corruptions); k++) {
+				fx_reopen(fx, &def_params, where[w]);
+				check_corruption(fx, &dirs[i], &corruptions[k]);
+			}
+		}
+	}
+}
+
+/* ----------------------------------------------------------------------------
+ * Attach and format reject what they cannot use
+ */
+
+/* Both ends refuse (@area, @len) with @rc and a reason, and stay unusable. */
+static void
+expect_attach(struct fx *fx, const char *what, void *area, size_t len, int rc)
+{
+	uint64_t buf[2] = { 0, 0 };
+	char err[128];
+	int got;
+
+	memset(err, 0, sizeof(err));
+	got = pvb_scring_attach_prod(&fx->prod, area, len, err, sizeof(err));
+	if (got != rc || err[0] == '\0')
+		fail_msg("%s: attach_prod returned %d, want %d (\"%s\")", what, got, rc, err);
+	memset(err, 0, sizeof(err));
+	got = pvb_scring_attach_cons(&fx->cons, area, len, err, sizeof(err));
+	if (got != rc || err[0] == '\0')
+		fail_msg("%s: attach_cons returned %d, want %d (\"%s\")", what, got, rc, err);
+	/* a caller that ignores the error cannot reach the area through the ends */
+	assert_true(pvb_scring_prod_broken(&fx->prod));
+	assert_true(pvb_scring_cons_broken(&fx->cons));
+	assert_int_equal(pvb_scring_submit_burst(&fx->prod, buf, 1), PVB_SCRING_BROKEN);
+	assert_int_equal(pvb_scring_reap_burst(&fx->prod, buf, 1), PVB_SCRING_BROKEN);
+	assert_int_equal(pvb_scring_consume_burst(&fx->cons, buf, 1), PVB_SCRING_BROKEN);
+	assert_int_equal(pvb_scring_complete_bulk(&fx->cons, buf, 1), PVB_SCRING_BROKEN);
+	assert_int_equal(pvb_scring_consume_prepare_wait(&fx->cons), PVB_SCRING_BROKEN);
+	assert_false(pvb_scring_submit_need_signal(&fx->prod));
+}
+
+struct hdr_poke {
+	const char *what;
+	size_t off;
+	size_t width;
+	uint64_t val;
+	int rc;
+};
+
+#define HDR_FIELD(f)	HDR_OFF(f), sizeof(((struct pvb_scring_hdr *)NULL)->f)
+
+static const struct hdr_poke bad_headers[] = {
+	{ "bad magic", HDR_FIELD(magic), 0x12345678, -EPROTO },
+	{ "version 0", HDR_FIELD(version), 0, -EPROTONOSUPPORT },
+	{ "version 2", HDR_FIELD(version), PVB_SCRING_VERSION + 1, -EPROTONOSUPPORT },
+	{ "unknown flags", HDR_FIELD(flags), 1, -EPROTONOSUPPORT },
+	{ "sub_size 0", HDR_FIELD(sub_size), 0, -EPROTO },
+	{ "sub_size not a power of two", HDR_FIELD(sub_size), 24, -EPROTO },
+	{ "sub_size too big", HDR_FIELD(sub_size), 2 * PVB_SCRING_MAX_ENTRIES, -EPROTO },
+	{ "cmp_size 0", HDR_FIELD(cmp_size), 0, -EPROTO },
+	{ "cmp_size not a power of two", HDR_FIELD(cmp_size), 6, -EPROTO },
+	{ "cmp_size too big", HDR_FIELD(cmp_size), UINT32_MAX, -EPROTO },
+	{ "sub_esize 4", HDR_FIELD(sub_esize), 4, -EPROTO },
+	{ "sub_esize 32", HDR_FIELD(sub_esize), 32, -EPROTO },
+	{ "cmp_esize 0", HDR_FIELD(cmp_esize), 0, -EPROTO },
+	{ "sub_off 0", HDR_FIELD(sub_off), 0, -EPROTO },
+	{ "sub_off inside the header", HDR_FIELD(sub_off), HDR_OFF(submit_tail), -EPROTO },
+	{ "sub_off unaligned", HDR_FIELD(sub_off), DEF_SUB_OFF + 8, -EPROTO },
+	{ "cmp_off inside the header", HDR_FIELD(cmp_off), 64, -EPROTO },
+	{ "submission entries past area_size", HDR_FIELD(sub_size), 4 * DEF_SUB_SIZE, -ENOSPC },
+	{ "completion entries past area_size", HDR_FIELD(cmp_off), DEF_AREA - 64, -ENOSPC },
+	{ "cmp_off far past the area", HDR_FIELD(cmp_off), UINT32_MAX - 63, -ENOSPC },
+	{ "area_size > len", HDR_FIELD(area_size), DEF_AREA + 128, -ENOSPC },
+	{ "area_size huge", HDR_FIELD(area_size), UINT64_MAX, -ENOSPC },
+	{ "arrays overlap exactly", HDR_FIELD(cmp_off), DEF_SUB_OFF, -EPROTO },
+	{ "arrays overlap partly", HDR_FIELD(cmp_off), DEF_SUB_OFF + 128, -EPROTO },
+	{ "submit_head more than size ahead", HDR_FIELD(submit_head.idx),
+	  (uint32_t)(DEF_START + DEF_SUB_SIZE + 1), -EPROTO },
+	{ "submit_tail past submit_head", HDR_FIELD(submit_tail.idx),
+	  (uint32_t)(DEF_START + 1), -EPROTO },
+	{ "complete_head behind complete_tail", HDR_FIELD(complete_head.idx),
+	  (uint32_t)(DEF_START - 1), -EPROTO },
+	{ "complete_tail far from complete_head", HDR_FIELD(complete_tail.idx),
+	  (uint32_t)(DEF_START - DEF_CMP_SIZE - 1), -EPROTO },
+};
+
+static void
+poke_field(uint8_t *area, const struct hdr_poke *pk)
+{
+	uint16_t v16 = (uint16_t)pk->val;
+	uint32_t v32 = (uint32_t)pk->val;
+
+	/* fields are little-endian host-order values; write them through their width */
+	switch (pk->width) {
+	case sizeof(v16):
+		memcpy(area + pk->off, &v16, sizeof(v16));
+		break;
+	case sizeof(v32):
+		memcpy(area + pk->off, &v32, sizeof(v32));
+		break;
+	default:
+		assert_int_equal(pk->width, sizeof(pk->val));
+		memcpy(area + pk->off, &pk->val, sizeof(pk->val));
+	}
+}
+
+static void
+test_attach_bad_header(void **state)
+{
+	struct fx *fx = *state;
+	size_t i;
+
+	for (i = 0; i < DIM(bad_headers); i++) {
+		fx_reopen(fx, &def_params, FLUSH_END);
+		poke_field(fx->g.area, &bad_headers[i]);
+		expect_attach(fx, bad_headers[i].what, fx->g.area, fx->g.len, bad_headers[i].rc);
+	}
+}
+
+static void
+test_attach_bad_args(void **state)
+{
+	struct fx *fx = *state;
+
+	expect_attach(fx, "NULL area", NULL, DEF_AREA, -EINVAL);
+	expect_attach(fx, "misaligned area", fx->g.area + 8, DEF_AREA - 8, -EINVAL);
+	expect_attach(fx, "len < header", fx->g.area, sizeof(struct pvb_scring_hdr) - 1,
+		      -ENOSPC);
+	expect_attach(fx, "len 0", fx->g.area, 0, -ENOSPC);
+	expect_attach(fx, "len < area_size", fx->g.area, DEF_AREA - 1, -ENOSPC);
+	/* no end to fill, or nowhere to say why: still a clean error */
+	assert_int_equal(pvb_scring_attach_prod(NULL, fx->g.area, DEF_AREA, NULL, 0), -EINVAL);
+	assert_int_equal(pvb_scring_attach_cons(NULL, fx->g.area, DEF_AREA, NULL, 0), -EINVAL);
+	assert_int_equal(pvb_scring_attach_prod(&fx->prod, NULL, DEF_AREA, NULL, 0), -EINVAL);
+	/* and a good area still attaches afterwards */
+	assert_int_equal(pvb_scring_attach_cons(&fx->cons, fx->g.area, DEF_AREA, NULL, 0), 0);
+}
+
+static void
+test_format_bad(void **state)
+{
+	static const struct pvb_scring_params bad_params[] = {
+		/* sub_size, cmp_size, sub_esize, cmp_esize, start_index */
+		{ 0, 8, 8, 16, 0 },
+		{ 3, 8, 8, 16, 0 },
+		{ 2 * PVB_SCRING_MAX_ENTRIES, 8, 8, 16, 0 },
+		{ 32, 0, 8, 16, 0 },
+		{ 32, 12, 8, 16, 0 },
+		{ 32, UINT32_MAX, 8, 16, 0 },
+		{ 32, 8, 0, 16, 0 },
+		{ 32, 8, 4, 16, 0 },
+		{ 32, 8, 8, 32, 0 },
+	};
+	struct fx *fx = *state;
+	size_t i;
+
+	snapshot(fx);
+	for (i = 0; i < DIM(bad_params); i++) {
+		errno = 0;
+		assert_int_equal(pvb_scring_area_size(&bad_params[i]), 0);
+		assert_int_equal(errno, EINVAL);
+		assert_int_equal(pvb_scring_format(fx->g.area, DEF_AREA, &bad_params[i]), -EINVAL);
+	}
+	assert_int_equal(pvb_scring_area_size(NULL), 0);
+	assert_int_equal(pvb_scring_format(fx->g.area, DEF_AREA, NULL), -EINVAL);
+	assert_int_equal(pvb_scring_format(NULL, DEF_AREA, &def_params), -EINVAL);
+	assert_int_equal(pvb_scring_format(fx->g.area + 8, DEF_AREA - 8, &def_params), -EINVAL);
+	assert_int_equal(pvb_scring_format(fx->g.area, DEF_AREA - 1, &def_params), -ENOSPC);
+	assert_int_equal(pvb_scring_format(fx->g.area, 0, &def_params), -ENOSPC);
+	/* a refused format leaves the area as it was */
+	assert_area_unchanged(fx);
+}
+
+/* ----------------------------------------------------------------------------
+ * Adaptive idle and introspection
+ */
+
+static void
+check_idle_handshake(struct fx *fx, const struct dir *d)
+{
+	struct stream s = { 0, 0 };
+
+	/* empty: the reader may sleep, and its wait word asks the writer for a signal */
+	assert_int_equal(d->prepare_wait(fx), 0);
+	assert_int_not_equal(peek(fx, d->wait_off), 0);
+	assert_true(d->need_signal(fx));
+	d->end_wait(fx);
+	assert_int_equal(peek(fx, d->wait_off), 0);
+	assert_false(d->need_signal(fx));
+
+	/* entries present: the reader must not sleep */
+	put_seq(fx, d, &s, 1, false);
+	assert_false(d->need_signal(fx));
+	assert_true(d->prepare_wait(fx) > 0);
+	d->end_wait(fx);
+
+	/* the race the handshake closes: announce sleep first, then the writer publishes */
+	get_seq(fx, d, &s, 1, false);
+	assert_int_equal(d->prepare_wait(fx), 0);
+	put_seq(fx, d, &s, 1, false);
+	assert_true(d->need_signal(fx));
+	d->end_wait(fx);
+	assert_int_equal(get_seq(fx, d, &s, 1, false), 1);
+}
+
+static void
+test_idle_handshake(void **state)
+{
+	for_each_dir(*state, check_idle_handshake);
+}
+
+static void
+assert_info_equal(const struct pvb_scring_info *got, const struct pvb_scring_info *want)
+{
+	assert_int_equal(got->submit_head, want->submit_head);
+	assert_int_equal(got->submit_tail, want->submit_tail);
+	assert_int_equal(got->complete_head, want->complete_head);
+	assert_int_equal(got->complete_tail, want->complete_tail);
+	assert_int_equal(got->sub_size, want->sub_size);
+	assert_int_equal(got->cmp_size, want->cmp_size);
+	assert_int_equal(got->sub_used, want->sub_used);
+	assert_int_equal(got->cmp_used, want->cmp_used);
+	assert_int_equal(got->fault, want->fault);
+}
+
+static void
+test_info(void **state)
+{
+	struct fx *fx = *state;
+	struct stream sub = { 0, 0 }, cmp = { 0, 0 };
+	struct pvb_scring_info got, want = {
+		.submit_head = DEF_START + 5,
+		.submit_tail = DEF_START + 2,
+		.complete_head = DEF_START + 2,
+		.complete_tail = DEF_START + 1,
+		.sub_size = DEF_SUB_SIZE,
+		.cmp_size = DEF_CMP_SIZE,
+	};
+	struct pvb_scring_prod unattached;
+
+	put_seq(fx, &dirs[0], &sub, 5, false);
+	get_seq(fx, &dirs[0], &sub, 2, false);
+	put_seq(fx, &dirs[1], &cmp, 2, false);
+	get_seq(fx, &dirs[1], &cmp, 1, false);
+
+	/*
+	 * The used counts are each end's private view: the producer had room
+	 * enough never to re-read submit_tail, so it still counts all 5.
+	 */
+	pvb_scring_prod_info(&fx->prod, &got);
+	want.sub_used = 5;
+	want.cmp_used = 1;
+	assert_info_equal(&got, &want);
+	assert_int_equal(pvb_scring_submit_free(&fx->prod), DEF_SUB_SIZE - 5);
+
+	pvb_scring_cons_info(&fx->cons, &got);
+	want.sub_used = 3;
+	want.cmp_used = 2;
+	assert_info_equal(&got, &want);
+
+	/* an end that never attached reports zeros rather than reading anything */
+	memset(&unattached, 0, sizeof(unattached));
+	memset(&want, 0, sizeof(want));
+	pvb_scring_prod_info(&unattached, &got);
+	assert_info_equal(&got, &want);
+}
+
+static void
+test_fault_str(void **state)
+{
+	static const enum pvb_scring_fault faults[] = {
+		PVB_SCRING_OK,
+		PVB_SCRING_FAULT_SUBMIT_TAIL,
+		PVB_SCRING_FAULT_SUBMIT_HEAD,
+		PVB_SCRING_FAULT_COMPLETE_TAIL,
+		PVB_SCRING_FAULT_COMPLETE_HEAD,
+		PVB_SCRING_FAULT_DETACHED,
+	};
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < DIM(faults); i++) {
+		assert_non_null(pvb_scring_fault_str(faults[i]));
+		assert_int_not_equal(pvb_scring_fault_str(faults[i])[0], '\0');
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(pvb_scring_fault_str(faults[i]),
+						pvb_scring_fault_str(faults[j]));
+	}
+	assert_non_null(pvb_scring_fault_str((enum pvb_scring_fault)99));
+}
+
+#define FX_TEST(f)	cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		FX_TEST(test_layout_header),
+		FX_TEST(test_layout_index_lines),
+		FX_TEST(test_layout_area),
+		FX_TEST(test_empty_full),
+		FX_TEST(test_bulk_vs_burst),
+		FX_TEST(test_wrap),
+		FX_TEST(test_corrupt_indices),
+		FX_TEST(test_attach_bad_header),
+		FX_TEST(test_attach_bad_args),
+		FX_TEST(test_format_bad),
+		FX_TEST(test_idle_handshake),
+		FX_TEST(test_info),
+		FX_TEST(test_fault_str),
+	};
+
+	return cmocka_run_group_tests_name("unit", tests, suite_setup, suite_teardown);
+}

@@ -1,0 +1,590 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * Stress tests for lib/scring (suite 'stress').
+ *
+ * One workload, two places for the consumer: a second thread, or a forked
+ * process that attaches to the same memfd mapping. The producer submits
+ * sequence numbers in random bursts of 1..64 (bulk and burst mixed) and reaps
+ * them back; the consumer checks each submission is the next number and
+ * completes it with an entry of its own; the producer checks the completions
+ * come back in order. The rings are small, so they are full, empty and
+ * wrapping all the time, and the indices start just below 2^32, so the
+ * counters wrap early in the run.
+ *
+ * Two cores are all we assume: both sides spin with pvb_cpu_relax() and
+ * yield now and then, which completes even when they share one core.
+ * Nothing here is timed against a limit; the rate printed is information.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pvb_scring.h"
+
+#define STRESS_ENTRIES		(10u * 1000 * 1000)	/* per test, each way */
+#define STRESS_RING		256u
+#define STRESS_MAX_BURST	64u
+#define STRESS_START		(UINT32_MAX - 100000)	/* the counters wrap early in the run */
+#define STRESS_TIMEOUT_NS	(300ull * 1000 * 1000 * 1000)	/* a stuck run fails, not hangs */
+#define STRESS_IDLE_POLL	1024	/* idle spins between looks at the clock and the peer */
+#define STRESS_MAX_WORDS	(PVB_SCRING_ENTRY_LARGE / sizeof(uint64_t))
+#define CMP_SALT		0x5ca1ab1e00000000ull	/* tells a completion from a submission */
+#define MSG_LEN			160
+
+/*
+ * Shared with the consumer, after the rings in the same mapping, so the
+ * process variant sees it too.
+ */
+struct stress_ctl {
+	pvb_shared_u32 stop;	/* W: producer side, to abort; R: consumer */
+	pvb_shared_u32 failed;	/* W: consumer, after writing msg; R: producer side */
+	char msg[MSG_LEN];	/* the consumer's reason for failing */
+};
+
+struct stress_run;
+
+/* Where the consumer runs. */
+struct stress_mode {
+	const char *name;
+	int (*start)(struct stress_run *run);		/* run consumer_main() there */
+	bool (*peer_lost)(struct stress_run *run);	/* the consumer will publish nothing more */
+	int (*finish)(struct stress_run *run, bool abort); /* wait for it; 0 if it passed */
+};
+
+struct stress_run {
+	uint16_t esize;		/* of both rings */
+	void *area;
+	size_t area_len;
+	struct stress_ctl *ctl;
+	pthread_t tid;		/* thread mode */
+	pid_t pid;		/* process mode; 0 once reaped */
+	int status;		/* process mode: from waitpid() */
+	char msg[MSG_LEN];	/* the producer's reason for failing */
+};
+
+/* One side's private loop state. */
+struct side {
+	struct stress_run *run;
+	bool (*peer_lost)(struct stress_run *run);
+	char *msg;
+	unsigned int words;	/* 64-bit words per entry */
+	uint32_t rng;
+	uint64_t deadline;
+	unsigned int idle;
+	bool peer_gone;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+side_init(struct side *sd, struct stress_run *run, bool (*peer_lost)(struct stress_run *run),
+	  char *msg, uint32_t seed)
+{
+	memset(sd, 0, sizeof(*sd));
+	sd->run = run;
+	sd->peer_lost = peer_lost;
+	sd->msg = msg;
+	sd->words = run->esize / sizeof(uint64_t);
+	sd->rng = seed;
+	sd->deadline = now_ns() + STRESS_TIMEOUT_NS;
+}
+
+/* Record why this side failed; returns -1 for the caller to pass up. */
+static int __attribute__((format(printf, 2, 3)))
+side_fail(struct side *sd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sd->msg, MSG_LEN, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* xorshift32: cheap, and the same bursts every run */
+static uint32_t
+side_rand(struct side *sd)
+{
+	sd->rng ^= sd->rng << 13;
+	sd->rng ^= sd->rng >> 17;
+	sd->rng ^= sd->rng << 5;
+	return sd->rng;
+}
+
+/* A burst size in [1, STRESS_MAX_BURST], no more than @left. */
+static unsigned int
+side_burst(struct side *sd, uint64_t left)
+{
+	unsigned int n = 1 + side_rand(sd) % STRESS_MAX_BURST;
+
+	return n < left ? n : (unsigned int)left;
+}
+
+/*
+ * No progress this round. Spin politely; every STRESS_IDLE_POLL spins yield
+ * (the peer may be waiting for our core) and check the clock and the peer.
+ * A lost peer is only fatal at the next poll: whatever it published before
+ * it went away must get one more chance to be read.
+ */
+static int
+side_idle(struct side *sd)
+{
+	pvb_cpu_relax();
+	if (++sd->idle % STRESS_IDLE_POLL != 0)
+		return 0;
+	sched_yield();
+	if (sd->peer_gone)
+		return side_fail(sd, "the peer stopped before the run ended");
+	sd->peer_gone = sd->peer_lost(sd->run);
+	if (now_ns() > sd->deadline)
+		return side_fail(sd, "no progress for %llu s", STRESS_TIMEOUT_NS / 1000000000ull);
+	return 0;
+}
+
+/*
+ * Entry k: word 0 is k ^ salt; a 16-byte entry adds its inverse as a check
+ * word, so a torn or stale entry shows as well as a misplaced one.
+ */
+static void
+encode(uint64_t *buf, unsigned int words, uint64_t seq, unsigned int n, uint64_t salt)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		buf[i * words] = (seq + i) ^ salt;
+		if (words == 2)
+			buf[i * words + 1] = ~buf[i * words];
+	}
+}
+
+/* 0 if @buf holds entries seq.. seq+n-1, else side_fail() naming the first bad word. */
+static int
+verify(struct side *sd, const uint64_t *buf, uint64_t seq, unsigned int n, uint64_t salt,
+       const char *what)
+{
+	uint64_t want[STRESS_MAX_BURST * STRESS_MAX_WORDS];
+	unsigned int i, w = sd->words;
+
+	encode(want, w, seq, n, salt);
+	for (i = 0; i < n * w; i++)
+		if (buf[i] != want[i])
+			return side_fail(sd, "%s %llu, word %u: 0x%016llx, want 0x%016llx", what,
+					 (unsigned long long)(seq + i / w), i % w,
+					 (unsigned long long)buf[i], (unsigned long long)want[i]);
+	return 0;
+}
+
+/* ----------------------------------------------------------------------------
+ * The workload
+ */
+
+/*
+ * Complete all @n entries, however long it takes. The consumer may block
+ * here because the producer never blocks: it reaps in every round, whether
+ * or not its own submission went in, so completion space always comes back.
+ */
+static int
+consumer_complete(struct side *sd, struct pvb_scring_cons *c, const uint64_t *buf,
+		  unsigned int n)
+{
+	unsigned int done = 0;
+	int rc;
+
+	while (done < n) {
+		const uint64_t *from = &buf[done * sd->words];
+
+		rc = side_rand(sd) & 1 ? pvb_scring_complete_bulk(c, from, n - done) :
+					 pvb_scring_complete_burst(c, from, n - done);
+		if (rc < 0)
+			return side_fail(sd, "complete: ring broken (%d)", rc);
+		done += (unsigned int)rc;
+		if (rc == 0 && side_idle(sd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+consumer_loop(struct side *sd, struct pvb_scring_cons *c)
+{
+	uint64_t sub[STRESS_MAX_BURST * STRESS_MAX_WORDS];
+	uint64_t cmp[STRESS_MAX_BURST * STRESS_MAX_WORDS];
+	uint64_t seq = 0;
+	unsigned int n;
+	int rc;
+
+	while (seq < STRESS_ENTRIES) {
+		n = side_burst(sd, STRESS_ENTRIES - seq);
+		rc = side_rand(sd) & 1 ? pvb_scring_consume_bulk(c, sub, n) :
+					 pvb_scring_consume_burst(c, sub, n);
+		if (rc < 0)
+			return side_fail(sd, "consume: ring broken (%d)", rc);
+		if (rc == 0) {
+			if (side_idle(sd) != 0)
+				return -1;
+			continue;
+		}
+		if (verify(sd, sub, seq, (unsigned int)rc, 0, "submission") != 0)
+			return -1;
+		encode(cmp, sd->words, seq, (unsigned int)rc, CMP_SALT);
+		if (consumer_complete(sd, c, cmp, (unsigned int)rc) != 0)
+			return -1;
+		seq += (unsigned int)rc;
+	}
+	return 0;
+}
+
+static bool
+consumer_stopped(struct stress_run *run)
+{
+	/* pairs with the store-release in thread_finish() */
+	return pvb_load_acquire(&run->ctl->stop) != 0;
+}
+
+/* The consumer, wherever it runs: attach, run, report. */
+static int
+consumer_main(struct stress_run *run)
+{
+	struct pvb_scring_cons c;
+	struct side sd;
+	int rc;
+
+	side_init(&sd, run, consumer_stopped, run->ctl->msg, 0x2545f491u);
+	rc = pvb_scring_attach_cons(&c, run->area, run->area_len, sd.msg, MSG_LEN);
+	if (rc == 0)
+		rc = consumer_loop(&sd, &c);
+	if (rc != 0)
+		/* pairs with the load-acquire in *_peer_lost(): msg is written first */
+		pvb_store_release(&run->ctl->failed, 1);
+	return rc;
+}
+
+/* Submit one random burst, bulk or burst; returns entries submitted or -1. */
+static int
+producer_submit(struct side *sd, struct pvb_scring_prod *p, uint64_t *seq)
+{
+	uint64_t buf[STRESS_MAX_BURST * STRESS_MAX_WORDS];
+	unsigned int n;
+	int rc;
+
+	if (*seq == STRESS_ENTRIES)
+		return 0;
+	n = side_burst(sd, STRESS_ENTRIES - *seq);
+	encode(buf, sd->words, *seq, n, 0);
+	rc = side_rand(sd) & 1 ? pvb_scring_submit_bulk(p, buf, n) :
+				 pvb_scring_submit_burst(p, buf, n);
+	if (rc < 0)
+		return side_fail(sd, "submit: ring broken (%d)", rc);
+	*seq += (unsigned int)rc;
+	return rc;
+}
+
+/* Reap one random burst and check it; returns entries reaped or -1. */
+static int
+producer_reap(struct side *sd, struct pvb_scring_prod *p, uint64_t *seq)
+{
+	uint64_t buf[STRESS_MAX_BURST * STRESS_MAX_WORDS];
+	unsigned int n = side_burst(sd, STRESS_ENTRIES - *seq);
+	int rc;
+
+	rc = side_rand(sd) & 1 ? pvb_scring_reap_bulk(p, buf, n) :
+				 pvb_scring_reap_burst(p, buf, n);
+	if (rc < 0)
+		return side_fail(sd, "reap: ring broken (%d)", rc);
+	if (verify(sd, buf, *seq, (unsigned int)rc, CMP_SALT, "completion") != 0)
+		return -1;
+	*seq += (unsigned int)rc;
+	return rc;
+}
+
+static int
+producer_loop(struct side *sd, struct pvb_scring_prod *p)
+{
+	uint64_t submitted = 0, reaped = 0;
+	int s, r;
+
+	while (reaped < STRESS_ENTRIES) {
+		s = producer_submit(sd, p, &submitted);
+		r = producer_reap(sd, p, &reaped);
+		if (s < 0 || r < 0)
+			return -1;
+		if (s == 0 && r == 0 && side_idle(sd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------------------
+ * Where the consumer runs
+ */
+
+static bool
+consumer_failed(const struct stress_run *run)
+{
+	/* pairs with the store-release in consumer_main() */
+	return pvb_load_acquire(&run->ctl->failed) != 0;
+}
+
+static void *
+consumer_thread(void *arg)
+{
+	consumer_main(arg);
+	return NULL;
+}
+
+static int
+thread_start(struct stress_run *run)
+{
+	return pthread_create(&run->tid, NULL, consumer_thread, run) == 0 ? 0 : -1;
+}
+
+static bool
+thread_peer_lost(struct stress_run *run)
+{
+	return consumer_failed(run);
+}
+
+static int
+thread_finish(struct stress_run *run, bool abort)
+{
+	if (abort)
+		/* pairs with the load-acquire in consumer_stopped() */
+		pvb_store_release(&run->ctl->stop, 1);
+	if (pthread_join(run->tid, NULL) != 0)
+		return -1;
+	return consumer_failed(run) ? -1 : 0;
+}
+
+static int
+process_start(struct stress_run *run)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		/* die with the parent, so a crashed test leaves nothing behind */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(2);
+		/* the mapping is inherited: attach the consumer end to it here */
+		_exit(consumer_main(run) == 0 ? 0 : 1);
+	}
+	run->pid = pid;
+	return 0;
+}
+
+static bool
+process_peer_lost(struct stress_run *run)
+{
+	if (run->pid > 0 && waitpid(run->pid, &run->status, WNOHANG) == run->pid)
+		run->pid = 0;
+	return run->pid == 0 || consumer_failed(run);
+}
+
+static int
+process_finish(struct stress_run *run, bool abort)
+{
+	if (run->pid > 0) {
+		if (abort)
+			kill(run->pid, SIGKILL);
+		if (waitpid(run->pid, &run->status, 0) != run->pid)
+			return -1;
+		run->pid = 0;
+	}
+	if (!WIFEXITED(run->status))
+		snprintf(run->ctl->msg, MSG_LEN, "killed by signal %d", WTERMSIG(run->status));
+	return WIFEXITED(run->status) && WEXITSTATUS(run->status) == 0 ? 0 : -1;
+}
+
+static const struct stress_mode thread_mode = {
+	.name = "thread",
+	.start = thread_start,
+	.peer_lost = thread_peer_lost,
+	.finish = thread_finish,
+};
+
+static const struct stress_mode process_mode = {
+	.name = "process",
+	.start = process_start,
+	.peer_lost = process_peer_lost,
+	.finish = process_finish,
+};
+
+/* ----------------------------------------------------------------------------
+ * Fixture and the test template
+ */
+
+/* One MAP_SHARED memfd mapping for the suite: the largest area, then the control block. */
+struct stress_fx {
+	uint8_t *map;
+	size_t map_len;
+	size_t ctl_off;
+};
+
+static struct pvb_scring_params
+stress_params(uint16_t esize)
+{
+	struct pvb_scring_params p = {
+		.sub_size = STRESS_RING,
+		.cmp_size = STRESS_RING,
+		.sub_esize = esize,
+		.cmp_esize = esize,
+		.start_index = STRESS_START,
+	};
+
+	return p;
+}
+
+static int
+suite_setup(void **state)
+{
+	static struct stress_fx fx;
+	struct pvb_scring_params p = stress_params(PVB_SCRING_ENTRY_LARGE);
+	int fd;
+
+	fx.ctl_off = pvb_scring_area_size(&p);
+	fx.map_len = fx.ctl_off + sizeof(struct stress_ctl);
+	fd = memfd_create("scring-stress", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)fx.map_len) == 0)
+		fx.map = mmap(NULL, fx.map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);	/* the mapping keeps the memory */
+	if (fx.map == NULL || fx.map == MAP_FAILED)
+		return -1;
+	*state = &fx;
+	return 0;
+}
+
+static int
+suite_teardown(void **state)
+{
+	struct stress_fx *fx = *state;
+
+	return munmap(fx->map, fx->map_len);
+}
+
+/* The workload template: one full run with the consumer placed by @mode. */
+static void
+stress(void **state, const struct stress_mode *mode, uint16_t esize)
+{
+	const uint32_t end = (uint32_t)(STRESS_START + STRESS_ENTRIES);
+	struct pvb_scring_params p = stress_params(esize);
+	struct stress_fx *fx = *state;
+	struct stress_run run = {
+		.esize = esize,
+		.area = fx->map,
+		.area_len = pvb_scring_area_size(&p),
+		.ctl = (struct stress_ctl *)(void *)(fx->map + fx->ctl_off),
+	};
+	struct pvb_scring_prod prod;
+	struct pvb_scring_info info;
+	struct side sd;
+	uint64_t t0, ns;
+	int prc, crc;
+
+	memset(run.ctl, 0, sizeof(*run.ctl));
+	assert_int_equal(pvb_scring_format(run.area, run.area_len, &p), 0);
+	assert_int_equal(pvb_scring_attach_prod(&prod, run.area, run.area_len, NULL, 0), 0);
+	side_init(&sd, &run, mode->peer_lost, run.msg, 0x9e3779b9u);
+
+	/* no cmocka assertion until finish(): a failure must not leave the consumer running */
+	t0 = now_ns();
+	if (mode->start(&run) != 0)
+		fail_msg("%s: cannot start the consumer", mode->name);
+	prc = producer_loop(&sd, &prod);
+	crc = mode->finish(&run, prc != 0);
+	ns = now_ns() - t0;
+	if (prc != 0 || crc != 0)
+		fail_msg("%s, %u-byte entries: producer: %s; consumer: %s", mode->name, esize,
+			 prc != 0 ? run.msg : "ok", crc != 0 ? run.ctl->msg : "ok");
+
+	pvb_scring_prod_info(&prod, &info);
+	assert_int_equal(info.fault, PVB_SCRING_OK);
+	assert_int_equal(info.submit_head, end);
+	assert_int_equal(info.submit_tail, end);
+	assert_int_equal(info.complete_head, end);
+	assert_int_equal(info.complete_tail, end);
+	printf("scring %s, %u-byte entries: %u round trips in %.2f s, %.1f M/s\n", mode->name,
+	       esize, STRESS_ENTRIES, (double)ns / 1e9, STRESS_ENTRIES * 1e3 / (double)ns);
+}
+
+static void
+test_thread_small(void **state)
+{
+	stress(state, &thread_mode, PVB_SCRING_ENTRY_SMALL);
+}
+
+static void
+test_thread_large(void **state)
+{
+	stress(state, &thread_mode, PVB_SCRING_ENTRY_LARGE);
+}
+
+static void
+test_process_small(void **state)
+{
+	stress(state, &process_mode, PVB_SCRING_ENTRY_SMALL);
+}
+
+static void
+test_process_large(void **state)
+{
+	stress(state, &process_mode, PVB_SCRING_ENTRY_LARGE);
+}
+
+/* Both variants share memory through a memfd; without one there is nothing to run. */
+static bool
+memfd_available(void)
+{
+	int fd = memfd_create("scring-probe", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_thread_small),
+		cmocka_unit_test(test_thread_large),
+		cmocka_unit_test(test_process_small),
+		cmocka_unit_test(test_process_large),
+	};
+
+	if (!memfd_available()) {
+		printf("memfd_create unavailable: skipping\n");
+		return 77;
+	}
+	return cmocka_run_group_tests_name("stress", tests, suite_setup, suite_teardown);
+}
