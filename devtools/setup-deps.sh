@@ -78,7 +78,8 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"   # lets apt's _apt user write there (no unsandboxed-download warning)
+# apt downloads as its _apt user: let it write there (no "unsandboxed" warning)
+chown _apt "$work" 2>/dev/null || chmod 777 "$work"
 echo "setup-deps: fetching DPDK $ver source package for the driver SDK headers"
 (cd "$work" && apt-get source --download-only -qq "dpdk=$ver" >/dev/null)
 orig=$(ls "$work"/dpdk_"$upstream".orig.tar.* 2>/dev/null | head -1)
