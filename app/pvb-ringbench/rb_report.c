@@ -49,7 +49,7 @@ print_latency(const struct rb_report *r, const struct rb_result *first, unsigned
 
 	fprintf(f, "\nRound-trip latency, lcore %u <-> %u, ns (cycles), median of %u rounds\n",
 		first->lcore_a, first->lcore_b, r->p->rounds);
-	fprintf(f, "  %-9s %-22s %-15s %-15s %-15s\n", "kind", "p50 [min..max]", "p99",
+	fprintf(f, "  %-9s %-26s %-15s %-15s %-15s\n", "kind", "p50 [min..max]", "p99",
 		"p99.9", "max");
 	for (i = 0; i < n; i++) {
 		const struct rb_result *x = &first[i];
@@ -60,9 +60,9 @@ print_latency(const struct rb_report *r, const struct rb_result *first, unsigned
 			fprintf(f, "  %-9s failed: %s\n", x->kind->name, strerror(-x->rc));
 			continue;
 		}
-		snprintf(cell, sizeof(cell), "%.0f [%.0f..%.0f]", rb_cycles_to_ns(r, p50.med),
-			 rb_cycles_to_ns(r, p50.min), rb_cycles_to_ns(r, p50.max));
-		fprintf(f, "  %-9s %-22s", x->kind->name, cell);
+		snprintf(cell, sizeof(cell), "%.0f (%.0f) [%.0f..%.0f]", rb_cycles_to_ns(r, p50.med),
+			 p50.med, rb_cycles_to_ns(r, p50.min), rb_cycles_to_ns(r, p50.max));
+		fprintf(f, "  %-9s %-26s", x->kind->name, cell);
 		for (s = RB_P99; s < RB_NB_LAT_STATS; s++) {
 			double c = lat_spread(x, s).med;
 
