@@ -8,8 +8,8 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
-# Two lcores on two CPUs when there are two; otherwise both on CPU 0 (they yield).
-LCORES     ?= $(shell [ "$$(nproc)" -ge 2 ] && echo "-l 0,1" || echo "--lcores 0@0,1@0")
+# Two lcores on two allowed CPUs; with one allowed CPU both share it (they yield).
+LCORES     ?= $(shell devtools/lcores.sh)
 RINGBENCH  := $(BUILD)/app/pvb-ringbench/pvb-ringbench
 FUZZ_SECONDS ?= 600
 

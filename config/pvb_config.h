@@ -5,12 +5,6 @@
 #ifndef _PVB_CONFIG_H_
 #define _PVB_CONFIG_H_
 
-/** Cache line size the shared layouts are built for. */
-#define PVB_CACHE_LINE		64
-
-/** Default ring sizes (entries) for lcore-to-lcore hand-off. */
-#define PVB_SCRING_DEFAULT_SIZE	1024
-
 /** pvb-ringbench defaults. */
 #define PVB_RB_DEFAULT_RING_SIZE	1024
 #define PVB_RB_DEFAULT_LAT_SAMPLES	200000

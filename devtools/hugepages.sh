@@ -11,7 +11,7 @@
 # memory, no runtime files either).
 set -u
 
-want_pages=${PVB_HUGEPAGES:-1024}      # 2 GB; tests and the demo need far less
+want_pages=${PVB_HUGEPAGES:-512}       # 1 GB: room for several DPDK processes
 min_free=${PVB_HUGEPAGES_MIN_FREE:-128} # 256 MB: below this we fall back
 sysfs=/sys/kernel/mm/hugepages/hugepages-2048kB
 

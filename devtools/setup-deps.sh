@@ -61,17 +61,16 @@ has_deb_src() {
 if ! has_deb_src; then
 	src=/etc/apt/sources.list.d/pvbridge-deb-src.sources
 	echo "setup-deps: adding a deb-src entry ($src) to fetch DPDK's source package"
+	# built in temporary files, installed as root: the caller may not be root
 	tmp=$(mktemp)
 	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] && sed -n 's/^Types: deb$/Types: deb-src/;p' "$f" >>"$tmp" && echo >>"$tmp"
+		[ -f "$f" ] && sed 's/^Types: deb$/Types: deb-src/' "$f" >>"$tmp" && echo >>"$tmp"
 	done
-	if [ -f /etc/apt/sources.list ]; then
-		grep -E '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' \
-			>/etc/apt/sources.list.d/pvbridge-deb-src.list.tmp || true
-		as_root mv /etc/apt/sources.list.d/pvbridge-deb-src.list.tmp \
-			/etc/apt/sources.list.d/pvbridge-deb-src.list
-	fi
 	grep -q 'deb-src' "$tmp" && as_root install -m 644 "$tmp" "$src"
+	if [ -f /etc/apt/sources.list ]; then
+		grep -E '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' >"$tmp" || true
+		[ -s "$tmp" ] && as_root install -m 644 "$tmp" "${src%.sources}.list"
+	fi
 	rm -f "$tmp"
 	as_root apt-get update -qq
 fi
@@ -81,7 +80,14 @@ trap 'rm -rf "$work"' EXIT
 # apt downloads as its _apt user: let it write there (no "unsandboxed" warning)
 chown _apt "$work" 2>/dev/null || chmod 777 "$work"
 echo "setup-deps: fetching DPDK $ver source package for the driver SDK headers"
-(cd "$work" && apt-get source --download-only -qq "dpdk=$ver" >/dev/null)
+fetch_source() {
+	(cd "$work" && apt-get source --download-only -qq "dpdk=$ver" >/dev/null 2>"$work/err")
+}
+# package lists may be stale or cleaned on an image that came with DPDK installed
+if ! fetch_source; then
+	as_root apt-get update -qq
+	fetch_source || { cat "$work/err" >&2; exit 1; }
+fi
 orig=$(ls "$work"/dpdk_"$upstream".orig.tar.* 2>/dev/null | head -1)
 if [ -z "$orig" ]; then
 	echo "setup-deps: apt-get source did not bring dpdk_$upstream.orig.tar.*" >&2

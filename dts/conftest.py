@@ -21,13 +21,29 @@ def build():
     return build_dir()
 
 
+def lcore_args(*opt):
+    """EAL lcore arguments for the CPUs this process may use (devtools/lcores.sh)."""
+    out = subprocess.run([os.path.join(TOP, "devtools", "lcores.sh"), *opt],
+                         capture_output=True, text=True, check=True).stdout
+    return shlex.split(out)
+
+
 @pytest.fixture(scope="session")
 def lcores():
-    """EAL lcore arguments: two CPUs when there are two, else both lcores on CPU 0."""
+    """Two lcores: on two CPUs when two are allowed, else sharing one."""
     env = os.environ.get("PVB_LCORES")
-    if env:
-        return shlex.split(env)
-    return ["-l", "0,1"] if os.cpu_count() >= 2 else ["--lcores", "0@0,1@0"]
+    return shlex.split(env) if env else lcore_args()
+
+
+@pytest.fixture(scope="session")
+def one_lcore():
+    return lcore_args("--one")
+
+
+@pytest.fixture(scope="session")
+def shared_lcores():
+    """Two lcores on one CPU, as on a one-core runner."""
+    return lcore_args("--shared")
 
 
 @pytest.fixture(scope="session")

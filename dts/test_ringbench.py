@@ -16,6 +16,13 @@ def ringbench(build):
     return path
 
 
+def pair(lcores):
+    """The lcore ids of the one pair two lcores make."""
+    if lcores[0] == "-l":
+        return tuple(int(x) for x in lcores[1].split(","))
+    return 0, 1  # --lcores 0@c,1@c
+
+
 def run(procs, ringbench, lcores, eal_mem, args, **kw):
     return procs.run([ringbench, *lcores, "--no-pci", *eal_mem, "--log-level=error", "--", *args],
                      **kw)
@@ -43,6 +50,9 @@ def test_json(procs, ringbench, lcores, eal_mem, tmp_path):
         lat = x["latency_ns"]
         assert 0 < lat["p50"]["median"] <= lat["p99"]["median"] <= lat["max"]["median"]
     assert kinds["floor"]["stream"] == []
+    hist = kinds["scring"]["histogram_cycles"]
+    assert sum(count for _, count in hist) == 2000  # every sample of the last round
+    assert [v for v, _ in hist] == sorted({v for v, _ in hist})
     assert [s["burst"] for s in kinds["scring"]["stream"]] == [1, 32]
     assert all(s["elements_per_s"]["median"] > 0 for s in kinds["scring"]["stream"])
     ratios = doc["ratios"]
@@ -50,12 +60,32 @@ def test_json(procs, ringbench, lcores, eal_mem, tmp_path):
     assert ratios["scring_vs_floor_p50"]["target"] == 1.15
 
 
+def pngs(path):
+    found = sorted(p.name for p in path.glob("*.png"))
+    for name in found:
+        assert (path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    return found
+
+
 def test_plot(procs, ringbench, lcores, eal_mem, tmp_path):
     r = run(procs, ringbench, lcores, eal_mem, QUICK + ["--quiet", "--plot", str(tmp_path)])
     assert r.returncode == 0, r.stderr
-    for png in ("latency-hist.png", "stream.png", "latency-matrix.png"):
-        data = (tmp_path / png).read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n", png
+    a, b = pair(lcores)
+    assert pngs(tmp_path) == sorted([f"latency-hist-{a}-{b}.png", f"stream-{a}-{b}.png",
+                                     "latency-matrix.png"])
+
+
+@pytest.mark.parametrize("kinds", ["floor", "rte_ring", "floor,rte_ring"])
+def test_plot_any_kinds(procs, ringbench, lcores, eal_mem, tmp_path, kinds):
+    """Plots whose data would be empty are left out, not handed to gnuplot."""
+    r = run(procs, ringbench, lcores, eal_mem,
+            QUICK + ["--quiet", "--kinds", kinds, "--plot", str(tmp_path)])
+    assert r.returncode == 0, r.stderr
+    a, b = pair(lcores)
+    want = {f"latency-hist-{a}-{b}.png", "latency-matrix.png"}
+    if kinds != "floor":
+        want.add(f"stream-{a}-{b}.png")
+    assert set(pngs(tmp_path)) == want
 
 
 def test_kinds_subset(procs, ringbench, lcores, eal_mem):
@@ -79,17 +109,17 @@ def test_bad_options_exit_2(procs, ringbench, lcores, eal_mem, args, msg):
     assert msg in r.stderr
 
 
-def test_one_lcore_is_refused(procs, ringbench, eal_mem):
-    r = procs.run([ringbench, "-l", "0", "--no-pci", *eal_mem, "--log-level=error", "--", "--rounds", "1"])
+def test_one_lcore_is_refused(procs, ringbench, one_lcore, eal_mem):
+    r = run(procs, ringbench, one_lcore, eal_mem, ["--rounds", "1"])
     assert r.returncode == 2
     assert "needs at least 2 lcores" in r.stderr
 
 
-def test_shared_cpu_still_completes(procs, ringbench, eal_mem):
+def test_shared_cpu_still_completes(procs, ringbench, shared_lcores, eal_mem):
     """Two lcores on one CPU (as on a 1-core CI runner): the harness yields."""
-    r = procs.run([ringbench, "--lcores", "0@0,1@0", "--no-pci", *eal_mem, "--log-level=error", "--",
-                   "--rounds", "1", "--samples", "300", "--stream-ms", "20", "--bursts", "32",
-                   "--quiet"], timeout=120)
+    r = run(procs, ringbench, shared_lcores, eal_mem,
+            ["--rounds", "1", "--samples", "300", "--stream-ms", "20", "--bursts", "32",
+             "--quiet"])
     assert r.returncode == 0, r.stderr
     assert "  scring " in r.stdout
 

@@ -12,11 +12,15 @@
  *
  * The area touches one guard page, so any access past that edge faults; the
  * slack before the other guard holds a canary that catches writes past the
- * other edge. The fault tests run in both placements, which covers reads on
- * both sides too.
+ * other edge. The per-direction and fault tests run in both placements, which
+ * covers reads on both sides too.
+ *
+ * Each end attaches with the geometry the fixture formatted (its expectation);
+ * the attach tests also hand it other expectations.
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -166,8 +170,8 @@ fx_open(struct fx *fx, const struct pvb_scring_params *p, enum placement where)
 	fx->snap = malloc(len);
 	assert_non_null(fx->snap);
 	assert_int_equal(pvb_scring_format(fx->g.area, len, p), 0);
-	if (pvb_scring_attach_prod(&fx->prod, fx->g.area, len, err, sizeof(err)) != 0 ||
-	    pvb_scring_attach_cons(&fx->cons, fx->g.area, len, err, sizeof(err)) != 0)
+	if (pvb_scring_attach_prod(&fx->prod, fx->g.area, len, p, err, sizeof(err)) != 0 ||
+	    pvb_scring_attach_cons(&fx->cons, fx->g.area, len, p, err, sizeof(err)) != 0)
 		fail_msg("attach to a freshly formatted area: %s", err);
 }
 
@@ -182,6 +186,8 @@ fx_close(struct fx *fx)
 static void
 fx_reopen(struct fx *fx, const struct pvb_scring_params *p, enum placement where)
 {
+	/* the ring being replaced must not have written outside its area either */
+	assert_true(bytes_all(fx->g.slack, fx->g.slack_len, CANARY));
 	fx_close(fx);
 	fx_open(fx, p, where);
 }
@@ -270,6 +276,13 @@ struct dir {
 	enum pvb_scring_fault tail_fault;	/* the writer's verdict on a bad tail */
 	int (*put)(struct fx *fx, const void *objs, unsigned int n, bool bulk);
 	int (*get)(struct fx *fx, void *objs, unsigned int n, bool bulk);
+	/* in place: the writer reserves, fills slots, commits; the reader peeks, releases */
+	int (*reserve)(struct fx *fx, unsigned int n);
+	void *(*wslot)(const struct fx *fx, unsigned int i);
+	int (*commit)(struct fx *fx, unsigned int k);
+	int (*peek)(struct fx *fx, unsigned int n);
+	const void *(*rslot)(const struct fx *fx, unsigned int i);
+	int (*release)(struct fx *fx, unsigned int k);
 	int (*prepare_wait)(struct fx *fx);
 	void (*end_wait)(struct fx *fx);
 	bool (*need_signal)(const struct fx *fx);
@@ -287,6 +300,42 @@ sub_get(struct fx *fx, void *objs, unsigned int n, bool bulk)
 {
 	return bulk ? pvb_scring_consume_bulk(&fx->cons, objs, n) :
 		      pvb_scring_consume_burst(&fx->cons, objs, n);
+}
+
+static int
+sub_reserve(struct fx *fx, unsigned int n)
+{
+	return pvb_scring_submit_reserve(&fx->prod, n);
+}
+
+static void *
+sub_wslot(const struct fx *fx, unsigned int i)
+{
+	return pvb_scring_submit_slot(&fx->prod, i);
+}
+
+static int
+sub_commit(struct fx *fx, unsigned int k)
+{
+	return pvb_scring_submit_commit(&fx->prod, k);
+}
+
+static int
+sub_peek(struct fx *fx, unsigned int n)
+{
+	return pvb_scring_consume_peek(&fx->cons, n);
+}
+
+static const void *
+sub_rslot(const struct fx *fx, unsigned int i)
+{
+	return pvb_scring_consume_slot(&fx->cons, i);
+}
+
+static int
+sub_release(struct fx *fx, unsigned int k)
+{
+	return pvb_scring_consume_release(&fx->cons, k);
 }
 
 static int
@@ -322,6 +371,42 @@ cmp_get(struct fx *fx, void *objs, unsigned int n, bool bulk)
 }
 
 static int
+cmp_reserve(struct fx *fx, unsigned int n)
+{
+	return pvb_scring_complete_reserve(&fx->cons, n);
+}
+
+static void *
+cmp_wslot(const struct fx *fx, unsigned int i)
+{
+	return pvb_scring_complete_slot(&fx->cons, i);
+}
+
+static int
+cmp_commit(struct fx *fx, unsigned int k)
+{
+	return pvb_scring_complete_commit(&fx->cons, k);
+}
+
+static int
+cmp_peek(struct fx *fx, unsigned int n)
+{
+	return pvb_scring_reap_peek(&fx->prod, n);
+}
+
+static const void *
+cmp_rslot(const struct fx *fx, unsigned int i)
+{
+	return pvb_scring_reap_slot(&fx->prod, i);
+}
+
+static int
+cmp_release(struct fx *fx, unsigned int k)
+{
+	return pvb_scring_reap_release(&fx->prod, k);
+}
+
+static int
 cmp_prepare_wait(struct fx *fx)
 {
 	return pvb_scring_reap_prepare_wait(&fx->prod);
@@ -352,6 +437,12 @@ static const struct dir dirs[] = {
 		.tail_fault = PVB_SCRING_FAULT_SUBMIT_TAIL,
 		.put = sub_put,
 		.get = sub_get,
+		.reserve = sub_reserve,
+		.wslot = sub_wslot,
+		.commit = sub_commit,
+		.peek = sub_peek,
+		.rslot = sub_rslot,
+		.release = sub_release,
 		.prepare_wait = sub_prepare_wait,
 		.end_wait = sub_end_wait,
 		.need_signal = sub_need_signal,
@@ -366,6 +457,12 @@ static const struct dir dirs[] = {
 		.tail_fault = PVB_SCRING_FAULT_COMPLETE_TAIL,
 		.put = cmp_put,
 		.get = cmp_get,
+		.reserve = cmp_reserve,
+		.wslot = cmp_wslot,
+		.commit = cmp_commit,
+		.peek = cmp_peek,
+		.rslot = cmp_rslot,
+		.release = cmp_release,
 		.prepare_wait = cmp_prepare_wait,
 		.end_wait = cmp_end_wait,
 		.need_signal = cmp_need_signal,
@@ -384,15 +481,19 @@ dir_esize(const struct fx *fx, const struct dir *d)
 	return d->submit ? fx->params.sub_esize : fx->params.cmp_esize;
 }
 
-/* Run @check on each direction, each on a fresh default ring. */
+static const enum placement placements[] = { FLUSH_END, FLUSH_START };
+
+/* Run @check on each direction, each on a fresh default ring, in both placements. */
 static void
 for_each_dir(struct fx *fx, void (*check)(struct fx *fx, const struct dir *d))
 {
-	size_t i;
+	size_t w, i;
 
-	for (i = 0; i < DIM(dirs); i++) {
-		fx_reopen(fx, &def_params, FLUSH_END);
-		check(fx, &dirs[i]);
+	for (w = 0; w < DIM(placements); w++) {
+		for (i = 0; i < DIM(dirs); i++) {
+			fx_reopen(fx, &def_params, placements[w]);
+			check(fx, &dirs[i]);
+		}
 	}
 }
 
@@ -412,6 +513,41 @@ end_fault(const struct fx *fx, bool producer)
 	else
 		pvb_scring_cons_info(&fx->cons, &i);
 	return i.fault;
+}
+
+/*
+ * Every fast-path call of a broken end returns BROKEN and writes nothing; a
+ * refused reserve or peek leaves no slot to write or read.
+ */
+static void
+assert_end_dead(struct fx *fx, bool producer)
+{
+	uint8_t buf[BUF_BYTES];
+	size_t i;
+
+	memset(buf, POISON, sizeof(buf));
+	for (i = 0; i < DIM(dirs); i++) {
+		const struct dir *d = &dirs[i];
+
+		if (d->submit == producer) {	/* this end writes d */
+			assert_int_equal(d->put(fx, buf, 1, false), PVB_SCRING_BROKEN);
+			assert_int_equal(d->put(fx, buf, 1, true), PVB_SCRING_BROKEN);
+			assert_int_equal(d->reserve(fx, 1), PVB_SCRING_BROKEN);
+			assert_null(d->wslot(fx, 0));
+			assert_int_equal(d->commit(fx, 0), PVB_SCRING_BROKEN);
+			assert_int_equal(d->commit(fx, 1), PVB_SCRING_BROKEN);
+			assert_false(d->need_signal(fx));
+		} else {
+			assert_int_equal(d->get(fx, buf, 1, false), PVB_SCRING_BROKEN);
+			assert_int_equal(d->get(fx, buf, 1, true), PVB_SCRING_BROKEN);
+			assert_int_equal(d->peek(fx, 1), PVB_SCRING_BROKEN);
+			assert_null(d->rslot(fx, 0));
+			assert_int_equal(d->release(fx, 0), PVB_SCRING_BROKEN);
+			assert_int_equal(d->release(fx, 1), PVB_SCRING_BROKEN);
+			assert_int_equal(d->prepare_wait(fx), PVB_SCRING_BROKEN);
+		}
+	}
+	assert_true(bytes_all(buf, sizeof(buf), POISON));
 }
 
 /* ----------------------------------------------------------------------------
@@ -670,21 +806,154 @@ test_bulk_vs_burst(void **state)
 	for_each_dir(*state, check_bulk_vs_burst);
 }
 
+/* ----------------------------------------------------------------------------
+ * In place: the writer reserves slots, fills them and commits; the reader
+ * peeks, reads the slots and releases. The helpers check that every slot is
+ * exactly where the stream's next entry belongs (so inside the ring's array),
+ * and that nothing past what is pending is handed out.
+ */
+
+/* The entry array of @d, where the header puts it. */
+static uint8_t *
+dir_ents(const struct fx *fx, const struct dir *d)
+{
+	const struct pvb_scring_hdr *h = (const struct pvb_scring_hdr *)(const void *)fx->g.area;
+
+	return fx->g.area + (d->submit ? h->sub_off : h->cmp_off);
+}
+
+/* Where entry @seq of a stream on @d lives: streams begin at the start index. */
+static const uint8_t *
+seq_slot(const struct fx *fx, const struct dir *d, uint64_t seq)
+{
+	uint32_t idx = fx->params.start_index + (uint32_t)seq;
+
+	return dir_ents(fx, d) + (size_t)(idx & (dir_size(fx, d) - 1)) * dir_esize(fx, d);
+}
+
+/* Reserve up to @n slots and fill them with the next entries of @s; commit later. */
+static unsigned int
+write_begin(struct fx *fx, const struct dir *d, struct stream *s, unsigned int n)
+{
+	uint32_t esize = dir_esize(fx, d);
+	unsigned int i;
+	uint8_t *slot;
+	int rc;
+
+	rc = d->reserve(fx, n);
+	assert_in_range(rc, 0, n);
+	for (i = 0; i < (unsigned int)rc; i++) {
+		slot = d->wslot(fx, i);
+		assert_ptr_equal(slot, seq_slot(fx, d, s->put_seq + i));
+		fill_seq(slot, esize, s->put_seq + i, 1);
+	}
+	assert_null(d->wslot(fx, (unsigned int)rc));
+	assert_null(d->wslot(fx, UINT_MAX));
+	return (unsigned int)rc;
+}
+
+/* Commit the first @k reserved slots: the head moves by exactly @k. */
+static void
+write_commit(struct fx *fx, const struct dir *d, struct stream *s, unsigned int k)
+{
+	assert_int_equal(d->commit(fx, k), k);
+	s->put_seq += k;
+	assert_null(d->wslot(fx, 0));	/* nothing stays reserved */
+	assert_int_equal(peek(fx, d->head_off), (uint32_t)(fx->params.start_index + s->put_seq));
+}
+
+/* Peek up to @n entries and check they are the next of @s, in order; release later. */
+static unsigned int
+read_begin(struct fx *fx, const struct dir *d, struct stream *s, unsigned int n)
+{
+	uint32_t esize = dir_esize(fx, d);
+	const uint8_t *slot;
+	unsigned int i;
+	int rc;
+
+	rc = d->peek(fx, n);
+	assert_in_range(rc, 0, n);
+	for (i = 0; i < (unsigned int)rc; i++) {
+		slot = d->rslot(fx, i);
+		assert_ptr_equal(slot, seq_slot(fx, d, s->get_seq + i));
+		assert_seq(slot, esize, s->get_seq + i, 1);
+	}
+	assert_null(d->rslot(fx, (unsigned int)rc));
+	assert_null(d->rslot(fx, UINT_MAX));
+	return (unsigned int)rc;
+}
+
+/* Release the first @k peeked entries: the tail moves by exactly @k. */
+static void
+read_release(struct fx *fx, const struct dir *d, struct stream *s, unsigned int k)
+{
+	assert_int_equal(d->release(fx, k), k);
+	s->get_seq += k;
+	assert_null(d->rslot(fx, 0));
+	assert_int_equal(peek(fx, d->tail_off), (uint32_t)(fx->params.start_index + s->get_seq));
+}
+
+/* Every way an entry can move, so a pump can mix them on one ring. */
+enum way {
+	WAY_BURST,		/* copy, as many as fit */
+	WAY_BULK,		/* copy, all or none */
+	WAY_IN_PLACE,		/* reserve/peek, then commit/release all of them */
+	WAY_IN_PLACE_HALF,	/* ... then only the first half (none of 1) */
+	NB_WAYS
+};
+
+static unsigned int
+put_way(struct fx *fx, const struct dir *d, struct stream *s, unsigned int n, enum way w)
+{
+	unsigned int k;
+
+	if (w == WAY_BURST || w == WAY_BULK)
+		return put_seq(fx, d, s, n, w == WAY_BULK);
+	k = write_begin(fx, d, s, n);
+	if (w == WAY_IN_PLACE_HALF)
+		k /= 2;	/* the rest is abandoned; the next reserve hands its slots out again */
+	write_commit(fx, d, s, k);
+	return k;
+}
+
+static unsigned int
+get_way(struct fx *fx, const struct dir *d, struct stream *s, unsigned int n, enum way w)
+{
+	unsigned int k;
+
+	if (w == WAY_BURST || w == WAY_BULK)
+		return get_seq(fx, d, s, n, w == WAY_BULK);
+	k = read_begin(fx, d, s, n);
+	if (w == WAY_IN_PLACE_HALF)
+		k /= 2;	/* the rest stays for the next peek to see again */
+	read_release(fx, d, s, k);
+	return k;
+}
+
 /*
  * Push entries through @d in odd, out-of-step bursts so the ring is by turns
  * full, partly full and empty and the slot of the tail walks over every
  * position, then drain and check the shared indices moved by exactly the count.
+ * With @mixed, the writer and the reader each cycle through every way, so
+ * entries written in place are read by copy and the other way round.
  */
 static void
-pump(struct fx *fx, const struct dir *d, unsigned int rounds)
+pump(struct fx *fx, const struct dir *d, unsigned int rounds, bool mixed)
 {
 	uint32_t start = fx->params.start_index;
 	struct stream s = { 0, 0 };
+	enum way pw, gw;
 	unsigned int r;
 
 	for (r = 0; r < rounds; r++) {
-		put_seq(fx, d, &s, 1 + 2 * (r % 7), r % 3 == 0);
-		get_seq(fx, d, &s, 1 + 2 * (r % 5), r % 4 == 0);
+		pw = r % 3 == 0 ? WAY_BULK : WAY_BURST;
+		gw = r % 4 == 0 ? WAY_BULK : WAY_BURST;
+		if (mixed) {
+			pw = (enum way)(r % NB_WAYS);
+			gw = (enum way)(r / NB_WAYS % NB_WAYS);
+		}
+		put_way(fx, d, &s, 1 + 2 * (r % 7), pw);
+		get_way(fx, d, &s, 1 + 2 * (r % 5), gw);
 	}
 	while (get_seq(fx, d, &s, BUF_ENTS, false) > 0)
 		;
@@ -694,27 +963,231 @@ pump(struct fx *fx, const struct dir *d, unsigned int rounds)
 	assert_int_equal(peek(fx, d->tail_off), (uint32_t)(start + s.put_seq));
 }
 
+/* Pump both rings from several start indices around 2^32 and 2^31, both entry sizes. */
 static void
-test_wrap(void **state)
+pump_starts(struct fx *fx, bool mixed, const enum placement *where, size_t nwhere)
 {
 	static const uint32_t starts[] = {
 		UINT32_MAX - 5, UINT32_MAX, 0, (1u << 31) - 3, UINT32_MAX - 64,
 	};
 	static const uint16_t esizes[] = { PVB_SCRING_ENTRY_SMALL, PVB_SCRING_ENTRY_LARGE };
 	struct pvb_scring_params p = { .sub_size = 16, .cmp_size = 8 };
-	struct fx *fx = *state;
-	size_t i, j, k;
+	size_t w, i, j, k;
 
-	for (i = 0; i < DIM(starts); i++) {
-		for (j = 0; j < DIM(esizes); j++) {
-			p.start_index = starts[i];
-			p.sub_esize = esizes[j];
-			p.cmp_esize = esizes[j];
-			fx_reopen(fx, &p, FLUSH_END);
-			for (k = 0; k < DIM(dirs); k++)
-				pump(fx, &dirs[k], 300);
+	for (w = 0; w < nwhere; w++) {
+		for (i = 0; i < DIM(starts); i++) {
+			for (j = 0; j < DIM(esizes); j++) {
+				p.start_index = starts[i];
+				p.sub_esize = esizes[j];
+				p.cmp_esize = esizes[j];
+				fx_reopen(fx, &p, where[w]);
+				for (k = 0; k < DIM(dirs); k++)
+					pump(fx, &dirs[k], 300, mixed);
+			}
 		}
 	}
+}
+
+static void
+test_wrap(void **state)
+{
+	pump_starts(*state, false, placements, 1);
+}
+
+static void
+test_in_place_wrap(void **state)
+{
+	pump_starts(*state, true, placements, DIM(placements));
+}
+
+/* Empty and full, in place; what a peek sees, and that release makes room. */
+static void
+check_in_place_empty_full(struct fx *fx, const struct dir *d)
+{
+	uint32_t size = dir_size(fx, d);
+	struct stream s = { 0, 0 };
+
+	/* empty: nothing to peek, nothing to release */
+	assert_int_equal(read_begin(fx, d, &s, 1), 0);
+	assert_int_equal(read_begin(fx, d, &s, size), 0);
+	read_release(fx, d, &s, 0);
+	assert_int_equal(d->release(fx, 1), -EINVAL);
+
+	/* a burst: more than fit reserves the whole ring, across the wrap */
+	assert_int_equal(write_begin(fx, d, &s, 0), 0);
+	assert_int_equal(write_begin(fx, d, &s, size + 3), size);
+	write_commit(fx, d, &s, size);
+
+	/* full: nothing to reserve */
+	assert_int_equal(write_begin(fx, d, &s, 1), 0);
+	assert_int_equal(d->commit(fx, 1), -EINVAL);
+
+	/* a peek sees what was written, in order, and moves nothing until released */
+	assert_int_equal(read_begin(fx, d, &s, 3), 3);
+	assert_int_equal(read_begin(fx, d, &s, size + 3), size);
+	read_release(fx, d, &s, 0);
+	assert_int_equal(write_begin(fx, d, &s, 1), 0);
+	assert_int_equal(read_begin(fx, d, &s, size), size);
+	read_release(fx, d, &s, 3);
+
+	/* the writer gets exactly the released slots back */
+	assert_int_equal(write_begin(fx, d, &s, size), 3);
+	write_commit(fx, d, &s, 3);
+	assert_int_equal(write_begin(fx, d, &s, 1), 0);
+	write_commit(fx, d, &s, 0);
+
+	/* and the reader drains it all */
+	assert_int_equal(read_begin(fx, d, &s, size), size);
+	read_release(fx, d, &s, size);
+	assert_int_equal(read_begin(fx, d, &s, 1), 0);
+	assert_int_equal(s.get_seq, size + 3);
+}
+
+static void
+test_in_place_empty_full(void **state)
+{
+	for_each_dir(*state, check_in_place_empty_full);
+}
+
+/* Commit fewer than reserved, none, or too many. */
+static void
+check_in_place_commit(struct fx *fx, const struct dir *d)
+{
+	uint32_t size = dir_size(fx, d);
+	struct stream s = { 0, 0 };
+
+	/* nothing reserved: committing nothing is fine, anything more is not */
+	snapshot(fx);
+	assert_int_equal(d->commit(fx, 1), -EINVAL);
+	assert_int_equal(d->commit(fx, UINT_MAX), -EINVAL);
+	write_commit(fx, d, &s, 0);
+	assert_area_unchanged(fx);
+
+	/* a partial commit publishes the first k; the next reservation follows them */
+	assert_int_equal(write_begin(fx, d, &s, 5), 5);
+	write_commit(fx, d, &s, 2);
+	assert_int_equal(write_begin(fx, d, &s, 5), 5);
+
+	/* more than reserved: refused, nothing published, the reservation stands */
+	snapshot(fx);
+	assert_int_equal(d->commit(fx, 6), -EINVAL);
+	assert_int_equal(d->commit(fx, size + 1), -EINVAL);
+	assert_int_equal(d->commit(fx, UINT_MAX), -EINVAL);
+	assert_area_unchanged(fx);
+	assert_ptr_equal(d->wslot(fx, 4), seq_slot(fx, d, s.put_seq + 4));
+	assert_null(d->wslot(fx, 5));
+
+	/* commit 0 abandons it: nothing published, nothing left to commit */
+	write_commit(fx, d, &s, 0);
+	assert_area_unchanged(fx);
+	assert_int_equal(d->commit(fx, 1), -EINVAL);
+
+	/* the reader sees exactly the 2 committed, and the same rules apply to release */
+	assert_int_equal(read_begin(fx, d, &s, size), 2);
+	snapshot(fx);
+	assert_int_equal(d->release(fx, 3), -EINVAL);
+	assert_int_equal(d->release(fx, UINT_MAX), -EINVAL);
+	assert_area_unchanged(fx);
+	assert_non_null(d->rslot(fx, 1));
+	read_release(fx, d, &s, 1);
+	assert_int_equal(d->release(fx, 1), -EINVAL);	/* nothing is peeked any more */
+	snapshot(fx);
+	assert_int_equal(read_begin(fx, d, &s, size), 1);
+	read_release(fx, d, &s, 0);
+	assert_area_unchanged(fx);
+	assert_int_equal(read_begin(fx, d, &s, size), 1);
+	read_release(fx, d, &s, 1);
+
+	/* the abandoned slots are handed out again, and carry what is written now */
+	assert_int_equal(write_begin(fx, d, &s, size), size);
+	write_commit(fx, d, &s, size);
+	assert_int_equal(get_seq(fx, d, &s, size, true), size);
+}
+
+static void
+test_in_place_commit(void **state)
+{
+	for_each_dir(*state, check_in_place_commit);
+}
+
+/* Mixing ways between phases: copied in, read in place, and the other way round. */
+static void
+check_in_place_mixed(struct fx *fx, const struct dir *d)
+{
+	uint32_t size = dir_size(fx, d);
+	struct stream s = { 0, 0 };
+	unsigned int r;
+
+	for (r = 0; r < 3; r++) {
+		assert_int_equal(put_seq(fx, d, &s, size - 1, true), size - 1);
+		assert_int_equal(read_begin(fx, d, &s, size), size - 1);
+		read_release(fx, d, &s, size - 1);
+		assert_int_equal(write_begin(fx, d, &s, size), size);
+		write_commit(fx, d, &s, size);
+		assert_int_equal(get_seq(fx, d, &s, size, false), size);
+	}
+}
+
+static void
+test_in_place_mixed(void **state)
+{
+	for_each_dir(*state, check_in_place_mixed);
+}
+
+/*
+ * An end that breaks with a reservation or a peek pending publishes nothing
+ * more: commit and release return BROKEN. Each end reads one ring and writes
+ * the other, so it is broken through the other ring.
+ */
+static const struct dir *
+other_dir(const struct dir *d)
+{
+	return &dirs[d == &dirs[0] ? 1 : 0];
+}
+
+/* The writer of @d reads the other ring: a bad head there breaks it mid-reservation. */
+static void
+check_broken_reserved(struct fx *fx, const struct dir *d)
+{
+	const struct dir *o = other_dir(d);
+	struct stream s = { 0, 0 };
+
+	assert_int_equal(write_begin(fx, d, &s, 3), 3);
+	poke(fx, o->head_off, peek(fx, o->tail_off) + dir_size(fx, o) + 1);
+	assert_int_equal(o->peek(fx, 1), PVB_SCRING_BROKEN);
+	assert_true(end_broken(fx, d->submit));
+	snapshot(fx);
+	assert_int_equal(d->commit(fx, 3), PVB_SCRING_BROKEN);
+	assert_int_equal(d->commit(fx, 0), PVB_SCRING_BROKEN);
+	assert_end_dead(fx, d->submit);
+	assert_area_unchanged(fx);
+}
+
+/* The reader of @d writes the other ring: a bad tail there breaks it mid-peek. */
+static void
+check_broken_peeked(struct fx *fx, const struct dir *d)
+{
+	const struct dir *o = other_dir(d);
+	struct stream s = { 0, 0 }, os = { 0, 0 };
+
+	assert_int_equal(put_seq(fx, d, &s, 3, true), 3);
+	assert_int_equal(read_begin(fx, d, &s, 3), 3);
+	assert_int_equal(put_seq(fx, o, &os, 1, true), 1);
+	poke(fx, o->tail_off, peek(fx, o->head_off) + 1);
+	assert_int_equal(o->reserve(fx, dir_size(fx, o)), PVB_SCRING_BROKEN);
+	assert_true(end_broken(fx, !d->submit));
+	snapshot(fx);
+	assert_int_equal(d->release(fx, 3), PVB_SCRING_BROKEN);
+	assert_int_equal(d->release(fx, 0), PVB_SCRING_BROKEN);
+	assert_end_dead(fx, !d->submit);
+	assert_area_unchanged(fx);
+}
+
+static void
+test_in_place_broken(void **state)
+{
+	for_each_dir(*state, check_broken_reserved);
+	for_each_dir(*state, check_broken_peeked);
 }
 
 /* ----------------------------------------------------------------------------
@@ -774,32 +1247,9 @@ static const struct corruption corruptions[] = {
 	{ "tail moved backwards", false, tail_backwards },
 };
 
-/* Every fast-path call of a broken end returns BROKEN and writes nothing. */
+/* Apply @c, then let the end that reads the bad index find it (@in_place: by reserve or peek). */
 static void
-assert_end_dead(struct fx *fx, bool producer)
-{
-	uint8_t buf[BUF_BYTES];
-	size_t i;
-
-	memset(buf, POISON, sizeof(buf));
-	for (i = 0; i < DIM(dirs); i++) {
-		const struct dir *d = &dirs[i];
-
-		if (d->submit == producer) {	/* this end writes d */
-			assert_int_equal(d->put(fx, buf, 1, false), PVB_SCRING_BROKEN);
-			assert_int_equal(d->put(fx, buf, 1, true), PVB_SCRING_BROKEN);
-			assert_false(d->need_signal(fx));
-		} else {
-			assert_int_equal(d->get(fx, buf, 1, false), PVB_SCRING_BROKEN);
-			assert_int_equal(d->get(fx, buf, 1, true), PVB_SCRING_BROKEN);
-			assert_int_equal(d->prepare_wait(fx), PVB_SCRING_BROKEN);
-		}
-	}
-	assert_true(bytes_all(buf, sizeof(buf), POISON));
-}
-
-static void
-check_corruption(struct fx *fx, const struct dir *d, const struct corruption *c)
+check_corruption(struct fx *fx, const struct dir *d, const struct corruption *c, bool in_place)
 {
 	/* the reader of submissions and the writer of completions is the consumer */
 	bool producer = c->on_head != d->submit;
@@ -813,9 +1263,13 @@ check_corruption(struct fx *fx, const struct dir *d, const struct corruption *c)
 	c->apply(fx, d);
 	memset(buf, POISON, sizeof(buf));
 	/* ask for a full ring so the cached peer index cannot satisfy the call */
-	rc = c->on_head ? d->get(fx, buf, size, false) : d->put(fx, buf, size, false);
+	if (in_place)
+		rc = c->on_head ? d->peek(fx, size) : d->reserve(fx, size);
+	else
+		rc = c->on_head ? d->get(fx, buf, size, false) : d->put(fx, buf, size, false);
 	if (rc != PVB_SCRING_BROKEN)
-		fail_msg("%s ring, %s: returned %d", d->name, c->what, rc);
+		fail_msg("%s ring, %s%s: returned %d", d->name, c->what,
+			 in_place ? " (in place)" : "", rc);
 	assert_true(bytes_all(buf, sizeof(buf), POISON));
 	assert_true(end_broken(fx, producer));
 	assert_false(end_broken(fx, !producer));
@@ -836,15 +1290,17 @@ check_corruption(struct fx *fx, const struct dir *d, const struct corruption *c)
 static void
 test_corrupt_indices(void **state)
 {
-	static const enum placement where[] = { FLUSH_END, FLUSH_START };
 	struct fx *fx = *state;
-	size_t w, i, k;
+	size_t w, i, k, in_place;
 
-	for (w = 0; w < DIM(where); w++) {
+	for (w = 0; w < DIM(placements); w++) {
 		for (i = 0; i < DIM(dirs); i++) {
 			for (k = 0; k < DIM(corruptions); k++) {
-				fx_reopen(fx, &def_params, where[w]);
-				check_corruption(fx, &dirs[i], &corruptions[k]);
+				for (in_place = 0; in_place < 2; in_place++) {
+					fx_reopen(fx, &def_params, placements[w]);
+					check_corruption(fx, &dirs[i], &corruptions[k],
+							 in_place != 0);
+				}
 			}
 		}
 	}
@@ -854,31 +1310,34 @@ test_corrupt_indices(void **state)
  * Attach and format reject what they cannot use
  */
 
-/* Both ends refuse (@area, @len) with @rc and a reason, and stay unusable. */
+/*
+ * Both ends, expecting @x, refuse (@area, @len) with @rc and a reason, write
+ * nothing to the area, and stay unusable even if they worked before.
+ */
 static void
-expect_attach(struct fx *fx, const char *what, void *area, size_t len, int rc)
+expect_attach(struct fx *fx, const char *what, void *area, size_t len,
+	      const struct pvb_scring_params *x, int rc)
 {
-	uint64_t buf[2] = { 0, 0 };
 	char err[128];
 	int got;
 
+	snapshot(fx);
 	memset(err, 0, sizeof(err));
-	got = pvb_scring_attach_prod(&fx->prod, area, len, err, sizeof(err));
+	got = pvb_scring_attach_prod(&fx->prod, area, len, x, err, sizeof(err));
 	if (got != rc || err[0] == '\0')
 		fail_msg("%s: attach_prod returned %d, want %d (\"%s\")", what, got, rc, err);
 	memset(err, 0, sizeof(err));
-	got = pvb_scring_attach_cons(&fx->cons, area, len, err, sizeof(err));
+	got = pvb_scring_attach_cons(&fx->cons, area, len, x, err, sizeof(err));
 	if (got != rc || err[0] == '\0')
 		fail_msg("%s: attach_cons returned %d, want %d (\"%s\")", what, got, rc, err);
 	/* a caller that ignores the error cannot reach the area through the ends */
 	assert_true(pvb_scring_prod_broken(&fx->prod));
 	assert_true(pvb_scring_cons_broken(&fx->cons));
-	assert_int_equal(pvb_scring_submit_burst(&fx->prod, buf, 1), PVB_SCRING_BROKEN);
-	assert_int_equal(pvb_scring_reap_burst(&fx->prod, buf, 1), PVB_SCRING_BROKEN);
-	assert_int_equal(pvb_scring_consume_burst(&fx->cons, buf, 1), PVB_SCRING_BROKEN);
-	assert_int_equal(pvb_scring_complete_bulk(&fx->cons, buf, 1), PVB_SCRING_BROKEN);
-	assert_int_equal(pvb_scring_consume_prepare_wait(&fx->cons), PVB_SCRING_BROKEN);
-	assert_false(pvb_scring_submit_need_signal(&fx->prod));
+	assert_int_equal(end_fault(fx, true), PVB_SCRING_FAULT_DETACHED);
+	assert_int_equal(end_fault(fx, false), PVB_SCRING_FAULT_DETACHED);
+	assert_end_dead(fx, true);
+	assert_end_dead(fx, false);
+	assert_area_unchanged(fx);
 }
 
 struct hdr_poke {
@@ -955,27 +1414,143 @@ test_attach_bad_header(void **state)
 	for (i = 0; i < DIM(bad_headers); i++) {
 		fx_reopen(fx, &def_params, FLUSH_END);
 		poke_field(fx->g.area, &bad_headers[i]);
-		expect_attach(fx, bad_headers[i].what, fx->g.area, fx->g.len, bad_headers[i].rc);
+		expect_attach(fx, bad_headers[i].what, fx->g.area, fx->g.len, &fx->params,
+			      bad_headers[i].rc);
 	}
 }
+
+static const struct pvb_scring_params bad_expect[] = {
+	/* sub_size, cmp_size, sub_esize, cmp_esize, start_index */
+	{ 0, 0, 0, DEF_CMP_ESIZE, 0 },
+	{ 0, 0, DEF_SUB_ESIZE, 12, 0 },
+	{ 3, 0, DEF_SUB_ESIZE, DEF_CMP_ESIZE, 0 },
+	{ 0, 2 * PVB_SCRING_MAX_ENTRIES, DEF_SUB_ESIZE, DEF_CMP_ESIZE, 0 },
+};
 
 static void
 test_attach_bad_args(void **state)
 {
 	struct fx *fx = *state;
+	uint8_t *a = fx->g.area;
+	char err[128];
 
-	expect_attach(fx, "NULL area", NULL, DEF_AREA, -EINVAL);
-	expect_attach(fx, "misaligned area", fx->g.area + 8, DEF_AREA - 8, -EINVAL);
-	expect_attach(fx, "len < header", fx->g.area, sizeof(struct pvb_scring_hdr) - 1,
+	expect_attach(fx, "NULL area", NULL, DEF_AREA, &def_params, -EINVAL);
+	expect_attach(fx, "misaligned area", a + 8, DEF_AREA - 8, &def_params, -EINVAL);
+	expect_attach(fx, "len < header", a, sizeof(struct pvb_scring_hdr) - 1, &def_params,
 		      -ENOSPC);
-	expect_attach(fx, "len 0", fx->g.area, 0, -ENOSPC);
-	expect_attach(fx, "len < area_size", fx->g.area, DEF_AREA - 1, -ENOSPC);
-	/* no end to fill, or nowhere to say why: still a clean error */
-	assert_int_equal(pvb_scring_attach_prod(NULL, fx->g.area, DEF_AREA, NULL, 0), -EINVAL);
-	assert_int_equal(pvb_scring_attach_cons(NULL, fx->g.area, DEF_AREA, NULL, 0), -EINVAL);
-	assert_int_equal(pvb_scring_attach_prod(&fx->prod, NULL, DEF_AREA, NULL, 0), -EINVAL);
+	expect_attach(fx, "len 0", a, 0, &def_params, -ENOSPC);
+	expect_attach(fx, "len < area_size", a, DEF_AREA - 1, &def_params, -ENOSPC);
+	expect_attach(fx, "NULL expectation", a, DEF_AREA, NULL, -EINVAL);
+	/* an expectation that is itself impossible is the caller's error, not the area's */
+	for (size_t i = 0; i < DIM(bad_expect); i++)
+		expect_attach(fx, "invalid expectation", a, DEF_AREA, &bad_expect[i], -EINVAL);
+	/* no end to fill: a clean error, with a reason */
+	memset(err, 0, sizeof(err));
+	assert_int_equal(pvb_scring_attach_prod(NULL, a, DEF_AREA, &def_params, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_not_equal(err[0], '\0');
+	memset(err, 0, sizeof(err));
+	assert_int_equal(pvb_scring_attach_cons(NULL, a, DEF_AREA, &def_params, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_not_equal(err[0], '\0');
+	/* nowhere to say why, or a 0-byte reason: still a clean error, and err untouched */
+	assert_int_equal(pvb_scring_attach_prod(NULL, a, DEF_AREA, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(pvb_scring_attach_cons(NULL, a, DEF_AREA, &def_params, NULL, 0), -EINVAL);
+	assert_int_equal(pvb_scring_attach_prod(&fx->prod, NULL, DEF_AREA, &def_params, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(pvb_scring_attach_cons(&fx->cons, a, DEF_AREA, NULL, NULL, 0), -EINVAL);
+	memset(err, POISON, sizeof(err));
+	assert_int_equal(pvb_scring_attach_prod(&fx->prod, a, DEF_AREA, NULL, err, 0), -EINVAL);
+	assert_true(bytes_all((const uint8_t *)err, sizeof(err), POISON));
 	/* and a good area still attaches afterwards */
-	assert_int_equal(pvb_scring_attach_cons(&fx->cons, fx->g.area, DEF_AREA, NULL, 0), 0);
+	assert_int_equal(pvb_scring_attach_cons(&fx->cons, a, DEF_AREA, &def_params, NULL, 0), 0);
+}
+
+/*
+ * The expectation: an end refuses an area whose entry sizes, or nonzero ring
+ * sizes, differ from what its caller expects, whatever else is right with it.
+ * The default area has 32 x 8-byte submissions and 8 x 16-byte completions.
+ */
+static const struct {
+	const char *what;
+	struct pvb_scring_params x;	/* sub_size, cmp_size, sub_esize, cmp_esize, start */
+} bad_expects[] = {
+	{ "expects 16-byte submissions", { DEF_SUB_SIZE, DEF_CMP_SIZE, 16, 16, DEF_START } },
+	{ "expects 8-byte completions", { DEF_SUB_SIZE, DEF_CMP_SIZE, 8, 8, DEF_START } },
+	{ "expects both entry sizes swapped", { DEF_SUB_SIZE, DEF_CMP_SIZE, 16, 8, DEF_START } },
+	{ "any sizes, 16-byte submissions", { 0, 0, 16, 16, DEF_START } },
+	{ "any sizes, 8-byte completions", { 0, 0, 8, 8, 0 } },
+	{ "expects more submissions", { 2 * DEF_SUB_SIZE, DEF_CMP_SIZE, 8, 16, DEF_START } },
+	{ "expects fewer submissions", { DEF_SUB_SIZE / 2, DEF_CMP_SIZE, 8, 16, DEF_START } },
+	{ "expects 1 submission", { 1, DEF_CMP_SIZE, 8, 16, DEF_START } },
+	{ "expects more completions", { DEF_SUB_SIZE, 2 * DEF_CMP_SIZE, 8, 16, DEF_START } },
+	{ "expects fewer completions", { DEF_SUB_SIZE, DEF_CMP_SIZE / 2, 8, 16, DEF_START } },
+	{ "any submissions, other completions", { 0, 4 * DEF_CMP_SIZE, 8, 16, DEF_START } },
+	{ "other submissions, any completions", { DEF_SUB_SIZE / 4, 0, 8, 16, DEF_START } },
+	{ "sizes swapped", { DEF_CMP_SIZE, DEF_SUB_SIZE, 8, 16, DEF_START } },
+};
+
+static void
+test_attach_expect_mismatch(void **state)
+{
+	struct fx *fx = *state;
+	size_t w, i;
+
+	for (w = 0; w < DIM(placements); w++) {
+		for (i = 0; i < DIM(bad_expects); i++) {
+			/* ends that work, on an area they accept, then a second attach */
+			fx_reopen(fx, &def_params, placements[w]);
+			expect_attach(fx, bad_expects[i].what, fx->g.area, fx->g.len,
+				      &bad_expects[i].x, -EPROTO);
+			/* the area was fine: the refusal was the expectation's */
+			assert_int_equal(pvb_scring_attach_prod(&fx->prod, fx->g.area, fx->g.len,
+								&fx->params, NULL, 0), 0);
+			assert_int_equal(pvb_scring_attach_cons(&fx->cons, fx->g.area, fx->g.len,
+								&fx->params, NULL, 0), 0);
+		}
+	}
+}
+
+/* Re-attach both ends with @x instead of the fixture's own expectation. */
+static void
+reattach(struct fx *fx, const struct pvb_scring_params *x)
+{
+	char err[128] = "";
+
+	if (pvb_scring_attach_prod(&fx->prod, fx->g.area, fx->g.len, x, err, sizeof(err)) != 0 ||
+	    pvb_scring_attach_cons(&fx->cons, fx->g.area, fx->g.len, x, err, sizeof(err)) != 0)
+		fail_msg("attach expecting %u/%u entries: %s", x->sub_size, x->cmp_size, err);
+}
+
+/*
+ * Ring sizes of 0 in the expectation accept any size, and the ends then use
+ * the header's: each ring fills up to exactly its size. start_index is ignored.
+ */
+static void
+test_attach_expect_any_size(void **state)
+{
+	static const struct pvb_scring_params geos[] = {
+		{ 16, 4, 8, 16, 7 },
+		{ 1, 1, 8, 16, UINT32_MAX },
+		{ 32, 16, 8, 16, 0 },
+		{ DEF_SUB_SIZE, DEF_CMP_SIZE, DEF_SUB_ESIZE, DEF_CMP_ESIZE, DEF_START },
+	};
+	struct fx *fx = *state;
+	struct pvb_scring_params x;
+	size_t i, j, k;
+
+	for (i = 0; i < DIM(geos); i++) {
+		for (j = 0; j < 4; j++) {
+			fx_reopen(fx, &geos[i], j % 2 == 0 ? FLUSH_END : FLUSH_START);
+			x = geos[i];
+			x.sub_size = j & 1 ? geos[i].sub_size : 0;
+			x.cmp_size = j & 2 ? geos[i].cmp_size : 0;
+			x.start_index = geos[i].start_index + 12345;
+			reattach(fx, &x);
+			for (k = 0; k < DIM(dirs); k++)
+				check_empty_full(fx, &dirs[k]);
+		}
+	}
 }
 
 static void
@@ -1143,9 +1718,16 @@ main(void)
 		FX_TEST(test_empty_full),
 		FX_TEST(test_bulk_vs_burst),
 		FX_TEST(test_wrap),
+		FX_TEST(test_in_place_empty_full),
+		FX_TEST(test_in_place_commit),
+		FX_TEST(test_in_place_mixed),
+		FX_TEST(test_in_place_wrap),
+		FX_TEST(test_in_place_broken),
 		FX_TEST(test_corrupt_indices),
 		FX_TEST(test_attach_bad_header),
 		FX_TEST(test_attach_bad_args),
+		FX_TEST(test_attach_expect_mismatch),
+		FX_TEST(test_attach_expect_any_size),
 		FX_TEST(test_format_bad),
 		FX_TEST(test_idle_handshake),
 		FX_TEST(test_info),

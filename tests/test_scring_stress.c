@@ -14,6 +14,11 @@
  * wrapping all the time, and the indices start just below 2^32, so the
  * counters wrap early in the run.
  *
+ * Entries move by one of two sets of calls (struct stress_io): copies through
+ * caller buffers (submit/consume/complete/reap, bulk and burst mixed), or in
+ * place (reserve/commit and peek/release on both rings), where a random share
+ * of the commits and releases cover only part of what was reserved or peeked.
+ *
  * Two cores are all we assume: both sides spin with pvb_cpu_relax() and
  * yield now and then, which completes even when they share one core.
  * Nothing here is timed against a limit; the rate printed is information.
@@ -61,6 +66,20 @@ struct stress_ctl {
 };
 
 struct stress_run;
+struct side;
+
+/*
+ * How entries move. Each call makes one attempt at up to @n entries, the
+ * first being number @seq of its ring, checks what it read, and returns how
+ * many entries it moved, or -1 after side_fail().
+ */
+struct stress_io {
+	const char *name;
+	int (*submit)(struct side *sd, struct pvb_scring_prod *p, uint64_t seq, unsigned int n);
+	int (*reap)(struct side *sd, struct pvb_scring_prod *p, uint64_t seq, unsigned int n);
+	int (*consume)(struct side *sd, struct pvb_scring_cons *c, uint64_t seq, unsigned int n);
+	int (*complete)(struct side *sd, struct pvb_scring_cons *c, uint64_t seq, unsigned int n);
+};
 
 /* Where the consumer runs. */
 struct stress_mode {
@@ -72,6 +91,7 @@ struct stress_mode {
 
 struct stress_run {
 	uint16_t esize;		/* of both rings */
+	const struct stress_io *io;
 	void *area;
 	size_t area_len;
 	struct stress_ctl *ctl;
@@ -92,6 +112,21 @@ struct side {
 	unsigned int idle;
 	bool peer_gone;
 };
+
+/* The geometry of every run; both ends also attach expecting exactly this. */
+static struct pvb_scring_params
+stress_params(uint16_t esize)
+{
+	struct pvb_scring_params p = {
+		.sub_size = STRESS_RING,
+		.cmp_size = STRESS_RING,
+		.sub_esize = esize,
+		.cmp_esize = esize,
+		.start_index = STRESS_START,
+	};
+
+	return p;
+}
 
 static uint64_t
 now_ns(void)
@@ -201,28 +236,241 @@ verify(struct side *sd, const uint64_t *buf, uint64_t seq, unsigned int n, uint6
 }
 
 /* ----------------------------------------------------------------------------
+ * Moving entries by copy
+ */
+
+static int
+copy_submit(struct side *sd, struct pvb_scring_prod *p, uint64_t seq, unsigned int n)
+{
+	uint64_t buf[STRESS_MAX_BURST * STRESS_MAX_WORDS];
+	int rc;
+
+	encode(buf, sd->words, seq, n, 0);
+	rc = side_rand(sd) & 1 ? pvb_scring_submit_bulk(p, buf, n) :
+				 pvb_scring_submit_burst(p, buf, n);
+	return rc < 0 ? side_fail(sd, "submit: ring broken (%d)", rc) : rc;
+}
+
+static int
+copy_reap(struct side *sd, struct pvb_scring_prod *p, uint64_t seq, unsigned int n)
+{
+	uint64_t buf[STRESS_MAX_BURST * STRESS_MAX_WORDS];
+	int rc;
+
+	rc = side_rand(sd) & 1 ? pvb_scring_reap_bulk(p, buf, n) :
+				 pvb_scring_reap_burst(p, buf, n);
+	if (rc < 0)
+		return side_fail(sd, "reap: ring broken (%d)", rc);
+	return verify(sd, buf, seq, (unsigned int)rc, CMP_SALT, "completion") != 0 ? -1 : rc;
+}
+
+static int
+copy_consume(struct side *sd, struct pvb_scring_cons *c, uint64_t seq, unsigned int n)
+{
+	uint64_t buf[STRESS_MAX_BURST * STRESS_MAX_WORDS];
+	int rc;
+
+	rc = side_rand(sd) & 1 ? pvb_scring_consume_bulk(c, buf, n) :
+				 pvb_scring_consume_burst(c, buf, n);
+	if (rc < 0)
+		return side_fail(sd, "consume: ring broken (%d)", rc);
+	return verify(sd, buf, seq, (unsigned int)rc, 0, "submission") != 0 ? -1 : rc;
+}
+
+static int
+copy_complete(struct side *sd, struct pvb_scring_cons *c, uint64_t seq, unsigned int n)
+{
+	uint64_t buf[STRESS_MAX_BURST * STRESS_MAX_WORDS];
+	int rc;
+
+	encode(buf, sd->words, seq, n, CMP_SALT);
+	rc = side_rand(sd) & 1 ? pvb_scring_complete_bulk(c, buf, n) :
+				 pvb_scring_complete_burst(c, buf, n);
+	return rc < 0 ? side_fail(sd, "complete: ring broken (%d)", rc) : rc;
+}
+
+static const struct stress_io copy_io = {
+	.name = "copy",
+	.submit = copy_submit,
+	.reap = copy_reap,
+	.consume = copy_consume,
+	.complete = copy_complete,
+};
+
+/* ----------------------------------------------------------------------------
+ * Moving entries in place
+ */
+
+/* How many of @got reserved or peeked entries to commit or release: all, 3 times in 4. */
+static unsigned int
+in_place_count(struct side *sd, unsigned int got)
+{
+	uint32_t r = side_rand(sd);
+
+	return r % 4 != 0 ? got : (r >> 2) % (got + 1);
+}
+
+/* The writer's half: fill @got reserved slots with entries seq..; returns how many to commit. */
+static int
+in_place_fill(struct side *sd, void *(*slot)(const void *end, unsigned int i), const void *end,
+	      uint64_t seq, unsigned int got, uint64_t salt)
+{
+	unsigned int i;
+	void *to;
+
+	for (i = 0; i < got; i++) {
+		to = slot(end, i);
+		if (to == NULL)
+			return side_fail(sd, "slot %u of %u reserved is NULL", i, got);
+		encode(to, sd->words, seq + i, 1, salt);
+	}
+	if (slot(end, got) != NULL)
+		return side_fail(sd, "slot %u of %u reserved is not NULL", got, got);
+	return (int)in_place_count(sd, got);
+}
+
+/* The reader's half: check @got peeked entries are seq..; returns how many to release. */
+static int
+in_place_check(struct side *sd, const void *(*slot)(const void *end, unsigned int i),
+	       const void *end, uint64_t seq, unsigned int got, uint64_t salt, const char *what)
+{
+	const uint64_t *from;
+	unsigned int i;
+
+	for (i = 0; i < got; i++) {
+		from = slot(end, i);
+		if (from == NULL)
+			return side_fail(sd, "%s slot %u of %u peeked is NULL", what, i, got);
+		if (verify(sd, from, seq + i, 1, salt, what) != 0)
+			return -1;
+	}
+	if (slot(end, got) != NULL)
+		return side_fail(sd, "%s slot %u of %u peeked is not NULL", what, got, got);
+	return (int)in_place_count(sd, got);
+}
+
+/* The slot accessors, with the end as an untyped pointer so one fill/check serves both. */
+static void *
+sub_wslot(const void *end, unsigned int i)
+{
+	return pvb_scring_submit_slot(end, i);
+}
+
+static void *
+cmp_wslot(const void *end, unsigned int i)
+{
+	return pvb_scring_complete_slot(end, i);
+}
+
+static const void *
+sub_rslot(const void *end, unsigned int i)
+{
+	return pvb_scring_consume_slot(end, i);
+}
+
+static const void *
+cmp_rslot(const void *end, unsigned int i)
+{
+	return pvb_scring_reap_slot(end, i);
+}
+
+/* A commit or release of @k must return exactly @k. */
+static int
+in_place_end(struct side *sd, int rc, int k, const char *what)
+{
+	if (rc != k)
+		return side_fail(sd, "%s %d: returned %d", what, k, rc);
+	return k;
+}
+
+static int
+in_place_submit(struct side *sd, struct pvb_scring_prod *p, uint64_t seq, unsigned int n)
+{
+	int got = pvb_scring_submit_reserve(p, n);
+	int k, rc;
+
+	if (got < 0)
+		return side_fail(sd, "submit reserve: ring broken (%d)", got);
+	k = in_place_fill(sd, sub_wslot, p, seq, (unsigned int)got, 0);
+	if (k < 0)
+		return -1;
+	rc = pvb_scring_submit_commit(p, (unsigned int)k);
+	return in_place_end(sd, rc, k, "submit commit");
+}
+
+static int
+in_place_reap(struct side *sd, struct pvb_scring_prod *p, uint64_t seq, unsigned int n)
+{
+	int got = pvb_scring_reap_peek(p, n);
+	int k, rc;
+
+	if (got < 0)
+		return side_fail(sd, "reap peek: ring broken (%d)", got);
+	k = in_place_check(sd, cmp_rslot, p, seq, (unsigned int)got, CMP_SALT, "completion");
+	if (k < 0)
+		return -1;
+	rc = pvb_scring_reap_release(p, (unsigned int)k);
+	return in_place_end(sd, rc, k, "reap release");
+}
+
+static int
+in_place_consume(struct side *sd, struct pvb_scring_cons *c, uint64_t seq, unsigned int n)
+{
+	int got = pvb_scring_consume_peek(c, n);
+	int k, rc;
+
+	if (got < 0)
+		return side_fail(sd, "consume peek: ring broken (%d)", got);
+	k = in_place_check(sd, sub_rslot, c, seq, (unsigned int)got, 0, "submission");
+	if (k < 0)
+		return -1;
+	rc = pvb_scring_consume_release(c, (unsigned int)k);
+	return in_place_end(sd, rc, k, "consume release");
+}
+
+static int
+in_place_complete(struct side *sd, struct pvb_scring_cons *c, uint64_t seq, unsigned int n)
+{
+	int got = pvb_scring_complete_reserve(c, n);
+	int k, rc;
+
+	if (got < 0)
+		return side_fail(sd, "complete reserve: ring broken (%d)", got);
+	k = in_place_fill(sd, cmp_wslot, c, seq, (unsigned int)got, CMP_SALT);
+	if (k < 0)
+		return -1;
+	rc = pvb_scring_complete_commit(c, (unsigned int)k);
+	return in_place_end(sd, rc, k, "complete commit");
+}
+
+static const struct stress_io in_place_io = {
+	.name = "in place",
+	.submit = in_place_submit,
+	.reap = in_place_reap,
+	.consume = in_place_consume,
+	.complete = in_place_complete,
+};
+
+/* ----------------------------------------------------------------------------
  * The workload
  */
 
 /*
- * Complete all @n entries, however long it takes. The consumer may block
- * here because the producer never blocks: it reaps in every round, whether
- * or not its own submission went in, so completion space always comes back.
+ * Complete entries seq.. seq+n-1, however long it takes. The consumer may
+ * block here because the producer never blocks: it reaps in every round,
+ * whether or not its own submission went in, so completion space always
+ * comes back.
  */
 static int
-consumer_complete(struct side *sd, struct pvb_scring_cons *c, const uint64_t *buf,
-		  unsigned int n)
+consumer_complete(struct side *sd, struct pvb_scring_cons *c, uint64_t seq, unsigned int n)
 {
 	unsigned int done = 0;
 	int rc;
 
 	while (done < n) {
-		const uint64_t *from = &buf[done * sd->words];
-
-		rc = side_rand(sd) & 1 ? pvb_scring_complete_bulk(c, from, n - done) :
-					 pvb_scring_complete_burst(c, from, n - done);
+		rc = sd->run->io->complete(sd, c, seq + done, n - done);
 		if (rc < 0)
-			return side_fail(sd, "complete: ring broken (%d)", rc);
+			return -1;
 		done += (unsigned int)rc;
 		if (rc == 0 && side_idle(sd) != 0)
 			return -1;
@@ -233,27 +481,19 @@ consumer_complete(struct side *sd, struct pvb_scring_cons *c, const uint64_t *bu
 static int
 consumer_loop(struct side *sd, struct pvb_scring_cons *c)
 {
-	uint64_t sub[STRESS_MAX_BURST * STRESS_MAX_WORDS];
-	uint64_t cmp[STRESS_MAX_BURST * STRESS_MAX_WORDS];
 	uint64_t seq = 0;
-	unsigned int n;
 	int rc;
 
 	while (seq < STRESS_ENTRIES) {
-		n = side_burst(sd, STRESS_ENTRIES - seq);
-		rc = side_rand(sd) & 1 ? pvb_scring_consume_bulk(c, sub, n) :
-					 pvb_scring_consume_burst(c, sub, n);
+		rc = sd->run->io->consume(sd, c, seq, side_burst(sd, STRESS_ENTRIES - seq));
 		if (rc < 0)
-			return side_fail(sd, "consume: ring broken (%d)", rc);
+			return -1;
 		if (rc == 0) {
 			if (side_idle(sd) != 0)
 				return -1;
 			continue;
 		}
-		if (verify(sd, sub, seq, (unsigned int)rc, 0, "submission") != 0)
-			return -1;
-		encode(cmp, sd->words, seq, (unsigned int)rc, CMP_SALT);
-		if (consumer_complete(sd, c, cmp, (unsigned int)rc) != 0)
+		if (consumer_complete(sd, c, seq, (unsigned int)rc) != 0)
 			return -1;
 		seq += (unsigned int)rc;
 	}
@@ -271,12 +511,14 @@ consumer_stopped(struct stress_run *run)
 static int
 consumer_main(struct stress_run *run)
 {
+	struct pvb_scring_params x;
 	struct pvb_scring_cons c;
 	struct side sd;
 	int rc;
 
 	side_init(&sd, run, consumer_stopped, run->ctl->msg, 0x2545f491u);
-	rc = pvb_scring_attach_cons(&c, run->area, run->area_len, sd.msg, MSG_LEN);
+	x = stress_params(run->esize);
+	rc = pvb_scring_attach_cons(&c, run->area, run->area_len, &x, sd.msg, MSG_LEN);
 	if (rc == 0)
 		rc = consumer_loop(&sd, &c);
 	if (rc != 0)
@@ -285,55 +527,25 @@ consumer_main(struct stress_run *run)
 	return rc;
 }
 
-/* Submit one random burst, bulk or burst; returns entries submitted or -1. */
-static int
-producer_submit(struct side *sd, struct pvb_scring_prod *p, uint64_t *seq)
-{
-	uint64_t buf[STRESS_MAX_BURST * STRESS_MAX_WORDS];
-	unsigned int n;
-	int rc;
-
-	if (*seq == STRESS_ENTRIES)
-		return 0;
-	n = side_burst(sd, STRESS_ENTRIES - *seq);
-	encode(buf, sd->words, *seq, n, 0);
-	rc = side_rand(sd) & 1 ? pvb_scring_submit_bulk(p, buf, n) :
-				 pvb_scring_submit_burst(p, buf, n);
-	if (rc < 0)
-		return side_fail(sd, "submit: ring broken (%d)", rc);
-	*seq += (unsigned int)rc;
-	return rc;
-}
-
-/* Reap one random burst and check it; returns entries reaped or -1. */
-static int
-producer_reap(struct side *sd, struct pvb_scring_prod *p, uint64_t *seq)
-{
-	uint64_t buf[STRESS_MAX_BURST * STRESS_MAX_WORDS];
-	unsigned int n = side_burst(sd, STRESS_ENTRIES - *seq);
-	int rc;
-
-	rc = side_rand(sd) & 1 ? pvb_scring_reap_bulk(p, buf, n) :
-				 pvb_scring_reap_burst(p, buf, n);
-	if (rc < 0)
-		return side_fail(sd, "reap: ring broken (%d)", rc);
-	if (verify(sd, buf, *seq, (unsigned int)rc, CMP_SALT, "completion") != 0)
-		return -1;
-	*seq += (unsigned int)rc;
-	return rc;
-}
-
 static int
 producer_loop(struct side *sd, struct pvb_scring_prod *p)
 {
+	const struct stress_io *io = sd->run->io;
 	uint64_t submitted = 0, reaped = 0;
+	unsigned int n;
 	int s, r;
 
 	while (reaped < STRESS_ENTRIES) {
-		s = producer_submit(sd, p, &submitted);
-		r = producer_reap(sd, p, &reaped);
+		s = 0;
+		if (submitted < STRESS_ENTRIES) {
+			n = side_burst(sd, STRESS_ENTRIES - submitted);
+			s = io->submit(sd, p, submitted, n);
+		}
+		r = io->reap(sd, p, reaped, side_burst(sd, STRESS_ENTRIES - reaped));
 		if (s < 0 || r < 0)
 			return -1;
+		submitted += (unsigned int)s;
+		reaped += (unsigned int)r;
 		if (s == 0 && r == 0 && side_idle(sd) != 0)
 			return -1;
 	}
@@ -448,20 +660,6 @@ struct stress_fx {
 	size_t ctl_off;
 };
 
-static struct pvb_scring_params
-stress_params(uint16_t esize)
-{
-	struct pvb_scring_params p = {
-		.sub_size = STRESS_RING,
-		.cmp_size = STRESS_RING,
-		.sub_esize = esize,
-		.cmp_esize = esize,
-		.start_index = STRESS_START,
-	};
-
-	return p;
-}
-
 static int
 suite_setup(void **state)
 {
@@ -491,15 +689,16 @@ suite_teardown(void **state)
 	return munmap(fx->map, fx->map_len);
 }
 
-/* The workload template: one full run with the consumer placed by @mode. */
+/* The workload template: one full run with the consumer placed by @mode, entries moved by @io. */
 static void
-stress(void **state, const struct stress_mode *mode, uint16_t esize)
+stress(void **state, const struct stress_mode *mode, const struct stress_io *io, uint16_t esize)
 {
 	const uint32_t end = (uint32_t)(STRESS_START + STRESS_ENTRIES);
 	struct pvb_scring_params p = stress_params(esize);
 	struct stress_fx *fx = *state;
 	struct stress_run run = {
 		.esize = esize,
+		.io = io,
 		.area = fx->map,
 		.area_len = pvb_scring_area_size(&p),
 		.ctl = (struct stress_ctl *)(void *)(fx->map + fx->ctl_off),
@@ -512,7 +711,7 @@ stress(void **state, const struct stress_mode *mode, uint16_t esize)
 
 	memset(run.ctl, 0, sizeof(*run.ctl));
 	assert_int_equal(pvb_scring_format(run.area, run.area_len, &p), 0);
-	assert_int_equal(pvb_scring_attach_prod(&prod, run.area, run.area_len, NULL, 0), 0);
+	assert_int_equal(pvb_scring_attach_prod(&prod, run.area, run.area_len, &p, NULL, 0), 0);
 	side_init(&sd, &run, mode->peer_lost, run.msg, 0x9e3779b9u);
 
 	/* no cmocka assertion until finish(): a failure must not leave the consumer running */
@@ -523,8 +722,9 @@ stress(void **state, const struct stress_mode *mode, uint16_t esize)
 	crc = mode->finish(&run, prc != 0);
 	ns = now_ns() - t0;
 	if (prc != 0 || crc != 0)
-		fail_msg("%s, %u-byte entries: producer: %s; consumer: %s", mode->name, esize,
-			 prc != 0 ? run.msg : "ok", crc != 0 ? run.ctl->msg : "ok");
+		fail_msg("%s, %s, %u-byte entries: producer: %s; consumer: %s", mode->name,
+			 io->name, esize, prc != 0 ? run.msg : "ok",
+			 crc != 0 ? run.ctl->msg : "ok");
 
 	pvb_scring_prod_info(&prod, &info);
 	assert_int_equal(info.fault, PVB_SCRING_OK);
@@ -532,32 +732,57 @@ stress(void **state, const struct stress_mode *mode, uint16_t esize)
 	assert_int_equal(info.submit_tail, end);
 	assert_int_equal(info.complete_head, end);
 	assert_int_equal(info.complete_tail, end);
-	printf("scring %s, %u-byte entries: %u round trips in %.2f s, %.1f M/s\n", mode->name,
-	       esize, STRESS_ENTRIES, (double)ns / 1e9, STRESS_ENTRIES * 1e3 / (double)ns);
+	printf("scring %s, %s, %u-byte entries: %u round trips in %.2f s, %.1f M/s\n",
+	       mode->name, io->name, esize, STRESS_ENTRIES, (double)ns / 1e9,
+	       STRESS_ENTRIES * 1e3 / (double)ns);
 }
 
 static void
 test_thread_small(void **state)
 {
-	stress(state, &thread_mode, PVB_SCRING_ENTRY_SMALL);
+	stress(state, &thread_mode, &copy_io, PVB_SCRING_ENTRY_SMALL);
 }
 
 static void
 test_thread_large(void **state)
 {
-	stress(state, &thread_mode, PVB_SCRING_ENTRY_LARGE);
+	stress(state, &thread_mode, &copy_io, PVB_SCRING_ENTRY_LARGE);
 }
 
 static void
 test_process_small(void **state)
 {
-	stress(state, &process_mode, PVB_SCRING_ENTRY_SMALL);
+	stress(state, &process_mode, &copy_io, PVB_SCRING_ENTRY_SMALL);
 }
 
 static void
 test_process_large(void **state)
 {
-	stress(state, &process_mode, PVB_SCRING_ENTRY_LARGE);
+	stress(state, &process_mode, &copy_io, PVB_SCRING_ENTRY_LARGE);
+}
+
+static void
+test_thread_in_place_small(void **state)
+{
+	stress(state, &thread_mode, &in_place_io, PVB_SCRING_ENTRY_SMALL);
+}
+
+static void
+test_thread_in_place_large(void **state)
+{
+	stress(state, &thread_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE);
+}
+
+static void
+test_process_in_place_small(void **state)
+{
+	stress(state, &process_mode, &in_place_io, PVB_SCRING_ENTRY_SMALL);
+}
+
+static void
+test_process_in_place_large(void **state)
+{
+	stress(state, &process_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE);
 }
 
 /* Both variants share memory through a memfd; without one there is nothing to run. */
@@ -580,6 +805,10 @@ main(void)
 		cmocka_unit_test(test_thread_large),
 		cmocka_unit_test(test_process_small),
 		cmocka_unit_test(test_process_large),
+		cmocka_unit_test(test_thread_in_place_small),
+		cmocka_unit_test(test_thread_in_place_large),
+		cmocka_unit_test(test_process_in_place_small),
+		cmocka_unit_test(test_process_in_place_large),
 	};
 
 	if (!memfd_available()) {

@@ -14,7 +14,7 @@
 #include "rb_harness.h"
 
 struct rb_line {
-	_Atomic uint64_t seq;	/* W: sender */
+	pvb_shared_u64 seq;	/* W: sender */
 	uint64_t val;		/* W: sender, before seq */
 } __rte_aligned(128);
 
@@ -32,7 +32,7 @@ line_send(struct rb_line *l, uint64_t *sent, void *obj)
 {
 	l->val = (uint64_t)(uintptr_t)obj;
 	/* Pairs with the load-acquire in line_recv(): val is visible before seq. */
-	atomic_store_explicit(&l->seq, ++*sent, memory_order_release);
+	pvb_store_release64(&l->seq, ++*sent);
 	return 1;
 }
 
@@ -40,7 +40,7 @@ static inline int
 line_recv(struct rb_line *l, uint64_t *seen, void **obj)
 {
 	/* Pairs with the store-release in line_send(). */
-	uint64_t s = atomic_load_explicit(&l->seq, memory_order_acquire);
+	uint64_t s = pvb_load_acquire64(&l->seq);
 
 	if (s == *seen)
 		return 0;

@@ -79,14 +79,21 @@ scring_create(const struct rb_params *p, int socket, unsigned int id)
 		return NULL;
 	snprintf(name, sizeof(name), "rb_scring_%u", id);
 	s->mz = rte_memzone_reserve_aligned(name, len, socket, 0, 128);
-	if (s->mz == NULL ||
-	    pvb_scring_format(s->mz->addr, len, &sp) != 0 ||
-	    pvb_scring_attach_prod(&s->prod, s->mz->addr, len, err, sizeof(err)) != 0 ||
-	    pvb_scring_attach_cons(&s->cons, s->mz->addr, len, err, sizeof(err)) != 0) {
-		scring_destroy(s);
-		return NULL;
+	if (s->mz == NULL) {
+		fprintf(stderr, "pvb-ringbench: memzone %s: %s\n", name, rte_strerror(rte_errno));
+		goto fail;
+	}
+	snprintf(err, sizeof(err), "format failed");
+	if (pvb_scring_format(s->mz->addr, len, &sp) != 0 ||
+	    pvb_scring_attach_prod(&s->prod, s->mz->addr, len, &sp, err, sizeof(err)) != 0 ||
+	    pvb_scring_attach_cons(&s->cons, s->mz->addr, len, &sp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pvb-ringbench: scring: %s\n", err);
+		goto fail;
 	}
 	return s;
+fail:
+	scring_destroy(s);
+	return NULL;
 }
 
 const struct rb_kind rb_kind_scring = {

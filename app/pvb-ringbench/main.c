@@ -24,6 +24,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "pvb_scring_wire.h"
 #include "rb_run.h"
 
 /* Every kind compiled in, in report order. Add new ring kinds here. */
@@ -176,10 +177,19 @@ parse_args(int argc, char **argv, struct rb_opts *o)
 		switch (c) {
 		case O_KINDS: rc = parse_kinds(optarg, o); break;
 		case O_BURSTS: rc = parse_bursts(optarg, &o->p); break;
-		case O_ROUNDS: rc = parse_u32("--rounds", optarg, 1, RB_MAX_ROUNDS, &o->p.rounds); break;
-		case O_SAMPLES: rc = parse_u32("--samples", optarg, 1, 100000000, &o->p.samples); break;
-		case O_STREAM_MS: rc = parse_u32("--stream-ms", optarg, 1, 600000, &o->p.stream_ms); break;
-		case O_RING: rc = parse_u32("--ring-size", optarg, 2, 1u << 24, &o->p.ring_size); break;
+		case O_ROUNDS:
+			rc = parse_u32("--rounds", optarg, 1, RB_MAX_ROUNDS, &o->p.rounds);
+			break;
+		case O_SAMPLES:
+			rc = parse_u32("--samples", optarg, 1, 100000000, &o->p.samples);
+			break;
+		case O_STREAM_MS:
+			rc = parse_u32("--stream-ms", optarg, 1, 600000, &o->p.stream_ms);
+			break;
+		case O_RING:
+			rc = parse_u32("--ring-size", optarg, 2, PVB_SCRING_MAX_ENTRIES,
+				       &o->p.ring_size);
+			break;
 		case O_JSON: o->json = optarg; break;
 		case O_PLOT: o->plot = optarg; break;
 		case O_QUIET: o->p.quiet = true; break;
@@ -273,7 +283,8 @@ run_round(struct rb_pair_ctx *ctx, unsigned int n, const struct rb_params *p, ui
 static void
 on_signal(int sig __rte_unused)
 {
-	atomic_store_explicit(&rb_stop_requested, 1, memory_order_relaxed);
+	/* relaxed: every spin loop polls it; nothing else is published with it */
+	pvb_store_relaxed(&rb_stop_requested, 1);
 }
 
 static int
@@ -290,7 +301,8 @@ run_all(const struct rb_opts *o, struct rb_report *rep)
 		rc = rb_pair_ctx_init(&ctx[i], &o->p, &rep->results[i], i);
 	for (r = 0; rc == 0 && r < o->p.rounds; r++) {
 		run_round(ctx, rep->nb_results, &o->p, r, rep->tsc_hz);
-		if (atomic_load_explicit(&rb_stop_requested, memory_order_relaxed))
+		/* relaxed: see on_signal() */
+		if (pvb_load_relaxed(&rb_stop_requested))
 			rc = -EINTR;
 	}
 	for (i = 0; i < rep->nb_results; i++) {

@@ -11,16 +11,16 @@
  * and four burst operations; the harness (rb_harness.h) measures round-trip
  * latency (A sends one element, B echoes it) and one-way streaming (A -> B).
  * A new ring kind is one file with a struct rb_kind and one line in
- * rb_kinds.c.
+ * all_kinds[] (main.c).
  */
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_common.h>
 
 #include "pvb_config.h"
+#include "pvb_ordering.h"
 
 #define RB_MAX_KINDS	8
 #define RB_MAX_BURSTS	8
@@ -50,8 +50,8 @@ struct rb_params {
 
 /* Shared between the two lcores of one run; each field on its own line. */
 struct rb_sync {
-	_Atomic uint64_t sent __rte_cache_aligned;	/* W: A, total once A stops; R: B */
-	_Atomic uint32_t abort __rte_cache_aligned;	/* W: either side or SIGINT */
+	pvb_shared_u64 sent __rte_cache_aligned;	/* W: A, total once A stops; R: B */
+	pvb_shared_u32 abort __rte_cache_aligned;	/* W: either side */
 };
 
 /** What one side of a run needs. */
@@ -87,6 +87,6 @@ extern const struct rb_kind rb_kind_scring;
 extern const struct rb_kind rb_kind_rte_ring;
 
 /** Set by SIGINT/SIGTERM: every spin loop checks it and returns -EINTR. */
-extern _Atomic uint32_t rb_stop_requested;
+extern pvb_shared_u32 rb_stop_requested;
 
 #endif /* _PVB_RB_H_ */

@@ -33,8 +33,7 @@ static __rte_always_inline bool
 rb_should_stop(const struct rb_job *j)
 {
 	/* relaxed: a stop request needs no ordering with ring data */
-	return atomic_load_explicit(&j->sync->abort, memory_order_relaxed) != 0 ||
-	       atomic_load_explicit(&rb_stop_requested, memory_order_relaxed) != 0;
+	return pvb_load_relaxed(&j->sync->abort) != 0 || pvb_load_relaxed(&rb_stop_requested) != 0;
 }
 
 /* One idle turn while waiting on the peer. Returns false if the run must stop. */
@@ -57,7 +56,7 @@ rb_fail(struct rb_job *j, int rc)
 {
 	j->rc = rc < 0 ? rc : -EPIPE;
 	/* relaxed: the peer only needs to see it eventually and stop */
-	atomic_store_explicit(&j->sync->abort, 1, memory_order_relaxed);
+	pvb_store_relaxed(&j->sync->abort, 1);
 	return j->rc;
 }
 
@@ -147,7 +146,7 @@ rb_stream_tx(void *arg, const struct rb_ops *ops)
 			break;
 	}
 	/* Pairs with the load-acquire in rb_stream_rx(): B learns how many to expect. */
-	atomic_store_explicit(&j->sync->sent, sent, memory_order_release);
+	pvb_store_release64(&j->sync->sent, sent);
 	return 0;
 }
 
@@ -171,7 +170,7 @@ rb_stream_rx(void *arg, const struct rb_ops *ops)
 		if (unlikely(n < 0))
 			return rb_fail(j, n);
 		/* Pairs with the store-release in rb_stream_tx(). */
-		expect = atomic_load_explicit(&j->sync->sent, memory_order_acquire);
+		expect = pvb_load_acquire64(&j->sync->sent);
 		if (expect != RB_DONE_UNKNOWN && got >= expect)
 			break;
 		if (!rb_idle(j, &spins))

@@ -43,6 +43,10 @@ struct rb_report {
 void rb_sort_u64(uint64_t *v, uint32_t n);
 double rb_percentile(const uint64_t *sorted, uint32_t n, double pct);
 struct rb_spread rb_spread_of(const double *v, uint32_t n);
+/* One latency figure over the rounds done. */
+struct rb_spread rb_lat_spread(const struct rb_result *x, enum rb_lat_stat s);
+/* How many results from index @i on share its lcore pair (results are grouped by pair). */
+unsigned int rb_pair_len(const struct rb_report *r, unsigned int i);
 double rb_cycles_to_ns(const struct rb_report *r, double cycles);
 const struct rb_result *rb_find(const struct rb_report *r, const char *kind,
 				unsigned int a, unsigned int b);
@@ -56,6 +60,8 @@ bool rb_ratio_lat(const struct rb_report *r, const struct rb_result *num,
 /* rb_report.c */
 void rb_print_table(const struct rb_report *r, FILE *f);
 int rb_write_json(const struct rb_report *r, const char *path);
+
+/* rb_plot.c */
 int rb_write_plots(const struct rb_report *r, const char *dir);
 
 #endif /* _PVB_RB_RESULT_H_ */

@@ -17,7 +17,7 @@
 
 #include "rb_run.h"
 
-_Atomic uint32_t rb_stop_requested;
+pvb_shared_u32 rb_stop_requested;
 
 /* True when the two lcores can only run on the same single CPU. */
 static bool
@@ -39,7 +39,7 @@ launch_pair(unsigned int a, lcore_function_t *fa, struct rb_job *ja,
 		return rc;
 	if (a != main_lcore && (rc = rte_eal_remote_launch(fa, ja, a)) != 0) {
 		/* relaxed: B only needs to see it and stop */
-		atomic_store_explicit(&ja->sync->abort, 1, memory_order_relaxed);
+		pvb_store_relaxed(&ja->sync->abort, 1);
 		rte_eal_wait_lcore(b);
 		return rc;
 	}
@@ -64,8 +64,8 @@ init_jobs(struct rb_pair_ctx *c, struct rb_job *ja, struct rb_job *jb)
 	ja->yield = share_cpu(c->res->lcore_a, c->res->lcore_b);
 	*jb = *ja;
 	/* relaxed: the lcore launch that follows orders these for both sides */
-	atomic_store_explicit(&c->sync->sent, UINT64_MAX, memory_order_relaxed);
-	atomic_store_explicit(&c->sync->abort, 0, memory_order_relaxed);
+	pvb_store_relaxed64(&c->sync->sent, UINT64_MAX);
+	pvb_store_relaxed(&c->sync->abort, 0);
 }
 
 int

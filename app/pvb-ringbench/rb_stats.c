@@ -67,6 +67,29 @@ rb_cycles_to_ns(const struct rb_report *r, double cycles)
 	return cycles * 1e9 / (double)r->tsc_hz;
 }
 
+struct rb_spread
+rb_lat_spread(const struct rb_result *x, enum rb_lat_stat s)
+{
+	double v[RB_MAX_ROUNDS];
+	uint32_t i;
+
+	for (i = 0; i < x->rounds_done; i++)
+		v[i] = x->lat[i][s];
+	return rb_spread_of(v, x->rounds_done);
+}
+
+unsigned int
+rb_pair_len(const struct rb_report *r, unsigned int i)
+{
+	const struct rb_result *a = &r->results[i];
+	unsigned int n = 1;
+
+	while (i + n < r->nb_results && r->results[i + n].lcore_a == a->lcore_a &&
+	       r->results[i + n].lcore_b == a->lcore_b)
+		n++;
+	return n;
+}
+
 const struct rb_result *
 rb_find(const struct rb_report *r, const char *kind, unsigned int a, unsigned int b)
 {

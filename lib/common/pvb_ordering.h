@@ -18,6 +18,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* shared indices live in memory mapped by two processes: they must be lock-free */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+
 /** A 32-bit index shared with a peer (another thread or process). */
 typedef _Atomic uint32_t pvb_shared_u32;
 
@@ -47,6 +51,53 @@ static inline void
 pvb_store_relaxed(pvb_shared_u32 *p, uint32_t v)
 {
 	atomic_store_explicit(p, v, memory_order_relaxed);
+}
+
+/** A 64-bit value shared between threads (or processes). */
+typedef _Atomic uint64_t pvb_shared_u64;
+
+/** pvb_load_acquire() for 64-bit values. */
+static inline uint64_t
+pvb_load_acquire64(const pvb_shared_u64 *p)
+{
+	return atomic_load_explicit((pvb_shared_u64 *)(uintptr_t)p, memory_order_acquire);
+}
+
+/** pvb_store_release() for 64-bit values. */
+static inline void
+pvb_store_release64(pvb_shared_u64 *p, uint64_t v)
+{
+	atomic_store_explicit(p, v, memory_order_release);
+}
+
+/** pvb_load_relaxed() for 64-bit values. */
+static inline uint64_t
+pvb_load_relaxed64(const pvb_shared_u64 *p)
+{
+	return atomic_load_explicit((pvb_shared_u64 *)(uintptr_t)p, memory_order_relaxed);
+}
+
+/** pvb_store_relaxed() for 64-bit values. */
+static inline void
+pvb_store_relaxed64(pvb_shared_u64 *p, uint64_t v)
+{
+	atomic_store_explicit(p, v, memory_order_relaxed);
+}
+
+/** A statistics counter, bumped by any thread, read for reports. */
+typedef _Atomic uint64_t pvb_counter_t;
+
+/* relaxed: a counter orders nothing; readers want a value, not a happens-before */
+static inline void
+pvb_counter_add(pvb_counter_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static inline uint64_t
+pvb_counter_read(const pvb_counter_t *c)
+{
+	return atomic_load_explicit((pvb_counter_t *)(uintptr_t)c, memory_order_relaxed);
 }
 
 /**

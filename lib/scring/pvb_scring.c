@@ -8,7 +8,7 @@
 
 #include "pvb_scring.h"
 
-static _Atomic uint64_t broken_total;
+static pvb_counter_t broken_total;
 
 static void
 default_fault_log(const char *role, enum pvb_scring_fault f)
@@ -16,7 +16,8 @@ default_fault_log(const char *role, enum pvb_scring_fault f)
 	fprintf(stderr, "pvb_scring: %s end broken: %s\n", role, pvb_scring_fault_str(f));
 }
 
-static void (*_Atomic fault_log)(const char *, enum pvb_scring_fault) = default_fault_log;
+/* set before any end is in use (documented), so a plain pointer */
+static void (*fault_log)(const char *, enum pvb_scring_fault) = default_fault_log;
 
 static uint64_t
 align_up(uint64_t v, uint64_t a)
@@ -47,29 +48,29 @@ pvb_scring_fault_str(enum pvb_scring_fault f)
 uint64_t
 pvb_scring_broken_total(void)
 {
-	return atomic_load_explicit(&broken_total, memory_order_relaxed);
+	return pvb_counter_read(&broken_total);
 }
 
 void
 pvb_scring_set_fault_log(void (*fn)(const char *, enum pvb_scring_fault))
 {
-	atomic_store_explicit(&fault_log, fn, memory_order_relaxed);
+	fault_log = fn;
 }
 
 int
 pvb_scring__fault(struct pvb_scring__end *e, enum pvb_scring_fault f)
 {
-	void (*log)(const char *, enum pvb_scring_fault);
-
 	if (e->fault != PVB_SCRING_OK)
 		return PVB_SCRING_BROKEN;
 	e->fault = f;
-	atomic_fetch_add_explicit(&broken_total, 1, memory_order_relaxed);
-	log = atomic_load_explicit(&fault_log, memory_order_relaxed);
-	if (log != NULL)
+	/* nothing pending survives: *_slot() hands out no more shared memory */
+	e->out.pending = 0;
+	e->in.pending = 0;
+	pvb_counter_add(&broken_total, 1);
+	if (fault_log != NULL)
 		/* the producer end checks submit_tail and complete_head; the consumer the others */
-		log(f == PVB_SCRING_FAULT_SUBMIT_TAIL || f == PVB_SCRING_FAULT_COMPLETE_HEAD ?
-		    "producer" : "consumer", f);
+		fault_log(f == PVB_SCRING_FAULT_SUBMIT_TAIL || f == PVB_SCRING_FAULT_COMPLETE_HEAD ?
+			  "producer" : "consumer", f);
 	return PVB_SCRING_BROKEN;
 }
 
@@ -128,6 +129,7 @@ pvb_scring_format(void *area, size_t len, const struct pvb_scring_params *p)
 	pvb_store_relaxed(&h->submit_tail.idx, p->start_index);
 	pvb_store_relaxed(&h->complete_head.idx, p->start_index);
 	pvb_store_relaxed(&h->complete_tail.idx, p->start_index);
+	/* last, so an area whose format was interrupted never looks valid */
 	h->magic = PVB_SCRING_MAGIC;
 	return 0;
 }
@@ -157,8 +159,9 @@ check_array(const char *name, uint64_t off, uint32_t size, uint32_t esize, uint6
 		return fail(err, errlen, -EPROTO, "%s entry size %u is neither 8 nor 16", name,
 			    esize);
 	if (off < sizeof(struct pvb_scring_hdr) || off % PVB_SCRING_LINE != 0)
-		return fail(err, errlen, -EPROTO, "%s offset %llu overlaps the header or is unaligned",
-			    name, (unsigned long long)off);
+		return fail(err, errlen, -EPROTO,
+			    "%s offset %llu overlaps the header or is unaligned", name,
+			    (unsigned long long)off);
 	if (off + (uint64_t)size * esize > len)
 		return fail(err, errlen, -ENOSPC, "%s entries end at %llu, past the %llu-byte area",
 			    name, (unsigned long long)(off + (uint64_t)size * esize),
@@ -198,103 +201,129 @@ check_header(const struct pvb_scring_hdr *h, uint64_t len, char *err, size_t err
 	return 0;
 }
 
+/*
+ * One direction of an end. @own is the index line this end publishes, @peer
+ * the one it reads; the wait word always sits on the tail line (the reader's).
+ */
 static void
-init_wr(struct pvb_scring__wr *w, uint8_t *base, uint32_t off, uint32_t size, uint32_t esize,
-	struct pvb_scring_index *head, struct pvb_scring_index *tail, enum pvb_scring_fault f)
+init_dir(struct pvb_scring__dir *d, uint8_t *base, uint32_t off, uint32_t size,
+	 uint32_t esize, pvb_shared_u32 *own, pvb_shared_u32 *peer, pvb_shared_u32 *wait,
+	 enum pvb_scring_fault f)
 {
-	w->ents = base + off;
-	w->head_p = &head->idx;
-	w->tail_p = &tail->idx;
-	w->wait_p = &tail->wait;
-	w->size = size;
-	w->mask = size - 1;
-	w->esize = esize;
-	w->fault_code = f;
-	/* relaxed: attach runs before this end's first operation; the values are checked below */
-	w->head = pvb_load_relaxed(w->head_p);
-	w->tail_cache = pvb_load_acquire(w->tail_p); /* pairs with pvb_scring__rd_release() */
+	d->ents = base + off;
+	d->own_p = own;
+	d->peer_p = peer;
+	d->wait_p = wait;
+	d->size = size;
+	d->mask = size - 1;
+	d->esize = esize;
+	d->fault_code = f;
+	/* relaxed: our own index, read once before this end's first operation */
+	d->own = pvb_load_relaxed(own);
+	/* pairs with the store-release in pvb_scring__wr_publish() or __rd_publish() */
+	d->peer = pvb_load_acquire(peer);
+}
+
+/* The caller's expectation: entry sizes always, ring sizes unless 0. */
+static int
+check_expect(const struct pvb_scring_hdr *h, const struct pvb_scring_params *x, char *err,
+	     size_t errlen)
+{
+	if (h->sub_esize != x->sub_esize || h->cmp_esize != x->cmp_esize)
+		return fail(err, errlen, -EPROTO,
+			    "entries are %u/%u bytes (submission/completion), expected %u/%u",
+			    h->sub_esize, h->cmp_esize, x->sub_esize, x->cmp_esize);
+	if ((x->sub_size != 0 && h->sub_size != x->sub_size) ||
+	    (x->cmp_size != 0 && h->cmp_size != x->cmp_size))
+		return fail(err, errlen, -EPROTO,
+			    "rings hold %u/%u entries, this end expects %u/%u", h->sub_size,
+			    h->cmp_size, x->sub_size, x->cmp_size);
+	return 0;
 }
 
 static void
-init_rd(struct pvb_scring__rd *r, uint8_t *base, uint32_t off, uint32_t size, uint32_t esize,
-	struct pvb_scring_index *head, struct pvb_scring_index *tail, enum pvb_scring_fault f)
+init_end(struct pvb_scring__end *e, struct pvb_scring_hdr *sh, const struct pvb_scring_hdr *h,
+	 bool producer)
 {
-	r->ents = base + off;
-	r->head_p = &head->idx;
-	r->tail_p = &tail->idx;
-	r->wait_p = &tail->wait;
-	r->size = size;
-	r->mask = size - 1;
-	r->esize = esize;
-	r->fault_code = f;
-	/* relaxed: our own index, read once at attach */
-	r->tail = pvb_load_relaxed(r->tail_p);
-	r->head_cache = pvb_load_acquire(r->head_p); /* pairs with pvb_scring__write() */
+	uint8_t *base = (uint8_t *)sh;
+
+	e->hdr = sh;
+	if (producer) {
+		init_dir(&e->out, base, h->sub_off, h->sub_size, h->sub_esize,
+			 &sh->submit_head.idx, &sh->submit_tail.idx, &sh->submit_tail.wait,
+			 PVB_SCRING_FAULT_SUBMIT_TAIL);
+		init_dir(&e->in, base, h->cmp_off, h->cmp_size, h->cmp_esize,
+			 &sh->complete_tail.idx, &sh->complete_head.idx, &sh->complete_tail.wait,
+			 PVB_SCRING_FAULT_COMPLETE_HEAD);
+	} else {
+		init_dir(&e->in, base, h->sub_off, h->sub_size, h->sub_esize,
+			 &sh->submit_tail.idx, &sh->submit_head.idx, &sh->submit_tail.wait,
+			 PVB_SCRING_FAULT_SUBMIT_HEAD);
+		init_dir(&e->out, base, h->cmp_off, h->cmp_size, h->cmp_esize,
+			 &sh->complete_head.idx, &sh->complete_tail.idx, &sh->complete_tail.wait,
+			 PVB_SCRING_FAULT_COMPLETE_TAIL);
+	}
 }
 
 static int
-attach(struct pvb_scring__end *e, void *area, size_t len, bool producer, char *err,
-       size_t errlen)
+attach(struct pvb_scring__end *e, void *area, size_t len, const struct pvb_scring_params *expect,
+       bool producer, char *err, size_t errlen)
 {
-	struct pvb_scring_hdr h, *sh = area;
-	uint8_t *base = area;
+	struct pvb_scring_hdr h;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
 	/* until every check passes, the end refuses all calls */
 	e->fault = PVB_SCRING_FAULT_DETACHED;
+	if (expect == NULL || !pvb_scring_esize_ok(expect->sub_esize) ||
+	    !pvb_scring_esize_ok(expect->cmp_esize) ||
+	    (expect->sub_size != 0 && !pvb_scring_size_ok(expect->sub_size)) ||
+	    (expect->cmp_size != 0 && !pvb_scring_size_ok(expect->cmp_size)))
+		return fail(err, errlen, -EINVAL, "no valid expectation given");
 	if (area == NULL || ((uintptr_t)area % PVB_SCRING_LINE) != 0)
 		return fail(err, errlen, -EINVAL, "area is NULL or not %d-byte aligned",
 			    PVB_SCRING_LINE);
 	if (len < sizeof(h))
 		return fail(err, errlen, -ENOSPC, "area of %zu bytes is smaller than the header",
 			    len);
-	/* one private copy of the header: the peer may rewrite the shared one */
+	/*
+	 * One private copy of the header, checked and then used: the peer may
+	 * rewrite the shared one at any time, and nothing re-reads it.
+	 */
 	memcpy(&h, area, offsetof(struct pvb_scring_hdr, submit_head));
 	rc = check_header(&h, len, err, errlen);
+	if (rc == 0)
+		rc = check_expect(&h, expect, err, errlen);
 	if (rc != 0)
 		return rc;
-	e->hdr = sh;
-	e->area_size = h.area_size;
-	if (producer) {
-		init_wr(&e->out, base, h.sub_off, h.sub_size, h.sub_esize, &sh->submit_head,
-			&sh->submit_tail, PVB_SCRING_FAULT_SUBMIT_TAIL);
-		init_rd(&e->in, base, h.cmp_off, h.cmp_size, h.cmp_esize, &sh->complete_head,
-			&sh->complete_tail, PVB_SCRING_FAULT_COMPLETE_HEAD);
-	} else {
-		init_rd(&e->in, base, h.sub_off, h.sub_size, h.sub_esize, &sh->submit_head,
-			&sh->submit_tail, PVB_SCRING_FAULT_SUBMIT_HEAD);
-		init_wr(&e->out, base, h.cmp_off, h.cmp_size, h.cmp_esize, &sh->complete_head,
-			&sh->complete_tail, PVB_SCRING_FAULT_COMPLETE_TAIL);
-	}
-	if (!pvb_scring_indices_ok(e->out.head, e->out.tail_cache, e->out.size) ||
-	    !pvb_scring_indices_ok(e->in.head_cache, e->in.tail, e->in.size))
+	init_end(e, area, &h, producer);
+	/* writer: own = head, peer = tail; reader: own = tail, peer = head */
+	if (!pvb_scring_indices_ok(e->out.own, e->out.peer, e->out.size) ||
+	    !pvb_scring_indices_ok(e->in.peer, e->in.own, e->in.size))
 		return fail(err, errlen, -EPROTO,
-			    "indices inconsistent: submit %u/%u, complete %u/%u (head/tail)",
-			    producer ? e->out.head : e->in.head_cache,
-			    producer ? e->out.tail_cache : e->in.tail,
-			    producer ? e->in.head_cache : e->out.head,
-			    producer ? e->in.tail : e->out.tail_cache);
+			    "indices inconsistent: %s ring %u/%u, %s ring %u/%u (head/tail)",
+			    producer ? "submission" : "completion", e->out.own, e->out.peer,
+			    producer ? "completion" : "submission", e->in.peer, e->in.own);
 	e->fault = PVB_SCRING_OK;
 	return 0;
 }
 
 int
-pvb_scring_attach_prod(struct pvb_scring_prod *p, void *area, size_t len, char *err,
-		       size_t errlen)
+pvb_scring_attach_prod(struct pvb_scring_prod *p, void *area, size_t len,
+		       const struct pvb_scring_params *expect, char *err, size_t errlen)
 {
 	if (p == NULL)
-		return -EINVAL;
-	return attach(&p->e, area, len, true, err, errlen);
+		return fail(err, errlen, -EINVAL, "no end to attach");
+	return attach(&p->e, area, len, expect, true, err, errlen);
 }
 
 int
-pvb_scring_attach_cons(struct pvb_scring_cons *c, void *area, size_t len, char *err,
-		       size_t errlen)
+pvb_scring_attach_cons(struct pvb_scring_cons *c, void *area, size_t len,
+		       const struct pvb_scring_params *expect, char *err, size_t errlen)
 {
 	if (c == NULL)
-		return -EINVAL;
-	return attach(&c->e, area, len, false, err, errlen);
+		return fail(err, errlen, -EINVAL, "no end to attach");
+	return attach(&c->e, area, len, expect, false, err, errlen);
 }
 
 static void
@@ -311,16 +340,17 @@ info(const struct pvb_scring__end *e, bool producer, struct pvb_scring_info *i)
 	i->submit_tail = pvb_load_relaxed(&h->submit_tail.idx);
 	i->complete_head = pvb_load_relaxed(&h->complete_head.idx);
 	i->complete_tail = pvb_load_relaxed(&h->complete_tail.idx);
+	/* in flight as this end last saw it: writer head - tail, reader head - tail */
 	if (producer) {
 		i->sub_size = e->out.size;
 		i->cmp_size = e->in.size;
-		i->sub_used = e->out.head - e->out.tail_cache;
-		i->cmp_used = e->in.head_cache - e->in.tail;
+		i->sub_used = e->out.own - e->out.peer;
+		i->cmp_used = e->in.peer - e->in.own;
 	} else {
 		i->sub_size = e->in.size;
 		i->cmp_size = e->out.size;
-		i->sub_used = e->in.head_cache - e->in.tail;
-		i->cmp_used = e->out.head - e->out.tail_cache;
+		i->sub_used = e->in.peer - e->in.own;
+		i->cmp_used = e->out.own - e->out.peer;
 	}
 }
 

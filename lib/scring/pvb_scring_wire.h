@@ -60,7 +60,8 @@
 #define PVB_SCRING_INDEX_STRIDE	128	/**< each index: own line plus the prefetcher's pair line */
 #define PVB_SCRING_ENTRY_SMALL	8
 #define PVB_SCRING_ENTRY_LARGE	16
-#define PVB_SCRING_MAX_ENTRIES	(1u << 24)	/**< per ring; far below 2^31 so counts never wrap */
+/** Entries per ring: far below 2^31, so head - tail never wraps as a count. */
+#define PVB_SCRING_MAX_ENTRIES	(1u << 24)
 
 /** One shared index with the cache lines around it. */
 struct pvb_scring_index {
@@ -69,11 +70,15 @@ struct pvb_scring_index {
 	uint8_t pad[PVB_SCRING_INDEX_STRIDE - 2 * sizeof(uint32_t)];
 } __attribute__((aligned(PVB_SCRING_LINE)));
 
-/** The fixed head of every scring area. */
+/**
+ * The fixed head of every scring area. Every field up to reserved1 is written
+ * once by the creator (pvb_scring_format, magic last) and read once by each
+ * end at attach, into a private copy that is checked and never re-read.
+ */
 struct pvb_scring_hdr {
-	uint32_t magic;		/**< PVB_SCRING_MAGIC; W: creator, once */
-	uint16_t version;	/**< PVB_SCRING_VERSION; W: creator, once */
-	uint16_t flags;		/**< none defined; zero */
+	uint32_t magic;		/**< PVB_SCRING_MAGIC */
+	uint16_t version;	/**< PVB_SCRING_VERSION */
+	uint16_t flags;		/**< none defined; zero (attach refuses others) */
 	uint16_t sub_esize;	/**< submission entry bytes: 8 or 16 */
 	uint16_t cmp_esize;	/**< completion entry bytes: 8 or 16 */
 	uint32_t sub_size;	/**< submission entries, power of two */
