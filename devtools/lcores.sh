@@ -7,8 +7,16 @@
 #   devtools/lcores.sh --shared   two lcores on the first allowed CPU
 #   devtools/lcores.sh --one      one lcore on the first allowed CPU
 set -eu
-read -r -a cpus < <(/usr/bin/python3 -c \
-	'import os; print(*sorted(os.sched_getaffinity(0)))')
+# the first two CPUs of our affinity list, e.g. "0-1", "2,5-7" (/proc, no python
+# needed: make evaluates this before `make deps` has installed anything)
+cpus=()
+list=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+IFS=, read -r -a ranges <<<"${list:-0}"
+for r in "${ranges[@]}"; do
+	for ((c = ${r%-*}; c <= ${r#*-} && ${#cpus[@]} < 2; c++)); do
+		cpus+=("$c")
+	done
+done
 a=${cpus[0]}
 case "${1:-}" in
 --one)		echo "-l $a" ;;

@@ -198,7 +198,7 @@ side_idle(struct side *sd)
 		return side_fail(sd, "the peer stopped before the run ended");
 	sd->peer_gone = sd->peer_lost(sd->run);
 	if (now_ns() > sd->deadline)
-		return side_fail(sd, "no progress for %llu s", STRESS_TIMEOUT_NS / 1000000000ull);
+		return side_fail(sd, "not done after %llu s", STRESS_TIMEOUT_NS / 1000000000ull);
 	return 0;
 }
 
