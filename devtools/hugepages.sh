@@ -45,5 +45,5 @@ fi
 if [ "$(free_pages)" -ge "$min_free" ]; then
 	echo "hugepages: $(free_pages) free 2 MB pages"
 else
-	echo "hugepages: fewer than $min_free free 2 MB pages (need root to reserve them); using --no-huge (memfd), slower but works"
+	echo "hugepages: fewer than $min_free free 2 MB pages (reserving needs root and kernel memory); using --no-huge: slower, but everything works"
 fi
