@@ -16,6 +16,7 @@
  */
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* shared indices live in memory mapped by two processes: they must be lock-free */
@@ -84,6 +85,18 @@ pvb_store_relaxed64(pvb_shared_u64 *p, uint64_t v)
 	atomic_store_explicit(p, v, memory_order_relaxed);
 }
 
+/**
+ * Compare-and-swap of a self-contained 64-bit word (its value is all there is
+ * to publish, so relaxed is enough): true and @p desired stored if *p was
+ * *expected, else false and *expected updated.
+ */
+static inline bool
+pvb_cas_relaxed64(pvb_shared_u64 *p, uint64_t *expected, uint64_t desired)
+{
+	return atomic_compare_exchange_strong_explicit(p, expected, desired,
+						       memory_order_relaxed, memory_order_relaxed);
+}
+
 /** A statistics counter, bumped by any thread, read for reports. */
 typedef _Atomic uint64_t pvb_counter_t;
 
@@ -92,6 +105,17 @@ static inline void
 pvb_counter_add(pvb_counter_t *c, uint64_t n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/*
+ * A counter with one writer (an lcore's own statistics): a plain load and
+ * store, no locked RMW on the hot path; relaxed, as above.
+ */
+static inline void
+pvb_counter_add1w(pvb_counter_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
 }
 
 static inline uint64_t

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _PVB_FWD_H_
+#define _PVB_FWD_H_
+
+/*
+ * pvb-fwd runtime state. The main lcore configures, prints statistics and
+ * handles signals; every worker lcore runs fwd_lcore_loop() over the rx
+ * queues it polls and the tx queues it owns.
+ *
+ * A packet whose output queue belongs to another lcore travels on the
+ * submission ring of a hand-off link (one scring per ordered lcore pair that
+ * needs one); the transmitting lcore takes an extra reference before handing
+ * the mbuf to the PMD and returns it on the completion ring, so the last
+ * reference is usually dropped by the lcore that received the packet and the
+ * mbuf goes back to that lcore's mempool cache.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "fwd_config.h"
+#include "fwd_l2.h"
+#include "pvb_ordering.h"
+#include "pvb_scring.h"
+
+/* Why a packet was dropped. Every drop is counted under one of these. */
+enum fwd_drop {
+	FWD_DROP_TX_FULL,	/* the tx queue took fewer than offered */
+	FWD_DROP_NO_ROUTE,	/* xconnect: port without peer; l2: no other port */
+	FWD_DROP_FILTERED,	/* l2: destination learned on the ingress port */
+	FWD_DROP_RING_FULL,	/* hand-off ring to the owning lcore full */
+	FWD_DROP_TOO_BIG,	/* longer than the output port's frame limit */
+	FWD_NB_DROPS,
+};
+
+extern const char *const fwd_drop_names[FWD_NB_DROPS];
+
+/* One lcore's counters for one port; written by that lcore only. */
+struct fwd_port_counters {
+	pvb_counter_t rx;
+	pvb_counter_t tx;
+	pvb_counter_t drop[FWD_NB_DROPS];
+} __rte_cache_aligned;
+
+/* Submission entry of a hand-off ring (16 bytes): the packet and where it goes. */
+struct fwd_handoff_ent {
+	struct rte_mbuf *m;
+	uint16_t port;
+	uint16_t pad[3];
+};
+
+/* A hand-off link from lcore src to lcore dst. */
+struct fwd_link {
+	struct pvb_scring_prod prod __rte_cache_aligned;	/* src's end */
+	uint64_t outstanding;	/* src: submitted, not yet returned */
+	struct pvb_scring_cons cons __rte_cache_aligned;	/* dst's end */
+	uint16_t src_slot, dst_slot;	/* indices into fwd_state.lc */
+	const struct rte_memzone *mz;
+};
+
+/* Where an lcore sends packets for one output port. */
+struct fwd_route {
+	int16_t txq;		/* index into the lcore's txq[], or -1 */
+	int16_t link;		/* index into the lcore's out_links[], or -1 */
+};
+
+#define FWD_TXQ_LOCAL	UINT16_MAX	/* origin of a packet received by this lcore */
+
+/* A tx queue an lcore owns, with its buffer. */
+struct fwd_txq {
+	uint16_t port;
+	uint16_t queue;
+	uint16_t n;
+	struct rte_mbuf *pkts[FWD_MAX_BURST];
+	uint16_t origin[FWD_MAX_BURST];	/* in_links[] index, or FWD_TXQ_LOCAL */
+};
+
+/* A worker lcore. */
+struct fwd_lcore {
+	unsigned int lcore_id;
+	uint16_t nb_rx, nb_txq, nb_in, nb_out;
+	struct fwd_qref rx[FWD_MAX_QREFS];
+	struct fwd_txq *txq;			/* nb_txq of them */
+	struct fwd_link *in_links[FWD_MAX_LCORES];	/* we transmit for these */
+	struct fwd_link *out_links[FWD_MAX_LCORES];	/* we hand off on these */
+	struct fwd_route route[FWD_MAX_PORTS];
+	struct fwd_port_counters *cnt;		/* [nb_ports] */
+	pvb_counter_t busy_cycles;
+	pvb_counter_t total_cycles;
+	pvb_counter_t sleeps;
+	pvb_counter_t handoff_tx;		/* entries submitted to other lcores */
+	pvb_counter_t handoff_rx;		/* entries consumed from other lcores */
+	pvb_shared_u32 quiet;			/* W: this lcore, while draining */
+};
+
+/* A port as the datapath sees it. */
+struct fwd_port {
+	uint16_t port_id;
+	uint32_t max_frame;	/* longest frame the port transmits */
+	struct rte_ether_addr mac;
+	bool started;
+	char name[FWD_NAME_LEN];
+};
+
+struct fwd_state {
+	struct fwd_config *cfg;
+	uint16_t nb_ports;
+	struct fwd_port port[FWD_MAX_PORTS];
+	uint16_t nb_lcores;
+	struct fwd_lcore *lc[FWD_MAX_LCORES];
+	uint16_t nb_links;
+	struct fwd_link *links[FWD_MAX_LCORES * 2];
+	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
+	unsigned int in_use_start[RTE_MAX_NUMA_NODES];
+	struct fwd_l2 *l2;
+	uint64_t tsc_hz;
+	uint64_t l2_age_cycles;
+	pvb_shared_u32 stop_rx;		/* W: main; workers stop polling rx */
+	pvb_shared_u32 quit;		/* W: main; workers leave their loop */
+};
+
+/* fwd_port.c */
+int fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen);
+void fwd_ports_close(struct fwd_state *st);
+
+/* fwd_lcore.c */
+int fwd_lcores_setup(struct fwd_state *st, char *err, size_t errlen);
+void fwd_lcores_free(struct fwd_state *st);
+int fwd_lcore_loop(void *arg);	/* arg: struct fwd_lcore_arg * */
+
+struct fwd_lcore_arg {
+	struct fwd_state *st;
+	struct fwd_lcore *lc;
+};
+
+/* fwd_stats.c */
+struct fwd_totals {
+	uint64_t rx, tx, drop[FWD_NB_DROPS], drops;
+};
+void fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t);
+struct fwd_stats_view;
+struct fwd_stats_view *fwd_stats_start(const struct fwd_state *st);
+void fwd_stats_print(struct fwd_stats_view *v, FILE *f);
+void fwd_stats_summary(struct fwd_stats_view *v, FILE *f);
+int fwd_stats_json(struct fwd_stats_view *v, const char *path, const unsigned int *in_use_end);
+void fwd_stats_free(struct fwd_stats_view *v);
+
+/* fwd_telemetry.c */
+int fwd_telemetry_register(struct fwd_state *st);
+void fwd_telemetry_withdraw(void);
+
+#endif /* _PVB_FWD_H_ */

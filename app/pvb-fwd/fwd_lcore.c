@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * The worker lcores: set-up of tx ownership, routes and hand-off links, and
+ * the run-to-completion poll loop.
+ *
+ * One iteration:
+ *   rx bursts from the queues we poll -> decide each packet's output port
+ *     -> our own tx queue's buffer, or the staging area of the hand-off link
+ *        to the lcore that owns that port's tx queue
+ *   hand-off submissions from other lcores -> our tx queue buffers
+ *   flush tx buffers (tx_burst); hand-off packets go back on the completion
+ *     ring whether sent or not (the extra reference keeps them alive)
+ *   flush staging areas (submit); reap our completions and free them
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_memzone.h>
+
+#include "fwd.h"
+
+const char *const fwd_drop_names[FWD_NB_DROPS] = {
+	[FWD_DROP_TX_FULL] = "tx_full",
+	[FWD_DROP_NO_ROUTE] = "no_route",
+	[FWD_DROP_FILTERED] = "filtered",
+	[FWD_DROP_RING_FULL] = "ring_full",
+	[FWD_DROP_TOO_BIG] = "too_big",
+};
+
+/* Per-lcore scratch kept next to the loop, not in shared state. */
+struct fwd_stage {
+	uint16_t n;
+	struct fwd_handoff_ent ent[FWD_MAX_BURST];
+};
+
+struct fwd_run {
+	struct fwd_state *st;
+	struct fwd_lcore *lc;
+	uint16_t burst;
+	uint64_t now;
+	struct fwd_stage out[FWD_MAX_LCORES];		/* per out_link */
+	uint16_t ncmp[FWD_MAX_LCORES];			/* per in_link */
+	/* a link gives us at most one burst per iteration, each packet completes once */
+	struct rte_mbuf *cmp[FWD_MAX_LCORES][FWD_MAX_BURST];
+};
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static struct fwd_lcore *
+lcore_alloc(const struct fwd_config *cfg, const struct fwd_lcore_cfg *lcfg)
+{
+	int socket = (int)rte_lcore_to_socket_id(lcfg->lcore_id);
+	struct fwd_lcore *lc;
+	uint16_t i;
+
+	lc = rte_zmalloc_socket("fwd_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
+	if (lc == NULL)
+		return NULL;
+	lc->lcore_id = lcfg->lcore_id;
+	lc->nb_rx = lcfg->nb_rx;
+	memcpy(lc->rx, lcfg->rx, sizeof(lc->rx[0]) * lcfg->nb_rx);
+	lc->nb_txq = lcfg->nb_tx;
+	lc->txq = rte_zmalloc_socket("fwd_txq", sizeof(*lc->txq) * RTE_MAX(lcfg->nb_tx, 1),
+				     RTE_CACHE_LINE_SIZE, socket);
+	lc->cnt = rte_zmalloc_socket("fwd_cnt", sizeof(*lc->cnt) * cfg->nb_ports,
+				     RTE_CACHE_LINE_SIZE, socket);
+	if (lc->txq == NULL || lc->cnt == NULL) {
+		rte_free(lc->txq);
+		rte_free(lc->cnt);
+		rte_free(lc);
+		return NULL;
+	}
+	for (i = 0; i < lcfg->nb_tx; i++) {
+		lc->txq[i].port = lcfg->tx[i].port;
+		lc->txq[i].queue = lcfg->tx[i].queue;
+	}
+	for (i = 0; i < FWD_MAX_PORTS; i++)
+		lc->route[i] = (struct fwd_route){ .txq = -1, .link = -1 };
+	for (i = 0; i < lc->nb_txq; i++)
+		if (lc->route[lc->txq[i].port].txq < 0)
+			lc->route[lc->txq[i].port].txq = (int16_t)i;
+	return lc;
+}
+
+/* The first lcore (slot) that owns a tx queue of @p port. */
+static int
+tx_owner(const struct fwd_state *st, uint16_t port)
+{
+	uint16_t s;
+
+	for (s = 0; s < st->nb_lcores; s++)
+		if (st->lc[s]->route[port].txq >= 0)
+			return s;
+	return -1;
+}
+
+static struct fwd_link *
+link_create(struct fwd_state *st, uint16_t src, uint16_t dst, char *err, size_t errlen)
+{
+	const struct pvb_scring_params sp = {
+		.sub_size = st->cfg->ring_size, .cmp_size = st->cfg->ring_size,
+		.sub_esize = sizeof(struct fwd_handoff_ent), .cmp_esize = sizeof(void *),
+	};
+	int socket = (int)rte_lcore_to_socket_id(st->lc[dst]->lcore_id);
+	size_t len = pvb_scring_area_size(&sp);
+	char name[RTE_MEMZONE_NAMESIZE], why[128] = "format failed";
+	struct fwd_link *l;
+
+	_Static_assert(sizeof(struct fwd_handoff_ent) == PVB_SCRING_ENTRY_LARGE, "entry");
+	l = rte_zmalloc_socket("fwd_link", sizeof(*l), RTE_CACHE_LINE_SIZE, socket);
+	if (l == NULL) {
+		fail(err, errlen, "hand-off link: out of memory");
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "pvb_fwd_link_%u_%u", src, dst);
+	l->mz = rte_memzone_reserve_aligned(name, len, socket, 0, RTE_CACHE_LINE_SIZE);
+	if (l->mz == NULL || pvb_scring_format(l->mz->addr, len, &sp) != 0 ||
+	    pvb_scring_attach_prod(&l->prod, l->mz->addr, len, &sp, why, sizeof(why)) != 0 ||
+	    pvb_scring_attach_cons(&l->cons, l->mz->addr, len, &sp, why, sizeof(why)) != 0) {
+		fail(err, errlen, "hand-off link %u->%u: %s", st->lc[src]->lcore_id,
+		     st->lc[dst]->lcore_id, l->mz == NULL ? rte_strerror(rte_errno) : why);
+		rte_memzone_free(l->mz);
+		rte_free(l);
+		return NULL;
+	}
+	l->src_slot = src;
+	l->dst_slot = dst;
+	return l;
+}
+
+/* The out_links[] index of the link src -> dst, created on first use. */
+static int
+link_index(struct fwd_state *st, uint16_t src, uint16_t dst, char *err, size_t errlen)
+{
+	struct fwd_lcore *s = st->lc[src], *d = st->lc[dst];
+	struct fwd_link *l;
+	uint16_t i;
+
+	for (i = 0; i < s->nb_out; i++)
+		if (s->out_links[i]->dst_slot == dst)
+			return i;
+	l = link_create(st, src, dst, err, errlen);
+	if (l == NULL)
+		return -1;
+	st->links[st->nb_links++] = l;
+	s->out_links[s->nb_out] = l;
+	d->in_links[d->nb_in++] = l;
+	return s->nb_out++;
+}
+
+/* Ports an lcore may have to send to: the peers of what it polls, or all (l2). */
+static bool
+may_send_to(const struct fwd_state *st, const struct fwd_lcore *lc, uint16_t port)
+{
+	uint16_t i;
+
+	if (st->cfg->mode == FWD_MODE_L2)
+		return true;
+	for (i = 0; i < lc->nb_rx; i++)
+		if (st->cfg->ports[lc->rx[i].port].peer == port)
+			return true;
+	return false;
+}
+
+static int
+routes_setup(struct fwd_state *st, uint16_t slot, char *err, size_t errlen)
+{
+	struct fwd_lcore *lc = st->lc[slot];
+	int owner, li;
+	uint16_t p;
+
+	for (p = 0; p < st->nb_ports; p++) {
+		if (lc->route[p].txq >= 0 || !may_send_to(st, lc, p))
+			continue;
+		owner = tx_owner(st, p);
+		if (owner < 0)
+			return fail(err, errlen, "port %s: no lcore transmits on it",
+				    st->port[p].name);
+		li = link_index(st, slot, (uint16_t)owner, err, errlen);
+		if (li < 0)
+			return -1;
+		lc->route[p].link = (int16_t)li;
+	}
+	return 0;
+}
+
+int
+fwd_lcores_setup(struct fwd_state *st, char *err, size_t errlen)
+{
+	const struct fwd_config *cfg = st->cfg;
+	uint16_t s;
+
+	st->tsc_hz = rte_get_tsc_hz();
+	st->l2_age_cycles = (uint64_t)cfg->l2_age_ms * st->tsc_hz / 1000;
+	if (cfg->mode == FWD_MODE_L2) {
+		st->l2 = fwd_l2_create(cfg->l2_size, st->l2_age_cycles);
+		if (st->l2 == NULL)
+			return fail(err, errlen, "l2 table of %u entries: %s", cfg->l2_size,
+				    strerror(errno));
+	}
+	for (s = 0; s < cfg->nb_lcores; s++) {
+		st->lc[s] = lcore_alloc(cfg, &cfg->lcores[s]);
+		if (st->lc[s] == NULL)
+			return fail(err, errlen, "lcore %u: out of memory", cfg->lcores[s].lcore_id);
+		st->nb_lcores = s + 1;
+	}
+	for (s = 0; s < st->nb_lcores; s++)
+		if (routes_setup(st, s, err, errlen) != 0)
+			return -1;
+	return 0;
+}
+
+void
+fwd_lcores_free(struct fwd_state *st)
+{
+	uint16_t i;
+
+	for (i = 0; i < st->nb_links; i++) {
+		rte_memzone_free(st->links[i]->mz);
+		rte_free(st->links[i]);
+	}
+	for (i = 0; i < st->nb_lcores; i++) {
+		rte_free(st->lc[i]->txq);
+		rte_free(st->lc[i]->cnt);
+		rte_free(st->lc[i]);
+	}
+	fwd_l2_free(st->l2);
+	st->nb_links = 0;
+	st->nb_lcores = 0;
+	st->l2 = NULL;
+}
+
+/* ---- the datapath ------------------------------------------------------- */
+
+static inline void
+drop_count(struct fwd_run *r, uint16_t port, enum fwd_drop why)
+{
+	pvb_counter_add1w(&r->lc->cnt[port].drop[why], 1);
+}
+
+static inline void
+drop(struct fwd_run *r, uint16_t port, enum fwd_drop why, struct rte_mbuf *m)
+{
+	drop_count(r, port, why);
+	rte_pktmbuf_free(m);
+}
+
+/* Transmit what a tx queue buffered; hand-off packets go back to their origin. */
+static void
+txq_flush(struct fwd_run *r, struct fwd_txq *q)
+{
+	uint16_t sent, i, o;
+
+	if (q->n == 0)
+		return;
+	sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, q->pkts, q->n);
+	pvb_counter_add1w(&r->lc->cnt[q->port].tx, sent);
+	for (i = 0; i < q->n; i++) {
+		o = q->origin[i];
+		if (i >= sent) {
+			drop_count(r, q->port, FWD_DROP_TX_FULL);
+			/* ours to free, or (hand-off) the extra reference we took */
+			if (o == FWD_TXQ_LOCAL) {
+				rte_pktmbuf_free(q->pkts[i]);
+				continue;
+			}
+			rte_pktmbuf_refcnt_update(q->pkts[i], -1);
+		}
+		if (o != FWD_TXQ_LOCAL)
+			r->cmp[o][r->ncmp[o]++] = q->pkts[i];
+	}
+	q->n = 0;
+}
+
+static inline void
+txq_add(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m, uint16_t origin)
+{
+	if (q->n == r->burst)
+		txq_flush(r, q);
+	q->pkts[q->n] = m;
+	q->origin[q->n++] = origin;
+}
+
+/* Submit a staging area; what does not fit (ring full, or too many out) is dropped. */
+static void
+stage_flush(struct fwd_run *r, uint16_t li)
+{
+	struct fwd_link *l = r->lc->out_links[li];
+	struct fwd_stage *sg = &r->out[li];
+	uint32_t room = r->st->cfg->ring_size - (uint32_t)l->outstanding;
+	int n = 0;
+	uint16_t i;
+
+	if (sg->n == 0)
+		return;
+	/*
+	 * At most ring_size packets out at once: the completion ring then always
+	 * has room for what the other lcore returns.
+	 */
+	if (room > 0)
+		n = pvb_scring_submit_burst(&l->prod, sg->ent, RTE_MIN(sg->n, room));
+	if (n < 0)
+		n = 0;	/* cannot happen between our own lcores; counted as ring full */
+	l->outstanding += (uint32_t)n;
+	pvb_counter_add1w(&r->lc->handoff_tx, (uint64_t)n);
+	for (i = (uint16_t)n; i < sg->n; i++)
+		drop(r, sg->ent[i].port, FWD_DROP_RING_FULL, sg->ent[i].m);
+	sg->n = 0;
+}
+
+/* Send @p m out of @p port: our tx queue, or the owner's hand-off link. */
+static inline void
+send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
+{
+	struct fwd_route rt = r->lc->route[port];
+	struct fwd_stage *sg;
+
+	if (unlikely(m->pkt_len > r->st->port[port].max_frame)) {
+		drop(r, port, FWD_DROP_TOO_BIG, m);
+		return;
+	}
+	if (likely(rt.txq >= 0)) {
+		txq_add(r, &r->lc->txq[rt.txq], m, FWD_TXQ_LOCAL);
+		return;
+	}
+	if (unlikely(rt.link < 0)) {
+		drop(r, port, FWD_DROP_NO_ROUTE, m);
+		return;
+	}
+	sg = &r->out[rt.link];
+	if (sg->n == r->burst)
+		stage_flush(r, (uint16_t)rt.link);
+	sg->ent[sg->n].m = m;
+	sg->ent[sg->n++].port = port;
+}
+
+static void
+dispatch_xconnect(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
+{
+	int peer = r->st->cfg->ports[in].peer;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (unlikely(peer < 0))
+			drop(r, in, FWD_DROP_NO_ROUTE, pkts[i]);
+		else
+			send_to(r, pkts[i], (uint16_t)peer);
+	}
+}
+
+/* Every port but the ingress one, sharing the mbuf by reference. */
+static void
+flood(struct fwd_run *r, uint16_t in, struct rte_mbuf *m)
+{
+	uint16_t nb = r->st->nb_ports, p;
+
+	if (nb < 2) {
+		drop(r, in, FWD_DROP_NO_ROUTE, m);
+		return;
+	}
+	if (nb > 2)
+		rte_pktmbuf_refcnt_update(m, (int16_t)(nb - 2));
+	for (p = 0; p < nb; p++)
+		if (p != in)
+			send_to(r, m, p);
+}
+
+static void
+dispatch_l2(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct rte_ether_hdr *eh;
+	uint16_t i;
+	int out;
+
+	for (i = 0; i < n; i++) {
+		if (unlikely(pkts[i]->data_len < RTE_ETHER_HDR_LEN)) {
+			drop(r, in, FWD_DROP_NO_ROUTE, pkts[i]);
+			continue;
+		}
+		eh = rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
+		fwd_l2_learn(r->st->l2, eh->src_addr.addr_bytes, in, r->now);
+		out = rte_is_unicast_ether_addr(&eh->dst_addr) ?
+		      fwd_l2_lookup(r->st->l2, eh->dst_addr.addr_bytes, r->now) : -1;
+		if (out < 0)
+			flood(r, in, pkts[i]);
+		else if (out == in)
+			drop(r, in, FWD_DROP_FILTERED, pkts[i]);
+		else
+			send_to(r, pkts[i], (uint16_t)out);
+	}
+}
+
+static uint32_t
+poll_rx(struct fwd_run *r)
+{
+	struct rte_mbuf *pkts[FWD_MAX_BURST];
+	const struct fwd_qref *q;
+	uint32_t work = 0;
+	uint16_t i, n;
+
+	for (i = 0; i < r->lc->nb_rx; i++) {
+		q = &r->lc->rx[i];
+		n = rte_eth_rx_burst(r->st->port[q->port].port_id, q->queue, pkts, r->burst);
+		if (n == 0)
+			continue;
+		work += n;
+		pvb_counter_add1w(&r->lc->cnt[q->port].rx, n);
+		if (r->st->cfg->mode == FWD_MODE_L2)
+			dispatch_l2(r, q->port, pkts, n);
+		else
+			dispatch_xconnect(r, q->port, pkts, n);
+	}
+	return work;
+}
+
+/* Take submissions from other lcores into our tx buffers. */
+static uint32_t
+poll_handoff(struct fwd_run *r)
+{
+	struct fwd_handoff_ent ent[FWD_MAX_BURST];
+	struct fwd_link *l;
+	uint32_t work = 0;
+	uint16_t li;
+	int n, i;
+
+	for (li = 0; li < r->lc->nb_in; li++) {
+		l = r->lc->in_links[li];
+		n = pvb_scring_consume_burst(&l->cons, ent, r->burst);
+		for (i = 0; i < n; i++) {
+			int16_t q = ent[i].port < r->st->nb_ports ? r->lc->route[ent[i].port].txq : -1;
+
+			/* keep the mbuf ours until it is back on the completion ring */
+			rte_pktmbuf_refcnt_update(ent[i].m, 1);
+			if (likely(q >= 0)) {
+				txq_add(r, &r->lc->txq[q], ent[i].m, li);
+				continue;
+			}
+			/* set-up routes only what we own; count it and send it back */
+			drop_count(r, q < 0 && ent[i].port < r->st->nb_ports ? ent[i].port : 0,
+				   FWD_DROP_NO_ROUTE);
+			rte_pktmbuf_refcnt_update(ent[i].m, -1);
+			r->cmp[li][r->ncmp[li]++] = ent[i].m;
+		}
+		if (n > 0) {
+			work += (uint32_t)n;
+			pvb_counter_add1w(&r->lc->handoff_rx, (uint64_t)n);
+		}
+	}
+	return work;
+}
+
+/* Return hand-off packets to the lcores they came from. */
+static void
+complete_flush(struct fwd_run *r)
+{
+	uint16_t li, done;
+	int n;
+
+	for (li = 0; li < r->lc->nb_in; li++) {
+		for (done = 0; done < r->ncmp[li]; done += (uint16_t)n) {
+			n = pvb_scring_complete_burst(&r->lc->in_links[li]->cons,
+						      &r->cmp[li][done], r->ncmp[li] - done);
+			if (n <= 0) {
+				/* cannot happen (outstanding <= ring size): free here instead */
+				rte_pktmbuf_free_bulk(&r->cmp[li][done], r->ncmp[li] - done);
+				break;
+			}
+		}
+		r->ncmp[li] = 0;
+	}
+}
+
+/* Free what other lcores returned to us: it goes back to our mempool cache. */
+static void
+reap(struct fwd_run *r)
+{
+	struct rte_mbuf *m[FWD_MAX_BURST];
+	struct fwd_link *l;
+	uint16_t li;
+	int n;
+
+	for (li = 0; li < r->lc->nb_out; li++) {
+		l = r->lc->out_links[li];
+		while ((n = pvb_scring_reap_burst(&l->prod, m, FWD_MAX_BURST)) > 0) {
+			rte_pktmbuf_free_bulk(m, (unsigned int)n);
+			l->outstanding -= (uint32_t)n;
+		}
+	}
+}
+
+static void
+flush_all(struct fwd_run *r)
+{
+	uint16_t i;
+
+	for (i = 0; i < r->lc->nb_txq; i++)
+		txq_flush(r, &r->lc->txq[i]);
+	complete_flush(r);
+	for (i = 0; i < r->lc->nb_out; i++)
+		stage_flush(r, i);
+	reap(r);
+}
+
+/* Nothing of ours in flight: buffers empty, everything handed off has come back. */
+static bool
+drained(const struct fwd_run *r)
+{
+	uint16_t i;
+
+	for (i = 0; i < r->lc->nb_out; i++)
+		if (r->lc->out_links[i]->outstanding != 0 || r->out[i].n != 0)
+			return false;
+	for (i = 0; i < r->lc->nb_txq; i++)
+		if (r->lc->txq[i].n != 0)
+			return false;
+	return true;
+}
+
+static void
+idle_sleep(const struct fwd_config *cfg)
+{
+	struct timespec ts = {
+		.tv_sec = cfg->idle_sleep_us / 1000000,
+		.tv_nsec = (long)(cfg->idle_sleep_us % 1000000) * 1000,
+	};
+
+	nanosleep(&ts, NULL);
+}
+
+int
+fwd_lcore_loop(void *arg)
+{
+	struct fwd_lcore_arg *a = arg;
+	struct fwd_state *st = a->st;
+	const struct fwd_config *cfg = st->cfg;
+	struct fwd_run *r;
+	uint32_t work, empty = 0;
+	uint64_t t0, t1;
+	bool stopping;
+
+	r = rte_zmalloc_socket("fwd_run", sizeof(*r), RTE_CACHE_LINE_SIZE,
+			       (int)rte_socket_id());
+	if (r == NULL)
+		return -ENOMEM;
+	r->st = st;
+	r->lc = a->lc;
+	r->burst = cfg->burst;
+	t0 = rte_rdtsc();
+	/* relaxed: the flags carry no data; each side's work is in its own rings */
+	while (pvb_load_relaxed(&st->quit) == 0) {
+		r->now = t0;
+		stopping = pvb_load_relaxed(&st->stop_rx) != 0;
+		work = stopping ? 0 : poll_rx(r);
+		work += poll_handoff(r);
+		flush_all(r);
+		if (stopping)
+			pvb_store_relaxed(&r->lc->quiet, work == 0 && drained(r));
+		t1 = rte_rdtsc();
+		pvb_counter_add1w(&r->lc->total_cycles, t1 - t0);
+		if (work != 0) {
+			pvb_counter_add1w(&r->lc->busy_cycles, t1 - t0);
+			empty = 0;
+		} else if (cfg->idle == FWD_IDLE_ADAPTIVE && ++empty >= cfg->idle_polls) {
+			idle_sleep(cfg);
+			pvb_counter_add1w(&r->lc->sleeps, 1);
+		}
+		t0 = t1;
+	}
+	rte_free(r);
+	return 0;
+}

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/* Ports and mempools: probe, configure, start; stop and close at exit. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "fwd.h"
+
+#define FWD_MBUF_CACHE	256
+#define FWD_MIN_MBUFS	8191
+#define FWD_MAX_MTU	9600	/* jumbo frames pass where the device allows them */
+#define FWD_L2_OVERHEAD	(RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN)	/* QinQ headers */
+
+static int __attribute__((format(printf, 3, 4)))
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The device name of a devargs string: what comes before the first comma. */
+static void
+dev_name(const char *devargs, char *name, size_t len)
+{
+	size_t n = strcspn(devargs, ",");
+
+	snprintf(name, len, "%.*s", (int)n, devargs);
+}
+
+/* Probe @c's device if it names one, and find its ethdev port. */
+static int
+find_port(const struct fwd_port_cfg *c, uint16_t *port_id, char *err, size_t errlen)
+{
+	char name[FWD_DEV_LEN];
+	int rc;
+
+	dev_name(c->dev[0] != '\0' ? c->dev : c->name, name, sizeof(name));
+	if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
+		return 0;
+	if (c->dev[0] == '\0')
+		return fail(err, errlen, "port %s: no device %s (give it with --vdev/-a or dev =)",
+			    c->name, name);
+	rc = rte_dev_probe(c->dev);
+	if (rc != 0)
+		return fail(err, errlen, "port %s: cannot probe '%s': %s", c->name, c->dev,
+			    strerror(-rc));
+	if (rte_eth_dev_get_port_by_name(name, port_id) != 0)
+		return fail(err, errlen, "port %s: '%s' probed but is not an ethdev", c->name,
+			    name);
+	return 0;
+}
+
+/* Mbufs one socket needs: every descriptor, every lcore cache, every hand-off ring. */
+static unsigned int
+mbufs_needed(const struct fwd_config *cfg)
+{
+	unsigned int n = 0, i;
+
+	if (cfg->nb_mbufs != 0)
+		return cfg->nb_mbufs;
+	for (i = 0; i < cfg->nb_ports; i++)
+		n += cfg->ports[i].nb_queues *
+		     (cfg->ports[i].nb_rxd + cfg->ports[i].nb_txd + 2 * cfg->burst);
+	n += cfg->nb_lcores * (FWD_MBUF_CACHE * 3 / 2 + 2 * cfg->ring_size);
+	return RTE_MAX(n, (unsigned int)FWD_MIN_MBUFS);
+}
+
+static struct rte_mempool *
+pool_for(struct fwd_state *st, int socket, char *err, size_t errlen)
+{
+	unsigned int s = socket < 0 ? 0 : (unsigned int)socket;
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	if (s >= RTE_MAX_NUMA_NODES)
+		s = 0;
+	if (st->pool[s] != NULL)
+		return st->pool[s];
+	snprintf(name, sizeof(name), "pvb_fwd_mbuf_%u", s);
+	st->pool[s] = rte_pktmbuf_pool_create(name, mbufs_needed(st->cfg), FWD_MBUF_CACHE, 0,
+					      RTE_MBUF_DEFAULT_BUF_SIZE, (int)s);
+	if (st->pool[s] == NULL) {
+		fail(err, errlen, "mempool %s: %s", name, rte_strerror(rte_errno));
+		return NULL;
+	}
+	st->in_use_start[s] = rte_mempool_in_use_count(st->pool[s]);
+	return st->pool[s];
+}
+
+/* Offloads we use when the device has them: chained mbufs for jumbo frames. */
+static void
+port_conf(const struct rte_eth_dev_info *info, struct rte_eth_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
+		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+}
+
+/* Raise the MTU as far as the device goes (up to FWD_MAX_MTU); the frame limit follows. */
+static void
+port_mtu(struct fwd_port *fp, const struct rte_eth_dev_info *info)
+{
+	uint16_t mtu = 0;
+
+	if (info->max_mtu > RTE_ETHER_MTU)
+		(void)rte_eth_dev_set_mtu(fp->port_id, RTE_MIN(info->max_mtu, FWD_MAX_MTU));
+	if (rte_eth_dev_get_mtu(fp->port_id, &mtu) != 0 || mtu == 0)
+		mtu = RTE_ETHER_MTU;
+	fp->max_frame = RTE_MAX((uint32_t)mtu + FWD_L2_OVERHEAD, info->max_rx_pktlen);
+	if (info->max_rx_pktlen == 0)
+		fp->max_frame = (uint32_t)mtu + FWD_L2_OVERHEAD;
+}
+
+static int
+port_queues(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
+{
+	const struct fwd_port_cfg *c = &st->cfg->ports[p];
+	struct fwd_port *fp = &st->port[p];
+	int socket = rte_eth_dev_socket_id(fp->port_id);
+	struct rte_mempool *mp = pool_for(st, socket, err, errlen);
+	uint16_t nb_rxd = c->nb_rxd, nb_txd = c->nb_txd, q;
+	int rc;
+
+	if (mp == NULL)
+		return -1;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(fp->port_id, &nb_rxd, &nb_txd);
+	for (q = 0; rc == 0 && q < c->nb_queues; q++) {
+		rc = rte_eth_rx_queue_setup(fp->port_id, q, nb_rxd, socket, NULL, mp);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(fp->port_id, q, nb_txd, socket, NULL);
+	}
+	if (rc != 0)
+		return fail(err, errlen, "port %s: queue setup: %s", c->name, strerror(-rc));
+	return 0;
+}
+
+static int
+port_setup(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
+{
+	const struct fwd_port_cfg *c = &st->cfg->ports[p];
+	struct fwd_port *fp = &st->port[p];
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	int rc;
+
+	snprintf(fp->name, sizeof(fp->name), "%s", c->name);
+	if (find_port(c, &fp->port_id, err, errlen) != 0)
+		return -1;
+	rc = rte_eth_dev_info_get(fp->port_id, &info);
+	if (rc == 0 && (c->nb_queues > info.max_rx_queues || c->nb_queues > info.max_tx_queues))
+		return fail(err, errlen, "port %s: %u queues asked, the device has %u rx / %u tx",
+			    c->name, c->nb_queues, info.max_rx_queues, info.max_tx_queues);
+	port_conf(&info, &conf);
+	if (rc == 0)
+		rc = rte_eth_dev_configure(fp->port_id, c->nb_queues, c->nb_queues, &conf);
+	if (rc != 0)
+		return fail(err, errlen, "port %s: configure: %s", c->name, strerror(-rc));
+	port_mtu(fp, &info);
+	if (port_queues(st, p, err, errlen) != 0)
+		return -1;
+	rc = rte_eth_dev_start(fp->port_id);
+	if (rc != 0)
+		return fail(err, errlen, "port %s: start: %s", c->name, strerror(-rc));
+	fp->started = true;
+	/* not every PMD has promiscuous mode (-ENOTSUP); the frames still flow */
+	if (c->promisc)
+		(void)rte_eth_promiscuous_enable(fp->port_id);
+	(void)rte_eth_macaddr_get(fp->port_id, &fp->mac);
+	return 0;
+}
+
+int
+fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen)
+{
+	const struct fwd_config *cfg = st->cfg;
+	char why[FWD_ERR_LEN];
+	uint16_t p;
+
+	st->nb_ports = cfg->nb_ports;
+	for (p = 0; p < st->nb_ports; p++) {
+		if (port_setup(st, p, why, sizeof(why)) == 0)
+			continue;
+		/* name the line of the port's section, as config errors do */
+		snprintf(err, errlen, "%s:%u: %s", cfg->path[0] ? cfg->path : "(built-in config)",
+			 cfg->ports[p].line, why);
+		return -1;
+	}
+	return 0;
+}
+
+void
+fwd_ports_close(struct fwd_state *st)
+{
+	uint16_t p;
+
+	for (p = 0; p < st->nb_ports; p++) {
+		if (!st->port[p].started)
+			continue;
+		/* stop releases what the queues hold; close frees the queues */
+		(void)rte_eth_dev_stop(st->port[p].port_id);
+		(void)rte_eth_dev_close(st->port[p].port_id);
+		st->port[p].started = false;
+	}
+}

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * Statistics, read by the main lcore (and telemetry) from the counters each
+ * worker writes for itself: the periodic table, the summary at exit, --json.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_mempool.h>
+
+#include "fwd.h"
+
+struct fwd_stats_view {
+	const struct fwd_state *st;
+	uint64_t t_start, t_prev;
+	struct fwd_totals prev[FWD_MAX_PORTS];
+	uint64_t prev_busy[FWD_MAX_LCORES];
+	uint64_t prev_total[FWD_MAX_LCORES];
+};
+
+void
+fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t)
+{
+	const struct fwd_port_counters *c;
+	unsigned int d;
+	uint16_t s;
+
+	memset(t, 0, sizeof(*t));
+	for (s = 0; s < st->nb_lcores; s++) {
+		c = &st->lc[s]->cnt[p];
+		t->rx += pvb_counter_read(&c->rx);
+		t->tx += pvb_counter_read(&c->tx);
+		for (d = 0; d < FWD_NB_DROPS; d++)
+			t->drop[d] += pvb_counter_read(&c->drop[d]);
+	}
+	for (d = 0; d < FWD_NB_DROPS; d++)
+		t->drops += t->drop[d];
+}
+
+struct fwd_stats_view *
+fwd_stats_start(const struct fwd_state *st)
+{
+	struct fwd_stats_view *v = calloc(1, sizeof(*v));
+	uint16_t p, s;
+
+	if (v == NULL)
+		return NULL;
+	v->st = st;
+	v->t_start = v->t_prev = rte_rdtsc();
+	for (p = 0; p < st->nb_ports; p++)
+		fwd_port_totals(st, p, &v->prev[p]);
+	for (s = 0; s < st->nb_lcores; s++) {
+		v->prev_busy[s] = pvb_counter_read(&st->lc[s]->busy_cycles);
+		v->prev_total[s] = pvb_counter_read(&st->lc[s]->total_cycles);
+	}
+	return v;
+}
+
+void
+fwd_stats_free(struct fwd_stats_view *v)
+{
+	free(v);
+}
+
+static double
+pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* "tx_full=3 ring_full=1", or "-" */
+static void
+drop_reasons(const struct fwd_totals *t, const struct fwd_totals *prev, char *buf, size_t len)
+{
+	size_t off = 0;
+	unsigned int d;
+	uint64_t n;
+
+	buf[0] = '\0';
+	for (d = 0; d < FWD_NB_DROPS && off < len; d++) {
+		n = t->drop[d] - (prev ? prev->drop[d] : 0);
+		if (n != 0)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s=%llu", off ? " " : "",
+						fwd_drop_names[d], (unsigned long long)n);
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "-");
+}
+
+void
+fwd_stats_print(struct fwd_stats_view *v, FILE *f)
+{
+	const struct fwd_state *st = v->st;
+	uint64_t now = rte_rdtsc(), busy, total;
+	double secs = (double)(now - v->t_prev) / (double)st->tsc_hz;
+	struct fwd_totals t;
+	char why[160];
+	uint16_t p, s;
+
+	fprintf(f, "%-12s %14s %9s %14s %9s %10s  %s\n", "port", "rx pkts", "rx Mpps", "tx pkts",
+		"tx Mpps", "drops", "drop reasons (this period)");
+	for (p = 0; p < st->nb_ports; p++) {
+		fwd_port_totals(st, p, &t);
+		drop_reasons(&t, &v->prev[p], why, sizeof(why));
+		fprintf(f, "%-12s %14llu %9.3f %14llu %9.3f %10llu  %s\n", st->port[p].name,
+			(unsigned long long)t.rx, (double)(t.rx - v->prev[p].rx) / secs / 1e6,
+			(unsigned long long)t.tx, (double)(t.tx - v->prev[p].tx) / secs / 1e6,
+			(unsigned long long)t.drops, why);
+		v->prev[p] = t;
+	}
+	fprintf(f, "lcore busy:");
+	for (s = 0; s < st->nb_lcores; s++) {
+		busy = pvb_counter_read(&st->lc[s]->busy_cycles);
+		total = pvb_counter_read(&st->lc[s]->total_cycles);
+		fprintf(f, "  %u: %5.1f%%", st->lc[s]->lcore_id,
+			pct(busy - v->prev_busy[s], total - v->prev_total[s]));
+		v->prev_busy[s] = busy;
+		v->prev_total[s] = total;
+	}
+	fprintf(f, "\n\n");
+	fflush(f);
+	v->t_prev = now;
+}
+
+void
+fwd_stats_summary(struct fwd_stats_view *v, FILE *f)
+{
+	const struct fwd_state *st = v->st;
+	double secs = (double)(rte_rdtsc() - v->t_start) / (double)st->tsc_hz;
+	struct fwd_totals t;
+	char why[160];
+	uint16_t p, s;
+
+	fprintf(f, "pvb-fwd summary: %.1f s, %s mode\n", secs,
+		st->cfg->mode == FWD_MODE_L2 ? "l2" : "xconnect");
+	fprintf(f, "%-12s %14s %9s %14s %9s %10s  %s\n", "port", "rx pkts", "rx Mpps", "tx pkts",
+		"tx Mpps", "drops", "drop reasons");
+	for (p = 0; p < st->nb_ports; p++) {
+		fwd_port_totals(st, p, &t);
+		drop_reasons(&t, NULL, why, sizeof(why));
+		fprintf(f, "%-12s %14llu %9.3f %14llu %9.3f %10llu  %s\n", st->port[p].name,
+			(unsigned long long)t.rx, (double)t.rx / secs / 1e6,
+			(unsigned long long)t.tx, (double)t.tx / secs / 1e6,
+			(unsigned long long)t.drops, why);
+	}
+	for (s = 0; s < st->nb_lcores; s++)
+		fprintf(f, "lcore %u: busy %.1f%%, handed off %llu, transmitted for others %llu, "
+			"slept %llu times\n", st->lc[s]->lcore_id,
+			pct(pvb_counter_read(&st->lc[s]->busy_cycles),
+			    pvb_counter_read(&st->lc[s]->total_cycles)),
+			(unsigned long long)pvb_counter_read(&st->lc[s]->handoff_tx),
+			(unsigned long long)pvb_counter_read(&st->lc[s]->handoff_rx),
+			(unsigned long long)pvb_counter_read(&st->lc[s]->sleeps));
+	fflush(f);
+}
+
+static void
+json_port(const struct fwd_state *st, uint16_t p, double secs, FILE *f, const char *sep)
+{
+	struct fwd_totals t;
+	unsigned int d;
+
+	fwd_port_totals(st, p, &t);
+	fprintf(f, "    {\"name\": \"%s\", \"port_id\": %u, \"rx\": %llu, \"tx\": %llu, "
+		"\"rx_pps\": %.1f, \"tx_pps\": %.1f, \"drops\": %llu, \"drop\": {",
+		st->port[p].name, st->port[p].port_id, (unsigned long long)t.rx,
+		(unsigned long long)t.tx, (double)t.rx / secs, (double)t.tx / secs,
+		(unsigned long long)t.drops);
+	for (d = 0; d < FWD_NB_DROPS; d++)
+		fprintf(f, "%s\"%s\": %llu", d ? ", " : "", fwd_drop_names[d],
+			(unsigned long long)t.drop[d]);
+	fprintf(f, "}}%s\n", sep);
+}
+
+static void
+json_lcore(const struct fwd_lcore *lc, FILE *f, const char *sep)
+{
+	fprintf(f, "    {\"lcore\": %u, \"busy_pct\": %.2f, \"handoff_tx\": %llu, "
+		"\"handoff_rx\": %llu, \"sleeps\": %llu}%s\n", lc->lcore_id,
+		pct(pvb_counter_read(&lc->busy_cycles), pvb_counter_read(&lc->total_cycles)),
+		(unsigned long long)pvb_counter_read(&lc->handoff_tx),
+		(unsigned long long)pvb_counter_read(&lc->handoff_rx),
+		(unsigned long long)pvb_counter_read(&lc->sleeps), sep);
+}
+
+static void
+json_l2(const struct fwd_state *st, FILE *f)
+{
+	struct fwd_l2_stats s;
+
+	if (st->l2 == NULL) {
+		fprintf(f, "  \"l2\": null,\n");
+		return;
+	}
+	fwd_l2_stats(st->l2, &s);
+	fprintf(f, "  \"l2\": {\"entries\": %llu, \"learned\": %llu, \"moved\": %llu, "
+		"\"aged\": %llu, \"flushed\": %llu, \"full\": %llu, \"invalid\": %llu},\n",
+		(unsigned long long)s.entries, (unsigned long long)s.learned,
+		(unsigned long long)s.moved, (unsigned long long)s.aged,
+		(unsigned long long)s.flushed, (unsigned long long)s.full,
+		(unsigned long long)s.invalid);
+}
+
+/* In-use mbufs per pool at start and at exit (after the ports closed). */
+static void
+json_pools(const struct fwd_state *st, const unsigned int *in_use_end, FILE *f)
+{
+	const char *sep = "";
+	unsigned int s;
+
+	fprintf(f, "  \"mempools\": [");
+	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		if (st->pool[s] == NULL)
+			continue;
+		fprintf(f, "%s{\"name\": \"%s\", \"size\": %u, \"in_use_start\": %u, "
+			"\"in_use_end\": %u}", sep, st->pool[s]->name, st->pool[s]->size,
+			st->in_use_start[s], in_use_end[s]);
+		sep = ", ";
+	}
+	fprintf(f, "]\n");
+}
+
+int
+fwd_stats_json(struct fwd_stats_view *v, const char *path, const unsigned int *in_use_end)
+{
+	const struct fwd_state *st = v->st;
+	double secs = (double)(rte_rdtsc() - v->t_start) / (double)st->tsc_hz;
+	FILE *f = fopen(path, "w");
+	uint16_t i;
+
+	if (f == NULL)
+		return -errno;
+	fprintf(f, "{\n  \"tool\": \"pvb-fwd\",\n  \"mode\": \"%s\",\n  \"seconds\": %.3f,\n",
+		st->cfg->mode == FWD_MODE_L2 ? "l2" : "xconnect", secs);
+	fprintf(f, "  \"ports\": [\n");
+	for (i = 0; i < st->nb_ports; i++)
+		json_port(st, i, secs, f, i + 1 < st->nb_ports ? "," : "");
+	fprintf(f, "  ],\n  \"lcores\": [\n");
+	for (i = 0; i < st->nb_lcores; i++)
+		json_lcore(st->lc[i], f, i + 1 < st->nb_lcores ? "," : "");
+	fprintf(f, "  ],\n");
+	json_l2(st, f);
+	json_pools(st, in_use_end, f);
+	fprintf(f, "}\n");
+	return fclose(f) == 0 ? 0 : -errno;
+}
