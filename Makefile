@@ -10,7 +10,9 @@ ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 # Two lcores on two allowed CPUs; with one allowed CPU both share it (they yield).
 LCORES     ?= $(shell devtools/lcores.sh)
+FWD_LCORES ?= $(shell devtools/lcores.sh --fwd)
 RINGBENCH  := $(BUILD)/app/pvb-ringbench/pvb-ringbench
+FWD        := $(BUILD)/app/pvb-fwd/pvb-fwd
 FUZZ_SECONDS ?= 600
 
 .PHONY: all deps build demo test bench fuzz hugepages clean
@@ -27,10 +29,10 @@ build: deps
 hugepages:
 	@devtools/hugepages.sh
 
-# Until the forwarder exists: a short pvb-ringbench run.
+# pvb-fwd's built-in demo: two net_null ports cross-connected by two worker
+# lcores, every packet crossing lcores on an scring hand-off, for 10 s.
 demo: build hugepages
-	$(RINGBENCH) $(LCORES) --no-pci $$(devtools/hugepages.sh --eal) --log-level=error -- \
-		--rounds 3 --stream-ms 150 --samples 50000 --quiet
+	$(FWD) $(FWD_LCORES) --no-pci $$(devtools/hugepages.sh --eal) --log-level=error
 
 test: build hugepages
 	@BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) LCORES="$(LCORES)" devtools/run-tests.sh
@@ -38,6 +40,7 @@ test: build hugepages
 bench: build hugepages
 	$(RINGBENCH) $(LCORES) --no-pci $$(devtools/hugepages.sh --eal) --log-level=error -- \
 		--quiet --rounds 7 --json $(BUILD)/ringbench.json --plot $(BUILD)/ringbench-plots
+	devtools/bench-fwd.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-fwd.json
 
 # A longer fuzzing run of every target (ASan+UBSan build).
 fuzz: build

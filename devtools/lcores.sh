@@ -6,6 +6,9 @@
 #                                 when only one CPU is allowed (they share it)
 #   devtools/lcores.sh --shared   two lcores on the first allowed CPU
 #   devtools/lcores.sh --one      one lcore on the first allowed CPU
+#   devtools/lcores.sh --fwd      pvb-fwd: main lcore 0 and worker 1 on the first
+#                                 CPU (the main lcore mostly sleeps), worker 2 on
+#                                 the second
 set -eu
 # the first two CPUs of our affinity list, e.g. "0-1", "2,5-7" (/proc, no python
 # needed: make evaluates this before `make deps` has installed anything)
@@ -21,6 +24,7 @@ a=${cpus[0]}
 case "${1:-}" in
 --one)		echo "-l $a" ;;
 --shared)	echo "--lcores 0@$a,1@$a" ;;
+--fwd)		echo "--lcores 0@$a,1@$a,2@${cpus[1]:-$a}" ;;
 "")		if [ ${#cpus[@]} -ge 2 ]; then echo "-l $a,${cpus[1]}"; else echo "--lcores 0@$a,1@$a"; fi ;;
-*)		echo "usage: $0 [--one|--shared]" >&2; exit 2 ;;
+*)		echo "usage: $0 [--one|--shared|--fwd]" >&2; exit 2 ;;
 esac

@@ -6,6 +6,8 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -92,3 +94,108 @@ def procs():
     ps = Procs()
     yield ps
     ps.cleanup()
+
+
+# ---- pvb-fwd suites (dts/test_fwd_*.py) ----
+
+@pytest.fixture(scope="session")
+def fwd(build):
+    """The pvb-fwd binary of the build under test."""
+    path = os.path.join(build, "app", "pvb-fwd", "pvb-fwd")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} not built")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cpu_pair():
+    """Two CPUs (A, B) this process may run on; (A, A) on a one-CPU runner."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[0], cpus[1] if len(cpus) > 1 else cpus[0]
+
+
+@pytest.fixture(scope="session")
+def fwd_lcores(cpu_pair):
+    """EAL lcore map for pvb-fwd with 1 or 2 workers. The main lcore 0 mostly
+    sleeps, so it shares CPU A with worker 1: --lcores 0@A,1@A,2@B (two
+    workers), --lcores 0@A,1@B (one)."""
+    a, b = cpu_pair
+
+    def lcores(workers=1):
+        if workers == 1:
+            return ["--lcores", f"0@{a},1@{b}"]
+        assert workers == 2, "two CPUs: at most two workers"
+        return ["--lcores", f"0@{a},1@{a},2@{b}"]
+    return lcores
+
+
+class Running:
+    """A process started in the background; its output is collected as it comes."""
+
+    def __init__(self, popen):
+        self.p = popen
+        self.pid = popen.pid
+        self.out, self.err = [], []
+        self.threads = [threading.Thread(target=self._pump, args=(f, buf), daemon=True)
+                        for f, buf in ((popen.stdout, self.out), (popen.stderr, self.err))]
+        for t in self.threads:
+            t.start()
+
+    @staticmethod
+    def _pump(f, buf):
+        for line in iter(f.readline, ""):
+            buf.append(line)
+
+    @property
+    def stdout(self):
+        return "".join(self.out)
+
+    @property
+    def stderr(self):
+        return "".join(self.err)
+
+    def wait_for(self, text, timeout):
+        """True once @text shows on stdout; False if it does not within @timeout s
+        or the process ends without printing it."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if text in self.stdout:
+                return True
+            if self.p.poll() is not None:
+                for t in self.threads:
+                    t.join(1)
+                return text in self.stdout
+            time.sleep(0.02)
+        return False
+
+    def signal(self, sig):
+        self.p.send_signal(sig)
+
+    def kill(self):
+        """SIGKILL to its process group, if it still runs."""
+        Procs.kill(self.p)
+
+    def finish(self, timeout):
+        """Wait for the exit (kill at @timeout s and fail); the whole output."""
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            Procs.kill(self.p)
+            pytest.fail(f"timed out after {timeout}s: {shlex.join(self.p.args)}\n"
+                        f"{self.stdout}\n{self.stderr}")
+        for t in self.threads:
+            t.join(5)
+        return subprocess.CompletedProcess(self.p.args, self.p.returncode, self.stdout,
+                                           self.stderr)
+
+
+@pytest.fixture
+def spawn(procs):
+    """Start a process in the background (Running); it dies, with its process
+    group, when the test ends, as those of `procs` do."""
+    def start(argv, **kw):
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True, cwd=kw.pop("cwd", TOP), **kw)
+        procs.procs.append(p)
+        return Running(p)
+    return start

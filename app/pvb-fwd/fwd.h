@@ -71,15 +71,19 @@ struct fwd_route {
 	int16_t link;		/* index into the lcore's out_links[], or -1 */
 };
 
-#define FWD_TXQ_LOCAL	UINT16_MAX	/* origin of a packet received by this lcore */
-
-/* A tx queue an lcore owns, with its buffer. */
+/*
+ * A tx queue an lcore owns, with two buffers: packets this lcore received
+ * (freed by the PMD, or by us if not sent) and packets other lcores handed
+ * off (returned to them once transmitted or refused).
+ */
 struct fwd_txq {
 	uint16_t port;
 	uint16_t queue;
-	uint16_t n;
+	uint16_t n;				/* local packets buffered */
+	uint16_t nr;				/* hand-off packets buffered */
 	struct rte_mbuf *pkts[FWD_MAX_BURST];
-	uint16_t origin[FWD_MAX_BURST];	/* in_links[] index, or FWD_TXQ_LOCAL */
+	struct rte_mbuf *rpkts[FWD_MAX_BURST];
+	uint16_t origin[FWD_MAX_BURST];		/* in_links[] index of rpkts[i] */
 };
 
 /* A worker lcore. */
@@ -97,6 +101,7 @@ struct fwd_lcore {
 	pvb_counter_t sleeps;
 	pvb_counter_t handoff_tx;		/* entries submitted to other lcores */
 	pvb_counter_t handoff_rx;		/* entries consumed from other lcores */
+	pvb_counter_t l2_invalid;		/* l2: sources not learnable (group, zero) */
 	pvb_shared_u32 quiet;			/* W: this lcore, while draining */
 };
 
@@ -104,6 +109,7 @@ struct fwd_lcore {
 struct fwd_port {
 	uint16_t port_id;
 	uint32_t max_frame;	/* longest frame the port transmits */
+	uint32_t max_rx_frame;	/* longest frame the port can receive */
 	struct rte_ether_addr mac;
 	bool started;
 	char name[FWD_NAME_LEN];
@@ -120,6 +126,8 @@ struct fwd_state {
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
 	unsigned int in_use_start[RTE_MAX_NUMA_NODES];
 	struct fwd_l2 *l2;
+	/* [in][out]: a frame from in may exceed what out transmits (else skip the check) */
+	bool size_check[FWD_MAX_PORTS][FWD_MAX_PORTS];
 	uint64_t tsc_hz;
 	uint64_t l2_age_cycles;
 	pvb_shared_u32 stop_rx;		/* W: main; workers stop polling rx */
@@ -145,6 +153,7 @@ struct fwd_totals {
 	uint64_t rx, tx, drop[FWD_NB_DROPS], drops;
 };
 void fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t);
+uint64_t fwd_l2_invalid_total(const struct fwd_state *st);
 struct fwd_stats_view;
 struct fwd_stats_view *fwd_stats_start(const struct fwd_state *st);
 void fwd_stats_print(struct fwd_stats_view *v, FILE *f);

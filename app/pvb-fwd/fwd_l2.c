@@ -75,7 +75,6 @@ struct fwd_l2 {
 	pvb_counter_t learned;	/* W: learn */
 	pvb_counter_t moved;	/* W: learn */
 	pvb_counter_t full;	/* W: learn */
-	pvb_counter_t invalid;	/* W: learn */
 	pvb_counter_t aged;	/* W: age */
 	pvb_counter_t flushed;	/* W: flush_port */
 
@@ -290,10 +289,9 @@ fwd_l2_learn(struct fwd_l2 *t, const uint8_t mac[6], uint16_t port, uint64_t now
 	int r = L2_RETRY;
 	int pass;
 
-	if (!fwd_l2_learnable(mac)) {
-		pvb_counter_add(&t->invalid, 1);
+	/* not counted here: a locked add on a shared line for every such frame */
+	if (!fwd_l2_learnable(mac))
 		return FWD_L2_INVALID;
-	}
 	/*
 	 * A lost race means another lcore changed the window: probe it again,
 	 * once. Losing twice is a crowded window; the next frame tries again.
@@ -407,7 +405,6 @@ fwd_l2_stats(const struct fwd_l2 *t, struct fwd_l2_stats *s)
 	s->aged = pvb_counter_read(&t->aged);
 	s->flushed = pvb_counter_read(&t->flushed);
 	s->full = pvb_counter_read(&t->full);
-	s->invalid = pvb_counter_read(&t->invalid);
 }
 
 int

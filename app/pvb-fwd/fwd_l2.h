@@ -40,8 +40,10 @@
  * on any threads. fwd_l2_create() and fwd_l2_free() run alone.
  */
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define FWD_L2_PROBE		16		/* slots looked at from a MAC's home slot */
 #define FWD_L2_MAX_ENTRIES	(1u << 24)	/* largest max_entries fwd_l2_create() takes */
@@ -69,7 +71,7 @@ struct fwd_l2_stats {
 	uint64_t aged;		/* removed by fwd_l2_age() */
 	uint64_t flushed;	/* removed by fwd_l2_flush_port() */
 	uint64_t full;		/* sources not learned for lack of room (FWD_L2_FULL) */
-	uint64_t invalid;	/* sources not learned: not unicast, or zero */
+	/* FWD_L2_INVALID is not counted here: callers count it where they see it */
 };
 
 /**
@@ -116,6 +118,32 @@ fwd_l2_learnable(const uint8_t mac[6])
 {
 	return (mac[0] & 1) == 0 &&
 	       (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) != 0;
+}
+
+/*
+ * The same test on an Ethernet header's two addresses with two 8-byte loads
+ * instead of twelve byte loads: bytes 0..7 hold the destination (and two
+ * bytes of the source), bytes 4..11 the source (after two of the
+ * destination). The group bit is bit 0 of the first byte on the wire.
+ */
+static inline bool
+fwd_l2_learnable_dst(const uint8_t hdr[14])
+{
+	uint64_t v;
+
+	memcpy(&v, hdr, sizeof(v));
+	v = le64toh(v) & 0xffffffffffffull;
+	return v != 0 && (v & 1) == 0;
+}
+
+static inline bool
+fwd_l2_learnable_src(const uint8_t hdr[14])
+{
+	uint64_t v;
+
+	memcpy(&v, hdr + 4, sizeof(v));
+	v = le64toh(v) >> 16;
+	return v != 0 && (v & 1) == 0;
 }
 
 #endif /* _PVB_FWD_L2_H_ */

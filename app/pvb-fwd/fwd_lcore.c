@@ -267,40 +267,67 @@ drop(struct fwd_run *r, uint16_t port, enum fwd_drop why, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
-/* Transmit what a tx queue buffered; hand-off packets go back to their origin. */
+/* Transmit @p n local packets now; what the queue refuses is dropped. */
+static inline void
+tx_now(struct fwd_run *r, const struct fwd_txq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, pkts, n);
+
+	pvb_counter_add1w(&r->lc->cnt[q->port].tx, sent);
+	if (unlikely(sent < n)) {
+		pvb_counter_add1w(&r->lc->cnt[q->port].drop[FWD_DROP_TX_FULL], n - sent);
+		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+	}
+}
+
+/* Transmit hand-off packets; all go back to their origin, sent or not. */
 static void
-txq_flush(struct fwd_run *r, struct fwd_txq *q)
+tx_remote(struct fwd_run *r, struct fwd_txq *q)
 {
 	uint16_t sent, i, o;
 
-	if (q->n == 0)
-		return;
-	sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, q->pkts, q->n);
+	sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, q->rpkts, q->nr);
 	pvb_counter_add1w(&r->lc->cnt[q->port].tx, sent);
-	for (i = 0; i < q->n; i++) {
-		o = q->origin[i];
+	for (i = 0; i < q->nr; i++) {
 		if (i >= sent) {
 			drop_count(r, q->port, FWD_DROP_TX_FULL);
-			/* ours to free, or (hand-off) the extra reference we took */
-			if (o == FWD_TXQ_LOCAL) {
-				rte_pktmbuf_free(q->pkts[i]);
-				continue;
-			}
-			rte_pktmbuf_refcnt_update(q->pkts[i], -1);
+			/* the PMD did not take it: drop the reference we took for it */
+			rte_pktmbuf_refcnt_update(q->rpkts[i], -1);
 		}
-		if (o != FWD_TXQ_LOCAL)
-			r->cmp[o][r->ncmp[o]++] = q->pkts[i];
+		o = q->origin[i];
+		r->cmp[o][r->ncmp[o]++] = q->rpkts[i];
 	}
-	q->n = 0;
+	q->nr = 0;
+}
+
+static void
+txq_flush(struct fwd_run *r, struct fwd_txq *q)
+{
+	if (q->n != 0) {
+		tx_now(r, q, q->pkts, q->n);
+		q->n = 0;
+	}
+	if (q->nr != 0)
+		tx_remote(r, q);
 }
 
 static inline void
-txq_add(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m, uint16_t origin)
+txq_add(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m)
 {
-	if (q->n == r->burst)
-		txq_flush(r, q);
-	q->pkts[q->n] = m;
-	q->origin[q->n++] = origin;
+	if (q->n == r->burst) {
+		tx_now(r, q, q->pkts, q->n);
+		q->n = 0;
+	}
+	q->pkts[q->n++] = m;
+}
+
+static inline void
+txq_add_remote(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m, uint16_t origin)
+{
+	if (q->nr == r->burst)
+		tx_remote(r, q);
+	q->rpkts[q->nr] = m;
+	q->origin[q->nr++] = origin;
 }
 
 /* Submit a staging area; what does not fit (ring full, or too many out) is dropped. */
@@ -342,7 +369,7 @@ send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
 		return;
 	}
 	if (likely(rt.txq >= 0)) {
-		txq_add(r, &r->lc->txq[rt.txq], m, FWD_TXQ_LOCAL);
+		txq_add(r, &r->lc->txq[rt.txq], m);
 		return;
 	}
 	if (unlikely(rt.link < 0)) {
@@ -356,18 +383,37 @@ send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
 	sg->ent[sg->n++].port = port;
 }
 
+/*
+ * A whole burst for one output port. When we own its tx queue, nothing is
+ * buffered there, and no frame from @p in can be too big for it, the burst
+ * goes straight from rx to tx, as testpmd's io mode does.
+ */
+static void
+send_burst(struct fwd_run *r, uint16_t in, uint16_t out, struct rte_mbuf **pkts, uint16_t n)
+{
+	int16_t qi = r->lc->route[out].txq;
+	uint16_t i;
+
+	if (qi >= 0 && r->lc->txq[qi].n == 0 && !r->st->size_check[in][out]) {
+		tx_now(r, &r->lc->txq[qi], pkts, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		send_to(r, pkts[i], out);
+}
+
 static void
 dispatch_xconnect(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
 {
 	int peer = r->st->cfg->ports[in].peer;
 	uint16_t i;
 
-	for (i = 0; i < n; i++) {
-		if (unlikely(peer < 0))
-			drop(r, in, FWD_DROP_NO_ROUTE, pkts[i]);
-		else
-			send_to(r, pkts[i], (uint16_t)peer);
+	if (likely(peer >= 0)) {
+		send_burst(r, in, (uint16_t)peer, pkts, n);
+		return;
 	}
+	for (i = 0; i < n; i++)
+		drop(r, in, FWD_DROP_NO_ROUTE, pkts[i]);
 }
 
 /* Every port but the ingress one, sharing the mbuf by reference. */
@@ -387,28 +433,78 @@ flood(struct fwd_run *r, uint16_t in, struct rte_mbuf *m)
 			send_to(r, m, p);
 }
 
+#define FWD_L2_FLOOD		(-1)
+#define FWD_L2_DROP		(-2)
+
+/*
+ * Learn the source; where the destination goes: a port, FWD_L2_FLOOD or
+ * FWD_L2_DROP. @p invalid counts sources that cannot be learned (group or
+ * all-zero addresses), added to the lcore's counter once per burst.
+ */
+static inline int
+l2_decide(struct fwd_run *r, uint16_t in, struct rte_mbuf *m, uint32_t *invalid)
+{
+	const struct rte_ether_hdr *eh;
+	int out;
+
+	if (unlikely(m->data_len < RTE_ETHER_HDR_LEN)) {
+		drop_count(r, in, FWD_DROP_NO_ROUTE);
+		return FWD_L2_DROP;
+	}
+	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (likely(fwd_l2_learnable_src((const uint8_t *)eh)))
+		fwd_l2_learn(r->st->l2, eh->src_addr.addr_bytes, in, r->now);
+	else
+		++*invalid;
+	/* group addresses flood; so does the all-zero one, which no station has */
+	if (!fwd_l2_learnable_dst((const uint8_t *)eh))
+		return FWD_L2_FLOOD;
+	out = fwd_l2_lookup(r->st->l2, eh->dst_addr.addr_bytes, r->now);
+	if (out < 0)
+		return FWD_L2_FLOOD;
+	if (out == in) {
+		drop_count(r, in, FWD_DROP_FILTERED);
+		return FWD_L2_DROP;
+	}
+	return out;
+}
+
+/*
+ * The bridge. Decisions first, for the whole burst; a burst that all goes to
+ * one port (the usual case with two ports, or one busy flow) leaves as one.
+ */
 static void
 dispatch_l2(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
 {
-	const struct rte_ether_hdr *eh;
+	int out[FWD_MAX_BURST], only;
+	uint32_t invalid = 0;
+	bool uniform = true;
 	uint16_t i;
-	int out;
 
+	/* every header's miss at once: the decisions below read them in order */
+	for (i = 0; i < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
-		if (unlikely(pkts[i]->data_len < RTE_ETHER_HDR_LEN)) {
-			drop(r, in, FWD_DROP_NO_ROUTE, pkts[i]);
-			continue;
-		}
-		eh = rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
-		fwd_l2_learn(r->st->l2, eh->src_addr.addr_bytes, in, r->now);
-		out = rte_is_unicast_ether_addr(&eh->dst_addr) ?
-		      fwd_l2_lookup(r->st->l2, eh->dst_addr.addr_bytes, r->now) : -1;
-		if (out < 0)
+		out[i] = l2_decide(r, in, pkts[i], &invalid);
+		/* with two ports, flooding is sending to the other one */
+		if (out[i] == FWD_L2_FLOOD && r->st->nb_ports == 2)
+			out[i] = in ^ 1;
+		uniform &= out[i] == out[0];
+	}
+	if (invalid != 0)
+		pvb_counter_add1w(&r->lc->l2_invalid, invalid);
+	only = out[0];
+	if (uniform && only >= 0) {
+		send_burst(r, in, (uint16_t)only, pkts, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (out[i] >= 0)
+			send_to(r, pkts[i], (uint16_t)out[i]);
+		else if (out[i] == FWD_L2_FLOOD)
 			flood(r, in, pkts[i]);
-		else if (out == in)
-			drop(r, in, FWD_DROP_FILTERED, pkts[i]);
 		else
-			send_to(r, pkts[i], (uint16_t)out);
+			rte_pktmbuf_free(pkts[i]);	/* counted by l2_decide() */
 	}
 }
 
@@ -448,13 +544,16 @@ poll_handoff(struct fwd_run *r)
 	for (li = 0; li < r->lc->nb_in; li++) {
 		l = r->lc->in_links[li];
 		n = pvb_scring_consume_burst(&l->cons, ent, r->burst);
+		/* the mbufs were last written on the other lcore: start all the misses now */
+		for (i = 0; i < n; i++)
+			rte_prefetch0(ent[i].m);
 		for (i = 0; i < n; i++) {
 			int16_t q = ent[i].port < r->st->nb_ports ? r->lc->route[ent[i].port].txq : -1;
 
 			/* keep the mbuf ours until it is back on the completion ring */
 			rte_pktmbuf_refcnt_update(ent[i].m, 1);
 			if (likely(q >= 0)) {
-				txq_add(r, &r->lc->txq[q], ent[i].m, li);
+				txq_add_remote(r, &r->lc->txq[q], ent[i].m, li);
 				continue;
 			}
 			/* set-up routes only what we own; count it and send it back */
@@ -499,11 +598,13 @@ reap(struct fwd_run *r)
 	struct rte_mbuf *m[FWD_MAX_BURST];
 	struct fwd_link *l;
 	uint16_t li;
-	int n;
+	int n, i;
 
 	for (li = 0; li < r->lc->nb_out; li++) {
 		l = r->lc->out_links[li];
 		while ((n = pvb_scring_reap_burst(&l->prod, m, FWD_MAX_BURST)) > 0) {
+			for (i = 0; i < n; i++)
+				rte_prefetch0(m[i]);
 			rte_pktmbuf_free_bulk(m, (unsigned int)n);
 			l->outstanding -= (uint32_t)n;
 		}
@@ -533,7 +634,7 @@ drained(const struct fwd_run *r)
 		if (r->lc->out_links[i]->outstanding != 0 || r->out[i].n != 0)
 			return false;
 	for (i = 0; i < r->lc->nb_txq; i++)
-		if (r->lc->txq[i].n != 0)
+		if (r->lc->txq[i].n != 0 || r->lc->txq[i].nr != 0)
 			return false;
 	return true;
 }

@@ -124,6 +124,7 @@ port_mtu(struct fwd_port *fp, const struct rte_eth_dev_info *info)
 	fp->max_frame = RTE_MAX((uint32_t)mtu + FWD_L2_OVERHEAD, info->max_rx_pktlen);
 	if (info->max_rx_pktlen == 0)
 		fp->max_frame = (uint32_t)mtu + FWD_L2_OVERHEAD;
+	fp->max_rx_frame = info->max_rx_pktlen ? info->max_rx_pktlen : UINT32_MAX;
 }
 
 static int
@@ -189,7 +190,7 @@ fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen)
 {
 	const struct fwd_config *cfg = st->cfg;
 	char why[FWD_ERR_LEN];
-	uint16_t p;
+	uint16_t p, q;
 
 	st->nb_ports = cfg->nb_ports;
 	for (p = 0; p < st->nb_ports; p++) {
@@ -200,6 +201,9 @@ fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen)
 			 cfg->ports[p].line, why);
 		return -1;
 	}
+	for (p = 0; p < st->nb_ports; p++)
+		for (q = 0; q < st->nb_ports; q++)
+			st->size_check[p][q] = st->port[p].max_rx_frame > st->port[q].max_frame;
 	return 0;
 }
 

@@ -43,6 +43,17 @@ fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t)
 		t->drops += t->drop[d];
 }
 
+uint64_t
+fwd_l2_invalid_total(const struct fwd_state *st)
+{
+	uint64_t n = 0;
+	uint16_t s;
+
+	for (s = 0; s < st->nb_lcores; s++)
+		n += pvb_counter_read(&st->lc[s]->l2_invalid);
+	return n;
+}
+
 struct fwd_stats_view *
 fwd_stats_start(const struct fwd_state *st)
 {
@@ -204,7 +215,7 @@ json_l2(const struct fwd_state *st, FILE *f)
 		(unsigned long long)s.entries, (unsigned long long)s.learned,
 		(unsigned long long)s.moved, (unsigned long long)s.aged,
 		(unsigned long long)s.flushed, (unsigned long long)s.full,
-		(unsigned long long)s.invalid);
+		(unsigned long long)fwd_l2_invalid_total(st));
 }
 
 /* In-use mbufs per pool at start and at exit (after the ports closed). */

@@ -136,7 +136,7 @@ fill_l2(const struct fwd_state *st, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "moved", s.moved);
 	rte_tel_data_add_dict_u64(d, "aged", s.aged);
 	rte_tel_data_add_dict_u64(d, "full", s.full);
-	rte_tel_data_add_dict_u64(d, "invalid", s.invalid);
+	rte_tel_data_add_dict_u64(d, "invalid", fwd_l2_invalid_total(st));
 	w.d = rte_tel_data_alloc();
 	if (w.d == NULL)
 		return -1;
