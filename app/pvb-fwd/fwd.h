@@ -112,6 +112,7 @@ struct fwd_port {
 	uint32_t max_rx_frame;	/* longest frame the port can receive */
 	struct rte_ether_addr mac;
 	bool started;
+	uint64_t nic_missed_at_close;	/* the device's drops when it closed */
 	char name[FWD_NAME_LEN];
 };
 
@@ -151,6 +152,7 @@ struct fwd_lcore_arg {
 /* fwd_stats.c */
 struct fwd_totals {
 	uint64_t rx, tx, drop[FWD_NB_DROPS], drops;
+	uint64_t nic_missed;	/* dropped by the device before rx: imissed + rx_nombuf */
 };
 void fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t);
 uint64_t fwd_l2_invalid_total(const struct fwd_state *st);

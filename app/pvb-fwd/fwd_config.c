@@ -3,25 +3,12 @@
  */
 
 /*
- * pvb-fwd configuration: load (line locator, rte_cfgfile, per-key rules,
- * checks across sections), resolve against the EAL, dump.
- *
- * rte_cfgfile splits the text into sections and key/value entries, but it
- * reports no line numbers, gives no reason when it rejects a file (it returns
- * NULL and logs), silently truncates long names and values, and knows a
- * single comment character. So the text first goes through a line locator:
- * one pass that rejects, with its line, whatever rte_cfgfile would reject or
- * truncate, records the line of every section header and key in the order
- * rte_cfgfile lists them, and writes the text rte_cfgfile then reads, with
- * comments removed and every line kept in place. Entries and records are
- * matched by position, and checked to agree, so every later error has a line.
+ * pvb-fwd configuration: loading. The text layer (fwd_config_text.c) hands
+ * over sections and keys with their lines; here each key goes through the
+ * rule of its section, and the checks across sections follow. Resolving
+ * against the EAL and dumping are in fwd_config_resolve.c.
  */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* memfd_create() */
-#endif
-
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -29,7 +16,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <rte_cfgfile.h>
@@ -37,153 +23,16 @@
 #include <rte_string_fns.h>
 
 #include "fwd_config.h"
+#include "fwd_config_pvt.h"
 
 #define MAX_FILE_BYTES	(1u << 20)	/* a configuration is a page or two; refuse a log file */
-#define MAX_NAME	(CFG_NAME_LEN - 1)	/* longer, rte_cfgfile would truncate */
-#define MAX_VALUE	(CFG_VALUE_LEN - 1)
 #define MAX_SECTIONS	(1 + FWD_MAX_PORTS + FWD_MAX_LCORES)
 #define MAX_SEC_MS	4000000000u	/* 4,000,000 s: fits the uint32_t ms fields */
-#define DUMP_LIST_WIDTH	72	/* wrap rx/tx lists in dumps well below MAX_VALUE */
 #define QREF_SEPS	", \t"
 
 /* ----------------------------------------------------------------------------
- * Errors
+ * Ports, lcores, defaults
  */
-
-/* Where errors go and the label they start with. */
-struct diag {
-	const char *label;
-	char *err;
-	size_t errlen;
-};
-
-/* Writes "LABEL:LINE: message" (line 0, "not from the file", shows as 1); returns -1. */
-static int __rte_format_printf(3, 4)
-fail(const struct diag *d, unsigned int line, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (d->err == NULL || d->errlen == 0)
-		return -1;
-	n = snprintf(d->err, d->errlen, "%s:%u: ", d->label, line != 0 ? line : 1);
-	if (n >= 0 && (size_t)n < d->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(d->err + n, d->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* ----------------------------------------------------------------------------
- * Small helpers
- */
-
-/* Trims white space as rte_cfgfile does (isspace()), so both see the same names. */
-static const char *
-trim(const char *s, size_t *len)
-{
-	size_t n = *len;
-
-	while (n > 0 && isspace((unsigned char)*s)) {
-		s++;
-		n--;
-	}
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	*len = n;
-	return s;
-}
-
-/* Returns @p arr with room for element @p n, or NULL (arr still valid) when out of memory. */
-static void *
-grow(void *arr, unsigned int *cap, unsigned int n, size_t esize)
-{
-	unsigned int ncap;
-	void *p;
-
-	if (n < *cap)
-		return arr;
-	ncap = *cap != 0 ? *cap * 2 : 16;
-	p = realloc(arr, (size_t)ncap * esize);
-	if (p != NULL)
-		*cap = ncap;
-	return p;
-}
-
-/* Decimal digits only: no sign, no hex, no spaces. -EINVAL, or -ERANGE with *v = max. */
-static int
-parse_u64(const char *s, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	if (*s == '\0')
-		return -EINVAL;
-	for (; *s != '\0'; s++) {
-		unsigned int d = (unsigned int)(*s - '0');
-
-		if (d > 9)
-			return -EINVAL;
-		if (x > (UINT64_MAX - d) / 10) {
-			*v = UINT64_MAX;
-			return -ERANGE;
-		}
-		x = x * 10 + d;
-	}
-	*v = x;
-	return 0;
-}
-
-/*
- * Seconds as "S" or "S.F" with 1..3 digits of F, into milliseconds: a file
- * says what a person means (0.5), the fields keep integers. -EINVAL (syntax),
- * -EDOM (finer than 1 ms), -ERANGE (S above UINT32_MAX).
- */
-static int
-parse_msec(const char *s, uint64_t *ms)
-{
-	uint64_t sec = 0, frac = 0;
-	unsigned int ndec = 0;
-	const char *p, *f;
-
-	/* once above UINT32_MAX, sec stops growing: it cannot wrap, and it is too big */
-	for (p = s; isdigit((unsigned char)*p); p++)
-		if (sec <= UINT32_MAX)
-			sec = sec * 10 + (uint64_t)(*p - '0');
-	if (p == s)
-		return -EINVAL;
-	if (*p == '.') {
-		for (f = ++p; isdigit((unsigned char)*p); p++, ndec++)
-			if (ndec < 3)
-				frac = frac * 10 + (uint64_t)(*p - '0');
-		if (p == f)
-			return -EINVAL;
-	}
-	if (*p != '\0')
-		return -EINVAL;
-	if (ndec > 3)
-		return -EDOM;
-	if (sec > UINT32_MAX)
-		return -ERANGE;
-	for (; ndec < 3; ndec++)
-		frac *= 10;
-	*ms = sec * 1000 + frac;
-	return 0;
-}
-
-/* Milliseconds as parse_msec() reads them: "2", "0.5", "1.25". */
-static void
-fmt_msec(char *buf, size_t len, uint64_t ms)
-{
-	int n = snprintf(buf, len, "%" PRIu64 ".%03u", ms / 1000, (unsigned int)(ms % 1000));
-
-	if (n <= 0 || (size_t)n >= len)
-		return;
-	while (buf[n - 1] == '0')
-		buf[--n] = '\0';
-	if (buf[n - 1] == '.')
-		buf[n - 1] = '\0';
-}
 
 static bool
 valid_port_name(const char *s)
@@ -206,8 +55,8 @@ find_port(const struct fwd_config *c, const char *name)
 	return -1;
 }
 
-static void
-port_init(struct fwd_port_cfg *p, const char *name, unsigned int line)
+void
+fwd_cfg_port_init(struct fwd_port_cfg *p, const char *name, unsigned int line)
 {
 	memset(p, 0, sizeof(*p));
 	strlcpy(p->name, name, sizeof(p->name));
@@ -219,8 +68,8 @@ port_init(struct fwd_port_cfg *p, const char *name, unsigned int line)
 	p->line = line;
 }
 
-static void
-lcore_init(struct fwd_lcore_cfg *l, unsigned int lcore_id, unsigned int line)
+void
+fwd_cfg_lcore_init(struct fwd_lcore_cfg *l, unsigned int lcore_id, unsigned int line)
 {
 	l->lcore_id = lcore_id;
 	l->nb_rx = 0;
@@ -229,8 +78,8 @@ lcore_init(struct fwd_lcore_cfg *l, unsigned int lcore_id, unsigned int line)
 }
 
 /* xconnect's default: 0<->1, 2<->3... Returns the port left over, or -1. */
-static int
-pair_in_order(struct fwd_config *c)
+int
+fwd_cfg_pair_in_order(struct fwd_config *c)
 {
 	unsigned int i;
 
@@ -259,277 +108,8 @@ fwd_config_defaults(struct fwd_config *c)
 }
 
 /* ----------------------------------------------------------------------------
- * Line locator
- */
-
-struct loc_key {
-	char name[CFG_NAME_LEN];
-	unsigned int line;
-};
-
-struct loc_section {
-	char name[CFG_NAME_LEN];
-	unsigned int line;
-	unsigned int first_key;		/* its keys: keys[first_key, first_key + nb_keys) */
-	unsigned int nb_keys;
-};
-
-struct locator {
-	struct loc_section *secs;
-	struct loc_key *keys;
-	unsigned int nb_secs, cap_secs;
-	unsigned int nb_keys, cap_keys;
-	char *clean;			/* what rte_cfgfile reads */
-	size_t clean_len;
-};
-
-/* Appends to the cleaned text; loc_scan() sized it for the whole input. */
-static void
-loc_emit(struct locator *l, const char *s, size_t n)
-{
-	memcpy(l->clean + l->clean_len, s, n);
-	l->clean_len += n;
-}
-
-/* "[name]", already trimmed. */
-static int
-loc_section(struct locator *l, const struct diag *d, unsigned int line, const char *s,
-	    size_t len)
-{
-	struct loc_section *sec;
-	const char *name;
-	size_t n;
-
-	/* rte_cfgfile would ignore anything after the first ']' */
-	if (len < 2 || s[len - 1] != ']' || memchr(s + 1, ']', len - 2) != NULL ||
-	    memchr(s + 1, '[', len - 2) != NULL)
-		return fail(d, line, "malformed section header '%.*s' (expected [name] alone)",
-			    (int)len, s);
-	n = len - 2;
-	name = trim(s + 1, &n);
-	if (n == 0)
-		return fail(d, line, "empty section name");
-	if (n > MAX_NAME)
-		return fail(d, line, "section name longer than %d characters", MAX_NAME);
-	sec = grow(l->secs, &l->cap_secs, l->nb_secs, sizeof(*l->secs));
-	if (sec == NULL)
-		return fail(d, line, "out of memory");
-	l->secs = sec;
-	sec = &l->secs[l->nb_secs++];
-	memcpy(sec->name, name, n);
-	sec->name[n] = '\0';
-	sec->line = line;
-	sec->first_key = l->nb_keys;
-	sec->nb_keys = 0;
-	loc_emit(l, "[", 1);
-	loc_emit(l, name, n);
-	loc_emit(l, "]\n", 2);
-	return 0;
-}
-
-/* "key = value", already trimmed; the value may hold more '='. */
-static int
-loc_key(struct locator *l, const struct diag *d, unsigned int line, const char *s, size_t len)
-{
-	const char *eq = memchr(s, '=', len);
-	struct loc_section *sec;
-	struct loc_key *k;
-	const char *key, *val;
-	size_t klen, vlen;
-
-	if (eq == NULL)
-		return fail(d, line, "expected 'key = value' or '[section]', not '%.*s'",
-			    (int)len, s);
-	klen = (size_t)(eq - s);
-	vlen = len - klen - 1;
-	key = trim(s, &klen);
-	val = trim(eq + 1, &vlen);
-	if (l->nb_secs == 0)
-		return fail(d, line, "'%.*s' is outside any section "
-			    "(put it under [general], [port.NAME] or [lcore.N])", (int)klen, key);
-	sec = &l->secs[l->nb_secs - 1];
-	if (klen == 0)
-		return fail(d, line, "[%s]: '=' without a key", sec->name);
-	if (klen > MAX_NAME)
-		return fail(d, line, "[%s]: key longer than %d characters", sec->name, MAX_NAME);
-	if (vlen == 0)
-		return fail(d, line, "[%s] %.*s: empty value", sec->name, (int)klen, key);
-	if (vlen > MAX_VALUE)
-		return fail(d, line, "[%s] %.*s: value longer than %d characters "
-			    "(rte_cfgfile's limit)", sec->name, (int)klen, key, MAX_VALUE);
-	k = grow(l->keys, &l->cap_keys, l->nb_keys, sizeof(*l->keys));
-	if (k == NULL)
-		return fail(d, line, "out of memory");
-	l->keys = k;
-	k = &l->keys[l->nb_keys++];
-	memcpy(k->name, key, klen);
-	k->name[klen] = '\0';
-	k->line = line;
-	sec->nb_keys++;
-	loc_emit(l, key, klen);
-	loc_emit(l, "=", 1);
-	loc_emit(l, val, vlen);
-	loc_emit(l, "\n", 1);
-	return 0;
-}
-
-static int
-loc_line(struct locator *l, const struct diag *d, unsigned int line, const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] == ';' || s[i] == '#')
-			break;
-	len = i;
-	s = trim(s, &len);
-	if (len == 0) {
-		loc_emit(l, "\n", 1);	/* keeps the line numbers of the raw text */
-		return 0;
-	}
-	if (s[0] == '[')
-		return loc_section(l, d, line, s, len);
-	return loc_key(l, d, line, s, len);
-}
-
-/* One pass over @p text; every output line is no longer than its input line. */
-static int
-loc_scan(struct locator *l, const struct diag *d, const char *text)
-{
-	size_t tlen = strlen(text);
-	unsigned int line = 0;
-	const char *p = text;
-
-	l->clean = malloc(tlen + 2);
-	if (l->clean == NULL)
-		return fail(d, 1, "out of memory");
-	for (;;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
-
-		if (loc_line(l, d, ++line, p, len) < 0)
-			return -1;
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-	}
-	l->clean[l->clean_len] = '\0';
-	return 0;
-}
-
-static void
-loc_free(struct locator *l)
-{
-	free(l->secs);
-	free(l->keys);
-	free(l->clean);
-}
-
-/* ----------------------------------------------------------------------------
- * rte_cfgfile
- */
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* rte_cfgfile only reads files: hand it the cleaned text through a memfd. */
-static struct rte_cfgfile *
-cfgfile_from_text(const struct diag *d, const char *text, size_t len)
-{
-	/* the cleaned text has no comments left; the character must still be a valid one */
-	static const struct rte_cfgfile_parameters params = { .comment_character = ';' };
-	struct rte_cfgfile *cfg;
-	char path[64];
-	int fd;
-
-	fd = memfd_create("pvb-fwd-config", MFD_CLOEXEC);
-	if (fd < 0) {
-		fail(d, 1, "cannot create an in-memory file: %s", strerror(errno));
-		return NULL;
-	}
-	if (write_all(fd, text, len) < 0) {
-		fail(d, 1, "cannot write an in-memory file: %s", strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	/* flags 0: no keys before the first section, no empty values */
-	cfg = rte_cfgfile_load_with_params(path, 0, &params);
-	close(fd);
-	if (cfg == NULL)
-		fail(d, 1, "rte_cfgfile could not read the checked text (out of memory?)");
-	return cfg;
-}
-
-/*
- * Copies the entries of @p cfg into @p ents, parallel to the locator's keys,
- * checking that rte_cfgfile saw the same sections and keys in the same order.
- */
-static int
-cfgfile_map(struct rte_cfgfile *cfg, const struct locator *l, struct rte_cfgfile_entry *ents,
-	    const struct diag *d)
-{
-	char name[CFG_NAME_LEN];
-	unsigned int s, k;
-
-	if (rte_cfgfile_num_sections(cfg, NULL, 0) != (int)l->nb_secs)
-		return fail(d, 1, "internal error: rte_cfgfile and the line locator count "
-			    "different sections");
-	for (s = 0; s < l->nb_secs; s++) {
-		const struct loc_section *ls = &l->secs[s];
-		struct rte_cfgfile_entry *e = &ents[ls->first_key];
-		int n = rte_cfgfile_section_num_entries_by_index(cfg, name, (int)s);
-		bool same = n == (int)ls->nb_keys && strcmp(name, ls->name) == 0;
-
-		if (same)
-			same = rte_cfgfile_section_entries_by_index(cfg, (int)s, name, e, n) == n;
-		for (k = 0; same && k < ls->nb_keys; k++)
-			same = strcmp(e[k].name, l->keys[ls->first_key + k].name) == 0;
-		if (!same)
-			return fail(d, ls->line, "internal error: rte_cfgfile reads [%s] "
-				    "differently from the line locator", ls->name);
-	}
-	return 0;
-}
-
-/* ----------------------------------------------------------------------------
  * Loading: per-key rules
  */
-
-enum val_kind {
-	VAL_UINT,	/* decimal in [min, max] (or 0 with zero_ok) */
-	VAL_POW2,	/* the same, and a power of two */
-	VAL_MSEC,	/* seconds, up to 3 decimals, stored in ms; min, max in ms */
-	VAL_ENUM,	/* one of names[], stored as its index */
-	VAL_BOOL,	/* one of bool_names[] */
-	VAL_STR,	/* copied */
-	VAL_PEER,	/* another port's name */
-	VAL_RX,		/* NAME:Q list; may repeat */
-	VAL_TX,
-};
-
-struct key_rule {
-	const char *key;
-	enum val_kind kind;
-	size_t off;		/* of the field in the section's struct */
-	size_t size;		/* 1 (bool), 2 or 4: what store_uint() and load_uint() handle */
-	uint64_t min, max;
-	bool zero_ok;
-	const char *const *names;	/* VAL_ENUM, NULL-terminated, in enum order */
-};
 
 static const char *const mode_names[] = { "xconnect", "l2", NULL };
 static const char *const idle_names[] = { "busy", "adaptive", NULL };
@@ -572,13 +152,6 @@ static const struct key_rule port_rules[] = {
 static const struct key_rule lcore_rules[] = {
 	{ .key = "rx", .kind = VAL_RX },
 	{ .key = "tx", .kind = VAL_TX },
-};
-
-enum sec_kind {
-	SEC_GENERAL,
-	SEC_PORT,
-	SEC_LCORE,
-	SEC_NB_KINDS,
 };
 
 static const struct {
@@ -629,7 +202,7 @@ kv_fail(const struct load_ctx *x, const struct kv *kv, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fail(&x->d, kv->line, "[%s] %s: %s", kv->sec, kv->key, msg);
+	return fwd_cfg_fail(&x->d, kv->line, "[%s] %s: %s", kv->sec, kv->key, msg);
 }
 
 static void
@@ -645,11 +218,11 @@ join_names(char *buf, size_t len, const char *const *names)
 static void
 range_str(char *buf, size_t len, const struct key_rule *r)
 {
-	char lo[24], hi[24];	/* fmt_msec() of any uint64_t fits */
+	char lo[24], hi[24];	/* fwd_cfg_fmt_msec() of any uint64_t fits */
 
 	if (r->kind == VAL_MSEC) {
-		fmt_msec(lo, sizeof(lo), r->min);
-		fmt_msec(hi, sizeof(hi), r->max);
+		fwd_cfg_fmt_msec(lo, sizeof(lo), r->min);
+		fwd_cfg_fmt_msec(hi, sizeof(hi), r->max);
 		snprintf(buf, len, "%s..%s s", lo, hi);
 		return;
 	}
@@ -677,27 +250,6 @@ store_uint(void *base, const struct key_rule *r, uint64_t v)
 	}
 }
 
-static uint64_t
-load_uint(const void *base, const struct key_rule *r)
-{
-	const uint8_t *p = (const uint8_t *)base + r->off;
-	uint16_t u16;
-	uint32_t u32;
-	bool b;
-
-	switch (r->size) {
-	case sizeof(bool):
-		memcpy(&b, p, sizeof(b));
-		return b;
-	case sizeof(uint16_t):
-		memcpy(&u16, p, sizeof(u16));
-		return u16;
-	default:
-		memcpy(&u32, p, sizeof(u32));
-		return u32;
-	}
-}
-
 static int
 set_number(const struct load_ctx *x, const struct kv *kv, const struct key_rule *r, void *base)
 {
@@ -705,7 +257,7 @@ set_number(const struct load_ctx *x, const struct kv *kv, const struct key_rule 
 	uint64_t v = 0;
 	int rc;
 
-	rc = r->kind == VAL_MSEC ? parse_msec(kv->val, &v) : parse_u64(kv->val, &v);
+	rc = r->kind == VAL_MSEC ? fwd_cfg_parse_msec(kv->val, &v) : fwd_cfg_parse_u64(kv->val, &v);
 	if (rc == -EINVAL)
 		return kv_fail(x, kv, r->kind == VAL_MSEC ?
 			       "'%s' is not a number of seconds (e.g. 2 or 0.5)" :
@@ -804,7 +356,7 @@ add_qref(struct load_ctx *x, const struct kv *kv, unsigned int lc, bool tx, char
 	uint64_t q = 0;
 	int p;
 
-	if (colon == NULL || colon == tok || parse_u64(colon + 1, &q) == -EINVAL)
+	if (colon == NULL || colon == tok || fwd_cfg_parse_u64(colon + 1, &q) == -EINVAL)
 		return kv_fail(x, kv, "'%s' is not NAME:QUEUE", tok);
 	*colon = '\0';
 	p = find_port(c, tok);
@@ -868,6 +420,14 @@ find_rule(enum sec_kind kind, const char *key)
 	return NULL;
 }
 
+/* For fwd_config_dump(), which prints every key from the rules that load it. */
+const struct key_rule *
+fwd_cfg_rules(enum sec_kind kind, unsigned int *nb_rules)
+{
+	*nb_rules = sec_rules[kind].nb_rules;
+	return sec_rules[kind].rules;
+}
+
 static int
 unknown_key(const struct load_ctx *x, const struct kv *kv, enum sec_kind kind)
 {
@@ -879,7 +439,8 @@ unknown_key(const struct load_ctx *x, const struct kv *kv, enum sec_kind kind)
 	for (i = 0; i < sec_rules[kind].nb_rules && n < sizeof(list); i++)
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i != 0 ? ", " : "",
 				      sec_rules[kind].rules[i].key);
-	return fail(&x->d, kv->line, "[%s]: unknown key '%s' (known: %s)", kv->sec, kv->key, list);
+	return fwd_cfg_fail(&x->d, kv->line, "[%s]: unknown key '%s' (known: %s)", kv->sec,
+			    kv->key, list);
 }
 
 /* Keys are given once, except rx and tx, whose lists add up. */
@@ -894,8 +455,9 @@ check_duplicate_key(const struct load_ctx *x, const struct loc_section *ls, unsi
 		return 0;
 	for (j = 0; j < k; j++)
 		if (strcmp(keys[j].name, keys[k].name) == 0)
-			return fail(&x->d, keys[k].line, "[%s]: duplicate key '%s' "
-				    "(first at line %u)", ls->name, keys[k].name, keys[j].line);
+			return fwd_cfg_fail(&x->d, keys[k].line, "[%s]: duplicate key '%s' "
+					    "(first at line %u)", ls->name, keys[k].name,
+					    keys[j].line);
 	return 0;
 }
 
@@ -949,8 +511,8 @@ add_general(struct load_ctx *x, unsigned int s)
 	const struct loc_section *ls = &x->loc.secs[s];
 
 	if (x->general_line != 0)
-		return fail(&x->d, ls->line, "duplicate section [general] (first at line %u)",
-			    x->general_line);
+		return fwd_cfg_fail(&x->d, ls->line, "duplicate section [general] "
+				    "(first at line %u)", x->general_line);
 	x->general_line = ls->line;
 	x->ref[s].kind = SEC_GENERAL;
 	return 0;
@@ -964,16 +526,17 @@ add_port(struct load_ctx *x, unsigned int s, const char *name)
 	int p;
 
 	if (!valid_port_name(name))
-		return fail(&x->d, ls->line, "[%s]: bad port name '%s' (1..%d characters of "
-			    "A-Z a-z 0-9 _ . -)", ls->name, name, FWD_NAME_LEN - 1);
+		return fwd_cfg_fail(&x->d, ls->line, "[%s]: bad port name '%s' (1..%d "
+				    "characters of A-Z a-z 0-9 _ . -)", ls->name, name,
+				    FWD_NAME_LEN - 1);
 	p = find_port(c, name);
 	if (p >= 0)
-		return fail(&x->d, ls->line, "duplicate section [%s] (first at line %u)",
-			    ls->name, c->ports[p].line);
+		return fwd_cfg_fail(&x->d, ls->line, "duplicate section [%s] (first at line %u)",
+				    ls->name, c->ports[p].line);
 	if (c->nb_ports == FWD_MAX_PORTS)
-		return fail(&x->d, ls->line, "[%s]: too many ports (at most %d)", ls->name,
-			    FWD_MAX_PORTS);
-	port_init(&c->ports[c->nb_ports], name, ls->line);
+		return fwd_cfg_fail(&x->d, ls->line, "[%s]: too many ports (at most %d)", ls->name,
+				    FWD_MAX_PORTS);
+	fwd_cfg_port_init(&c->ports[c->nb_ports], name, ls->line);
 	x->ref[s].kind = SEC_PORT;
 	x->ref[s].idx = c->nb_ports++;
 	return 0;
@@ -988,17 +551,18 @@ add_lcore(struct load_ctx *x, unsigned int s, const char *id)
 	uint64_t v;
 
 	/* no leading zeros: [lcore.01] and [lcore.1] would be the same lcore */
-	if (parse_u64(id, &v) != 0 || v > FWD_MAX_LCORE_ID || (id[0] == '0' && id[1] != '\0'))
-		return fail(&x->d, ls->line, "[%s]: bad lcore id '%s' (0..%d, no leading zeros)",
-			    ls->name, id, FWD_MAX_LCORE_ID);
+	if (fwd_cfg_parse_u64(id, &v) != 0 || v > FWD_MAX_LCORE_ID ||
+	    (id[0] == '0' && id[1] != '\0'))
+		return fwd_cfg_fail(&x->d, ls->line, "[%s]: bad lcore id '%s' (0..%d, no leading "
+				    "zeros)", ls->name, id, FWD_MAX_LCORE_ID);
 	for (i = 0; i < c->nb_lcores; i++)
 		if (c->lcores[i].lcore_id == v)
-			return fail(&x->d, ls->line, "duplicate section [%s] (first at line %u)",
-				    ls->name, c->lcores[i].line);
+			return fwd_cfg_fail(&x->d, ls->line, "duplicate section [%s] "
+					    "(first at line %u)", ls->name, c->lcores[i].line);
 	if (c->nb_lcores == FWD_MAX_LCORES)
-		return fail(&x->d, ls->line, "[%s]: too many lcores (at most %d)", ls->name,
-			    FWD_MAX_LCORES);
-	lcore_init(&c->lcores[c->nb_lcores], (unsigned int)v, ls->line);
+		return fwd_cfg_fail(&x->d, ls->line, "[%s]: too many lcores (at most %d)", ls->name,
+				    FWD_MAX_LCORES);
+	fwd_cfg_lcore_init(&c->lcores[c->nb_lcores], (unsigned int)v, ls->line);
 	x->ref[s].kind = SEC_LCORE;
 	x->ref[s].idx = c->nb_lcores++;
 	return 0;
@@ -1015,15 +579,15 @@ classify(struct load_ctx *x, unsigned int s)
 	 * in bounds all the same.
 	 */
 	if (s >= RTE_DIM(x->ref))
-		return fail(&x->d, ls->line, "too many sections");
+		return fwd_cfg_fail(&x->d, ls->line, "too many sections");
 	if (strcmp(ls->name, "general") == 0)
 		return add_general(x, s);
 	if (strncmp(ls->name, "port.", 5) == 0)
 		return add_port(x, s, ls->name + 5);
 	if (strncmp(ls->name, "lcore.", 6) == 0)
 		return add_lcore(x, s, ls->name + 6);
-	return fail(&x->d, ls->line, "unknown section [%s] (expected [general], [port.NAME] "
-		    "or [lcore.N])", ls->name);
+	return fwd_cfg_fail(&x->d, ls->line, "unknown section [%s] (expected [general], "
+			    "[port.NAME] or [lcore.N])", ls->name);
 }
 
 /* A peer key given for port @p i: its partner must agree or say nothing (then it agrees). */
@@ -1037,13 +601,14 @@ complete_peer(struct load_ctx *x, unsigned int i)
 	if (b->peer == (int)i)
 		return 0;
 	if (x->peer_line[j] != 0)
-		return fail(&x->d, x->peer_line[j], "[port.%s] peer: '%s', but [port.%s] (line %u) "
-			    "has peer = %s; peers must be mutual", b->name,
-			    c->ports[b->peer].name, a->name, x->peer_line[i], b->name);
+		return fwd_cfg_fail(&x->d, x->peer_line[j], "[port.%s] peer: '%s', but "
+				    "[port.%s] (line %u) has peer = %s; peers must be mutual",
+				    b->name, c->ports[b->peer].name, a->name, x->peer_line[i],
+				    b->name);
 	if (b->peer >= 0)
-		return fail(&x->d, x->peer_line[i], "[port.%s] peer: port '%s' is already the peer "
-			    "of '%s' (line %u)", a->name, b->name, c->ports[b->peer].name,
-			    x->peer_line[b->peer]);
+		return fwd_cfg_fail(&x->d, x->peer_line[i], "[port.%s] peer: port '%s' is "
+				    "already the peer of '%s' (line %u)", a->name, b->name,
+				    c->ports[b->peer].name, x->peer_line[b->peer]);
 	b->peer = (int)i;
 	return 0;
 }
@@ -1061,12 +626,13 @@ check_peers(struct load_ctx *x)
 	for (i = 0; i < c->nb_ports; i++)
 		any |= x->peer_line[i] != 0;
 	if (!any) {
-		left = pair_in_order(c);
+		left = fwd_cfg_pair_in_order(c);
 		if (left >= 0)
-			return fail(&x->d, c->ports[left].line, "[port.%s]: xconnect pairs "
-				    "ports in declaration order and this one has no partner "
-				    "(declare an even number of ports, set peer = NAME, or set "
-				    "mode = l2)", c->ports[left].name);
+			return fwd_cfg_fail(&x->d, c->ports[left].line, "[port.%s]: xconnect "
+					    "pairs ports in declaration order and this one "
+					    "has no partner (declare an even number of ports, "
+					    "set peer = NAME, or set mode = l2)",
+					    c->ports[left].name);
 		return 0;
 	}
 	for (i = 0; i < c->nb_ports; i++)
@@ -1074,9 +640,9 @@ check_peers(struct load_ctx *x)
 			return -1;
 	for (i = 0; i < c->nb_ports; i++)
 		if (c->ports[i].peer < 0)
-			return fail(&x->d, c->ports[i].line, "[port.%s]: no peer (in xconnect mode "
-				    "every port needs one once any port sets peer)",
-				    c->ports[i].name);
+			return fwd_cfg_fail(&x->d, c->ports[i].line, "[port.%s]: no peer (in "
+					    "xconnect mode every port needs one once any port "
+					    "sets peer)", c->ports[i].name);
 	return 0;
 }
 
@@ -1088,9 +654,9 @@ check_lcores_busy(const struct load_ctx *x)
 
 	for (i = 0; i < c->nb_lcores; i++)
 		if (c->lcores[i].nb_rx == 0 && c->lcores[i].nb_tx == 0)
-			return fail(&x->d, c->lcores[i].line, "[lcore.%u]: no rx or tx queues "
-				    "(give rx = NAME:Q, or remove the section)",
-				    c->lcores[i].lcore_id);
+			return fwd_cfg_fail(&x->d, c->lcores[i].line, "[lcore.%u]: no rx or "
+					    "tx queues (give rx = NAME:Q, or remove the section)",
+					    c->lcores[i].lcore_id);
 	return 0;
 }
 
@@ -1116,23 +682,6 @@ load_sections(struct load_ctx *x)
 	return check_lcores_busy(x);
 }
 
-/* rte_cfgfile reads the locator's text; its entries land in x->ents. */
-static int
-cfgfile_read(struct load_ctx *x)
-{
-	struct rte_cfgfile *cfg;
-	int rc;
-
-	cfg = cfgfile_from_text(&x->d, x->loc.clean, x->loc.clean_len);
-	if (cfg == NULL)
-		return -1;
-	x->ents = calloc(x->loc.nb_keys + 1, sizeof(*x->ents));
-	rc = x->ents != NULL ? cfgfile_map(cfg, &x->loc, x->ents, &x->d) :
-			       fail(&x->d, 1, "out of memory");
-	rte_cfgfile_close(cfg);
-	return rc;
-}
-
 static int
 load_text(struct fwd_config *c, const char *label, const char *text, char *err, size_t errlen)
 {
@@ -1145,16 +694,16 @@ load_text(struct fwd_config *c, const char *label, const char *text, char *err, 
 	/* on the heap: the ownership tables make it a few kB */
 	x = calloc(1, sizeof(*x));
 	if (x == NULL)
-		return fail(&d, 1, "out of memory");
+		return fwd_cfg_fail(&d, 1, "out of memory");
 	x->d = d;
 	x->c = c;
-	rc = loc_scan(&x->loc, &d, text);
+	rc = fwd_cfg_loc_scan(&x->loc, &d, text);
 	if (rc == 0)
-		rc = cfgfile_read(x);
+		rc = fwd_cfg_cfgfile_read(&x->d, &x->loc, &x->ents);
 	if (rc == 0)
 		rc = load_sections(x);
 	free(x->ents);
-	loc_free(&x->loc);
+	fwd_cfg_loc_free(&x->loc);
 	free(x);
 	return rc;
 }
@@ -1184,13 +733,14 @@ read_fd(const struct diag *d, int fd, size_t *len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			fail(d, 1, "cannot read the configuration file: %s", strerror(errno));
+			fwd_cfg_fail(d, 1, "cannot read the configuration file: %s",
+				     strerror(errno));
 			goto error;
 		}
 		n += (size_t)r;
 		if (n > MAX_FILE_BYTES) {
-			fail(d, 1, "larger than %u bytes: not a configuration file",
-			     MAX_FILE_BYTES);
+			fwd_cfg_fail(d, 1, "larger than %u bytes: not a configuration file",
+				     MAX_FILE_BYTES);
 			goto error;
 		}
 	}
@@ -1198,7 +748,7 @@ read_fd(const struct diag *d, int fd, size_t *len)
 	*len = n;
 	return buf;
 nomem:
-	fail(d, 1, "out of memory");
+	fwd_cfg_fail(d, 1, "out of memory");
 error:
 	free(buf);
 	return NULL;
@@ -1216,7 +766,7 @@ check_nul(const struct diag *d, const char *text, size_t len)
 		return 0;
 	for (p = text; p < z; p++)
 		line += *p == '\n';
-	return fail(d, line, "NUL byte in the file: not a text file");
+	return fwd_cfg_fail(d, line, "NUL byte in the file: not a text file");
 }
 
 int
@@ -1229,7 +779,8 @@ fwd_config_load(struct fwd_config *c, const char *path, char *err, size_t errlen
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(&d, 1, "cannot open the configuration file: %s", strerror(errno));
+		return fwd_cfg_fail(&d, 1, "cannot open the configuration file: %s",
+				    strerror(errno));
 	text = read_fd(&d, fd, &len);
 	close(fd);
 	if (text == NULL)
@@ -1246,316 +797,4 @@ fwd_config_load_string(struct fwd_config *c, const char *name, const char *text,
 		       size_t errlen)
 {
 	return load_text(c, name, text, err, errlen);
-}
-
-/* ----------------------------------------------------------------------------
- * Resolving against the EAL
- */
-
-static int
-adopt_eal_ports(struct fwd_config *c, const struct fwd_env *env, const struct diag *d)
-{
-	unsigned int i, n = RTE_MIN(env->nb_eal_ports, (unsigned int)FWD_MAX_PORTS);
-	int left;
-
-	if (n == 0)
-		return fail(d, 1, "no ports: declare [port.NAME] sections or give EAL devices "
-			    "with --vdev/-a");
-	for (i = 0; i < n; i++)
-		port_init(&c->ports[i], env->eal_ports[i], 0);
-	c->nb_ports = (uint16_t)n;
-	if (c->mode != FWD_MODE_XCONNECT)
-		return 0;
-	left = pair_in_order(c);
-	if (left >= 0)
-		return fail(d, 1, "xconnect pairs EAL's ports in order and '%s' has no partner "
-			    "(give an even number of devices, or set mode = l2)",
-			    c->ports[left].name);
-	return 0;
-}
-
-static bool
-eal_has_port(const struct fwd_env *env, const char *name)
-{
-	unsigned int i, n = RTE_MIN(env->nb_eal_ports, (unsigned int)FWD_MAX_PORTS);
-
-	for (i = 0; i < n; i++)
-		if (strncmp(env->eal_ports[i], name, FWD_NAME_LEN) == 0)
-			return true;
-	return false;
-}
-
-/* Only names: probing devices is the caller's business. */
-static int
-check_devices(const struct fwd_config *c, const struct fwd_env *env, const struct diag *d)
-{
-	unsigned int i;
-
-	for (i = 0; i < c->nb_ports; i++) {
-		const struct fwd_port_cfg *p = &c->ports[i];
-
-		if (p->dev[0] == '\0' && !eal_has_port(env, p->name))
-			return fail(d, p->line, "port %s: no such device; give it with --vdev/-a "
-				    "or set dev = DEVARGS", p->name);
-	}
-	return 0;
-}
-
-/* Queue by queue, port by port: a:0, a:1, b:0, b:1 ... to workers w0, w1, w2 ... */
-static int
-assign_round_robin(struct fwd_config *c, const struct fwd_env *env, const struct diag *d)
-{
-	unsigned int nw = RTE_MIN(env->nb_workers, (unsigned int)FWD_MAX_LCORES);
-	unsigned int p, q, k = 0;
-
-	if (nw == 0)
-		return fail(d, 1, "no worker lcores: give EAL at least two lcores, e.g. -l 0,1");
-	for (p = 0; p < c->nb_ports; p++) {
-		for (q = 0; q < c->ports[p].nb_queues; q++, k++) {
-			struct fwd_lcore_cfg *l = &c->lcores[k % nw];
-
-			if (k < nw)
-				lcore_init(l, env->workers[k], 0);
-			l->rx[l->nb_rx].port = (uint16_t)p;
-			l->rx[l->nb_rx].queue = (uint16_t)q;
-			l->nb_rx++;
-		}
-	}
-	c->nb_lcores = (uint16_t)RTE_MIN(k, nw);
-	return 0;
-}
-
-static int
-check_lcores(const struct fwd_config *c, const struct fwd_env *env, const struct diag *d)
-{
-	unsigned int i;
-
-	for (i = 0; i < c->nb_lcores; i++) {
-		const struct fwd_lcore_cfg *l = &c->lcores[i];
-
-		if (l->lcore_id == env->main_lcore)
-			return fail(d, l->line, "lcore %u is the main lcore (it runs stats and "
-				    "control)", l->lcore_id);
-		if (env->lcore_enabled != NULL && !env->lcore_enabled(l->lcore_id, env->arg))
-			return fail(d, l->line, "lcore %u is not enabled (EAL -l/--lcores)",
-				    l->lcore_id);
-	}
-	return 0;
-}
-
-static bool
-qrefs_valid(const struct fwd_config *c, const struct fwd_qref *refs, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (refs[i].port >= c->nb_ports ||
-		    refs[i].queue >= c->ports[refs[i].port].nb_queues)
-			return false;
-	return true;
-}
-
-/* fwd_config_load() cannot produce bad references; a configuration built by hand can. */
-static int
-check_qrefs(const struct fwd_config *c, const struct diag *d)
-{
-	unsigned int i;
-
-	for (i = 0; i < c->nb_lcores; i++) {
-		const struct fwd_lcore_cfg *l = &c->lcores[i];
-
-		if (l->nb_rx > FWD_MAX_QREFS || l->nb_tx > FWD_MAX_QREFS ||
-		    !qrefs_valid(c, l->rx, l->nb_rx) || !qrefs_valid(c, l->tx, l->nb_tx))
-			return fail(d, l->line, "lcore %u: a queue reference is out of range",
-				    l->lcore_id);
-	}
-	return 0;
-}
-
-/* The poller of rx P:Q owns tx P:Q, unless an lcore lists tx P:Q itself. */
-static void
-default_tx(struct fwd_config *c)
-{
-	bool owned[FWD_MAX_PORTS][FWD_MAX_QUEUES];
-	unsigned int i, j;
-
-	memset(owned, 0, sizeof(owned));
-	for (i = 0; i < c->nb_lcores; i++)
-		for (j = 0; j < c->lcores[i].nb_tx; j++)
-			owned[c->lcores[i].tx[j].port][c->lcores[i].tx[j].queue] = true;
-	for (i = 0; i < c->nb_lcores; i++) {
-		struct fwd_lcore_cfg *l = &c->lcores[i];
-
-		for (j = 0; j < l->nb_rx; j++) {
-			bool *o = &owned[l->rx[j].port][l->rx[j].queue];
-
-			/* nb_tx < FWD_MAX_QREFS: each (port, queue) is added once */
-			if (*o)
-				continue;
-			*o = true;
-			l->tx[l->nb_tx++] = l->rx[j];
-		}
-	}
-}
-
-static int
-check_coverage(const struct fwd_config *c, const struct diag *d)
-{
-	int16_t poller[FWD_MAX_PORTS][FWD_MAX_QUEUES];
-	bool has_tx[FWD_MAX_PORTS] = { false };
-	unsigned int i, j, q;
-
-	memset(poller, 0xff, sizeof(poller));	/* -1: nobody */
-	for (i = 0; i < c->nb_lcores; i++) {
-		const struct fwd_lcore_cfg *l = &c->lcores[i];
-
-		for (j = 0; j < l->nb_rx; j++) {
-			int16_t *o = &poller[l->rx[j].port][l->rx[j].queue];
-
-			if (*o >= 0)
-				return fail(d, l->line, "port %s queue %u: polled by both lcore %u "
-					    "and lcore %u", c->ports[l->rx[j].port].name,
-					    l->rx[j].queue, c->lcores[*o].lcore_id, l->lcore_id);
-			*o = (int16_t)i;
-		}
-		for (j = 0; j < l->nb_tx; j++)
-			has_tx[l->tx[j].port] = true;
-	}
-	for (i = 0; i < c->nb_ports; i++)
-		for (q = 0; q < c->ports[i].nb_queues; q++)
-			if (poller[i][q] < 0)
-				return fail(d, c->ports[i].line, "port %s queue %u: no lcore "
-					    "polls it", c->ports[i].name, q);
-	/* default_tx() makes this hold once every queue is polled; it is the contract */
-	for (i = 0; i < c->nb_ports; i++)
-		if (!has_tx[i])
-			return fail(d, c->ports[i].line, "port %s: no lcore transmits on it",
-				    c->ports[i].name);
-	return 0;
-}
-
-int
-fwd_config_resolve(struct fwd_config *c, const struct fwd_env *env, char *err, size_t errlen)
-{
-	const struct diag d = { c->path[0] != '\0' ? c->path : "(config)", err, errlen };
-
-	if (c->nb_ports == 0 && adopt_eal_ports(c, env, &d) < 0)
-		return -1;
-	if (check_devices(c, env, &d) < 0)
-		return -1;
-	if (c->nb_lcores == 0 && assign_round_robin(c, env, &d) < 0)
-		return -1;
-	if (check_lcores(c, env, &d) < 0 || check_qrefs(c, &d) < 0)
-		return -1;
-	default_tx(c);
-	return check_coverage(c, &d);
-}
-
-/* ----------------------------------------------------------------------------
- * Dump
- */
-
-/* "rx = a:0, a:1", continued on more "rx =" lines well before rte_cfgfile's value limit. */
-static void
-dump_qrefs(FILE *f, const struct fwd_config *c, const char *key, const struct fwd_qref *refs,
-	   unsigned int n)
-{
-	unsigned int i, width = 0;
-
-	for (i = 0; i < n; i++) {
-		const char *name = refs[i].port < c->nb_ports ? c->ports[refs[i].port].name : "?";
-		char tok[FWD_NAME_LEN + 8];
-		int len = snprintf(tok, sizeof(tok), "%s:%u", name, refs[i].queue);
-
-		if (width != 0 && width + 2 + (unsigned int)len > DUMP_LIST_WIDTH) {
-			fputc('\n', f);
-			width = 0;
-		}
-		if (width == 0) {
-			fprintf(f, "%s = %s", key, tok);
-			width = (unsigned int)len;
-		} else {
-			fprintf(f, ", %s", tok);
-			width += 2 + (unsigned int)len;
-		}
-	}
-	if (width != 0)
-		fputc('\n', f);
-}
-
-static const char *
-enum_name(const char *const *names, uint64_t v)
-{
-	uint64_t i;
-
-	for (i = 0; names[i] != NULL; i++)
-		if (i == v)
-			return names[i];
-	return "?";
-}
-
-static void
-dump_key(FILE *f, const struct fwd_config *c, const struct key_rule *r, const void *base)
-{
-	const struct fwd_port_cfg *port = base;
-	const struct fwd_lcore_cfg *l = base;
-	char buf[32];
-
-	switch (r->kind) {
-	case VAL_UINT:
-	case VAL_POW2:
-		fprintf(f, "%s = %" PRIu64 "\n", r->key, load_uint(base, r));
-		break;
-	case VAL_MSEC:
-		fmt_msec(buf, sizeof(buf), load_uint(base, r));
-		fprintf(f, "%s = %s\n", r->key, buf);
-		break;
-	case VAL_ENUM:
-		fprintf(f, "%s = %s\n", r->key, enum_name(r->names, load_uint(base, r)));
-		break;
-	case VAL_BOOL:
-		fprintf(f, "%s = %s\n", r->key, load_uint(base, r) != 0 ? "yes" : "no");
-		break;
-	case VAL_STR:
-		if (((const char *)base + r->off)[0] != '\0')
-			fprintf(f, "%s = %s\n", r->key, (const char *)base + r->off);
-		break;
-	case VAL_PEER:
-		if (c->mode == FWD_MODE_XCONNECT && port->peer >= 0 && port->peer < c->nb_ports)
-			fprintf(f, "%s = %s\n", r->key, c->ports[port->peer].name);
-		break;
-	case VAL_RX:
-		dump_qrefs(f, c, r->key, l->rx, RTE_MIN(l->nb_rx, FWD_MAX_QREFS));
-		break;
-	case VAL_TX:
-		dump_qrefs(f, c, r->key, l->tx, RTE_MIN(l->nb_tx, FWD_MAX_QREFS));
-		break;
-	}
-}
-
-/* Every key of the section, from the same rules that load it, so the two cannot drift. */
-static void
-dump_section(FILE *f, const struct fwd_config *c, enum sec_kind kind, const void *base)
-{
-	unsigned int i;
-
-	for (i = 0; i < sec_rules[kind].nb_rules; i++)
-		dump_key(f, c, &sec_rules[kind].rules[i], base);
-}
-
-void
-fwd_config_dump(const struct fwd_config *c, FILE *f)
-{
-	unsigned int i;
-
-	fprintf(f, "; pvb-fwd effective configuration\n\n[general]\n");
-	dump_section(f, c, SEC_GENERAL, c);
-	for (i = 0; i < c->nb_ports; i++) {
-		fprintf(f, "\n[port.%s]\n", c->ports[i].name);
-		dump_section(f, c, SEC_PORT, &c->ports[i]);
-	}
-	for (i = 0; i < c->nb_lcores; i++) {
-		fprintf(f, "\n[lcore.%u]\n", c->lcores[i].lcore_id);
-		dump_section(f, c, SEC_LCORE, &c->lcores[i]);
-	}
 }

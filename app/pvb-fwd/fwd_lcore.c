@@ -12,7 +12,8 @@
  *        to the lcore that owns that port's tx queue
  *   hand-off submissions from other lcores -> our tx queue buffers
  *   flush tx buffers (tx_burst); hand-off packets go back on the completion
- *     ring whether sent or not (the extra reference keeps them alive)
+ *     ring whether sent or not (the reference taken for the way back keeps
+ *     them alive)
  *   flush staging areas (submit); reap our completions and free them
  */
 
@@ -44,10 +45,13 @@ struct fwd_stage {
 	struct fwd_handoff_ent ent[FWD_MAX_BURST];
 };
 
+#define FWD_HANDOFF_ROUNDS	4	/* bursts taken from a link per loop iteration */
+
 struct fwd_run {
 	struct fwd_state *st;
 	struct fwd_lcore *lc;
 	uint16_t burst;
+	bool draining;		/* stopping: reap every last completion */
 	uint64_t now;
 	struct fwd_stage out[FWD_MAX_LCORES];		/* per out_link */
 	uint16_t ncmp[FWD_MAX_LCORES];			/* per in_link */
@@ -352,9 +356,27 @@ stage_flush(struct fwd_run *r, uint16_t li)
 		n = 0;	/* cannot happen between our own lcores; counted as ring full */
 	l->outstanding += (uint32_t)n;
 	pvb_counter_add1w(&r->lc->handoff_tx, (uint64_t)n);
-	for (i = (uint16_t)n; i < sg->n; i++)
+	for (i = (uint16_t)n; i < sg->n; i++) {
+		/* never submitted: give back the reference taken for the return trip */
+		rte_pktmbuf_refcnt_update(sg->ent[i].m, -1);
 		drop(r, sg->ent[i].port, FWD_DROP_RING_FULL, sg->ent[i].m);
+	}
 	sg->n = 0;
+}
+
+/*
+ * A packet handed off carries two references: the transmitting lcore gives
+ * one to the PMD, the other comes back on the completion ring for us to drop.
+ * As sole owner of a one-segment mbuf we set it with a plain store; the other
+ * lcore then pays for no atomic increment.
+ */
+static inline void
+ref_for_handoff(struct rte_mbuf *m)
+{
+	if (likely(m->next == NULL && rte_mbuf_refcnt_read(m) == 1))
+		rte_mbuf_refcnt_set(m, 2);
+	else
+		rte_pktmbuf_refcnt_update(m, 1);
 }
 
 /* Send @p m out of @p port: our tx queue, or the owner's hand-off link. */
@@ -379,6 +401,7 @@ send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
 	sg = &r->out[rt.link];
 	if (sg->n == r->burst)
 		stage_flush(r, (uint16_t)rt.link);
+	ref_for_handoff(m);
 	sg->ent[sg->n].m = m;
 	sg->ent[sg->n++].port = port;
 }
@@ -508,6 +531,26 @@ dispatch_l2(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
 	}
 }
 
+/*
+ * Backpressure: a cross-connected port whose peer's tx queue belongs to
+ * another lcore is not polled while that lcore has a full ring's worth of
+ * our packets. They wait in the rx queue (where the NIC counts what it must
+ * drop) instead of being received only to be dropped, which would spend the
+ * cycles this lcore owes the other one's hand-offs.
+ */
+static inline bool
+backlogged(const struct fwd_run *r, uint16_t in)
+{
+	int peer = r->st->cfg->ports[in].peer;
+	int16_t li;
+
+	if (r->st->cfg->mode != FWD_MODE_XCONNECT || peer < 0)
+		return false;
+	li = r->lc->route[peer].link;
+	return li >= 0 &&
+	       r->st->cfg->ring_size - r->lc->out_links[li]->outstanding < r->burst;
+}
+
 static uint32_t
 poll_rx(struct fwd_run *r)
 {
@@ -518,6 +561,8 @@ poll_rx(struct fwd_run *r)
 
 	for (i = 0; i < r->lc->nb_rx; i++) {
 		q = &r->lc->rx[i];
+		if (unlikely(backlogged(r, q->port)))
+			continue;
 		n = rte_eth_rx_burst(r->st->port[q->port].port_id, q->queue, pkts, r->burst);
 		if (n == 0)
 			continue;
@@ -527,45 +572,6 @@ poll_rx(struct fwd_run *r)
 			dispatch_l2(r, q->port, pkts, n);
 		else
 			dispatch_xconnect(r, q->port, pkts, n);
-	}
-	return work;
-}
-
-/* Take submissions from other lcores into our tx buffers. */
-static uint32_t
-poll_handoff(struct fwd_run *r)
-{
-	struct fwd_handoff_ent ent[FWD_MAX_BURST];
-	struct fwd_link *l;
-	uint32_t work = 0;
-	uint16_t li;
-	int n, i;
-
-	for (li = 0; li < r->lc->nb_in; li++) {
-		l = r->lc->in_links[li];
-		n = pvb_scring_consume_burst(&l->cons, ent, r->burst);
-		/* the mbufs were last written on the other lcore: start all the misses now */
-		for (i = 0; i < n; i++)
-			rte_prefetch0(ent[i].m);
-		for (i = 0; i < n; i++) {
-			int16_t q = ent[i].port < r->st->nb_ports ? r->lc->route[ent[i].port].txq : -1;
-
-			/* keep the mbuf ours until it is back on the completion ring */
-			rte_pktmbuf_refcnt_update(ent[i].m, 1);
-			if (likely(q >= 0)) {
-				txq_add_remote(r, &r->lc->txq[q], ent[i].m, li);
-				continue;
-			}
-			/* set-up routes only what we own; count it and send it back */
-			drop_count(r, q < 0 && ent[i].port < r->st->nb_ports ? ent[i].port : 0,
-				   FWD_DROP_NO_ROUTE);
-			rte_pktmbuf_refcnt_update(ent[i].m, -1);
-			r->cmp[li][r->ncmp[li]++] = ent[i].m;
-		}
-		if (n > 0) {
-			work += (uint32_t)n;
-			pvb_counter_add1w(&r->lc->handoff_rx, (uint64_t)n);
-		}
 	}
 	return work;
 }
@@ -591,6 +597,61 @@ complete_flush(struct fwd_run *r)
 	}
 }
 
+/* One burst of submissions from in_links[li] into our tx buffers. */
+static int
+take_handoff(struct fwd_run *r, uint16_t li)
+{
+	struct fwd_handoff_ent ent[FWD_MAX_BURST];
+	int n, i;
+	int16_t q;
+
+	n = pvb_scring_consume_burst(&r->lc->in_links[li]->cons, ent, r->burst);
+	/* the mbufs were last written on the other lcore: start all the misses now */
+	for (i = 0; i < n; i++)
+		rte_prefetch0(ent[i].m);
+	for (i = 0; i < n; i++) {
+		q = ent[i].port < r->st->nb_ports ? r->lc->route[ent[i].port].txq : -1;
+		/* it carries a reference for the PMD and one for the way back */
+		if (likely(q >= 0)) {
+			txq_add_remote(r, &r->lc->txq[q], ent[i].m, li);
+			continue;
+		}
+		/* set-up routes only what we own; count it and send it back */
+		drop_count(r, ent[i].port < r->st->nb_ports ? ent[i].port : 0, FWD_DROP_NO_ROUTE);
+		rte_pktmbuf_refcnt_update(ent[i].m, -1);
+		r->cmp[li][r->ncmp[li]++] = ent[i].m;
+	}
+	return n;
+}
+
+/*
+ * Take submissions from other lcores and transmit them, several bursts per
+ * link before polling rx again: work other lcores already did comes first,
+ * so a busy receiver cannot outrun its transmitter and fill the link.
+ */
+static uint32_t
+poll_handoff(struct fwd_run *r)
+{
+	uint32_t work = 0;
+	uint16_t li, q;
+	int n, round;
+
+	for (li = 0; li < r->lc->nb_in; li++) {
+		for (round = 0; round < FWD_HANDOFF_ROUNDS; round++) {
+			n = take_handoff(r, li);
+			if (n <= 0)
+				break;
+			work += (uint32_t)n;
+			pvb_counter_add1w(&r->lc->handoff_rx, (uint64_t)n);
+			for (q = 0; q < r->lc->nb_txq; q++)
+				if (r->lc->txq[q].nr != 0)
+					tx_remote(r, &r->lc->txq[q]);
+			complete_flush(r);
+		}
+	}
+	return work;
+}
+
 /* Free what other lcores returned to us: it goes back to our mempool cache. */
 static void
 reap(struct fwd_run *r)
@@ -602,6 +663,12 @@ reap(struct fwd_run *r)
 
 	for (li = 0; li < r->lc->nb_out; li++) {
 		l = r->lc->out_links[li];
+		/*
+		 * Nothing out, nothing to look at: polling an empty completion ring
+		 * reads the line the other lcore writes, and slows its every write.
+		 */
+		if (l->outstanding < r->burst && !(l->outstanding != 0 && r->draining))
+			continue;
 		while ((n = pvb_scring_reap_burst(&l->prod, m, FWD_MAX_BURST)) > 0) {
 			for (i = 0; i < n; i++)
 				rte_prefetch0(m[i]);
@@ -673,6 +740,7 @@ fwd_lcore_loop(void *arg)
 	while (pvb_load_relaxed(&st->quit) == 0) {
 		r->now = t0;
 		stopping = pvb_load_relaxed(&st->stop_rx) != 0;
+		r->draining = stopping;
 		work = stopping ? 0 : poll_rx(r);
 		work += poll_handoff(r);
 		flush_all(r);

@@ -210,11 +210,15 @@ fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen)
 void
 fwd_ports_close(struct fwd_state *st)
 {
+	struct rte_eth_stats es;
 	uint16_t p;
 
 	for (p = 0; p < st->nb_ports; p++) {
 		if (!st->port[p].started)
 			continue;
+		/* the summary comes after close: keep the device's drop count */
+		if (rte_eth_stats_get(st->port[p].port_id, &es) == 0)
+			st->port[p].nic_missed_at_close = es.imissed + es.rx_nombuf;
 		/* stop releases what the queues hold; close frees the queues */
 		(void)rte_eth_dev_stop(st->port[p].port_id);
 		(void)rte_eth_dev_close(st->port[p].port_id);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_mempool.h>
 
 #include "fwd.h"
@@ -28,6 +29,7 @@ void
 fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t)
 {
 	const struct fwd_port_counters *c;
+	struct rte_eth_stats es;
 	unsigned int d;
 	uint16_t s;
 
@@ -41,6 +43,11 @@ fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t)
 	}
 	for (d = 0; d < FWD_NB_DROPS; d++)
 		t->drops += t->drop[d];
+	/* the device's own drops: not ours to count, ours to show */
+	if (!st->port[p].started)
+		t->nic_missed = st->port[p].nic_missed_at_close;
+	else if (rte_eth_stats_get(st->port[p].port_id, &es) == 0)
+		t->nic_missed = es.imissed + es.rx_nombuf;
 }
 
 uint64_t
@@ -114,15 +121,15 @@ fwd_stats_print(struct fwd_stats_view *v, FILE *f)
 	char why[160];
 	uint16_t p, s;
 
-	fprintf(f, "%-12s %14s %9s %14s %9s %10s  %s\n", "port", "rx pkts", "rx Mpps", "tx pkts",
-		"tx Mpps", "drops", "drop reasons (this period)");
+	fprintf(f, "%-12s %14s %9s %14s %9s %10s %10s  %s\n", "port", "rx pkts", "rx Mpps",
+		"tx pkts", "tx Mpps", "drops", "nic drops", "drop reasons (this period)");
 	for (p = 0; p < st->nb_ports; p++) {
 		fwd_port_totals(st, p, &t);
 		drop_reasons(&t, &v->prev[p], why, sizeof(why));
-		fprintf(f, "%-12s %14llu %9.3f %14llu %9.3f %10llu  %s\n", st->port[p].name,
+		fprintf(f, "%-12s %14llu %9.3f %14llu %9.3f %10llu %10llu  %s\n", st->port[p].name,
 			(unsigned long long)t.rx, (double)(t.rx - v->prev[p].rx) / secs / 1e6,
 			(unsigned long long)t.tx, (double)(t.tx - v->prev[p].tx) / secs / 1e6,
-			(unsigned long long)t.drops, why);
+			(unsigned long long)t.drops, (unsigned long long)t.nic_missed, why);
 		v->prev[p] = t;
 	}
 	fprintf(f, "lcore busy:");
@@ -150,15 +157,15 @@ fwd_stats_summary(struct fwd_stats_view *v, FILE *f)
 
 	fprintf(f, "pvb-fwd summary: %.1f s, %s mode\n", secs,
 		st->cfg->mode == FWD_MODE_L2 ? "l2" : "xconnect");
-	fprintf(f, "%-12s %14s %9s %14s %9s %10s  %s\n", "port", "rx pkts", "rx Mpps", "tx pkts",
-		"tx Mpps", "drops", "drop reasons");
+	fprintf(f, "%-12s %14s %9s %14s %9s %10s %10s  %s\n", "port", "rx pkts", "rx Mpps",
+		"tx pkts", "tx Mpps", "drops", "nic drops", "drop reasons");
 	for (p = 0; p < st->nb_ports; p++) {
 		fwd_port_totals(st, p, &t);
 		drop_reasons(&t, NULL, why, sizeof(why));
-		fprintf(f, "%-12s %14llu %9.3f %14llu %9.3f %10llu  %s\n", st->port[p].name,
+		fprintf(f, "%-12s %14llu %9.3f %14llu %9.3f %10llu %10llu  %s\n", st->port[p].name,
 			(unsigned long long)t.rx, (double)t.rx / secs / 1e6,
 			(unsigned long long)t.tx, (double)t.tx / secs / 1e6,
-			(unsigned long long)t.drops, why);
+			(unsigned long long)t.drops, (unsigned long long)t.nic_missed, why);
 	}
 	for (s = 0; s < st->nb_lcores; s++)
 		fprintf(f, "lcore %u: busy %.1f%%, handed off %llu, transmitted for others %llu, "
@@ -179,10 +186,10 @@ json_port(const struct fwd_state *st, uint16_t p, double secs, FILE *f, const ch
 
 	fwd_port_totals(st, p, &t);
 	fprintf(f, "    {\"name\": \"%s\", \"port_id\": %u, \"rx\": %llu, \"tx\": %llu, "
-		"\"rx_pps\": %.1f, \"tx_pps\": %.1f, \"drops\": %llu, \"drop\": {",
-		st->port[p].name, st->port[p].port_id, (unsigned long long)t.rx,
+		"\"rx_pps\": %.1f, \"tx_pps\": %.1f, \"drops\": %llu, \"nic_missed\": %llu, "
+		"\"drop\": {", st->port[p].name, st->port[p].port_id, (unsigned long long)t.rx,
 		(unsigned long long)t.tx, (double)t.rx / secs, (double)t.tx / secs,
-		(unsigned long long)t.drops);
+		(unsigned long long)t.drops, (unsigned long long)t.nic_missed);
 	for (d = 0; d < FWD_NB_DROPS; d++)
 		fprintf(f, "%s\"%s\": %llu", d ? ", " : "", fwd_drop_names[d],
 			(unsigned long long)t.drop[d]);

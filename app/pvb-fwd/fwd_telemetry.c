@@ -62,6 +62,7 @@ fill_ports(const struct fwd_state *st, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(pd, "rx", t.rx);
 		rte_tel_data_add_dict_u64(pd, "tx", t.tx);
 		rte_tel_data_add_dict_u64(pd, "drops", t.drops);
+		rte_tel_data_add_dict_u64(pd, "nic_missed", t.nic_missed);
 		for (r = 0; r < FWD_NB_DROPS; r++)
 			rte_tel_data_add_dict_u64(pd, fwd_drop_names[r], t.drop[r]);
 		rte_tel_data_add_dict_container(d, st->port[p].name, pd, 0);
