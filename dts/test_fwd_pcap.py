@@ -6,7 +6,7 @@ import json
 import random
 
 import pytest
-from scapy.all import Dot1AD, Dot1Q, Ether, IP, IPv6, Raw, RawPcapReader, RawPcapWriter, UDP
+from scapy.all import Dot1AD, Dot1Q, Ether, IP, IPv6, RawPcapReader, RawPcapWriter, UDP
 
 # Frame lengths without FCS: the edges around 1500/1518, the mbuf size
 # (2048 data bytes), 4096, 9000 (jumbo: chained mbufs)

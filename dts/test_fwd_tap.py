@@ -91,7 +91,12 @@ def test_ping_through_pvb_fwd(spawn, fwd, fwd_lcores, eal_mem, tmp_path, names):
     ports = {x["name"]: x for x in doc["ports"]}
     # ARP and three echo requests one way, replies the other
     assert ports["ta"]["rx"] >= 4 and ports["tb"]["rx"] >= 4, ports
-    assert ports["ta"]["rx"] == ports["tb"]["tx"] and ports["tb"]["rx"] == ports["ta"]["tx"]
-    assert ports["ta"]["drops"] == ports["tb"]["drops"] == 0
+    # Every frame went out or was dropped for a reason. While the interfaces
+    # move (down, then up in a namespace) the kernel may still send IPv6
+    # noise on the one left behind, which its peer, down, does not take.
+    for src, out in (("ta", "tb"), ("tb", "ta")):
+        assert ports[src]["rx"] == ports[out]["tx"] + ports[out]["drop"]["tx_full"], ports
+    for port in ports.values():
+        assert port["drops"] == port["drop"]["tx_full"], ports
     for pool in doc["mempools"]:
         assert pool["in_use_end"] == pool["in_use_start"], pool

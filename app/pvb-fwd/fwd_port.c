@@ -56,8 +56,8 @@ find_port(const struct fwd_port_cfg *c, uint16_t *port_id, char *err, size_t err
 			    c->name, name);
 	rc = rte_dev_probe(c->dev);
 	if (rc != 0)
-		return fail(err, errlen, "port %s: cannot probe '%s': %s", c->name, c->dev,
-			    strerror(-rc));
+		return fail(err, errlen, "port %s: cannot probe '%s' (no such driver, or bad "
+			    "devargs; DPDK says: %s)", c->name, c->dev, strerror(-rc));
 	if (rte_eth_dev_get_port_by_name(name, port_id) != 0)
 		return fail(err, errlen, "port %s: '%s' probed but is not an ethdev", c->name,
 			    name);
@@ -115,10 +115,14 @@ port_conf(const struct rte_eth_dev_info *info, struct rte_eth_conf *conf)
 static void
 port_mtu(struct fwd_port *fp, const struct rte_eth_dev_info *info)
 {
+	uint32_t want = RTE_MIN((uint32_t)info->max_mtu, (uint32_t)FWD_MAX_MTU);
 	uint16_t mtu = 0;
 
-	if (info->max_mtu > RTE_ETHER_MTU)
-		(void)rte_eth_dev_set_mtu(fp->port_id, RTE_MIN(info->max_mtu, FWD_MAX_MTU));
+	/* a device may report a max MTU its max frame cannot carry: respect both */
+	if (info->max_rx_pktlen > RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN)
+		want = RTE_MIN(want, info->max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
+	if (want > RTE_ETHER_MTU)
+		(void)rte_eth_dev_set_mtu(fp->port_id, (uint16_t)want);
 	if (rte_eth_dev_get_mtu(fp->port_id, &mtu) != 0 || mtu == 0)
 		mtu = RTE_ETHER_MTU;
 	fp->max_frame = RTE_MAX((uint32_t)mtu + FWD_L2_OVERHEAD, info->max_rx_pktlen);

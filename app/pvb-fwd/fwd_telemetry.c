@@ -5,9 +5,13 @@
 /*
  * DPDK telemetry commands, answered from the telemetry thread with the same
  * counters the periodic table reads:
- *   /pvb/ports    per port: rx, tx, drops and each drop reason
- *   /pvb/lcores   per worker lcore: busy %, hand-offs, sleeps
- *   /pvb/l2       MAC table counters and (up to FWD_TEL_L2_MAX) entries
+ *   /pvb/ports    per port index: name, rx, tx, drops and each drop reason
+ *   /pvb/lcores   per worker lcore id: busy %, hand-offs, sleeps
+ *   /pvb/l2       MAC table counters, and a table of (up to FWD_TEL_L2_MAX)
+ *                 entries {mac, port} numbered from 0
+ * Port names and MACs are values, not keys: DPDK 22.11 allows only
+ * [A-Za-z0-9_/] in dict keys (port names may hold '.' and '-'), and only
+ * plain arrays, not dicts, inside arrays.
  * Try: dpdk-telemetry.py, then /pvb/ports.
  */
 
@@ -49,6 +53,7 @@ fill_ports(const struct fwd_state *st, struct rte_tel_data *d)
 	struct rte_tel_data *pd;
 	struct fwd_totals t;
 	unsigned int r;
+	char key[8];
 	uint16_t p;
 
 	rte_tel_data_start_dict(d);
@@ -58,6 +63,7 @@ fill_ports(const struct fwd_state *st, struct rte_tel_data *d)
 			return -1;
 		fwd_port_totals(st, p, &t);
 		rte_tel_data_start_dict(pd);
+		rte_tel_data_add_dict_string(pd, "name", st->port[p].name);
 		rte_tel_data_add_dict_u64(pd, "port_id", st->port[p].port_id);
 		rte_tel_data_add_dict_u64(pd, "rx", t.rx);
 		rte_tel_data_add_dict_u64(pd, "tx", t.tx);
@@ -65,7 +71,9 @@ fill_ports(const struct fwd_state *st, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(pd, "nic_missed", t.nic_missed);
 		for (r = 0; r < FWD_NB_DROPS; r++)
 			rte_tel_data_add_dict_u64(pd, fwd_drop_names[r], t.drop[r]);
-		rte_tel_data_add_dict_container(d, st->port[p].name, pd, 0);
+		snprintf(key, sizeof(key), "%u", p);
+		if (rte_tel_data_add_dict_container(d, key, pd, 0) != 0)
+			rte_tel_data_free(pd);
 	}
 	return 0;
 }
@@ -97,7 +105,8 @@ fill_lcores(const struct fwd_state *st, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(ld, "handoff_rx", pvb_counter_read(&lc->handoff_rx));
 		rte_tel_data_add_dict_u64(ld, "sleeps", pvb_counter_read(&lc->sleeps));
 		snprintf(name, sizeof(name), "%u", lc->lcore_id);
-		rte_tel_data_add_dict_container(d, name, ld, 0);
+		if (rte_tel_data_add_dict_container(d, name, ld, 0) != 0)
+			rte_tel_data_free(ld);
 	}
 	return 0;
 }
@@ -112,11 +121,22 @@ static int
 tel_l2_entry(const uint8_t mac[6], uint16_t port, uint64_t last_seen __rte_unused, void *arg)
 {
 	struct tel_walk *w = arg;
-	char s[RTE_ETHER_ADDR_FMT_SIZE];
+	char s[RTE_ETHER_ADDR_FMT_SIZE], key[8];
+	struct rte_tel_data *e;
 
+	e = rte_tel_data_alloc();
+	if (e == NULL)
+		return 1;
 	snprintf(s, sizeof(s), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
 		 mac[4], mac[5]);
-	rte_tel_data_add_dict_string(w->d, s, w->st->port[port].name);
+	rte_tel_data_start_dict(e);
+	rte_tel_data_add_dict_string(e, "mac", s);
+	rte_tel_data_add_dict_string(e, "port", w->st->port[port].name);
+	snprintf(key, sizeof(key), "%u", w->n);
+	if (rte_tel_data_add_dict_container(w->d, key, e, 0) != 0) {
+		rte_tel_data_free(e);
+		return 1;
+	}
 	return ++w->n >= FWD_TEL_L2_MAX;
 }
 
@@ -143,7 +163,8 @@ fill_l2(const struct fwd_state *st, struct rte_tel_data *d)
 		return -1;
 	rte_tel_data_start_dict(w.d);
 	fwd_l2_walk(st->l2, tel_l2_entry, &w);
-	rte_tel_data_add_dict_container(d, "table", w.d, 0);
+	if (rte_tel_data_add_dict_container(d, "table", w.d, 0) != 0)
+		rte_tel_data_free(w.d);
 	return 0;
 }
 

@@ -184,15 +184,40 @@ load_config(struct fwd_config *cfg, const struct fwd_opts *o)
 	return rc;
 }
 
-static void
-capture_init(void)
+/* The EAL option among @p argv[1..n) that rules out secondary processes, or NULL. */
+static const char *
+no_shared_runtime(int n, char **argv)
 {
-	/* dpdk-dumpcap attaches as a secondary process: it needs a shared runtime */
-	if (rte_pdump_init() == 0)
+	static const char *const opts[] = { "--in-memory", "--no-shconf", "--no-huge" };
+	int i;
+	size_t k;
+
+	for (i = 1; i < n; i++)
+		for (k = 0; k < RTE_DIM(opts); k++)
+			if (strcmp(argv[i], opts[k]) == 0)
+				return opts[k];
+	return NULL;
+}
+
+/*
+ * dpdk-dumpcap attaches as a secondary process, so it needs the shared
+ * runtime that --in-memory, --no-shconf and --no-huge do without; there
+ * rte_pdump_init() still succeeds, so we say so ourselves.
+ */
+static void
+capture_init(int n, char **argv)
+{
+	const char *why = no_shared_runtime(n, argv);
+
+	if (why != NULL)
+		printf("pvb-fwd: capture unavailable (%s: no shared runtime for dpdk-dumpcap; "
+		       "use --file-prefix instead)\n", why);
+	else if (rte_pdump_init() == 0)
 		printf("pvb-fwd: capture ready: dpdk-dumpcap can attach to any port\n");
 	else
-		printf("pvb-fwd: capture unavailable (%s); run without --in-memory to use "
-		       "dpdk-dumpcap\n", rte_strerror(rte_errno));
+		printf("pvb-fwd: capture unavailable (%s)\n", rte_strerror(rte_errno));
+	/* a script waits for this line before it starts dpdk-dumpcap */
+	fflush(stdout);
 }
 
 static int
@@ -343,7 +368,7 @@ main(int argc, char **argv)
 		return FWD_EXIT_USAGE;
 	}
 	if (parse_args(argc - n, argv + n, &o) != 0) {
-		usage(argv[0]);
+		fprintf(stderr, "pvb-fwd: bad options; see %s -- --help\n", argv[0]);
 		rte_eal_cleanup();
 		return FWD_EXIT_USAGE;
 	}
@@ -367,7 +392,7 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return FWD_EXIT_USAGE;
 	}
-	capture_init();
+	capture_init(n, argv);
 	rc = run(&st, &o);
 	fwd_lcores_free(&st);
 	pools_free(&st);
