@@ -199,3 +199,17 @@ def spawn(procs):
         procs.procs.append(p)
         return Running(p)
     return start
+
+
+def write_pcap(path, frames):
+    """Frames (bytes) into a pcap file, Ethernet link type."""
+    from scapy.all import RawPcapWriter
+    w = RawPcapWriter(str(path), linktype=1)  # DLT_EN10MB
+    for f in frames:
+        w.write(f)
+    w.close()
+
+
+def read_pcap(path):
+    from scapy.all import RawPcapReader
+    return [bytes(data) for data, _ in RawPcapReader(str(path))]

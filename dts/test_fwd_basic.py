@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from conftest import write_pcap
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(TOP, "config", "pvb-fwd.example.ini")
 
@@ -235,12 +237,6 @@ def telemetry_of(pid, timeout):
     pytest.fail(f"no telemetry socket of pid {pid} in {runtime_dirs()}")
 
 
-def write_pcap(path, frames):
-    from scapy.all import RawPcapWriter
-    w = RawPcapWriter(str(path), linktype=1)  # DLT_EN10MB
-    for f in frames:
-        w.write(f)
-    w.close()
 
 
 MACS = ["02:00:00:00:0a:01", "02:00:00:00:0a:02", "02:00:00:00:0a:03"]

@@ -13,22 +13,12 @@ from it or sending it anywhere."""
 import json
 
 import pytest
+from conftest import read_pcap, write_pcap
 from scapy.all import Ether, IP, UDP, Raw, RawPcapReader, RawPcapWriter
 
 BCAST = "ff:ff:ff:ff:ff:ff"
 RUNT = b"\x00" * 12
 DROPS = ("tx_full", "no_route", "filtered", "ring_full", "too_big")
-
-
-def write_pcap(path, frames):
-    w = RawPcapWriter(str(path), linktype=1)  # DLT_EN10MB
-    for f in frames:
-        w.write(f)
-    w.close()
-
-
-def read_pcap(path):
-    return [bytes(data) for data, _ in RawPcapReader(str(path))]
 
 
 def frame(src, dst, tag, size=80):

@@ -6,23 +6,13 @@ import json
 import random
 
 import pytest
+from conftest import read_pcap, write_pcap
 from scapy.all import Dot1AD, Dot1Q, Ether, IP, IPv6, RawPcapReader, RawPcapWriter, UDP
 
 # Frame lengths without FCS: the edges around 1500/1518, the mbuf size
 # (2048 data bytes), 4096, 9000 (jumbo: chained mbufs)
 EDGES = [60, 64, 65, 127, 128, 512, 1499, 1500, 1501, 1514, 1517, 1518, 1519, 1522,
          2047, 2048, 2049, 2176, 4095, 4096, 4097, 8999, 9000]
-
-
-def write_pcap(path, frames):
-    w = RawPcapWriter(str(path), linktype=1)  # DLT_EN10MB
-    for f in frames:
-        w.write(f)
-    w.close()
-
-
-def read_pcap(path):
-    return [bytes(data) for data, _ in RawPcapReader(str(path))]
 
 
 def make_frames(seed, src):

@@ -136,6 +136,9 @@ struct fwd_state {
 };
 
 /* fwd_port.c */
+/* Write a one-line reason into @p err; returns -1 for "return fwd_errf(...)". */
+int fwd_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 int fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen);
 void fwd_ports_close(struct fwd_state *st);
 

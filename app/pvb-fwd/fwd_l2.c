@@ -71,7 +71,8 @@ struct fwd_l2 {
 	 * move, a source not learned) and by the ager, not for known traffic:
 	 * off the line above, which every lookup reads.
 	 */
-	_Alignas(L2_LINE) pvb_shared_u64 entries;	/* W: learn (CAS +1), all removers (CAS -n) */
+	/* W: learn (CAS +1), all removers (CAS -n) */
+	_Alignas(L2_LINE) pvb_shared_u64 entries;
 	pvb_counter_t learned;	/* W: learn */
 	pvb_counter_t moved;	/* W: learn */
 	pvb_counter_t full;	/* W: learn */

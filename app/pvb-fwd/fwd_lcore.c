@@ -18,7 +18,6 @@
  */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -59,16 +58,6 @@ struct fwd_run {
 	struct rte_mbuf *cmp[FWD_MAX_LCORES][FWD_MAX_BURST];
 };
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- set-up ------------------------------------------------------------- */
 
@@ -135,7 +124,7 @@ link_create(struct fwd_state *st, uint16_t src, uint16_t dst, char *err, size_t 
 	_Static_assert(sizeof(struct fwd_handoff_ent) == PVB_SCRING_ENTRY_LARGE, "entry");
 	l = rte_zmalloc_socket("fwd_link", sizeof(*l), RTE_CACHE_LINE_SIZE, socket);
 	if (l == NULL) {
-		fail(err, errlen, "hand-off link: out of memory");
+		fwd_errf(err, errlen, "hand-off link: out of memory");
 		return NULL;
 	}
 	snprintf(name, sizeof(name), "pvb_fwd_link_%u_%u", src, dst);
@@ -143,7 +132,7 @@ link_create(struct fwd_state *st, uint16_t src, uint16_t dst, char *err, size_t 
 	if (l->mz == NULL || pvb_scring_format(l->mz->addr, len, &sp) != 0 ||
 	    pvb_scring_attach_prod(&l->prod, l->mz->addr, len, &sp, why, sizeof(why)) != 0 ||
 	    pvb_scring_attach_cons(&l->cons, l->mz->addr, len, &sp, why, sizeof(why)) != 0) {
-		fail(err, errlen, "hand-off link %u->%u: %s", st->lc[src]->lcore_id,
+		fwd_errf(err, errlen, "hand-off link %u->%u: %s", st->lc[src]->lcore_id,
 		     st->lc[dst]->lcore_id, l->mz == NULL ? rte_strerror(rte_errno) : why);
 		rte_memzone_free(l->mz);
 		rte_free(l);
@@ -200,7 +189,7 @@ routes_setup(struct fwd_state *st, uint16_t slot, char *err, size_t errlen)
 			continue;
 		owner = tx_owner(st, p);
 		if (owner < 0)
-			return fail(err, errlen, "port %s: no lcore transmits on it",
+			return fwd_errf(err, errlen, "port %s: no lcore transmits on it",
 				    st->port[p].name);
 		li = link_index(st, slot, (uint16_t)owner, err, errlen);
 		if (li < 0)
@@ -221,13 +210,14 @@ fwd_lcores_setup(struct fwd_state *st, char *err, size_t errlen)
 	if (cfg->mode == FWD_MODE_L2) {
 		st->l2 = fwd_l2_create(cfg->l2_size, st->l2_age_cycles);
 		if (st->l2 == NULL)
-			return fail(err, errlen, "l2 table of %u entries: %s", cfg->l2_size,
+			return fwd_errf(err, errlen, "l2 table of %u entries: %s", cfg->l2_size,
 				    strerror(errno));
 	}
 	for (s = 0; s < cfg->nb_lcores; s++) {
 		st->lc[s] = lcore_alloc(cfg, &cfg->lcores[s]);
 		if (st->lc[s] == NULL)
-			return fail(err, errlen, "lcore %u: out of memory", cfg->lcores[s].lcore_id);
+			return fwd_errf(err, errlen, "lcore %u: out of memory",
+					cfg->lcores[s].lcore_id);
 		st->nb_lcores = s + 1;
 	}
 	for (s = 0; s < st->nb_lcores; s++)

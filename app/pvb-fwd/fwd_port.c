@@ -21,8 +21,9 @@
 #define FWD_MAX_MTU	9600	/* jumbo frames pass where the device allows them */
 #define FWD_L2_OVERHEAD	(RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN)	/* QinQ headers */
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
+
+int
+fwd_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -52,14 +53,15 @@ find_port(const struct fwd_port_cfg *c, uint16_t *port_id, char *err, size_t err
 	if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
 		return 0;
 	if (c->dev[0] == '\0')
-		return fail(err, errlen, "port %s: no device %s (give it with --vdev/-a or dev =)",
-			    c->name, name);
+		return fwd_errf(err, errlen,
+				"port %s: no device %s (give it with --vdev/-a or dev =)",
+				c->name, name);
 	rc = rte_dev_probe(c->dev);
 	if (rc != 0)
-		return fail(err, errlen, "port %s: cannot probe '%s' (no such driver, or bad "
+		return fwd_errf(err, errlen, "port %s: cannot probe '%s' (no such driver, or bad "
 			    "devargs; DPDK says: %s)", c->name, c->dev, strerror(-rc));
 	if (rte_eth_dev_get_port_by_name(name, port_id) != 0)
-		return fail(err, errlen, "port %s: '%s' probed but is not an ethdev", c->name,
+		return fwd_errf(err, errlen, "port %s: '%s' probed but is not an ethdev", c->name,
 			    name);
 	return 0;
 }
@@ -93,7 +95,7 @@ pool_for(struct fwd_state *st, int socket, char *err, size_t errlen)
 	st->pool[s] = rte_pktmbuf_pool_create(name, mbufs_needed(st->cfg), FWD_MBUF_CACHE, 0,
 					      RTE_MBUF_DEFAULT_BUF_SIZE, (int)s);
 	if (st->pool[s] == NULL) {
-		fail(err, errlen, "mempool %s: %s", name, rte_strerror(rte_errno));
+		fwd_errf(err, errlen, "mempool %s: %s", name, rte_strerror(rte_errno));
 		return NULL;
 	}
 	st->in_use_start[s] = rte_mempool_in_use_count(st->pool[s]);
@@ -150,7 +152,7 @@ port_queues(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
 			rc = rte_eth_tx_queue_setup(fp->port_id, q, nb_txd, socket, NULL);
 	}
 	if (rc != 0)
-		return fail(err, errlen, "port %s: queue setup: %s", c->name, strerror(-rc));
+		return fwd_errf(err, errlen, "port %s: queue setup: %s", c->name, strerror(-rc));
 	return 0;
 }
 
@@ -168,19 +170,20 @@ port_setup(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
 		return -1;
 	rc = rte_eth_dev_info_get(fp->port_id, &info);
 	if (rc == 0 && (c->nb_queues > info.max_rx_queues || c->nb_queues > info.max_tx_queues))
-		return fail(err, errlen, "port %s: %u queues asked, the device has %u rx / %u tx",
-			    c->name, c->nb_queues, info.max_rx_queues, info.max_tx_queues);
+		return fwd_errf(err, errlen,
+				"port %s: %u queues asked, the device has %u rx / %u tx", c->name,
+				c->nb_queues, info.max_rx_queues, info.max_tx_queues);
 	port_conf(&info, &conf);
 	if (rc == 0)
 		rc = rte_eth_dev_configure(fp->port_id, c->nb_queues, c->nb_queues, &conf);
 	if (rc != 0)
-		return fail(err, errlen, "port %s: configure: %s", c->name, strerror(-rc));
+		return fwd_errf(err, errlen, "port %s: configure: %s", c->name, strerror(-rc));
 	port_mtu(fp, &info);
 	if (port_queues(st, p, err, errlen) != 0)
 		return -1;
 	rc = rte_eth_dev_start(fp->port_id);
 	if (rc != 0)
-		return fail(err, errlen, "port %s: start: %s", c->name, strerror(-rc));
+		return fwd_errf(err, errlen, "port %s: start: %s", c->name, strerror(-rc));
 	fp->started = true;
 	/* not every PMD has promiscuous mode (-ENOTSUP); the frames still flow */
 	if (c->promisc)

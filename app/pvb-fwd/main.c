@@ -306,7 +306,8 @@ pools_check(const struct fwd_state *st, unsigned int *in_use)
 			continue;
 		in_use[s] = rte_mempool_in_use_count(st->pool[s]);
 		if (in_use[s] != st->in_use_start[s]) {
-			fprintf(stderr, "pvb-fwd: mempool %s: %u mbufs in use at exit, %u at start\n",
+			fprintf(stderr,
+				"pvb-fwd: mempool %s: %u mbufs in use at exit, %u at start\n",
 				st->pool[s]->name, in_use[s], st->in_use_start[s]);
 			bad++;
 		}
