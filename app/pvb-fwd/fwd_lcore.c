@@ -133,7 +133,7 @@ link_create(struct fwd_state *st, uint16_t src, uint16_t dst, char *err, size_t 
 	    pvb_scring_attach_prod(&l->prod, l->mz->addr, len, &sp, why, sizeof(why)) != 0 ||
 	    pvb_scring_attach_cons(&l->cons, l->mz->addr, len, &sp, why, sizeof(why)) != 0) {
 		fwd_errf(err, errlen, "hand-off link %u->%u: %s", st->lc[src]->lcore_id,
-		     st->lc[dst]->lcore_id, l->mz == NULL ? rte_strerror(rte_errno) : why);
+			 st->lc[dst]->lcore_id, l->mz == NULL ? rte_strerror(rte_errno) : why);
 		rte_memzone_free(l->mz);
 		rte_free(l);
 		return NULL;
@@ -190,7 +190,7 @@ routes_setup(struct fwd_state *st, uint16_t slot, char *err, size_t errlen)
 		owner = tx_owner(st, p);
 		if (owner < 0)
 			return fwd_errf(err, errlen, "port %s: no lcore transmits on it",
-				    st->port[p].name);
+					st->port[p].name);
 		li = link_index(st, slot, (uint16_t)owner, err, errlen);
 		if (li < 0)
 			return -1;
@@ -211,7 +211,7 @@ fwd_lcores_setup(struct fwd_state *st, char *err, size_t errlen)
 		st->l2 = fwd_l2_create(cfg->l2_size, st->l2_age_cycles);
 		if (st->l2 == NULL)
 			return fwd_errf(err, errlen, "l2 table of %u entries: %s", cfg->l2_size,
-				    strerror(errno));
+					strerror(errno));
 	}
 	for (s = 0; s < cfg->nb_lcores; s++) {
 		st->lc[s] = lcore_alloc(cfg, &cfg->lcores[s]);

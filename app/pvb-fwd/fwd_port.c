@@ -59,10 +59,10 @@ find_port(const struct fwd_port_cfg *c, uint16_t *port_id, char *err, size_t err
 	rc = rte_dev_probe(c->dev);
 	if (rc != 0)
 		return fwd_errf(err, errlen, "port %s: cannot probe '%s' (no such driver, or bad "
-			    "devargs; DPDK says: %s)", c->name, c->dev, strerror(-rc));
+				"devargs; DPDK says: %s)", c->name, c->dev, strerror(-rc));
 	if (rte_eth_dev_get_port_by_name(name, port_id) != 0)
 		return fwd_errf(err, errlen, "port %s: '%s' probed but is not an ethdev", c->name,
-			    name);
+				name);
 	return 0;
 }
 
