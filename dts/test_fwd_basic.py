@@ -174,8 +174,8 @@ def test_bad_config_exit_2(procs, fwd, eal, tmp_path, case):
 
 @pytest.mark.parametrize("args,msg", [
     (["--bogus"], "unrecognized option '--bogus'"),
-    (["--duration", "soon"], "pvb-fwd: --duration: 'soon' is not a number of seconds"),
-    (["--stats-period", "-1"], "pvb-fwd: --stats-period: '-1' is not a number of seconds"),
+    (["--duration", "soon"], "pvb-fwd: --duration: 'soon' is not 0 or a number of seconds"),
+    (["--stats-period", "-1"], "pvb-fwd: --stats-period: '-1' is not 0 or a number of seconds"),
     (["stray"], "pvb-fwd: unexpected argument 'stray'"),
 ])
 def test_bad_option_exit_2(procs, fwd, eal, args, msg):

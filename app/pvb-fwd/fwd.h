@@ -12,10 +12,10 @@
  *
  * A packet whose output queue belongs to another lcore travels on the
  * submission ring of a hand-off link (one scring per ordered lcore pair that
- * needs one); the transmitting lcore takes an extra reference before handing
- * the mbuf to the PMD and returns it on the completion ring, so the last
- * reference is usually dropped by the lcore that received the packet and the
- * mbuf goes back to that lcore's mempool cache.
+ * needs one) with a second reference taken by the lcore that received it; the
+ * transmitting lcore gives one reference to the PMD and returns the mbuf on
+ * the completion ring. With PMDs that free on transmit, the receiving lcore
+ * then drops the last reference and the mbuf goes back to its mempool cache.
  */
 
 #include <stdbool.h>
@@ -33,7 +33,7 @@
 /* Why a packet was dropped. Every drop is counted under one of these. */
 enum fwd_drop {
 	FWD_DROP_TX_FULL,	/* the tx queue took fewer than offered */
-	FWD_DROP_NO_ROUTE,	/* xconnect: port without peer; l2: no other port */
+	FWD_DROP_NO_ROUTE,	/* xconnect: no peer; l2: no other port; a runt frame */
 	FWD_DROP_FILTERED,	/* l2: destination learned on the ingress port */
 	FWD_DROP_RING_FULL,	/* hand-off ring to the owning lcore full */
 	FWD_DROP_TOO_BIG,	/* longer than the output port's frame limit */
@@ -80,11 +80,13 @@ struct fwd_txq {
 	uint16_t port;
 	uint16_t queue;
 	uint16_t n;				/* local packets buffered */
-	uint16_t nr;				/* hand-off packets buffered */
+	uint16_t nb_handoff;			/* hand-off packets buffered */
 	struct rte_mbuf *pkts[FWD_MAX_BURST];
-	struct rte_mbuf *rpkts[FWD_MAX_BURST];
-	uint16_t origin[FWD_MAX_BURST];		/* in_links[] index of rpkts[i] */
+	struct rte_mbuf *handoff_pkts[FWD_MAX_BURST];
+	uint16_t origin[FWD_MAX_BURST];		/* in_links[] index of handoff_pkts[i] */
 };
+
+struct fwd_run;
 
 /* A worker lcore. */
 struct fwd_lcore {
@@ -103,6 +105,7 @@ struct fwd_lcore {
 	pvb_counter_t handoff_rx;		/* entries consumed from other lcores */
 	pvb_counter_t l2_invalid;		/* l2: sources not learnable (group, zero) */
 	pvb_shared_u32 quiet;			/* W: this lcore, while draining */
+	struct fwd_run *run;			/* its loop's scratch (fwd_datapath.c) */
 };
 
 /* A port as the datapath sees it. */
@@ -110,6 +113,9 @@ struct fwd_port {
 	uint16_t port_id;
 	uint32_t max_frame;	/* longest frame the port transmits */
 	uint32_t max_rx_frame;	/* longest frame the port can receive */
+	bool rx_scatter;	/* may receive chained mbufs */
+	bool tx_multi_seg;	/* can transmit chained mbufs */
+	bool configured;	/* rte_eth_dev_configure() done: close it at exit */
 	struct rte_ether_addr mac;
 	bool started;
 	uint64_t nic_missed_at_close;	/* the device's drops when it closed */
@@ -122,12 +128,10 @@ struct fwd_state {
 	struct fwd_port port[FWD_MAX_PORTS];
 	uint16_t nb_lcores;
 	struct fwd_lcore *lc[FWD_MAX_LCORES];
-	uint16_t nb_links;
-	struct fwd_link *links[FWD_MAX_LCORES * 2];
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
 	unsigned int in_use_start[RTE_MAX_NUMA_NODES];
 	struct fwd_l2 *l2;
-	/* [in][out]: a frame from in may exceed what out transmits (else skip the check) */
+	/* [in][out]: a frame from in may be more than out transmits (else skip the checks) */
 	bool size_check[FWD_MAX_PORTS][FWD_MAX_PORTS];
 	uint64_t tsc_hz;
 	uint64_t l2_age_cycles;
@@ -142,9 +146,12 @@ int fwd_errf(char *err, size_t errlen, const char *fmt, ...)
 int fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen);
 void fwd_ports_close(struct fwd_state *st);
 
-/* fwd_lcore.c */
+/* fwd_lcore.c: set-up */
 int fwd_lcores_setup(struct fwd_state *st, char *err, size_t errlen);
 void fwd_lcores_free(struct fwd_state *st);
+
+/* fwd_datapath.c */
+struct fwd_run *fwd_run_alloc(struct fwd_state *st, struct fwd_lcore *lc);
 int fwd_lcore_loop(void *arg);	/* arg: struct fwd_lcore_arg * */
 
 struct fwd_lcore_arg {
@@ -152,7 +159,9 @@ struct fwd_lcore_arg {
 	struct fwd_lcore *lc;
 };
 
-/* fwd_stats.c */
+/* fwd_stats.c: readers (main, telemetry) take the lock around device statistics */
+void fwd_stats_lock(void);
+void fwd_stats_unlock(void);
 struct fwd_totals {
 	uint64_t rx, tx, drop[FWD_NB_DROPS], drops;
 	uint64_t nic_missed;	/* dropped by the device before rx: imissed + rx_nombuf */

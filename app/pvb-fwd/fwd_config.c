@@ -661,6 +661,21 @@ check_lcores_busy(const struct load_ctx *x)
 }
 
 /*
+ * A hand-off link must take two bursts: the sender holds its rx queues back
+ * when less than a burst of room is left, and reaps completions a burst at a
+ * time, so a ring of fewer than two bursts could stall with both waiting.
+ */
+static int
+check_ring_vs_burst(struct load_ctx *x)
+{
+	if (x->c->ring_size >= 2u * x->c->burst)
+		return 0;
+	return fwd_cfg_fail(&x->d, x->general_line,
+			    "[general]: ring_size %u is less than two bursts (burst %u); "
+			    "raise ring_size or lower burst", x->c->ring_size, x->c->burst);
+}
+
+/*
  * Sections are applied by kind, not in file order: [general] first, since
  * mode decides whether peer is allowed, then ports, whose queue counts the
  * lcores' lists are checked against.
@@ -677,7 +692,7 @@ load_sections(struct load_ctx *x)
 		for (s = 0; s < x->loc.nb_secs; s++)
 			if (x->ref[s].kind == kind && apply_section(x, s) < 0)
 				return -1;
-	if (check_peers(x) < 0)
+	if (check_peers(x) < 0 || check_ring_vs_burst(x) < 0)
 		return -1;
 	return check_lcores_busy(x);
 }

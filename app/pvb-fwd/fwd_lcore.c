@@ -3,27 +3,15 @@
  */
 
 /*
- * The worker lcores: set-up of tx ownership, routes and hand-off links, and
- * the run-to-completion poll loop.
- *
- * One iteration:
- *   rx bursts from the queues we poll -> decide each packet's output port
- *     -> our own tx queue's buffer, or the staging area of the hand-off link
- *        to the lcore that owns that port's tx queue
- *   hand-off submissions from other lcores -> our tx queue buffers
- *   flush tx buffers (tx_burst); hand-off packets go back on the completion
- *     ring whether sent or not (the reference taken for the way back keeps
- *     them alive)
- *   flush staging areas (submit); reap our completions and free them
+ * The worker lcores' set-up: tx ownership, routes and hand-off links. The
+ * loop itself is in fwd_datapath.c.
  */
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include <rte_cycles.h>
-#include <rte_ethdev.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_memzone.h>
@@ -37,27 +25,6 @@ const char *const fwd_drop_names[FWD_NB_DROPS] = {
 	[FWD_DROP_RING_FULL] = "ring_full",
 	[FWD_DROP_TOO_BIG] = "too_big",
 };
-
-/* Per-lcore scratch kept next to the loop, not in shared state. */
-struct fwd_stage {
-	uint16_t n;
-	struct fwd_handoff_ent ent[FWD_MAX_BURST];
-};
-
-#define FWD_HANDOFF_ROUNDS	4	/* bursts taken from a link per loop iteration */
-
-struct fwd_run {
-	struct fwd_state *st;
-	struct fwd_lcore *lc;
-	uint16_t burst;
-	bool draining;		/* stopping: reap every last completion */
-	uint64_t now;
-	struct fwd_stage out[FWD_MAX_LCORES];		/* per out_link */
-	uint16_t ncmp[FWD_MAX_LCORES];			/* per in_link */
-	/* a link gives us at most one burst per iteration, each packet completes once */
-	struct rte_mbuf *cmp[FWD_MAX_LCORES][FWD_MAX_BURST];
-};
-
 
 /* ---- set-up ------------------------------------------------------------- */
 
@@ -157,7 +124,6 @@ link_index(struct fwd_state *st, uint16_t src, uint16_t dst, char *err, size_t e
 	l = link_create(st, src, dst, err, errlen);
 	if (l == NULL)
 		return -1;
-	st->links[st->nb_links++] = l;
 	s->out_links[s->nb_out] = l;
 	d->in_links[d->nb_in++] = l;
 	return s->nb_out++;
@@ -223,6 +189,13 @@ fwd_lcores_setup(struct fwd_state *st, char *err, size_t errlen)
 	for (s = 0; s < st->nb_lcores; s++)
 		if (routes_setup(st, s, err, errlen) != 0)
 			return -1;
+	/* the loops' scratch now, so a worker cannot fail to start later */
+	for (s = 0; s < st->nb_lcores; s++) {
+		st->lc[s]->run = fwd_run_alloc(st, st->lc[s]);
+		if (st->lc[s]->run == NULL)
+			return fwd_errf(err, errlen, "lcore %u: out of memory",
+					st->lc[s]->lcore_id);
+	}
 	return 0;
 }
 
@@ -231,556 +204,21 @@ fwd_lcores_free(struct fwd_state *st)
 {
 	uint16_t i;
 
-	for (i = 0; i < st->nb_links; i++) {
-		rte_memzone_free(st->links[i]->mz);
-		rte_free(st->links[i]);
-	}
+	uint16_t j;
+
+	/* every link is some lcore's out_link, exactly once */
+	for (i = 0; i < st->nb_lcores; i++)
+		for (j = 0; j < st->lc[i]->nb_out; j++) {
+			rte_memzone_free(st->lc[i]->out_links[j]->mz);
+			rte_free(st->lc[i]->out_links[j]);
+		}
 	for (i = 0; i < st->nb_lcores; i++) {
+		rte_free(st->lc[i]->run);
 		rte_free(st->lc[i]->txq);
 		rte_free(st->lc[i]->cnt);
 		rte_free(st->lc[i]);
 	}
 	fwd_l2_free(st->l2);
-	st->nb_links = 0;
 	st->nb_lcores = 0;
 	st->l2 = NULL;
-}
-
-/* ---- the datapath ------------------------------------------------------- */
-
-static inline void
-drop_count(struct fwd_run *r, uint16_t port, enum fwd_drop why)
-{
-	pvb_counter_add1w(&r->lc->cnt[port].drop[why], 1);
-}
-
-static inline void
-drop(struct fwd_run *r, uint16_t port, enum fwd_drop why, struct rte_mbuf *m)
-{
-	drop_count(r, port, why);
-	rte_pktmbuf_free(m);
-}
-
-/* Transmit @p n local packets now; what the queue refuses is dropped. */
-static inline void
-tx_now(struct fwd_run *r, const struct fwd_txq *q, struct rte_mbuf **pkts, uint16_t n)
-{
-	uint16_t sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, pkts, n);
-
-	pvb_counter_add1w(&r->lc->cnt[q->port].tx, sent);
-	if (unlikely(sent < n)) {
-		pvb_counter_add1w(&r->lc->cnt[q->port].drop[FWD_DROP_TX_FULL], n - sent);
-		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
-	}
-}
-
-/* Transmit hand-off packets; all go back to their origin, sent or not. */
-static void
-tx_remote(struct fwd_run *r, struct fwd_txq *q)
-{
-	uint16_t sent, i, o;
-
-	sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, q->rpkts, q->nr);
-	pvb_counter_add1w(&r->lc->cnt[q->port].tx, sent);
-	for (i = 0; i < q->nr; i++) {
-		if (i >= sent) {
-			drop_count(r, q->port, FWD_DROP_TX_FULL);
-			/* the PMD did not take it: drop the reference we took for it */
-			rte_pktmbuf_refcnt_update(q->rpkts[i], -1);
-		}
-		o = q->origin[i];
-		r->cmp[o][r->ncmp[o]++] = q->rpkts[i];
-	}
-	q->nr = 0;
-}
-
-static void
-txq_flush(struct fwd_run *r, struct fwd_txq *q)
-{
-	if (q->n != 0) {
-		tx_now(r, q, q->pkts, q->n);
-		q->n = 0;
-	}
-	if (q->nr != 0)
-		tx_remote(r, q);
-}
-
-static inline void
-txq_add(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m)
-{
-	if (q->n == r->burst) {
-		tx_now(r, q, q->pkts, q->n);
-		q->n = 0;
-	}
-	q->pkts[q->n++] = m;
-}
-
-static inline void
-txq_add_remote(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m, uint16_t origin)
-{
-	if (q->nr == r->burst)
-		tx_remote(r, q);
-	q->rpkts[q->nr] = m;
-	q->origin[q->nr++] = origin;
-}
-
-/* Submit a staging area; what does not fit (ring full, or too many out) is dropped. */
-static void
-stage_flush(struct fwd_run *r, uint16_t li)
-{
-	struct fwd_link *l = r->lc->out_links[li];
-	struct fwd_stage *sg = &r->out[li];
-	uint32_t room = r->st->cfg->ring_size - (uint32_t)l->outstanding;
-	int n = 0;
-	uint16_t i;
-
-	if (sg->n == 0)
-		return;
-	/*
-	 * At most ring_size packets out at once: the completion ring then always
-	 * has room for what the other lcore returns.
-	 */
-	if (room > 0)
-		n = pvb_scring_submit_burst(&l->prod, sg->ent, RTE_MIN(sg->n, room));
-	if (n < 0)
-		n = 0;	/* cannot happen between our own lcores; counted as ring full */
-	l->outstanding += (uint32_t)n;
-	pvb_counter_add1w(&r->lc->handoff_tx, (uint64_t)n);
-	for (i = (uint16_t)n; i < sg->n; i++) {
-		/* never submitted: give back the reference taken for the return trip */
-		rte_pktmbuf_refcnt_update(sg->ent[i].m, -1);
-		drop(r, sg->ent[i].port, FWD_DROP_RING_FULL, sg->ent[i].m);
-	}
-	sg->n = 0;
-}
-
-/*
- * A packet handed off carries two references: the transmitting lcore gives
- * one to the PMD, the other comes back on the completion ring for us to drop.
- * As sole owner of a one-segment mbuf we set it with a plain store; the other
- * lcore then pays for no atomic increment.
- */
-static inline void
-ref_for_handoff(struct rte_mbuf *m)
-{
-	if (likely(m->next == NULL && rte_mbuf_refcnt_read(m) == 1))
-		rte_mbuf_refcnt_set(m, 2);
-	else
-		rte_pktmbuf_refcnt_update(m, 1);
-}
-
-/* Send @p m out of @p port: our tx queue, or the owner's hand-off link. */
-static inline void
-send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
-{
-	struct fwd_route rt = r->lc->route[port];
-	struct fwd_stage *sg;
-
-	if (unlikely(m->pkt_len > r->st->port[port].max_frame)) {
-		drop(r, port, FWD_DROP_TOO_BIG, m);
-		return;
-	}
-	if (likely(rt.txq >= 0)) {
-		txq_add(r, &r->lc->txq[rt.txq], m);
-		return;
-	}
-	if (unlikely(rt.link < 0)) {
-		drop(r, port, FWD_DROP_NO_ROUTE, m);
-		return;
-	}
-	sg = &r->out[rt.link];
-	if (sg->n == r->burst)
-		stage_flush(r, (uint16_t)rt.link);
-	ref_for_handoff(m);
-	sg->ent[sg->n].m = m;
-	sg->ent[sg->n++].port = port;
-}
-
-/*
- * A whole burst for one output port. When we own its tx queue, nothing is
- * buffered there, and no frame from @p in can be too big for it, the burst
- * goes straight from rx to tx, as testpmd's io mode does.
- */
-static void
-send_burst(struct fwd_run *r, uint16_t in, uint16_t out, struct rte_mbuf **pkts, uint16_t n)
-{
-	int16_t qi = r->lc->route[out].txq;
-	uint16_t i;
-
-	if (qi >= 0 && r->lc->txq[qi].n == 0 && !r->st->size_check[in][out]) {
-		tx_now(r, &r->lc->txq[qi], pkts, n);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		send_to(r, pkts[i], out);
-}
-
-static void
-dispatch_xconnect(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
-{
-	int peer = r->st->cfg->ports[in].peer;
-	uint16_t i;
-
-	if (likely(peer >= 0)) {
-		send_burst(r, in, (uint16_t)peer, pkts, n);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		drop(r, in, FWD_DROP_NO_ROUTE, pkts[i]);
-}
-
-/* Every port but the ingress one, sharing the mbuf by reference. */
-static void
-flood(struct fwd_run *r, uint16_t in, struct rte_mbuf *m)
-{
-	uint16_t nb = r->st->nb_ports, p;
-
-	if (nb < 2) {
-		drop(r, in, FWD_DROP_NO_ROUTE, m);
-		return;
-	}
-	if (nb > 2)
-		rte_pktmbuf_refcnt_update(m, (int16_t)(nb - 2));
-	for (p = 0; p < nb; p++)
-		if (p != in)
-			send_to(r, m, p);
-}
-
-#define FWD_L2_FLOOD		(-1)
-#define FWD_L2_DROP		(-2)
-
-/*
- * Learn the source; where the destination goes: a port, FWD_L2_FLOOD or
- * FWD_L2_DROP. @p invalid counts sources that cannot be learned (group or
- * all-zero addresses), added to the lcore's counter once per burst.
- */
-static inline int
-l2_decide(struct fwd_run *r, uint16_t in, struct rte_mbuf *m, uint32_t *invalid)
-{
-	const struct rte_ether_hdr *eh;
-	int out;
-
-	if (unlikely(m->data_len < RTE_ETHER_HDR_LEN)) {
-		drop_count(r, in, FWD_DROP_NO_ROUTE);
-		return FWD_L2_DROP;
-	}
-	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	if (likely(fwd_l2_learnable_src((const uint8_t *)eh)))
-		fwd_l2_learn(r->st->l2, eh->src_addr.addr_bytes, in, r->now);
-	else
-		++*invalid;
-	/* group addresses flood; so does the all-zero one, which no station has */
-	if (!fwd_l2_learnable_dst((const uint8_t *)eh))
-		return FWD_L2_FLOOD;
-	out = fwd_l2_lookup(r->st->l2, eh->dst_addr.addr_bytes, r->now);
-	if (out < 0)
-		return FWD_L2_FLOOD;
-	if (out == in) {
-		drop_count(r, in, FWD_DROP_FILTERED);
-		return FWD_L2_DROP;
-	}
-	return out;
-}
-
-/*
- * The bridge. Decisions first, for the whole burst; a burst that all goes to
- * one port (the usual case with two ports, or one busy flow) leaves as one.
- */
-static void
-dispatch_l2(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
-{
-	int out[FWD_MAX_BURST], only;
-	uint32_t invalid = 0;
-	bool uniform = true;
-	uint16_t i;
-
-	/* every header's miss at once: the decisions below read them in order */
-	for (i = 0; i < n; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-	for (i = 0; i < n; i++) {
-		out[i] = l2_decide(r, in, pkts[i], &invalid);
-		/* with two ports, flooding is sending to the other one */
-		if (out[i] == FWD_L2_FLOOD && r->st->nb_ports == 2)
-			out[i] = in ^ 1;
-		uniform &= out[i] == out[0];
-	}
-	if (invalid != 0)
-		pvb_counter_add1w(&r->lc->l2_invalid, invalid);
-	only = out[0];
-	if (uniform && only >= 0) {
-		send_burst(r, in, (uint16_t)only, pkts, n);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		if (out[i] >= 0)
-			send_to(r, pkts[i], (uint16_t)out[i]);
-		else if (out[i] == FWD_L2_FLOOD)
-			flood(r, in, pkts[i]);
-		else
-			rte_pktmbuf_free(pkts[i]);	/* counted by l2_decide() */
-	}
-}
-
-/*
- * Backpressure: a cross-connected port whose peer's tx queue belongs to
- * another lcore is not polled while that lcore has a full ring's worth of
- * our packets. They wait in the rx queue (where the NIC counts what it must
- * drop) instead of being received only to be dropped, which would spend the
- * cycles this lcore owes the other one's hand-offs.
- */
-static inline bool
-backlogged(const struct fwd_run *r, uint16_t in)
-{
-	int peer = r->st->cfg->ports[in].peer;
-	int16_t li;
-
-	if (r->st->cfg->mode != FWD_MODE_XCONNECT || peer < 0)
-		return false;
-	li = r->lc->route[peer].link;
-	return li >= 0 &&
-	       r->st->cfg->ring_size - r->lc->out_links[li]->outstanding < r->burst;
-}
-
-static uint32_t
-poll_rx(struct fwd_run *r)
-{
-	struct rte_mbuf *pkts[FWD_MAX_BURST];
-	const struct fwd_qref *q;
-	uint32_t work = 0;
-	uint16_t i, n;
-
-	for (i = 0; i < r->lc->nb_rx; i++) {
-		q = &r->lc->rx[i];
-		if (unlikely(backlogged(r, q->port)))
-			continue;
-		n = rte_eth_rx_burst(r->st->port[q->port].port_id, q->queue, pkts, r->burst);
-		if (n == 0)
-			continue;
-		work += n;
-		pvb_counter_add1w(&r->lc->cnt[q->port].rx, n);
-		if (r->st->cfg->mode == FWD_MODE_L2)
-			dispatch_l2(r, q->port, pkts, n);
-		else
-			dispatch_xconnect(r, q->port, pkts, n);
-	}
-	return work;
-}
-
-/* Return hand-off packets to the lcores they came from. */
-static void
-complete_flush(struct fwd_run *r)
-{
-	uint16_t li, done;
-	int n;
-
-	for (li = 0; li < r->lc->nb_in; li++) {
-		for (done = 0; done < r->ncmp[li]; done += (uint16_t)n) {
-			n = pvb_scring_complete_burst(&r->lc->in_links[li]->cons,
-						      &r->cmp[li][done], r->ncmp[li] - done);
-			if (n <= 0) {
-				/* cannot happen (outstanding <= ring size): free here instead */
-				rte_pktmbuf_free_bulk(&r->cmp[li][done], r->ncmp[li] - done);
-				break;
-			}
-		}
-		r->ncmp[li] = 0;
-	}
-}
-
-/* One burst of submissions from in_links[li] into our tx buffers. */
-static int
-take_handoff(struct fwd_run *r, uint16_t li)
-{
-	struct fwd_handoff_ent ent[FWD_MAX_BURST];
-	int n, i;
-	int16_t q;
-
-	n = pvb_scring_consume_burst(&r->lc->in_links[li]->cons, ent, r->burst);
-	/* the mbufs were last written on the other lcore: start all the misses now */
-	for (i = 0; i < n; i++)
-		rte_prefetch0(ent[i].m);
-	for (i = 0; i < n; i++) {
-		q = ent[i].port < r->st->nb_ports ? r->lc->route[ent[i].port].txq : -1;
-		/* it carries a reference for the PMD and one for the way back */
-		if (likely(q >= 0)) {
-			txq_add_remote(r, &r->lc->txq[q], ent[i].m, li);
-			continue;
-		}
-		/* set-up routes only what we own; count it and send it back */
-		drop_count(r, ent[i].port < r->st->nb_ports ? ent[i].port : 0, FWD_DROP_NO_ROUTE);
-		rte_pktmbuf_refcnt_update(ent[i].m, -1);
-		r->cmp[li][r->ncmp[li]++] = ent[i].m;
-	}
-	return n;
-}
-
-/*
- * Take submissions from other lcores and transmit them, several bursts per
- * link before polling rx again: work other lcores already did comes first,
- * so a busy receiver cannot outrun its transmitter and fill the link.
- */
-static uint32_t
-poll_handoff(struct fwd_run *r)
-{
-	uint32_t work = 0;
-	uint16_t li, q;
-	int n, round;
-
-	for (li = 0; li < r->lc->nb_in; li++) {
-		for (round = 0; round < FWD_HANDOFF_ROUNDS; round++) {
-			n = take_handoff(r, li);
-			if (n <= 0)
-				break;
-			work += (uint32_t)n;
-			pvb_counter_add1w(&r->lc->handoff_rx, (uint64_t)n);
-			for (q = 0; q < r->lc->nb_txq; q++)
-				if (r->lc->txq[q].nr != 0)
-					tx_remote(r, &r->lc->txq[q]);
-			complete_flush(r);
-		}
-	}
-	return work;
-}
-
-/* Free what other lcores returned to us: it goes back to our mempool cache. */
-static void
-reap(struct fwd_run *r)
-{
-	struct rte_mbuf *m[FWD_MAX_BURST];
-	struct fwd_link *l;
-	uint16_t li;
-	int n, i;
-
-	for (li = 0; li < r->lc->nb_out; li++) {
-		l = r->lc->out_links[li];
-		/*
-		 * Nothing out, nothing to look at: polling an empty completion ring
-		 * reads the line the other lcore writes, and slows its every write.
-		 */
-		if (l->outstanding < r->burst && !(l->outstanding != 0 && r->draining))
-			continue;
-		while ((n = pvb_scring_reap_burst(&l->prod, m, FWD_MAX_BURST)) > 0) {
-			for (i = 0; i < n; i++)
-				rte_prefetch0(m[i]);
-			rte_pktmbuf_free_bulk(m, (unsigned int)n);
-			l->outstanding -= (uint32_t)n;
-		}
-	}
-}
-
-static void
-flush_all(struct fwd_run *r)
-{
-	uint16_t i;
-
-	for (i = 0; i < r->lc->nb_txq; i++)
-		txq_flush(r, &r->lc->txq[i]);
-	complete_flush(r);
-	for (i = 0; i < r->lc->nb_out; i++)
-		stage_flush(r, i);
-	reap(r);
-}
-
-/* Nothing of ours in flight: buffers empty, everything handed off has come back. */
-static bool
-drained(const struct fwd_run *r)
-{
-	uint16_t i;
-
-	for (i = 0; i < r->lc->nb_out; i++)
-		if (r->lc->out_links[i]->outstanding != 0 || r->out[i].n != 0)
-			return false;
-	for (i = 0; i < r->lc->nb_txq; i++)
-		if (r->lc->txq[i].n != 0 || r->lc->txq[i].nr != 0)
-			return false;
-	return true;
-}
-
-static void
-idle_sleep(const struct fwd_config *cfg)
-{
-	struct timespec ts = {
-		.tv_sec = cfg->idle_sleep_us / 1000000,
-		.tv_nsec = (long)(cfg->idle_sleep_us % 1000000) * 1000,
-	};
-
-	nanosleep(&ts, NULL);
-}
-
-/*
- * Busy-share accounting without a TSC read per iteration (tens of cycles on
- * some CPUs, a few percent of a 64-packet iteration): the clock is read once
- * every FWD_CLOCK_ITERS iterations, and the window's cycles are split in
- * proportion to the iterations that moved packets. A sleep closes the window
- * first, so its time counts as idle.
- */
-#define FWD_CLOCK_ITERS	16
-
-struct fwd_clock {
-	uint64_t t0;
-	uint32_t iters;
-	uint32_t busy;
-};
-
-static void
-clock_close(struct fwd_run *r, struct fwd_clock *c)
-{
-	uint64_t t1 = rte_rdtsc(), dt = t1 - c->t0;
-
-	pvb_counter_add1w(&r->lc->total_cycles, dt);
-	if (c->iters != 0)
-		pvb_counter_add1w(&r->lc->busy_cycles, dt * c->busy / c->iters);
-	r->now = t1;
-	*c = (struct fwd_clock){ .t0 = t1 };
-}
-
-static inline void
-clock_tick(struct fwd_run *r, struct fwd_clock *c, bool busy)
-{
-	c->busy += busy;
-	if (++c->iters == FWD_CLOCK_ITERS)
-		clock_close(r, c);
-}
-
-int
-fwd_lcore_loop(void *arg)
-{
-	struct fwd_lcore_arg *a = arg;
-	struct fwd_state *st = a->st;
-	const struct fwd_config *cfg = st->cfg;
-	struct fwd_clock clk = { 0 };
-	struct fwd_run *r;
-	uint32_t work, empty = 0;
-	bool stopping;
-
-	r = rte_zmalloc_socket("fwd_run", sizeof(*r), RTE_CACHE_LINE_SIZE,
-			       (int)rte_socket_id());
-	if (r == NULL)
-		return -ENOMEM;
-	r->st = st;
-	r->lc = a->lc;
-	r->burst = cfg->burst;
-	clk.t0 = r->now = rte_rdtsc();
-	/* relaxed: the flags carry no data; each side's work is in its own rings */
-	while (pvb_load_relaxed(&st->quit) == 0) {
-		stopping = pvb_load_relaxed(&st->stop_rx) != 0;
-		r->draining = stopping;
-		work = stopping ? 0 : poll_rx(r);
-		work += poll_handoff(r);
-		flush_all(r);
-		if (stopping)
-			pvb_store_relaxed(&r->lc->quiet, work == 0 && drained(r));
-		clock_tick(r, &clk, work != 0);
-		if (work != 0) {
-			empty = 0;
-		} else if (cfg->idle == FWD_IDLE_ADAPTIVE && ++empty >= cfg->idle_polls) {
-			clock_close(r, &clk);
-			idle_sleep(cfg);
-			clock_close(r, &clk);	/* a window of only the sleep: idle */
-			pvb_counter_add1w(&r->lc->sleeps, 1);
-		}
-	}
-	clock_close(r, &clk);
-	rte_free(r);
-	return 0;
 }

@@ -113,6 +113,20 @@ port_conf(const struct rte_eth_dev_info *info, struct rte_eth_conf *conf)
 		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
 }
 
+/*
+ * Whether the port may hand us chained mbufs, and take them. Virtual devices
+ * that advertise neither offload (net_null, net_pcap, net_tap) chain on rx
+ * and accept chains on tx by themselves: count them as able.
+ */
+static void
+port_segs(struct fwd_port *fp, const struct rte_eth_dev_info *info)
+{
+	bool virt = info->rx_offload_capa == 0 && info->tx_offload_capa == 0;
+
+	fp->rx_scatter = virt || (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER);
+	fp->tx_multi_seg = virt || (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+}
+
 /* Raise the MTU as far as the device goes (up to FWD_MAX_MTU); the frame limit follows. */
 static void
 port_mtu(struct fwd_port *fp, const struct rte_eth_dev_info *info)
@@ -178,6 +192,8 @@ port_setup(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
 		rc = rte_eth_dev_configure(fp->port_id, c->nb_queues, c->nb_queues, &conf);
 	if (rc != 0)
 		return fwd_errf(err, errlen, "port %s: configure: %s", c->name, strerror(-rc));
+	fp->configured = true;
+	port_segs(fp, &info);
 	port_mtu(fp, &info);
 	if (port_queues(st, p, err, errlen) != 0)
 		return -1;
@@ -210,7 +226,9 @@ fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen)
 	}
 	for (p = 0; p < st->nb_ports; p++)
 		for (q = 0; q < st->nb_ports; q++)
-			st->size_check[p][q] = st->port[p].max_rx_frame > st->port[q].max_frame;
+			st->size_check[p][q] =
+				st->port[p].max_rx_frame > st->port[q].max_frame ||
+				(st->port[p].rx_scatter && !st->port[q].tx_multi_seg);
 	return 0;
 }
 
@@ -221,14 +239,19 @@ fwd_ports_close(struct fwd_state *st)
 	uint16_t p;
 
 	for (p = 0; p < st->nb_ports; p++) {
-		if (!st->port[p].started)
+		if (!st->port[p].configured)
 			continue;
 		/* the summary comes after close: keep the device's drop count */
 		if (rte_eth_stats_get(st->port[p].port_id, &es) == 0)
 			st->port[p].nic_missed_at_close = es.imissed + es.rx_nombuf;
-		/* stop releases what the queues hold; close frees the queues */
-		(void)rte_eth_dev_stop(st->port[p].port_id);
+		/*
+		 * stop releases what the queues hold, close frees the queues:
+		 * before the mempools go, also for a port whose start failed
+		 */
+		if (st->port[p].started)
+			(void)rte_eth_dev_stop(st->port[p].port_id);
 		(void)rte_eth_dev_close(st->port[p].port_id);
 		st->port[p].started = false;
+		st->port[p].configured = false;
 	}
 }

@@ -14,8 +14,27 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
+#include <rte_spinlock.h>
 
 #include "fwd.h"
+
+/*
+ * Device statistics are read by the main lcore and the telemetry thread;
+ * some PMDs add up clear-on-read registers, so the two must not interleave.
+ */
+static rte_spinlock_t stats_lock = RTE_SPINLOCK_INITIALIZER;
+
+void
+fwd_stats_lock(void)
+{
+	rte_spinlock_lock(&stats_lock);
+}
+
+void
+fwd_stats_unlock(void)
+{
+	rte_spinlock_unlock(&stats_lock);
+}
 
 struct fwd_stats_view {
 	const struct fwd_state *st;
@@ -44,10 +63,14 @@ fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t)
 	for (d = 0; d < FWD_NB_DROPS; d++)
 		t->drops += t->drop[d];
 	/* the device's own drops: not ours to count, ours to show */
-	if (!st->port[p].started)
+	if (!st->port[p].started) {
 		t->nic_missed = st->port[p].nic_missed_at_close;
-	else if (rte_eth_stats_get(st->port[p].port_id, &es) == 0)
+		return;
+	}
+	fwd_stats_lock();
+	if (rte_eth_stats_get(st->port[p].port_id, &es) == 0)
 		t->nic_missed = es.imissed + es.rx_nombuf;
+	fwd_stats_unlock();
 }
 
 uint64_t

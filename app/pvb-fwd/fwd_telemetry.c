@@ -156,6 +156,7 @@ fill_l2(const struct fwd_state *st, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "learned", s.learned);
 	rte_tel_data_add_dict_u64(d, "moved", s.moved);
 	rte_tel_data_add_dict_u64(d, "aged", s.aged);
+	rte_tel_data_add_dict_u64(d, "flushed", s.flushed);
 	rte_tel_data_add_dict_u64(d, "full", s.full);
 	rte_tel_data_add_dict_u64(d, "invalid", fwd_l2_invalid_total(st));
 	w.d = rte_tel_data_alloc();

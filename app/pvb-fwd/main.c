@@ -31,7 +31,7 @@
 
 #include "fwd.h"
 
-#define FWD_EXIT_USAGE	2	/* bad options or configuration: nothing started */
+#define FWD_EXIT_USAGE	2	/* nothing started: bad options or config, or set-up failed */
 #define FWD_TICK_US	10000	/* main lcore wakes this often */
 #define FWD_DRAIN_MS	2000	/* longest wait for in-flight packets at exit */
 
@@ -75,6 +75,7 @@ usage(const char *prog)
 	       "  -h, --help            this text\n", prog);
 }
 
+/* Seconds, kept in 32-bit milliseconds: 0, or 0.001 .. 4294967 */
 static int
 parse_seconds(const char *opt, const char *s, double *out)
 {
@@ -82,8 +83,10 @@ parse_seconds(const char *opt, const char *s, double *out)
 
 	errno = 0;
 	*out = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || *out < 0 || *out > 31536000) {
-		fprintf(stderr, "pvb-fwd: %s: '%s' is not a number of seconds\n", opt, s);
+	if (errno != 0 || end == s || *end != '\0' || !(*out >= 0) ||
+	    *out > UINT32_MAX / 1000 || (*out > 0 && *out < 0.001)) {
+		fprintf(stderr, "pvb-fwd: %s: '%s' is not 0 or a number of seconds from 0.001 "
+			"to %u\n", opt, s, UINT32_MAX / 1000);
 		return -1;
 	}
 	return 0;
@@ -119,7 +122,9 @@ parse_args(int argc, char **argv, struct fwd_opts *o)
 			if (parse_seconds("--stats-period", optarg, &o->stats_period) != 0)
 				return -1;
 			break;
-		case 'h': usage(argv[0]); exit(0);
+		case 'h':
+			usage(argv[0]);
+			return 1;	/* done: the caller cleans up and exits 0 */
 		default: return -1;
 		}
 	}
@@ -136,8 +141,8 @@ lcore_enabled(unsigned int lcore_id, void *arg __rte_unused)
 	return lcore_id < RTE_MAX_LCORE && rte_lcore_is_enabled(lcore_id);
 }
 
-static void
-eal_env(struct fwd_env *env)
+static int
+eal_env(struct fwd_env *env, char *err, size_t errlen)
 {
 	char name[RTE_ETH_NAME_MAX_LEN];
 	unsigned int l;
@@ -150,12 +155,18 @@ eal_env(struct fwd_env *env)
 		if (env->nb_workers < FWD_MAX_LCORES)
 			env->workers[env->nb_workers++] = l;
 	RTE_ETH_FOREACH_DEV(p) {
-		/* a name that does not fit cannot be named in a config either */
-		if (env->nb_eal_ports == FWD_MAX_PORTS ||
-		    rte_eth_dev_get_name_by_port(p, name) != 0 || strlen(name) >= FWD_NAME_LEN)
+		if (rte_eth_dev_get_name_by_port(p, name) != 0)
 			continue;
+		if (env->nb_eal_ports == FWD_MAX_PORTS || strlen(name) >= FWD_NAME_LEN) {
+			snprintf(err, errlen, "EAL port %s: %s", name,
+				 env->nb_eal_ports == FWD_MAX_PORTS ? "more than 32 ports" :
+				 "name longer than 31 characters; name it in a [port.NAME] "
+				 "section with dev = instead");
+			return -1;
+		}
 		memcpy(env->eal_ports[env->nb_eal_ports++], name, strlen(name) + 1);
 	}
+	return 0;
 }
 
 /* Read, override from the command line, and check against the EAL. */
@@ -166,19 +177,25 @@ load_config(struct fwd_config *cfg, const struct fwd_opts *o)
 	struct fwd_env env;
 	int rc;
 
+	/*
+	 * No file: the EAL's own ports, cross-connected in order, if it has any;
+	 * else the built-in demo.
+	 */
 	if (o->config != NULL)
 		rc = fwd_config_load(cfg, o->config, err, sizeof(err));
 	else
-		rc = fwd_config_load_string(cfg, "(built-in config)", default_config, err,
-					    sizeof(err));
+		rc = fwd_config_load_string(cfg, "(built-in config)",
+					    rte_eth_dev_count_avail() != 0 ? "[general]\n" :
+					    default_config, err, sizeof(err));
 	if (rc == 0) {
 		if (o->duration >= 0)
 			cfg->duration_ms = (uint32_t)(o->duration * 1000);
 		if (o->stats_period >= 0)
 			cfg->stats_period_ms = (uint32_t)(o->stats_period * 1000);
-		eal_env(&env);
-		rc = fwd_config_resolve(cfg, &env, err, sizeof(err));
+		rc = eal_env(&env, err, sizeof(err));
 	}
+	if (rc == 0)
+		rc = fwd_config_resolve(cfg, &env, err, sizeof(err));
 	if (rc != 0)
 		fprintf(stderr, "pvb-fwd: %s\n", err);
 	return rc;
@@ -220,7 +237,8 @@ capture_init(int n, char **argv)
 	fflush(stdout);
 }
 
-static int
+/* Launch every worker; returns how many run (all, or those before a failure). */
+static uint16_t
 launch_workers(struct fwd_state *st, struct fwd_lcore_arg *args)
 {
 	uint16_t s;
@@ -232,10 +250,10 @@ launch_workers(struct fwd_state *st, struct fwd_lcore_arg *args)
 		if (rc != 0) {
 			fprintf(stderr, "pvb-fwd: cannot launch lcore %u: %s\n",
 				st->lc[s]->lcore_id, strerror(-rc));
-			return rc;
+			break;
 		}
 	}
-	return 0;
+	return s;
 }
 
 /* The main lcore's loop: statistics, MAC ageing, duration, signals. */
@@ -265,11 +283,11 @@ supervise(struct fwd_state *st, struct fwd_stats_view *v)
 }
 
 static bool
-all_quiet(const struct fwd_state *st)
+all_quiet(const struct fwd_state *st, uint16_t launched)
 {
 	uint16_t s;
 
-	for (s = 0; s < st->nb_lcores; s++)
+	for (s = 0; s < launched; s++)
 		/* relaxed: a hint; the drain is confirmed by two passes */
 		if (pvb_load_relaxed(&st->lc[s]->quiet) == 0)
 			return false;
@@ -278,7 +296,7 @@ all_quiet(const struct fwd_state *st)
 
 /* Stop rx, let hand-offs and tx buffers empty, then stop the workers. */
 static void
-drain(struct fwd_state *st)
+drain(struct fwd_state *st, uint16_t launched)
 {
 	unsigned int ms, calm = 0;
 
@@ -286,7 +304,7 @@ drain(struct fwd_state *st)
 	pvb_store_relaxed(&st->stop_rx, 1);
 	for (ms = 0; ms < FWD_DRAIN_MS && calm < 2; ms++) {
 		rte_delay_us_sleep(1000);
-		calm = all_quiet(st) ? calm + 1 : 0;
+		calm = all_quiet(st, launched) ? calm + 1 : 0;
 	}
 	if (calm < 2)
 		fprintf(stderr, "pvb-fwd: in-flight packets did not drain in %u ms\n",
@@ -330,6 +348,7 @@ run(struct fwd_state *st, const struct fwd_opts *o)
 	struct fwd_lcore_arg args[FWD_MAX_LCORES];
 	unsigned int in_use[RTE_MAX_NUMA_NODES] = { 0 };
 	struct fwd_stats_view *v;
+	uint16_t launched;
 	int rc, e;
 
 	v = fwd_stats_start(st);
@@ -337,10 +356,11 @@ run(struct fwd_state *st, const struct fwd_opts *o)
 		return -ENOMEM;
 	if (fwd_telemetry_register(st) != 0)
 		fprintf(stderr, "pvb-fwd: telemetry commands not registered\n");
-	rc = launch_workers(st, args);
+	launched = launch_workers(st, args);
+	rc = launched == st->nb_lcores ? 0 : -ECHILD;
 	if (rc == 0)
 		supervise(st, v);
-	drain(st);
+	drain(st, launched);
 	fwd_telemetry_withdraw();
 	fwd_ports_close(st);
 	if (pools_check(st, in_use) != 0 && rc == 0)
@@ -368,10 +388,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "pvb-fwd: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return FWD_EXIT_USAGE;
 	}
-	if (parse_args(argc - n, argv + n, &o) != 0) {
-		fprintf(stderr, "pvb-fwd: bad options; see %s -- --help\n", argv[0]);
+	/* from here on a signal ends the run cleanly, whatever stage it is in */
+	sigaction(SIGINT, &(struct sigaction){ .sa_handler = on_signal }, NULL);
+	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_signal }, NULL);
+	rc = parse_args(argc - n, argv + n, &o);
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "pvb-fwd: bad options; see %s -- --help\n", argv[0]);
 		rte_eal_cleanup();
-		return FWD_EXIT_USAGE;
+		return rc < 0 ? FWD_EXIT_USAGE : 0;
 	}
 	if (load_config(&cfg, &o) != 0) {
 		rte_eal_cleanup();
@@ -382,8 +407,6 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 0;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	if (fwd_ports_setup(&st, err, sizeof(err)) != 0 ||
 	    fwd_lcores_setup(&st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "pvb-fwd: %s\n", err);
@@ -395,6 +418,7 @@ main(int argc, char **argv)
 	}
 	capture_init(n, argv);
 	rc = run(&st, &o);
+	fwd_ports_close(&st);	/* run() closed them, unless it stopped before */
 	fwd_lcores_free(&st);
 	pools_free(&st);
 	rte_pdump_uninit();

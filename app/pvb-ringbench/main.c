@@ -32,6 +32,10 @@ static const struct rb_kind *const all_kinds[] = {
 	&rb_kind_floor,
 	&rb_kind_scring,
 	&rb_kind_rte_ring,
+	&rb_kind_vmbus64,
+	&rb_kind_vmbus64pp,
+	&rb_kind_vmbus1500,
+	&rb_kind_memcpy,
 };
 
 struct rb_opts {

@@ -15,6 +15,9 @@ static const char *const lat_keys[RB_NB_LAT_STATS] = { "p50", "p99", "p999", "ma
 #define RB_TARGET_STREAM_BURST	32
 #define RB_TARGET_STREAM_RATIO	2.0	/* scring >= 2.0x rte_ring elements/s at burst 32 */
 #define RB_TARGET_LAT_RATIO	1.15	/* scring p50 round trip <= 1.15x the floor */
+/* The targets of the vmbus issue, also at burst 32 (RB_TARGET_STREAM_BURST). */
+#define RB_TARGET_VMBUS_BATCH	3.0	/* vmbus64 >= 3x vmbus64pp packets/s */
+#define RB_TARGET_VMBUS_MEMCPY	0.5	/* vmbus1500 payload bytes/s >= 0.5x memcpy's */
 
 static void
 print_latency(const struct rb_report *r, const struct rb_result *first, unsigned int n,
@@ -95,6 +98,39 @@ print_ratio(FILE *f, const char *what, bool ok, struct rb_spread s, const char *
 		target, met ? "met" : "MISSED");
 }
 
+/* Median payload bytes/s of a kind moving RB_VMBUS_LARGE-byte elements, at burst index @p bi. */
+static struct rb_spread
+large_bytes(const struct rb_result *x, int bi)
+{
+	struct rb_spread s = rb_spread_of(x->rate[bi], x->rounds_done);
+
+	s.med *= RB_VMBUS_LARGE;
+	s.min *= RB_VMBUS_LARGE;
+	s.max *= RB_VMBUS_LARGE;
+	return s;
+}
+
+static void
+print_vmbus_ratios(const struct rb_report *r, const struct rb_result *x, int bi, FILE *f)
+{
+	const struct rb_result *v64 = rb_find(r, "vmbus64", x->lcore_a, x->lcore_b);
+	const struct rb_result *v64pp = rb_find(r, "vmbus64pp", x->lcore_a, x->lcore_b);
+	const struct rb_result *v1500 = rb_find(r, "vmbus1500", x->lcore_a, x->lcore_b);
+	const struct rb_result *mc = rb_find(r, "memcpy", x->lcore_a, x->lcore_b);
+	struct rb_spread s;
+	bool ok;
+
+	ok = rb_ratio_stream(r, v64, v64pp, bi, &s);
+	print_ratio(f, "vmbus64 / vmbus64pp streaming, burst 32", ok, s, ">= 3.00x",
+		    ok && s.med >= RB_TARGET_VMBUS_BATCH);
+	ok = rb_ratio_stream(r, v1500, mc, bi, &s);
+	print_ratio(f, "vmbus1500 / memcpy bytes/s, burst 32", ok, s, ">= 0.50x",
+		    ok && s.med >= RB_TARGET_VMBUS_MEMCPY);
+	if (ok)
+		fprintf(f, "  %-44s %.2f GB/s, memcpy %.2f GB/s\n", "vmbus1500 payload, burst 32",
+			large_bytes(v1500, bi).med / 1e9, large_bytes(mc, bi).med / 1e9);
+}
+
 static void
 print_ratios(const struct rb_report *r, const struct rb_result *x, FILE *f)
 {
@@ -117,6 +153,7 @@ print_ratios(const struct rb_report *r, const struct rb_result *x, FILE *f)
 	if (ok)
 		fprintf(f, "  %-44s %.2fx [%.2f..%.2f]\n", "rte_ring / floor p50 round trip",
 			s.med, s.min, s.max);
+	print_vmbus_ratios(r, x, bi, f);
 }
 
 void
@@ -202,6 +239,31 @@ json_result(const struct rb_report *r, const struct rb_result *x, FILE *f, const
 	fprintf(f, "]}%s\n", sep);
 }
 
+/* The vmbus targets, and the bytes/s behind the second (null when not measured). */
+static void
+json_vmbus_ratios(const struct rb_report *r, unsigned int a, unsigned int b, FILE *f)
+{
+	const struct rb_result *v1500 = rb_find(r, "vmbus1500", a, b);
+	const struct rb_result *mc = rb_find(r, "memcpy", a, b);
+	int bi = rb_burst_index(r->p, RB_TARGET_STREAM_BURST);
+	struct rb_spread s;
+	bool ok;
+
+	ok = rb_ratio_stream(r, rb_find(r, "vmbus64", a, b), rb_find(r, "vmbus64pp", a, b), bi,
+			     &s);
+	json_ratio(f, "vmbus64_batched_vs_per_packet_b32", ok, s, RB_TARGET_VMBUS_BATCH, ",");
+	ok = rb_ratio_stream(r, v1500, mc, bi, &s);
+	json_ratio(f, "vmbus1500_vs_memcpy_bytes_b32", ok, s, RB_TARGET_VMBUS_MEMCPY, ",");
+	if (!ok) {
+		fprintf(f, "    \"vmbus1500_bytes_per_s_b32\": null,\n"
+			"    \"memcpy_bytes_per_s_b32\": null\n");
+		return;
+	}
+	fprintf(f, "    ");
+	json_spread(f, "vmbus1500_bytes_per_s_b32", large_bytes(v1500, bi), 1, ",\n    ");
+	json_spread(f, "memcpy_bytes_per_s_b32", large_bytes(mc, bi), 1, "\n");
+}
+
 int
 rb_write_json(const struct rb_report *r, const char *path)
 {
@@ -226,7 +288,8 @@ rb_write_json(const struct rb_report *r, const char *path)
 			     rb_burst_index(r->p, RB_TARGET_STREAM_BURST), &s);
 	json_ratio(f, "scring_vs_rte_ring_stream_b32", ok, s, RB_TARGET_STREAM_RATIO, ",");
 	ok = rb_ratio_lat(r, rb_find(r, "scring", a, b), rb_find(r, "floor", a, b), RB_P50, &s);
-	json_ratio(f, "scring_vs_floor_p50", ok, s, RB_TARGET_LAT_RATIO, "");
+	json_ratio(f, "scring_vs_floor_p50", ok, s, RB_TARGET_LAT_RATIO, ",");
+	json_vmbus_ratios(r, a, b, f);
 	fprintf(f, "  }\n}\n");
 	return fclose(f) == 0 ? 0 : -errno;
 }

@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * The worker lcores' run-to-completion poll loop (set-up: fwd_lcore.c).
+ *
+ * One iteration:
+ *   rx bursts from the queues we poll -> decide each packet's output port
+ *     -> our own tx queue's buffer, or the staging area of the hand-off link
+ *        to the lcore that owns that port's tx queue
+ *   hand-off submissions from other lcores -> our tx queue buffers
+ *   flush tx buffers (tx_burst); hand-off packets go back on the completion
+ *     ring whether sent or not (the reference taken for the way back keeps
+ *     them alive)
+ *   flush staging areas (submit); reap our completions and free them
+ */
+
+#include <errno.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+
+#include "fwd.h"
+
+/* Per-lcore scratch kept next to the loop, not in shared state. */
+struct fwd_stage {
+	uint16_t n;
+	struct fwd_handoff_ent ent[FWD_MAX_BURST];
+};
+
+#define FWD_HANDOFF_ROUNDS	4	/* bursts taken from a link per loop iteration */
+
+struct fwd_run {
+	struct fwd_state *st;
+	struct fwd_lcore *lc;
+	uint16_t burst;
+	bool draining;		/* stopping: reap every last completion */
+	uint64_t now;
+	struct fwd_stage stage[FWD_MAX_LCORES];		/* per out_link */
+	uint16_t nb_to_return[FWD_MAX_LCORES];			/* per in_link */
+	/* a link gives us at most one burst per iteration, each packet completes once */
+	struct rte_mbuf *to_return[FWD_MAX_LCORES][FWD_MAX_BURST];
+};
+
+
+/* ---- the datapath ------------------------------------------------------- */
+
+static inline void
+drop_count(struct fwd_run *r, uint16_t port, enum fwd_drop why)
+{
+	pvb_counter_add1w(&r->lc->cnt[port].drop[why], 1);
+}
+
+static inline void
+drop(struct fwd_run *r, uint16_t port, enum fwd_drop why, struct rte_mbuf *m)
+{
+	drop_count(r, port, why);
+	rte_pktmbuf_free(m);
+}
+
+/* Transmit @p n local packets now; what the queue refuses is dropped. */
+static inline void
+tx_now(struct fwd_run *r, const struct fwd_txq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, pkts, n);
+
+	pvb_counter_add1w(&r->lc->cnt[q->port].tx, sent);
+	if (unlikely(sent < n)) {
+		pvb_counter_add1w(&r->lc->cnt[q->port].drop[FWD_DROP_TX_FULL], n - sent);
+		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+	}
+}
+
+/* Transmit hand-off packets; all go back to their origin, sent or not. */
+static void
+tx_remote(struct fwd_run *r, struct fwd_txq *q)
+{
+	uint16_t sent, i, o;
+
+	sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, q->handoff_pkts,
+				q->nb_handoff);
+	pvb_counter_add1w(&r->lc->cnt[q->port].tx, sent);
+	for (i = 0; i < q->nb_handoff; i++) {
+		if (i >= sent) {
+			drop_count(r, q->port, FWD_DROP_TX_FULL);
+			/* the PMD did not take it: drop the reference we took for it */
+			rte_pktmbuf_refcnt_update(q->handoff_pkts[i], -1);
+		}
+		o = q->origin[i];
+		r->to_return[o][r->nb_to_return[o]++] = q->handoff_pkts[i];
+	}
+	q->nb_handoff = 0;
+}
+
+static void
+txq_flush(struct fwd_run *r, struct fwd_txq *q)
+{
+	if (q->n != 0) {
+		tx_now(r, q, q->pkts, q->n);
+		q->n = 0;
+	}
+	if (q->nb_handoff != 0)
+		tx_remote(r, q);
+}
+
+static inline void
+txq_add(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m)
+{
+	if (q->n == r->burst) {
+		tx_now(r, q, q->pkts, q->n);
+		q->n = 0;
+	}
+	q->pkts[q->n++] = m;
+}
+
+static inline void
+txq_add_remote(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m, uint16_t origin)
+{
+	if (q->nb_handoff == r->burst)
+		tx_remote(r, q);
+	q->handoff_pkts[q->nb_handoff] = m;
+	q->origin[q->nb_handoff++] = origin;
+}
+
+/* Submit a staging area; what does not fit (ring full, or too many out) is dropped. */
+static void
+stage_flush(struct fwd_run *r, uint16_t li)
+{
+	struct fwd_link *l = r->lc->out_links[li];
+	struct fwd_stage *sg = &r->stage[li];
+	uint32_t room = r->st->cfg->ring_size - (uint32_t)l->outstanding;
+	int n = 0;
+	uint16_t i;
+
+	if (sg->n == 0)
+		return;
+	/*
+	 * At most ring_size packets out at once: the completion ring then always
+	 * has room for what the other lcore returns.
+	 */
+	if (room > 0)
+		n = pvb_scring_submit_burst(&l->prod, sg->ent, RTE_MIN(sg->n, room));
+	if (n < 0)
+		n = 0;	/* cannot happen between our own lcores; counted as ring full */
+	l->outstanding += (uint32_t)n;
+	pvb_counter_add1w(&r->lc->handoff_tx, (uint64_t)n);
+	for (i = (uint16_t)n; i < sg->n; i++) {
+		/* never submitted: give back the reference taken for the return trip */
+		rte_pktmbuf_refcnt_update(sg->ent[i].m, -1);
+		drop(r, sg->ent[i].port, FWD_DROP_RING_FULL, sg->ent[i].m);
+	}
+	sg->n = 0;
+}
+
+
+
+/* Send @p m out of @p port: our tx queue, or the owner's hand-off link. */
+static inline void
+send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
+{
+	struct fwd_route rt = r->lc->route[port];
+	struct fwd_stage *sg;
+
+	if (unlikely(m->pkt_len > r->st->port[port].max_frame ||
+		     (m->nb_segs > 1 && !r->st->port[port].tx_multi_seg))) {
+		drop(r, port, FWD_DROP_TOO_BIG, m);
+		return;
+	}
+	if (likely(rt.txq >= 0)) {
+		txq_add(r, &r->lc->txq[rt.txq], m);
+		return;
+	}
+	if (unlikely(rt.link < 0)) {
+		drop(r, port, FWD_DROP_NO_ROUTE, m);
+		return;
+	}
+	sg = &r->stage[rt.link];
+	if (sg->n == r->burst)
+		stage_flush(r, (uint16_t)rt.link);
+	/*
+	 * Two references on the way: the transmitting lcore gives one to the
+	 * PMD, the other comes back on the completion ring for us to drop. As
+	 * sole owner (refcnt 1) this is a plain store, not an atomic add.
+	 */
+	rte_pktmbuf_refcnt_update(m, 1);
+	sg->ent[sg->n].m = m;
+	sg->ent[sg->n++].port = port;
+}
+
+/*
+ * A whole burst for one output port. When we own its tx queue, nothing is
+ * buffered there, and no frame from @p in can be too big for it, the burst
+ * goes straight from rx to tx, as testpmd's io mode does.
+ */
+static void
+send_burst(struct fwd_run *r, uint16_t in, uint16_t out, struct rte_mbuf **pkts, uint16_t n)
+{
+	int16_t qi = r->lc->route[out].txq;
+	uint16_t i;
+
+	if (qi >= 0 && r->lc->txq[qi].n == 0 && !r->st->size_check[in][out]) {
+		tx_now(r, &r->lc->txq[qi], pkts, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		send_to(r, pkts[i], out);
+}
+
+static void
+dispatch_xconnect(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
+{
+	int peer = r->st->cfg->ports[in].peer;
+	uint16_t i;
+
+	if (likely(peer >= 0)) {
+		send_burst(r, in, (uint16_t)peer, pkts, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		drop(r, in, FWD_DROP_NO_ROUTE, pkts[i]);
+}
+
+/* Every port but the ingress one, sharing the mbuf by reference. */
+static void
+flood(struct fwd_run *r, uint16_t in, struct rte_mbuf *m)
+{
+	uint16_t nb = r->st->nb_ports, p;
+
+	if (nb < 2) {
+		drop(r, in, FWD_DROP_NO_ROUTE, m);
+		return;
+	}
+	if (nb > 2)
+		rte_pktmbuf_refcnt_update(m, (int16_t)(nb - 2));
+	for (p = 0; p < nb; p++)
+		if (p != in)
+			send_to(r, m, p);
+}
+
+#define FWD_L2_FLOOD		(-1)
+#define FWD_L2_DROP		(-2)
+
+/*
+ * Learn the source; where the destination goes: a port, FWD_L2_FLOOD or
+ * FWD_L2_DROP. @p invalid counts sources that cannot be learned (group or
+ * all-zero addresses), added to the lcore's counter once per burst.
+ */
+static inline int
+l2_decide(struct fwd_run *r, uint16_t in, struct rte_mbuf *m, uint32_t *invalid)
+{
+	const struct rte_ether_hdr *eh;
+	int out;
+
+	if (unlikely(m->data_len < RTE_ETHER_HDR_LEN)) {
+		drop_count(r, in, FWD_DROP_NO_ROUTE);
+		return FWD_L2_DROP;
+	}
+	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (likely(fwd_l2_learnable_src((const uint8_t *)eh)))
+		fwd_l2_learn(r->st->l2, eh->src_addr.addr_bytes, in, r->now);
+	else
+		++*invalid;
+	/* group addresses flood; so does the all-zero one, which no station has */
+	if (!fwd_l2_learnable_dst((const uint8_t *)eh))
+		return FWD_L2_FLOOD;
+	out = fwd_l2_lookup(r->st->l2, eh->dst_addr.addr_bytes, r->now);
+	if (out < 0)
+		return FWD_L2_FLOOD;
+	if (out == in) {
+		drop_count(r, in, FWD_DROP_FILTERED);
+		return FWD_L2_DROP;
+	}
+	return out;
+}
+
+/*
+ * The bridge. Decisions first, for the whole burst; a burst that all goes to
+ * one port (the usual case with two ports, or one busy flow) leaves as one.
+ */
+static void
+dispatch_l2(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
+{
+	int out[FWD_MAX_BURST], only;
+	uint32_t invalid = 0;
+	bool uniform = true;
+	uint16_t i;
+
+	/* every header's miss at once: the decisions below read them in order */
+	for (i = 0; i < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		out[i] = l2_decide(r, in, pkts[i], &invalid);
+		/* with two ports, flooding is sending to the other one */
+		if (out[i] == FWD_L2_FLOOD && r->st->nb_ports == 2)
+			out[i] = in ^ 1;
+		uniform &= out[i] == out[0];
+	}
+	if (invalid != 0)
+		pvb_counter_add1w(&r->lc->l2_invalid, invalid);
+	only = out[0];
+	if (uniform && only >= 0) {
+		send_burst(r, in, (uint16_t)only, pkts, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (out[i] >= 0)
+			send_to(r, pkts[i], (uint16_t)out[i]);
+		else if (out[i] == FWD_L2_FLOOD)
+			flood(r, in, pkts[i]);
+		else
+			rte_pktmbuf_free(pkts[i]);	/* counted by l2_decide() */
+	}
+}
+
+/*
+ * Backpressure: a cross-connected port whose peer's tx queue belongs to
+ * another lcore is not polled while that lcore has a full ring's worth of
+ * our packets. They wait in the rx queue (where the NIC counts what it must
+ * drop) instead of being received only to be dropped, which would spend the
+ * cycles this lcore owes the other one's hand-offs.
+ */
+static inline bool
+link_backlogged(const struct fwd_run *r, uint16_t li)
+{
+	/* staged packets count: several rx queues may feed one link */
+	return r->st->cfg->ring_size - r->lc->out_links[li]->outstanding - r->stage[li].n <
+	       r->burst;
+}
+
+static inline bool
+backlogged(const struct fwd_run *r, uint16_t in)
+{
+	int peer = r->st->cfg->ports[in].peer;
+	int16_t li;
+
+	if (r->st->cfg->mode != FWD_MODE_XCONNECT || peer < 0)
+		return false;
+	li = r->lc->route[peer].link;
+	return li >= 0 && link_backlogged(r, (uint16_t)li);
+}
+
+/* Some link is held back: do not sleep, its completions are due. */
+static bool
+any_backlogged(const struct fwd_run *r)
+{
+	uint16_t li;
+
+	for (li = 0; li < r->lc->nb_out; li++)
+		if (link_backlogged(r, li))
+			return true;
+	return false;
+}
+
+static uint32_t
+poll_rx(struct fwd_run *r)
+{
+	struct rte_mbuf *pkts[FWD_MAX_BURST];
+	const struct fwd_qref *q;
+	uint32_t work = 0;
+	uint16_t i, n;
+
+	for (i = 0; i < r->lc->nb_rx; i++) {
+		q = &r->lc->rx[i];
+		if (unlikely(backlogged(r, q->port)))
+			continue;
+		n = rte_eth_rx_burst(r->st->port[q->port].port_id, q->queue, pkts, r->burst);
+		if (n == 0)
+			continue;
+		work += n;
+		pvb_counter_add1w(&r->lc->cnt[q->port].rx, n);
+		if (r->st->cfg->mode == FWD_MODE_L2)
+			dispatch_l2(r, q->port, pkts, n);
+		else
+			dispatch_xconnect(r, q->port, pkts, n);
+	}
+	return work;
+}
+
+/* Return hand-off packets to the lcores they came from. */
+static void
+complete_flush(struct fwd_run *r)
+{
+	struct rte_mbuf **m;
+	uint16_t li, done, n_ret;
+	int n;
+
+	for (li = 0; li < r->lc->nb_in; li++) {
+		m = r->to_return[li];
+		n_ret = r->nb_to_return[li];
+		for (done = 0; done < n_ret; done += (uint16_t)n) {
+			n = pvb_scring_complete_burst(&r->lc->in_links[li]->cons, &m[done],
+						      n_ret - done);
+			if (n <= 0) {
+				/* cannot happen (outstanding <= ring size): free here instead */
+				rte_pktmbuf_free_bulk(&m[done], n_ret - done);
+				break;
+			}
+		}
+		r->nb_to_return[li] = 0;
+	}
+}
+
+/* One burst of submissions from in_links[li] into our tx buffers. */
+static int
+take_handoff(struct fwd_run *r, uint16_t li)
+{
+	struct fwd_handoff_ent ent[FWD_MAX_BURST];
+	int n, i;
+	int16_t q;
+
+	n = pvb_scring_consume_burst(&r->lc->in_links[li]->cons, ent, r->burst);
+	/* the mbufs were last written on the other lcore: start all the misses now */
+	for (i = 0; i < n; i++)
+		rte_prefetch0(ent[i].m);
+	for (i = 0; i < n; i++) {
+		q = ent[i].port < r->st->nb_ports ? r->lc->route[ent[i].port].txq : -1;
+		/* it carries a reference for the PMD and one for the way back */
+		if (likely(q >= 0)) {
+			txq_add_remote(r, &r->lc->txq[q], ent[i].m, li);
+			continue;
+		}
+		/* set-up routes only what we own; count it and send it back */
+		drop_count(r, ent[i].port < r->st->nb_ports ? ent[i].port : 0, FWD_DROP_NO_ROUTE);
+		rte_pktmbuf_refcnt_update(ent[i].m, -1);
+		r->to_return[li][r->nb_to_return[li]++] = ent[i].m;
+	}
+	return n;
+}
+
+/*
+ * Take submissions from other lcores and transmit them, several bursts per
+ * link before polling rx again: work other lcores already did comes first,
+ * so a busy receiver cannot outrun its transmitter and fill the link.
+ */
+static uint32_t
+poll_handoff(struct fwd_run *r)
+{
+	uint32_t work = 0;
+	uint16_t li, q;
+	int n, round;
+
+	for (li = 0; li < r->lc->nb_in; li++) {
+		for (round = 0; round < FWD_HANDOFF_ROUNDS; round++) {
+			n = take_handoff(r, li);
+			if (n <= 0)
+				break;
+			work += (uint32_t)n;
+			pvb_counter_add1w(&r->lc->handoff_rx, (uint64_t)n);
+			for (q = 0; q < r->lc->nb_txq; q++)
+				if (r->lc->txq[q].nb_handoff != 0)
+					tx_remote(r, &r->lc->txq[q]);
+			complete_flush(r);
+		}
+	}
+	return work;
+}
+
+/* Free what other lcores returned to us: it goes back to our mempool cache. */
+static void
+reap(struct fwd_run *r)
+{
+	struct rte_mbuf *m[FWD_MAX_BURST];
+	struct fwd_link *l;
+	uint16_t li;
+	int n, i;
+
+	for (li = 0; li < r->lc->nb_out; li++) {
+		l = r->lc->out_links[li];
+		/*
+		 * Little out, nothing to look at yet: polling an empty completion
+		 * ring reads the line the other lcore writes and slows its every
+		 * write. A held-back link and the drain look every time (the
+		 * ring takes two bursts, so holding back implies a burst is out).
+		 */
+		if (l->outstanding == 0 || (l->outstanding < r->burst && !r->draining &&
+					    !link_backlogged(r, li)))
+			continue;
+		while ((n = pvb_scring_reap_burst(&l->prod, m, FWD_MAX_BURST)) > 0) {
+			for (i = 0; i < n; i++)
+				rte_prefetch0(m[i]);
+			rte_pktmbuf_free_bulk(m, (unsigned int)n);
+			l->outstanding -= (uint32_t)n;
+		}
+	}
+}
+
+static void
+flush_all(struct fwd_run *r)
+{
+	uint16_t i;
+
+	for (i = 0; i < r->lc->nb_txq; i++)
+		txq_flush(r, &r->lc->txq[i]);
+	complete_flush(r);
+	for (i = 0; i < r->lc->nb_out; i++)
+		stage_flush(r, i);
+	reap(r);
+}
+
+/* Nothing of ours in flight: buffers empty, everything handed off has come back. */
+static bool
+drained(const struct fwd_run *r)
+{
+	uint16_t i;
+
+	for (i = 0; i < r->lc->nb_out; i++)
+		if (r->lc->out_links[i]->outstanding != 0 || r->stage[i].n != 0)
+			return false;
+	for (i = 0; i < r->lc->nb_txq; i++)
+		if (r->lc->txq[i].n != 0 || r->lc->txq[i].nb_handoff != 0)
+			return false;
+	return true;
+}
+
+static void
+idle_sleep(const struct fwd_config *cfg)
+{
+	struct timespec ts = {
+		.tv_sec = cfg->idle_sleep_us / 1000000,
+		.tv_nsec = (long)(cfg->idle_sleep_us % 1000000) * 1000,
+	};
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Busy time without a TSC read per idle iteration (tens of cycles on some
+ * CPUs, a few percent of a cheap iteration): the clock is read after every
+ * iteration that moved packets, and after every FWD_CLOCK_IDLE idle ones.
+ * The time since the last read goes to busy when the iteration that ends it
+ * moved packets, else to idle; a sleep is always idle.
+ */
+#define FWD_CLOCK_IDLE	16
+
+struct fwd_clock {
+	uint64_t t0;
+	uint32_t idle;		/* idle iterations since the last read */
+};
+
+static inline void
+clock_read(struct fwd_run *r, struct fwd_clock *c, bool busy)
+{
+	uint64_t t1 = rte_rdtsc(), dt = t1 - c->t0;
+
+	pvb_counter_add1w(&r->lc->total_cycles, dt);
+	if (busy)
+		pvb_counter_add1w(&r->lc->busy_cycles, dt);
+	r->now = t1;
+	c->t0 = t1;
+	c->idle = 0;
+}
+
+static inline void
+clock_tick(struct fwd_run *r, struct fwd_clock *c, bool busy)
+{
+	if (busy || ++c->idle == FWD_CLOCK_IDLE)
+		clock_read(r, c, busy);
+}
+
+/* The loop's scratch, allocated at set-up on the lcore's socket. */
+struct fwd_run *
+fwd_run_alloc(struct fwd_state *st, struct fwd_lcore *lc)
+{
+	struct fwd_run *r;
+
+	r = rte_zmalloc_socket("fwd_run", sizeof(*r), RTE_CACHE_LINE_SIZE,
+			       (int)rte_lcore_to_socket_id(lc->lcore_id));
+	if (r == NULL)
+		return NULL;
+	r->st = st;
+	r->lc = lc;
+	r->burst = st->cfg->burst;
+	return r;
+}
+
+int
+fwd_lcore_loop(void *arg)
+{
+	struct fwd_lcore_arg *a = arg;
+	struct fwd_state *st = a->st;
+	const struct fwd_config *cfg = st->cfg;
+	struct fwd_run *r = a->lc->run;
+	struct fwd_clock clk = { 0 };
+	uint32_t work, empty = 0;
+	bool stopping;
+
+	clk.t0 = r->now = rte_rdtsc();
+	/* relaxed: the flags carry no data; each side's work is in its own rings */
+	while (pvb_load_relaxed(&st->quit) == 0) {
+		stopping = pvb_load_relaxed(&st->stop_rx) != 0;
+		r->draining = stopping;
+		work = stopping ? 0 : poll_rx(r);
+		work += poll_handoff(r);
+		flush_all(r);
+		/* relaxed: a hint; main confirms the drain over two passes */
+		if (stopping)
+			pvb_store_relaxed(&r->lc->quiet, work == 0 && drained(r));
+		clock_tick(r, &clk, work != 0);
+		if (work != 0) {
+			empty = 0;
+		} else if (cfg->idle == FWD_IDLE_ADAPTIVE && ++empty >= cfg->idle_polls &&
+			   !stopping && !any_backlogged(r)) {
+			/* not while draining, nor while completions we wait for are due */
+			clock_read(r, &clk, false);
+			idle_sleep(cfg);
+			clock_read(r, &clk, false);	/* the sleep: idle */
+			pvb_counter_add1w(&r->lc->sleeps, 1);
+		}
+	}
+	clock_read(r, &clk, false);
+	return 0;
+}
