@@ -614,12 +614,15 @@ check_xfer_ranges(struct fx *fx, const struct vec *v, const struct pvb_vmbus_pkt
 static void
 check_gpa_ranges(struct fx *fx, const struct vec *v, const struct pvb_vmbus_pkt *p)
 {
+	static const uint32_t rooms[] = { 8, 1 };
 	struct pvb_vmbus_gpa_iter it;
 	struct pvb_vmbus_xfer_range r;
-	uint32_t i, pages, room;
+	uint32_t i, k, pages, room;
 	uint64_t pfn[8];
 
-	for (room = DIM(pfn); room >= 1; room = room == 1 ? 0 : 1) {
+	for (k = 0; k < DIM(rooms); k++) {
+		room = rooms[k];
+		assert_true(room <= DIM(pfn));
 		memset(&it, 0, sizeof(it));
 		for (i = 0; i < v->nranges; i++) {
 			pages = spec_pages(&v->gr[i]);
@@ -1313,8 +1316,6 @@ static void
 assert_in_dead(struct fx *fx, enum pvb_vmbus_fault want)
 {
 	struct pvb_vmbus_stats st = fx->in.st;
-	struct pvb_vmbus_gpa_iter it = { 0, 0 };
-	struct pvb_vmbus_xfer_range r;
 	struct pvb_vmbus_pkt p;
 
 	expect_true(pvb_vmbus_in_broken(&fx->in));
@@ -1328,14 +1329,11 @@ assert_in_dead(struct fx *fx, enum pvb_vmbus_fault want)
 	expect_false(pvb_vmbus_in_unmask_and_check(&fx->in));
 	/* a packet at our read offset: a healthy end would move past it */
 	memset(&p, 0, sizeof(p));
-	p.type = PVB_VMBUS_PKT_DATA_GPA_DIRECT;
+	p.type = PVB_VMBUS_PKT_DATA_INBAND;
 	p.start = fx->in.r;
-	p.len = 64;
-	p.hdr_len = 56;
-	p.range_count = 2;
+	p.len = 16;
+	p.hdr_len = 16;
 	pvb_vmbus_in_consume(&fx->in, &p);
-	memset(&r, POISON, sizeof(r));
-	expect_eq(pvb_vmbus_in_gpa_next(&fx->in, &p, &it, &r, NULL, 0), -EPIPE);
 	assert_ring_unchanged(fx);
 	expect_true(memcmp(&fx->in.st, &st, sizeof(st)) == 0);
 	check_fault(fx->in.fault, want);	/* the first reason stays */
@@ -1383,7 +1381,7 @@ struct index_corruption {
 	enum pvb_vmbus_fault want;
 };
 
-#define HELLO		24u	/* ring bytes of put_pkts(fx, n, 0, ...) packets */
+#define SMALL		24u	/* ring bytes of put_pkts(fx, n, 0, ...) packets */
 #define BIG_PLEN	(DSIZE - 32)	/* 16 + 4064 + 8 = dsize - 8 ring bytes */
 
 static uint32_t
@@ -1404,7 +1402,7 @@ static void
 w_unaligned(struct fx *fx, uint32_t s)
 {
 	reader_drained(fx);
-	ctl_set(fx, CTL(write_index), wrap(s + HELLO) + 4);
+	ctl_set(fx, CTL(write_index), wrap(s + SMALL) + 4);
 }
 
 static void
@@ -1447,7 +1445,7 @@ w_back_known(struct fx *fx, uint32_t s)
 
 	put_pkts(fx, 2, 0, true);
 	expect_eq(pvb_vmbus_in_peek(&fx->in, &p), 0);
-	ctl_set(fx, CTL(write_index), wrap(s + HELLO));
+	ctl_set(fx, CTL(write_index), wrap(s + SMALL));
 }
 
 /* ... all the way back to the read index: a full ring would look like this */
@@ -1480,9 +1478,9 @@ static void
 w_back_held(struct fx *fx, uint32_t s)
 {
 	put_pkts(fx, 2, 0, true);
-	stale_lap(fx, s + 2 * HELLO);
+	stale_lap(fx, s + 2 * SMALL);
 	get_pkts(fx, 2, false);
-	ctl_set(fx, CTL(write_index), wrap(s + HELLO));
+	ctl_set(fx, CTL(write_index), wrap(s + SMALL));
 }
 
 /*
@@ -1493,7 +1491,7 @@ static void
 w_full_held(struct fx *fx, uint32_t s)
 {
 	put_pkts(fx, 2, 0, true);
-	stale_lap(fx, s + 2 * HELLO);
+	stale_lap(fx, s + 2 * SMALL);
 	get_pkts(fx, 2, false);
 	ctl_set(fx, CTL(write_index), s);
 }
@@ -1526,7 +1524,7 @@ static void
 r_past_w(struct fx *fx, uint32_t s)
 {
 	put_pkts(fx, 1, 0, true);
-	ctl_set(fx, CTL(read_index), wrap(s + HELLO + 8));
+	ctl_set(fx, CTL(read_index), wrap(s + SMALL + 8));
 }
 
 /* Past the published write_index, though not past what the writer wrote since. */
@@ -1535,7 +1533,7 @@ r_past_committed(struct fx *fx, uint32_t s)
 {
 	put_pkts(fx, 1, 0, true);
 	put_pkts(fx, 1, 0, false);
-	ctl_set(fx, CTL(read_index), wrap(s + 2 * HELLO));
+	ctl_set(fx, CTL(read_index), wrap(s + 2 * SMALL));
 }
 
 static void
@@ -1768,7 +1766,6 @@ static const struct gpa_rewrite gpa_rewrites[] = {
 	{ "range 0 grows to 3 pfns over range 1, whose head is then gone", 24, 0x2000, 1 },
 	{ "range 1 byte_count 0x2000: 3 pfns, room for 1", 40, 0x2000, 1 },
 	{ "range 1 byte_offset 0x1000", 44, 0x1000, 1 },
-	{ "range 1 byte_count 0, byte_offset 0: no page", 40, 0, 1 },
 };
 
 static void
@@ -1796,6 +1793,11 @@ check_gpa_rewrite(struct fx *fx, enum mode mode, uint32_t s, const struct gpa_re
 	memset(&r, POISON, sizeof(r));
 	memset(pfn, POISON, sizeof(pfn));
 	snapshot(fx);
+	expect_eq(pvb_vmbus_in_gpa_next(&fx->in, &p, &it, &r, pfn, DIM(pfn)), -EPIPE);
+	expect_true(bytes_all(&r, sizeof(r), POISON));
+	expect_true(bytes_all(pfn, sizeof(pfn), POISON));
+	/* a caller that starts the walk over gets nothing from a broken end either */
+	memset(&it, 0, sizeof(it));
 	expect_eq(pvb_vmbus_in_gpa_next(&fx->in, &p, &it, &r, pfn, DIM(pfn)), -EPIPE);
 	expect_true(bytes_all(&r, sizeof(r), POISON));
 	expect_true(bytes_all(pfn, sizeof(pfn), POISON));
@@ -1904,17 +1906,17 @@ struct mem_case {
 };
 
 static const struct mem_case mem_cases[] = {
-	{ "no mem", 0, RING_LEN, .null_mem = true },
-	{ "no ring", 0, RING_LEN, .null_ring = true },
-	{ "bad fd", 0, RING_LEN, .bad_fd = true },
-	{ "misaligned by 4", 4, RING_LEN },
-	{ "len 0", 0, 0 },
-	{ "len 4096: no data area", 0, 4096 },
-	{ "len 8192 + 8", 0, 8192 + 8 },
-	{ "len 8192 + 2048", 0, 8192 + 2048 },
-	{ "len 12287", 0, 12287 },
-	{ "data area over 2 GiB", 0, PVB_VMBUS_CTL_SIZE + (1ul << 31) + 4096 },
-	{ "len SIZE_MAX", 0, SIZE_MAX },
+	{ "no mem", .len = RING_LEN, .null_mem = true },
+	{ "no ring", .len = RING_LEN, .null_ring = true },
+	{ "bad fd", .len = RING_LEN, .bad_fd = true },
+	{ "misaligned by 4", .misalign = 4, .len = RING_LEN },
+	{ "len 0", .len = 0 },
+	{ "len 4096: no data area", .len = 4096 },
+	{ "len 8192 + 8", .len = 8192 + 8 },
+	{ "len 8192 + 2048", .len = 8192 + 2048 },
+	{ "len 12287", .len = 12287 },
+	{ "data area over 2 GiB", .len = PVB_VMBUS_CTL_SIZE + (1ul << 31) + 4096 },
+	{ "len SIZE_MAX", .len = SIZE_MAX },
 };
 
 static void
@@ -1935,9 +1937,9 @@ test_mem_bad_args(void **state)
 		c = &mem_cases[i];
 		at("mem: %s", c->what);
 		memset(&m, POISON, sizeof(m));
-		rc = pvb_vmbus_mem_flat(c->null_mem ? NULL : &m, c->null_ring ? NULL :
-					base + c->misalign, c->len);
 		if (!c->bad_fd) {
+			rc = pvb_vmbus_mem_flat(c->null_mem ? NULL : &m,
+						c->null_ring ? NULL : base + c->misalign, c->len);
 			expect_eq(rc, -EINVAL);
 			expect_true(bytes_all(&m, sizeof(m), POISON));
 		}
@@ -1953,7 +1955,6 @@ test_mem_bad_args(void **state)
 	expect_eq(pvb_vmbus_mem_map_double(&m, fd, 2048, RING_LEN), -EINVAL);
 	/* 8-byte aligned is enough for a flat ring */
 	at("mem: flat at +8");
-	expect_eq(pvb_vmbus_mem_flat(&m, base + 8, RING_LEN - 8 - 4096 + 4096), -EINVAL);
 	expect_eq(pvb_vmbus_mem_flat(&m, base + 8, 8192), 0);
 	assert_ptr_equal(m.ctl, base + 8);
 	assert_ptr_equal(m.data, base + 8 + 4096);
@@ -1985,7 +1986,6 @@ test_mem_double_offset(void **state)
 	/* the data area is there twice, and it is the file's bytes after the control page */
 	memcpy(m.data + DSIZE - 4, "wrap", 4);
 	memcpy(m.data + DSIZE, "arou", 4);
-	assert_memory_equal(m.data - DSIZE + 2 * DSIZE - 4, "wrap", 4);
 	assert_memory_equal(m.data + 2 * DSIZE - 4, "wrap", 4);
 	assert_memory_equal(m.data, "arou", 4);
 	assert_int_equal(pread(fd, b, 8, 2 * RING_LEN - 4), 4);

@@ -527,21 +527,25 @@ idle_sleep(const struct fwd_config *cfg)
 }
 
 /*
- * Busy time without a TSC read per idle iteration (tens of cycles on some
- * CPUs, a few percent of a cheap iteration): the clock is read after every
- * iteration that moved packets, and after every FWD_CLOCK_IDLE idle ones.
- * The time since the last read goes to busy when the iteration that ends it
- * moved packets, else to idle; a sleep is always idle.
+ * Busy time without a TSC read per iteration (tens of cycles on some CPUs,
+ * a few percent of a 64-packet iteration). The clock is read when an
+ * iteration's state (moved packets or not) differs from the window's, and
+ * every FWD_CLOCK_ITERS iterations of the same state, so windows are of one
+ * kind: under full load one read per 16 iterations, under light load the
+ * reads are cheap anyway. At a change, a window of one iteration is that
+ * iteration's; a longer one is the earlier state's (one iteration off). A
+ * sleep is always idle.
  */
-#define FWD_CLOCK_IDLE	16
+#define FWD_CLOCK_ITERS	16
 
 struct fwd_clock {
 	uint64_t t0;
-	uint32_t idle;		/* idle iterations since the last read */
+	uint32_t n;		/* iterations in the window */
+	bool busy;		/* the window's state */
 };
 
 static inline void
-clock_read(struct fwd_run *r, struct fwd_clock *c, bool busy)
+clock_charge(struct fwd_run *r, struct fwd_clock *c, bool busy)
 {
 	uint64_t t1 = rte_rdtsc(), dt = t1 - c->t0;
 
@@ -550,14 +554,27 @@ clock_read(struct fwd_run *r, struct fwd_clock *c, bool busy)
 		pvb_counter_add1w(&r->lc->busy_cycles, dt);
 	r->now = t1;
 	c->t0 = t1;
-	c->idle = 0;
+	c->n = 0;
 }
 
 static inline void
 clock_tick(struct fwd_run *r, struct fwd_clock *c, bool busy)
 {
-	if (busy || ++c->idle == FWD_CLOCK_IDLE)
-		clock_read(r, c, busy);
+	++c->n;
+	if (busy != c->busy) {
+		clock_charge(r, c, c->n == 1 ? busy : c->busy);
+		c->busy = busy;
+	} else if (c->n == FWD_CLOCK_ITERS) {
+		clock_charge(r, c, busy);
+	}
+}
+
+/* Around a sleep: what came before is charged, the sleep itself is idle. */
+static inline void
+clock_idle(struct fwd_run *r, struct fwd_clock *c)
+{
+	clock_charge(r, c, c->busy);
+	c->busy = false;
 }
 
 /* The loop's scratch, allocated at set-up on the lcore's socket. */
@@ -604,12 +621,12 @@ fwd_lcore_loop(void *arg)
 		} else if (cfg->idle == FWD_IDLE_ADAPTIVE && ++empty >= cfg->idle_polls &&
 			   !stopping && !any_backlogged(r)) {
 			/* not while draining, nor while completions we wait for are due */
-			clock_read(r, &clk, false);
+			clock_idle(r, &clk);
 			idle_sleep(cfg);
-			clock_read(r, &clk, false);	/* the sleep: idle */
+			clock_idle(r, &clk);	/* the sleep */
 			pvb_counter_add1w(&r->lc->sleeps, 1);
 		}
 	}
-	clock_read(r, &clk, false);
+	clock_idle(r, &clk);
 	return 0;
 }
