@@ -40,7 +40,7 @@
 
 #define DIM(a)		(sizeof(a) / sizeof((a)[0]))
 
-#define DSIZE		4096u	/* one page of data: filled and wrapped in a few packets */
+#define DSIZE		4096u	/* one page of data: filled and wrapped quickly */
 #define RING_LEN	(PVB_VMBUS_CTL_SIZE + DSIZE)
 #define FILL		0xcd	/* data bytes nobody has written */
 #define POISON		0xa5	/* caller buffers the library must not write past */
@@ -765,7 +765,8 @@ test_bytes_read(void **state)
 		pvb_vmbus_in_consume(&fx->in, &p);
 		expect_eq(ctl_get(fx, CTL(read_index)), v->start);	/* private until commit */
 		expect_eq(pvb_vmbus_in_peek(&fx->in, &again), -EAGAIN);
-		expect_false(pvb_vmbus_in_commit(&fx->in));	/* no pending feature: no signal */
+		/* no pending feature: never a signal */
+		expect_false(pvb_vmbus_in_commit(&fx->in));
 		expect_eq(ctl_get(fx, CTL(read_index)), v->start + v->nbytes);
 		expect_eq(pvb_vmbus_in_peek(&fx->in, &again), -EAGAIN);
 		/* the reader writes read_index only */
@@ -2251,5 +2252,5 @@ main(void)
 		FX_TEST(test_fault_str),
 	};
 
-	return cmocka_run_group_tests_name("vmbus", tests, suite_setup, NULL);
+	return cmocka_run_group_tests_name("unit", tests, suite_setup, NULL);
 }

@@ -69,17 +69,17 @@
 #endif
 #define RING_DSIZE		(64u * 1024)		/* the data area: wraps constantly */
 #define RING_LEN		(PVB_VMBUS_CTL_SIZE + RING_DSIZE)
-#define CTL_LEN			PVB_VMBUS_PAGE		/* struct stress_ctl, after the ring */
+#define CTL_LEN			PVB_VMBUS_PAGE	/* struct stress_ctl, after the ring */
 #define MAX_PAYLOAD		2048u
 #define MAX_BATCH		32u	/* packets per commit, either side */
 #define MAX_XFER		4u	/* transfer-page ranges per packet */
 #define MAX_GPA			3u	/* GPA ranges per packet */
 #define MAX_GPA_PAGES		6u	/* pages per GPA range */
-#define READER_PFNS		4u	/* the reader's pfn buffer: longer ranges are truncated */
-#define SHORT_PAYLOAD		24u	/* below this a payload is compared whole, not hashed */
+#define READER_PFNS		4u	/* the reader's pfn buffer: longer ranges cut */
+#define SHORT_PAYLOAD		24u	/* shorter: compared whole, not hashed */
 #define POOL_LEN		(64u * 1024)	/* random bytes payloads are cut from */
 #ifndef STRESS_TIMEOUT_NS
-#define STRESS_TIMEOUT_NS	(300ull * 1000 * 1000 * 1000)	/* a stuck run fails, not hangs */
+#define STRESS_TIMEOUT_NS	(300ull * 1000 * 1000 * 1000)	/* stuck: fail, not hang */
 #endif
 #define STRESS_IDLE_POLL	1024	/* idle spins between looks at the clock and the peer */
 #define MSG_LEN			200
@@ -567,7 +567,8 @@ reader_check_desc(struct reader *rd, const struct pvb_vmbus_pkt *p, const struct
 	if (p->trans_id != seq || p->type != pl->type || p->flags != pl->flags ||
 	    p->hdr_len != pl->hdr_len || p->len != len || p->range_count != pl->nranges ||
 	    p->xfer_set_id != pl->set_id)
-		return reader_fail(rd, seq, "peek: id %llu type %u flags %u hdr %u len %u ranges %u",
+		return reader_fail(rd, seq,
+				   "peek: id %llu type %u flags %u hdr %u len %u ranges %u",
 				   (unsigned long long)p->trans_id, p->type, p->flags, p->hdr_len,
 				   p->len, p->range_count);
 	if (pvb_vmbus_in_read(&rd->in, p, 0, &d, sizeof(d)) != 0)

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -217,7 +218,7 @@ vb_create(const struct rb_params *p __rte_unused, int socket, unsigned int id __
 
 	if (v == NULL)
 		return NULL;
-	rc = vb_map_double(v);
+	rc = getenv("VB_FLAT") ? -ENOTSUP : vb_map_double(v);
 	if (rc != 0) {
 		fprintf(stderr, "pvb-ringbench: vmbus: no double mapping (%s), flat rings\n",
 			strerror(-rc));

@@ -160,6 +160,8 @@ index_ok(uint32_t v, uint32_t dsize)
 int
 pvb_vmbus_out_attach(struct pvb_vmbus_out *o, const struct pvb_vmbus_mem *m, uint32_t features)
 {
+	uint32_t w, r;
+
 	if (o == NULL)
 		return -EINVAL;
 	memset(o, 0, sizeof(*o));
@@ -168,12 +170,14 @@ pvb_vmbus_out_attach(struct pvb_vmbus_out *o, const struct pvb_vmbus_mem *m, uin
 		return -EINVAL;
 	o->m = *m;
 	/* relaxed: our own index, read once before we write */
-	o->w = pvb_load_relaxed(&m->ctl->write_index);
+	w = pvb_load_relaxed(&m->ctl->write_index);
 	/* pairs with the store-release of read_index in pvb_vmbus_in_commit() */
-	o->r_cache = pvb_load_acquire(&m->ctl->read_index);
-	if (!index_ok(o->w, m->dsize) || !index_ok(o->r_cache, m->dsize))
+	r = pvb_load_acquire(&m->ctl->read_index);
+	if (!index_ok(w, m->dsize) || !index_ok(r, m->dsize))
 		return -EPROTO;
-	o->committed = o->w;
+	o->w = w;
+	o->r_cache = r;
+	o->committed = w;
 	o->features = features & PVB_VMBUS_FEAT_PENDING_SEND_SZ;
 	/* relaxed: the reader looks at it only after data it acquires through write_index */
 	pvb_store_relaxed(&m->ctl->feature_bits, o->features);
@@ -194,7 +198,7 @@ out_fault(struct pvb_vmbus_out *o, enum pvb_vmbus_fault f)
  * write index never catches up with the read index (full would look empty).
  */
 static int
-out_room(struct pvb_vmbus_out *o, uint32_t total)
+out_room(struct pvb_vmbus_out *o, uint32_t total, bool count_full)
 {
 	uint32_t dsize = o->m.dsize, r;
 
@@ -210,7 +214,8 @@ out_room(struct pvb_vmbus_out *o, uint32_t total)
 	o->r_cache = r;
 	if (pvb_vmbus_to_write(r, o->w, dsize) > total)
 		return 0;
-	o->st.full++;
+	if (count_full)
+		o->st.full++;
 	return -EAGAIN;
 }
 
@@ -242,7 +247,7 @@ out_begin(struct pvb_vmbus_out *o, struct out_pkt *k, uint16_t type, uint16_t fl
 	    bytes > (uint64_t)PVB_VMBUS_MAX_LEN8 * 8 ||
 	    pvb_vmbus_align8((uint32_t)bytes) + PVB_VMBUS_TRAILER >= o->m.dsize)
 		return -EINVAL;
-	rc = out_room(o, pvb_vmbus_align8((uint32_t)bytes) + PVB_VMBUS_TRAILER);
+	rc = out_room(o, pvb_vmbus_align8((uint32_t)bytes) + PVB_VMBUS_TRAILER, true);
 	if (rc != 0)
 		return rc;
 	d.type = type;
@@ -327,7 +332,7 @@ pvb_vmbus_out_xfer(struct pvb_vmbus_out *o, uint64_t trans_id, uint16_t flags,
 	struct out_pkt k;
 	int rc;
 
-	if (o == NULL || (ranges == NULL && n != 0) || (payload == NULL && len != 0) ||
+	if (o == NULL || ranges == NULL || n == 0 || (payload == NULL && len != 0) ||
 	    hdr_len > (uint64_t)PVB_VMBUS_MAX_LEN8 * 8)
 		return -EINVAL;
 	rc = out_begin(o, &k, PVB_VMBUS_PKT_DATA_XFER_PAGES, flags, trans_id, (uint32_t)hdr_len,
@@ -349,7 +354,8 @@ gpa_ranges_len(const struct pvb_vmbus_gpa *r, uint32_t n)
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		if (r[i].byte_offset >= PVB_VMBUS_PAGE || r[i].pfn == NULL)
+		if (r[i].byte_offset >= PVB_VMBUS_PAGE || r[i].pfn == NULL ||
+		    pvb_vmbus_gpa_pages(r[i].byte_offset, r[i].byte_count) == 0)
 			return 0;
 		len += sizeof(struct pvb_vmbus_gpa_range) +
 		       (uint64_t)pvb_vmbus_gpa_pages(r[i].byte_offset, r[i].byte_count) * 8;
@@ -434,6 +440,9 @@ pvb_vmbus_out_wait_prepare(struct pvb_vmbus_out *o, uint32_t bytes)
 		return -EPIPE;
 	if (!(o->features & PVB_VMBUS_FEAT_PENDING_SEND_SZ))
 		return -ENOTSUP;
+	/* free space is at most dsize - 8: more could never come */
+	if (bytes == 0 || bytes >= o->m.dsize)
+		return -EINVAL;
 	/* relaxed: the fence below orders it before the re-check */
 	pvb_store_relaxed(&o->m.ctl->pending_send_sz, pvb_vmbus_align8(bytes));
 	/*
@@ -441,7 +450,7 @@ pvb_vmbus_out_wait_prepare(struct pvb_vmbus_out *o, uint32_t bytes)
 	 * pvb_vmbus_in_commit() (store read_index, then load pending).
 	 */
 	pvb_fence_full();
-	if (out_room(o, pvb_vmbus_align8(bytes)) == 0) {
+	if (out_room(o, pvb_vmbus_align8(bytes), false) == 0) {
 		pvb_vmbus_out_wait_end(o);
 		return 1;
 	}
@@ -451,6 +460,8 @@ pvb_vmbus_out_wait_prepare(struct pvb_vmbus_out *o, uint32_t bytes)
 void
 pvb_vmbus_out_wait_end(struct pvb_vmbus_out *o)
 {
+	if (o->fault != PVB_VMBUS_OK)
+		return;	/* a broken or detached end touches no shared memory */
 	/* relaxed: a stale value only costs the reader one needless signal */
 	pvb_store_relaxed(&o->m.ctl->pending_send_sz, 0);
 }
@@ -460,6 +471,8 @@ pvb_vmbus_out_wait_end(struct pvb_vmbus_out *o)
 int
 pvb_vmbus_in_attach(struct pvb_vmbus_in *in, const struct pvb_vmbus_mem *m)
 {
+	uint32_t r, w;
+
 	if (in == NULL)
 		return -EINVAL;
 	memset(in, 0, sizeof(*in));
@@ -468,12 +481,14 @@ pvb_vmbus_in_attach(struct pvb_vmbus_in *in, const struct pvb_vmbus_mem *m)
 		return -EINVAL;
 	in->m = *m;
 	/* relaxed: our own index, read once before we read */
-	in->r = pvb_load_relaxed(&m->ctl->read_index);
+	r = pvb_load_relaxed(&m->ctl->read_index);
 	/* pairs with the store-release of write_index in pvb_vmbus_out_commit() */
-	in->w_cache = pvb_load_acquire(&m->ctl->write_index);
-	if (!index_ok(in->r, m->dsize) || !index_ok(in->w_cache, m->dsize))
+	w = pvb_load_acquire(&m->ctl->write_index);
+	if (!index_ok(r, m->dsize) || !index_ok(w, m->dsize))
 		return -EPROTO;
-	in->committed = in->r;
+	in->r = r;
+	in->w_cache = w;
+	in->committed = r;
 	in->fault = PVB_VMBUS_OK;
 	return 0;
 }
@@ -491,18 +506,22 @@ static int64_t
 in_ready(struct pvb_vmbus_in *in, uint32_t want)
 {
 	uint32_t dsize = in->m.dsize, ready = pvb_vmbus_to_read(in->r, in->w_cache, dsize);
-	uint32_t w, now;
+	uint32_t w;
 
 	if (ready >= want)
 		return ready;
 	/* pairs with the store-release of write_index in pvb_vmbus_out_commit() */
 	w = pvb_load_acquire(&in->m.ctl->write_index);
-	now = pvb_vmbus_to_read(in->r, w, dsize);
-	/* the writer only moves forward, and never fills the ring completely */
-	if (!index_ok(w, dsize) || now < ready || now > dsize - PVB_VMBUS_TRAILER)
+	/*
+	 * Measured from read_index as published, which is what the writer sees:
+	 * it only moves forward from what we saw, and never comes back round to it.
+	 */
+	if (!index_ok(w, dsize) ||
+	    pvb_vmbus_to_read(in->committed, w, dsize) <
+	    pvb_vmbus_to_read(in->committed, in->w_cache, dsize))
 		return in_fault(in, PVB_VMBUS_FAULT_WRITE_INDEX);
 	in->w_cache = w;
-	return now;
+	return pvb_vmbus_to_read(in->r, w, dsize);
 }
 
 /* Bytes at @p off into a packet starting at @p start. */
@@ -656,6 +675,8 @@ pvb_vmbus_in_gpa_next(struct pvb_vmbus_in *in, const struct pvb_vmbus_pkt *p,
 	if (in == NULL || p == NULL || it == NULL || r == NULL ||
 	    p->type != PVB_VMBUS_PKT_DATA_GPA_DIRECT)
 		return -EINVAL;
+	if (in->fault != PVB_VMBUS_OK)
+		return -EPIPE;
 	if (it->index >= p->range_count)
 		return 0;
 	at = it->next != 0 ? it->next : first;
@@ -731,6 +752,8 @@ pvb_vmbus_in_commit(struct pvb_vmbus_in *in)
 void
 pvb_vmbus_in_set_mask(struct pvb_vmbus_in *in, bool masked)
 {
+	if (in->fault != PVB_VMBUS_OK)
+		return;	/* a broken or detached end touches no shared memory */
 	/* relaxed: a hint to the writer; unmasking re-checks with a fence */
 	pvb_store_relaxed(&in->m.ctl->interrupt_mask, masked ? 1 : 0);
 }
