@@ -132,12 +132,16 @@ vb_short_stream(struct rb_job *j)
 }
 
 /* GCC cannot tell that a receive returning 1 filled objs[0] (the echo's obj) */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 VB_KIND_OPS(vb64, RB_VMBUS_SMALL, false)
 VB_KIND_OPS(vb64pp, RB_VMBUS_SMALL, true)
 VB_KIND_OPS(vb1500, RB_VMBUS_LARGE, false)
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 /*
  *   memfd:  [ ctl | data fwd ][ ctl | data back ]
