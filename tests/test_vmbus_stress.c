@@ -23,7 +23,9 @@
  * truncated). Payload lengths: see size_pick().
  *
  * The writer commits every 1..32 packets (random), the reader publishes its
- * read index every 1..32 packets (random) and whenever the ring is empty.
+ * read index every 1..32 packets (random) and whenever the ring is empty,
+ * and after one packet in STALL_ONE_IN stops until the writer is blocked
+ * on a full ring, so the wait handshake runs often however fast it reads.
  * Neither side polls blindly: each waits for the other's signal, so a lost
  * wakeup in the library's handshakes shows up as a stuck run (and fails at
  * the deadline) rather than being papered over by polling.
@@ -82,6 +84,8 @@
 #define STRESS_TIMEOUT_NS	(300ull * 1000 * 1000 * 1000)	/* stuck: fail, not hang */
 #endif
 #define STRESS_IDLE_POLL	1024	/* idle spins between looks at the clock and the peer */
+#define STALL_ONE_IN		1024	/* the reader stalls after one packet in this many */
+#define STALL_SPINS		(1u << 20)	/* ...until the writer waits, or this many spins */
 #define MSG_LEN			200
 
 #define PLAN_SALT		0x76d6275363a1f1b5ull
@@ -725,6 +729,25 @@ reader_wait(struct reader *rd)
 	return 0;
 }
 
+/*
+ * Now and then the reader stops until the writer has filled the ring and
+ * advertised pending_send_sz (or, near the end of the run, for a while), so
+ * the wait handshake runs often however fast the reader is.
+ */
+static void
+reader_stall(struct reader *rd)
+{
+	struct pvb_vmbus_info info;
+	unsigned int i;
+
+	for (i = 0; i < STALL_SPINS; i++) {
+		pvb_vmbus_inspect(&rd->in.m, &info);
+		if (info.pending_send_sz != 0)
+			return;
+		pvb_cpu_relax();
+	}
+}
+
 static int
 reader_loop(struct reader *rd)
 {
@@ -750,6 +773,8 @@ reader_loop(struct reader *rd)
 		seq++;
 		if (++rd->unpub >= rd->batch)
 			reader_commit(rd);
+		if (side_rand(&rd->sd) % STALL_ONE_IN == 0)
+			reader_stall(rd);
 	}
 	reader_commit(rd);
 	rc = pvb_vmbus_in_peek(&rd->in, &p);

@@ -655,7 +655,7 @@ pvb_vmbus_in_xfer_range(const struct pvb_vmbus_in *in, const struct pvb_vmbus_pk
 {
 	uint32_t off = PVB_VMBUS_DESC_SIZE + (uint32_t)sizeof(struct pvb_vmbus_xfer_hdr);
 
-	if (p == NULL || r == NULL || p->type != PVB_VMBUS_PKT_DATA_XFER_PAGES ||
+	if (in == NULL || p == NULL || r == NULL || p->type != PVB_VMBUS_PKT_DATA_XFER_PAGES ||
 	    i >= p->range_count)
 		return -EINVAL;
 	/* range_count was checked against hdr_len at peek: i * 8 stays inside */
