@@ -6,6 +6,7 @@ import os
 import pytest
 
 QUICK = ["--rounds", "2", "--samples", "2000", "--stream-ms", "20", "--bursts", "1,32"]
+KINDS = ("floor", "scring", "rte_ring", "vmbus64", "vmbus64pp", "vmbus1500", "memcpy")
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +32,12 @@ def run(procs, ringbench, lcores, eal_mem, args, **kw):
 def test_table_has_every_kind_and_the_ratios(procs, ringbench, lcores, eal_mem):
     r = run(procs, ringbench, lcores, eal_mem, QUICK)
     assert r.returncode == 0, r.stderr
-    for kind in ("floor", "scring", "rte_ring"):
+    for kind in KINDS:
         assert f"  {kind} " in r.stdout
     assert "scring / rte_ring streaming, burst 32" in r.stdout
     assert "scring / floor p50 round trip" in r.stdout
+    assert "vmbus64 / vmbus64pp streaming, burst 32" in r.stdout
+    assert "vmbus1500 / memcpy bytes/s, burst 32" in r.stdout
     assert "round 2/2" in r.stdout  # progress lines for each run
 
 
@@ -44,7 +47,7 @@ def test_json(procs, ringbench, lcores, eal_mem, tmp_path):
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())
     kinds = {x["kind"]: x for x in doc["results"]}
-    assert set(kinds) == {"floor", "scring", "rte_ring"}
+    assert set(kinds) == set(KINDS)
     for x in kinds.values():
         assert x["error"] == 0 and x["rounds"] == 2
         lat = x["latency_ns"]
@@ -58,6 +61,11 @@ def test_json(procs, ringbench, lcores, eal_mem, tmp_path):
     ratios = doc["ratios"]
     assert ratios["scring_vs_rte_ring_stream_b32"]["median"] > 0
     assert ratios["scring_vs_floor_p50"]["target"] == 1.15
+    assert ratios["vmbus64_batched_vs_per_packet_b32"]["target"] == 3.0
+    assert ratios["vmbus1500_vs_memcpy_bytes_b32"]["target"] == 0.5
+    assert ratios["vmbus1500_vs_memcpy_bytes_b32"]["median"] > 0
+    assert ratios["vmbus1500_bytes_per_s_b32"]["median"] > 0
+    assert ratios["memcpy_bytes_per_s_b32"]["median"] > 0
 
 
 def pngs(path):

@@ -4,9 +4,10 @@
 
 /*
  * vmbus: the VMBus ring buffer (lib/vmbus), one ring per direction, each a
- * control page and a 256 KiB data area. Both rings live in one memfd, each
+ * control page and a data area that holds --ring-size packets of the kind's
+ * size (rounded up to whole pages). Both rings live in one memfd, each
  * mapped with its data area twice back to back (pvb_vmbus_mem_map_double),
- * so no packet is split at the wrap; flat memory if memfd mapping fails.
+ * so no packet is split at the wrap; flat memory if that mapping fails.
  *
  * An element travels as an in-band packet (type 0x6) whose payload starts
  * with the element's pointer value: 64 bytes of payload (vmbus64) or 1500
@@ -24,7 +25,6 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -34,8 +34,7 @@
 #include "pvb_vmbus.h"
 #include "rb_harness.h"
 
-#define VB_DSIZE	(256u * 1024)			/* data area per direction */
-#define VB_RING_LEN	(PVB_VMBUS_CTL_SIZE + VB_DSIZE)	/* one direction, page multiple */
+#define VB_MAX_DSIZE	(256u << 20)	/* data area cap: --ring-size 2^24 would ask for 25 GB */
 
 /* What one lcore touches: its two ends and its staging buffers, on lines of its own. */
 struct vb_side {
@@ -50,6 +49,7 @@ struct rb_vmbus {
 	struct vb_side b;		/* lcore B: writes back, reads fwd */
 	struct pvb_vmbus_mem fwd;
 	struct pvb_vmbus_mem back;
+	size_t ring_len;		/* one direction: control page and data area */
 	void *flat;			/* both rings when not double-mapped, else NULL */
 };
 
@@ -154,11 +154,11 @@ vb_map_double(struct rb_vmbus *v)
 
 	if (fd < 0)
 		return -errno;
-	rc = ftruncate(fd, 2 * (off_t)VB_RING_LEN) == 0 ? 0 : -errno;
+	rc = ftruncate(fd, 2 * (off_t)v->ring_len) == 0 ? 0 : -errno;
 	if (rc == 0)
-		rc = pvb_vmbus_mem_map_double(&v->fwd, fd, 0, VB_RING_LEN);
+		rc = pvb_vmbus_mem_map_double(&v->fwd, fd, 0, v->ring_len);
 	if (rc == 0) {
-		rc = pvb_vmbus_mem_map_double(&v->back, fd, VB_RING_LEN, VB_RING_LEN);
+		rc = pvb_vmbus_mem_map_double(&v->back, fd, (off_t)v->ring_len, v->ring_len);
 		if (rc != 0)
 			pvb_vmbus_mem_unmap(&v->fwd);
 	}
@@ -169,11 +169,11 @@ vb_map_double(struct rb_vmbus *v)
 static int
 vb_map_flat(struct rb_vmbus *v, int socket)
 {
-	v->flat = rte_zmalloc_socket("rb_vmbus_ring", 2 * VB_RING_LEN, PVB_VMBUS_PAGE, socket);
+	v->flat = rte_zmalloc_socket("rb_vmbus_ring", 2 * v->ring_len, PVB_VMBUS_PAGE, socket);
 	if (v->flat == NULL)
 		return -ENOMEM;
-	if (pvb_vmbus_mem_flat(&v->fwd, v->flat, VB_RING_LEN) != 0 ||
-	    pvb_vmbus_mem_flat(&v->back, (uint8_t *)v->flat + VB_RING_LEN, VB_RING_LEN) != 0)
+	if (pvb_vmbus_mem_flat(&v->fwd, v->flat, v->ring_len) != 0 ||
+	    pvb_vmbus_mem_flat(&v->back, (uint8_t *)v->flat + v->ring_len, v->ring_len) != 0)
 		return -EINVAL;
 	return 0;
 }
@@ -214,15 +214,37 @@ vb_attach(struct rb_vmbus *v)
 	return 0;
 }
 
-static void *
-vb_create(const struct rb_params *p __rte_unused, int socket, unsigned int id __rte_unused)
+/*
+ * A data area for @p entries packets of @p payload bytes, like the other
+ * kinds' --ring-size entries: strictly more than they take (the never-full
+ * rule), in whole pages. 0 if that exceeds VB_MAX_DSIZE.
+ */
+static size_t
+vb_dsize(uint32_t entries, uint32_t payload)
 {
-	struct rb_vmbus *v = rte_zmalloc_socket("rb_vmbus", sizeof(*v), 128, socket);
+	uint64_t bytes = (uint64_t)entries * pvb_vmbus_pkt_ring_bytes(PVB_VMBUS_DESC_SIZE, payload);
+	uint64_t dsize = RTE_ALIGN_CEIL(bytes + 8, PVB_VMBUS_PAGE);
+
+	return dsize <= VB_MAX_DSIZE ? (size_t)dsize : 0;
+}
+
+static void *
+vb_create(const struct rb_params *p, int socket, uint32_t payload)
+{
+	size_t dsize = vb_dsize(p->ring_size, payload);
+	struct rb_vmbus *v;
 	int rc;
 
+	if (dsize == 0) {
+		fprintf(stderr, "pvb-ringbench: vmbus: --ring-size %u: data area over %u MiB\n",
+			p->ring_size, VB_MAX_DSIZE >> 20);
+		return NULL;
+	}
+	v = rte_zmalloc_socket("rb_vmbus", sizeof(*v), 128, socket);
 	if (v == NULL)
 		return NULL;
-	rc = getenv("VB_FLAT") ? -ENOTSUP : vb_map_double(v);
+	v->ring_len = PVB_VMBUS_CTL_SIZE + dsize;
+	rc = vb_map_double(v);
 	if (rc != 0) {
 		fprintf(stderr, "pvb-ringbench: vmbus: no double mapping (%s), flat rings\n",
 			strerror(-rc));
@@ -238,10 +260,22 @@ vb_create(const struct rb_params *p __rte_unused, int socket, unsigned int id __
 	return v;
 }
 
+static void *
+vb64_create(const struct rb_params *p, int socket, unsigned int id __rte_unused)
+{
+	return vb_create(p, socket, RB_VMBUS_SMALL);
+}
+
+static void *
+vb1500_create(const struct rb_params *p, int socket, unsigned int id __rte_unused)
+{
+	return vb_create(p, socket, RB_VMBUS_LARGE);
+}
+
 const struct rb_kind rb_kind_vmbus64 = {
 	.name = "vmbus64",
 	.desc = "VMBus ring (lib/vmbus), 64-byte in-band packets, one commit per burst",
-	.create = vb_create,
+	.create = vb64_create,
 	.destroy = vb_destroy,
 	.lat_a = vb64_lat_a,
 	.lat_b = vb64_lat_b,
@@ -252,7 +286,7 @@ const struct rb_kind rb_kind_vmbus64 = {
 const struct rb_kind rb_kind_vmbus64pp = {
 	.name = "vmbus64pp",
 	.desc = "VMBus ring (lib/vmbus), 64-byte in-band packets, one commit per packet",
-	.create = vb_create,
+	.create = vb64_create,
 	.destroy = vb_destroy,
 	.lat_a = vb64pp_lat_a,
 	.lat_b = vb64pp_lat_b,
@@ -263,7 +297,7 @@ const struct rb_kind rb_kind_vmbus64pp = {
 const struct rb_kind rb_kind_vmbus1500 = {
 	.name = "vmbus1500",
 	.desc = "VMBus ring (lib/vmbus), 1500-byte in-band packets, one commit per burst",
-	.create = vb_create,
+	.create = vb1500_create,
 	.destroy = vb_destroy,
 	.lat_a = vb1500_lat_a,
 	.lat_b = vb1500_lat_b,

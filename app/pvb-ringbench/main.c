@@ -57,15 +57,17 @@ usage(const char *prog)
 	       "  --bursts LIST    streaming burst sizes (default: 1,8,32,256; max %u)\n"
 	       "  --rounds N       rounds interleaving the kinds (default: 5, max %u)\n"
 	       "  --samples N      round trips per latency run (default: %u)\n"
-	       "  --stream-ms MS   duration of one streaming run (default: %u)\n"
-	       "  --ring-size N    entries per ring direction, power of two (default: %u)\n"
+	       "  --stream-ms MS   duration of one streaming run (default: %u; vmbus and memcpy\n"
+	       "                   kinds: MS / %u)\n"
+	       "  --ring-size N    entries per ring direction, power of two (default: %u; vmbus\n"
+	       "                   kinds: a data area holding N packets)\n"
 	       "  --json FILE      write all figures as JSON\n"
 	       "  --plot DIR       write gnuplot data and render PNG plots into DIR\n"
 	       "  --quiet          no per-run progress lines\n"
 	       "Every pair of enabled lcores is measured (EAL -l/--lcores); the first of a\n"
 	       "pair sends, the second echoes or receives.\n",
 	       PVB_RB_MAX_BURST, RB_MAX_ROUNDS, PVB_RB_DEFAULT_LAT_SAMPLES,
-	       PVB_RB_DEFAULT_STREAM_MS, PVB_RB_DEFAULT_RING_SIZE);
+	       PVB_RB_DEFAULT_STREAM_MS, RB_SHORT_STREAM_DIV, PVB_RB_DEFAULT_RING_SIZE);
 }
 
 static int

@@ -92,7 +92,7 @@ extern const struct rb_kind rb_kind_memcpy;	/* kind_memcpy.c */
 
 #define RB_VMBUS_SMALL		64	/* payload bytes of vmbus64 and vmbus64pp */
 #define RB_VMBUS_LARGE		1500	/* payload bytes of vmbus1500; memcpy's chunk */
-#define RB_SHORT_STREAM_DIV	4	/* vmbus and memcpy stream for --stream-ms / 4 */
+#define RB_SHORT_STREAM_DIV	8	/* vmbus and memcpy stream for --stream-ms / 8 */
 
 /** Set by SIGINT/SIGTERM: every spin loop checks it and returns -EINTR. */
 extern pvb_shared_u32 rb_stop_requested;

@@ -98,7 +98,7 @@ print_ratio(FILE *f, const char *what, bool ok, struct rb_spread s, const char *
 		target, met ? "met" : "MISSED");
 }
 
-/* Median payload bytes/s of a kind moving RB_VMBUS_LARGE-byte elements, at burst index @p bi. */
+/* Payload bytes/s (median, min, max) of a kind moving RB_VMBUS_LARGE-byte elements. */
 static struct rb_spread
 large_bytes(const struct rb_result *x, int bi)
 {
