@@ -143,9 +143,16 @@ ring_write(const struct pvb_vmbus_mem *m, uint32_t off, const void *src, uint32_
 static void
 ring_zero(const struct pvb_vmbus_mem *m, uint32_t off, uint32_t len)
 {
-	static const uint8_t zeros[8];
+	static const uint8_t zeros[256];
+	uint32_t n;
 
-	ring_write(m, off, zeros, len);	/* padding: fewer than 8 bytes */
+	/* padding, or what a pieced-together packet left unwritten */
+	while (len != 0) {
+		n = len < sizeof(zeros) ? len : (uint32_t)sizeof(zeros);
+		ring_write(m, off, zeros, n);
+		off = pvb_vmbus_advance(off, n, m->dsize);
+		len -= n;
+	}
 }
 
 /* An index a peer wrote: a multiple of 8 inside the data area. */
@@ -225,16 +232,9 @@ pvb_vmbus_pkt_ring_bytes(uint32_t hdr_len, uint32_t payload_len)
 	return pvb_vmbus_align8(hdr_len + payload_len) + PVB_VMBUS_TRAILER;
 }
 
-/* A packet being written: its start, where the next piece goes, and its length. */
-struct out_pkt {
-	uint32_t start;
-	uint32_t pos;
-	uint32_t len8;
-};
-
 /* Check sizes and room, then write the descriptor; the pieces follow. */
 static int
-out_begin(struct pvb_vmbus_out *o, struct out_pkt *k, uint16_t type, uint16_t flags,
+out_begin(struct pvb_vmbus_out *o, struct pvb_vmbus_wpkt *k, uint16_t type, uint16_t flags,
 	  uint64_t trans_id, uint32_t hdr_len, uint32_t payload_len)
 {
 	uint64_t bytes = (uint64_t)pvb_vmbus_align8(hdr_len) + payload_len;
@@ -257,23 +257,25 @@ out_begin(struct pvb_vmbus_out *o, struct out_pkt *k, uint16_t type, uint16_t fl
 	d.trans_id = trans_id;
 	k->start = o->w;
 	k->len8 = d.len8;
+	k->left = (uint32_t)bytes - PVB_VMBUS_DESC_SIZE;
 	ring_write(&o->m, o->w, &d, sizeof(d));
 	k->pos = pvb_vmbus_advance(o->w, sizeof(d), o->m.dsize);
 	return 0;
 }
 
 static void
-out_put(struct pvb_vmbus_out *o, struct out_pkt *k, const void *src, uint32_t len)
+out_put(struct pvb_vmbus_out *o, struct pvb_vmbus_wpkt *k, const void *src, uint32_t len)
 {
 	if (len == 0)
 		return;
 	ring_write(&o->m, k->pos, src, len);
 	k->pos = pvb_vmbus_advance(k->pos, len, o->m.dsize);
+	k->left -= len;
 }
 
 /* Zero padding up to len8 * 8, the trailer, and the private write index. */
 static void
-out_end(struct pvb_vmbus_out *o, struct out_pkt *k)
+out_end(struct pvb_vmbus_out *o, struct pvb_vmbus_wpkt *k)
 {
 	uint32_t end = pvb_vmbus_advance(k->start, k->len8 * 8u, o->m.dsize);
 	uint64_t trailer = pvb_vmbus_trailer(k->start);
@@ -288,10 +290,45 @@ out_end(struct pvb_vmbus_out *o, struct out_pkt *k)
 }
 
 int
+pvb_vmbus_out_reserve(struct pvb_vmbus_out *o, uint16_t type, uint16_t flags, uint64_t trans_id,
+		      uint32_t hdr_len, uint32_t payload_len, struct pvb_vmbus_wpkt *k)
+{
+	/* only what a reader here accepts; the type header is the caller's to put */
+	if (o == NULL || k == NULL || !type_known(type) || hdr_len < PVB_VMBUS_DESC_SIZE ||
+	    (hdr_len & 7) != 0)
+		return -EINVAL;
+	return out_begin(o, k, type, flags, trans_id, hdr_len, payload_len);
+}
+
+int
+pvb_vmbus_out_put(struct pvb_vmbus_out *o, struct pvb_vmbus_wpkt *k, const void *src,
+		  uint32_t len)
+{
+	if (o == NULL || k == NULL || (src == NULL && len != 0) || len > k->left)
+		return -EINVAL;
+	if (o->fault != PVB_VMBUS_OK)
+		return -EPIPE;
+	out_put(o, k, src, len);
+	return 0;
+}
+
+int
+pvb_vmbus_out_finish(struct pvb_vmbus_out *o, struct pvb_vmbus_wpkt *k)
+{
+	if (o == NULL || k == NULL)
+		return -EINVAL;
+	if (o->fault != PVB_VMBUS_OK)
+		return -EPIPE;
+	/* bytes reserved and not put read as zeros, like the padding */
+	out_end(o, k);
+	return 0;
+}
+
+int
 pvb_vmbus_out_inband(struct pvb_vmbus_out *o, uint64_t trans_id, uint16_t flags,
 		     const void *payload, uint32_t len)
 {
-	struct out_pkt k;
+	struct pvb_vmbus_wpkt k;
 	int rc;
 
 	if (o == NULL || (payload == NULL && len != 0))
@@ -309,7 +346,7 @@ int
 pvb_vmbus_out_comp(struct pvb_vmbus_out *o, uint64_t trans_id, const void *payload,
 		   uint32_t len)
 {
-	struct out_pkt k;
+	struct pvb_vmbus_wpkt k;
 	int rc;
 
 	if (o == NULL || (payload == NULL && len != 0))
@@ -329,7 +366,7 @@ pvb_vmbus_out_xfer(struct pvb_vmbus_out *o, uint64_t trans_id, uint16_t flags,
 {
 	struct pvb_vmbus_xfer_hdr h = { .xfer_pageset_id = set_id, .range_count = n };
 	uint64_t hdr_len = PVB_VMBUS_DESC_SIZE + sizeof(h) + (uint64_t)n * sizeof(*ranges);
-	struct out_pkt k;
+	struct pvb_vmbus_wpkt k;
 	int rc;
 
 	if (o == NULL || ranges == NULL || n == 0 || (payload == NULL && len != 0) ||
@@ -373,7 +410,7 @@ pvb_vmbus_out_gpa(struct pvb_vmbus_out *o, uint64_t trans_id, uint16_t flags,
 	struct pvb_vmbus_gpa_hdr h = { .reserved = 0, .range_count = n };
 	uint64_t rlen = ranges != NULL && n != 0 ? gpa_ranges_len(ranges, n) : 0;
 	struct pvb_vmbus_gpa_range rh;
-	struct out_pkt k;
+	struct pvb_vmbus_wpkt k;
 	uint32_t i;
 	int rc;
 

@@ -119,12 +119,38 @@ struct pvb_vmbus_gpa {
 	const uint64_t *pfn;	/**< pvb_vmbus_gpa_pages(byte_offset, byte_count) of them */
 };
 
+/** A packet being written in pieces: pvb_vmbus_out_reserve(), _put(), _finish(). */
+struct pvb_vmbus_wpkt {
+	uint32_t start;		/* data offset of its descriptor */
+	uint32_t pos;		/* where the next piece goes */
+	uint32_t len8;
+	uint32_t left;		/* bytes reserved and not put yet */
+};
+
 /**
  * Attach the writing end. Reads and checks both indices; sets feature_bits
  * (PVB_VMBUS_FEAT_PENDING_SEND_SZ if the writer will use pending_send_sz).
  */
 int pvb_vmbus_out_attach(struct pvb_vmbus_out *o, const struct pvb_vmbus_mem *m,
 			 uint32_t features);
+
+/**
+ * Reserve room for one packet of a known type (0x6, 0x7, 0x9, 0xb) with
+ * @p hdr_len bytes of header (descriptor included, a multiple of 8) and
+ * @p payload_len bytes of payload, and write its descriptor. Then put the
+ * rest of the header and the payload in order with pvb_vmbus_out_put()
+ * (gather, or fill in place from several sources), and pvb_vmbus_out_finish()
+ * pads (bytes not put read as zeros), writes the trailer and moves the
+ * private write index; nothing is visible before pvb_vmbus_out_commit().
+ * The writers below are this sequence. -EAGAIN when there is no room.
+ */
+int pvb_vmbus_out_reserve(struct pvb_vmbus_out *o, uint16_t type, uint16_t flags,
+			  uint64_t trans_id, uint32_t hdr_len, uint32_t payload_len,
+			  struct pvb_vmbus_wpkt *k);
+/** -EINVAL if @p len goes past what was reserved. */
+int pvb_vmbus_out_put(struct pvb_vmbus_out *o, struct pvb_vmbus_wpkt *k, const void *src,
+		      uint32_t len);
+int pvb_vmbus_out_finish(struct pvb_vmbus_out *o, struct pvb_vmbus_wpkt *k);
 
 /** Write one in-band packet (type 0x6); @p flags: PVB_VMBUS_FLAG_*. */
 int pvb_vmbus_out_inband(struct pvb_vmbus_out *o, uint64_t trans_id, uint16_t flags,
