@@ -22,9 +22,11 @@
  *    whether the writer must be signalled (pending_send_sz crossed).
  *
  * The peer is untrusted. Indices and descriptors read from the ring are
- * checked before use; a violation marks the end broken (-EPIPE from then on,
- * the reason in pvb_vmbus_fault_str()), and no address computed from ring
- * contents ever leaves the ring memory. Entry points return 0 or a count,
+ * checked before use; a violation marks the end broken (-EPIPE, false or
+ * nothing from every call that reads or moves an index from then on, the
+ * reason in pvb_vmbus_fault_str()), and no address computed from ring
+ * contents ever leaves the ring memory. Copies out of a packet peeked before
+ * the end broke still work: their bounds are the private ones checked then. Entry points return 0 or a count,
  * -EAGAIN for full/empty, -EPIPE for broken, -EINVAL for bad arguments.
  */
 
