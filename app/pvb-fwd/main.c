@@ -54,12 +54,14 @@ struct fwd_opts {
 	bool dump;
 };
 
-static volatile sig_atomic_t signalled;
+/* The signal that asked us to stop; a lock-free atomic, so safe in a handler. */
+static pvb_shared_u32 signalled;
 
 static void
 on_signal(int sig)
 {
-	signalled = sig;
+	/* relaxed: the main lcore polls it; nothing else is published with it */
+	pvb_store_relaxed(&signalled, (uint32_t)sig);
 }
 
 static void
@@ -266,7 +268,8 @@ supervise(struct fwd_state *st, struct fwd_stats_view *v)
 	uint64_t period = cfg->stats_period_ms * hz / 1000, next_stats = now + period;
 	uint64_t next_age = now + hz;
 
-	while (!signalled && now < end) {
+	/* relaxed: see on_signal() */
+	while (pvb_load_relaxed(&signalled) == 0 && now < end) {
 		rte_delay_us_sleep(FWD_TICK_US);
 		now = rte_rdtsc();
 		if (period != 0 && now >= next_stats) {
@@ -278,8 +281,8 @@ supervise(struct fwd_state *st, struct fwd_stats_view *v)
 			next_age += hz;
 		}
 	}
-	if (signalled)
-		printf("pvb-fwd: %s, stopping\n", strsignal(signalled));
+	if (pvb_load_relaxed(&signalled) != 0)
+		printf("pvb-fwd: %s, stopping\n", strsignal((int)pvb_load_relaxed(&signalled)));
 }
 
 static bool
