@@ -54,6 +54,39 @@ pvb_store_relaxed(pvb_shared_u32 *p, uint32_t v)
 	atomic_store_explicit(p, v, memory_order_relaxed);
 }
 
+/** A 16-bit index shared with a peer (virtio rings). */
+typedef _Atomic uint16_t pvb_shared_u16;
+
+_Static_assert(ATOMIC_SHORT_LOCK_FREE == 2, "16-bit atomics must be lock-free");
+
+/** pvb_load_acquire() for 16-bit indices. */
+static inline uint16_t
+pvb_load_acquire16(const pvb_shared_u16 *p)
+{
+	return atomic_load_explicit((pvb_shared_u16 *)(uintptr_t)p, memory_order_acquire);
+}
+
+/** pvb_store_release() for 16-bit indices. */
+static inline void
+pvb_store_release16(pvb_shared_u16 *p, uint16_t v)
+{
+	atomic_store_explicit(p, v, memory_order_release);
+}
+
+/** pvb_load_relaxed() for 16-bit words. */
+static inline uint16_t
+pvb_load_relaxed16(const pvb_shared_u16 *p)
+{
+	return atomic_load_explicit((pvb_shared_u16 *)(uintptr_t)p, memory_order_relaxed);
+}
+
+/** pvb_store_relaxed() for 16-bit words. */
+static inline void
+pvb_store_relaxed16(pvb_shared_u16 *p, uint16_t v)
+{
+	atomic_store_explicit(p, v, memory_order_relaxed);
+}
+
 /** A 64-bit value shared between threads (or processes). */
 typedef _Atomic uint64_t pvb_shared_u64;
 
