@@ -24,11 +24,7 @@
  * Nothing here is timed against a limit; the rate printed is information.
  */
 
-#include <errno.h>
-#include <pthread.h>
-#include <sched.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,37 +32,21 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "pvb_scring.h"
 
+#define STRESS_MSG_LEN		160	/* for stress_peer.h: a side's reason for failing */
+#include "stress_peer.h"
+
 #define STRESS_ENTRIES		(10u * 1000 * 1000)	/* per test, each way */
 #define STRESS_RING		256u
 #define STRESS_MAX_BURST	64u
 #define STRESS_START		(UINT32_MAX - 100000)	/* the counters wrap early in the run */
-#define STRESS_TIMEOUT_NS	(300ull * 1000 * 1000 * 1000)	/* a stuck run fails, not hangs */
-#define STRESS_IDLE_POLL	1024	/* idle spins between looks at the clock and the peer */
 #define STRESS_MAX_WORDS	(PVB_SCRING_ENTRY_LARGE / sizeof(uint64_t))
 #define CMP_SALT		0x5ca1ab1e00000000ull	/* tells a completion from a submission */
-#define MSG_LEN			160
-
-/*
- * Shared with the consumer, after the rings in the same mapping, so the
- * process variant sees it too.
- */
-struct stress_ctl {
-	pvb_shared_u32 stop;	/* W: producer side, to abort; R: consumer */
-	pvb_shared_u32 failed;	/* W: consumer, after writing msg; R: producer side */
-	char msg[MSG_LEN];	/* the consumer's reason for failing */
-};
-
-struct stress_run;
-struct side;
 
 /*
  * How entries move. Each call makes one attempt at up to @n entries, the
@@ -81,36 +61,14 @@ struct stress_io {
 	int (*complete)(struct side *sd, struct pvb_scring_cons *c, uint64_t seq, unsigned int n);
 };
 
-/* Where the consumer runs. */
-struct stress_mode {
-	const char *name;
-	int (*start)(struct stress_run *run);		/* run consumer_main() there */
-	bool (*peer_lost)(struct stress_run *run);	/* the consumer will publish nothing more */
-	int (*finish)(struct stress_run *run, bool abort); /* wait for it; 0 if it passed */
-};
-
 struct stress_run {
 	uint16_t esize;		/* of both rings */
+	unsigned int words;	/* 64-bit words per entry */
 	const struct stress_io *io;
 	void *area;
 	size_t area_len;
-	struct stress_ctl *ctl;
-	pthread_t tid;		/* thread mode */
-	pid_t pid;		/* process mode; 0 once reaped */
-	int status;		/* process mode: from waitpid() */
-	char msg[MSG_LEN];	/* the producer's reason for failing */
-};
-
-/* One side's private loop state. */
-struct side {
-	struct stress_run *run;
-	bool (*peer_lost)(struct stress_run *run);
-	char *msg;
-	unsigned int words;	/* 64-bit words per entry */
-	uint32_t rng;
-	uint64_t deadline;
-	unsigned int idle;
-	bool peer_gone;
+	struct stress_peer peer;	/* the consumer: consumer_main(), in a thread or a child */
+	char msg[STRESS_MSG_LEN];	/* the producer's reason for failing */
 };
 
 /* The geometry of every run; both ends also attach expecting exactly this. */
@@ -128,50 +86,6 @@ stress_params(uint16_t esize)
 	return p;
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void
-side_init(struct side *sd, struct stress_run *run, bool (*peer_lost)(struct stress_run *run),
-	  char *msg, uint32_t seed)
-{
-	memset(sd, 0, sizeof(*sd));
-	sd->run = run;
-	sd->peer_lost = peer_lost;
-	sd->msg = msg;
-	sd->words = run->esize / sizeof(uint64_t);
-	sd->rng = seed;
-	sd->deadline = now_ns() + STRESS_TIMEOUT_NS;
-}
-
-/* Record why this side failed; returns -1 for the caller to pass up. */
-static int __attribute__((format(printf, 2, 3)))
-side_fail(struct side *sd, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sd->msg, MSG_LEN, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* xorshift32: cheap, and the same bursts every run */
-static uint32_t
-side_rand(struct side *sd)
-{
-	sd->rng ^= sd->rng << 13;
-	sd->rng ^= sd->rng >> 17;
-	sd->rng ^= sd->rng << 5;
-	return sd->rng;
-}
-
 /* A burst size in [1, STRESS_MAX_BURST], no more than @left. */
 static unsigned int
 side_burst(struct side *sd, uint64_t left)
@@ -179,27 +93,6 @@ side_burst(struct side *sd, uint64_t left)
 	unsigned int n = 1 + side_rand(sd) % STRESS_MAX_BURST;
 
 	return n < left ? n : (unsigned int)left;
-}
-
-/*
- * No progress this round. Spin politely; every STRESS_IDLE_POLL spins yield
- * (the peer may be waiting for our core) and check the clock and the peer.
- * A lost peer is only fatal at the next poll: whatever it published before
- * it went away must get one more chance to be read.
- */
-static int
-side_idle(struct side *sd)
-{
-	pvb_cpu_relax();
-	if (++sd->idle % STRESS_IDLE_POLL != 0)
-		return 0;
-	sched_yield();
-	if (sd->peer_gone)
-		return side_fail(sd, "the peer stopped before the run ended");
-	sd->peer_gone = sd->peer_lost(sd->run);
-	if (now_ns() > sd->deadline)
-		return side_fail(sd, "not done after %llu s", STRESS_TIMEOUT_NS / 1000000000ull);
-	return 0;
 }
 
 /*
@@ -224,7 +117,7 @@ verify(struct side *sd, const uint64_t *buf, uint64_t seq, unsigned int n, uint6
        const char *what)
 {
 	uint64_t want[STRESS_MAX_BURST * STRESS_MAX_WORDS];
-	unsigned int i, w = sd->words;
+	unsigned int i, w = sd->run->words;
 
 	encode(want, w, seq, n, salt);
 	for (i = 0; i < n * w; i++)
@@ -245,7 +138,7 @@ copy_submit(struct side *sd, struct pvb_scring_prod *p, uint64_t seq, unsigned i
 	uint64_t buf[STRESS_MAX_BURST * STRESS_MAX_WORDS];
 	int rc;
 
-	encode(buf, sd->words, seq, n, 0);
+	encode(buf, sd->run->words, seq, n, 0);
 	rc = side_rand(sd) & 1 ? pvb_scring_submit_bulk(p, buf, n) :
 				 pvb_scring_submit_burst(p, buf, n);
 	return rc < 0 ? side_fail(sd, "submit: ring broken (%d)", rc) : rc;
@@ -283,7 +176,7 @@ copy_complete(struct side *sd, struct pvb_scring_cons *c, uint64_t seq, unsigned
 	uint64_t buf[STRESS_MAX_BURST * STRESS_MAX_WORDS];
 	int rc;
 
-	encode(buf, sd->words, seq, n, CMP_SALT);
+	encode(buf, sd->run->words, seq, n, CMP_SALT);
 	rc = side_rand(sd) & 1 ? pvb_scring_complete_bulk(c, buf, n) :
 				 pvb_scring_complete_burst(c, buf, n);
 	return rc < 0 ? side_fail(sd, "complete: ring broken (%d)", rc) : rc;
@@ -322,7 +215,7 @@ in_place_fill(struct side *sd, void *(*slot)(const void *end, unsigned int i), c
 		to = slot(end, i);
 		if (to == NULL)
 			return side_fail(sd, "slot %u of %u reserved is NULL", i, got);
-		encode(to, sd->words, seq + i, 1, salt);
+		encode(to, sd->run->words, seq + i, 1, salt);
 	}
 	if (slot(end, got) != NULL)
 		return side_fail(sd, "slot %u of %u reserved is not NULL", got, got);
@@ -500,14 +393,7 @@ consumer_loop(struct side *sd, struct pvb_scring_cons *c)
 	return 0;
 }
 
-static bool
-consumer_stopped(struct stress_run *run)
-{
-	/* pairs with the store-release in thread_finish() */
-	return pvb_load_acquire(&run->ctl->stop) != 0;
-}
-
-/* The consumer, wherever it runs: attach, run, report. */
+/* The consumer, wherever it runs: attach and run; stress_peer_run() reports. */
 static int
 consumer_main(struct stress_run *run)
 {
@@ -516,14 +402,11 @@ consumer_main(struct stress_run *run)
 	struct side sd;
 	int rc;
 
-	side_init(&sd, run, consumer_stopped, run->ctl->msg, 0x2545f491u);
+	side_init(&sd, &run->peer, stress_peer_stopped, run->peer.ctl->msg, 0x2545f491u);
 	x = stress_params(run->esize);
-	rc = pvb_scring_attach_cons(&c, run->area, run->area_len, &x, sd.msg, MSG_LEN);
+	rc = pvb_scring_attach_cons(&c, run->area, run->area_len, &x, sd.msg, STRESS_MSG_LEN);
 	if (rc == 0)
 		rc = consumer_loop(&sd, &c);
-	if (rc != 0)
-		/* pairs with the load-acquire in *_peer_lost(): msg is written first */
-		pvb_store_release(&run->ctl->failed, 1);
 	return rc;
 }
 
@@ -553,107 +436,10 @@ producer_loop(struct side *sd, struct pvb_scring_prod *p)
 }
 
 /* ----------------------------------------------------------------------------
- * Where the consumer runs
- */
-
-static bool
-consumer_failed(const struct stress_run *run)
-{
-	/* pairs with the store-release in consumer_main() */
-	return pvb_load_acquire(&run->ctl->failed) != 0;
-}
-
-static void *
-consumer_thread(void *arg)
-{
-	consumer_main(arg);
-	return NULL;
-}
-
-static int
-thread_start(struct stress_run *run)
-{
-	return pthread_create(&run->tid, NULL, consumer_thread, run) == 0 ? 0 : -1;
-}
-
-static bool
-thread_peer_lost(struct stress_run *run)
-{
-	return consumer_failed(run);
-}
-
-static int
-thread_finish(struct stress_run *run, bool abort)
-{
-	if (abort)
-		/* pairs with the load-acquire in consumer_stopped() */
-		pvb_store_release(&run->ctl->stop, 1);
-	if (pthread_join(run->tid, NULL) != 0)
-		return -1;
-	return consumer_failed(run) ? -1 : 0;
-}
-
-static int
-process_start(struct stress_run *run)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		/* die with the parent, so a crashed test leaves nothing behind */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-			_exit(2);
-		/* the mapping is inherited: attach the consumer end to it here */
-		_exit(consumer_main(run) == 0 ? 0 : 1);
-	}
-	run->pid = pid;
-	return 0;
-}
-
-static bool
-process_peer_lost(struct stress_run *run)
-{
-	if (run->pid > 0 && waitpid(run->pid, &run->status, WNOHANG) == run->pid)
-		run->pid = 0;
-	return run->pid == 0 || consumer_failed(run);
-}
-
-static int
-process_finish(struct stress_run *run, bool abort)
-{
-	if (run->pid > 0) {
-		if (abort)
-			kill(run->pid, SIGKILL);
-		if (waitpid(run->pid, &run->status, 0) != run->pid)
-			return -1;
-		run->pid = 0;
-	}
-	if (!WIFEXITED(run->status))
-		snprintf(run->ctl->msg, MSG_LEN, "killed by signal %d", WTERMSIG(run->status));
-	return WIFEXITED(run->status) && WEXITSTATUS(run->status) == 0 ? 0 : -1;
-}
-
-static const struct stress_mode thread_mode = {
-	.name = "thread",
-	.start = thread_start,
-	.peer_lost = thread_peer_lost,
-	.finish = thread_finish,
-};
-
-static const struct stress_mode process_mode = {
-	.name = "process",
-	.start = process_start,
-	.peer_lost = process_peer_lost,
-	.finish = process_finish,
-};
-
-/* ----------------------------------------------------------------------------
  * Fixture and the test template
  */
 
-/* One MAP_SHARED memfd mapping for the suite: the largest area, then the control block. */
+/* One MAP_SHARED memfd mapping for the suite: the largest area, then the stress_peer_ctl. */
 struct stress_fx {
 	uint8_t *map;
 	size_t map_len;
@@ -668,7 +454,7 @@ suite_setup(void **state)
 	int fd;
 
 	fx.ctl_off = pvb_scring_area_size(&p);
-	fx.map_len = fx.ctl_off + sizeof(struct stress_ctl);
+	fx.map_len = fx.ctl_off + sizeof(struct stress_peer_ctl);
 	fd = memfd_create("scring-stress", MFD_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -698,10 +484,15 @@ stress(void **state, const struct stress_mode *mode, const struct stress_io *io,
 	struct stress_fx *fx = *state;
 	struct stress_run run = {
 		.esize = esize,
+		.words = esize / sizeof(uint64_t),
 		.io = io,
 		.area = fx->map,
 		.area_len = pvb_scring_area_size(&p),
-		.ctl = (struct stress_ctl *)(void *)(fx->map + fx->ctl_off),
+		.peer = {
+			.main = consumer_main,
+			.run = &run,
+			.ctl = (struct stress_peer_ctl *)(void *)(fx->map + fx->ctl_off),
+		},
 	};
 	struct pvb_scring_prod prod;
 	struct pvb_scring_info info;
@@ -709,22 +500,22 @@ stress(void **state, const struct stress_mode *mode, const struct stress_io *io,
 	uint64_t t0, ns;
 	int prc, crc;
 
-	memset(run.ctl, 0, sizeof(*run.ctl));
+	memset(run.peer.ctl, 0, sizeof(*run.peer.ctl));
 	assert_int_equal(pvb_scring_format(run.area, run.area_len, &p), 0);
 	assert_int_equal(pvb_scring_attach_prod(&prod, run.area, run.area_len, &p, NULL, 0), 0);
-	side_init(&sd, &run, mode->peer_lost, run.msg, 0x9e3779b9u);
+	side_init(&sd, &run.peer, mode->peer_lost, run.msg, 0x9e3779b9u);
 
 	/* no cmocka assertion until finish(): a failure must not leave the consumer running */
 	t0 = now_ns();
-	if (mode->start(&run) != 0)
+	if (mode->start(&run.peer) != 0)
 		fail_msg("%s: cannot start the consumer", mode->name);
 	prc = producer_loop(&sd, &prod);
-	crc = mode->finish(&run, prc != 0);
+	crc = mode->finish(&run.peer, prc != 0);
 	ns = now_ns() - t0;
 	if (prc != 0 || crc != 0)
 		fail_msg("%s, %s, %u-byte entries: producer: %s; consumer: %s", mode->name,
 			 io->name, esize, prc != 0 ? run.msg : "ok",
-			 crc != 0 ? run.ctl->msg : "ok");
+			 crc != 0 ? run.peer.ctl->msg : "ok");
 
 	pvb_scring_prod_info(&prod, &info);
 	assert_int_equal(info.fault, PVB_SCRING_OK);
@@ -740,61 +531,49 @@ stress(void **state, const struct stress_mode *mode, const struct stress_io *io,
 static void
 test_thread_small(void **state)
 {
-	stress(state, &thread_mode, &copy_io, PVB_SCRING_ENTRY_SMALL);
+	stress(state, &stress_thread_mode, &copy_io, PVB_SCRING_ENTRY_SMALL);
 }
 
 static void
 test_thread_large(void **state)
 {
-	stress(state, &thread_mode, &copy_io, PVB_SCRING_ENTRY_LARGE);
+	stress(state, &stress_thread_mode, &copy_io, PVB_SCRING_ENTRY_LARGE);
 }
 
 static void
 test_process_small(void **state)
 {
-	stress(state, &process_mode, &copy_io, PVB_SCRING_ENTRY_SMALL);
+	stress(state, &stress_process_mode, &copy_io, PVB_SCRING_ENTRY_SMALL);
 }
 
 static void
 test_process_large(void **state)
 {
-	stress(state, &process_mode, &copy_io, PVB_SCRING_ENTRY_LARGE);
+	stress(state, &stress_process_mode, &copy_io, PVB_SCRING_ENTRY_LARGE);
 }
 
 static void
 test_thread_in_place_small(void **state)
 {
-	stress(state, &thread_mode, &in_place_io, PVB_SCRING_ENTRY_SMALL);
+	stress(state, &stress_thread_mode, &in_place_io, PVB_SCRING_ENTRY_SMALL);
 }
 
 static void
 test_thread_in_place_large(void **state)
 {
-	stress(state, &thread_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE);
+	stress(state, &stress_thread_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE);
 }
 
 static void
 test_process_in_place_small(void **state)
 {
-	stress(state, &process_mode, &in_place_io, PVB_SCRING_ENTRY_SMALL);
+	stress(state, &stress_process_mode, &in_place_io, PVB_SCRING_ENTRY_SMALL);
 }
 
 static void
 test_process_in_place_large(void **state)
 {
-	stress(state, &process_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE);
-}
-
-/* Both variants share memory through a memfd; without one there is nothing to run. */
-static bool
-memfd_available(void)
-{
-	int fd = memfd_create("scring-probe", MFD_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
+	stress(state, &stress_process_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE);
 }
 
 int
@@ -811,9 +590,5 @@ main(void)
 		cmocka_unit_test(test_process_in_place_large),
 	};
 
-	if (!memfd_available()) {
-		printf("memfd_create unavailable: skipping\n");
-		return 77;
-	}
-	return cmocka_run_group_tests_name("stress", tests, suite_setup, suite_teardown);
+	return STRESS_RUN_GROUP(tests, suite_setup, suite_teardown);
 }

@@ -46,10 +46,7 @@
  */
 
 #include <errno.h>
-#include <pthread.h>
-#include <sched.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,14 +54,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "pvb_vmbus.h"
+#include "stress_peer.h"
 
 #ifndef STRESS_PACKETS		/* -DSTRESS_PACKETS=100000 for a quick sanitizer run */
 #define STRESS_PACKETS		(10u * 1000 * 1000)	/* per test */
@@ -80,13 +75,8 @@
 #define READER_PFNS		4u	/* the reader's pfn buffer: longer ranges cut */
 #define SHORT_PAYLOAD		24u	/* shorter: compared whole, not hashed */
 #define POOL_LEN		(64u * 1024)	/* random bytes payloads are cut from */
-#ifndef STRESS_TIMEOUT_NS
-#define STRESS_TIMEOUT_NS	(300ull * 1000 * 1000 * 1000)	/* stuck: fail, not hang */
-#endif
-#define STRESS_IDLE_POLL	1024	/* idle spins between looks at the clock and the peer */
 #define STALL_ONE_IN		1024	/* the reader stalls after one packet in this many */
 #define STALL_SPINS		(1u << 20)	/* ...until the writer waits, or this many spins */
-#define MSG_LEN			200
 
 #define PLAN_SALT		0x76d6275363a1f1b5ull
 #define RANGE_SALT		0x3c6ef372fe94f82bull
@@ -106,25 +96,13 @@ struct reader_report {
  * the process variant sees it too.
  */
 struct stress_ctl {
-	pvb_shared_u32 stop;		/* W: writer side, to abort; R: reader */
-	pvb_shared_u32 failed;		/* W: reader, after writing msg; R: writer side */
+	struct stress_peer_ctl peer;	/* stop, failed and the reader's msg */
 	pvb_shared_u32 data_bell;	/* W: writer, when its commit says signal; R: reader */
 	pvb_shared_u32 space_bell;	/* W: reader, when its commit says signal; R: writer */
 	struct reader_report rep;	/* W: reader, before it finishes */
-	char msg[MSG_LEN];		/* the reader's reason for failing */
 };
 
 _Static_assert(sizeof(struct stress_ctl) <= CTL_LEN, "control block fits its page");
-
-struct stress_run;
-
-/* Where the reader runs. */
-struct stress_mode {
-	const char *name;
-	int (*start)(struct stress_run *run);		/* run reader_main() there */
-	bool (*peer_lost)(struct stress_run *run);	/* the reader will publish nothing more */
-	int (*finish)(struct stress_run *run, bool abort); /* wait for it; 0 if it passed */
-};
 
 /* How a side sees the ring: each side calls get() for its own view. */
 struct mem_mode {
@@ -138,91 +116,14 @@ struct stress_run {
 	uint8_t *flat;		/* MAP_SHARED mapping of all of it */
 	struct stress_ctl *ctl;
 	const uint8_t *pool;	/* POOL_LEN + MAX_PAYLOAD bytes, the same in both sides */
-	pthread_t tid;		/* thread mode */
-	pid_t pid;		/* process mode; 0 once reaped */
-	int status;		/* process mode: from waitpid() */
-	char msg[MSG_LEN];	/* the writer's reason for failing */
+	struct stress_peer peer;	/* the reader: reader_main(), in a thread or a child */
+	char msg[STRESS_MSG_LEN];	/* the writer's reason for failing */
 };
-
-/* One side's private loop state. */
-struct side {
-	struct stress_run *run;
-	bool (*peer_lost)(struct stress_run *run);
-	char *msg;
-	uint32_t rng;
-	uint64_t deadline;
-	unsigned int idle;
-	bool peer_gone;
-};
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void
-side_init(struct side *sd, struct stress_run *run, bool (*peer_lost)(struct stress_run *run),
-	  char *msg, uint32_t seed)
-{
-	memset(sd, 0, sizeof(*sd));
-	sd->run = run;
-	sd->peer_lost = peer_lost;
-	sd->msg = msg;
-	sd->rng = seed;
-	sd->deadline = now_ns() + STRESS_TIMEOUT_NS;
-}
-
-/* Record why this side failed; returns -1 for the caller to pass up. */
-static int __attribute__((format(printf, 2, 3)))
-side_fail(struct side *sd, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sd->msg, MSG_LEN, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* xorshift32: cheap, and the same batches every run */
-static uint32_t
-side_rand(struct side *sd)
-{
-	sd->rng ^= sd->rng << 13;
-	sd->rng ^= sd->rng >> 17;
-	sd->rng ^= sd->rng << 5;
-	return sd->rng;
-}
 
 static unsigned int
 side_batch(struct side *sd)
 {
 	return 1 + side_rand(sd) % MAX_BATCH;
-}
-
-/*
- * No progress this round. Spin politely; every STRESS_IDLE_POLL spins yield
- * (the peer may be waiting for our core) and check the clock and the peer.
- * A lost peer is only fatal at the next poll: whatever it published before
- * it went away must get one more chance to be seen.
- */
-static int
-side_idle(struct side *sd)
-{
-	pvb_cpu_relax();
-	if (++sd->idle % STRESS_IDLE_POLL != 0)
-		return 0;
-	sched_yield();
-	if (sd->peer_gone)
-		return side_fail(sd, "the peer stopped before the run ended");
-	sd->peer_gone = sd->peer_lost(sd->run);
-	if (now_ns() > sd->deadline)
-		return side_fail(sd, "not done after %llu s", STRESS_TIMEOUT_NS / 1000000000ull);
-	return 0;
 }
 
 /*
@@ -551,7 +452,7 @@ struct reader {
 static int __attribute__((format(printf, 3, 4)))
 reader_fail(struct reader *rd, uint64_t seq, const char *fmt, ...)
 {
-	char what[MSG_LEN / 2];
+	char what[STRESS_MSG_LEN / 2];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -781,13 +682,6 @@ reader_loop(struct reader *rd)
 	return rc == -EAGAIN ? 0 : side_fail(&rd->sd, "peek after the last packet: %d", rc);
 }
 
-static bool
-reader_stopped(struct stress_run *run)
-{
-	/* pairs with the store-release in thread_finish() */
-	return pvb_load_acquire(&run->ctl->stop) != 0;
-}
-
 /* The reader, wherever it runs: map its own view, attach, run, report. */
 static int
 reader_main(struct stress_run *run)
@@ -797,7 +691,7 @@ reader_main(struct stress_run *run)
 	int rc;
 
 	memset(&rd, 0, sizeof(rd));
-	side_init(&rd.sd, run, reader_stopped, run->ctl->msg, 0x2545f491u);
+	side_init(&rd.sd, &run->peer, stress_peer_stopped, run->ctl->peer.msg, 0x2545f491u);
 	rd.ctl = run->ctl;
 	rc = run->mem->get(run, &m);
 	if (rc != 0) {
@@ -815,108 +709,8 @@ reader_main(struct stress_run *run)
 		pvb_vmbus_mem_unmap(&m);
 	}
 	run->ctl->rep = rd.rep;
-	if (rc != 0)
-		/* pairs with the load-acquire in *_peer_lost(): msg is written first */
-		pvb_store_release(&run->ctl->failed, 1);
 	return rc;
 }
-
-/* ----------------------------------------------------------------------------
- * Where the reader runs
- */
-
-static bool
-reader_failed(const struct stress_run *run)
-{
-	/* pairs with the store-release in reader_main() */
-	return pvb_load_acquire(&run->ctl->failed) != 0;
-}
-
-static void *
-reader_thread(void *arg)
-{
-	reader_main(arg);
-	return NULL;
-}
-
-static int
-thread_start(struct stress_run *run)
-{
-	return pthread_create(&run->tid, NULL, reader_thread, run) == 0 ? 0 : -1;
-}
-
-static bool
-thread_peer_lost(struct stress_run *run)
-{
-	return reader_failed(run);
-}
-
-static int
-thread_finish(struct stress_run *run, bool abort)
-{
-	if (abort)
-		/* pairs with the load-acquire in reader_stopped() */
-		pvb_store_release(&run->ctl->stop, 1);
-	if (pthread_join(run->tid, NULL) != 0)
-		return -1;
-	return reader_failed(run) ? -1 : 0;
-}
-
-static int
-process_start(struct stress_run *run)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		/* die with the parent, so a crashed test leaves nothing behind */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-			_exit(2);
-		/* the memfd and the flat mapping are inherited: the reader takes its view here */
-		_exit(reader_main(run) == 0 ? 0 : 1);
-	}
-	run->pid = pid;
-	return 0;
-}
-
-static bool
-process_peer_lost(struct stress_run *run)
-{
-	if (run->pid > 0 && waitpid(run->pid, &run->status, WNOHANG) == run->pid)
-		run->pid = 0;
-	return run->pid == 0 || reader_failed(run);
-}
-
-static int
-process_finish(struct stress_run *run, bool abort)
-{
-	if (run->pid > 0) {
-		if (abort)
-			kill(run->pid, SIGKILL);
-		if (waitpid(run->pid, &run->status, 0) != run->pid)
-			return -1;
-		run->pid = 0;
-	}
-	if (!WIFEXITED(run->status))
-		snprintf(run->ctl->msg, MSG_LEN, "killed by signal %d", WTERMSIG(run->status));
-	return WIFEXITED(run->status) && WEXITSTATUS(run->status) == 0 ? 0 : -1;
-}
-
-static const struct stress_mode thread_mode = {
-	.name = "thread",
-	.start = thread_start,
-	.peer_lost = thread_peer_lost,
-	.finish = thread_finish,
-};
-
-static const struct stress_mode process_mode = {
-	.name = "process",
-	.start = process_start,
-	.peer_lost = process_peer_lost,
-	.finish = process_finish,
-};
 
 /* ----------------------------------------------------------------------------
  * How each side sees the ring
@@ -1044,12 +838,14 @@ static void
 stress(void **state, const struct stress_mode *mode, const struct mem_mode *mem)
 {
 	struct stress_fx *fx = *state;
+	struct stress_ctl *ctl = (struct stress_ctl *)(void *)(fx->map + RING_LEN);
 	struct stress_run run = {
 		.mem = mem,
 		.fd = fx->fd,
 		.flat = fx->map,
-		.ctl = (struct stress_ctl *)(void *)(fx->map + RING_LEN),
+		.ctl = ctl,
 		.pool = fx->pool,
+		.peer = { .main = reader_main, .run = &run, .ctl = &ctl->peer },
 	};
 	struct pvb_vmbus_mem m;
 	struct writer wr;
@@ -1061,19 +857,19 @@ stress(void **state, const struct stress_mode *mode, const struct mem_mode *mem)
 	assert_int_equal(mem->get(&run, &m), 0);
 	/* before the reader starts: it reads feature_bits at its first commit */
 	assert_int_equal(pvb_vmbus_out_attach(&wr.o, &m, PVB_VMBUS_FEAT_PENDING_SEND_SZ), 0);
-	side_init(&wr.sd, &run, mode->peer_lost, run.msg, 0x9e3779b9u);
+	side_init(&wr.sd, &run.peer, mode->peer_lost, run.msg, 0x9e3779b9u);
 	wr.ctl = run.ctl;
 
 	/* no cmocka assertion until finish(): a failure must not leave the reader running */
 	t0 = now_ns();
-	if (mode->start(&run) != 0)
+	if (mode->start(&run.peer) != 0)
 		fail_msg("%s: cannot start the reader", mode->name);
 	wrc = writer_loop(&wr);
-	rrc = mode->finish(&run, wrc != 0);
+	rrc = mode->finish(&run.peer, wrc != 0);
 	ns = now_ns() - t0;
 	if (wrc != 0 || rrc != 0)
 		fail_msg("%s, %s: writer: %s; reader: %s", mode->name, mem->name,
-			 wrc != 0 ? run.msg : "ok", rrc != 0 ? run.ctl->msg : "ok");
+			 wrc != 0 ? run.msg : "ok", rrc != 0 ? run.ctl->peer.msg : "ok");
 	report(mode, mem, &wr, &run.ctl->rep, ns);
 	check_end(&wr, &run.ctl->rep);
 	pvb_vmbus_mem_unmap(&m);
@@ -1082,37 +878,25 @@ stress(void **state, const struct stress_mode *mode, const struct mem_mode *mem)
 static void
 test_thread_flat(void **state)
 {
-	stress(state, &thread_mode, &flat_mem);
+	stress(state, &stress_thread_mode, &flat_mem);
 }
 
 static void
 test_thread_double(void **state)
 {
-	stress(state, &thread_mode, &double_mem);
+	stress(state, &stress_thread_mode, &double_mem);
 }
 
 static void
 test_process_flat(void **state)
 {
-	stress(state, &process_mode, &flat_mem);
+	stress(state, &stress_process_mode, &flat_mem);
 }
 
 static void
 test_process_double(void **state)
 {
-	stress(state, &process_mode, &double_mem);
-}
-
-/* Both variants share memory through a memfd; without one there is nothing to run. */
-static bool
-memfd_available(void)
-{
-	int fd = memfd_create("vmbus-probe", MFD_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
+	stress(state, &stress_process_mode, &double_mem);
 }
 
 int
@@ -1125,9 +909,5 @@ main(void)
 		cmocka_unit_test(test_process_double),
 	};
 
-	if (!memfd_available()) {
-		printf("memfd_create unavailable: skipping\n");
-		return 77;
-	}
-	return cmocka_run_group_tests_name("stress", tests, suite_setup, suite_teardown);
+	return STRESS_RUN_GROUP(tests, suite_setup, suite_teardown);
 }
