@@ -110,7 +110,8 @@ pvb_virtq_dev_enable(struct pvb_virtq_dev *q, const struct pvb_virtq_mem *mem,
 
 /* A chain being walked: where its descriptors come from, and what it holds. */
 struct walk {
-	const struct pvb_virtq_desc *table;	/* ring table, or an indirect one (guest memory) */
+	const struct pvb_virtq_desc *table;	/* the ring's table (host, resolved at enable) */
+	uint64_t table_gpa;			/* an indirect table, read entry by entry */
 	uint32_t table_size;
 	bool in_indirect;
 	uint32_t visited;
@@ -157,16 +158,50 @@ add_buffer(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, const struct pvb_
 static int
 enter_indirect(struct pvb_virtq_dev *q, struct walk *w, const struct pvb_virtq_desc *d)
 {
+	struct pvb_virtq_seg sg[PVB_VIRTQ_MAX_REGIONS];
+
+	/* at most N descriptors in a chain (spec 2.7.5.3.1), as DPDK enforces */
 	if (!q->indirect || w->in_indirect || (d->flags & PVB_VIRTQ_DESC_F_NEXT) ||
-	    d->len == 0 || d->len % sizeof(struct pvb_virtq_desc) != 0)
+	    d->len == 0 || d->len % sizeof(struct pvb_virtq_desc) != 0 ||
+	    d->len / sizeof(struct pvb_virtq_desc) > q->size)
 		return chain_fault(q, PVB_VIRTQ_FAULT_INDIRECT);
-	/* the table must be contiguous host memory: one region */
-	w->table = pvb_virtq_mem_ptr(q->mem, d->addr, d->len);
-	if (w->table == NULL || ((uintptr_t)w->table & 7) != 0)
+	/*
+	 * No alignment is required of a table, and it may straddle regions: check
+	 * that every byte is guest memory here, read each entry through the table
+	 * later (a table of < 4 GiB needs at most one segment per region).
+	 */
+	if (pvb_virtq_mem_translate(q->mem, d->addr, d->len, sg, PVB_VIRTQ_MAX_REGIONS) < 0)
 		return chain_fault(q, PVB_VIRTQ_FAULT_MEMORY);
+	w->table_gpa = d->addr;
 	w->table_size = d->len / (uint32_t)sizeof(struct pvb_virtq_desc);
 	w->in_indirect = true;
 	w->visited = 0;
+	return 0;
+}
+
+/*
+ * Copy descriptor @p i of the table being walked, once: the driver may
+ * rewrite the table while we look. An indirect entry may straddle regions.
+ */
+static int
+read_desc(struct pvb_virtq_dev *q, const struct walk *w, uint32_t i, struct pvb_virtq_desc *d)
+{
+	struct pvb_virtq_seg sg[2];
+	uint8_t *o = (uint8_t *)d;
+	int n, k;
+
+	if (!w->in_indirect) {
+		memcpy(d, &w->table[i], sizeof(*d));
+		return 0;
+	}
+	n = pvb_virtq_mem_translate(q->mem, w->table_gpa + sizeof(*d) * (uint64_t)i, sizeof(*d),
+				    sg, 2);
+	if (n < 0)
+		return chain_fault(q, PVB_VIRTQ_FAULT_MEMORY);
+	for (k = 0; k < n; k++) {
+		memcpy(o, sg[k].host, sg[k].len);
+		o += sg[k].len;
+	}
 	return 0;
 }
 
@@ -185,8 +220,9 @@ walk_chain(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint16_t head)
 					   PVB_VIRTQ_FAULT_HEAD : PVB_VIRTQ_FAULT_NEXT);
 		if (++w.visited > w.table_size)
 			return chain_fault(q, PVB_VIRTQ_FAULT_LOOP);
-		/* one copy: the driver may rewrite the table while we look */
-		memcpy(&d, &w.table[i], sizeof(d));
+		rc = read_desc(q, &w, i, &d);
+		if (rc != 0)
+			return rc;
 		if (d.flags & PVB_VIRTQ_DESC_F_INDIRECT) {
 			rc = enter_indirect(q, &w, &d);
 			if (rc != 0)

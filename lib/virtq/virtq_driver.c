@@ -110,8 +110,9 @@ pvb_virtq_drv_add_indirect(struct pvb_virtq_drv *d, const struct pvb_virtq_buf *
 	uint16_t head;
 	uint32_t k;
 
+	/* a driver MUST NOT make a chain of more than N descriptors, table included */
 	if (d == NULL || bufs == NULL || table == NULL || token == NULL || !bufs_ok(bufs, n) ||
-	    n > UINT32_MAX / sizeof(*t))
+	    n > d->size)
 		return -EINVAL;
 	if (!d->indirect)
 		return -ENOTSUP;

@@ -38,6 +38,7 @@ pvb_virtq_layout(size_t num_queues, uint32_t size, uint64_t features, size_t req
 	l->driver_area_offset = pvb_virtq_desc_bytes(size);
 	if (align_up(l->driver_area_offset + pvb_virtq_avail_bytes(size), a, &used) != 0 ||
 	    align_up(used + pvb_virtq_used_bytes(size), 16, &req) != 0 ||
+	    req_size * size > SIZE_MAX - req ||
 	    /* the next queue's descriptor table needs 16, a legacy one a page */
 	    align_up(req + req_size * size, a > 16 ? a : 16, &end) != 0 ||
 	    end > SIZE_MAX / num_queues)
@@ -57,8 +58,10 @@ pvb_virtq_mem_init(struct pvb_virtq_mem *m, const struct pvb_virtq_region *r, ui
 		return -EINVAL;
 	memset(m, 0, sizeof(*m));
 	for (i = 0; i < n; i++) {
-		if (r[i].size == 0 || r[i].host == NULL || r[i].gpa + r[i].size < r[i].gpa)
+		if (r[i].size == 0 || r[i].host == NULL || r[i].gpa + r[i].size < r[i].gpa) {
+			memset(m, 0, sizeof(*m));
 			return -EINVAL;
+		}
 		/* insertion sort by gpa, refusing overlaps */
 		for (j = m->nb_regions; j > 0 && m->r[j - 1].gpa > r[i].gpa; j--)
 			m->r[j] = m->r[j - 1];
