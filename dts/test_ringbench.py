@@ -6,7 +6,8 @@ import os
 import pytest
 
 QUICK = ["--rounds", "2", "--samples", "2000", "--stream-ms", "20", "--bursts", "1,32"]
-KINDS = ("floor", "scring", "rte_ring", "vmbus64", "vmbus64pp", "vmbus1500", "memcpy")
+KINDS = ("floor", "scring", "rte_ring", "rte_ring16", "virtq", "vmbus64", "vmbus64pp",
+         "vmbus1500", "memcpy")
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,9 @@ def test_table_has_every_kind_and_the_ratios(procs, ringbench, lcores, eal_mem):
     assert "scring / floor p50 round trip" in r.stdout
     assert "vmbus64 / vmbus64pp streaming, burst 32" in r.stdout
     assert "vmbus1500 / memcpy bytes/s, burst 32" in r.stdout
+    assert "virtq / rte_ring16 streaming, burst 32" in r.stdout
+    assert "virtq / floor p50 round trip" in r.stdout
+    assert "virtq / rte_ring16 streaming, burst 1" in r.stdout
     assert "round 2/2" in r.stdout  # progress lines for each run
 
 
@@ -66,6 +70,11 @@ def test_json(procs, ringbench, lcores, eal_mem, tmp_path):
     assert ratios["vmbus1500_vs_memcpy_bytes_b32"]["median"] > 0
     assert ratios["vmbus1500_bytes_per_s_b32"]["median"] > 0
     assert ratios["memcpy_bytes_per_s_b32"]["median"] > 0
+    assert ratios["virtq_vs_rte_ring16_stream_b32"]["target"] == 0.7
+    assert ratios["virtq_vs_rte_ring16_stream_b32"]["median"] > 0
+    assert ratios["virtq_vs_floor_p50"]["target"] == 2.0
+    assert [s["burst"] for s in kinds["virtq"]["stream"]] == [1, 32]
+    assert all(s["elements_per_s"]["median"] > 0 for s in kinds["virtq"]["stream"])
 
 
 def pngs(path):

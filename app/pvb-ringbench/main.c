@@ -32,11 +32,14 @@ static const struct rb_kind *const all_kinds[] = {
 	&rb_kind_floor,
 	&rb_kind_scring,
 	&rb_kind_rte_ring,
+	&rb_kind_rte_ring16,
+	&rb_kind_virtq,
 	&rb_kind_vmbus64,
 	&rb_kind_vmbus64pp,
 	&rb_kind_vmbus1500,
 	&rb_kind_memcpy,
 };
+_Static_assert(RTE_DIM(all_kinds) <= RB_MAX_KINDS, "raise RB_MAX_KINDS");
 
 struct rb_opts {
 	struct rb_params p;
@@ -57,10 +60,11 @@ usage(const char *prog)
 	       "  --bursts LIST    streaming burst sizes (default: 1,8,32,256; max %u)\n"
 	       "  --rounds N       rounds interleaving the kinds (default: 5, max %u)\n"
 	       "  --samples N      round trips per latency run (default: %u)\n"
-	       "  --stream-ms MS   duration of one streaming run (default: %u; vmbus and memcpy\n"
-	       "                   kinds: MS / %u)\n"
+	       "  --stream-ms MS   duration of one streaming run (default: %u; vmbus, virtq,\n"
+	       "                   rte_ring16 and memcpy kinds: MS / %u)\n"
 	       "  --ring-size N    entries per ring direction, power of two (default: %u; vmbus\n"
-	       "                   kinds: a data area holding N packets)\n"
+	       "                   kinds: a data area holding N packets; virtq: the queue size,\n"
+	       "                   at most 32768)\n"
 	       "  --json FILE      write all figures as JSON\n"
 	       "  --plot DIR       write gnuplot data and render PNG plots into DIR\n"
 	       "  --quiet          no per-run progress lines\n"

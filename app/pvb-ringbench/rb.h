@@ -22,7 +22,7 @@
 #include "pvb_config.h"
 #include "pvb_ordering.h"
 
-#define RB_MAX_KINDS	8
+#define RB_MAX_KINDS	16
 #define RB_MAX_BURSTS	8
 #define RB_MAX_ROUNDS	32
 
@@ -85,6 +85,8 @@ struct rb_kind {
 extern const struct rb_kind rb_kind_floor;
 extern const struct rb_kind rb_kind_scring;
 extern const struct rb_kind rb_kind_rte_ring;
+extern const struct rb_kind rb_kind_rte_ring16;	/* kind_rte_ring.c */
+extern const struct rb_kind rb_kind_virtq;	/* kind_virtq.c */
 extern const struct rb_kind rb_kind_vmbus64;	/* kind_vmbus.c */
 extern const struct rb_kind rb_kind_vmbus64pp;
 extern const struct rb_kind rb_kind_vmbus1500;
@@ -92,7 +94,10 @@ extern const struct rb_kind rb_kind_memcpy;	/* kind_memcpy.c */
 
 #define RB_VMBUS_SMALL		64	/* payload bytes of vmbus64 and vmbus64pp */
 #define RB_VMBUS_LARGE		1500	/* payload bytes of vmbus1500; memcpy's chunk */
-#define RB_SHORT_STREAM_DIV	8	/* vmbus and memcpy stream for --stream-ms / 8 */
+#define RB_SHORT_STREAM_DIV	8	/* vmbus, virtq, rte_ring16, memcpy: --stream-ms / 8 */
+
+/** Cut a streaming job's deadline to --stream-ms / RB_SHORT_STREAM_DIV (kind_virtq.c). */
+void rb_short_stream(struct rb_job *j);
 
 /** Set by SIGINT/SIGTERM: every spin loop checks it and returns -EINTR. */
 extern pvb_shared_u32 rb_stop_requested;

@@ -18,6 +18,9 @@ static const char *const lat_keys[RB_NB_LAT_STATS] = { "p50", "p99", "p999", "ma
 /* The targets of the vmbus issue, also at burst 32 (RB_TARGET_STREAM_BURST). */
 #define RB_TARGET_VMBUS_BATCH	3.0	/* vmbus64 >= 3x vmbus64pp packets/s */
 #define RB_TARGET_VMBUS_MEMCPY	0.5	/* vmbus1500 payload bytes/s >= 0.5x memcpy's */
+/* The targets of the virtq issue: streaming at burst 32, and the round trip. */
+#define RB_TARGET_VIRTQ_STREAM	0.7	/* virtq >= 0.7x rte_ring16 elements/s */
+#define RB_TARGET_VIRTQ_LAT	2.0	/* virtq p50 round trip <= 2x the floor */
 
 static void
 print_latency(const struct rb_report *r, const struct rb_result *first, unsigned int n,
@@ -27,7 +30,7 @@ print_latency(const struct rb_report *r, const struct rb_result *first, unsigned
 
 	fprintf(f, "\nRound-trip latency, lcore %u <-> %u, ns (cycles), median of %u rounds\n",
 		first->lcore_a, first->lcore_b, first->rounds_done);
-	fprintf(f, "  %-9s %-26s %-15s %-15s %-15s\n", "kind", "p50 [min..max]", "p99",
+	fprintf(f, "  %-10s %-26s %-15s %-15s %-15s\n", "kind", "p50 [min..max]", "p99",
 		"p99.9", "max");
 	for (i = 0; i < n; i++) {
 		const struct rb_result *x = &first[i];
@@ -35,13 +38,13 @@ print_latency(const struct rb_report *r, const struct rb_result *first, unsigned
 		char cell[64];
 
 		if (x->rc != 0) {
-			fprintf(f, "  %-9s failed: %s\n", x->kind->name, strerror(-x->rc));
+			fprintf(f, "  %-10s failed: %s\n", x->kind->name, strerror(-x->rc));
 			continue;
 		}
 		snprintf(cell, sizeof(cell), "%.0f (%.0f) [%.0f..%.0f]",
 			 rb_cycles_to_ns(r, p50.med), p50.med, rb_cycles_to_ns(r, p50.min),
 			 rb_cycles_to_ns(r, p50.max));
-		fprintf(f, "  %-9s %-26s", x->kind->name, cell);
+		fprintf(f, "  %-10s %-26s", x->kind->name, cell);
 		for (s = RB_P99; s < RB_NB_LAT_STATS; s++) {
 			double c = rb_lat_spread(x, s).med;
 
@@ -59,7 +62,7 @@ print_stream(const struct rb_report *r, const struct rb_result *first, unsigned 
 
 	fprintf(f, "\nStreaming lcore %u -> %u, Melem/s [min..max] and receiver cycles/elem\n",
 		first->lcore_a, first->lcore_b);
-	fprintf(f, "  %-9s", "kind");
+	fprintf(f, "  %-10s", "kind");
 	for (b = 0; b < r->p->nb_bursts; b++) {
 		char h[32];
 
@@ -72,7 +75,7 @@ print_stream(const struct rb_report *r, const struct rb_result *first, unsigned 
 
 		if (x->kind->floor || x->rc != 0)
 			continue;
-		fprintf(f, "  %-9s", x->kind->name);
+		fprintf(f, "  %-10s", x->kind->name);
 		for (b = 0; b < r->p->nb_bursts; b++) {
 			struct rb_spread m = rb_spread_of(x->rate[b], x->rounds_done);
 			struct rb_spread c = rb_spread_of(x->cpe[b], x->rounds_done);
@@ -132,6 +135,32 @@ print_vmbus_ratios(const struct rb_report *r, const struct rb_result *x, int bi,
 }
 
 static void
+print_virtq_ratios(const struct rb_report *r, const struct rb_result *x, int bi, FILE *f)
+{
+	const struct rb_result *vq = rb_find(r, "virtq", x->lcore_a, x->lcore_b);
+	const struct rb_result *r16 = rb_find(r, "rte_ring16", x->lcore_a, x->lcore_b);
+	const struct rb_result *fl = rb_find(r, "floor", x->lcore_a, x->lcore_b);
+	static const uint32_t small[] = { 1, 8 };	/* the issue's other bursts: no target */
+	struct rb_spread s;
+	char what[64];
+	unsigned int i;
+	bool ok;
+
+	ok = rb_ratio_stream(r, vq, r16, bi, &s);
+	print_ratio(f, "virtq / rte_ring16 streaming, burst 32", ok, s, ">= 0.70x",
+		    ok && s.med >= RB_TARGET_VIRTQ_STREAM);
+	ok = rb_ratio_lat(r, vq, fl, RB_P50, &s);
+	print_ratio(f, "virtq / floor p50 round trip", ok, s, "<= 2.00x",
+		    ok && s.med <= RB_TARGET_VIRTQ_LAT);
+	for (i = 0; i < RTE_DIM(small); i++) {
+		if (!rb_ratio_stream(r, vq, r16, rb_burst_index(r->p, small[i]), &s))
+			continue;
+		snprintf(what, sizeof(what), "virtq / rte_ring16 streaming, burst %u", small[i]);
+		fprintf(f, "  %-44s %.2fx [%.2f..%.2f]\n", what, s.med, s.min, s.max);
+	}
+}
+
+static void
 print_ratios(const struct rb_report *r, const struct rb_result *x, FILE *f)
 {
 	const struct rb_result *sc = rb_find(r, "scring", x->lcore_a, x->lcore_b);
@@ -154,6 +183,7 @@ print_ratios(const struct rb_report *r, const struct rb_result *x, FILE *f)
 		fprintf(f, "  %-44s %.2fx [%.2f..%.2f]\n", "rte_ring / floor p50 round trip",
 			s.med, s.min, s.max);
 	print_vmbus_ratios(r, x, bi, f);
+	print_virtq_ratios(r, x, bi, f);
 }
 
 void
@@ -289,6 +319,11 @@ rb_write_json(const struct rb_report *r, const char *path)
 	json_ratio(f, "scring_vs_rte_ring_stream_b32", ok, s, RB_TARGET_STREAM_RATIO, ",");
 	ok = rb_ratio_lat(r, rb_find(r, "scring", a, b), rb_find(r, "floor", a, b), RB_P50, &s);
 	json_ratio(f, "scring_vs_floor_p50", ok, s, RB_TARGET_LAT_RATIO, ",");
+	ok = rb_ratio_stream(r, rb_find(r, "virtq", a, b), rb_find(r, "rte_ring16", a, b),
+			     rb_burst_index(r->p, RB_TARGET_STREAM_BURST), &s);
+	json_ratio(f, "virtq_vs_rte_ring16_stream_b32", ok, s, RB_TARGET_VIRTQ_STREAM, ",");
+	ok = rb_ratio_lat(r, rb_find(r, "virtq", a, b), rb_find(r, "floor", a, b), RB_P50, &s);
+	json_ratio(f, "virtq_vs_floor_p50", ok, s, RB_TARGET_VIRTQ_LAT, ",");
 	json_vmbus_ratios(r, a, b, f);
 	fprintf(f, "  }\n}\n");
 	return fclose(f) == 0 ? 0 : -errno;

@@ -29,7 +29,7 @@ pvb_virtq_fault_str(enum pvb_virtq_fault f)
 	case PVB_VIRTQ_FAULT_LOOP:
 		return "chain longer than its table (a loop)";
 	case PVB_VIRTQ_FAULT_INDIRECT:
-		return "indirect: not negotiated, nested, with NEXT, or length not a multiple of 16";
+		return "indirect: not negotiated, nested, with NEXT, or a bad length";
 	case PVB_VIRTQ_FAULT_ORDER:
 		return "a device-readable descriptor after a device-writable one";
 	case PVB_VIRTQ_FAULT_MEMORY:
