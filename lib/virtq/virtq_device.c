@@ -186,7 +186,7 @@ enter_indirect(struct pvb_virtq_dev *q, struct walk *w, const struct pvb_virtq_d
 static int
 read_desc(struct pvb_virtq_dev *q, const struct walk *w, uint32_t i, struct pvb_virtq_desc *d)
 {
-	struct pvb_virtq_seg sg[2];
+	struct pvb_virtq_seg sg[sizeof(*d)];	/* one byte per region at worst */
 	uint8_t *o = (uint8_t *)d;
 	int n, k;
 
@@ -195,7 +195,7 @@ read_desc(struct pvb_virtq_dev *q, const struct walk *w, uint32_t i, struct pvb_
 		return 0;
 	}
 	n = pvb_virtq_mem_translate(q->mem, w->table_gpa + sizeof(*d) * (uint64_t)i, sizeof(*d),
-				    sg, 2);
+				    sg, sizeof(*d));
 	if (n < 0)
 		return chain_fault(q, PVB_VIRTQ_FAULT_MEMORY);
 	for (k = 0; k < n; k++) {
@@ -285,6 +285,8 @@ pvb_virtq_dev_add_used(struct pvb_virtq_dev *q, uint16_t head, uint32_t len)
 void
 pvb_virtq_dev_write_used_idx(struct pvb_virtq_dev *q)
 {
+	if (q->used == NULL)
+		return;	/* not enabled */
 	/*
 	 * Pairs with the load-acquire of used->idx in pvb_virtq_drv_get_used():
 	 * the elements (and the data written into the buffers) come first.
@@ -308,6 +310,8 @@ pvb_virtq_dev_should_notify(struct pvb_virtq_dev *q)
 	uint16_t old = q->signalled_used, now = q->next_used_idx, event;
 	bool valid = q->signalled_valid;
 
+	if (q->avail == NULL)
+		return false;	/* not enabled */
 	/*
 	 * Store used->idx, then load the driver's flags or used_event: pairs with
 	 * the fence in pvb_virtq_drv_enable_cb() (store used_event, then load
@@ -327,6 +331,8 @@ pvb_virtq_dev_should_notify(struct pvb_virtq_dev *q)
 bool
 pvb_virtq_dev_set_notification(struct pvb_virtq_dev *q, bool suppress)
 {
+	if (q->used == NULL || q->avail == NULL)
+		return false;	/* not enabled */
 	if (q->event_idx) {
 		if (suppress)
 			return false;	/* leaving avail_event behind suppresses kicks */
@@ -350,6 +356,10 @@ pvb_virtq_dev_set_notification(struct pvb_virtq_dev *q, bool suppress)
 void
 pvb_virtq_dev_used_header(const struct pvb_virtq_dev *q, uint16_t *flags, uint16_t *idx)
 {
+	if (q->used == NULL) {
+		*flags = *idx = 0;	/* not enabled */
+		return;
+	}
 	/* relaxed: a snapshot for the caller; nothing is ordered by it */
 	*flags = pvb_load_relaxed16(&q->used->flags);
 	*idx = pvb_load_relaxed16(&q->used->idx);

@@ -105,7 +105,6 @@ int
 pvb_virtq_drv_add_indirect(struct pvb_virtq_drv *d, const struct pvb_virtq_buf *bufs,
 			   uint32_t n, void *table, uint64_t table_gpa, void *token)
 {
-	struct pvb_virtq_desc *t = table;
 	struct pvb_virtq_buf tb = { .gpa = table_gpa, .write = false };
 	uint16_t head;
 	uint32_t k;
@@ -120,10 +119,15 @@ pvb_virtq_drv_add_indirect(struct pvb_virtq_drv *d, const struct pvb_virtq_buf *
 		return -EPIPE;
 	if (d->num_free < 1)
 		return -EAGAIN;
-	for (k = 0; k < n; k++)
-		fill(&t[k], &bufs[k], k + 1 < n ? PVB_VIRTQ_DESC_F_NEXT : 0,
+	/* the table may sit at any alignment: build each entry, then copy it */
+	for (k = 0; k < n; k++) {
+		struct pvb_virtq_desc e;
+
+		fill(&e, &bufs[k], k + 1 < n ? PVB_VIRTQ_DESC_F_NEXT : 0,
 		     (uint16_t)(k + 1 < n ? k + 1 : 0));
-	tb.len = n * (uint32_t)sizeof(*t);
+		memcpy((uint8_t *)table + k * sizeof(e), &e, sizeof(e));
+	}
+	tb.len = n * (uint32_t)sizeof(struct pvb_virtq_desc);
 	head = d->free_head;
 	fill(&d->desc[head], &tb, PVB_VIRTQ_DESC_F_INDIRECT, 0);
 	d->free_head = d->extra[head].next;

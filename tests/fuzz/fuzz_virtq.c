@@ -1,0 +1,1142 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * libFuzzer target: the device side of a split virtqueue over guest memory
+ * written by a hostile driver.
+ *
+ * An input is a memory table, a queue set-up, guest memory and a script:
+ *
+ *   0   regions: 1 + b % 3
+ *   1   features: bit 0 EVENT_IDX, bit 1 INDIRECT_DESC
+ *   2   max_size (le16), 4 requested size (le16)
+ *   6   base (le16): next_avail_idx and next_used_idx at enable, as after
+ *       SET_VRING_BASE, so the 16-bit indices wrap early
+ *   8   L: script length
+ *   9   3 x { gpa le64, size - 1 le16 (modulo REGION_MAX) }
+ *   39  3 x { sel, off le32 }: desc, avail, used ring addresses; region
+ *       sel % 4's gpa + off, or with sel % 4 == 3 (or no such region),
+ *       off << (sel >> 2 & 31)
+ *   54  guest memory: region 0's bytes, then region 1's, then region 2's
+ *       (what the input does not cover is zero)
+ *   ..  the last L bytes: the script
+ *
+ * Each region's host memory is a heap block of exactly its size, so ASan
+ * sees any access outside one. The queue is set up as a transport would
+ * (init, set_size, the three addresses, ready, the base) and enabled; the
+ * result is checked against a reference. If enable fails, pop_avail must
+ * answer -EINVAL or -EPIPE and change nothing. Then the script runs:
+ * pop_avail, push_used (the head of the last chain, or one from the
+ * script), add_used + write_used_idx, should_notify, set_notification, the
+ * used header, reset and enable again, and the driver rewriting descriptors,
+ * ring words, event words and any guest byte between the calls. At the end
+ * the device drains what is left.
+ *
+ * Each call is checked against a reference that reads guest memory itself:
+ *  - pop_avail: -EPIPE iff the avail index is more than the queue size
+ *    ahead, and from then on until a reset; -EAGAIN iff nothing is
+ *    pending; else the head from the ring, and a chain the reference walk
+ *    (spec §2.3) finds malformed must be refused (-EBADMSG), a well-formed
+ *    one accepted with exactly the host segments the reference translation
+ *    gives (split where regions end), readable ones first, lengths summing to
+ *    readable_len + writable_len. Where the library may choose (see
+ *    ref_walk()), either answer passes. Every segment handed out, even of a
+ *    refused chain, lies inside one region's heap block.
+ *  - push_used / add_used: the element and the index where the ring says.
+ *  - should_notify / set_notification: the decision and the words written,
+ *    from the spec's rules (§3) and the reference's own signalled index.
+ * A violation aborts, which libFuzzer reports as a crash.
+ *
+ * Blind mutation seldom builds a chain the device accepts, so the custom
+ * mutator now and then plants valid ones: adjacent regions, the rings in
+ * region 0, and chains added and published by the library's own driver side
+ * over a scratch copy of that memory, starting at a random base: direct and
+ * through indirect tables (some unaligned or straddling regions), buffers
+ * anywhere, and now and then one long chain whose buffers cross a region end.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvb_virtq.h"
+
+#define MAX_REG		3
+#define REGION_MAX	16384	/* bytes per region, at most */
+#define H_NREG		0
+#define H_FEAT		1
+#define H_MAX		2
+#define H_SIZE		4
+#define H_BASE		6
+#define H_SCRIPT	8
+#define H_REG		9	/* 10 bytes per region */
+#define H_RING		39	/* 5 bytes per ring */
+#define IN_HDR		54
+#define REF_SEGS	(PVB_VIRTQ_MAX_SEGS + 1)	/* one more: "too many" */
+#define PLANT_ONE_IN	4	/* mutations that plant valid chains, one in this many */
+
+#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+
+/*
+ * Keep heap addresses out of libFuzzer's comparison tracing: they change from
+ * run to run (ASLR), and traced they would steer the mutations differently
+ * each time, so "-seed=1" would not repeat a run. Hence no coverage for the
+ * function comparing addresses, and no UBSan pointer-overflow check (an
+ * integer comparison of addresses) in this file: ASan covers its buffers.
+ */
+#if defined(__clang__)
+#define NO_CMP_TRACE __attribute__((no_sanitize("coverage")))
+#pragma clang attribute push(__attribute__((no_sanitize("pointer-overflow"))), \
+			     apply_to = function)
+#else
+#define NO_CMP_TRACE
+#endif
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+struct fuzz {
+	uint32_t nreg;
+	struct pvb_virtq_region r[MAX_REG];	/* as the input gives them */
+	struct pvb_virtq_mem mem;
+	struct pvb_virtq_dev q;
+	uint16_t max_size, req_size, base;
+	uint64_t features;
+	uint64_t ring_gpa[3];		/* desc, avail, used */
+	bool enabled;			/* the last enable succeeded */
+	bool broken;			/* pop said -EPIPE: until reset */
+	/* the reference's view of the enabled rings */
+	struct pvb_virtq_desc *desc;
+	struct pvb_virtq_avail *avail;
+	struct pvb_virtq_used *used;
+	uint16_t signalled;		/* used idx at the last call decision */
+	bool signalled_valid;
+	bool have_head;			/* a chain was popped: its head */
+	uint16_t head;
+	uint32_t head_writable;
+	struct pvb_virtq_chain c;
+	const uint8_t *script;
+	size_t script_len, pos;
+};
+
+/* ----------------------------------------------------------------------------
+ * Input
+ */
+
+static uint64_t
+get_le(const uint8_t *d, size_t size, size_t off, unsigned int bytes)
+{
+	uint64_t v = 0;
+	unsigned int i;
+
+	for (i = 0; i < bytes && off + i < size; i++)
+		v |= (uint64_t)d[off + i] << (8 * i);
+	return v;
+}
+
+static size_t
+input_script_len(const uint8_t *data, size_t size)
+{
+	if (size <= IN_HDR)
+		return 0;
+	return data[H_SCRIPT] < size - IN_HDR ? data[H_SCRIPT] : size - IN_HDR;
+}
+
+static bool
+script_byte(struct fuzz *f, uint8_t *b)
+{
+	if (f->pos >= f->script_len)
+		return false;
+	*b = f->script[f->pos++];
+	return true;
+}
+
+static uint64_t
+script_uint(struct fuzz *f, unsigned int bytes)
+{
+	uint64_t v = 0;
+	unsigned int i;
+	uint8_t b;
+
+	for (i = 0; i < bytes && script_byte(f, &b); i++)
+		v |= (uint64_t)b << (8 * i);
+	return v;
+}
+
+/* A guest address from a selector and an offset (see the input layout). */
+static uint64_t
+input_gpa(const struct fuzz *f, uint8_t sel, uint64_t off)
+{
+	if ((sel & 3) < f->nreg)
+		return f->r[sel & 3].gpa + off;
+	return off << ((sel >> 2) & 31);
+}
+
+/* Regions, their bytes, the queue set-up and the script. False if out of memory. */
+static bool
+input_load(struct fuzz *f, const uint8_t *data, size_t size)
+{
+	size_t script = input_script_len(data, size), at = IN_HDR, end = size - script, n;
+	uint32_t i;
+
+	f->nreg = 1 + (uint32_t)get_le(data, size, H_NREG, 1) % MAX_REG;
+	for (i = 0; i < f->nreg; i++) {
+		f->r[i].gpa = get_le(data, size, H_REG + 10 * i, 8);
+		f->r[i].size = 1 + get_le(data, size, H_REG + 10 * i + 8, 2) % REGION_MAX;
+		f->r[i].host = calloc(1, f->r[i].size);
+		if (f->r[i].host == NULL)
+			return false;
+		n = end > at ? end - at : 0;
+		n = n < f->r[i].size ? n : f->r[i].size;
+		memcpy(f->r[i].host, data + at, n);
+		at += n;
+	}
+	f->features = 0;
+	if (get_le(data, size, H_FEAT, 1) & 1)
+		f->features |= 1ull << PVB_VIRTIO_F_EVENT_IDX;
+	if (get_le(data, size, H_FEAT, 1) & 2)
+		f->features |= 1ull << PVB_VIRTIO_F_INDIRECT_DESC;
+	f->max_size = (uint16_t)get_le(data, size, H_MAX, 2);
+	f->req_size = (uint16_t)get_le(data, size, H_SIZE, 2);
+	f->base = (uint16_t)get_le(data, size, H_BASE, 2);
+	for (i = 0; i < 3; i++)
+		f->ring_gpa[i] = input_gpa(f, (uint8_t)get_le(data, size, H_RING + 5 * i, 1),
+					   get_le(data, size, H_RING + 5 * i + 1, 4));
+	f->script = data + size - script;
+	f->script_len = script;
+	return true;
+}
+
+/* ----------------------------------------------------------------------------
+ * The reference: guest memory as the input describes it
+ */
+
+/* The region holding @gpa, or NULL. */
+static const struct pvb_virtq_region *
+ref_region(const struct fuzz *f, uint64_t gpa)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->nreg; i++)
+		if (gpa - f->r[i].gpa < f->r[i].size)
+			return &f->r[i];
+	return NULL;
+}
+
+/* Host bytes of [@gpa, @gpa + @len) if they lie in one region (len 0: gpa in one), else NULL. */
+static uint8_t *
+ref_host(const struct fuzz *f, uint64_t gpa, uint64_t len)
+{
+	const struct pvb_virtq_region *r = ref_region(f, gpa);
+
+	if (r == NULL || len > r->size - (gpa - r->gpa))
+		return NULL;
+	return (uint8_t *)r->host + (gpa - r->gpa);
+}
+
+/* True if host [@p, @p + @len) lies inside one region's heap block. */
+static bool NO_CMP_TRACE
+ref_holds(const struct fuzz *f, const void *p, uint32_t len)
+{
+	uintptr_t a = (uintptr_t)p, h;
+	uint32_t i;
+
+	for (i = 0; i < f->nreg; i++) {
+		h = (uintptr_t)f->r[i].host;
+		if (a >= h && a - h <= f->r[i].size && len <= f->r[i].size - (a - h))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * [@gpa, @gpa + @len) as host segments, split where regions end, appended at
+ * @seg[*n] (at most REF_SEGS in all; more are counted, not stored). False if
+ * a byte lies outside every region or the range overflows.
+ */
+static bool
+ref_translate(const struct fuzz *f, uint64_t gpa, uint64_t len, bool write,
+	      struct pvb_virtq_seg *seg, uint32_t *n)
+{
+	const struct pvb_virtq_region *r;
+	uint64_t k;
+
+	if (gpa + len < gpa)
+		return false;
+	while (len != 0) {
+		r = ref_region(f, gpa);
+		if (r == NULL)
+			return false;
+		k = r->size - (gpa - r->gpa);
+		k = k < len ? k : len;
+		if (*n < REF_SEGS)
+			seg[*n] = (struct pvb_virtq_seg){
+				.host = (uint8_t *)r->host + (gpa - r->gpa), .len = (uint32_t)k,
+				.write = write };
+		(*n)++;
+		gpa += k;
+		len -= k;
+	}
+	return true;
+}
+
+/* Copy @len guest bytes at @gpa, across regions. False if any is outside. */
+static bool
+ref_read(const struct fuzz *f, uint64_t gpa, void *dst, uint32_t len)
+{
+	struct pvb_virtq_seg seg[REF_SEGS];
+	uint32_t n = 0, i, at = 0;
+
+	if (!ref_translate(f, gpa, len, false, seg, &n) || n > REF_SEGS)
+		return false;
+	for (i = 0; i < n; i++) {
+		memcpy((uint8_t *)dst + at, seg[i].host, seg[i].len);
+		at += seg[i].len;
+	}
+	return true;
+}
+
+/* What the reference walk concludes about a chain. */
+enum verdict {
+	REF_OK,		/* well-formed and within the library's limits: must be accepted */
+	REF_EITHER,	/* the library may refuse it, or take it (see ref_walk()) */
+	REF_BAD,	/* malformed (spec §2.3): must be refused */
+};
+
+struct ref_chain {
+	enum verdict v;
+	uint32_t nb_segs, nb_readable;
+	uint64_t readable_len, writable_len;
+	struct pvb_virtq_seg seg[REF_SEGS];
+};
+
+struct ref_walk {
+	uint64_t table_gpa;	/* the indirect table's (read through ref_read()) */
+	uint32_t table_size;
+	bool in_indirect, seen_write;
+	uint32_t visited, total;
+};
+
+static enum verdict
+worse(enum verdict a, enum verdict b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * Copy descriptor @i of the table being walked: REF_BAD if it cannot be
+ * read. An indirect entry may straddle regions; one that spans three (a
+ * region under 16 bytes in the middle) the library refuses: REF_EITHER.
+ */
+static enum verdict
+ref_desc(const struct fuzz *f, const struct ref_walk *w, uint32_t i, struct pvb_virtq_desc *d)
+{
+	struct pvb_virtq_seg seg[REF_SEGS];
+	uint32_t n = 0;
+
+	if (!w->in_indirect) {
+		memcpy(d, &f->desc[i], sizeof(*d));
+		return REF_OK;
+	}
+	if (!ref_translate(f, w->table_gpa + 16ull * i, sizeof(*d), false, seg, &n) ||
+	    !ref_read(f, w->table_gpa + 16ull * i, d, sizeof(*d)))
+		return REF_BAD;
+	return n > 2 ? REF_EITHER : REF_OK;
+}
+
+/*
+ * Enter the indirect table @d points at. The spec puts no alignment on a
+ * table and lets it straddle regions, so it must be taken wherever it lies
+ * in guest memory; one of more entries than the queue size the device may
+ * refuse (spec §2.3: DPDK does, and so does the library).
+ */
+static enum verdict
+ref_indirect(const struct fuzz *f, struct ref_walk *w, const struct pvb_virtq_desc *d)
+{
+	struct pvb_virtq_seg seg[REF_SEGS];
+	uint32_t n = 0;
+
+	if (!(f->features & (1ull << PVB_VIRTIO_F_INDIRECT_DESC)) || w->in_indirect ||
+	    (d->flags & PVB_VIRTQ_DESC_F_NEXT) || d->len == 0 || d->len % 16 != 0 ||
+	    !ref_translate(f, d->addr, d->len, false, seg, &n))
+		return REF_BAD;
+	w->table_gpa = d->addr;
+	w->table_size = d->len / 16;
+	w->in_indirect = true;
+	w->visited = 0;
+	return w->table_size > f->q.size ? REF_EITHER : REF_OK;
+}
+
+/* One buffer descriptor: its segments appended; REF_BAD if outside memory or too long. */
+static enum verdict
+ref_buffer(const struct fuzz *f, struct ref_chain *rc, const struct pvb_virtq_desc *d, bool write)
+{
+	if (!ref_translate(f, d->addr, d->len, write, rc->seg, &rc->nb_segs))
+		return REF_BAD;
+	if (write) {
+		rc->writable_len += d->len;
+	} else {
+		rc->readable_len += d->len;
+		rc->nb_readable = rc->nb_segs;
+	}
+	if (rc->readable_len + rc->writable_len > (1ull << 32))
+		return REF_BAD;
+	/* the library holds PVB_VIRTQ_MAX_SEGS segments (the spec's iovec budget) */
+	if (rc->nb_segs > PVB_VIRTQ_MAX_SEGS)
+		return REF_EITHER;
+	/* zero-sized buffers: QEMU refuses them, DPDK takes them (spec §2.3); both pass */
+	return d->len == 0 ? REF_EITHER : REF_OK;
+}
+
+/*
+ * Walk the chain at @head as spec §2.3 says, reading an indirect table
+ * wherever it lies. The walk stops at the first REF_BAD (the library must
+ * refuse the chain) or when there are more segments than a popped chain
+ * holds (the library must refuse it; REF_EITHER unless the chain is also
+ * malformed further on, which it need not find). The library may take or
+ * refuse (REF_EITHER): zero-sized buffers, an indirect table of more
+ * entries than the queue size, a chain of more descriptors than the queue
+ * size (direct ones before an indirect table: the spec forbids it to
+ * drivers, the library bounds each table by its own size), and an indirect
+ * entry spanning three regions (see ref_desc()).
+ */
+static void
+ref_walk(const struct fuzz *f, uint16_t head, struct ref_chain *rc)
+{
+	struct ref_walk w = { .table_size = f->q.size };
+	struct pvb_virtq_desc d;
+	uint32_t i = head;
+	enum verdict v;
+
+	memset(rc, 0, offsetof(struct ref_chain, seg));
+	for (;;) {
+		v = i >= w.table_size || ++w.visited > w.table_size ? REF_BAD :
+		    ref_desc(f, &w, i, &d);
+		rc->v = worse(rc->v, v);
+		if (v == REF_BAD)
+			return;
+		if (++w.total > f->q.size)
+			rc->v = worse(rc->v, REF_EITHER);
+		if (d.flags & PVB_VIRTQ_DESC_F_INDIRECT) {
+			v = ref_indirect(f, &w, &d);
+			rc->v = worse(rc->v, v);
+			if (v == REF_BAD)
+				return;
+			i = 0;
+			continue;
+		}
+		if (!(d.flags & PVB_VIRTQ_DESC_F_WRITE) && w.seen_write) {
+			rc->v = REF_BAD;
+			return;
+		}
+		w.seen_write |= (d.flags & PVB_VIRTQ_DESC_F_WRITE) != 0;
+		v = ref_buffer(f, rc, &d, (d.flags & PVB_VIRTQ_DESC_F_WRITE) != 0);
+		rc->v = worse(rc->v, v);
+		if (v == REF_BAD || rc->nb_segs > PVB_VIRTQ_MAX_SEGS)
+			return;
+		if (!(d.flags & PVB_VIRTQ_DESC_F_NEXT))
+			return;
+		i = d.next;
+	}
+}
+
+/* relaxed: one thread plays the device and the driver */
+static uint16_t
+shared16(const pvb_shared_u16 *p)
+{
+	return pvb_load_relaxed16(p);
+}
+
+static void
+poke16(pvb_shared_u16 *p, uint16_t v)
+{
+	pvb_store_relaxed16(p, v);
+}
+
+/* ----------------------------------------------------------------------------
+ * Set-up: memory table, queue, enable
+ */
+
+/* What pvb_virtq_mem_init() must answer for the input's regions. */
+static int
+ref_mem_init(const struct fuzz *f)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < f->nreg; i++) {
+		if (f->r[i].gpa + f->r[i].size < f->r[i].gpa)
+			return -EINVAL;
+		for (j = 0; j < i; j++)
+			if (f->r[i].gpa < f->r[j].gpa + f->r[j].size &&
+			    f->r[j].gpa < f->r[i].gpa + f->r[i].size)
+				return -EINVAL;
+	}
+	return 0;
+}
+
+/* A ring in one region, its guest and host addresses aligned: its host address. */
+static void *
+ref_ring(const struct fuzz *f, uint64_t gpa, size_t len, uint64_t align)
+{
+	uint8_t *p = ref_host(f, gpa, len);
+
+	if ((gpa & (align - 1)) != 0 || p == NULL || ((uintptr_t)p & (align - 1)) != 0)
+		return NULL;
+	return p;
+}
+
+/* Set the queue up as a transport would, enable it, and check the answer. */
+static void
+setup_queue(struct fuzz *f)
+{
+	uint16_t n = f->req_size < f->max_size ? f->req_size : f->max_size;
+	size_t sz;
+	int rc, want;
+
+	pvb_virtq_dev_set_size(&f->q, f->req_size);
+	/* clamped to max_size, then down to a power of two */
+	while (n & (n - 1))
+		n &= (uint16_t)(n - 1);
+	CHECK(f->q.size == n);
+	f->q.desc_table_addr = f->ring_gpa[0];
+	f->q.avail_ring_addr = f->ring_gpa[1];
+	f->q.used_ring_addr = f->ring_gpa[2];
+	f->q.ready = true;
+	f->q.next_avail_idx = f->base;
+	f->q.next_used_idx = f->base;
+	CHECK(pvb_virtq_dev_is_valid(&f->q) ==
+	      (pvb_virtq_size_ok(n) && f->ring_gpa[0] != 0 && f->ring_gpa[1] != 0 &&
+	       f->ring_gpa[2] != 0));
+	sz = f->q.size;
+	f->desc = ref_ring(f, f->ring_gpa[0], pvb_virtq_desc_bytes((uint32_t)sz), 16);
+	f->avail = ref_ring(f, f->ring_gpa[1], pvb_virtq_avail_bytes((uint32_t)sz), 2);
+	f->used = ref_ring(f, f->ring_gpa[2], pvb_virtq_used_bytes((uint32_t)sz), 4);
+	want = !pvb_virtq_dev_is_valid(&f->q) ? -EINVAL :
+	       f->desc == NULL || f->avail == NULL || f->used == NULL ? -EFAULT : 0;
+	rc = pvb_virtq_dev_enable(&f->q, &f->mem, f->features);
+	CHECK(rc == want);
+	f->enabled = rc == 0;
+	f->broken = false;
+	f->signalled_valid = false;
+	f->have_head = false;
+	if (rc != 0)
+		return;
+	CHECK(f->q.desc == f->desc && f->q.avail == f->avail && f->q.used == f->used);
+	CHECK(f->q.event_idx == ((f->features >> PVB_VIRTIO_F_EVENT_IDX) & 1));
+	CHECK(f->q.indirect == ((f->features >> PVB_VIRTIO_F_INDIRECT_DESC) & 1));
+	CHECK(!f->q.needs_reset && f->q.fault == PVB_VIRTQ_OK);
+}
+
+/* ----------------------------------------------------------------------------
+ * Checked calls
+ */
+
+/* Segments handed out: inside the regions, readable first, lengths adding up. */
+static void
+check_segs(const struct fuzz *f, const struct pvb_virtq_chain *c, bool complete)
+{
+	uint64_t sum = 0;
+	uint32_t i;
+
+	CHECK(c->nb_segs <= PVB_VIRTQ_MAX_SEGS && c->nb_readable <= c->nb_segs);
+	for (i = 0; i < c->nb_segs; i++) {
+		CHECK(c->seg[i].len != 0 && ref_holds(f, c->seg[i].host, c->seg[i].len));
+		CHECK(c->seg[i].write == (i >= c->nb_readable));
+		sum += c->seg[i].len;
+	}
+	if (complete)
+		CHECK(sum == c->readable_len + c->writable_len);
+}
+
+/* An accepted chain: exactly the reference's segments. */
+static void
+check_chain(const struct pvb_virtq_chain *c, const struct ref_chain *rc)
+{
+	uint32_t i;
+
+	CHECK(rc->v != REF_BAD && rc->nb_segs <= PVB_VIRTQ_MAX_SEGS);
+	CHECK(c->nb_segs == rc->nb_segs && c->nb_readable == rc->nb_readable);
+	CHECK(c->readable_len == rc->readable_len && c->writable_len == rc->writable_len);
+	for (i = 0; i < c->nb_segs; i++)
+		CHECK(c->seg[i].host == rc->seg[i].host && c->seg[i].len == rc->seg[i].len &&
+		      c->seg[i].write == rc->seg[i].write);
+}
+
+/* Before enable succeeded: no ring to read; nothing may change. */
+static int
+op_pop_disabled(struct fuzz *f)
+{
+	uint16_t next = f->q.next_avail_idx;
+	int rc = pvb_virtq_dev_pop_avail(&f->q, &f->c);
+
+	CHECK(rc == -EINVAL || rc == -EPIPE);
+	CHECK(f->q.next_avail_idx == next);
+	return rc;
+}
+
+static int
+op_pop(struct fuzz *f)
+{
+	static struct ref_chain rc;
+	uint16_t next = f->q.next_avail_idx, used = f->q.next_used_idx, idx, head;
+	uint64_t bad = f->q.bad_chains;
+	int r;
+
+	if (!f->enabled)
+		return op_pop_disabled(f);
+	idx = shared16(&f->avail->idx);
+	head = f->avail->ring[next & (f->q.size - 1)];
+	if (!f->broken && (uint16_t)(idx - next) != 0 && (uint16_t)(idx - next) <= f->q.size)
+		ref_walk(f, head, &rc);
+	r = pvb_virtq_dev_pop_avail(&f->q, &f->c);
+	CHECK(f->q.next_used_idx == used);
+	if (f->broken || (uint16_t)(idx - next) > f->q.size) {
+		/* a broken avail index: stopped until reset */
+		CHECK(r == -EPIPE && f->q.needs_reset && f->q.next_avail_idx == next);
+		CHECK(f->q.fault == PVB_VIRTQ_FAULT_AVAIL_IDX);
+		f->broken = true;
+		return r;
+	}
+	CHECK(!f->q.needs_reset);
+	if (idx == next) {
+		CHECK(r == -EAGAIN && f->q.next_avail_idx == next);
+		return r;
+	}
+	CHECK(f->q.next_avail_idx == (uint16_t)(next + 1) && f->c.head == head);
+	CHECK(r == 0 || r == -EBADMSG);
+	CHECK(f->q.bad_chains == bad + (r != 0));
+	check_segs(f, &f->c, r == 0);
+	if (r == 0) {
+		check_chain(&f->c, &rc);
+		f->have_head = true;
+		f->head = head;
+		f->head_writable = (uint32_t)(f->c.writable_len < UINT32_MAX ? f->c.writable_len :
+					      UINT32_MAX);
+	} else {
+		CHECK(rc.v != REF_OK && f->q.fault != PVB_VIRTQ_OK);
+	}
+	return r;
+}
+
+/* The used element at @slot_idx holds {@head, @len}. */
+static void
+check_used_elem(const struct fuzz *f, uint16_t slot_idx, uint16_t head, uint32_t len)
+{
+	struct pvb_virtq_used_elem e;
+
+	memcpy(&e, &f->used->ring[slot_idx & (f->q.size - 1)], sizeof(e));
+	CHECK(e.id == head && e.len == len);
+}
+
+/* push_used, or add_used a few times and one write_used_idx. */
+static void
+op_push(struct fuzz *f, unsigned int a)
+{
+	uint16_t next = f->q.next_used_idx, head;
+	uint32_t len, k, n = a & 4 ? 1 + (a & 3) : 1;
+	bool published = n > 1;
+	int rc;
+
+	if (!f->enabled)
+		return;
+	for (k = 0; k < n; k++) {
+		head = f->have_head && (a & 8) == 0 ? f->head : (uint16_t)script_uint(f, 2);
+		len = a & 1 ? (uint32_t)script_uint(f, 4) : f->head_writable;
+		rc = n == 1 ? pvb_virtq_dev_push_used(&f->q, head, len) :
+			      pvb_virtq_dev_add_used(&f->q, head, len);
+		CHECK(rc == (head < f->q.size ? 0 : -EINVAL));
+		if (rc != 0)
+			continue;
+		check_used_elem(f, next, head, len);
+		CHECK(f->q.next_used_idx == (uint16_t)(next + 1));
+		next++;
+		published = true;
+	}
+	if (n > 1)
+		pvb_virtq_dev_write_used_idx(&f->q);
+	/* the index is the device's only after it wrote it (the input may hold anything) */
+	CHECK(!published || shared16(&f->used->idx) == f->q.next_used_idx);
+}
+
+/* should_notify against spec §3, with the reference's own signalled index. */
+static void
+op_notify(struct fuzz *f)
+{
+	uint16_t now = f->q.next_used_idx, event;
+	bool want;
+
+	if (!f->enabled)
+		return;
+	if (f->q.event_idx) {
+		event = shared16(pvb_virtq_used_event(f->avail, f->q.size));
+		want = !f->signalled_valid || pvb_vring_need_event(event, now, f->signalled);
+	} else {
+		want = !(shared16(&f->avail->flags) & PVB_VIRTQ_AVAIL_F_NO_INTERRUPT);
+	}
+	CHECK(pvb_virtq_dev_should_notify(&f->q) == want);
+	f->signalled = now;
+	f->signalled_valid = true;
+}
+
+/* set_notification: the word it writes, and the re-check when asking for kicks. */
+static void
+op_set_notification(struct fuzz *f, bool suppress)
+{
+	pvb_shared_u16 *ev;
+	uint16_t flags, before;
+	bool more;
+
+	if (!f->enabled)
+		return;
+	ev = pvb_virtq_avail_event(f->used, f->q.size);
+	flags = shared16(&f->used->flags);
+	before = shared16(ev);
+	more = pvb_virtq_dev_set_notification(&f->q, suppress);
+	if (suppress) {
+		CHECK(!more);
+	} else {
+		CHECK(more == (shared16(&f->avail->idx) != f->q.next_avail_idx));
+	}
+	if (f->q.event_idx) {
+		/* the flags word stays; avail_event moves only when asking */
+		CHECK(shared16(&f->used->flags) == flags);
+		CHECK(shared16(ev) == (suppress ? before : f->q.next_avail_idx));
+	} else {
+		CHECK(shared16(&f->used->flags) == (suppress ? PVB_VIRTQ_USED_F_NO_NOTIFY : 0));
+		CHECK(shared16(ev) == before);
+	}
+}
+
+static void
+op_header(const struct fuzz *f)
+{
+	uint16_t flags, idx;
+
+	if (!f->enabled)
+		return;
+	pvb_virtq_dev_used_header(&f->q, &flags, &idx);
+	CHECK(flags == shared16(&f->used->flags) && idx == shared16(&f->used->idx));
+	CHECK(pvb_virtq_dev_avail_event_addr(&f->q) == f->ring_gpa[2] + 4 + 8ull * f->q.size);
+}
+
+/* The driver wrote status 0, then set the queue up again (maybe at another base). */
+static void
+op_reset(struct fuzz *f, unsigned int a)
+{
+	pvb_virtq_dev_reset(&f->q);
+	CHECK(f->q.max_size == f->max_size && !f->q.ready && !f->q.needs_reset);
+	CHECK(f->q.fault == PVB_VIRTQ_OK && f->q.next_avail_idx == 0 && f->q.next_used_idx == 0);
+	if (a & 1)
+		f->base = (uint16_t)script_uint(f, 2);
+	setup_queue(f);
+}
+
+/* ----------------------------------------------------------------------------
+ * The driver's pokes
+ */
+
+/* A descriptor field, from the script. */
+static void
+poke_desc(struct fuzz *f, unsigned int a)
+{
+	struct pvb_virtq_desc *d;
+	uint8_t sel;
+
+	if (!f->enabled)
+		return;
+	d = &f->desc[script_uint(f, 2) & (f->q.size - 1)];
+	switch (a & 3) {
+	case 0:
+		sel = (uint8_t)script_uint(f, 1);
+		d->addr = input_gpa(f, sel, script_uint(f, 2));
+		break;
+	case 1:
+		d->len = (uint32_t)script_uint(f, a & 4 ? 4 : 2);
+		break;
+	case 2:
+		d->flags = (uint16_t)script_uint(f, 1);
+		break;
+	default:
+		d->next = (uint16_t)script_uint(f, a & 4 ? 2 : 1);
+		break;
+	}
+}
+
+/* The avail index (a step, or any value), a ring entry, or one of the driver's words. */
+static void
+poke_avail(struct fuzz *f, unsigned int a)
+{
+	if (!f->enabled)
+		return;
+	switch (a & 3) {
+	case 0:
+		poke16(&f->avail->idx, a & 4 ? (uint16_t)script_uint(f, 2) :
+			(uint16_t)(shared16(&f->avail->idx) + (int8_t)script_uint(f, 1)));
+		break;
+	case 1:
+		f->avail->ring[(f->q.next_avail_idx + script_uint(f, 1)) & (f->q.size - 1)] =
+			(uint16_t)script_uint(f, a & 4 ? 2 : 1);
+		break;
+	case 2:
+		poke16(pvb_virtq_used_event(f->avail, f->q.size), (uint16_t)script_uint(f, 2));
+		break;
+	default:
+		poke16(&f->avail->flags, (uint16_t)script_uint(f, 1));
+		break;
+	}
+}
+
+/* 1..16 guest bytes anywhere in a region, from the script. */
+static void
+poke_bytes(struct fuzz *f, unsigned int a)
+{
+	const struct pvb_virtq_region *r = &f->r[script_uint(f, 1) % f->nreg];
+	uint64_t off = script_uint(f, 2);
+	uint32_t i;
+	uint8_t v;
+
+	for (i = 0; i <= a && script_byte(f, &v); i++)
+		((uint8_t *)r->host)[(off + i) % r->size] = v;
+}
+
+/* ----------------------------------------------------------------------------
+ * The script, and the final drain
+ */
+
+enum op {
+	OP_POP, OP_PUSH, OP_NOTIFY, OP_SUPPRESS, OP_REQUEST, OP_HEADER, OP_RESET,
+	OP_POKE_DESC, OP_POKE_AVAIL, OP_POKE_BYTES, OP_DRAIN, OP_STEP,
+};
+
+/* Pop up to @n chains, returning each (a refused one with 0 bytes), then decide. */
+static void
+drain(struct fuzz *f, unsigned int n)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = op_pop(f);
+		if (rc != 0 && rc != -EBADMSG)
+			break;
+		if (rc == -EBADMSG) {
+			f->have_head = f->c.head < f->q.size;
+			f->head = f->c.head;
+			f->head_writable = 0;
+		}
+		if (f->have_head)
+			op_push(f, 0);
+	}
+	op_notify(f);
+}
+
+static void
+run_script(struct fuzz *f)
+{
+	uint8_t b;
+
+	while (script_byte(f, &b)) {
+		unsigned int a = b >> 4;
+
+		switch (b & 15) {
+		case OP_POP:
+			op_pop(f);
+			break;
+		case OP_PUSH:
+			op_push(f, a);
+			break;
+		case OP_NOTIFY:
+			op_notify(f);
+			break;
+		case OP_SUPPRESS:
+			op_set_notification(f, true);
+			break;
+		case OP_REQUEST:
+			op_set_notification(f, false);
+			break;
+		case OP_HEADER:
+			op_header(f);
+			break;
+		case OP_RESET:
+			op_reset(f, a);
+			break;
+		case OP_POKE_DESC:
+			poke_desc(f, a);
+			break;
+		case OP_POKE_AVAIL:
+			poke_avail(f, a);
+			break;
+		case OP_POKE_BYTES:
+			poke_bytes(f, a);
+			break;
+		case OP_DRAIN:
+			drain(f, a + 1);
+			break;
+		default:	/* OP_STEP and the rest: pop and return one chain */
+			drain(f, 1);
+			break;
+		}
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fuzz f;
+	uint32_t i;
+
+	memset(&f, 0, sizeof(f));
+	if (!input_load(&f, data, size))
+		goto out;
+	CHECK(pvb_virtq_mem_init(&f.mem, f.r, f.nreg) == ref_mem_init(&f));
+	if (ref_mem_init(&f) != 0)
+		goto out;
+	pvb_virtq_dev_init(&f.q, f.max_size);
+	CHECK(f.q.max_size == f.max_size && f.q.size == 0 && !pvb_virtq_dev_is_valid(&f.q));
+	/* not enabled yet: nothing to pop */
+	CHECK(pvb_virtq_dev_pop_avail(&f.q, &f.c) == -EINVAL);
+	setup_queue(&f);
+	run_script(&f);
+	/* at most every chain the ring can hold, and one more to see it empty */
+	drain(&f, f.q.size + 1u);
+out:
+	for (i = 0; i < MAX_REG; i++)
+		free(f.r[i].host);
+	return 0;
+}
+
+/* ----------------------------------------------------------------------------
+ * The custom mutator: plant valid chains
+ */
+
+#define PLANT_QMAX	64	/* queue sizes 1..16, or 64 with a long chain */
+#define PLANT_LONG	64	/* entries in a long indirect table, at most */
+#define PLANT_MEM	4096	/* guest bytes in all, at most */
+
+struct plant {
+	uint32_t s;		/* xorshift state */
+	uint32_t nreg;
+	uint64_t gpa;		/* region 0; the others follow it */
+	uint32_t size[MAX_REG];
+	uint32_t total;
+	uint16_t n;		/* queue size */
+	uint64_t features;
+	uint16_t base;
+	uint32_t chains;	/* short chains (1..4 buffers) to add */
+	uint32_t long_n;	/* buffers of one long indirect chain, or 0 */
+	/* in region 0; buffers (and some tables) from bufs_off to the end of memory */
+	size_t used_off, tables_off, long_off, bufs_off;
+	uint8_t mem[PLANT_MEM];	/* the regions back to back, as in the input */
+};
+
+static uint32_t
+plant_rand(struct plant *p)
+{
+	p->s ^= p->s << 13;
+	p->s ^= p->s >> 17;
+	p->s ^= p->s << 5;
+	return p->s;
+}
+
+/*
+ * Geometry: adjacent regions; rings at the start of region 0, then a
+ * 4-entry table per short chain, then buffers to the end. One time in 8, a
+ * long chain as well: a queue of 64, a table of 33..64 entries, and small
+ * regions after region 0 so that its buffers straddle them (often more
+ * segments than a popped chain holds).
+ */
+static bool
+plant_geometry(struct plant *p, size_t room)
+{
+	static const uint64_t bases[4] = {
+		0x1000, 0x7ffff000, 0xfffffffffff00000ull, 0x123450,
+	};
+	bool lng = plant_rand(p) % 8 == 0;
+	uint32_t i;
+
+	p->n = lng ? 64 : (uint16_t)(1u << (plant_rand(p) % 5));
+	p->chains = 1 + plant_rand(p) % (lng ? 4 : p->n);
+	p->long_n = lng ? 33 + plant_rand(p) % (PLANT_LONG - 32) : 0;
+	p->nreg = (lng ? 2 : 1) + plant_rand(p) % (lng ? MAX_REG - 1 : MAX_REG);
+	p->gpa = bases[plant_rand(p) % 4];
+	p->features = (plant_rand(p) & 1 ? 1ull << PVB_VIRTIO_F_EVENT_IDX : 0) |
+		      (lng || plant_rand(p) & 1 ? 1ull << PVB_VIRTIO_F_INDIRECT_DESC : 0);
+	p->base = plant_rand(p) & 1 ? (uint16_t)(0 - plant_rand(p) % 8) : (uint16_t)plant_rand(p);
+	p->used_off = (pvb_virtq_desc_bytes(p->n) + pvb_virtq_avail_bytes(p->n) + 3) & ~(size_t)3;
+	p->tables_off = (p->used_off + pvb_virtq_used_bytes(p->n) + 15) & ~(size_t)15;
+	p->long_off = p->tables_off + (size_t)p->chains * 64;
+	p->bufs_off = p->long_off + 16 * (size_t)p->long_n;
+	p->size[0] = (uint32_t)p->bufs_off + 64 + plant_rand(p) % (lng ? 128 : 512);
+	p->total = p->size[0];
+	for (i = 1; i < p->nreg; i++) {
+		p->size[i] = lng ? 64 + plant_rand(p) % 64 : 1 + plant_rand(p) % 512;
+		p->total += p->size[i];
+	}
+	return p->total <= room && p->total <= PLANT_MEM;
+}
+
+/*
+ * A buffer of 1..64 bytes in the buffer area: anywhere (so it may straddle
+ * regions), or with @cross across the end of region 0.
+ */
+static struct pvb_virtq_buf
+plant_buf(struct plant *p, bool write, bool cross)
+{
+	uint32_t span = p->total - (uint32_t)p->bufs_off, len, end0 = p->size[0];
+	uint64_t off;
+
+	if (cross && p->nreg > 1) {
+		len = 2 + plant_rand(p) % 63;
+		off = end0 - 1 - plant_rand(p) % (len - 1);
+	} else {
+		len = 1 + plant_rand(p) % (span < 64 ? span : 64);
+		off = p->bufs_off + plant_rand(p) % (span - len + 1);
+	}
+	return (struct pvb_virtq_buf){ .gpa = p->gpa + off, .len = len, .write = write };
+}
+
+/* Where a short chain's table goes: its own slot, or anywhere among the buffers. */
+static size_t
+plant_table(struct plant *p, uint32_t k, uint32_t nb)
+{
+	uint32_t span = p->total - (uint32_t)p->bufs_off;
+
+	if (plant_rand(p) % 4 != 0 || span < 16 * nb)
+		return p->tables_off + 64 * (size_t)k;
+	/* unaligned, and straddling regions now and then: the spec allows both */
+	return p->bufs_off + plant_rand(p) % (span - 16 * nb + 1);
+}
+
+/* The long chain through one indirect table: half its buffers cross a region end. */
+static void
+plant_long(struct plant *p, struct pvb_virtq_drv *d)
+{
+	struct pvb_virtq_buf b[PLANT_LONG];
+	uint32_t i, nr = plant_rand(p) % (p->long_n + 1);
+
+	for (i = 0; i < p->long_n; i++)
+		b[i] = plant_buf(p, i >= nr, plant_rand(p) & 1);
+	(void)pvb_virtq_drv_add_indirect(d, b, p->long_n, p->mem + p->long_off,
+					 p->gpa + p->long_off, (void *)(uintptr_t)1000);
+}
+
+/* Chains added and published by the library's driver over the scratch memory. */
+static void
+plant_chains(struct plant *p)
+{
+	static struct pvb_virtq_drv_extra extra[PLANT_QMAX];
+	struct pvb_virtq_desc table[4];
+	struct pvb_virtq_buf b[4];
+	struct pvb_virtq_drv d;
+	uint32_t k, i, nb, nr;
+	uint8_t *m = p->mem;
+	size_t t;
+
+	memset(p->mem, 0, p->total);
+	if (pvb_virtq_drv_init(&d, p->n, m, m + pvb_virtq_desc_bytes(p->n), m + p->used_off,
+			       extra, p->features) != 0)
+		return;
+	/* as if SET_VRING_BASE had set both sides at base */
+	d.shadow_avail = d.kick_old = d.last_used = p->base;
+	poke16(&d.used->idx, p->base);
+	if (p->long_n != 0 && d.indirect)
+		plant_long(p, &d);
+	for (k = 0; k < p->chains; k++) {
+		nb = 1 + plant_rand(p) % 4;
+		nr = plant_rand(p) % (nb + 1);
+		for (i = 0; i < nb; i++)
+			b[i] = plant_buf(p, i >= nr, false);
+		t = plant_table(p, k, nb);
+		/*
+		 * The driver writes a table as struct pvb_virtq_desc, so it wants it
+		 * aligned: write it aligned, then copy it where it goes.
+		 */
+		if (d.indirect && plant_rand(p) % 3 == 0 &&
+		    pvb_virtq_drv_add_indirect(&d, b, nb, table, p->gpa + t,
+					       (void *)(uintptr_t)(k + 1)) == 0)
+			memcpy(m + t, table, nb * sizeof(*table));
+		else
+			(void)pvb_virtq_drv_add(&d, b, nb, (void *)(uintptr_t)(k + 1));
+	}
+	pvb_virtq_drv_publish(&d);
+	if (plant_rand(p) & 1)
+		pvb_virtq_drv_enable_cb(&d);
+}
+
+static void
+put_le(uint8_t *d, uint64_t v, unsigned int bytes)
+{
+	unsigned int i;
+
+	for (i = 0; i < bytes; i++)
+		d[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The header for the planted geometry: adjacent regions, rings by region 0. */
+static void
+plant_header(const struct plant *p, uint8_t *data)
+{
+	uint64_t gpa = p->gpa;
+	uint32_t i;
+
+	data[H_NREG] = (uint8_t)(p->nreg - 1);
+	data[H_FEAT] = (uint8_t)(((p->features >> PVB_VIRTIO_F_EVENT_IDX) & 1) |
+				 (((p->features >> PVB_VIRTIO_F_INDIRECT_DESC) & 1) << 1));
+	put_le(data + H_MAX, p->n, 2);
+	put_le(data + H_SIZE, p->n, 2);
+	put_le(data + H_BASE, p->base, 2);
+	for (i = 0; i < MAX_REG; i++) {
+		put_le(data + H_REG + 10 * i, gpa, 8);
+		put_le(data + H_REG + 10 * i + 8, i < p->nreg ? p->size[i] - 1 : 0, 2);
+		gpa += i < p->nreg ? p->size[i] : 0;
+	}
+	data[H_RING] = 0;
+	put_le(data + H_RING + 1, 0, 4);
+	data[H_RING + 5] = 0;
+	put_le(data + H_RING + 6, pvb_virtq_desc_bytes(p->n), 4);
+	data[H_RING + 10] = 0;
+	put_le(data + H_RING + 11, p->used_off, 4);
+}
+
+/*
+ * Blind mutation seldom builds a chain the device accepts, so the deep
+ * paths would go unseen. Now and then replace the input's memory with
+ * chains the library's driver wrote (the script is kept, or made up); the
+ * ordinary mutations then make near-valid chains out of them.
+ */
+size_t
+LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	static struct plant p;
+	uint8_t script[255];
+	size_t l, i;
+
+	size = LLVMFuzzerMutate(data, size, max_size);
+	if (seed % PLANT_ONE_IN != 0 || max_size < IN_HDR + 256)
+		return size;
+	p.s = seed | 1;
+	l = input_script_len(data, size);
+	memcpy(script, data + size - l, l);
+	if (l == 0) {
+		l = plant_rand(&p) % 48;
+		for (i = 0; i < l; i++)
+			script[i] = (uint8_t)plant_rand(&p);
+	}
+	if (!plant_geometry(&p, max_size - IN_HDR - l))
+		return size;
+	plant_chains(&p);
+	plant_header(&p, data);
+	data[H_SCRIPT] = (uint8_t)l;
+	memcpy(data + IN_HDR, p.mem, p.total);
+	memcpy(data + IN_HDR + p.total, script, l);
+	return IN_HDR + p.total + l;
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
