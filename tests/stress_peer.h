@@ -143,6 +143,19 @@ side_fail(struct side *sd, const char *fmt, ...)
 	return -1;
 }
 
+/* side_fail() for item @p seq: "WHO SEQ: message". */
+static inline int __attribute__((format(printf, 4, 5)))
+side_fail_seq(struct side *sd, const char *who, uint64_t seq, const char *fmt, ...)
+{
+	char what[STRESS_MSG_LEN / 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return side_fail(sd, "%s %llu: %s", who, (unsigned long long)seq, what);
+}
+
 /* xorshift32: cheap, and the same bursts every run */
 static inline uint32_t
 side_rand(struct side *sd)

@@ -29,12 +29,12 @@
 #include <cmocka.h>
 
 #include "fwd_config.h"
+#include "test_common.h"
 
 #ifndef FWD_CONFIG_DIR
 #define FWD_CONFIG_DIR	"tests/fwd_config"
 #endif
 
-#define DIM(a)		(sizeof(a) / sizeof((a)[0]))
 #define LABEL		"t.ini"		/* what inline texts are called in errors */
 
 /* The two ports most inline texts start with: lines 1 to 4. */

@@ -37,8 +37,8 @@
 #include "pvb_ordering.h"
 
 #include "fwd_l2.h"
+#include "test_common.h"
 
-#define DIM(a)		(sizeof(a) / sizeof((a)[0]))
 #define SMALL_MAX	8u	/* entries of a table whose windows cover all of it */
 #define LOG_MAX		512u	/* entries a walk_log holds */
 #define MSG_LEN		160

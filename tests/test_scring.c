@@ -34,8 +34,8 @@
 #include <cmocka.h>
 
 #include "pvb_scring.h"
+#include "test_common.h"
 
-#define DIM(a)		(sizeof(a) / sizeof((a)[0]))
 
 /*
  * Default geometry: the rings differ in both entry count and entry size, so a
@@ -88,16 +88,6 @@ struct guarded {
 	size_t slack_len;
 };
 
-static bool
-bytes_all(const uint8_t *p, size_t n, uint8_t v)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != v)
-			return false;
-	return true;
-}
 
 static void
 guarded_map(struct guarded *g, size_t len, enum placement where)

@@ -46,8 +46,8 @@
 #include <cmocka.h>
 
 #include "pvb_virtq.h"
+#include "test_common.h"
 
-#define DIM(a)		(sizeof(a) / sizeof((a)[0]))
 
 #define F_IND		(1ull << PVB_VIRTIO_F_INDIRECT_DESC)
 #define F_EVT		(1ull << PVB_VIRTIO_F_EVENT_IDX)
@@ -85,43 +85,10 @@
 #define IN		PVB_VIRTQ_DESC_F_INDIRECT
 
 /* ----------------------------------------------------------------------------
- * Failure context: table-driven loops name the case they are in
+ * Checks this suite adds to those of test_common.h
  */
 
-static char here[256];
-
-static void at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-at(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(here, sizeof(here), fmt, ap);
-	va_end(ap);
-}
-
-#define expect_eq(a, b) do {							\
-	uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);			\
-										\
-	if (a_ != b_)								\
-		fail_msg("%s: %s is %#" PRIx64 " (%" PRId64 "), want %#"	\
-			 PRIx64 " (%" PRId64 ")", here, #a, a_, (int64_t)a_,	\
-			 b_, (int64_t)b_);					\
-} while (0)
-
 #define expect_ptr(a, b)	expect_eq((uintptr_t)(a), (uintptr_t)(b))
-
-#define expect_true(c) do {							\
-	if (!(c))								\
-		fail_msg("%s: want %s", here, #c);				\
-} while (0)
-
-#define expect_false(c) do {							\
-	if (c)									\
-		fail_msg("%s: want !(%s)", here, #c);				\
-} while (0)
 
 #define expect_fault(q, f) do {							\
 	enum pvb_virtq_fault got_ = (q)->fault, want_ = (f);			\
@@ -132,17 +99,6 @@ at(const char *fmt, ...)
 			 pvb_virtq_fault_str(want_));				\
 } while (0)
 
-static bool
-bytes_all(const void *p, size_t n, uint8_t v)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (b[i] != v)
-			return false;
-	return true;
-}
 
 static uint64_t
 align_up(uint64_t v, uint64_t a)

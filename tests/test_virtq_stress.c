@@ -354,17 +354,7 @@ struct device {
 	uint8_t want[CHAIN_MAX + 8];
 };
 
-static int __attribute__((format(printf, 3, 4)))
-device_fail(struct device *dv, uint64_t seq, const char *fmt, ...)
-{
-	char what[STRESS_MSG_LEN / 2];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return side_fail(&dv->sd, "device, chain %llu: %s", (unsigned long long)seq, what);
-}
+#define device_fail(x, seq, ...)	side_fail_seq(&(x)->sd, "device, chain", (seq), __VA_ARGS__)
 
 /* Readable segments first, the lengths of the plan, each segment inside one region. */
 static int
@@ -608,17 +598,7 @@ struct driver {
 	uint8_t got[CHAIN_MAX];		/* what they hold */
 };
 
-static int __attribute__((format(printf, 3, 4)))
-driver_fail(struct driver *dr, uint64_t seq, const char *fmt, ...)
-{
-	char what[STRESS_MSG_LEN / 2];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return side_fail(&dr->sd, "driver, chain %llu: %s", (unsigned long long)seq, what);
-}
+#define driver_fail(x, seq, ...)	side_fail_seq(&(x)->sd, "driver, chain", (seq), __VA_ARGS__)
 
 static uint64_t
 slot_gpa(const struct driver *dr, uint32_t slot)

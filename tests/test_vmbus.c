@@ -37,8 +37,8 @@
 #include <cmocka.h>
 
 #include "pvb_vmbus.h"
+#include "test_common.h"
 
-#define DIM(a)		(sizeof(a) / sizeof((a)[0]))
 
 #define DSIZE		4096u	/* one page of data: filled and wrapped quickly */
 #define RING_LEN	(PVB_VMBUS_CTL_SIZE + DSIZE)
@@ -48,53 +48,6 @@
 #define FEAT		PVB_VMBUS_FEAT_PENDING_SEND_SZ
 #define CTL(f)		offsetof(struct pvb_vmbus_ctl, f)
 
-/* ----------------------------------------------------------------------------
- * Failure context: table-driven loops name the case they are in
- */
-
-static char here[256];
-
-static void at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-at(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(here, sizeof(here), fmt, ap);
-	va_end(ap);
-}
-
-#define expect_eq(a, b) do {							\
-	uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);			\
-										\
-	if (a_ != b_)								\
-		fail_msg("%s: %s is %#" PRIx64 ", want %#" PRIx64,		\
-			 here, #a, a_, b_);					\
-} while (0)
-
-#define expect_true(c) do {							\
-	if (!(c))								\
-		fail_msg("%s: want %s", here, #c);				\
-} while (0)
-
-#define expect_false(c) do {							\
-	if (c)									\
-		fail_msg("%s: want !(%s)", here, #c);				\
-} while (0)
-
-static bool
-bytes_all(const void *p, size_t n, uint8_t v)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (b[i] != v)
-			return false;
-	return true;
-}
 
 /* ----------------------------------------------------------------------------
  * Fixture

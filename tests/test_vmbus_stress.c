@@ -449,17 +449,7 @@ struct reader {
 	uint8_t buf[MAX_PAYLOAD + 8];
 };
 
-static int __attribute__((format(printf, 3, 4)))
-reader_fail(struct reader *rd, uint64_t seq, const char *fmt, ...)
-{
-	char what[STRESS_MSG_LEN / 2];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return side_fail(&rd->sd, "packet %llu: %s", (unsigned long long)seq, what);
-}
+#define reader_fail(x, seq, ...)	side_fail_seq(&(x)->sd, "packet", (seq), __VA_ARGS__)
 
 /* The descriptor as read back raw, and the fields peek gave us, against the plan. */
 static int
