@@ -1973,6 +1973,15 @@ test_dev_used(void **state)
 	expect_eq(rd16(&fx->used->idx), 0);
 	expect_eq(fx->used->ring[15].id, 1);	/* 65535 & 15 */
 	expect_eq(fx->used->ring[15].len, 9);
+	/* write_used_header: flags and idx together, idx becoming the cursor */
+	pvb_virtq_dev_write_used_header(&fx->q, PVB_VIRTQ_USED_F_NO_NOTIFY, 40000);
+	pvb_virtq_dev_used_header(&fx->q, &flags, &idx);
+	expect_eq(flags, PVB_VIRTQ_USED_F_NO_NOTIFY);
+	expect_eq(idx, 40000);
+	expect_eq(fx->q.next_used_idx, 40000);
+	expect_eq(pvb_virtq_dev_push_used(&fx->q, 2, 5), 0);
+	expect_eq(rd16(&fx->used->idx), 40001);
+	expect_eq(fx->used->ring[40000 & 15].id, 2);
 }
 
 /* ----------------------------------------------------------------------------

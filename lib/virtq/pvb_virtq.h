@@ -194,6 +194,12 @@ bool pvb_virtq_dev_set_notification(struct pvb_virtq_dev *q, bool suppress);
 
 /** The used ring header as it is now (relaxed reads; UsedRing read_used_header). */
 void pvb_virtq_dev_used_header(const struct pvb_virtq_dev *q, uint16_t *flags, uint16_t *idx);
+/**
+ * Rewrite the used ring header (UsedRing write_used_header): flags, and idx,
+ * which also becomes next_used_idx (restoring a queue's state, say after
+ * vhost-user SET_VRING_BASE). Published with a release store.
+ */
+void pvb_virtq_dev_write_used_header(struct pvb_virtq_dev *q, uint16_t flags, uint16_t idx);
 /** Guest address of avail_event (UsedRing avail_event_addr). */
 uint64_t pvb_virtq_dev_avail_event_addr(const struct pvb_virtq_dev *q);
 

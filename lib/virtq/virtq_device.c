@@ -365,6 +365,17 @@ pvb_virtq_dev_used_header(const struct pvb_virtq_dev *q, uint16_t *flags, uint16
 	*idx = pvb_load_relaxed16(&q->used->idx);
 }
 
+void
+pvb_virtq_dev_write_used_header(struct pvb_virtq_dev *q, uint16_t flags, uint16_t idx)
+{
+	if (q->used == NULL)
+		return;	/* not enabled */
+	/* relaxed: a hint to the driver, ordered with idx by the release below */
+	pvb_store_relaxed16(&q->used->flags, flags);
+	q->next_used_idx = idx;
+	pvb_virtq_dev_write_used_idx(q);
+}
+
 uint64_t
 pvb_virtq_dev_avail_event_addr(const struct pvb_virtq_dev *q)
 {
