@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _PVB_NETVSC_H_
+#define _PVB_NETVSC_H_
+
+/**
+ * @file
+ * NVSP and RNDIS (pvb_netvsc_wire.h): codecs, the host (VSP) and guest (VSC)
+ * control state machines, and the slot allocator both datapaths use. Pure C,
+ * no rings and no DPDK: the PMDs move the bytes, this library decides what
+ * they mean.
+ *
+ * Every decoder takes the bytes it may look at (@p avail), which may be in
+ * memory the peer can rewrite at any time: each field is read once into a
+ * private copy, and every offset and length is checked against @p avail
+ * before anything derived from it is used. Decoders return 0 or -EPROTO
+ * (malformed) or -ENOTSUP (well formed, unknown type).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pvb_netvsc_wire.h"
+
+/* ---- NVSP codec ---------------------------------------------------------- */
+
+/** A decoded NVSP message (host byte order, only the fields of its type). */
+struct pvb_nvsp_msg {
+	uint32_t type;			/**< enum pvb_nvsp_type */
+	union {
+		struct { uint32_t min_ver, max_ver; } init;
+		struct { uint32_t status, max_mdl_chain_len; } init_complete;
+		struct { uint32_t major, minor; } ndis_ver;
+		struct { uint32_t mtu; uint64_t caps; } ndis_config;
+		struct { uint32_t gpadl; uint16_t id; } send_buf;	/* 101, 104 */
+		struct {
+			uint32_t status, num_sections;
+			struct pvb_nvsp_section section;
+		} recv_buf_complete;
+		struct { uint16_t id; } revoke;				/* 103, 106 */
+		struct { uint32_t status, section_size; } send_buf_complete;
+		struct { uint32_t channel_type, section_index, section_size; } rndis;
+		struct { uint32_t status; } rndis_complete;
+	} u;
+};
+
+/**
+ * Decode @p len bytes (>= the size of its type's layout, at most
+ * PVB_NVSP_MSG_SIZE are looked at). -EPROTO if shorter than its type needs,
+ * -ENOTSUP for types this library does not handle (109-124, 126-136 ...).
+ */
+int pvb_nvsp_decode(const void *buf, uint32_t len, struct pvb_nvsp_msg *m);
+
+/** Encode into PVB_NVSP_MSG_SIZE bytes (unused ones zero). Returns PVB_NVSP_MSG_SIZE. */
+uint32_t pvb_nvsp_encode(const struct pvb_nvsp_msg *m, void *buf);
+
+/* ---- RNDIS data messages ---------------------------------------------------- */
+
+/** Per-packet info a data message carries. */
+struct pvb_rndis_pktinfo {
+	uint32_t present;		/**< PVB_PI_* bits */
+	uint32_t csum;			/**< TCPIP_CHKSUM value (TX request or RX result) */
+	uint32_t vlan;			/**< IEEE_8021Q value */
+	uint32_t hash;			/**< HASH_VALUE */
+	uint32_t hash_info;		/**< HASH_INFO */
+};
+
+#define PVB_PI_CSUM		(1u << 0)
+#define PVB_PI_VLAN		(1u << 1)
+#define PVB_PI_HASH		(1u << 2)
+#define PVB_PI_HASH_INFO	(1u << 3)
+
+/** Bytes before the frame in a data message carrying @p pi: 44 + 16 per PPI. */
+uint32_t pvb_rndis_data_hdr_len(const struct pvb_rndis_pktinfo *pi);
+
+/**
+ * Write the PACKET_MSG header and PPIs (pvb_rndis_data_hdr_len() bytes) for
+ * a frame of @p frame_len bytes that the caller puts right after them. The
+ * message length is rounded up to @p align (a power of two, >= 1); the
+ * caller zeroes the padding. Returns the message length.
+ */
+uint32_t pvb_rndis_data_encode(void *buf, uint32_t frame_len, const struct pvb_rndis_pktinfo *pi,
+			       uint32_t align);
+
+/** A decoded data message. */
+struct pvb_rndis_data {
+	uint32_t msg_len;		/**< bytes to the next message in a stream */
+	uint32_t frame_off;		/**< frame start, from the start of the message */
+	uint32_t frame_len;
+	struct pvb_rndis_pktinfo pi;
+};
+
+/**
+ * Decode the PACKET_MSG at the start of @p buf with @p avail bytes left in
+ * its section, range or slot: type 1, len within avail and >= 44, frame
+ * inside len and >= 14 bytes, OOB fields zero, PPIs inside len and each
+ * element well formed (unknown PPI types are skipped). -EPROTO otherwise;
+ * -ENOTSUP if it is a control message (type != 1).
+ */
+int pvb_rndis_data_decode(const void *buf, uint32_t avail, struct pvb_rndis_data *d);
+
+/* ---- RNDIS control messages ------------------------------------------------- */
+
+/** A decoded control message; which fields are valid depends on type. */
+struct pvb_rndis_ctl {
+	uint32_t type;			/**< enum pvb_rndis_type */
+	uint32_t len;
+	uint32_t request_id;		/**< all but INDICATE_STATUS */
+	uint32_t status;		/**< completions, INDICATE_STATUS */
+	uint32_t oid;			/**< QUERY, SET */
+	uint32_t info_off;		/**< info/status buffer, from the start of the message */
+	uint32_t info_len;		/**< (checked to lie inside len) */
+	/* INITIALIZE_MSG: major, minor, max_transfer_size;
+	 * INITIALIZE_CMPLT: those plus the rest */
+	uint32_t major, minor, max_transfer_size;
+	uint32_t device_flags, medium, max_packets_per_message, packet_alignment_factor;
+};
+
+/**
+ * Decode a control message at @p buf (@p avail bytes): len within avail
+ * and at least its type's fixed size, info buffer inside len. -EPROTO,
+ * -ENOTSUP (PACKET_MSG or an unknown type).
+ */
+int pvb_rndis_ctl_decode(const void *buf, uint32_t avail, struct pvb_rndis_ctl *c);
+
+/**
+ * Encode a control message into @p buf of @p cap bytes; @p info (may be
+ * NULL) of c->info_len bytes is appended for QUERY/SET/QUERY_CMPLT/
+ * INDICATE_STATUS and the offsets filled in. c->len is ignored (computed).
+ * Returns the length, or -EMSGSIZE / -EINVAL.
+ */
+int pvb_rndis_ctl_encode(const struct pvb_rndis_ctl *c, const void *info, void *buf,
+			 uint32_t cap);
+
+/* ---- the host (VSP) control state machine --------------------------------- */
+
+/** Host settings. */
+struct pvb_vsp_config {
+	uint8_t mac[6];
+	uint32_t mtu;			/**< L3 MTU; the frame limit is mtu + 14 */
+	uint32_t rx_slot_size;		/**< receive-buffer slot; 0: from the MTU */
+	uint32_t send_section_size;	/**< 0: 6144, or enough for one max frame */
+	uint32_t max_pkts_per_msg;	/**< RNDIS aggregation limit reported; 0: 8 */
+	uint32_t align_factor;		/**< alignment = 1 << it; 0 -> 3 (8 bytes) */
+	uint32_t link_speed;		/**< OID_GEN_LINK_SPEED, 100 bps units */
+};
+
+enum pvb_vsp_state {
+	PVB_VSP_WAIT_INIT = 0,		/**< nothing negotiated */
+	PVB_VSP_NEGOTIATED,		/**< NVSP version agreed */
+	PVB_VSP_BUFFERS,		/**< receive and send buffers both given */
+	PVB_VSP_RNDIS_READY,		/**< RNDIS initialized: data may flow */
+	PVB_VSP_HALTED,			/**< RNDIS halted or buffers revoked */
+	PVB_VSP_FAILED,			/**< protocol violation: close the channel */
+};
+
+/** Looks up a GPADL the guest gave in its OPEN: its size, or -ENOENT. */
+typedef int (*pvb_vsp_gpadl_fn)(void *arg, uint32_t gpadl, uint64_t *size);
+
+struct pvb_vsp {
+	enum pvb_vsp_state state;
+	struct pvb_vsp_config cfg;
+	pvb_vsp_gpadl_fn gpadl_size;
+	void *gpadl_arg;
+	uint32_t nvsp_ver;
+	uint32_t ndis_ver;		/**< major << 16 | minor */
+	uint32_t guest_frame;		/**< from SEND_NDIS_CONFIG */
+	uint64_t guest_caps;
+	bool have_recv_buf, have_send_buf;
+	uint32_t recv_gpadl, send_gpadl;
+	uint32_t slot_size, slot_count;		/**< receive buffer */
+	uint32_t section_size, section_count;	/**< send buffer */
+	uint32_t filter;		/**< PVB_RNDIS_FILTER_*; 0 = send the guest nothing */
+	const char *why;		/**< first protocol violation */
+	uint64_t protocol_errors;
+};
+
+void pvb_vsp_init(struct pvb_vsp *h, const struct pvb_vsp_config *cfg, pvb_vsp_gpadl_fn fn,
+		  void *arg);
+
+/**
+ * An NVSP message from the guest (not 107: that one is data or RNDIS
+ * control). Returns 1 when @p reply must go back as the completion of the
+ * request, 0 when there is none, -EPROTO when the message breaks the
+ * protocol in this state (h->why says how; state FAILED). An unsupported
+ * version gets an INIT_COMPLETE with a failure status, not an error.
+ */
+int pvb_vsp_nvsp(struct pvb_vsp *h, const struct pvb_nvsp_msg *in, struct pvb_nvsp_msg *reply);
+
+/**
+ * An RNDIS control message from the guest (already decoded; @p msg / @p len
+ * are its bytes, for the info buffer). Writes the completion into @p reply
+ * (@p cap >= 256) and returns its length, 0 when none is due (HALT), or
+ * -EPROTO. Handles INITIALIZE, QUERY (the OIDs in the header), SET (packet
+ * filter; others succeed as no-ops or report NOT_SUPPORTED), KEEPALIVE,
+ * RESET (NOT_SUPPORTED), HALT.
+ */
+int pvb_vsp_rndis(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *msg,
+		  void *reply, uint32_t cap);
+
+/** An INDICATE_STATUS for the link (@p up: MEDIA_CONNECT, else MEDIA_DISCONNECT). */
+int pvb_vsp_link_indication(bool up, void *buf, uint32_t cap);
+
+/** Data may flow to the guest: RNDIS ready and a non-zero packet filter. */
+static inline bool
+pvb_vsp_rx_enabled(const struct pvb_vsp *h)
+{
+	return h->state == PVB_VSP_RNDIS_READY && h->filter != 0;
+}
+
+/* ---- the guest (VSC) control state machine --------------------------------- */
+
+struct pvb_vsc_config {
+	uint32_t mtu;			/**< wanted L3 MTU (0: what the host offers) */
+	uint32_t recv_gpadl;		/**< GPADL of the receive buffer */
+	uint32_t send_gpadl;		/**< GPADL of the send buffer */
+	uint32_t min_nvsp_ver;		/**< oldest version to try; 0: v1 */
+};
+
+enum pvb_vsc_state {
+	PVB_VSC_INIT = 0,		/**< nothing sent */
+	PVB_VSC_WAIT_INIT,		/**< INIT sent with nvsp_ver */
+	PVB_VSC_WAIT_RECV_BUF,
+	PVB_VSC_WAIT_SEND_BUF,
+	PVB_VSC_WAIT_RNDIS_INIT,
+	PVB_VSC_WAIT_QUERY,		/**< one query or set after another */
+	PVB_VSC_READY,			/**< data may flow */
+	PVB_VSC_HALTED,
+	PVB_VSC_FAILED,
+};
+
+/** The next thing the guest must send. */
+struct pvb_vsc_action {
+	enum {
+		PVB_VSC_ACT_NONE = 0,	/**< wait for input */
+		PVB_VSC_ACT_NVSP,	/**< send nvsp in-band; completion wanted if want_comp */
+		PVB_VSC_ACT_RNDIS,	/**< send rndis[0..rndis_len) as NVSP 107, control */
+	} kind;
+	bool want_comp;
+	struct pvb_nvsp_msg nvsp;
+	uint32_t rndis_len;
+	uint8_t rndis[64];
+};
+
+struct pvb_vsc {
+	enum pvb_vsc_state state;
+	struct pvb_vsc_config cfg;
+	unsigned int ver_idx;		/* next version in the newest-first list */
+	uint32_t nvsp_ver;
+	uint32_t slot_size, slot_count;		/**< host's receive buffer layout */
+	uint32_t section_size, section_count_hint;	/**< host's send section size */
+	uint32_t max_pkts_per_msg;	/**< from INITIALIZE_CMPLT (>= 1) */
+	uint32_t max_xfer;		/**< bytes one 107 may carry */
+	uint32_t align;			/**< 1 << packet_alignment_factor, >= 4 */
+	uint8_t mac[6];
+	uint32_t mtu;			/**< L3 MTU the host reported */
+	bool link_up;
+	uint32_t filter;		/**< last filter acknowledged */
+	uint32_t want_filter;		/**< filter to set */
+	uint32_t next_req;		/**< RNDIS request id, never 0 */
+	uint32_t pending_req;		/**< request waiting for its completion, 0 none */
+	unsigned int query_step;
+	bool sent;			/**< current request sent, waiting */
+	const char *why;
+	uint64_t protocol_errors;
+};
+
+void pvb_vsc_init(struct pvb_vsc *g, const struct pvb_vsc_config *cfg);
+
+/**
+ * What to send next. The sequence (spec §5.4): INIT newest-first, NDIS
+ * CONFIG, NDIS VER, receive buffer, send buffer, RNDIS INITIALIZE, queries
+ * (MAC, max frame size, media connect status), SET packet filter; then READY.
+ * After READY it yields a SET for a changed want_filter, a HALT after
+ * pvb_vsc_halt(), else NONE.
+ */
+void pvb_vsc_next(struct pvb_vsc *g, struct pvb_vsc_action *a);
+
+/** A completion from the host (its NVSP payload). -EPROTO if not expected now. */
+int pvb_vsc_nvsp(struct pvb_vsc *g, const struct pvb_nvsp_msg *m);
+
+/**
+ * An RNDIS control message from the host: a completion of the pending
+ * request (@p msg for its info buffer) or an INDICATE_STATUS (link).
+ * -EPROTO on a completion nobody asked for or a failed mandatory step.
+ */
+int pvb_vsc_rndis(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *msg);
+
+/** Ask for packet filter @p filter (sent by pvb_vsc_next() when READY). */
+void pvb_vsc_set_filter(struct pvb_vsc *g, uint32_t filter);
+/** Ask for the teardown: filter 0, HALT, then the buffer revokes. */
+void pvb_vsc_halt(struct pvb_vsc *g);
+
+static inline bool
+pvb_vsc_ready(const struct pvb_vsc *g)
+{
+	return g->state == PVB_VSC_READY;
+}
+
+/* ---- slot allocator --------------------------------------------------------- */
+
+/**
+ * A set of n slots (receive-buffer slots on the host, send sections on the
+ * guest), each free or taken, with runs for frames that need several
+ * adjacent slots. Single-threaded; the owner of the ring uses it.
+ */
+struct pvb_netvsc_slots {
+	uint32_t n;
+	uint32_t nfree;
+	uint32_t hint;			/* where the next search starts */
+	uint64_t *bits;			/* 1 = free */
+};
+
+/** Set up @p n slots, all free. -ENOMEM, -EINVAL (n == 0). */
+int pvb_netvsc_slots_init(struct pvb_netvsc_slots *s, uint32_t n);
+void pvb_netvsc_slots_fini(struct pvb_netvsc_slots *s);
+/** Take @p count adjacent free slots; the first index, or -ENOSPC. */
+int64_t pvb_netvsc_slots_get(struct pvb_netvsc_slots *s, uint32_t count);
+/** Free @p count slots from @p first. -EINVAL if any is out of range or already free. */
+int pvb_netvsc_slots_put(struct pvb_netvsc_slots *s, uint32_t first, uint32_t count);
+/** True if slot @p i is taken. */
+bool pvb_netvsc_slots_taken(const struct pvb_netvsc_slots *s, uint32_t i);
+
+#endif /* _PVB_NETVSC_H_ */

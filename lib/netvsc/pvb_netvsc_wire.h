@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _PVB_NETVSC_WIRE_H_
+#define _PVB_NETVSC_WIRE_H_
+
+/**
+ * @file
+ * NVSP and RNDIS as they sit in a VMBus channel (spec/vmbus-netvsc.md §5-8).
+ * Both sides include this header; it holds layouts, constants and size
+ * checks only. All fields are little-endian; the structs are packed because
+ * NVSP puts a u64 at offset 12 and messages sit at any 8-byte ring offset.
+ *
+ *   NVSP message (40 bytes on the wire, unused bytes zero)
+ *   +--------+----------------------------------------------+
+ *   | 0 type | 4.. body (per type, table in §5.3)           |
+ *   +--------+----------------------------------------------+
+ *
+ *   RNDIS PACKET_MSG in a send section or receive slot
+ *   +------+-----+------------------------------+----------+-------+-----+
+ *   | type | len | data_off .. reserved (36 B)  | PPIs ... | frame | pad |
+ *   +------+-----+------------------------------+----------+-------+-----+
+ *   0      4     8                              44         8+data_off
+ *   every offset inside an RNDIS message counts from byte 8.
+ */
+
+#include <stdint.h>
+
+/* ---- NVSP ------------------------------------------------------------ */
+
+#define PVB_NVSP_MSG_SIZE	40u	/* what Linux and DPDK send (v6.1 size) */
+#define PVB_NVSP_MSG_SIZE_MIN	28u	/* legacy size; accepted on input */
+
+#define PVB_NVSP_VER_1		0x00000002u
+#define PVB_NVSP_VER_2		0x00030002u
+#define PVB_NVSP_VER_4		0x00040000u
+#define PVB_NVSP_VER_5		0x00050000u
+#define PVB_NVSP_VER_6		0x00060000u
+#define PVB_NVSP_VER_61		0x00060001u
+
+#define PVB_NDIS_VER_6_1	0x00060001u	/* NVSP <= v4 */
+#define PVB_NDIS_VER_6_30	0x0006001eu	/* NVSP >= v5 */
+
+enum pvb_nvsp_type {
+	PVB_NVSP_INIT			= 1,
+	PVB_NVSP_INIT_COMPLETE		= 2,
+	PVB_NVSP_SEND_NDIS_VER		= 100,
+	PVB_NVSP_SEND_RECV_BUF		= 101,
+	PVB_NVSP_SEND_RECV_BUF_COMPLETE	= 102,
+	PVB_NVSP_REVOKE_RECV_BUF	= 103,
+	PVB_NVSP_SEND_SEND_BUF		= 104,
+	PVB_NVSP_SEND_SEND_BUF_COMPLETE	= 105,
+	PVB_NVSP_REVOKE_SEND_BUF	= 106,
+	PVB_NVSP_SEND_RNDIS_PKT		= 107,
+	PVB_NVSP_SEND_RNDIS_PKT_COMPLETE = 108,
+	PVB_NVSP_SEND_NDIS_CONFIG	= 125,
+	PVB_NVSP_SUBCHANNEL		= 133,
+	PVB_NVSP_INDIRECTION_TABLE	= 134,
+};
+
+enum pvb_nvsp_status {
+	PVB_NVSP_STAT_NONE		= 0,
+	PVB_NVSP_STAT_SUCCESS		= 1,
+	PVB_NVSP_STAT_FAIL		= 2,
+	PVB_NVSP_STAT_TOO_NEW		= 3,
+	PVB_NVSP_STAT_TOO_OLD		= 4,
+	PVB_NVSP_STAT_INVALID_RNDIS	= 5,
+	PVB_NVSP_STAT_BUSY		= 6,
+	PVB_NVSP_STAT_UNSUPPORTED	= 7,
+};
+
+#define PVB_NVSP_RNDIS_DATA		0u	/* channel_type of 107 */
+#define PVB_NVSP_RNDIS_CONTROL		1u
+#define PVB_NVSP_NO_SECTION		0xffffffffu	/* send_buf_section_index: not used */
+#define PVB_NVSP_RXBUF_ID		0xcafeu
+#define PVB_NVSP_TXBUF_ID		0xfaceu
+
+#define PVB_NDIS_CAP_SRIOV		(1ull << 2)
+#define PVB_NDIS_CAP_IEEE8021Q		(1ull << 3)
+
+struct pvb_nvsp_init {			/* 1 */
+	uint32_t type;
+	uint32_t min_protocol_ver;
+	uint32_t max_protocol_ver;
+} __attribute__((packed));
+
+struct pvb_nvsp_init_complete {		/* 2 */
+	uint32_t type;
+	uint32_t negotiated_ver;	/* deprecated */
+	uint32_t max_mdl_chain_len;
+	uint32_t status;
+} __attribute__((packed));
+
+struct pvb_nvsp_ndis_ver {		/* 100 */
+	uint32_t type;
+	uint32_t ndis_major;
+	uint32_t ndis_minor;
+} __attribute__((packed));
+
+struct pvb_nvsp_ndis_config {		/* 125 */
+	uint32_t type;
+	uint32_t mtu;			/* frame size: MTU + 14 */
+	uint32_t reserved;
+	uint64_t capabilities;		/* unaligned */
+} __attribute__((packed));
+
+struct pvb_nvsp_send_buf {		/* 101 and 104 */
+	uint32_t type;
+	uint32_t gpadl_handle;
+	uint16_t id;
+} __attribute__((packed));
+
+struct pvb_nvsp_section {
+	uint32_t offset;
+	uint32_t sub_alloc_size;
+	uint32_t num_sub_allocs;
+	uint32_t end_offset;
+} __attribute__((packed));
+
+struct pvb_nvsp_recv_buf_complete {	/* 102 */
+	uint32_t type;
+	uint32_t status;
+	uint32_t num_sections;
+	struct pvb_nvsp_section section;	/* section[0]; more are refused */
+} __attribute__((packed));
+
+struct pvb_nvsp_revoke {		/* 103 and 106 */
+	uint32_t type;
+	uint16_t id;
+} __attribute__((packed));
+
+struct pvb_nvsp_send_buf_complete {	/* 105 */
+	uint32_t type;
+	uint32_t status;
+	uint32_t section_size;
+} __attribute__((packed));
+
+struct pvb_nvsp_rndis_pkt {		/* 107 */
+	uint32_t type;
+	uint32_t channel_type;
+	uint32_t send_buf_section_index;
+	uint32_t send_buf_section_size;
+} __attribute__((packed));
+
+struct pvb_nvsp_rndis_pkt_complete {	/* 108 */
+	uint32_t type;
+	uint32_t status;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct pvb_nvsp_init) == 12, "nvsp init");
+_Static_assert(sizeof(struct pvb_nvsp_init_complete) == 16, "nvsp init complete");
+_Static_assert(sizeof(struct pvb_nvsp_ndis_config) == 20, "nvsp ndis config");
+_Static_assert(__builtin_offsetof(struct pvb_nvsp_ndis_config, capabilities) == 12, "caps @12");
+_Static_assert(sizeof(struct pvb_nvsp_send_buf) == 10, "nvsp send buf");
+_Static_assert(sizeof(struct pvb_nvsp_recv_buf_complete) == 28, "nvsp recv buf complete");
+_Static_assert(__builtin_offsetof(struct pvb_nvsp_recv_buf_complete, section) == 12, "sec @12");
+_Static_assert(sizeof(struct pvb_nvsp_send_buf_complete) == 12, "nvsp send buf complete");
+_Static_assert(sizeof(struct pvb_nvsp_rndis_pkt) == 16, "nvsp rndis pkt");
+_Static_assert(sizeof(struct pvb_nvsp_rndis_pkt_complete) == 8, "nvsp rndis complete");
+
+/* ---- RNDIS ----------------------------------------------------------- */
+
+#define PVB_RNDIS_HDR_SIZE		8u	/* type + len; offsets count from here */
+
+enum pvb_rndis_type {
+	PVB_RNDIS_PACKET_MSG		= 0x00000001,
+	PVB_RNDIS_INITIALIZE_MSG	= 0x00000002,
+	PVB_RNDIS_HALT_MSG		= 0x00000003,
+	PVB_RNDIS_QUERY_MSG		= 0x00000004,
+	PVB_RNDIS_SET_MSG		= 0x00000005,
+	PVB_RNDIS_RESET_MSG		= 0x00000006,
+	PVB_RNDIS_INDICATE_STATUS_MSG	= 0x00000007,
+	PVB_RNDIS_KEEPALIVE_MSG		= 0x00000008,
+	PVB_RNDIS_INITIALIZE_CMPLT	= 0x80000002,
+	PVB_RNDIS_QUERY_CMPLT		= 0x80000004,
+	PVB_RNDIS_SET_CMPLT		= 0x80000005,
+	PVB_RNDIS_RESET_CMPLT		= 0x80000006,
+	PVB_RNDIS_KEEPALIVE_CMPLT	= 0x80000008,
+};
+
+#define PVB_RNDIS_STATUS_SUCCESS		0x00000000u
+#define PVB_RNDIS_STATUS_PENDING		0x00000103u
+#define PVB_RNDIS_STATUS_FAILURE		0xc0000001u
+#define PVB_RNDIS_STATUS_NOT_SUPPORTED		0xc00000bbu
+#define PVB_RNDIS_STATUS_INVALID_DATA		0xc0010015u
+#define PVB_RNDIS_STATUS_INVALID_OID		0xc0010017u
+#define PVB_RNDIS_STATUS_MEDIA_CONNECT		0x4001000bu
+#define PVB_RNDIS_STATUS_MEDIA_DISCONNECT	0x4001000cu
+#define PVB_RNDIS_STATUS_LINK_SPEED_CHANGE	0x40010013u
+#define PVB_RNDIS_STATUS_NETWORK_CHANGE		0x40010018u
+
+#define PVB_RNDIS_OID_GEN_SUPPORTED_LIST	0x00010101u
+#define PVB_RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE	0x00010106u
+#define PVB_RNDIS_OID_GEN_LINK_SPEED		0x00010107u
+#define PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER	0x0001010eu
+#define PVB_RNDIS_OID_GEN_MAXIMUM_TOTAL_SIZE	0x00010111u
+#define PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS	0x00010114u
+#define PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS	0x01010101u
+#define PVB_RNDIS_OID_802_3_CURRENT_ADDRESS	0x01010102u
+#define PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES 0xfc01020du
+
+#define PVB_RNDIS_FILTER_DIRECTED	0x01u
+#define PVB_RNDIS_FILTER_MULTICAST	0x02u
+#define PVB_RNDIS_FILTER_ALL_MULTICAST	0x04u
+#define PVB_RNDIS_FILTER_BROADCAST	0x08u
+#define PVB_RNDIS_FILTER_PROMISCUOUS	0x20u
+
+#define PVB_RNDIS_MAJOR			1u
+#define PVB_RNDIS_MINOR			0u
+#define PVB_RNDIS_MAX_XFER_GUEST	0x4000u	/* max_transfer_size a guest sends */
+
+struct pvb_rndis_packet_msg {
+	uint32_t type;
+	uint32_t len;			/* whole message incl. PPIs, frame, padding */
+	uint32_t data_offset;		/* from byte 8 */
+	uint32_t data_len;
+	uint32_t oob_data_offset;
+	uint32_t oob_data_len;
+	uint32_t num_oob_data_elements;
+	uint32_t per_pkt_info_offset;	/* from byte 8 */
+	uint32_t per_pkt_info_len;
+	uint32_t vc_handle;
+	uint32_t reserved;
+} __attribute__((packed));
+
+#define PVB_RNDIS_PACKET_HDR_SIZE	44u
+
+/* Per-packet info element: all netvsc PPIs carry one u32 (size 16). */
+struct pvb_rndis_ppi {
+	uint32_t size;			/* header + data, multiple of 4 */
+	uint32_t type;			/* bit 31: internal */
+	uint32_t ppi_offset;		/* 12: data follows the header */
+	uint32_t value;
+} __attribute__((packed));
+
+#define PVB_RNDIS_PPI_HDR_SIZE		12u
+#define PVB_RNDIS_PPI_CSUM		0u
+#define PVB_RNDIS_PPI_LSO		2u
+#define PVB_RNDIS_PPI_VLAN		6u
+#define PVB_RNDIS_PPI_HASH_VALUE	8u
+#define PVB_RNDIS_PPI_HASH_INFO		9u
+#define PVB_RNDIS_PPI_INTERNAL		0x80000000u
+
+/* TCPIP_CHKSUM, RX direction (what the host reports) */
+#define PVB_RNDIS_RXCSUM_TCP_FAIL	(1u << 0)
+#define PVB_RNDIS_RXCSUM_UDP_FAIL	(1u << 1)
+#define PVB_RNDIS_RXCSUM_IP_FAIL	(1u << 2)
+#define PVB_RNDIS_RXCSUM_TCP_OK		(1u << 3)
+#define PVB_RNDIS_RXCSUM_UDP_OK		(1u << 4)
+#define PVB_RNDIS_RXCSUM_IP_OK		(1u << 5)
+
+/* VLAN PPI value: bits 0-2 priority, bit 3 CFI, bits 4-15 id */
+#define PVB_RNDIS_VLAN_PRIO(v)		((v) & 0x7u)
+#define PVB_RNDIS_VLAN_ID(v)		(((v) >> 4) & 0xfffu)
+
+struct pvb_rndis_init_msg {
+	uint32_t type, len, request_id, major, minor, max_transfer_size;
+} __attribute__((packed));
+
+struct pvb_rndis_init_cmplt {
+	uint32_t type, len, request_id, status, major, minor, device_flags, medium;
+	uint32_t max_packets_per_message, max_transfer_size, packet_alignment_factor;
+	uint32_t af_list_offset, af_list_size;
+} __attribute__((packed));
+
+struct pvb_rndis_halt_msg {
+	uint32_t type, len, request_id;
+} __attribute__((packed));
+
+/* QUERY_MSG and SET_MSG share the layout; the info buffer follows at @28 */
+struct pvb_rndis_query_msg {
+	uint32_t type, len, request_id, oid, info_buf_len, info_buf_offset, device_vc_handle;
+} __attribute__((packed));
+
+/* QUERY_CMPLT: info buffer at 8 + info_buf_offset (16 -> @24) */
+struct pvb_rndis_query_cmplt {
+	uint32_t type, len, request_id, status, info_buf_len, info_buf_offset;
+} __attribute__((packed));
+
+struct pvb_rndis_set_cmplt {
+	uint32_t type, len, request_id, status;
+} __attribute__((packed));
+
+struct pvb_rndis_indicate_status {
+	uint32_t type, len, status, status_buf_len, status_buf_offset;
+} __attribute__((packed));
+
+struct pvb_rndis_keepalive_msg {
+	uint32_t type, len, request_id;
+} __attribute__((packed));
+
+struct pvb_rndis_keepalive_cmplt {
+	uint32_t type, len, request_id, status;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct pvb_rndis_packet_msg) == PVB_RNDIS_PACKET_HDR_SIZE, "packet msg");
+_Static_assert(sizeof(struct pvb_rndis_ppi) == 16, "ppi element");
+_Static_assert(sizeof(struct pvb_rndis_init_msg) == 24, "init msg");
+_Static_assert(sizeof(struct pvb_rndis_init_cmplt) == 52, "init cmplt");
+_Static_assert(sizeof(struct pvb_rndis_query_msg) == 28, "query/set msg");
+_Static_assert(sizeof(struct pvb_rndis_query_cmplt) == 24, "query cmplt");
+_Static_assert(sizeof(struct pvb_rndis_set_cmplt) == 16, "set cmplt");
+_Static_assert(sizeof(struct pvb_rndis_indicate_status) == 20, "indicate status");
+_Static_assert(sizeof(struct pvb_rndis_keepalive_cmplt) == 16, "keepalive cmplt");
+
+#endif /* _PVB_NETVSC_WIRE_H_ */

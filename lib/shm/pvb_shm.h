@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _PVB_SHM_H_
+#define _PVB_SHM_H_
+
+/**
+ * @file
+ * Memory shared between processes, always as a file descriptor (DESIGN.md §2):
+ *  - a region is a memfd, backed by huge pages when they are free
+ *    (MFD_HUGETLB) and by plain pages otherwise, its size sealed
+ *    (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) so that a peer can neither
+ *    truncate it under us (SIGBUS) nor grow it;
+ *  - a region received from a peer is refused unless those seals are set and
+ *    it is at least as large as announced, so every later access stays inside
+ *    what was mapped;
+ *  - ring data areas can be mapped twice back to back;
+ *  - regions are bound to a NUMA node with libnuma;
+ *  - fds travel over unix sockets with SCM_RIGHTS.
+ *
+ * Control functions return 0 or -errno. No DPDK in here.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/** Most fds one message carries (sender and receiver agree). */
+#define PVB_SHM_MAX_FDS 8
+
+/** pvb_shm_create() flags. */
+#define PVB_SHM_F_NO_HUGE	(1u << 0)	/**< plain pages even if huge pages are free */
+#define PVB_SHM_F_HUGE_ONLY	(1u << 1)	/**< fail rather than fall back to plain pages */
+
+/** A mapped region. */
+struct pvb_shm {
+	int fd;			/**< the memfd; -1 once closed */
+	uint8_t *base;		/**< mapped read-write, shared */
+	size_t len;		/**< mapped bytes (the region's size) */
+	size_t page_size;	/**< 4096 or the huge page size backing it */
+	bool huge;
+};
+
+/**
+ * Create a sealed region of at least @p len bytes (rounded up to its page
+ * size; s->len says how much), zero-filled and mapped shared. @p name shows
+ * in /proc/PID/fd. @p numa_node >= 0 binds the pages to that node (no-op on
+ * a one-node machine); -1 leaves placement to the kernel.
+ */
+int pvb_shm_create(struct pvb_shm *s, const char *name, size_t len, unsigned int flags,
+		   int numa_node);
+
+/**
+ * Map a region received from a peer. Refused (-EPERM) unless the fd carries
+ * F_SEAL_SHRINK and F_SEAL_GROW, (-EMSGSIZE) if it is smaller than
+ * @p expect_len, (-EINVAL) if @p expect_len is 0. Maps exactly @p expect_len
+ * bytes. Takes ownership of @p fd on success only.
+ */
+int pvb_shm_attach(struct pvb_shm *s, int fd, size_t expect_len);
+
+/** Unmap and close; safe on a zeroed or already closed region. */
+void pvb_shm_close(struct pvb_shm *s);
+
+/** Check an fd as pvb_shm_attach() does, without mapping: 0, -EPERM, -EMSGSIZE, -EBADF. */
+int pvb_shm_check_fd(int fd, size_t expect_len);
+
+/**
+ * Map @p len bytes at @p off of @p fd twice back to back: the returned
+ * address a has a[i] and a[len + i] on the same byte for i < len. @p off and
+ * @p len must be multiples of the fd's page size (4096 for plain memfds, the
+ * huge page size for hugetlb ones). Undo with pvb_shm_unmap_double(a, len).
+ * NULL with errno set on failure.
+ */
+void *pvb_shm_map_double(int fd, off_t off, size_t len);
+void pvb_shm_unmap_double(void *a, size_t len);
+
+/**
+ * Bind [addr, addr + len) to NUMA node @p node (page aligned range). 0 when
+ * bound or when the machine has one node or no NUMA support; -errno else.
+ */
+int pvb_shm_bind_node(void *addr, size_t len, int node);
+
+/**
+ * Send one message of @p len bytes with @p nfds (<= PVB_SHM_MAX_FDS) fds
+ * attached, on a SOCK_SEQPACKET or SOCK_STREAM unix socket. The fds stay
+ * open in the sender. 0 or -errno (-EPIPE when the peer is gone; never
+ * raises SIGPIPE).
+ */
+int pvb_shm_send_fds(int sock, const void *buf, size_t len, const int *fds, unsigned int nfds);
+
+/**
+ * Receive one message into @p buf (@p cap bytes) and up to @p max_fds fds.
+ * Returns the message length (>= 0), 0 with *nfds = 0 at EOF is reported as
+ * -ECONNRESET, -EAGAIN on a non-blocking socket with nothing to read,
+ * -EMSGSIZE if the message or its fds were truncated (every fd that did
+ * arrive is closed). Received fds are close-on-exec. On error no fd is left
+ * open.
+ */
+ssize_t pvb_shm_recv_fds(int sock, void *buf, size_t cap, int *fds, unsigned int max_fds,
+			 unsigned int *nfds);
+
+/** Close @p n fds (skips -1). */
+void pvb_shm_close_fds(int *fds, unsigned int n);
+
+#endif /* _PVB_SHM_H_ */
