@@ -168,6 +168,44 @@ pvb_fence_full(void)
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
+/** A reference count shared by threads (objects freed by whoever drops the last one). */
+typedef _Atomic uint32_t pvb_refcnt_t;
+
+/* relaxed: taking a reference needs a reference already held, which orders it */
+static inline void
+pvb_ref_get(pvb_refcnt_t *r, uint32_t n)
+{
+	atomic_fetch_add_explicit(r, n, memory_order_relaxed);
+}
+
+/**
+ * Drop one reference; true if it was the last. acq_rel: the release orders
+ * this holder's writes before the drop, the acquire (for the last dropper)
+ * pairs with every other holder's release, so teardown sees all their writes.
+ */
+static inline bool
+pvb_ref_put(pvb_refcnt_t *r)
+{
+	return atomic_fetch_sub_explicit(r, 1, memory_order_acq_rel) == 1;
+}
+
+/**
+ * Store-then-load handshake between two threads that each announce
+ * themselves and then look at the other (Dekker): seq_cst on both sides, so
+ * at least one of them sees the other's store.
+ */
+static inline void
+pvb_store_seqcst(pvb_shared_u32 *p, uint32_t v)
+{
+	atomic_store_explicit(p, v, memory_order_seq_cst);
+}
+
+static inline uint32_t
+pvb_load_seqcst(const pvb_shared_u32 *p)
+{
+	return atomic_load_explicit((pvb_shared_u32 *)(uintptr_t)p, memory_order_seq_cst);
+}
+
 /** Tell the CPU we are spinning on a shared line. */
 static inline void
 pvb_cpu_relax(void)

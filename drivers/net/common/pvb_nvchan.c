@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include "pvb_netvsc.h"
+#include "pvb_nvchan.h"
+
+static void nvchan_rec_done(void *addr, void *opaque);
+
+struct nvchan *
+nvchan_new(const char *name, uint32_t nrec, int socket_id)
+{
+	char rname[RTE_RING_NAMESIZE];
+	struct nvchan *ch;
+	uint32_t i;
+
+	ch = rte_zmalloc_socket("pvb_nvchan", sizeof(*ch), RTE_CACHE_LINE_SIZE, socket_id);
+	if (ch == NULL)
+		goto nomem;
+	ch->shm.fd = -1;
+	ch->bell_peer = -1;
+	ch->bell_self = -1;
+	ch->nrec = nrec;
+	ch->rec = rte_zmalloc_socket("pvb_nvchan_rec", sizeof(*ch->rec) * nrec,
+				     RTE_CACHE_LINE_SIZE, socket_id);
+	ch->rec_free = rte_malloc_socket("pvb_nvchan_free", sizeof(uint32_t) * nrec, 0,
+					 socket_id);
+	ch->stash = rte_malloc_socket("pvb_nvchan_stash", sizeof(uint32_t) * nrec, 0,
+				      socket_id);
+	/* names must be unique per process: the channel's address makes them so */
+	snprintf(rname, sizeof(rname), "pvbc_%p", (void *)ch);
+	ch->compq = rte_ring_create(rname, rte_align32pow2(nrec + 1), socket_id,
+				    RING_F_SC_DEQ);
+	if (ch->rec == NULL || ch->rec_free == NULL || ch->stash == NULL || ch->compq == NULL)
+		goto free;
+	for (i = 0; i < nrec; i++) {
+		ch->rec[i].idx = i;
+		ch->rec[i].ch = ch;
+		ch->rec_free[i] = nrec - 1 - i;
+	}
+	ch->rec_nfree = nrec;
+	rte_spinlock_init(&ch->in_lock);
+	rte_spinlock_init(&ch->out_lock);
+	/* relaxed: nobody else can see the channel yet */
+	atomic_init(&ch->refcnt, 1);
+	(void)name;
+	return ch;
+free:
+	rte_ring_free(ch->compq);
+	rte_free(ch->stash);
+	rte_free(ch->rec_free);
+	rte_free(ch->rec);
+	rte_free(ch);
+nomem:
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+int
+nvchan_attach_rings(struct nvchan *ch, uint64_t in_off, uint32_t in_size, uint64_t out_off,
+		    uint32_t out_size)
+{
+	struct pvb_vmbus_mem in_mem, out_mem;
+	int rc;
+
+	if (in_off + in_size > ch->shm.len || out_off + out_size > ch->shm.len)
+		return -EINVAL;
+	rc = pvb_vmbus_mem_flat(&in_mem, ch->shm.base + in_off, in_size);
+	if (rc == 0)
+		rc = pvb_vmbus_mem_flat(&out_mem, ch->shm.base + out_off, out_size);
+	if (rc == 0)
+		rc = pvb_vmbus_in_attach(&ch->in, &in_mem);
+	/* no pending_send_sz: a poll-mode writer retries instead of waiting */
+	if (rc == 0)
+		rc = pvb_vmbus_out_attach(&ch->out, &out_mem, 0);
+	return rc;
+}
+
+static void
+nvchan_destroy(struct nvchan *ch)
+{
+	pvb_shm_close(&ch->shm);
+	if (ch->bell_peer >= 0)
+		close(ch->bell_peer);
+	if (ch->bell_self >= 0)
+		close(ch->bell_self);
+	rte_ring_free(ch->compq);
+	rte_free(ch->stash);
+	rte_free(ch->rec_free);
+	rte_free(ch->rec);
+	rte_free(ch);
+}
+
+void
+nvchan_put(struct nvchan *ch)
+{
+	if (ch != NULL && pvb_ref_put(&ch->refcnt))
+		nvchan_destroy(ch);
+}
+
+void
+nvchan_kill(struct nvchan *ch)
+{
+	/* pairs with the load-acquire in nvchan_rec_done(): late frees owe nothing */
+	pvb_store_release(&ch->dead, 1);
+}
+
+struct nvchan_rec *
+nvchan_rec_get(struct nvchan *ch, uint64_t trans_id)
+{
+	struct nvchan_rec *r;
+
+	if (ch->rec_nfree == 0)
+		return NULL;
+	r = &ch->rec[ch->rec_free[--ch->rec_nfree]];
+	r->trans_id = trans_id;
+	r->status = PVB_NVSP_STAT_SUCCESS;
+	r->shinfo.free_cb = nvchan_rec_done;
+	r->shinfo.fcb_opaque = r;
+	rte_mbuf_ext_refcnt_set(&r->shinfo, 1);
+	/* the record keeps the region mapped until its last mbuf is freed */
+	pvb_ref_get(&ch->refcnt, 1);
+	return r;
+}
+
+void
+nvchan_rec_attach(struct nvchan_rec *r, struct rte_mbuf *m, uint8_t *buf, uint16_t off,
+		  uint16_t len)
+{
+	rte_mbuf_ext_refcnt_update(&r->shinfo, 1);
+	/* shared memory of another process: no IOVA (see doc/netvsc.md, limits) */
+	rte_pktmbuf_attach_extbuf(m, buf, RTE_BAD_IOVA, (uint16_t)(off + len), &r->shinfo);
+	m->data_off = off;
+	m->data_len = len;
+	m->pkt_len = len;
+}
+
+/* Runs on the thread that frees the last mbuf of the record, or in the parser. */
+static void
+nvchan_rec_done(void *addr, void *opaque)
+{
+	struct nvchan_rec *r = opaque;
+	struct nvchan *ch = r->ch;
+
+	(void)addr;
+	/*
+	 * pairs with the store-release in nvchan_kill(): if the peer is alive
+	 * the drainer writes the completion; if it died meanwhile the entry is
+	 * simply never drained. The queue has room for every record.
+	 */
+	if (pvb_load_acquire(&ch->dead) == 0)
+		rte_ring_mp_enqueue(ch->compq, (void *)(uintptr_t)r->idx);
+	nvchan_put(ch);
+}
+
+void
+nvchan_rec_parsed(struct nvchan_rec *r)
+{
+	if (rte_mbuf_ext_refcnt_update(&r->shinfo, -1) == 0)
+		nvchan_rec_done(NULL, r);
+}
+
+unsigned int
+nvchan_comp_flush(struct nvchan *ch, int (*write)(struct nvchan *ch, const struct nvchan_rec *r))
+{
+	void *objs[64];
+	unsigned int n, i, written = 0;
+
+	for (;;) {
+		if (ch->nstash == 0) {
+			n = rte_ring_sc_dequeue_burst(ch->compq, objs, RTE_DIM(objs), NULL);
+			if (n == 0)
+				return written;
+			for (i = 0; i < n; i++)
+				ch->stash[i] = (uint32_t)(uintptr_t)objs[i];
+			ch->nstash = n;
+		}
+		for (i = 0; i < ch->nstash; i++) {
+			if (write(ch, &ch->rec[ch->stash[i]]) != 0) {
+				/* ring full: keep the rest, in order, for the next call */
+				pvb_counter_add1w(&ch->comp_ring_full, 1);
+				memmove(ch->stash, ch->stash + i,
+					(ch->nstash - i) * sizeof(uint32_t));
+				ch->nstash -= i;
+				return written;
+			}
+			ch->rec_free[ch->rec_nfree++] = ch->stash[i];
+			written++;
+		}
+		ch->nstash = 0;
+	}
+}
+
+void
+nvchan_signal(struct nvchan *ch)
+{
+	uint64_t one = 1;
+
+	if (ch->bell_peer >= 0 && write(ch->bell_peer, &one, sizeof(one)) == sizeof(one))
+		pvb_counter_add(&ch->signals, 1);
+}
+
+void
+nvchan_wait(struct nvchan *ch, int fd, int ms)
+{
+	struct pollfd p[2];
+	nfds_t n = 0;
+	uint64_t v;
+
+	if (ch != NULL && ch->bell_self >= 0)
+		p[n++] = (struct pollfd){ .fd = ch->bell_self, .events = POLLIN };
+	if (fd >= 0)
+		p[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(p, n, ms) > 0 && ch != NULL && ch->bell_self >= 0 && (p[0].revents & POLLIN))
+		if (read(ch->bell_self, &v, sizeof(v)) < 0)
+			v = 0;	/* an empty bell is not an error */
+}
+
+int
+nvchan_write_rndis_comp(struct nvchan *ch, uint64_t trans_id, uint32_t status)
+{
+	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT_COMPLETE };
+	uint8_t buf[PVB_NVSP_MSG_SIZE];
+
+	m.u.rndis_complete.status = status;
+	return pvb_vmbus_out_comp(&ch->out, trans_id, buf, pvb_nvsp_encode(&m, buf));
+}
+
+void
+nvchan_quiesce(pvb_shared_u32 *state, uint32_t to, struct nvchan_active *a, unsigned int n)
+{
+	unsigned int i;
+
+	pvb_store_seqcst(state, to);
+	for (i = 0; i < n; i++)
+		/* pairs with the store-release in nvchan_leave()/nvchan_enter() */
+		while (pvb_load_acquire(&a[i].active) != 0)
+			pvb_cpu_relax();
+}
+
+int
+nvchan_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+	int i;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	if (mac[0] & 1)
+		return -EINVAL;	/* a group address cannot be a port's address */
+	return 0;
+}
+
+int
+nvchan_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || x < min || x > max)
+		return -EINVAL;
+	*v = (uint32_t)x;
+	return 0;
+}
