@@ -67,6 +67,7 @@ struct netvsc_port {
 	uint64_t retry_at;		/* TSC of the next connect attempt */
 	bool said_waiting;
 	uint32_t idle_gen;
+	uint32_t idle_polls;		/* control-thread rounds without an rx burst */
 
 	/* the channel */
 	pvb_shared_u32 state;		/* enum nvchan_state */

@@ -263,9 +263,14 @@ netvsc_data_step(struct netvsc_port *p)
 		pvb_vsc_set_filter(&p->vsc, want);
 	netvsc_vsc_send(p);
 	rte_spinlock_unlock(&ch->in_lock);
-	if (!p->started || gen == p->idle_gen)
-		netvsc_events(p, NVCHAN_DROP, NULL, NULL, 0);
+	/*
+	 * A poller descheduled for a while is not an idle port: drop frames
+	 * only when the port is stopped or nobody polled for a second.
+	 */
+	p->idle_polls = gen == p->idle_gen ? p->idle_polls + 1 : 0;
 	p->idle_gen = gen;
+	if (!p->started || p->idle_polls >= 100)
+		netvsc_events(p, NVCHAN_DROP, NULL, NULL, 0);
 	if (p->vsc.state == PVB_VSC_FAILED) {
 		netvsc_fail(p, p->vsc.why);
 		return;

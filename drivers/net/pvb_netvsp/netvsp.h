@@ -53,7 +53,8 @@ struct netvsp_port {
 	int lfd;
 	uint32_t chan_seq;
 	struct pvb_chan_host hc;
-	uint32_t idle_gen;		/* poll_gen as the control thread last saw it */
+	uint32_t idle_gen;
+	uint32_t idle_polls;		/* control-thread rounds without an rx burst */		/* poll_gen as the control thread last saw it */
 
 	/* the channel: set up by the control thread, used by the bursts in DATA */
 	pvb_shared_u32 state;		/* enum nvchan_state */

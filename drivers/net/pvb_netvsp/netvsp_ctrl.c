@@ -190,9 +190,14 @@ netvsp_data_step(struct netvsp_port *p)
 	/* relaxed: a liveness hint; the rings are under their locks */
 	uint32_t gen = pvb_load_relaxed(&p->poll_gen);
 
-	if (!p->started || gen == p->idle_gen)
-		netvsp_events(p, NVCHAN_DROP, NULL, NULL, 0);
+	/*
+	 * A poller descheduled for a while is not an idle port: drop frames
+	 * only when the port is stopped or nobody polled for a second.
+	 */
+	p->idle_polls = gen == p->idle_gen ? p->idle_polls + 1 : 0;
 	p->idle_gen = gen;
+	if (!p->started || p->idle_polls >= 100)
+		netvsp_events(p, NVCHAN_DROP, NULL, NULL, 0);
 	if (p->vsp.state == PVB_VSP_FAILED) {
 		LOG(ERR, "%s: guest broke the protocol: %s", p->path, p->vsp.why);
 		pvb_chan_host_close(&p->hc, true);
