@@ -10,11 +10,19 @@ use (--no-huge without huge pages), `build/` the build directory under test.
 A block after `<!-- doc-test: c -->` is a C program: it is compiled against
 the libraries in the build tree and must exit 0. Blocks without a marker are
 not examples (API synopses, layouts, sample output). A block after
-`<!-- doc-file: PATH -->` must be the file PATH, byte for byte."""
+`<!-- doc-file: PATH -->` must be the file PATH, byte for byte. A block after
+`<!-- doc-test: pair -->` is two dpdk-testpmd commands meant for two
+terminals (a host and a guest): they run at the same time, each is stopped
+with Enter after a few seconds, both must exit 0 and the first must have
+received packets. PMD paths go through devtools/pmd-path.sh and socket paths
+under /tmp are moved to a private directory."""
 import glob
 import os
 import re
 import shlex
+import subprocess
+import tempfile
+import time
 
 import pytest
 
@@ -84,3 +92,53 @@ def test_doc_file_is_the_file(path, body):
     """A file shown in a doc (`<!-- doc-file: PATH -->`) is that file, verbatim."""
     with open(os.path.join(TOP, path)) as f:
         assert f.read() == body
+
+
+PAIR = re.compile(r"<!-- doc-test: pair -->\n```\w*\n(?P<body>.*?)```", re.S)
+
+
+def pairs():
+    for path in [os.path.join(TOP, "README.md")] + sorted(glob.glob(os.path.join(TOP, "doc",
+                                                                             "*.md"))):
+        with open(path) as f:
+            text = f.read()
+        for m in PAIR.finditer(text):
+            line = text[:m.start()].count("\n") + 1
+            yield pytest.param(m.group("body"), id=f"{os.path.relpath(path, TOP)}:{line}")
+
+
+def pmd_path(name):
+    return subprocess.run([os.path.join(TOP, "devtools", "pmd-path.sh"), name, build_dir()],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("body", pairs())
+def test_example_pair(body, spawn, lcores, eal_mem):
+    cmds = [c for c in body.strip().splitlines() if c.strip() and not c.startswith("#")]
+    assert len(cmds) == 2, "a pair example is two commands"
+    sockdir = tempfile.mkdtemp(prefix="pvb-doc-", dir="/tmp")
+    try:
+        run = []
+        for cmd in cmds:
+            cmd = re.sub(r"build/drivers/librte_net_(\w+)\.so",
+                         lambda m: pmd_path(m.group(1)), cmd)
+            cmd = re.sub(r"/tmp/([\w.-]+\.sock)", sockdir + r"/\1", cmd)
+            # line-buffered: testpmd says "Press enter to exit" into a pipe
+            run.append(spawn(["stdbuf", "-oL", "bash", "-c", adapt(cmd, lcores, eal_mem)],
+                             stdin=subprocess.PIPE))
+            assert run[-1].wait_for("Press enter to exit", 60), run[-1].stdout + run[-1].stderr
+        time.sleep(3)
+        outs = []
+        for r in reversed(run):
+            r.p.stdin.write("\n")
+            r.p.stdin.flush()
+            outs.append(r.finish(60))
+        for o in outs:
+            assert o.returncode == 0, o.stdout[-2000:] + o.stderr[-2000:]
+        host = outs[-1].stdout
+        got = [int(n) for n in re.findall(r"RX-packets: (\d+)", host)]
+        assert got and max(got) > 0, host[-3000:]
+    finally:
+        for f in glob.glob(os.path.join(sockdir, "*")):
+            os.unlink(f)
+        os.rmdir(sockdir)
