@@ -167,8 +167,18 @@ nvchan_rec_done(void *addr, void *opaque)
 void
 nvchan_rec_parsed(struct nvchan_rec *r)
 {
-	if (rte_mbuf_ext_refcnt_update(&r->shinfo, -1) == 0)
-		nvchan_rec_done(NULL, r);
+	struct nvchan *ch = r->ch;
+
+	if (rte_mbuf_ext_refcnt_update(&r->shinfo, -1) != 0)
+		return;
+	/*
+	 * Nothing attached (every frame copied): the parser holds in_lock, which
+	 * owns the stash, so the completion skips the multi-producer queue.
+	 */
+	/* relaxed: dead is set only after the bursts were quiesced, by this thread */
+	if (pvb_load_relaxed(&ch->dead) == 0)
+		ch->stash[ch->nstash++] = r->idx;
+	nvchan_put(ch);
 }
 
 unsigned int

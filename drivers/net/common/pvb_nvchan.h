@@ -130,6 +130,35 @@ nvchan_rec_outstanding(const struct nvchan *ch)
 	return ch->nrec - ch->rec_nfree;
 }
 
+/** mbufs allocated in bulk for one poll. */
+struct nvchan_mbufs {
+	struct rte_mbuf *m[64];
+	unsigned int n, i;
+};
+
+/** The next mbuf, refilling with up to @p want (>= 1) at once; NULL if the pool is dry. */
+static inline struct rte_mbuf *
+nvchan_mbuf(struct nvchan_mbufs *c, struct rte_mempool *mp, unsigned int want)
+{
+	if (c->i == c->n) {
+		want = RTE_MAX(1u, RTE_MIN(want, (unsigned int)RTE_DIM(c->m)));
+		if (rte_pktmbuf_alloc_bulk(mp, c->m, want) != 0)
+			return NULL;
+		c->n = want;
+		c->i = 0;
+	}
+	return c->m[c->i++];
+}
+
+/** Give back what a poll did not use. */
+static inline void
+nvchan_mbufs_release(struct nvchan_mbufs *c)
+{
+	if (c->i < c->n)
+		rte_pktmbuf_free_bulk(c->m + c->i, c->n - c->i);
+	c->n = c->i = 0;
+}
+
 /** Ring the peer's doorbell. */
 void nvchan_signal(struct nvchan *ch);
 

@@ -258,11 +258,13 @@ netvsc_data_step(struct netvsc_port *p)
 	uint32_t gen = pvb_load_relaxed(&p->poll_gen);
 	uint32_t want = netvsc_filter_wanted(p);
 
-	rte_spinlock_lock(&ch->in_lock);
-	if (want != p->vsc.want_filter)
-		pvb_vsc_set_filter(&p->vsc, want);
-	netvsc_vsc_send(p);
-	rte_spinlock_unlock(&ch->in_lock);
+	/* trylock: never spin against a burst that holds the ring; retry in 10 ms */
+	if (rte_spinlock_trylock(&ch->in_lock)) {
+		if (want != p->vsc.want_filter)
+			pvb_vsc_set_filter(&p->vsc, want);
+		netvsc_vsc_send(p);
+		rte_spinlock_unlock(&ch->in_lock);
+	}
 	/*
 	 * A poller descheduled for a while is not an idle port: drop frames
 	 * only when the port is stopped or nobody polled for a second.

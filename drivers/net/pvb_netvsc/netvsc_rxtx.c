@@ -32,6 +32,7 @@ struct netvsc_poll {
 	struct rte_mempool *mp;
 	struct rte_mbuf **pkts;
 	uint16_t n, got;
+	struct nvchan_mbufs cache;
 	uint64_t comps[NETVSC_EVENT_BUDGET];	/* host completions of our sends */
 	unsigned int ncomp;
 };
@@ -157,7 +158,7 @@ netvsc_range(struct netvsc_poll *e, struct nvchan_rec *r, const struct pvb_vmbus
 		pvb_counter_add(&p->not_polled_drops, 1);
 		return 0;
 	}
-	m = rte_pktmbuf_alloc(e->mp);
+	m = nvchan_mbuf(&e->cache, e->mp, e->n - e->got);
 	if (m == NULL) {
 		pvb_counter_add1w(&q->nombuf, 1);
 		return -ENOMEM;
@@ -298,7 +299,8 @@ uint16_t
 netvsc_events(struct netvsc_port *p, enum nvchan_mode mode, struct rte_mempool *mp,
 	      struct rte_mbuf **pkts, uint16_t n)
 {
-	struct netvsc_poll e = { .p = p, .mode = mode, .mp = mp, .pkts = pkts, .n = n };
+	/* not zero-initialised: the arrays are large and filled from their counts */
+	struct netvsc_poll e;
 	struct nvchan *ch = p->ch;
 	struct pvb_vmbus_pkt pk;
 	unsigned int budget;
@@ -306,6 +308,15 @@ netvsc_events(struct netvsc_port *p, enum nvchan_mode mode, struct rte_mempool *
 
 	if (!rte_spinlock_trylock(&ch->in_lock))
 		return 0;
+	e.p = p;
+	e.mode = mode;
+	e.mp = mp;
+	e.pkts = pkts;
+	e.n = n;
+	e.got = 0;
+	e.ncomp = 0;
+	e.cache.n = 0;
+	e.cache.i = 0;
 	for (budget = 0; budget < NETVSC_EVENT_BUDGET; budget++) {
 		rc = pvb_vmbus_in_peek(&ch->in, &pk);
 		if (rc == 0)
@@ -319,6 +330,7 @@ netvsc_events(struct netvsc_port *p, enum nvchan_mode mode, struct rte_mempool *
 		pvb_vmbus_in_consume(&ch->in, &pk);
 	}
 	pvb_vmbus_in_commit(&ch->in);
+	nvchan_mbufs_release(&e.cache);
 	netvsc_flush_out(&e);
 	rte_spinlock_unlock(&ch->in_lock);
 	return e.got;

@@ -62,6 +62,8 @@ struct netvsp_port {
 	struct nvchan *ch;
 	struct pvb_chan_open open;	/* the guest's GPADL table */
 	struct pvb_vsp vsp;		/* in_lock holder */
+	struct nvchan_rec *cur_rec;	/* in_lock holder: a guest packet split over bursts */
+	uint32_t cur_off;
 	pvb_shared_u32 rx_enabled;	/* guest accepts frames: written by in_lock holder */
 	pvb_shared_u32 filter;		/* the VSP's packet filter, for the tx side */
 	uint8_t *rxbuf, *sendbuf;	/* in the region; set when the VSP accepts them */

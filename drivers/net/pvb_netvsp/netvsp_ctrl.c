@@ -59,7 +59,8 @@ netvsp_gpadl_size(void *arg, uint32_t id, uint64_t *size)
 static void
 netvsp_vsp_start(struct netvsp_port *p)
 {
-	struct pvb_vsp_config cfg = { .mtu = p->mtu };
+	/* 32 frames per send section: fewer completions than OpenVMM's 8 */
+	struct pvb_vsp_config cfg = { .mtu = p->mtu, .max_pkts_per_msg = 32 };
 
 	memcpy(cfg.mac, p->guest_mac, sizeof(cfg.mac));
 	pvb_vsp_init(&p->vsp, &cfg, netvsp_gpadl_size, &p->open);
@@ -124,7 +125,10 @@ netvsp_teardown(struct netvsp_port *p)
 		return;
 	nvchan_quiesce(&p->state, NVCHAN_DOWN, p->act, RTE_DIM(p->act));
 	netvsp_link_update_now(p);
-	/* no burst runs now: the allocator is ours */
+	/* no burst runs now: the allocator and a half-read guest packet are ours */
+	if (p->cur_rec != NULL)
+		nvchan_rec_parsed(p->cur_rec);
+	p->cur_rec = NULL;
 	netvsp_slots_free(p);
 	p->rxbuf = NULL;
 	p->sendbuf = NULL;

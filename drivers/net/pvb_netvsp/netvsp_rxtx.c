@@ -32,6 +32,7 @@ struct netvsp_poll {
 	struct rte_mempool *mp;
 	struct rte_mbuf **pkts;
 	uint16_t n, got;
+	struct nvchan_mbufs cache;
 	uint64_t comps[NETVSP_EVENT_BUDGET];	/* guest completions of our transfers */
 	unsigned int ncomp;
 };
@@ -103,7 +104,7 @@ netvsp_deliver(struct netvsp_poll *e, struct nvchan_rec *r, uint8_t *msg,
 		pvb_counter_add(&e->p->not_polled_drops, 1);
 		return 0;
 	}
-	m = rte_pktmbuf_alloc(e->mp);
+	m = nvchan_mbuf(&e->cache, e->mp, e->n - e->got);
 	if (m == NULL) {
 		pvb_counter_add1w(&q->nombuf, 1);
 		return -ENOMEM;
@@ -134,15 +135,6 @@ netvsp_deliver(struct netvsp_poll *e, struct nvchan_rec *r, uint8_t *msg,
 	return 0;
 }
 
-/*
- * The RNDIS packets in [buf, buf + len) of guest memory, for one NVSP 107:
- * data frames are delivered, a control message goes to the VSP. Returns the
- * NVSP status to complete with.
- */
-static uint32_t
-netvsp_rndis_stream(struct netvsp_poll *e, struct nvchan_rec *r, uint8_t *buf, uint32_t len,
-		    uint32_t channel_type);
-
 static int netvsp_send_ctl(struct netvsp_port *p, const void *msg, uint32_t len);
 
 /* Tell the tx side what the VSP decided (in_lock holder). */
@@ -172,7 +164,6 @@ netvsp_rndis_control(struct netvsp_poll *e, uint8_t *buf, uint32_t len)
 		return PVB_NVSP_STAT_INVALID_RNDIS;
 	}
 	rc = pvb_vsp_rndis(&p->vsp, &c, msg, reply, sizeof(reply));
-	/* pairs with the load-acquire in netvsp_tx_burst() */
 	netvsp_publish(p);
 	if (rc < 0) {
 		pvb_counter_add(&p->protocol_errors, 1);
@@ -183,103 +174,104 @@ netvsp_rndis_control(struct netvsp_poll *e, uint8_t *buf, uint32_t len)
 	return PVB_NVSP_STAT_SUCCESS;
 }
 
-static uint32_t
-netvsp_rndis_stream(struct netvsp_poll *e, struct nvchan_rec *r, uint8_t *buf, uint32_t len,
-		    uint32_t channel_type)
-{
-	struct pvb_rndis_data d;
-	uint32_t off = 0, frames = 0;
-
-	if (channel_type == PVB_NVSP_RNDIS_CONTROL)
-		return netvsp_rndis_control(e, buf, len);
-	while (off < len) {
-		if (pvb_rndis_data_decode(buf + off, len - off, &d) != 0) {
-			pvb_counter_add(&e->p->bad_packets, 1);
-			return PVB_NVSP_STAT_INVALID_RNDIS;
-		}
-		/* the guest promised at most max_pkts_per_msg; more are dropped */
-		if (++frames > e->p->vsp.cfg.max_pkts_per_msg ||
-		    (e->mode == NVCHAN_DELIVER && e->got == e->n)) {
-			pvb_counter_add(&e->p->bad_packets, 1);
-			return PVB_NVSP_STAT_FAIL;
-		}
-		if (netvsp_deliver(e, r, buf + off, &d) != 0)
-			return PVB_NVSP_STAT_FAIL;
-		off += d.msg_len;
-	}
-	return PVB_NVSP_STAT_SUCCESS;
-}
-
-/* Room for a whole NVSP 107 of frames, or stop and leave it in the ring. */
-static bool
-netvsp_room(const struct netvsp_poll *e)
-{
-	if (e->mode != NVCHAN_DELIVER)
-		return e->mode == NVCHAN_DROP;
-	return (uint32_t)(e->n - e->got) >= e->p->vsp.cfg.max_pkts_per_msg;
-}
-
-/* NVSP 107 whose RNDIS bytes sit in a send-buffer section. */
+/*
+ * The RNDIS data packets in [buf, buf + len) of guest memory, from where the
+ * last call stopped (p->cur_off): 0 when all are delivered (r->status says
+ * how it went), -EAGAIN when the burst is full (resume next time).
+ */
 static int
-netvsp_rndis_section(struct netvsp_poll *e, const struct pvb_vmbus_pkt *pk,
-		     const struct pvb_nvsp_msg *m, struct nvchan_rec **rp)
+netvsp_rndis_stream(struct netvsp_poll *e, struct nvchan_rec *r, uint8_t *buf, uint32_t len)
 {
 	struct netvsp_port *p = e->p;
-	uint32_t idx = m->u.rndis.section_index, size = m->u.rndis.section_size;
-	struct nvchan_rec *r;
+	struct pvb_rndis_data d;
 
-	if (!netvsp_room(e))
-		return -EAGAIN;
-	r = nvchan_rec_get(p->ch, pk->trans_id);
-	if (r == NULL)
-		return -EAGAIN;
-	*rp = r;
-	if (p->sendbuf == NULL || idx >= p->vsp.section_count || size > p->vsp.section_size ||
-	    size == 0) {
-		pvb_counter_add(&p->bad_packets, 1);
-		r->status = PVB_NVSP_STAT_FAIL;
-		return 0;
+	while (p->cur_off < len) {
+		if (e->mode == NVCHAN_DELIVER && e->got == e->n)
+			return -EAGAIN;
+		if (pvb_rndis_data_decode(buf + p->cur_off, len - p->cur_off, &d) != 0) {
+			pvb_counter_add(&p->bad_packets, 1);
+			r->status = PVB_NVSP_STAT_INVALID_RNDIS;
+			return 0;
+		}
+		if (netvsp_deliver(e, r, buf + p->cur_off, &d) != 0)
+			return -EAGAIN;
+		/* msg_len >= 44: the walk ends */
+		p->cur_off += d.msg_len;
 	}
-	r->status = netvsp_rndis_stream(e, r, p->sendbuf + (uint64_t)idx * p->vsp.section_size,
-					size, m->u.rndis.channel_type);
 	return 0;
 }
 
-/* NVSP 107 whose RNDIS packet sits in guest pages (GPA direct): one range. */
-static int
-netvsp_rndis_gpa(struct netvsp_poll *e, const struct pvb_vmbus_pkt *pk,
-		 const struct pvb_nvsp_msg *m, struct nvchan_rec **rp)
+/* Where the RNDIS bytes of a section NVSP 107 are; NULL if not in the send buffer. */
+static uint8_t *
+netvsp_section(struct netvsp_port *p, const struct pvb_nvsp_msg *m, uint32_t *len)
+{
+	uint32_t idx = m->u.rndis.section_index, size = m->u.rndis.section_size;
+
+	if (p->sendbuf == NULL || idx >= p->vsp.section_count || size > p->vsp.section_size ||
+	    size == 0)
+		return NULL;
+	*len = size;
+	return p->sendbuf + (uint64_t)idx * p->vsp.section_size;
+}
+
+/* Where the RNDIS bytes of a GPA-direct NVSP 107 are: one range of contiguous region pages. */
+static uint8_t *
+netvsp_gpa(struct netvsp_poll *e, const struct pvb_vmbus_pkt *pk, uint32_t *len)
 {
 	struct netvsp_port *p = e->p;
 	struct pvb_vmbus_gpa_iter it = { 0 };
 	struct pvb_vmbus_xfer_range rg;
 	uint64_t pfn[NETVSP_MAX_GPA_PAGES];
 	uint64_t pages = p->ch->shm.len / PVB_VMBUS_PAGE;
-	struct nvchan_rec *r;
 	int np, i;
 
-	if (!netvsp_room(e))
-		return -EAGAIN;
-	r = nvchan_rec_get(p->ch, pk->trans_id);
-	if (r == NULL)
-		return -EAGAIN;
-	*rp = r;
-	r->status = PVB_NVSP_STAT_FAIL;
 	np = pvb_vmbus_in_gpa_next(&p->ch->in, pk, &it, &rg, pfn, RTE_DIM(pfn));
-	if (np <= 0 || np > (int)RTE_DIM(pfn) || pk->range_count != 1) {
-		pvb_counter_add(&p->bad_packets, 1);
-		return np == -EPIPE ? -EPIPE : 0;
-	}
+	if (np <= 0 || np > (int)RTE_DIM(pfn) || pk->range_count != 1)
+		return NULL;
 	/* a guest page number is a page of the region; the range must be contiguous */
 	for (i = 0; i < np; i++)
-		if (pfn[i] >= pages || pfn[i] != pfn[0] + (uint64_t)i) {
-			pvb_counter_add(&p->bad_packets, 1);
-			return 0;
-		}
-	r->status = netvsp_rndis_stream(e, r, p->ch->shm.base + pfn[0] * PVB_VMBUS_PAGE +
-					rg.byte_offset, rg.byte_count, m->u.rndis.channel_type);
-	(void)m;
-	return 0;
+		if (pfn[i] >= pages || pfn[i] != pfn[0] + (uint64_t)i)
+			return NULL;
+	*len = rg.byte_count;
+	return p->ch->shm.base + pfn[0] * PVB_VMBUS_PAGE + rg.byte_offset;
+}
+
+/* NVSP 107 from the guest: data frames (resumable) or one RNDIS control message. */
+static int
+netvsp_rndis(struct netvsp_poll *e, const struct pvb_vmbus_pkt *pk, const struct pvb_nvsp_msg *m)
+{
+	struct netvsp_port *p = e->p;
+	struct nvchan_rec *r = p->cur_rec;
+	uint8_t *buf = NULL;
+	uint32_t len = 0;
+	int rc = 0;
+
+	if (m->u.rndis.channel_type != PVB_NVSP_RNDIS_CONTROL && e->mode == NVCHAN_STOP_AT_DATA)
+		return -EAGAIN;
+	if (r == NULL) {
+		r = nvchan_rec_get(p->ch, pk->trans_id);
+		if (r == NULL)
+			return -EAGAIN;	/* every record is out with the application */
+		p->cur_rec = r;
+		p->cur_off = 0;
+	}
+	if (pk->type == PVB_VMBUS_PKT_DATA_GPA_DIRECT)
+		buf = netvsp_gpa(e, pk, &len);
+	else if (m->u.rndis.section_index != PVB_NVSP_NO_SECTION)
+		buf = netvsp_section(p, m, &len);
+	if (pvb_vmbus_in_broken(&p->ch->in))
+		rc = -EPIPE;
+	if (buf == NULL) {
+		pvb_counter_add(&p->bad_packets, 1);
+		r->status = PVB_NVSP_STAT_FAIL;
+	} else if (m->u.rndis.channel_type == PVB_NVSP_RNDIS_CONTROL) {
+		r->status = netvsp_rndis_control(e, buf, len);
+	} else if (netvsp_rndis_stream(e, r, buf, len) != 0) {
+		return -EAGAIN;
+	}
+	p->cur_rec = NULL;
+	nvchan_rec_parsed(r);
+	return rc;
 }
 
 /* An NVSP message other than 107: the VSP answers it. */
@@ -332,8 +324,7 @@ netvsp_packet(struct netvsp_poll *e, const struct pvb_vmbus_pkt *pk)
 	struct nvchan *ch = e->p->ch;
 	struct pvb_nvsp_msg m;
 	uint8_t buf[PVB_NVSP_MSG_SIZE];
-	struct nvchan_rec *r = NULL;
-	int len, rc = 0;
+	int len;
 
 	len = pvb_vmbus_in_payload(&ch->in, pk, buf, sizeof(buf));
 	if (len < 0 || pvb_nvsp_decode(buf, (uint32_t)RTE_MIN(len, (int)sizeof(buf)), &m) != 0) {
@@ -351,15 +342,7 @@ netvsp_packet(struct netvsp_poll *e, const struct pvb_vmbus_pkt *pk)
 		netvsp_nvsp_control(e, pk, &m);
 		return 0;
 	}
-	if (pk->type == PVB_VMBUS_PKT_DATA_GPA_DIRECT)
-		rc = netvsp_rndis_gpa(e, pk, &m, &r);
-	else if (m.u.rndis.section_index != PVB_NVSP_NO_SECTION)
-		rc = netvsp_rndis_section(e, pk, &m, &r);
-	else
-		pvb_counter_add(&e->p->bad_packets, 1);
-	if (r != NULL)
-		nvchan_rec_parsed(r);
-	return rc;
+	return netvsp_rndis(e, pk, &m);
 }
 
 static void
@@ -383,7 +366,8 @@ uint16_t
 netvsp_events(struct netvsp_port *p, enum nvchan_mode mode, struct rte_mempool *mp,
 	      struct rte_mbuf **pkts, uint16_t n)
 {
-	struct netvsp_poll e = { .p = p, .mode = mode, .mp = mp, .pkts = pkts, .n = n };
+	/* not zero-initialised: the arrays are large and filled from their counts */
+	struct netvsp_poll e;
 	struct nvchan *ch = p->ch;
 	struct pvb_vmbus_pkt pk;
 	unsigned int budget;
@@ -391,6 +375,15 @@ netvsp_events(struct netvsp_port *p, enum nvchan_mode mode, struct rte_mempool *
 
 	if (!rte_spinlock_trylock(&ch->in_lock))
 		return 0;
+	e.p = p;
+	e.mode = mode;
+	e.mp = mp;
+	e.pkts = pkts;
+	e.n = n;
+	e.got = 0;
+	e.ncomp = 0;
+	e.cache.n = 0;
+	e.cache.i = 0;
 	for (budget = 0; budget < NETVSP_EVENT_BUDGET; budget++) {
 		rc = pvb_vmbus_in_peek(&ch->in, &pk);
 		if (rc == 0)
@@ -404,6 +397,7 @@ netvsp_events(struct netvsp_port *p, enum nvchan_mode mode, struct rte_mempool *
 		pvb_vmbus_in_consume(&ch->in, &pk);
 	}
 	pvb_vmbus_in_commit(&ch->in);
+	nvchan_mbufs_release(&e.cache);
 	netvsp_flush_out(&e);
 	rte_spinlock_unlock(&ch->in_lock);
 	return e.got;
