@@ -12,6 +12,7 @@
 
 #include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_memcpy.h>
 
 #include "pvb_netvsc.h"
 #include "pvb_nvchan.h"
@@ -210,6 +211,41 @@ nvchan_comp_flush(struct nvchan *ch, int (*write)(struct nvchan *ch, const struc
 		}
 		ch->nstash = 0;
 	}
+}
+
+struct rte_mbuf *
+nvchan_copy_frame(struct nvchan_mbufs *c, struct rte_mempool *mp, unsigned int want,
+		  const uint8_t *src, uint32_t len)
+{
+	struct rte_mbuf *head = NULL, *tail = NULL, *m;
+	uint32_t room, k;
+
+	do {
+		m = nvchan_mbuf(c, mp, want);
+		if (m == NULL) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		/* a chained segment has no use for headroom */
+		if (head != NULL)
+			m->data_off = 0;
+		room = rte_pktmbuf_tailroom(m);
+		k = RTE_MIN(room, len);
+		rte_memcpy(rte_pktmbuf_mtod(m, void *), src, k);
+		m->data_len = (uint16_t)k;
+		src += k;
+		len -= k;
+		if (head == NULL) {
+			head = m;
+			head->pkt_len = 0;
+		} else {
+			tail->next = m;
+			head->nb_segs++;
+		}
+		head->pkt_len += k;
+		tail = m;
+	} while (len > 0 && room > 0);
+	return head;
 }
 
 void

@@ -159,6 +159,13 @@ nvchan_mbufs_release(struct nvchan_mbufs *c)
 	c->n = c->i = 0;
 }
 
+/**
+ * Copy @p len bytes of a frame into mbufs from @p c: one, or a chain when
+ * the frame is larger than an mbuf's data room. NULL if the pool is dry.
+ */
+struct rte_mbuf *nvchan_copy_frame(struct nvchan_mbufs *c, struct rte_mempool *mp,
+				   unsigned int want, const uint8_t *src, uint32_t len);
+
 /** Ring the peer's doorbell. */
 void nvchan_signal(struct nvchan *ch);
 

@@ -66,6 +66,7 @@ struct netvsc_port {
 	struct pvb_chan_guest gc;
 	uint64_t retry_at;		/* TSC of the next connect attempt */
 	bool said_waiting;
+	bool said_refused;
 	uint32_t idle_gen;
 	uint32_t idle_polls;		/* control-thread rounds without an rx burst */
 

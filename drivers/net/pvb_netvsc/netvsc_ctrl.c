@@ -351,9 +351,13 @@ netvsc_ctrl_thread(void *arg)
 			netvsc_opened(p);
 			break;
 		case PVB_CHAN_EV_CLOSED:
-			LOG(NOTICE, "%s: host gone (%s%s%s)", p->path,
-			    p->gc.why != NULL ? p->gc.why : "closed",
-			    p->gc.peer_reason[0] != '\0' ? ": " : "", p->gc.peer_reason);
+			/* a host that keeps refusing us is said once, not every retry */
+			if (p->ch != NULL || !p->said_refused)
+				LOG(NOTICE, "%s: host gone (%s%s%s)", p->path,
+				    p->gc.why != NULL ? p->gc.why : "closed",
+				    p->gc.peer_reason[0] != '\0' ? ": " : "",
+				    p->gc.peer_reason);
+			p->said_refused = p->ch == NULL;
 			netvsc_teardown(p);
 			p->retry_at = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
 			continue;

@@ -54,6 +54,8 @@ netvsc_infos(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	info->max_mtu = p->mtu != 0 ? p->mtu : 9216;
 	info->min_rx_bufsize = 0;
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
+	/* frames larger than an mbuf are copied into chains */
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
 	info->rx_desc_lim.nb_max = UINT16_MAX;
 	info->tx_desc_lim.nb_max = UINT16_MAX;
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;

@@ -25,6 +25,7 @@
 
 #define NETVSC_EVENT_BUDGET	256
 #define NETVSC_MAX_GPA_PAGES	24
+#define NETVSC_TX_COPYBREAK	512	/* in-region frames above this go by pages, in place */
 
 struct netvsc_poll {
 	struct netvsc_port *p;
@@ -158,22 +159,20 @@ netvsc_range(struct netvsc_poll *e, struct nvchan_rec *r, const struct pvb_vmbus
 		pvb_counter_add(&p->not_polled_drops, 1);
 		return 0;
 	}
-	m = nvchan_mbuf(&e->cache, e->mp, e->n - e->got);
-	if (m == NULL) {
-		pvb_counter_add1w(&q->nombuf, 1);
-		return -ENOMEM;
-	}
 	if (!p->zero_copy || d.frame_len <= p->copybreak ||
 	    d.frame_off + d.frame_len > UINT16_MAX) {
-		if (d.frame_len > rte_pktmbuf_tailroom(m)) {
-			rte_pktmbuf_free(m);
-			pvb_counter_add(&p->bad_packets, 1);
-			return 0;
+		m = nvchan_copy_frame(&e->cache, e->mp, e->n - e->got, msg + d.frame_off,
+				      d.frame_len);
+		if (m == NULL) {
+			pvb_counter_add1w(&q->nombuf, 1);
+			return -ENOMEM;
 		}
-		rte_memcpy(rte_pktmbuf_mtod(m, void *), msg + d.frame_off, d.frame_len);
-		m->data_len = (uint16_t)d.frame_len;
-		m->pkt_len = d.frame_len;
 	} else {
+		m = nvchan_mbuf(&e->cache, e->mp, e->n - e->got);
+		if (m == NULL) {
+			pvb_counter_add1w(&q->nombuf, 1);
+			return -ENOMEM;
+		}
 		nvchan_rec_attach(r, m, msg, (uint16_t)d.frame_off, (uint16_t)d.frame_len);
 		pvb_counter_add1w(&q->zero_copy, 1);
 	}
@@ -507,10 +506,11 @@ netvsc_tx_one(struct netvsc_port *p, struct rte_mbuf *m)
 	uint32_t need = PVB_RNDIS_PACKET_HDR_SIZE + 16 + m->pkt_len;
 
 	need = RTE_ALIGN_CEIL(need, p->align);
+	/* a frame already in the region (received zero copy) is sent in place */
+	if (m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(p, m))
+		return netvsc_tx_inplace(p, m);
 	if (need <= p->agg_max)
 		return netvsc_tx_small(p, m, need);
-	if (netvsc_in_region(p, m))
-		return netvsc_tx_inplace(p, m);
 	return netvsc_tx_big(p, m, need);
 }
 

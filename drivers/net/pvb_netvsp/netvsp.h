@@ -42,6 +42,7 @@ struct netvsp_port {
 	struct rte_ether_addr mac;	/* the port's own address */
 	uint32_t mtu;
 	uint32_t copybreak;
+	uint32_t section_size;		/* send section size offered; 0: auto */
 	uint16_t port_id;
 	int socket_id;
 	bool started;
@@ -52,6 +53,7 @@ struct netvsp_port {
 	pvb_shared_u32 stop;
 	int lfd;
 	uint32_t chan_seq;
+	uint64_t refused;		/* guests turned away while one is connected */
 	struct pvb_chan_host hc;
 	uint32_t idle_gen;
 	uint32_t idle_polls;		/* control-thread rounds without an rx burst */		/* poll_gen as the control thread last saw it */

@@ -60,7 +60,11 @@ static void
 netvsp_vsp_start(struct netvsp_port *p)
 {
 	/* 32 frames per send section: fewer completions than OpenVMM's 8 */
-	struct pvb_vsp_config cfg = { .mtu = p->mtu, .max_pkts_per_msg = 32 };
+	struct pvb_vsp_config cfg = {
+		.mtu = p->mtu,
+		.max_pkts_per_msg = 32,
+		.send_section_size = p->section_size,
+	};
 
 	memcpy(cfg.mac, p->guest_mac, sizeof(cfg.mac));
 	pvb_vsp_init(&p->vsp, &cfg, netvsp_gpadl_size, &p->open);
@@ -227,6 +231,10 @@ netvsp_ctrl_thread(void *arg)
 			}
 			netvsp_offer(p, fd);
 		} else if ((fd = pvb_chan_accept(p->lfd)) >= 0) {
+			/* a refused guest retries every 100 ms: say it once per 100 */
+			if (p->refused++ % 100 == 0)
+				LOG(NOTICE, "%s: refused another guest: the channel is in use "
+				    "(%" PRIu64 " refusals)", p->path, p->refused);
 			pvb_chan_send_error(fd, -EBUSY, "channel in use by another guest");
 			close(fd);
 		}

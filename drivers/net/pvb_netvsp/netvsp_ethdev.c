@@ -25,8 +25,10 @@ RTE_LOG_REGISTER_DEFAULT(netvsp_logtype, NOTICE);
 #define ARG_MAC		"mac"
 #define ARG_MTU		"mtu"
 #define ARG_COPYBREAK	"copybreak"
+#define ARG_SECTION	"section_size"
 
-static const char *const netvsp_args[] = { ARG_PATH, ARG_MAC, ARG_MTU, ARG_COPYBREAK, NULL };
+static const char *const netvsp_args[] = { ARG_PATH, ARG_MAC, ARG_MTU, ARG_COPYBREAK,
+	ARG_SECTION, NULL };
 
 static int
 netvsp_configure(struct rte_eth_dev *dev)
@@ -49,6 +51,8 @@ netvsp_infos(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	info->max_mtu = p->mtu;
 	info->min_rx_bufsize = 0;
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* frames larger than an mbuf are copied into chains */
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
 	info->rx_desc_lim.nb_max = UINT16_MAX;
 	info->tx_desc_lim.nb_max = UINT16_MAX;
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
@@ -330,6 +334,15 @@ netvsp_kv_copybreak(const char *key, const char *v, void *arg)
 }
 
 static int
+netvsp_kv_section(const char *key, const char *v, void *arg)
+{
+	(void)key;
+	if (nvchan_parse_u32(v, 512, 65536, arg) != 0 || *(uint32_t *)arg % 64 != 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int
 netvsp_parse(struct rte_vdev_device *vdev, struct netvsp_port *p)
 {
 	const char *args = rte_vdev_device_args(vdev);
@@ -337,7 +350,7 @@ netvsp_parse(struct rte_vdev_device *vdev, struct netvsp_port *p)
 	int rc = 0;
 
 	if (kv == NULL) {
-		LOG(ERR, "%s: cannot parse \"%s\"; known: path, mac, mtu, copybreak",
+		LOG(ERR, "%s: cannot parse \"%s\"; known: path, mac, mtu, copybreak, section_size",
 		    rte_vdev_device_name(vdev), args);
 		return -EINVAL;
 	}
@@ -355,6 +368,10 @@ netvsp_parse(struct rte_vdev_device *vdev, struct netvsp_port *p)
 		rc = -EINVAL;
 	} else if (rte_kvargs_process(kv, ARG_COPYBREAK, netvsp_kv_copybreak, &p->copybreak) != 0) {
 		LOG(ERR, "%s: copybreak must be 0..65535", rte_vdev_device_name(vdev));
+		rc = -EINVAL;
+	} else if (rte_kvargs_process(kv, ARG_SECTION, netvsp_kv_section, &p->section_size) != 0) {
+		LOG(ERR, "%s: section_size must be 512..65536, a multiple of 64",
+		    rte_vdev_device_name(vdev));
 		rc = -EINVAL;
 	}
 	rte_kvargs_free(kv);
@@ -457,4 +474,5 @@ static struct rte_vdev_driver netvsp_vdev = {
 
 RTE_PMD_REGISTER_VDEV(net_pvb_netvsp, netvsp_vdev);
 RTE_PMD_REGISTER_PARAM_STRING(net_pvb_netvsp,
-	"path=<unix socket> mac=<guest MAC> mtu=<68-9216> copybreak=<bytes>");
+	"path=<unix socket> mac=<guest MAC> mtu=<68-9216> copybreak=<bytes> "
+	"section_size=<bytes>");

@@ -104,22 +104,20 @@ netvsp_deliver(struct netvsp_poll *e, struct nvchan_rec *r, uint8_t *msg,
 		pvb_counter_add(&e->p->not_polled_drops, 1);
 		return 0;
 	}
-	m = nvchan_mbuf(&e->cache, e->mp, e->n - e->got);
-	if (m == NULL) {
-		pvb_counter_add1w(&q->nombuf, 1);
-		return -ENOMEM;
-	}
-	/* an ext buffer's length is 16 bits: beyond that, copy (if it fits) */
+	/* an ext buffer's length is 16 bits: beyond that, copy */
 	if (d->frame_len <= e->p->copybreak || d->frame_off + d->frame_len > UINT16_MAX) {
-		if (d->frame_len > rte_pktmbuf_tailroom(m)) {
-			rte_pktmbuf_free(m);
-			pvb_counter_add(&e->p->bad_packets, 1);
-			return 0;
+		m = nvchan_copy_frame(&e->cache, e->mp, e->n - e->got, msg + d->frame_off,
+				      d->frame_len);
+		if (m == NULL) {
+			pvb_counter_add1w(&q->nombuf, 1);
+			return -ENOMEM;
 		}
-		rte_memcpy(rte_pktmbuf_mtod(m, void *), msg + d->frame_off, d->frame_len);
-		m->data_len = (uint16_t)d->frame_len;
-		m->pkt_len = d->frame_len;
 	} else {
+		m = nvchan_mbuf(&e->cache, e->mp, e->n - e->got);
+		if (m == NULL) {
+			pvb_counter_add1w(&q->nombuf, 1);
+			return -ENOMEM;
+		}
 		nvchan_rec_attach(r, m, msg, (uint16_t)d->frame_off, (uint16_t)d->frame_len);
 		pvb_counter_add1w(&q->zero_copy, 1);
 	}
