@@ -87,6 +87,7 @@ struct netvsc_port {
 	uint32_t section_size, agg_max, agg_pkts, align;
 	int64_t agg_sect;		/* section being filled, -1 none */
 	uint32_t agg_off, agg_n;
+	struct pvb_rndis_packet_msg tx_hdr;	/* data header template */
 	struct rte_mbuf **hold;
 	uint32_t *hold_free, nhold_free;
 

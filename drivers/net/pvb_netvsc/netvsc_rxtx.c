@@ -45,6 +45,10 @@ netvsc_tx_setup(struct netvsc_port *p)
 {
 	uint32_t i;
 
+	static const struct pvb_rndis_pktinfo none;
+
+	RTE_BUILD_BUG_ON(sizeof(p->tx_hdr) != PVB_RNDIS_PACKET_HDR_SIZE);
+	pvb_rndis_data_encode(&p->tx_hdr, 0, &none, 1);
 	p->section_size = p->vsc.section_size;
 	if (pvb_netvsc_slots_init(&p->sect, (uint32_t)(p->sendbuf_len / p->section_size)) != 0)
 		return -ENOMEM;
@@ -385,14 +389,23 @@ static uint32_t
 netvsc_put_msg(struct netvsc_port *p, uint8_t *dst, const struct rte_mbuf *m)
 {
 	struct pvb_rndis_pktinfo pi = { 0 };
+	struct pvb_rndis_packet_msg h;
 	uint32_t hdr, len, off;
 
 	if (m->ol_flags & RTE_MBUF_F_TX_VLAN) {
 		pi.present |= PVB_PI_VLAN;
 		pi.vlan = (uint32_t)(m->vlan_tci & 0xfff) << 4 | (uint32_t)(m->vlan_tci >> 13);
+		hdr = pvb_rndis_data_hdr_len(&pi);
+		len = pvb_rndis_data_encode(dst, m->pkt_len, &pi, p->align);
+	} else {
+		/* the common case from a template: only the lengths vary */
+		h = p->tx_hdr;
+		hdr = PVB_RNDIS_PACKET_HDR_SIZE;
+		len = RTE_ALIGN_CEIL(hdr + m->pkt_len, p->align);
+		h.len = len;
+		h.data_len = m->pkt_len;
+		memcpy(dst, &h, sizeof(h));
 	}
-	hdr = pvb_rndis_data_hdr_len(&pi);
-	len = pvb_rndis_data_encode(dst, m->pkt_len, &pi, p->align);
 	for (off = hdr; m != NULL; m = m->next) {
 		rte_memcpy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
 		off += m->data_len;

@@ -75,6 +75,7 @@ struct netvsp_port {
 	struct pvb_netvsc_slots slots;
 	uint32_t *slot_next;		/* next slot of the same packet, UINT32_MAX at the end */
 	uint32_t *slot_count;		/* slots of the packet whose first slot this is, else 0 */
+	struct pvb_rndis_packet_msg tx_hdr;	/* data header template */
 
 	struct nvchan_active act[2];	/* rx, tx */
 	struct netvsp_rxq rxq;

@@ -40,7 +40,12 @@ struct netvsp_poll {
 int
 netvsp_slots_setup(struct netvsp_port *p)
 {
+	static const struct pvb_rndis_pktinfo none;
 	uint32_t n = p->vsp.slot_count;
+
+	/* the data header every host -> guest frame starts with */
+	RTE_BUILD_BUG_ON(sizeof(p->tx_hdr) != PVB_RNDIS_PACKET_HDR_SIZE);
+	pvb_rndis_data_encode(&p->tx_hdr, 0, &none, 1);
 
 	p->slot_next = rte_malloc_socket("netvsp_next", sizeof(uint32_t) * n, 0, p->socket_id);
 	p->slot_count = rte_zmalloc_socket("netvsp_count", sizeof(uint32_t) * n, 0,
@@ -441,16 +446,19 @@ netvsp_filter(const struct netvsp_port *p, const struct rte_mbuf *m)
 static uint32_t
 netvsp_fill_slot(struct netvsp_port *p, uint32_t s, const struct rte_mbuf *m)
 {
-	static const struct pvb_rndis_pktinfo none;
 	uint8_t *dst = p->rxbuf + (uint64_t)s * p->vsp.slot_size;
-	uint32_t hdr = pvb_rndis_data_hdr_len(&none), off = hdr, len;
+	struct pvb_rndis_packet_msg h = p->tx_hdr;
+	uint32_t off = PVB_RNDIS_PACKET_HDR_SIZE;
 
-	len = pvb_rndis_data_encode(dst, m->pkt_len, &none, 1);
+	/* the header without per-packet info, from the template: only lengths vary */
+	h.len = PVB_RNDIS_PACKET_HDR_SIZE + m->pkt_len;
+	h.data_len = m->pkt_len;
+	memcpy(dst, &h, sizeof(h));
 	for (; m != NULL; m = m->next) {
 		rte_memcpy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
 		off += m->data_len;
 	}
-	return len;
+	return h.len;
 }
 
 /* Send the RNDIS messages in slots s[0..n) as one transfer-page packet (out_lock held). */
