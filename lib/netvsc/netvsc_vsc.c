@@ -1,3 +1,635 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright(c) 2026 pvbridge authors
  */
+
+/*
+ * The guest (VSC) control state machine (spec/vmbus-netvsc.md §5.4, §6).
+ * pvb_vsc_next() hands out one message at a time; one that wants an answer
+ * sets `sent`, and nothing more goes out until pvb_vsc_nvsp() or
+ * pvb_vsc_rndis() takes that answer.
+ *
+ *   INIT -> WAIT_INIT (newest version first; a refusal goes back to INIT
+ *   with the next one) -> WAIT_RECV_BUF (NDIS_CONFIG, NDIS_VER, 101)
+ *   -> WAIT_SEND_BUF (104) -> WAIT_RNDIS_INIT -> WAIT_QUERY (MAC, MTU,
+ *   link, packet filter) -> READY;  pvb_vsc_halt(): -> HALTED (filter 0,
+ *   HALT, 103, 106).
+ *
+ * query_step is the step inside a state that sends several messages:
+ *  - WAIT_RECV_BUF: PRE_* below;
+ *  - WAIT_QUERY: Q_* below;
+ *  - WAIT_QUERY and READY while a packet-filter SET is out: STEP_SET | the
+ *    filter it carries, recorded as acknowledged when SET_CMPLT says so;
+ *  - HALTED: the teardown messages still to send (TD_* bits).
+ *
+ * The host is untrusted: every completion is checked against the one
+ * request outstanding, and a reply that a mandatory step cannot use fails
+ * the channel (FAILED; every later call -EPROTO).
+ */
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "pvb_netvsc.h"
+
+/* Newest first (§5.4), one INIT per candidate with min = max. */
+static const uint32_t vsc_versions[] = {
+	PVB_NVSP_VER_61, PVB_NVSP_VER_6, PVB_NVSP_VER_5,
+	PVB_NVSP_VER_4, PVB_NVSP_VER_2, PVB_NVSP_VER_1,
+};
+
+#define NVERSIONS		(sizeof(vsc_versions) / sizeof(vsc_versions[0]))
+
+#define ETH_HLEN		14u
+#define MTU_DEFAULT		1500u
+#define MTU_MIN			68u	/* IPv4's minimum */
+#define MTU_MAX			65535u
+#define SLOT_MIN		64u	/* a PACKET_MSG header and a minimal frame */
+#define SECTION_MIN		68u	/* Linux's minimum send section */
+#define PKTS_PER_MSG_MAX	64u
+#define ALIGN_FACTOR_MAX	12u	/* 4 KiB */
+#define ALIGN_MIN		4u	/* DPDK's floor: PPIs are u32 arrays */
+#define NDIS_MAJOR		6u
+#define NDIS_MINOR_V4		1u	/* NDIS 6.1 up to NVSP v4 */
+#define NDIS_MINOR_V5		30u	/* NDIS 6.30 from NVSP v5 */
+#define FILTER_DEFAULT		(PVB_RNDIS_FILTER_DIRECTED | PVB_RNDIS_FILTER_ALL_MULTICAST | \
+				 PVB_RNDIS_FILTER_BROADCAST)
+#define RNDIS_COMPLETION_BIT	0x80000000u
+
+enum { PRE_NDIS_CONFIG, PRE_NDIS_VER, PRE_RECV_BUF };
+enum { Q_MAC, Q_MTU, Q_LINK, Q_FILTER };
+
+#define STEP_SET		0x80000000u	/* a SET of the filter in the low bits is out */
+#define FILTER_BITS		0x7fffffffu	/* NDIS filter bits end far below bit 31 */
+
+#define TD_FILTER		(1u << 0)	/* SET filter 0, wait for SET_CMPLT */
+#define TD_FILTER_OUT		(1u << 1)	/* that SET is the one outstanding */
+#define TD_HALT			(1u << 2)	/* RNDIS HALT, no completion */
+#define TD_REVOKE_RECV		(1u << 3)
+#define TD_REVOKE_SEND		(1u << 4)
+
+static void
+put_le32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)(v >> 16);
+	b[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t
+get_le32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+/* Fail the channel: the first reason sticks; nothing is outstanding any more. */
+static int
+vsc_fail(struct pvb_vsc *g, const char *why)
+{
+	if (g->why == NULL)
+		g->why = why;
+	g->state = PVB_VSC_FAILED;
+	g->sent = false;
+	g->pending_req = 0;
+	g->protocol_errors++;
+	return -EPROTO;
+}
+
+void
+pvb_vsc_init(struct pvb_vsc *g, const struct pvb_vsc_config *cfg)
+{
+	memset(g, 0, sizeof(*g));
+	if (cfg != NULL)
+		g->cfg = *cfg;
+	if (g->cfg.min_nvsp_ver == 0)
+		g->cfg.min_nvsp_ver = PVB_NVSP_VER_1;
+	g->state = PVB_VSC_INIT;
+	g->want_filter = FILTER_DEFAULT;
+	g->next_req = 1;
+}
+
+/* ---- what to send ----------------------------------------------------------- */
+
+/* A fresh RNDIS request id; 0 is never used (DPDK skips it too). */
+static uint32_t
+vsc_req_id(struct pvb_vsc *g)
+{
+	uint32_t id = g->next_req;
+
+	g->next_req = id + 1 == 0 ? 1 : id + 1;
+	return id;
+}
+
+static void
+act_nvsp(struct pvb_vsc_action *a, uint32_t type, bool want_comp)
+{
+	a->kind = PVB_VSC_ACT_NVSP;
+	a->want_comp = want_comp;
+	a->nvsp.type = type;
+}
+
+/*
+ * Encode @p c (a request with @p info) as the action. For ACT_RNDIS,
+ * want_comp says whether an RNDIS completion will follow (the 107 itself
+ * always gets a 108, which the datapath handles). With a completion due,
+ * the request becomes the one outstanding.
+ */
+static void
+act_rndis(struct pvb_vsc *g, struct pvb_vsc_action *a, struct pvb_rndis_ctl *c,
+	  const void *info, bool want_comp)
+{
+	int len;
+
+	c->request_id = vsc_req_id(g);
+	len = pvb_rndis_ctl_encode(c, info, a->rndis, sizeof(a->rndis));
+	if (len <= 0) {
+		memset(a, 0, sizeof(*a));
+		vsc_fail(g, "RNDIS request does not encode");
+		return;
+	}
+	a->kind = PVB_VSC_ACT_RNDIS;
+	a->want_comp = want_comp;
+	a->rndis_len = (uint32_t)len;
+	if (want_comp) {
+		g->pending_req = c->request_id;
+		g->sent = true;
+	}
+}
+
+static void
+next_init(struct pvb_vsc *g, struct pvb_vsc_action *a)
+{
+	uint32_t v = g->ver_idx < NVERSIONS ? vsc_versions[g->ver_idx] : 0;
+
+	if (v == 0 || v < g->cfg.min_nvsp_ver) {
+		vsc_fail(g, "no common NVSP version");
+		return;
+	}
+	act_nvsp(a, PVB_NVSP_INIT, true);
+	a->nvsp.u.init.min_ver = v;
+	a->nvsp.u.init.max_ver = v;
+	g->nvsp_ver = v;
+	g->state = PVB_VSC_WAIT_INIT;
+	g->sent = true;
+}
+
+/* NDIS_CONFIG (v2 and later), NDIS_VER, then the receive buffer (§5.4 steps 3-5). */
+static void
+next_pre_buffers(struct pvb_vsc *g, struct pvb_vsc_action *a)
+{
+	uint32_t mtu = g->cfg.mtu != 0 ? g->cfg.mtu : MTU_DEFAULT;
+
+	switch (g->query_step) {
+	case PRE_NDIS_CONFIG:
+		act_nvsp(a, PVB_NVSP_SEND_NDIS_CONFIG, false);
+		a->nvsp.u.ndis_config.mtu = mtu + ETH_HLEN;
+		a->nvsp.u.ndis_config.caps = PVB_NDIS_CAP_IEEE8021Q;
+		g->query_step = PRE_NDIS_VER;
+		break;
+	case PRE_NDIS_VER:
+		act_nvsp(a, PVB_NVSP_SEND_NDIS_VER, false);
+		a->nvsp.u.ndis_ver.major = NDIS_MAJOR;
+		a->nvsp.u.ndis_ver.minor = g->nvsp_ver <= PVB_NVSP_VER_4 ? NDIS_MINOR_V4 :
+									  NDIS_MINOR_V5;
+		g->query_step = PRE_RECV_BUF;
+		break;
+	default:
+		act_nvsp(a, PVB_NVSP_SEND_RECV_BUF, true);
+		a->nvsp.u.send_buf.gpadl = g->cfg.recv_gpadl;
+		a->nvsp.u.send_buf.id = PVB_NVSP_RXBUF_ID;
+		g->sent = true;
+		break;
+	}
+}
+
+static void
+next_send_buf(struct pvb_vsc *g, struct pvb_vsc_action *a)
+{
+	act_nvsp(a, PVB_NVSP_SEND_SEND_BUF, true);
+	a->nvsp.u.send_buf.gpadl = g->cfg.send_gpadl;
+	a->nvsp.u.send_buf.id = PVB_NVSP_TXBUF_ID;
+	g->sent = true;
+}
+
+static void
+next_rndis_init(struct pvb_vsc *g, struct pvb_vsc_action *a)
+{
+	struct pvb_rndis_ctl c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = PVB_RNDIS_INITIALIZE_MSG;
+	c.major = PVB_RNDIS_MAJOR;
+	c.minor = PVB_RNDIS_MINOR;
+	c.max_transfer_size = PVB_RNDIS_MAX_XFER_GUEST;
+	act_rndis(g, a, &c, NULL, true);
+}
+
+static void
+next_query(struct pvb_vsc *g, struct pvb_vsc_action *a, uint32_t oid)
+{
+	struct pvb_rndis_ctl c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = PVB_RNDIS_QUERY_MSG;
+	c.oid = oid;
+	act_rndis(g, a, &c, NULL, true);
+}
+
+/* SET the packet filter to @p filter; query_step remembers what is out. */
+static void
+next_set_filter(struct pvb_vsc *g, struct pvb_vsc_action *a, uint32_t filter)
+{
+	struct pvb_rndis_ctl c;
+	uint8_t v[4];
+
+	memset(&c, 0, sizeof(c));
+	c.type = PVB_RNDIS_SET_MSG;
+	c.oid = PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER;
+	c.info_len = sizeof(v);
+	put_le32(v, filter);
+	act_rndis(g, a, &c, v, true);
+}
+
+static void
+next_queries(struct pvb_vsc *g, struct pvb_vsc_action *a)
+{
+	static const uint32_t oids[] = {
+		[Q_MAC] = PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS,
+		[Q_MTU] = PVB_RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE,
+		[Q_LINK] = PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS,
+	};
+	uint32_t f = g->want_filter;
+
+	if (g->query_step < Q_FILTER) {
+		next_query(g, a, oids[g->query_step]);
+		return;
+	}
+	next_set_filter(g, a, f);
+	if (g->state != PVB_VSC_FAILED)
+		g->query_step = STEP_SET | f;
+}
+
+static void
+next_ready(struct pvb_vsc *g, struct pvb_vsc_action *a)
+{
+	uint32_t f = g->want_filter;
+
+	if (f == g->filter)
+		return;
+	next_set_filter(g, a, f);
+	if (g->state != PVB_VSC_FAILED)
+		g->query_step = STEP_SET | f;
+}
+
+/* The teardown of §5.4, one message per call, in this order. */
+static void
+next_teardown(struct pvb_vsc *g, struct pvb_vsc_action *a)
+{
+	struct pvb_rndis_ctl c;
+	uint32_t td = g->query_step;
+
+	if (td & TD_FILTER) {
+		g->query_step = (td & ~TD_FILTER) | TD_FILTER_OUT;
+		next_set_filter(g, a, 0);
+	} else if (td & TD_HALT) {
+		g->query_step = td & ~TD_HALT;
+		memset(&c, 0, sizeof(c));
+		c.type = PVB_RNDIS_HALT_MSG;
+		act_rndis(g, a, &c, NULL, false);
+	} else if (td & TD_REVOKE_RECV) {
+		g->query_step = td & ~TD_REVOKE_RECV;
+		act_nvsp(a, PVB_NVSP_REVOKE_RECV_BUF, false);
+		a->nvsp.u.revoke.id = PVB_NVSP_RXBUF_ID;
+	} else if (td & TD_REVOKE_SEND) {
+		g->query_step = td & ~TD_REVOKE_SEND;
+		act_nvsp(a, PVB_NVSP_REVOKE_SEND_BUF, false);
+		a->nvsp.u.revoke.id = PVB_NVSP_TXBUF_ID;
+	}
+}
+
+void
+pvb_vsc_next(struct pvb_vsc *g, struct pvb_vsc_action *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (g->sent)
+		return;
+	switch (g->state) {
+	case PVB_VSC_INIT:
+		next_init(g, a);
+		break;
+	case PVB_VSC_WAIT_RECV_BUF:
+		next_pre_buffers(g, a);
+		break;
+	case PVB_VSC_WAIT_SEND_BUF:
+		next_send_buf(g, a);
+		break;
+	case PVB_VSC_WAIT_RNDIS_INIT:
+		next_rndis_init(g, a);
+		break;
+	case PVB_VSC_WAIT_QUERY:
+		next_queries(g, a);
+		break;
+	case PVB_VSC_READY:
+		next_ready(g, a);
+		break;
+	case PVB_VSC_HALTED:
+		next_teardown(g, a);
+		break;
+	default:	/* WAIT_INIT is always sent; FAILED sends nothing */
+		break;
+	}
+}
+
+/* ---- NVSP completions --------------------------------------------------------- */
+
+static int
+vsc_init_complete(struct pvb_vsc *g, const struct pvb_nvsp_msg *m)
+{
+	if (m->type != PVB_NVSP_INIT_COMPLETE)
+		return vsc_fail(g, "NVSP completion of another type than INIT's");
+	g->sent = false;
+	if (m->u.init_complete.status != PVB_NVSP_STAT_SUCCESS) {
+		/* refused: the next older version (next_init() gives up past the last) */
+		g->ver_idx++;
+		g->nvsp_ver = 0;
+		g->state = PVB_VSC_INIT;
+		return 0;
+	}
+	g->state = PVB_VSC_WAIT_RECV_BUF;
+	g->query_step = g->nvsp_ver >= PVB_NVSP_VER_2 ? PRE_NDIS_CONFIG : PRE_NDIS_VER;
+	return 0;
+}
+
+/*
+ * 102: one section of equal slots from offset 0 (Linux and DPDK refuse
+ * anything else), end_offset consistent with them.
+ */
+static int
+vsc_recv_buf_complete(struct pvb_vsc *g, const struct pvb_nvsp_msg *m)
+{
+	const struct pvb_nvsp_section *s = &m->u.recv_buf_complete.section;
+
+	if (m->type != PVB_NVSP_SEND_RECV_BUF_COMPLETE)
+		return vsc_fail(g, "NVSP completion of another type than SEND_RECV_BUF's");
+	if (m->u.recv_buf_complete.status != PVB_NVSP_STAT_SUCCESS)
+		return vsc_fail(g, "receive buffer refused");
+	if (m->u.recv_buf_complete.num_sections != 1)
+		return vsc_fail(g, "receive buffer: not exactly one section");
+	if (s->offset != 0 || s->sub_alloc_size < SLOT_MIN || s->num_sub_allocs == 0 ||
+	    (uint64_t)s->sub_alloc_size * s->num_sub_allocs != s->end_offset)
+		return vsc_fail(g, "receive buffer: section layout inconsistent");
+	g->slot_size = s->sub_alloc_size;
+	g->slot_count = s->num_sub_allocs;
+	g->sent = false;
+	g->state = PVB_VSC_WAIT_SEND_BUF;
+	return 0;
+}
+
+static int
+vsc_send_buf_complete(struct pvb_vsc *g, const struct pvb_nvsp_msg *m)
+{
+	uint32_t size = m->u.send_buf_complete.section_size;
+
+	if (m->type != PVB_NVSP_SEND_SEND_BUF_COMPLETE)
+		return vsc_fail(g, "NVSP completion of another type than SEND_SEND_BUF's");
+	if (m->u.send_buf_complete.status != PVB_NVSP_STAT_SUCCESS)
+		return vsc_fail(g, "send buffer refused");
+	/* DPDK refuses 0 and sizes not a multiple of 4; Linux anything under 68 */
+	if (size % 4 != 0 || size < SECTION_MIN)
+		return vsc_fail(g, "send buffer: section size unusable");
+	g->section_size = size;
+	g->sent = false;
+	g->state = PVB_VSC_WAIT_RNDIS_INIT;
+	return 0;
+}
+
+/* The answer to a request that halt() left outstanding: nothing to learn from it now. */
+static int
+vsc_halted_nvsp(struct pvb_vsc *g, const struct pvb_nvsp_msg *m)
+{
+	if (m->type != PVB_NVSP_INIT_COMPLETE && m->type != PVB_NVSP_SEND_RECV_BUF_COMPLETE &&
+	    m->type != PVB_NVSP_SEND_SEND_BUF_COMPLETE)
+		return vsc_fail(g, "NVSP completion of an unknown request");
+	g->sent = false;
+	return 0;
+}
+
+int
+pvb_vsc_nvsp(struct pvb_vsc *g, const struct pvb_nvsp_msg *m)
+{
+	if (g == NULL || m == NULL)
+		return -EINVAL;
+	if (g->state == PVB_VSC_FAILED)
+		return -EPROTO;
+	/* the ack of a 107 we sent: the datapath frees its section, nothing to do here */
+	if (m->type == PVB_NVSP_SEND_RNDIS_PKT_COMPLETE)
+		return 0;
+	/* an NVSP request is out: sent, and no RNDIS id waiting */
+	if (!g->sent || g->pending_req != 0)
+		return vsc_fail(g, "NVSP completion nobody asked for");
+	switch (g->state) {
+	case PVB_VSC_WAIT_INIT:
+		return vsc_init_complete(g, m);
+	case PVB_VSC_WAIT_RECV_BUF:
+		return vsc_recv_buf_complete(g, m);
+	case PVB_VSC_WAIT_SEND_BUF:
+		return vsc_send_buf_complete(g, m);
+	case PVB_VSC_HALTED:
+		return vsc_halted_nvsp(g, m);
+	default:
+		return vsc_fail(g, "NVSP completion nobody asked for");
+	}
+}
+
+/* ---- RNDIS completions and indications ----------------------------------------- */
+
+static int
+vsc_rndis_init_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c)
+{
+	uint32_t pkts = c->max_packets_per_message, factor = c->packet_alignment_factor;
+	uint32_t align;
+
+	if (c->type != PVB_RNDIS_INITIALIZE_CMPLT)
+		return vsc_fail(g, "RNDIS completion of another type than INITIALIZE's");
+	if (c->status != PVB_RNDIS_STATUS_SUCCESS)
+		return vsc_fail(g, "RNDIS INITIALIZE refused");
+	if (pkts == 0)
+		return vsc_fail(g, "RNDIS INITIALIZE: max_packets_per_message 0");
+	if (factor > ALIGN_FACTOR_MAX)
+		return vsc_fail(g, "RNDIS INITIALIZE: packet alignment factor above 12");
+	align = 1u << factor;
+	g->max_pkts_per_msg = pkts < PKTS_PER_MSG_MAX ? pkts : PKTS_PER_MSG_MAX;
+	g->align = align > ALIGN_MIN ? align : ALIGN_MIN;
+	g->max_xfer = c->max_transfer_size < g->section_size ? c->max_transfer_size :
+							       g->section_size;
+	g->state = PVB_VSC_WAIT_QUERY;
+	g->query_step = Q_MAC;
+	return 0;
+}
+
+/* The info buffer of a successful QUERY_CMPLT when it is exactly @p len bytes, else NULL. */
+static const uint8_t *
+query_info(const struct pvb_rndis_ctl *c, const void *msg, uint32_t len)
+{
+	if (c->status != PVB_RNDIS_STATUS_SUCCESS || c->info_len != len || msg == NULL ||
+	    (uint64_t)c->info_off + len > c->len)
+		return NULL;
+	return (const uint8_t *)msg + c->info_off;
+}
+
+static int
+vsc_query_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *msg)
+{
+	const uint8_t *info;
+	uint8_t v[6];
+
+	if (c->type != PVB_RNDIS_QUERY_CMPLT)
+		return vsc_fail(g, "RNDIS completion of another type than QUERY's");
+	info = query_info(c, msg, g->query_step == Q_MAC ? 6 : 4);
+	if (info == NULL)
+		return vsc_fail(g, "RNDIS QUERY failed or answered with the wrong size");
+	/* the one read of the host's bytes */
+	memcpy(v, info, g->query_step == Q_MAC ? 6 : 4);
+	switch (g->query_step) {
+	case Q_MAC:
+		memcpy(g->mac, v, sizeof(g->mac));
+		break;
+	case Q_MTU:
+		if (get_le32(v) < MTU_MIN || get_le32(v) > MTU_MAX)
+			return vsc_fail(g, "RNDIS QUERY: MTU out of range");
+		g->mtu = get_le32(v);
+		break;
+	default:	/* Q_LINK: 0 connected, 1 disconnected */
+		g->link_up = get_le32(v) == 0;
+		break;
+	}
+	g->query_step++;
+	return 0;
+}
+
+/* A SET of the packet filter: mandatory during init, a wish once READY. */
+static int
+vsc_set_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c)
+{
+	uint32_t f = g->query_step & FILTER_BITS;
+
+	if (c->type != PVB_RNDIS_SET_CMPLT)
+		return vsc_fail(g, "RNDIS completion of another type than SET's");
+	g->query_step = 0;
+	if (c->status == PVB_RNDIS_STATUS_SUCCESS) {
+		g->filter = f;
+	} else if (g->state == PVB_VSC_WAIT_QUERY) {
+		return vsc_fail(g, "RNDIS SET of the packet filter refused");
+	} else if (g->want_filter == f) {
+		/* refused: stop asking, or READY would send it forever */
+		g->want_filter = g->filter;
+	}
+	g->state = PVB_VSC_READY;
+	return 0;
+}
+
+/* In HALTED: our teardown SET, or whatever halt() found outstanding (ignored). */
+static int
+vsc_halted_rndis(struct pvb_vsc *g, const struct pvb_rndis_ctl *c)
+{
+	if (!(g->query_step & TD_FILTER_OUT))
+		return 0;
+	g->query_step &= ~TD_FILTER_OUT;
+	if (c->type != PVB_RNDIS_SET_CMPLT)
+		return vsc_fail(g, "RNDIS completion of another type than SET's");
+	if (c->status == PVB_RNDIS_STATUS_SUCCESS)
+		g->filter = 0;
+	return 0;
+}
+
+static void
+vsc_indication(struct pvb_vsc *g, const struct pvb_rndis_ctl *c)
+{
+	/* the link is known from the media query on; before it nothing reads link_up */
+	if (g->state != PVB_VSC_WAIT_QUERY && g->state != PVB_VSC_READY &&
+	    g->state != PVB_VSC_HALTED)
+		return;
+	if (c->status == PVB_RNDIS_STATUS_MEDIA_CONNECT)
+		g->link_up = true;
+	else if (c->status == PVB_RNDIS_STATUS_MEDIA_DISCONNECT)
+		g->link_up = false;
+}
+
+int
+pvb_vsc_rndis(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *msg)
+{
+	if (g == NULL || c == NULL)
+		return -EINVAL;
+	if (g->state == PVB_VSC_FAILED)
+		return -EPROTO;
+	if (c->type == PVB_RNDIS_INDICATE_STATUS_MSG) {
+		vsc_indication(g, c);
+		return 0;
+	}
+	if (!(c->type & RNDIS_COMPLETION_BIT))
+		return vsc_fail(g, "RNDIS request from the host");
+	if (g->pending_req == 0)
+		return vsc_fail(g, "RNDIS completion nobody asked for");
+	if (c->request_id != g->pending_req)
+		return vsc_fail(g, "RNDIS completion with a wrong request id");
+	g->pending_req = 0;
+	g->sent = false;
+	switch (g->state) {
+	case PVB_VSC_WAIT_RNDIS_INIT:
+		return vsc_rndis_init_cmplt(g, c);
+	case PVB_VSC_WAIT_QUERY:
+		if (g->query_step & STEP_SET)
+			return vsc_set_cmplt(g, c);
+		return vsc_query_cmplt(g, c, msg);
+	case PVB_VSC_READY:
+		return vsc_set_cmplt(g, c);
+	default:	/* HALTED: pending_req is only ever set in the states above */
+		return vsc_halted_rndis(g, c);
+	}
+}
+
+/* ---- requests from the application ---------------------------------------------- */
+
+void
+pvb_vsc_set_filter(struct pvb_vsc *g, uint32_t filter)
+{
+	if (g->state == PVB_VSC_HALTED || g->state == PVB_VSC_FAILED)
+		return;
+	g->want_filter = filter & FILTER_BITS;
+}
+
+/*
+ * The teardown steps that apply to how far init got: a filter to clear
+ * once RNDIS is up, a HALT once INITIALIZE went out, a revoke for each
+ * buffer offered. A request still outstanding is waited for first.
+ */
+static uint32_t
+vsc_teardown_steps(const struct pvb_vsc *g)
+{
+	enum pvb_vsc_state s = g->state;
+	bool rndis_up = s == PVB_VSC_WAIT_QUERY || s == PVB_VSC_READY;
+	bool set_out = g->sent && (g->query_step & STEP_SET);
+	uint32_t td = 0;
+
+	if (rndis_up && (g->filter != 0 || set_out))
+		td |= TD_FILTER;
+	if (rndis_up || (s == PVB_VSC_WAIT_RNDIS_INIT && g->sent))
+		td |= TD_HALT;
+	if (s > PVB_VSC_WAIT_RECV_BUF || (s == PVB_VSC_WAIT_RECV_BUF && g->sent))
+		td |= TD_REVOKE_RECV;
+	if (s > PVB_VSC_WAIT_SEND_BUF || (s == PVB_VSC_WAIT_SEND_BUF && g->sent))
+		td |= TD_REVOKE_SEND;
+	return td;
+}
+
+void
+pvb_vsc_halt(struct pvb_vsc *g)
+{
+	if (g->state == PVB_VSC_HALTED || g->state == PVB_VSC_FAILED)
+		return;
+	g->query_step = vsc_teardown_steps(g);
+	g->want_filter = 0;
+	g->state = PVB_VSC_HALTED;
+}
