@@ -41,6 +41,7 @@ bench: build hugepages
 	$(RINGBENCH) $(LCORES) --no-pci $$(devtools/hugepages.sh --eal) --log-level=error -- \
 		--quiet --rounds 7 --json $(BUILD)/ringbench.json --plot $(BUILD)/ringbench-plots
 	devtools/bench-fwd.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-fwd.json
+	devtools/bench-netvsc.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-netvsc.json
 
 # A longer fuzzing run of every target (ASan+UBSan build).
 fuzz: build
