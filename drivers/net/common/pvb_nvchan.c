@@ -3,6 +3,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,12 +249,31 @@ nvchan_copy_frame(struct nvchan_mbufs *c, struct rte_mempool *mp, unsigned int w
 	return head;
 }
 
+/*
+ * The doorbells are eventfds the guest created: the peer shares their file
+ * description and so controls O_NONBLOCK. Only the control thread rings or
+ * drains them (the bursts never do: both sides poll in DATA), and only when
+ * poll() says it will not block, with O_NONBLOCK set again first; a peer
+ * racing both can at worst stall the control thread, never a burst.
+ */
+static bool
+nvchan_bell_ready(int fd, short ev)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0))
+		return false;
+	return poll(&p, 1, 0) == 1 && (p.revents & ev);
+}
+
 void
 nvchan_signal(struct nvchan *ch)
 {
 	uint64_t one = 1;
 
-	if (ch->bell_peer >= 0 && write(ch->bell_peer, &one, sizeof(one)) == sizeof(one))
+	if (ch->bell_peer >= 0 && nvchan_bell_ready(ch->bell_peer, POLLOUT) &&
+	    write(ch->bell_peer, &one, sizeof(one)) == sizeof(one))
 		pvb_counter_add(&ch->signals, 1);
 }
 
@@ -268,9 +288,9 @@ nvchan_wait(struct nvchan *ch, int fd, int ms)
 		p[n++] = (struct pollfd){ .fd = ch->bell_self, .events = POLLIN };
 	if (fd >= 0)
 		p[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
-	if (poll(p, n, ms) > 0 && ch != NULL && ch->bell_self >= 0 && (p[0].revents & POLLIN))
-		if (read(ch->bell_self, &v, sizeof(v)) < 0)
-			v = 0;	/* an empty bell is not an error */
+	if (poll(p, n, ms) > 0 && ch != NULL && ch->bell_self >= 0 && (p[0].revents & POLLIN) &&
+	    nvchan_bell_ready(ch->bell_self, POLLIN) && read(ch->bell_self, &v, sizeof(v)) < 0)
+		v = 0;	/* drained by someone else meanwhile: not an error */
 }
 
 int
@@ -290,8 +310,12 @@ nvchan_quiesce(pvb_shared_u32 *state, uint32_t to, struct nvchan_active *a, unsi
 
 	pvb_store_seqcst(state, to);
 	for (i = 0; i < n; i++)
-		/* pairs with the store-release in nvchan_leave()/nvchan_enter() */
-		while (pvb_load_acquire(&a[i].active) != 0)
+		/*
+		 * seq_cst, not acquire: the other half of the Dekker in
+		 * nvchan_enter() (store active, load state); it also pairs with
+		 * the store-release in nvchan_leave().
+		 */
+		while (pvb_load_seqcst(&a[i].active) != 0)
 			pvb_cpu_relax();
 }
 

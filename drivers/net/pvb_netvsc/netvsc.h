@@ -91,7 +91,12 @@ struct netvsc_port {
 	struct rte_mbuf **hold;
 	uint32_t *hold_free, nhold_free;
 
-	struct nvchan_active act[2];	/* rx, tx */
+	struct nvchan_active act_flags[2];	/* rx, tx */
+	pvb_shared_u32 broken;		/* a burst found a ring broken */
+	struct pvb_vsc_action act;	/* control thread: the action being sent */
+	bool have_act;
+	uint64_t ctrl_deadline;		/* TSC by which the set-up must be done */
+	pvb_counter_t x_pending, x_in_use, x_signals, x_ring_full;	/* xstats snapshot */
 	struct netvsc_rxq rxq;
 	struct netvsc_txq txq;
 	pvb_counter_t ring_broken, protocol_errors, bad_completions, bad_packets;

@@ -140,6 +140,10 @@ netvsc_opened(struct netvsc_port *p)
 	pvb_vsc_init(&p->vsc, &cfg);
 	pvb_vsc_set_filter(&p->vsc, netvsc_filter_wanted(p));
 	p->cur_rec = NULL;
+	p->have_act = false;
+	/* relaxed: the bursts do not run in CTRL */
+	pvb_store_relaxed(&p->broken, 0);
+	p->ctrl_deadline = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
 	/* pairs with the seq_cst load in nvchan_enter(): ch and the VSC are set */
 	pvb_store_seqcst(&p->state, NVCHAN_CTRL);
 	pvb_counter_add(&p->connects, 1);
@@ -154,7 +158,7 @@ netvsc_teardown(struct netvsc_port *p)
 
 	if (ch == NULL)
 		return;
-	nvchan_quiesce(&p->state, NVCHAN_DOWN, p->act, RTE_DIM(p->act));
+	nvchan_quiesce(&p->state, NVCHAN_DOWN, p->act_flags, RTE_DIM(p->act_flags));
 	pvb_store_relaxed(&p->link_up, 0);
 	netvsc_link_update_now(p);
 	if (p->cur_rec != NULL)
@@ -168,35 +172,45 @@ netvsc_teardown(struct netvsc_port *p)
 	nvchan_kill(ch);
 	nvchan_put(ch);
 	pvb_counter_add(&p->disconnects, 1);
+	atomic_store_explicit(&p->x_pending, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->x_in_use, 0, memory_order_relaxed);
 }
 
-/* Send what the VSC wants sent (in_lock held). */
+/*
+ * Send what the VSC wants sent (in_lock held). An action that cannot go now
+ * (no free section, ring full) is kept and sent again next round: the VSC
+ * already waits for its answer.
+ */
 static int
 netvsc_vsc_send(struct netvsc_port *p)
 {
-	struct pvb_vsc_action a;
 	uint8_t buf[PVB_NVSP_MSG_SIZE];
+	struct pvb_vsc_action *a = &p->act;
 	int rc = 0;
 
 	for (;;) {
 		if (p->vsc.section_size != 0 && p->sect.n == 0 && netvsc_tx_setup(p) != 0)
 			return -ENOMEM;
-		pvb_vsc_next(&p->vsc, &a);
-		if (a.kind == PVB_VSC_ACT_NONE)
-			return 0;
-		if (a.kind == PVB_VSC_ACT_RNDIS) {
-			rc = netvsc_send_ctl(p, &a);
+		if (!p->have_act) {
+			pvb_vsc_next(&p->vsc, a);
+			if (a->kind == PVB_VSC_ACT_NONE)
+				return 0;
+			p->have_act = true;
+		}
+		if (a->kind == PVB_VSC_ACT_RNDIS) {
+			rc = netvsc_send_ctl(p, a);
 		} else {
 			rte_spinlock_lock(&p->ch->out_lock);
-			rc = pvb_vmbus_out_inband(&p->ch->out, 0, a.want_comp ?
+			rc = pvb_vmbus_out_inband(&p->ch->out, 0, a->want_comp ?
 						  PVB_VMBUS_FLAG_COMPLETION_REQUESTED : 0, buf,
-						  pvb_nvsp_encode(&a.nvsp, buf));
+						  pvb_nvsp_encode(&a->nvsp, buf));
 			if (rc == 0 && pvb_vmbus_out_commit(&p->ch->out))
 				nvchan_signal(p->ch);
 			rte_spinlock_unlock(&p->ch->out_lock);
 		}
 		if (rc != 0)
 			return rc;
+		p->have_act = false;
 	}
 }
 
@@ -206,6 +220,25 @@ netvsc_fail(struct netvsc_port *p, const char *why)
 	LOG(ERR, "%s: channel set-up failed: %s", p->path, why != NULL ? why : "?");
 	pvb_chan_guest_close(&p->gc);
 	netvsc_teardown(p);
+}
+
+/* A ring the bursts found broken: log why once, close and start again. */
+static bool
+netvsc_broken(struct netvsc_port *p)
+{
+	struct nvchan *ch = p->ch;
+
+	/* relaxed: a flag the bursts raise; the fault codes are read after quiescing */
+	if (!pvb_load_relaxed(&p->broken) && !pvb_vmbus_in_broken(&ch->in) &&
+	    !pvb_vmbus_out_broken(&ch->out))
+		return false;
+	nvchan_quiesce(&p->state, NVCHAN_CTRL, p->act_flags, RTE_DIM(p->act_flags));
+	LOG(ERR, "%s: the host broke the ring protocol (in: %s, out: %s); reconnecting",
+	    p->path, pvb_vmbus_fault_str(ch->in.fault), pvb_vmbus_fault_str(ch->out.fault));
+	pvb_counter_add(&p->ring_broken, 1);
+	pvb_chan_guest_close(&p->gc);
+	netvsc_teardown(p);
+	return true;
 }
 
 static void
@@ -218,8 +251,15 @@ netvsc_ctrl_step(struct netvsc_port *p)
 	netvsc_vsc_send(p);
 	rte_spinlock_unlock(&ch->in_lock);
 	netvsc_events(p, NVCHAN_DROP, NULL, NULL, 0);
-	if (p->vsc.state == PVB_VSC_FAILED || pvb_vmbus_in_broken(&ch->in)) {
+	if (p->vsc.state == PVB_VSC_FAILED) {
 		netvsc_fail(p, p->vsc.why);
+		return;
+	}
+	if (netvsc_broken(p))
+		return;
+	/* a host that stops answering must not hold the port for ever */
+	if (rte_get_timer_cycles() > p->ctrl_deadline) {
+		netvsc_fail(p, "the host did not finish the set-up within 10 s");
 		return;
 	}
 	if (pvb_vsc_ready(&p->vsc)) {
@@ -247,6 +287,26 @@ netvsc_ctrl_step(struct netvsc_port *p)
 	rte_spinlock_unlock(&ch->in_lock);
 	if (!more)
 		nvchan_wait(ch, p->gc.sock, 20);
+}
+
+/* Channel figures for xstats, so the ethdev thread never touches the channel. */
+static void
+netvsc_snapshot(struct netvsc_port *p)
+{
+	struct nvchan *ch = p->ch;
+
+	if (!rte_spinlock_trylock(&ch->in_lock))
+		return;
+	rte_spinlock_lock(&ch->out_lock);
+	/* relaxed: report values, published as they are */
+	atomic_store_explicit(&p->x_pending, nvchan_rec_outstanding(ch), memory_order_relaxed);
+	atomic_store_explicit(&p->x_in_use, p->sect.n - p->sect.nfree, memory_order_relaxed);
+	atomic_store_explicit(&p->x_signals, pvb_counter_read(&ch->signals),
+			      memory_order_relaxed);
+	atomic_store_explicit(&p->x_ring_full, pvb_counter_read(&ch->comp_ring_full),
+			      memory_order_relaxed);
+	rte_spinlock_unlock(&ch->out_lock);
+	rte_spinlock_unlock(&ch->in_lock);
 }
 
 /* In DATA: apply filter changes; poll for the bursts when nobody does. */
@@ -277,6 +337,9 @@ netvsc_data_step(struct netvsc_port *p)
 		netvsc_fail(p, p->vsc.why);
 		return;
 	}
+	if (netvsc_broken(p))
+		return;
+	netvsc_snapshot(p);
 	netvsc_link_update_now(p);
 	nvchan_wait(NULL, p->gc.sock, 10);
 }
@@ -317,12 +380,13 @@ netvsc_halt(struct netvsc_port *p)
 	/* relaxed: only this thread writes state */
 	if (ch == NULL || pvb_load_relaxed(&p->state) != NVCHAN_DATA)
 		return;
-	nvchan_quiesce(&p->state, NVCHAN_CTRL, p->act, RTE_DIM(p->act));
+	nvchan_quiesce(&p->state, NVCHAN_CTRL, p->act_flags, RTE_DIM(p->act_flags));
 	rte_spinlock_lock(&ch->in_lock);
 	pvb_vsc_halt(&p->vsc);
 	rte_spinlock_unlock(&ch->in_lock);
-	for (i = 0; i < 200 && p->vsc.state != PVB_VSC_HALTED &&
-	     p->vsc.state != PVB_VSC_FAILED; i++) {
+	/* HALTED at once; done when the teardown steps are sent and answered */
+	for (i = 0; i < 200 && p->vsc.state == PVB_VSC_HALTED &&
+	     (p->vsc.query_step != 0 || p->vsc.sent || p->have_act); i++) {
 		rte_spinlock_lock(&ch->in_lock);
 		netvsc_vsc_send(p);
 		rte_spinlock_unlock(&ch->in_lock);

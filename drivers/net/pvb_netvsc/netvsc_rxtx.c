@@ -95,10 +95,12 @@ netvsc_complete(struct netvsc_port *p, uint64_t id)
 	uint64_t kind = id >> 56;
 	uint32_t hi = (uint32_t)(id >> 32) & 0xffffff, lo = (uint32_t)id;
 
-	if (kind == NETVSC_COOKIE_SECTIONS && hi > 0 &&
+	/* before the send buffer is set up there is nothing to complete */
+	if (kind == NETVSC_COOKIE_SECTIONS && hi > 0 && p->sect.n != 0 &&
 	    pvb_netvsc_slots_put(&p->sect, lo, hi) == 0)
 		return;
-	if (kind == NETVSC_COOKIE_HOLD && hi == 0 && lo < NETVSC_NHOLD && p->hold[lo] != NULL) {
+	if (kind == NETVSC_COOKIE_HOLD && hi == 0 && lo < NETVSC_NHOLD && p->hold != NULL &&
+	    p->hold[lo] != NULL) {
 		rte_pktmbuf_free(p->hold[lo]);
 		p->hold[lo] = NULL;
 		p->hold_free[p->nhold_free++] = lo;
@@ -109,6 +111,8 @@ netvsc_complete(struct netvsc_port *p, uint64_t id)
 }
 
 /* ---- host -> guest ---------------------------------------------------------- */
+
+static int netvsc_agg_flush(struct netvsc_port *p);
 
 static int
 netvsc_write_comp(struct nvchan *ch, const struct nvchan_rec *r)
@@ -293,7 +297,10 @@ netvsc_flush_out(struct netvsc_poll *e)
 		netvsc_complete(p, e->comps[i]);
 	e->ncomp = 0;
 	nvchan_comp_flush(ch, netvsc_write_comp);
-	if (pvb_vmbus_out_commit(&ch->out))
+	/* a section a tx burst could not send for lack of ring room goes now */
+	netvsc_agg_flush(p);
+	/* only the control thread (DROP mode) rings the peer: see nvchan_signal() */
+	if (pvb_vmbus_out_commit(&ch->out) && e->mode == NVCHAN_DROP)
 		nvchan_signal(ch);
 	rte_spinlock_unlock(&ch->out_lock);
 }
@@ -327,7 +334,8 @@ netvsc_events(struct netvsc_port *p, enum nvchan_mode mode, struct rte_mempool *
 		if (rc == -EAGAIN)
 			break;
 		if (rc == -EPIPE || pvb_vmbus_in_broken(&ch->in)) {
-			pvb_counter_add(&p->ring_broken, 1);
+			/* relaxed: a flag for the control thread, which tears down */
+			pvb_store_relaxed(&p->broken, 1);
 			break;
 		}
 		pvb_vmbus_in_consume(&ch->in, &pk);
@@ -346,12 +354,12 @@ netvsc_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	struct netvsc_port *p = q->port;
 	uint16_t got;
 
-	if (!nvchan_enter(&p->act[0], &p->state))
+	if (!nvchan_enter(&p->act_flags[0], &p->state))
 		return 0;
 	/* relaxed: a liveness hint for the control thread, orders nothing */
 	pvb_store_relaxed(&p->poll_gen, pvb_load_relaxed(&p->poll_gen) + 1);
 	got = netvsc_events(p, NVCHAN_DELIVER, q->mp, pkts, n);
-	nvchan_leave(&p->act[0]);
+	nvchan_leave(&p->act_flags[0]);
 	return got;
 }
 
@@ -493,7 +501,8 @@ netvsc_tx_big(struct netvsc_port *p, const struct rte_mbuf *m, uint32_t need)
 	if (s < 0)
 		return -ENOSPC;
 	dst = p->sendbuf + (uint64_t)s * p->section_size;
-	netvsc_put_msg(p, dst, m);
+	/* the message's own length: need is an upper bound */
+	need = netvsc_put_msg(p, dst, m);
 	if (netvsc_send_gpa(p, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, k, s), dst, need) != 0) {
 		pvb_netvsc_slots_put(&p->sect, (uint32_t)s, k);
 		return -EAGAIN;
@@ -539,7 +548,7 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t i;
 	int rc;
 
-	if (!nvchan_enter(&p->act[1], &p->state))
+	if (!nvchan_enter(&p->act_flags[1], &p->state))
 		return 0;
 	ch = p->ch;
 	n = RTE_MIN(n, NETVSC_MAX_BURST);
@@ -567,10 +576,10 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 			done[nd++] = m;
 	}
 	netvsc_agg_flush(p);
-	if (pvb_vmbus_out_commit(&ch->out))
-		nvchan_signal(ch);
+	/* the peer polls in DATA: no doorbell from a burst (see nvchan_signal()) */
+	pvb_vmbus_out_commit(&ch->out);
 	rte_spinlock_unlock(&ch->out_lock);
-	nvchan_leave(&p->act[1]);
+	nvchan_leave(&p->act_flags[1]);
 	rte_pktmbuf_free_bulk(done, nd);
 	pvb_counter_add1w(&q->packets, sent);
 	pvb_counter_add1w(&q->bytes, bytes);

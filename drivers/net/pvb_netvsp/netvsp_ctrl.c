@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_log.h>
 
 #include "netvsp.h"
@@ -112,6 +113,9 @@ netvsp_open(struct netvsp_port *p)
 	p->open = *o;
 	netvsp_vsp_start(p);
 	p->ch = ch;
+	/* relaxed: the bursts do not run in CTRL */
+	pvb_store_relaxed(&p->broken, 0);
+	p->ctrl_deadline = rte_get_timer_cycles() + 30 * rte_get_timer_hz();
 	pvb_chan_host_accept(&p->hc);
 	/* pairs with the seq_cst load in nvchan_enter(): ch and the VSP are set */
 	pvb_store_seqcst(&p->state, NVCHAN_CTRL);
@@ -141,6 +145,8 @@ netvsp_teardown(struct netvsp_port *p)
 	nvchan_kill(ch);
 	nvchan_put(ch);
 	pvb_counter_add(&p->disconnects, 1);
+	atomic_store_explicit(&p->x_pending, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->x_in_use, 0, memory_order_relaxed);
 }
 
 static void
@@ -158,6 +164,45 @@ netvsp_offer(struct netvsp_port *p, int fd)
 		pvb_counter_add(&p->connects, 1);
 }
 
+/* A ring found broken: log why once, tell the guest, drop the channel. */
+static bool
+netvsp_broken(struct netvsp_port *p)
+{
+	struct nvchan *ch = p->ch;
+
+	/* relaxed: a flag the bursts raise; the fault codes are read after quiescing */
+	if (!pvb_load_relaxed(&p->broken) && !pvb_vmbus_in_broken(&ch->in) &&
+	    !pvb_vmbus_out_broken(&ch->out))
+		return false;
+	nvchan_quiesce(&p->state, NVCHAN_CTRL, p->act, RTE_DIM(p->act));
+	LOG(ERR, "%s: the guest broke the ring protocol (in: %s, out: %s); channel closed",
+	    p->path, pvb_vmbus_fault_str(ch->in.fault), pvb_vmbus_fault_str(ch->out.fault));
+	pvb_counter_add(&p->ring_broken, 1);
+	pvb_chan_host_close(&p->hc, true);
+	netvsp_teardown(p);
+	return true;
+}
+
+/* Channel figures for xstats, so the ethdev thread never touches the channel. */
+static void
+netvsp_snapshot(struct netvsp_port *p)
+{
+	struct nvchan *ch = p->ch;
+
+	if (!rte_spinlock_trylock(&ch->in_lock))
+		return;
+	rte_spinlock_lock(&ch->out_lock);
+	/* relaxed: report values, published as they are */
+	atomic_store_explicit(&p->x_pending, nvchan_rec_outstanding(ch), memory_order_relaxed);
+	atomic_store_explicit(&p->x_in_use, p->slots.n - p->slots.nfree, memory_order_relaxed);
+	atomic_store_explicit(&p->x_signals, pvb_counter_read(&ch->signals),
+			      memory_order_relaxed);
+	atomic_store_explicit(&p->x_ring_full, pvb_counter_read(&ch->comp_ring_full),
+			      memory_order_relaxed);
+	rte_spinlock_unlock(&ch->out_lock);
+	rte_spinlock_unlock(&ch->in_lock);
+}
+
 /* Set-up in the rings; hand over to the bursts once RNDIS is up. */
 static void
 netvsp_ctrl_step(struct netvsp_port *p)
@@ -168,6 +213,15 @@ netvsp_ctrl_step(struct netvsp_port *p)
 	netvsp_events(p, NVCHAN_DROP, NULL, NULL, 0);
 	if (p->vsp.state == PVB_VSP_FAILED) {
 		LOG(ERR, "%s: guest broke the protocol: %s", p->path, p->vsp.why);
+		pvb_chan_host_close(&p->hc, true);
+		netvsp_teardown(p);
+		return;
+	}
+	if (netvsp_broken(p))
+		return;
+	/* a guest that stops half way must not hold the port for ever */
+	if (rte_get_timer_cycles() > p->ctrl_deadline) {
+		LOG(ERR, "%s: the guest did not finish the set-up within 30 s", p->path);
 		pvb_chan_host_close(&p->hc, true);
 		netvsp_teardown(p);
 		return;
@@ -212,6 +266,9 @@ netvsp_data_step(struct netvsp_port *p)
 		netvsp_teardown(p);
 		return;
 	}
+	if (netvsp_broken(p))
+		return;
+	netvsp_snapshot(p);
 	nvchan_wait(NULL, p->hc.sock, 10);
 }
 
@@ -230,6 +287,7 @@ netvsp_ctrl_thread(void *arg)
 				continue;
 			}
 			netvsp_offer(p, fd);
+			p->ctrl_deadline = rte_get_timer_cycles() + 30 * rte_get_timer_hz();
 		} else if ((fd = pvb_chan_accept(p->lfd)) >= 0) {
 			/* a refused guest retries every 100 ms: say it once per 100 */
 			if (p->refused++ % 100 == 0)
@@ -259,6 +317,13 @@ netvsp_ctrl_thread(void *arg)
 			netvsp_data_step(p);
 			break;
 		default:
+			/* offered, not opened: a guest that never opens must not hold the port */
+			if (p->hc.state == PVB_CHAN_H_OFFERED &&
+			    rte_get_timer_cycles() > p->ctrl_deadline) {
+				LOG(ERR, "%s: the guest did not open the channel within 30 s", p->path);
+				pvb_chan_host_close(&p->hc, false);
+				continue;
+			}
 			nvchan_wait(NULL, p->hc.sock, 50);
 		}
 	}

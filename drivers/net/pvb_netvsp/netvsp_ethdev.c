@@ -233,15 +233,14 @@ netvsp_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned in
 	struct netvsp_port *p = dev->data->dev_private;
 	uint64_t v[RTE_DIM(netvsp_xstat_names)];
 	unsigned int i = 0;
-	/* relaxed: a report; the channel may go at any moment, so read it once */
-	struct nvchan *ch = pvb_load_relaxed(&p->state) != NVCHAN_DOWN ? p->ch : NULL;
 
 #define NETVSP_VALUE(nm, c) v[i++] = pvb_counter_read(c);
 	NETVSP_XSTATS(NETVSP_VALUE)
-	v[i++] = ch != NULL ? nvchan_rec_outstanding(ch) : 0;
-	v[i++] = ch != NULL ? p->slots.n - p->slots.nfree : 0;
-	v[i++] = ch != NULL ? pvb_counter_read(&ch->signals) : 0;
-	v[i++] = ch != NULL ? pvb_counter_read(&ch->comp_ring_full) : 0;
+	/* the control thread's snapshot: the channel itself may go at any time */
+	v[i++] = pvb_counter_read(&p->x_pending);
+	v[i++] = pvb_counter_read(&p->x_in_use);
+	v[i++] = pvb_counter_read(&p->x_signals);
+	v[i++] = pvb_counter_read(&p->x_ring_full);
 	if (xs == NULL || n < RTE_DIM(v))
 		return RTE_DIM(v);
 	for (i = 0; i < RTE_DIM(v); i++) {

@@ -25,6 +25,7 @@
 
 #define NETVSP_EVENT_BUDGET	256	/* ring packets per poll */
 #define NETVSP_MAX_GPA_PAGES	20	/* one frame of up to 9216 + header */
+#define NETVSP_CTL_SLOTS	16	/* receive slots only control replies use (as OpenVMM) */
 
 struct netvsp_poll {
 	struct netvsp_port *p;
@@ -310,6 +311,12 @@ netvsp_nvsp_control(struct netvsp_poll *e, const struct pvb_vmbus_pkt *pk,
 	}
 	if (!p->vsp.have_send_buf)
 		p->sendbuf = NULL;
+	if (!p->vsp.have_recv_buf && p->rxbuf != NULL) {
+		/* revoked: not one more byte into the guest's receive buffer */
+		rte_spinlock_lock(&p->ch->out_lock);
+		p->rxbuf = NULL;
+		rte_spinlock_unlock(&p->ch->out_lock);
+	}
 	netvsp_publish(p);
 	if (rc == 1 && (pk->flags & PVB_VMBUS_FLAG_COMPLETION_REQUESTED)) {
 		rte_spinlock_lock(&p->ch->out_lock);
@@ -360,7 +367,8 @@ netvsp_flush_out(struct netvsp_poll *e)
 		netvsp_slots_complete(p, e->comps[i]);
 	e->ncomp = 0;
 	nvchan_comp_flush(ch, netvsp_write_comp);
-	if (pvb_vmbus_out_commit(&ch->out))
+	/* only the control thread (DROP mode) rings the peer: see nvchan_signal() */
+	if (pvb_vmbus_out_commit(&ch->out) && e->mode == NVCHAN_DROP)
 		nvchan_signal(ch);
 	rte_spinlock_unlock(&ch->out_lock);
 }
@@ -394,7 +402,8 @@ netvsp_events(struct netvsp_port *p, enum nvchan_mode mode, struct rte_mempool *
 		if (rc == -EAGAIN)
 			break;
 		if (rc == -EPIPE || pvb_vmbus_in_broken(&ch->in)) {
-			pvb_counter_add(&p->ring_broken, 1);
+			/* relaxed: a flag for the control thread, which tears down */
+			pvb_store_relaxed(&p->broken, 1);
 			break;
 		}
 		pvb_vmbus_in_consume(&ch->in, &pk);
@@ -534,8 +543,9 @@ netvsp_xmit(struct netvsp_port *p, struct rte_mbuf **pkts, uint16_t n)
 			done[nd++] = m;
 			continue;
 		}
-		s = pvb_netvsc_slots_get(&p->slots, 1);
-		if (s < 0) {
+		/* the last slots are kept for RNDIS control replies */
+		if (p->slots.nfree <= NETVSP_CTL_SLOTS ||
+		    (s = pvb_netvsc_slots_get(&p->slots, 1)) < 0) {
 			pvb_counter_add1w(&q->no_slot, 1);
 			break;
 		}
@@ -577,14 +587,15 @@ netvsp_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	if (p->slots.nfree < n)
 		netvsp_events(p, NVCHAN_STOP_AT_DATA, NULL, NULL, 0);
 	rte_spinlock_lock(&ch->out_lock);
-	while (sent < n) {
+	/* the events above may have seen a revoke or a filter of 0 */
+	while (sent < n && p->rxbuf != NULL && pvb_load_acquire(&p->rx_enabled)) {
 		k = netvsp_xmit(p, pkts + sent, (uint16_t)RTE_MIN(n - sent, NETVSP_MAX_BURST));
 		if (k == 0)
 			break;
 		sent += k;
 	}
-	if (pvb_vmbus_out_commit(&ch->out))
-		nvchan_signal(ch);
+	/* the peer polls in DATA: no doorbell from a burst (see nvchan_signal()) */
+	pvb_vmbus_out_commit(&ch->out);
 	rte_spinlock_unlock(&ch->out_lock);
 	nvchan_leave(&p->act[1]);
 	return sent;
