@@ -528,11 +528,14 @@ netvsc_tx_one(struct netvsc_port *p, struct rte_mbuf *m)
 	uint32_t need = PVB_RNDIS_PACKET_HDR_SIZE + 16 + m->pkt_len;
 
 	need = RTE_ALIGN_CEIL(need, p->align);
+	if (need <= p->agg_max && !(m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(p, m)))
+		return netvsc_tx_small(p, m, need);
+	/* frames leave in order: the section being filled goes before a page send */
+	if (netvsc_agg_flush(p) != 0)
+		return -EAGAIN;
 	/* a frame already in the region (received zero copy) is sent in place */
 	if (m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(p, m))
 		return netvsc_tx_inplace(p, m);
-	if (need <= p->agg_max)
-		return netvsc_tx_small(p, m, need);
 	return netvsc_tx_big(p, m, need);
 }
 
