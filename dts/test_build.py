@@ -2,6 +2,7 @@
 """Set-up and build behaviour a user meets first: idempotent deps, and a clear
 word when the DPDK driver SDK headers are missing."""
 import os
+import re
 
 from conftest import TOP
 
@@ -26,4 +27,5 @@ def test_sdk_headers_found_by_default(procs, tmp_path):
     r = procs.run(["meson", "setup", str(tmp_path / "b"), "-Ddrivers=enabled",
                    "-Dtests=disabled"], timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "DPDK driver SDK headers\" with dependency libdpdk compiles: YES" in r.stdout
+    assert re.search(r'"DPDK driver SDK headers" with dependenc(y|ies) libdpdk.* compiles: YES',
+                     r.stdout), r.stdout
