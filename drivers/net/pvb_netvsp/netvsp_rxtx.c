@@ -584,7 +584,7 @@ netvsp_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	}
 	/* slots come back in guest completions: read them when short */
-	if (p->slots.nfree < n + NETVSP_CTL_SLOTS)
+	if (p->slots.nfree < (uint32_t)n + NETVSP_CTL_SLOTS)
 		netvsp_events(p, NVCHAN_STOP_AT_DATA, NULL, NULL, 0);
 	rte_spinlock_lock(&ch->out_lock);
 	/* the events above may have seen a revoke or a filter of 0 */
