@@ -213,3 +213,126 @@ def write_pcap(path, frames):
 def read_pcap(path):
     from scapy.all import RawPcapReader
     return [bytes(data) for data, _ in RawPcapReader(str(path))]
+
+
+# ---- stock dpdk-testpmd loading our PMDs (dts/test_netvsc.py) ----
+
+import re  # noqa: E402
+
+
+def pmd_path(name, build=None):
+    """A path to PMD @name (pvb_netvsc, pvb_netvsp, ...) that EAL loads with -d
+    (devtools/pmd-path.sh copies it out of a world-writable tree)."""
+    out = subprocess.run([os.path.join(TOP, "devtools", "pmd-path.sh"), name,
+                          build or build_dir()], capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.fail(f"pmd-path.sh {name}: {out.stderr}")
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def short_dir():
+    """A directory with a short path under /tmp, for unix sockets (at most 107
+    bytes, which pytest's tmp_path may exceed); removed with what is in it."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="pvb", dir="/tmp")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+class Testpmd(Running):
+    """dpdk-testpmd -i driven through its stdin. Its stdout is read in chunks, not
+    lines, because the prompt ends without a newline; testpmd runs under
+    `stdbuf -oL` so what a command prints comes before the next prompt."""
+
+    __test__ = False    # not a test class, whatever its name
+    PROMPT = "testpmd> "
+
+    @staticmethod
+    def _pump(f, buf):
+        fd = f.fileno()
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            buf.append(data.decode(errors="replace"))
+
+    @property
+    def log(self):
+        return self.stdout + self.stderr
+
+    def send(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+
+    def cmd(self, line, timeout=15):
+        """Run one command; what it printed, once the next prompt shows."""
+        start = len(self.stdout)
+        self.send(line)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            out = self.stdout[start:]
+            if self.PROMPT in out:
+                return out[:out.index(self.PROMPT)]
+            if self.p.poll() is not None:
+                time.sleep(0.1)
+                pytest.fail(f"testpmd exited ({self.p.returncode}) on '{line}':\n"
+                            f"{self.stdout[-3000:]}\n{self.stderr[-3000:]}")
+            time.sleep(0.02)
+        pytest.fail(f"testpmd: no prompt within {timeout}s after '{line}':\n"
+                    f"{self.stdout[-3000:]}\n{self.stderr[-3000:]}")
+
+    def link_up(self, port):
+        out = self.cmd(f"show port info {port}")
+        m = re.search(r"Link status: (\w+)", out)
+        assert m, out
+        return m.group(1) == "up"
+
+    def stats(self, port):
+        """`show port stats PORT` as a dict: rx, rx_missed, rx_bytes, rx_errors,
+        rx_nombuf, tx, tx_errors, tx_bytes."""
+        out = self.cmd(f"show port stats {port}")
+        m = re.search(r"RX-packets:\s*(\d+)\s+RX-missed:\s*(\d+)\s+RX-bytes:\s*(\d+)\s+"
+                      r"RX-errors:\s*(\d+)\s+RX-nombuf:\s*(\d+)\s+"
+                      r"TX-packets:\s*(\d+)\s+TX-errors:\s*(\d+)\s+TX-bytes:\s*(\d+)", out)
+        assert m, out
+        keys = ("rx", "rx_missed", "rx_bytes", "rx_errors", "rx_nombuf", "tx", "tx_errors",
+                "tx_bytes")
+        return dict(zip(keys, map(int, m.groups())))
+
+    def xstats(self, port):
+        out = self.cmd(f"show port xstats {port}")
+        return {k: int(v) for k, v in re.findall(r"^(\w+): (\d+)\s*$", out, re.M)}
+
+    def quit(self, timeout=20):
+        """`quit`, then the exit (the whole output)."""
+        self.send("quit")
+        self.p.stdin.close()
+        return self.finish(timeout)
+
+
+@pytest.fixture
+def testpmd(procs, eal_mem):
+    """Start dpdk-testpmd: @eal are its EAL arguments (lcores, -d, --vdev; --no-pci
+    and the eal_mem ones are added), @app its own. Interactive (-i, a Testpmd
+    waiting at its first prompt) unless @interactive is False (then a Running
+    whose stdin stays open: testpmd runs until it is killed)."""
+    def start(eal, app=(), interactive=True, ready_timeout=30):
+        argv = ["stdbuf", "-oL", "dpdk-testpmd", "--no-pci", *eal_mem, *eal, "--",
+                *(["-i"] if interactive else []), *app]
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=TOP)
+        procs.procs.append(p)
+        if not interactive:
+            return Running(p)
+        t = Testpmd(p)
+        if not t.wait_for(Testpmd.PROMPT, ready_timeout):
+            Procs.kill(p)
+            r = t.finish(5)
+            pytest.fail(f"testpmd did not start: {shlex.join(argv)}\n{r.stdout}\n{r.stderr}")
+        return t
+    return start
