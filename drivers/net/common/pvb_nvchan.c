@@ -11,7 +11,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <ethdev_driver.h>
 #include <rte_errno.h>
+#include <rte_string_fns.h>
 #include <rte_malloc.h>
 #include <rte_memcpy.h>
 
@@ -317,6 +319,99 @@ nvchan_quiesce(pvb_shared_u32 *state, uint32_t to, struct nvchan_active *a, unsi
 		 */
 		while (pvb_load_seqcst(&a[i].active) != 0)
 			pvb_cpu_relax();
+}
+
+void
+nvchan_xsnap_take(struct nvchan *ch, const struct pvb_netvsc_slots *s, struct nvchan_xsnap *x)
+{
+	if (!rte_spinlock_trylock(&ch->in_lock))
+		return;
+	rte_spinlock_lock(&ch->out_lock);
+	/* relaxed: report values, published as they are */
+	atomic_store_explicit(&x->pending, nvchan_rec_outstanding(ch), memory_order_relaxed);
+	atomic_store_explicit(&x->in_use, s->n - s->nfree, memory_order_relaxed);
+	atomic_store_explicit(&x->signals, pvb_counter_read(&ch->signals), memory_order_relaxed);
+	atomic_store_explicit(&x->ring_full, pvb_counter_read(&ch->comp_ring_full),
+			      memory_order_relaxed);
+	rte_spinlock_unlock(&ch->out_lock);
+	rte_spinlock_unlock(&ch->in_lock);
+}
+
+void
+nvchan_xsnap_clear(struct nvchan_xsnap *x)
+{
+	nvchan_counter_zero(&x->pending);
+	nvchan_counter_zero(&x->in_use);
+}
+
+void
+nvchan_xsnap_read(const struct nvchan_xsnap *x, uint64_t *v)
+{
+	v[0] = pvb_counter_read(&x->pending);
+	v[1] = pvb_counter_read(&x->in_use);
+	v[2] = pvb_counter_read(&x->signals);
+	v[3] = pvb_counter_read(&x->ring_full);
+}
+
+void
+nvchan_link_set(uint16_t port_id, bool up)
+{
+	struct rte_eth_dev *dev = &rte_eth_devices[port_id];
+	struct rte_eth_link link = {
+		.link_speed = RTE_ETH_SPEED_NUM_10G,
+		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+		.link_autoneg = RTE_ETH_LINK_FIXED,
+		.link_status = up,
+	};
+
+	/* 0: the status changed */
+	if (rte_eth_linkstatus_set(dev, &link) == 0 && dev->data->dev_conf.intr_conf.lsc)
+		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+}
+
+void
+nvchan_counter_zero(pvb_counter_t *c)
+{
+	/* relaxed: a reset races with counting by design, as for any NIC */
+	atomic_store_explicit(c, 0, memory_order_relaxed);
+}
+
+int
+nvchan_xstats_names(struct rte_eth_xstat_name *names, unsigned int n,
+		    const char *const *table, unsigned int count)
+{
+	unsigned int i;
+
+	if (names != NULL)
+		for (i = 0; i < RTE_MIN(n, count); i++)
+			strlcpy(names[i].name, table[i], sizeof(names[i].name));
+	return (int)count;
+}
+
+void
+nvchan_queue_release(struct rte_eth_dev *dev, uint16_t qid)
+{
+	(void)dev;
+	(void)qid;
+}
+
+int
+nvchan_kv_path(const char *key, const char *v, void *arg)
+{
+	char *path = arg;
+
+	(void)key;
+	if (v[0] == '\0' || strlen(v) >= 108)
+		return -EINVAL;
+	strlcpy(path, v, 108);
+	return 0;
+}
+
+int
+nvchan_kv_mac(const char *key, const char *v, void *arg)
+{
+	(void)key;
+	return nvchan_parse_mac(v, arg);
 }
 
 int

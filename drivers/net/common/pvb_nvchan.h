@@ -31,10 +31,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_spinlock.h>
 
+#include "pvb_netvsc.h"
 #include "pvb_ordering.h"
 #include "pvb_shm.h"
 #include "pvb_vmbus.h"
@@ -207,6 +209,46 @@ nvchan_leave(struct nvchan_active *a)
 
 /** Move @p state to @p to and wait until no burst of @p a[0..n) is inside. */
 void nvchan_quiesce(pvb_shared_u32 *state, uint32_t to, struct nvchan_active *a, unsigned int n);
+
+/* ---- what both ports' control paths and ethdev ops share ------------------ */
+
+/** Channel figures for xstats, published by the control thread. */
+struct nvchan_xsnap {
+	pvb_counter_t pending;		/**< records out with the application */
+	pvb_counter_t in_use;		/**< slots or sections waiting for the peer */
+	pvb_counter_t signals;
+	pvb_counter_t ring_full;
+};
+
+#define NVCHAN_XSNAP_N	4
+
+/**
+ * Take the snapshot under the ring locks (skipped if a burst holds in_lock),
+ * so the ethdev thread never touches a channel that may be going away.
+ */
+void nvchan_xsnap_take(struct nvchan *ch, const struct pvb_netvsc_slots *s,
+		       struct nvchan_xsnap *x);
+/** The channel is gone: nothing pending, nothing in use. */
+void nvchan_xsnap_clear(struct nvchan_xsnap *x);
+/** The NVCHAN_XSNAP_N values, in field order. */
+void nvchan_xsnap_read(const struct nvchan_xsnap *x, uint64_t *v);
+
+/** Set the port's link (10G full duplex) and raise LSC when it changed. */
+void nvchan_link_set(uint16_t port_id, bool up);
+
+/** Zero a statistics counter (a reset races with counting, as on any NIC). */
+void nvchan_counter_zero(pvb_counter_t *c);
+
+/** Copy @p count xstats names into @p names (up to @p n); returns @p count. */
+int nvchan_xstats_names(struct rte_eth_xstat_name *names, unsigned int n,
+			const char *const *table, unsigned int count);
+
+/** The queues live in the port: nothing to release. */
+void nvchan_queue_release(struct rte_eth_dev *dev, uint16_t qid);
+
+/** rte_kvargs handlers: path into a char[108] (1..107 bytes), MAC into uint8_t[6]. */
+int nvchan_kv_path(const char *key, const char *v, void *arg);
+int nvchan_kv_mac(const char *key, const char *v, void *arg);
 
 /** Parse "aa:bb:cc:dd:ee:ff"; 0 or -EINVAL. */
 int nvchan_parse_mac(const char *s, uint8_t mac[6]);

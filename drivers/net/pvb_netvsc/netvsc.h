@@ -96,7 +96,7 @@ struct netvsc_port {
 	struct pvb_vsc_action act;	/* control thread: the action being sent */
 	bool have_act;
 	uint64_t ctrl_deadline;		/* TSC by which the set-up must be done */
-	pvb_counter_t x_pending, x_in_use, x_signals, x_ring_full;	/* xstats snapshot */
+	struct nvchan_xsnap xsnap;	/* channel figures for xstats */
 	struct netvsc_rxq rxq;
 	struct netvsc_txq txq;
 	pvb_counter_t ring_broken, protocol_errors, bad_completions, bad_packets;

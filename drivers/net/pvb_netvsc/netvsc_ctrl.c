@@ -29,19 +29,9 @@ extern int netvsc_logtype;
 void
 netvsc_link_update_now(struct netvsc_port *p)
 {
-	struct rte_eth_dev *dev = &rte_eth_devices[p->port_id];
-	struct rte_eth_link link = {
-		.link_speed = RTE_ETH_SPEED_NUM_10G,
-		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
-		.link_autoneg = RTE_ETH_LINK_FIXED,
-		/* relaxed: a status report, orders nothing */
-		.link_status = pvb_load_relaxed(&p->state) == NVCHAN_DATA &&
-			       pvb_load_relaxed(&p->link_up),
-	};
-
-	/* 0: the status changed */
-	if (rte_eth_linkstatus_set(dev, &link) == 0 && dev->data->dev_conf.intr_conf.lsc)
-		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+	/* relaxed: a status report, orders nothing */
+	nvchan_link_set(p->port_id, pvb_load_relaxed(&p->state) == NVCHAN_DATA &&
+				    pvb_load_relaxed(&p->link_up));
 }
 
 uint32_t
@@ -172,8 +162,7 @@ netvsc_teardown(struct netvsc_port *p)
 	nvchan_kill(ch);
 	nvchan_put(ch);
 	pvb_counter_add(&p->disconnects, 1);
-	atomic_store_explicit(&p->x_pending, 0, memory_order_relaxed);
-	atomic_store_explicit(&p->x_in_use, 0, memory_order_relaxed);
+	nvchan_xsnap_clear(&p->xsnap);
 }
 
 /*
@@ -289,26 +278,6 @@ netvsc_ctrl_step(struct netvsc_port *p)
 		nvchan_wait(ch, p->gc.sock, 20);
 }
 
-/* Channel figures for xstats, so the ethdev thread never touches the channel. */
-static void
-netvsc_snapshot(struct netvsc_port *p)
-{
-	struct nvchan *ch = p->ch;
-
-	if (!rte_spinlock_trylock(&ch->in_lock))
-		return;
-	rte_spinlock_lock(&ch->out_lock);
-	/* relaxed: report values, published as they are */
-	atomic_store_explicit(&p->x_pending, nvchan_rec_outstanding(ch), memory_order_relaxed);
-	atomic_store_explicit(&p->x_in_use, p->sect.n - p->sect.nfree, memory_order_relaxed);
-	atomic_store_explicit(&p->x_signals, pvb_counter_read(&ch->signals),
-			      memory_order_relaxed);
-	atomic_store_explicit(&p->x_ring_full, pvb_counter_read(&ch->comp_ring_full),
-			      memory_order_relaxed);
-	rte_spinlock_unlock(&ch->out_lock);
-	rte_spinlock_unlock(&ch->in_lock);
-}
-
 /* In DATA: apply filter changes; poll for the bursts when nobody does. */
 static void
 netvsc_data_step(struct netvsc_port *p)
@@ -339,7 +308,7 @@ netvsc_data_step(struct netvsc_port *p)
 	}
 	if (netvsc_broken(p))
 		return;
-	netvsc_snapshot(p);
+	nvchan_xsnap_take(p->ch, &p->sect, &p->xsnap);
 	netvsc_link_update_now(p);
 	nvchan_wait(NULL, p->gc.sock, 10);
 }

@@ -136,13 +136,6 @@ netvsc_txq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsign
 	return 0;
 }
 
-static void
-netvsc_queue_release(struct rte_eth_dev *dev, uint16_t qid)
-{
-	(void)dev;
-	(void)qid;	/* the queues live in the port */
-}
-
 static int
 netvsc_link_update(struct rte_eth_dev *dev, int wait)
 {
@@ -171,13 +164,6 @@ netvsc_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 	return 0;
 }
 
-static void
-netvsc_zero(pvb_counter_t *c)
-{
-	/* relaxed: a reset races with counting by design, as for any NIC */
-	atomic_store_explicit(c, 0, memory_order_relaxed);
-}
-
 /* Every counter, in the order of netvsc_xstat_names. */
 #define NETVSC_XSTATS(X) \
 	X("rx_zero_copy_packets", &p->rxq.zero_copy) \
@@ -204,26 +190,21 @@ netvsc_stats_reset(struct rte_eth_dev *dev)
 {
 	struct netvsc_port *p = dev->data->dev_private;
 
-#define NETVSC_RESET(n, c) netvsc_zero(c);
+#define NETVSC_RESET(n, c) nvchan_counter_zero(c);
 	NETVSC_XSTATS(NETVSC_RESET)
-	netvsc_zero(&p->rxq.packets);
-	netvsc_zero(&p->rxq.bytes);
-	netvsc_zero(&p->rxq.nombuf);
-	netvsc_zero(&p->txq.packets);
-	netvsc_zero(&p->txq.bytes);
+	nvchan_counter_zero(&p->rxq.packets);
+	nvchan_counter_zero(&p->rxq.bytes);
+	nvchan_counter_zero(&p->rxq.nombuf);
+	nvchan_counter_zero(&p->txq.packets);
+	nvchan_counter_zero(&p->txq.bytes);
 	return 0;
 }
 
 static int
 netvsc_xstats_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names, unsigned int n)
 {
-	unsigned int i;
-
 	(void)dev;
-	if (names != NULL)
-		for (i = 0; i < RTE_MIN(n, RTE_DIM(netvsc_xstat_names)); i++)
-			strlcpy(names[i].name, netvsc_xstat_names[i], sizeof(names[i].name));
-	return RTE_DIM(netvsc_xstat_names);
+	return nvchan_xstats_names(names, n, netvsc_xstat_names, RTE_DIM(netvsc_xstat_names));
 }
 
 static int
@@ -236,10 +217,7 @@ netvsc_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned in
 #define NETVSC_VALUE(nm, c) v[i++] = pvb_counter_read(c);
 	NETVSC_XSTATS(NETVSC_VALUE)
 	/* the control thread's snapshot: the channel itself may go at any time */
-	v[i++] = pvb_counter_read(&p->x_pending);
-	v[i++] = pvb_counter_read(&p->x_in_use);
-	v[i++] = pvb_counter_read(&p->x_signals);
-	v[i++] = pvb_counter_read(&p->x_ring_full);
+	nvchan_xsnap_read(&p->xsnap, v + i);
 	if (xs == NULL || n < RTE_DIM(v))
 		return RTE_DIM(v);
 	for (i = 0; i < RTE_DIM(v); i++) {
@@ -299,8 +277,8 @@ static const struct eth_dev_ops netvsc_ops = {
 	.dev_close = netvsc_close,
 	.rx_queue_setup = netvsc_rxq_setup,
 	.tx_queue_setup = netvsc_txq_setup,
-	.rx_queue_release = netvsc_queue_release,
-	.tx_queue_release = netvsc_queue_release,
+	.rx_queue_release = nvchan_queue_release,
+	.tx_queue_release = nvchan_queue_release,
 	.link_update = netvsc_link_update,
 	.stats_get = netvsc_stats_get,
 	.stats_reset = netvsc_stats_reset,
@@ -314,25 +292,6 @@ static const struct eth_dev_ops netvsc_ops = {
 	.mac_addr_set = netvsc_mac_set,
 	.mtu_set = netvsc_mtu_set,
 };
-
-static int
-netvsc_kv_path(const char *key, const char *v, void *arg)
-{
-	struct netvsc_port *p = arg;
-
-	(void)key;
-	if (strlen(v) >= sizeof(p->path) || v[0] == '\0')
-		return -EINVAL;
-	strlcpy(p->path, v, sizeof(p->path));
-	return 0;
-}
-
-static int
-netvsc_kv_mac(const char *key, const char *v, void *arg)
-{
-	(void)key;
-	return nvchan_parse_mac(v, arg);
-}
 
 struct netvsc_range {
 	uint32_t *v;
@@ -378,10 +337,10 @@ netvsc_parse(struct rte_vdev_device *vdev, struct netvsc_port *p)
 	if (rte_kvargs_count(kv, ARG_PATH) != 1) {
 		LOG(ERR, "%s: give exactly one path=<unix socket of a net_pvb_netvsp port>", name);
 		rc = -EINVAL;
-	} else if (rte_kvargs_process(kv, ARG_PATH, netvsc_kv_path, p) != 0) {
+	} else if (rte_kvargs_process(kv, ARG_PATH, nvchan_kv_path, p->path) != 0) {
 		LOG(ERR, "%s: path must be 1..107 bytes", name);
 		rc = -EINVAL;
-	} else if (rte_kvargs_process(kv, ARG_MAC, netvsc_kv_mac, p->mac.addr_bytes) != 0) {
+	} else if (rte_kvargs_process(kv, ARG_MAC, nvchan_kv_mac, p->mac.addr_bytes) != 0) {
 		LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
 		rc = -EINVAL;
 	}

@@ -80,7 +80,7 @@ struct netvsp_port {
 	struct nvchan_active act[2];	/* rx, tx */
 	pvb_shared_u32 broken;		/* a burst found a ring broken */
 	uint64_t ctrl_deadline;		/* TSC by which the guest must be set up */
-	pvb_counter_t x_pending, x_in_use, x_signals, x_ring_full;	/* xstats snapshot */
+	struct nvchan_xsnap xsnap;	/* channel figures for xstats */
 	struct netvsp_rxq rxq;
 	struct netvsp_txq txq;
 	/* channel-level counters (xstats) */

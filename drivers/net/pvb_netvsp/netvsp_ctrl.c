@@ -33,18 +33,8 @@ extern int netvsp_logtype;
 void
 netvsp_link_update_now(struct netvsp_port *p)
 {
-	struct rte_eth_dev *dev = &rte_eth_devices[p->port_id];
-	struct rte_eth_link link = {
-		.link_speed = RTE_ETH_SPEED_NUM_10G,
-		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
-		.link_autoneg = RTE_ETH_LINK_FIXED,
-		/* relaxed: a status report, orders nothing */
-		.link_status = pvb_load_relaxed(&p->state) == NVCHAN_DATA,
-	};
-
-	/* 0: the status changed */
-	if (rte_eth_linkstatus_set(dev, &link) == 0 && dev->data->dev_conf.intr_conf.lsc)
-		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+	/* relaxed: a status report, orders nothing */
+	nvchan_link_set(p->port_id, pvb_load_relaxed(&p->state) == NVCHAN_DATA);
 }
 
 static int
@@ -152,8 +142,7 @@ netvsp_teardown(struct netvsp_port *p)
 	nvchan_kill(ch);
 	nvchan_put(ch);
 	pvb_counter_add(&p->disconnects, 1);
-	atomic_store_explicit(&p->x_pending, 0, memory_order_relaxed);
-	atomic_store_explicit(&p->x_in_use, 0, memory_order_relaxed);
+	nvchan_xsnap_clear(&p->xsnap);
 }
 
 static void
@@ -188,26 +177,6 @@ netvsp_broken(struct netvsp_port *p)
 	pvb_chan_host_close(&p->hc, true);
 	netvsp_teardown(p);
 	return true;
-}
-
-/* Channel figures for xstats, so the ethdev thread never touches the channel. */
-static void
-netvsp_snapshot(struct netvsp_port *p)
-{
-	struct nvchan *ch = p->ch;
-
-	if (!rte_spinlock_trylock(&ch->in_lock))
-		return;
-	rte_spinlock_lock(&ch->out_lock);
-	/* relaxed: report values, published as they are */
-	atomic_store_explicit(&p->x_pending, nvchan_rec_outstanding(ch), memory_order_relaxed);
-	atomic_store_explicit(&p->x_in_use, p->slots.n - p->slots.nfree, memory_order_relaxed);
-	atomic_store_explicit(&p->x_signals, pvb_counter_read(&ch->signals),
-			      memory_order_relaxed);
-	atomic_store_explicit(&p->x_ring_full, pvb_counter_read(&ch->comp_ring_full),
-			      memory_order_relaxed);
-	rte_spinlock_unlock(&ch->out_lock);
-	rte_spinlock_unlock(&ch->in_lock);
 }
 
 /* Set-up in the rings; hand over to the bursts once RNDIS is up. */
@@ -275,7 +244,7 @@ netvsp_data_step(struct netvsp_port *p)
 	}
 	if (netvsp_broken(p))
 		return;
-	netvsp_snapshot(p);
+	nvchan_xsnap_take(p->ch, &p->slots, &p->xsnap);
 	nvchan_wait(NULL, p->hc.sock, 10);
 }
 

@@ -138,13 +138,6 @@ netvsp_txq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsign
 	return 0;
 }
 
-static void
-netvsp_queue_release(struct rte_eth_dev *dev, uint16_t qid)
-{
-	(void)dev;
-	(void)qid;	/* the queues live in the port */
-}
-
 static int
 netvsp_link_update(struct rte_eth_dev *dev, int wait)
 {
@@ -173,13 +166,6 @@ netvsp_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 	return 0;
 }
 
-static void
-netvsp_zero(pvb_counter_t *c)
-{
-	/* relaxed: a reset races with counting by design, as for any NIC */
-	atomic_store_explicit(c, 0, memory_order_relaxed);
-}
-
 /* Every counter, in the order of netvsp_xstat_names. */
 #define NETVSP_XSTATS(X) \
 	X("rx_zero_copy_packets", &p->rxq.zero_copy) \
@@ -205,26 +191,21 @@ netvsp_stats_reset(struct rte_eth_dev *dev)
 {
 	struct netvsp_port *p = dev->data->dev_private;
 
-#define NETVSP_RESET(n, c) netvsp_zero(c);
+#define NETVSP_RESET(n, c) nvchan_counter_zero(c);
 	NETVSP_XSTATS(NETVSP_RESET)
-	netvsp_zero(&p->rxq.packets);
-	netvsp_zero(&p->rxq.bytes);
-	netvsp_zero(&p->rxq.nombuf);
-	netvsp_zero(&p->txq.packets);
-	netvsp_zero(&p->txq.bytes);
+	nvchan_counter_zero(&p->rxq.packets);
+	nvchan_counter_zero(&p->rxq.bytes);
+	nvchan_counter_zero(&p->rxq.nombuf);
+	nvchan_counter_zero(&p->txq.packets);
+	nvchan_counter_zero(&p->txq.bytes);
 	return 0;
 }
 
 static int
 netvsp_xstats_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names, unsigned int n)
 {
-	unsigned int i;
-
 	(void)dev;
-	if (names != NULL)
-		for (i = 0; i < RTE_MIN(n, RTE_DIM(netvsp_xstat_names)); i++)
-			strlcpy(names[i].name, netvsp_xstat_names[i], sizeof(names[i].name));
-	return RTE_DIM(netvsp_xstat_names);
+	return nvchan_xstats_names(names, n, netvsp_xstat_names, RTE_DIM(netvsp_xstat_names));
 }
 
 static int
@@ -237,10 +218,7 @@ netvsp_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned in
 #define NETVSP_VALUE(nm, c) v[i++] = pvb_counter_read(c);
 	NETVSP_XSTATS(NETVSP_VALUE)
 	/* the control thread's snapshot: the channel itself may go at any time */
-	v[i++] = pvb_counter_read(&p->x_pending);
-	v[i++] = pvb_counter_read(&p->x_in_use);
-	v[i++] = pvb_counter_read(&p->x_signals);
-	v[i++] = pvb_counter_read(&p->x_ring_full);
+	nvchan_xsnap_read(&p->xsnap, v + i);
 	if (xs == NULL || n < RTE_DIM(v))
 		return RTE_DIM(v);
 	for (i = 0; i < RTE_DIM(v); i++) {
@@ -283,8 +261,8 @@ static const struct eth_dev_ops netvsp_ops = {
 	.dev_close = netvsp_close,
 	.rx_queue_setup = netvsp_rxq_setup,
 	.tx_queue_setup = netvsp_txq_setup,
-	.rx_queue_release = netvsp_queue_release,
-	.tx_queue_release = netvsp_queue_release,
+	.rx_queue_release = nvchan_queue_release,
+	.tx_queue_release = nvchan_queue_release,
 	.link_update = netvsp_link_update,
 	.stats_get = netvsp_stats_get,
 	.stats_reset = netvsp_stats_reset,
@@ -298,25 +276,6 @@ static const struct eth_dev_ops netvsp_ops = {
 	.mac_addr_set = netvsp_mac_set,
 	.mtu_set = netvsp_mtu_set,
 };
-
-static int
-netvsp_kv_path(const char *key, const char *v, void *arg)
-{
-	struct netvsp_port *p = arg;
-
-	(void)key;
-	if (strlen(v) >= sizeof(p->path) || v[0] == '\0')
-		return -EINVAL;
-	strlcpy(p->path, v, sizeof(p->path));
-	return 0;
-}
-
-static int
-netvsp_kv_mac(const char *key, const char *v, void *arg)
-{
-	(void)key;
-	return nvchan_parse_mac(v, arg);
-}
 
 static int
 netvsp_kv_mtu(const char *key, const char *v, void *arg)
@@ -356,10 +315,10 @@ netvsp_parse(struct rte_vdev_device *vdev, struct netvsp_port *p)
 	if (rte_kvargs_count(kv, ARG_PATH) != 1) {
 		LOG(ERR, "%s: give exactly one path=<unix socket>", rte_vdev_device_name(vdev));
 		rc = -EINVAL;
-	} else if (rte_kvargs_process(kv, ARG_PATH, netvsp_kv_path, p) != 0) {
+	} else if (rte_kvargs_process(kv, ARG_PATH, nvchan_kv_path, p->path) != 0) {
 		LOG(ERR, "%s: path must be 1..107 bytes", rte_vdev_device_name(vdev));
 		rc = -EINVAL;
-	} else if (rte_kvargs_process(kv, ARG_MAC, netvsp_kv_mac, p->guest_mac) != 0) {
+	} else if (rte_kvargs_process(kv, ARG_MAC, nvchan_kv_mac, p->guest_mac) != 0) {
 		LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", rte_vdev_device_name(vdev));
 		rc = -EINVAL;
 	} else if (rte_kvargs_process(kv, ARG_MTU, netvsp_kv_mtu, &p->mtu) != 0) {
