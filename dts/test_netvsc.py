@@ -443,3 +443,20 @@ def test_host_restart(nv):
     for tp in (guest, host):
         r = tp.quit()
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+
+
+def test_host_port_stop_takes_guest_link_down(nv):
+    """The host port's start/stop reaches the guest as RNDIS media status
+    indications: its link goes down while the host port is stopped and comes
+    back with it, on the same channel."""
+    host = nv.host()
+    guest = nv.guest()
+    wait_links(host, guest)
+    host.cmd("port stop 0")
+    wait_links(guest, up=False)
+    host.cmd("port start 0")
+    wait_links(guest)
+    assert guest.xstats(0)["host_connects"] == 1
+    for tp in (guest, host):
+        r = tp.quit()
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr

@@ -55,8 +55,9 @@ struct netvsp_port {
 	uint32_t chan_seq;
 	uint64_t refused;		/* guests turned away while one is connected */
 	struct pvb_chan_host hc;
-	uint32_t idle_gen;
-	uint32_t idle_polls;		/* control-thread rounds without an rx burst */		/* poll_gen as the control thread last saw it */
+	uint32_t idle_gen;		/* poll_gen as the control thread last saw it */
+	uint32_t idle_polls;		/* control-thread rounds without an rx burst */
+	bool media_said;		/* the medium state the guest was last told */
 
 	/* the channel: set up by the control thread, used by the bursts in DATA */
 	pvb_shared_u32 state;		/* enum nvchan_state */
@@ -94,6 +95,8 @@ uint16_t netvsp_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t netvsp_events(struct netvsp_port *p, enum nvchan_mode mode, struct rte_mempool *mp,
 		       struct rte_mbuf **pkts, uint16_t n);
 int netvsp_slots_setup(struct netvsp_port *p);
+/* Tell the guest the medium is (dis)connected: an RNDIS status indication. */
+int netvsp_indicate_link(struct netvsp_port *p, bool up);
 void netvsp_slots_free(struct netvsp_port *p);
 
 /* netvsp_ctrl.c */

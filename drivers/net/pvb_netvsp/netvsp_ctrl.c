@@ -207,6 +207,8 @@ netvsp_ctrl_step(struct netvsp_port *p)
 		rte_spinlock_lock(&ch->in_lock);
 		pvb_vmbus_in_set_mask(&ch->in, true);
 		rte_spinlock_unlock(&ch->in_lock);
+		/* the guest's media query was answered "connected" */
+		p->media_said = true;
 		pvb_store_seqcst(&p->state, NVCHAN_DATA);
 		netvsp_link_update_now(p);
 		LOG(INFO, "%s: guest up (NVSP 0x%x, %u receive slots of %u, %u send sections)",
@@ -244,6 +246,9 @@ netvsp_data_step(struct netvsp_port *p)
 	}
 	if (netvsp_broken(p))
 		return;
+	/* the guest's medium follows this port: disconnected while it is stopped */
+	if (p->started != p->media_said && netvsp_indicate_link(p, p->started) == 0)
+		p->media_said = p->started;
 	nvchan_xsnap_take(p->ch, &p->slots, &p->xsnap);
 	nvchan_wait(NULL, p->hc.sock, 10);
 }

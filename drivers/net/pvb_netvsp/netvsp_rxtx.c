@@ -503,10 +503,11 @@ netvsp_send_ctl(struct netvsp_port *p, const void *msg, uint32_t len)
 	uint32_t slot, l = len;
 	int rc = -ENOSPC;
 
-	if (p->rxbuf == NULL || len > p->vsp.slot_size)
+	if (len > p->vsp.slot_size)
 		return -EINVAL;
 	rte_spinlock_lock(&p->ch->out_lock);
-	s = pvb_netvsc_slots_get(&p->slots, 1);
+	/* under out_lock: a revoke clears rxbuf under it */
+	s = p->rxbuf != NULL ? pvb_netvsc_slots_get(&p->slots, 1) : -EINVAL;
 	if (s >= 0) {
 		slot = (uint32_t)s;
 		memcpy(p->rxbuf + (uint64_t)slot * p->vsp.slot_size, msg, len);
@@ -516,6 +517,15 @@ netvsp_send_ctl(struct netvsp_port *p, const void *msg, uint32_t len)
 	}
 	rte_spinlock_unlock(&p->ch->out_lock);
 	return rc;
+}
+
+int
+netvsp_indicate_link(struct netvsp_port *p, bool up)
+{
+	uint8_t msg[64];
+	int len = pvb_vsp_link_indication(up, msg, sizeof(msg));
+
+	return len < 0 ? len : netvsp_send_ctl(p, msg, (uint32_t)len);
 }
 
 /* Put up to @p n frames in slots and send them; returns how many were taken. */
