@@ -17,7 +17,7 @@
 #include <rte_malloc.h>
 #include <rte_memcpy.h>
 
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 #include "pvb_nvchan.h"
 
 static void nvchan_rec_done(void *addr, void *opaque);
@@ -322,7 +322,7 @@ nvchan_quiesce(pvb_shared_u32 *state, uint32_t to, struct nvchan_active *a, unsi
 }
 
 void
-nvchan_xsnap_take(struct nvchan *ch, const struct pvb_netvsc_slots *s, struct nvchan_xsnap *x)
+nvchan_xsnap_take(struct nvchan *ch, const struct pvb_nvsp_slots *s, struct nvchan_xsnap *x)
 {
 	if (!rte_spinlock_trylock(&ch->in_lock))
 		return;

@@ -36,7 +36,7 @@
 #include <rte_ring.h>
 #include <rte_spinlock.h>
 
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 #include "pvb_ordering.h"
 #include "pvb_shm.h"
 #include "pvb_vmbus.h"
@@ -226,7 +226,7 @@ struct nvchan_xsnap {
  * Take the snapshot under the ring locks (skipped if a burst holds in_lock),
  * so the ethdev thread never touches a channel that may be going away.
  */
-void nvchan_xsnap_take(struct nvchan *ch, const struct pvb_netvsc_slots *s,
+void nvchan_xsnap_take(struct nvchan *ch, const struct pvb_nvsp_slots *s,
 		       struct nvchan_xsnap *x);
 /** The channel is gone: nothing pending, nothing in use. */
 void nvchan_xsnap_clear(struct nvchan_xsnap *x);

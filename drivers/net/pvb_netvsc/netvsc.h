@@ -21,7 +21,7 @@
 #include <rte_ether.h>
 
 #include "pvb_chan.h"
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 #include "pvb_nvchan.h"
 
 #define NETVSC_MAX_BURST	64
@@ -83,7 +83,7 @@ struct netvsc_port {
 	struct nvchan_rec *cur_rec;
 	uint32_t cur_range;
 	/* tx (out_lock holder) */
-	struct pvb_netvsc_slots sect;
+	struct pvb_nvsp_slots sect;
 	uint32_t section_size, agg_max, agg_pkts, align;
 	int64_t agg_sect;		/* section being filled, -1 none */
 	uint32_t agg_off, agg_n;

@@ -50,7 +50,7 @@ netvsc_tx_setup(struct netvsc_port *p)
 	RTE_BUILD_BUG_ON(sizeof(p->tx_hdr) != PVB_RNDIS_PACKET_HDR_SIZE);
 	pvb_rndis_data_encode(&p->tx_hdr, 0, &none, 1);
 	p->section_size = p->vsc.section_size;
-	if (pvb_netvsc_slots_init(&p->sect, (uint32_t)(p->sendbuf_len / p->section_size)) != 0)
+	if (pvb_nvsp_slots_init(&p->sect, (uint32_t)(p->sendbuf_len / p->section_size)) != 0)
 		return -ENOMEM;
 	/* aggregation waits for the host's RNDIS limits: one frame per section until then */
 	p->agg_max = p->section_size;
@@ -83,7 +83,7 @@ netvsc_tx_free(struct netvsc_port *p)
 	rte_free(p->hold_free);
 	p->hold = NULL;
 	p->hold_free = NULL;
-	pvb_netvsc_slots_fini(&p->sect);
+	pvb_nvsp_slots_fini(&p->sect);
 	memset(&p->sect, 0, sizeof(p->sect));
 	p->agg_sect = -1;
 }
@@ -97,7 +97,7 @@ netvsc_complete(struct netvsc_port *p, uint64_t id)
 
 	/* before the send buffer is set up there is nothing to complete */
 	if (kind == NETVSC_COOKIE_SECTIONS && hi > 0 && p->sect.n != 0 &&
-	    pvb_netvsc_slots_put(&p->sect, lo, hi) == 0)
+	    pvb_nvsp_slots_put(&p->sect, lo, hi) == 0)
 		return;
 	if (kind == NETVSC_COOKIE_HOLD && hi == 0 && lo < NETVSC_NHOLD && p->hold != NULL &&
 	    p->hold[lo] != NULL) {
@@ -432,7 +432,7 @@ netvsc_tx_small(struct netvsc_port *p, const struct rte_mbuf *m, uint32_t need)
 		if (netvsc_agg_flush(p) != 0)
 			return -EAGAIN;
 	if (p->agg_sect < 0) {
-		s = pvb_netvsc_slots_get(&p->sect, 1);
+		s = pvb_nvsp_slots_get(&p->sect, 1);
 		if (s < 0)
 			return -ENOSPC;
 		p->agg_sect = s;
@@ -495,7 +495,7 @@ static int
 netvsc_tx_big(struct netvsc_port *p, const struct rte_mbuf *m, uint32_t need)
 {
 	uint32_t k = (need + p->section_size - 1) / p->section_size;
-	int64_t s = pvb_netvsc_slots_get(&p->sect, k);
+	int64_t s = pvb_nvsp_slots_get(&p->sect, k);
 	uint8_t *dst;
 
 	if (s < 0)
@@ -504,7 +504,7 @@ netvsc_tx_big(struct netvsc_port *p, const struct rte_mbuf *m, uint32_t need)
 	/* the message's own length: need is an upper bound */
 	need = netvsc_put_msg(p, dst, m);
 	if (netvsc_send_gpa(p, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, k, s), dst, need) != 0) {
-		pvb_netvsc_slots_put(&p->sect, (uint32_t)s, k);
+		pvb_nvsp_slots_put(&p->sect, (uint32_t)s, k);
 		return -EAGAIN;
 	}
 	pvb_counter_add1w(&p->txq.gpa, 1);
@@ -599,7 +599,7 @@ netvsc_send_ctl(struct netvsc_port *p, const struct pvb_vsc_action *a)
 	int rc;
 
 	rte_spinlock_lock(&p->ch->out_lock);
-	s = pvb_netvsc_slots_get(&p->sect, 1);
+	s = pvb_nvsp_slots_get(&p->sect, 1);
 	if (s < 0) {
 		rte_spinlock_unlock(&p->ch->out_lock);
 		return -ENOSPC;
@@ -612,7 +612,7 @@ netvsc_send_ctl(struct netvsc_port *p, const struct pvb_vsc_action *a)
 				  PVB_VMBUS_FLAG_COMPLETION_REQUESTED, buf,
 				  pvb_nvsp_encode(&m, buf));
 	if (rc != 0)
-		pvb_netvsc_slots_put(&p->sect, (uint32_t)s, 1);
+		pvb_nvsp_slots_put(&p->sect, (uint32_t)s, 1);
 	else if (pvb_vmbus_out_commit(&p->ch->out))
 		nvchan_signal(p->ch);
 	rte_spinlock_unlock(&p->ch->out_lock);

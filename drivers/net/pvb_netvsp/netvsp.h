@@ -17,7 +17,7 @@
 #include <rte_ether.h>
 
 #include "pvb_chan.h"
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 #include "pvb_nvchan.h"
 
 #define NETVSP_MAX_BURST	64
@@ -73,7 +73,7 @@ struct netvsp_port {
 	uint64_t rxbuf_len, sendbuf_len;
 	uint32_t align;			/* RNDIS message alignment we report */
 	/* receive-buffer slots for host -> guest frames: out_lock holder */
-	struct pvb_netvsc_slots slots;
+	struct pvb_nvsp_slots slots;
 	uint32_t *slot_next;		/* next slot of the same packet, UINT32_MAX at the end */
 	uint32_t *slot_count;		/* slots of the packet whose first slot this is, else 0 */
 	struct pvb_rndis_packet_msg tx_hdr;	/* data header template */

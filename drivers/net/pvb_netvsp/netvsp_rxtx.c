@@ -52,7 +52,7 @@ netvsp_slots_setup(struct netvsp_port *p)
 	p->slot_count = rte_zmalloc_socket("netvsp_count", sizeof(uint32_t) * n, 0,
 					   p->socket_id);
 	if (p->slot_next == NULL || p->slot_count == NULL ||
-	    pvb_netvsc_slots_init(&p->slots, n) != 0) {
+	    pvb_nvsp_slots_init(&p->slots, n) != 0) {
 		netvsp_slots_free(p);
 		return -ENOMEM;
 	}
@@ -62,7 +62,7 @@ netvsp_slots_setup(struct netvsp_port *p)
 void
 netvsp_slots_free(struct netvsp_port *p)
 {
-	pvb_netvsc_slots_fini(&p->slots);
+	pvb_nvsp_slots_fini(&p->slots);
 	memset(&p->slots, 0, sizeof(p->slots));
 	rte_free(p->slot_next);
 	rte_free(p->slot_count);
@@ -85,7 +85,7 @@ netvsp_slots_complete(struct netvsp_port *p, uint64_t id)
 	for (i = 0, s = (uint32_t)id; i < n && s < p->slots.n; i++) {
 		uint32_t next = p->slot_next[s];
 
-		pvb_netvsc_slots_put(&p->slots, s, 1);
+		pvb_nvsp_slots_put(&p->slots, s, 1);
 		s = next;
 	}
 }
@@ -507,13 +507,13 @@ netvsp_send_ctl(struct netvsp_port *p, const void *msg, uint32_t len)
 		return -EINVAL;
 	rte_spinlock_lock(&p->ch->out_lock);
 	/* under out_lock: a revoke clears rxbuf under it */
-	s = p->rxbuf != NULL ? pvb_netvsc_slots_get(&p->slots, 1) : -EINVAL;
+	s = p->rxbuf != NULL ? pvb_nvsp_slots_get(&p->slots, 1) : -EINVAL;
 	if (s >= 0) {
 		slot = (uint32_t)s;
 		memcpy(p->rxbuf + (uint64_t)slot * p->vsp.slot_size, msg, len);
 		rc = netvsp_send_xfer(p, &slot, &l, 1, PVB_NVSP_RNDIS_CONTROL);
 		if (rc != 0)
-			pvb_netvsc_slots_put(&p->slots, slot, 1);
+			pvb_nvsp_slots_put(&p->slots, slot, 1);
 	}
 	rte_spinlock_unlock(&p->ch->out_lock);
 	return rc;
@@ -555,7 +555,7 @@ netvsp_xmit(struct netvsp_port *p, struct rte_mbuf **pkts, uint16_t n)
 		}
 		/* the last slots are kept for RNDIS control replies */
 		if (p->slots.nfree <= NETVSP_CTL_SLOTS ||
-		    (s = pvb_netvsc_slots_get(&p->slots, 1)) < 0) {
+		    (s = pvb_nvsp_slots_get(&p->slots, 1)) < 0) {
 			pvb_counter_add1w(&q->no_slot, 1);
 			break;
 		}
@@ -568,7 +568,7 @@ netvsp_xmit(struct netvsp_port *p, struct rte_mbuf **pkts, uint16_t n)
 	if (ns > 0 && netvsp_send_xfer(p, slot, len, ns, PVB_NVSP_RNDIS_DATA) != 0) {
 		/* no ring room: nothing was sent, the application keeps the frames */
 		for (i = 0; i < ns; i++)
-			pvb_netvsc_slots_put(&p->slots, slot[i], 1);
+			pvb_nvsp_slots_put(&p->slots, slot[i], 1);
 		return 0;
 	}
 	pvb_counter_add1w(&q->packets, ns);

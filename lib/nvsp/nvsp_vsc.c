@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 
 /* Newest first (§5.4), one INIT per candidate with min = max. */
 static const uint32_t vsc_versions[] = {

@@ -28,7 +28,7 @@
  * the host's reply buffer is exactly 256 bytes, so ASan sees any access past
  * them. After every step the invariants below are checked; a violation
  * aborts, which libFuzzer reports.
- *  - host: each result is the one §5.4 and pvb_netvsc.h give for the state
+ *  - host: each result is the one §5.4 and pvb_nvsp.h give for the state
  *    (a small reference here); replies decode again and carry what the state
  *    holds; slots and sections fit in their GPADL and in u32 offsets; the
  *    filter is 0 unless RNDIS is ready (so 0 when halted or failed); the
@@ -59,7 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 

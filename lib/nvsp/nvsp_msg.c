@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "wire structs are little-endian");
 

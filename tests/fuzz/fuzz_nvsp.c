@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 

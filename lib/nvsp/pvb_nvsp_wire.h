@@ -2,8 +2,8 @@
  * Copyright(c) 2026 pvbridge authors
  */
 
-#ifndef _PVB_NETVSC_WIRE_H_
-#define _PVB_NETVSC_WIRE_H_
+#ifndef _PVB_NVSP_WIRE_H_
+#define _PVB_NVSP_WIRE_H_
 
 /**
  * @file
@@ -304,4 +304,4 @@ _Static_assert(sizeof(struct pvb_rndis_set_cmplt) == 16, "set cmplt");
 _Static_assert(sizeof(struct pvb_rndis_indicate_status) == 20, "indicate status");
 _Static_assert(sizeof(struct pvb_rndis_keepalive_cmplt) == 16, "keepalive cmplt");
 
-#endif /* _PVB_NETVSC_WIRE_H_ */
+#endif /* _PVB_NVSP_WIRE_H_ */

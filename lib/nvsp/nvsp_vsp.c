@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 
 #define ETH_HLEN		14u
 #define VLAN_HLEN		4u

@@ -2,12 +2,12 @@
  * Copyright(c) 2026 pvbridge authors
  */
 
-#ifndef _PVB_NETVSC_H_
-#define _PVB_NETVSC_H_
+#ifndef _PVB_NVSP_H_
+#define _PVB_NVSP_H_
 
 /**
  * @file
- * NVSP and RNDIS (pvb_netvsc_wire.h): codecs, the host (VSP) and guest (VSC)
+ * NVSP and RNDIS (pvb_nvsp_wire.h): codecs, the host (VSP) and guest (VSC)
  * control state machines, and the slot allocator both datapaths use. Pure C,
  * no rings and no DPDK: the PMDs move the bytes, this library decides what
  * they mean.
@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pvb_netvsc_wire.h"
+#include "pvb_nvsp_wire.h"
 
 /* ---- NVSP codec ---------------------------------------------------------- */
 
@@ -306,7 +306,7 @@ pvb_vsc_ready(const struct pvb_vsc *g)
  * guest), each free or taken, with runs for frames that need several
  * adjacent slots. Single-threaded; the owner of the ring uses it.
  */
-struct pvb_netvsc_slots {
+struct pvb_nvsp_slots {
 	uint32_t n;
 	uint32_t nfree;
 	uint32_t hint;			/* where the next search starts */
@@ -314,13 +314,13 @@ struct pvb_netvsc_slots {
 };
 
 /** Set up @p n slots, all free. -ENOMEM, -EINVAL (n == 0). */
-int pvb_netvsc_slots_init(struct pvb_netvsc_slots *s, uint32_t n);
-void pvb_netvsc_slots_fini(struct pvb_netvsc_slots *s);
+int pvb_nvsp_slots_init(struct pvb_nvsp_slots *s, uint32_t n);
+void pvb_nvsp_slots_fini(struct pvb_nvsp_slots *s);
 /** Take @p count adjacent free slots; the first index, or -ENOSPC. */
-int64_t pvb_netvsc_slots_get(struct pvb_netvsc_slots *s, uint32_t count);
+int64_t pvb_nvsp_slots_get(struct pvb_nvsp_slots *s, uint32_t count);
 /** Free @p count slots from @p first. -EINVAL if any is out of range or already free. */
-int pvb_netvsc_slots_put(struct pvb_netvsc_slots *s, uint32_t first, uint32_t count);
+int pvb_nvsp_slots_put(struct pvb_nvsp_slots *s, uint32_t first, uint32_t count);
 /** True if slot @p i is taken. */
-bool pvb_netvsc_slots_taken(const struct pvb_netvsc_slots *s, uint32_t i);
+bool pvb_nvsp_slots_taken(const struct pvb_nvsp_slots *s, uint32_t i);
 
-#endif /* _PVB_NETVSC_H_ */
+#endif /* _PVB_NVSP_H_ */

@@ -31,7 +31,7 @@
 
 #include <cmocka.h>
 
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 #include "test_common.h"
 
 #define POISON		0xa5	/* bytes an encoder must not write */
@@ -1035,205 +1035,205 @@ test_ctl_violations(void **state)
  * Slot allocator
  */
 
-static struct pvb_netvsc_slots slots;
+static struct pvb_nvsp_slots slots;
 
 static int
 slots_teardown(void **state)
 {
-	pvb_netvsc_slots_fini(&slots);
+	pvb_nvsp_slots_fini(&slots);
 	return heap_free(state);
 }
 
 /* Slots [first, first + count) taken, all others free, nfree consistent. */
 static void
-expect_taken_only(const struct pvb_netvsc_slots *s, uint32_t first, uint32_t count)
+expect_taken_only(const struct pvb_nvsp_slots *s, uint32_t first, uint32_t count)
 {
 	uint32_t i;
 
 	for (i = 0; i < s->n; i++)
-		if (pvb_netvsc_slots_taken(s, i) != (i >= first && i - first < count))
-			fail_msg("%s: slot %u taken %d", here, i, pvb_netvsc_slots_taken(s, i));
+		if (pvb_nvsp_slots_taken(s, i) != (i >= first && i - first < count))
+			fail_msg("%s: slot %u taken %d", here, i, pvb_nvsp_slots_taken(s, i));
 	expect_eq(s->nfree, s->n - count);
 }
 
 static void
 test_slots_basic(void **state)
 {
-	struct pvb_netvsc_slots *s = &slots;
+	struct pvb_nvsp_slots *s = &slots;
 
 	(void)state;
 	at("init");
-	expect_eq(pvb_netvsc_slots_init(s, 0), -EINVAL);
-	expect_eq(pvb_netvsc_slots_init(NULL, 4), -EINVAL);
-	expect_eq(pvb_netvsc_slots_init(s, 10), 0);
+	expect_eq(pvb_nvsp_slots_init(s, 0), -EINVAL);
+	expect_eq(pvb_nvsp_slots_init(NULL, 4), -EINVAL);
+	expect_eq(pvb_nvsp_slots_init(s, 10), 0);
 	expect_taken_only(s, 0, 0);
-	expect_false(pvb_netvsc_slots_taken(s, 10));
-	expect_false(pvb_netvsc_slots_taken(s, 0xffffffff));
+	expect_false(pvb_nvsp_slots_taken(s, 10));
+	expect_false(pvb_nvsp_slots_taken(s, 0xffffffff));
 
 	at("first-fit from the hint");
-	expect_eq(pvb_netvsc_slots_get(s, 1), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 1);
-	expect_eq(pvb_netvsc_slots_get(s, 3), 2);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 1);
+	expect_eq(pvb_nvsp_slots_get(s, 3), 2);
 	expect_taken_only(s, 0, 5);
-	expect_eq(pvb_netvsc_slots_put(s, 1, 1), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 1, 1), 0);
 	/* the hint is past 4: slot 1 waits its turn */
-	expect_eq(pvb_netvsc_slots_get(s, 1), 5);
-	expect_eq(pvb_netvsc_slots_get(s, 4), 6);	/* 6..9, hint back to 0 */
+	expect_eq(pvb_nvsp_slots_get(s, 1), 5);
+	expect_eq(pvb_nvsp_slots_get(s, 4), 6);	/* 6..9, hint back to 0 */
 	expect_eq(s->nfree, 1);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 1);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 1);
 	expect_eq(s->nfree, 0);
-	expect_eq(pvb_netvsc_slots_get(s, 1), -ENOSPC);
+	expect_eq(pvb_nvsp_slots_get(s, 1), -ENOSPC);
 
 	at("put");
-	expect_eq(pvb_netvsc_slots_put(s, 0, 10), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 0, 10), 0);
 	expect_taken_only(s, 0, 0);
-	expect_eq(pvb_netvsc_slots_get(s, 0), -EINVAL);
-	expect_eq(pvb_netvsc_slots_get(s, 11), -ENOSPC);
-	expect_eq(pvb_netvsc_slots_get(s, 10), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 0), -EINVAL);
+	expect_eq(pvb_nvsp_slots_get(s, 11), -ENOSPC);
+	expect_eq(pvb_nvsp_slots_get(s, 10), 0);
 	expect_taken_only(s, 0, 10);
 }
 
 static void
 test_slots_bad_put(void **state)
 {
-	struct pvb_netvsc_slots *s = &slots;
-	struct pvb_netvsc_slots none;
+	struct pvb_nvsp_slots *s = &slots;
+	struct pvb_nvsp_slots none;
 
 	(void)state;
-	expect_eq(pvb_netvsc_slots_init(s, 100), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 30), 0);
+	expect_eq(pvb_nvsp_slots_init(s, 100), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 30), 0);
 	at("double free of the whole range");
-	expect_eq(pvb_netvsc_slots_put(s, 10, 5), 0);
-	expect_eq(pvb_netvsc_slots_put(s, 10, 5), -EINVAL);
+	expect_eq(pvb_nvsp_slots_put(s, 10, 5), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 10, 5), -EINVAL);
 	at("a range with one free slot in it changes nothing");
-	expect_eq(pvb_netvsc_slots_put(s, 5, 6), -EINVAL);	/* 10 is free */
-	expect_eq(pvb_netvsc_slots_put(s, 14, 3), -EINVAL);	/* 14 is free */
-	expect_eq(pvb_netvsc_slots_put(s, 25, 10), -EINVAL);	/* 30.. are free */
-	expect_true(pvb_netvsc_slots_taken(s, 5) && pvb_netvsc_slots_taken(s, 9));
-	expect_true(pvb_netvsc_slots_taken(s, 15) && pvb_netvsc_slots_taken(s, 29));
+	expect_eq(pvb_nvsp_slots_put(s, 5, 6), -EINVAL);	/* 10 is free */
+	expect_eq(pvb_nvsp_slots_put(s, 14, 3), -EINVAL);	/* 14 is free */
+	expect_eq(pvb_nvsp_slots_put(s, 25, 10), -EINVAL);	/* 30.. are free */
+	expect_true(pvb_nvsp_slots_taken(s, 5) && pvb_nvsp_slots_taken(s, 9));
+	expect_true(pvb_nvsp_slots_taken(s, 15) && pvb_nvsp_slots_taken(s, 29));
 	expect_eq(s->nfree, 75);
 	at("out of range");
-	expect_eq(pvb_netvsc_slots_put(s, 100, 1), -EINVAL);
-	expect_eq(pvb_netvsc_slots_put(s, 99, 2), -EINVAL);
-	expect_eq(pvb_netvsc_slots_put(s, 5, 0xffffffff), -EINVAL);	/* 5 + count wraps */
-	expect_eq(pvb_netvsc_slots_put(s, 0xffffffff, 1), -EINVAL);
-	expect_eq(pvb_netvsc_slots_put(s, 0, 0), -EINVAL);
+	expect_eq(pvb_nvsp_slots_put(s, 100, 1), -EINVAL);
+	expect_eq(pvb_nvsp_slots_put(s, 99, 2), -EINVAL);
+	expect_eq(pvb_nvsp_slots_put(s, 5, 0xffffffff), -EINVAL);	/* 5 + count wraps */
+	expect_eq(pvb_nvsp_slots_put(s, 0xffffffff, 1), -EINVAL);
+	expect_eq(pvb_nvsp_slots_put(s, 0, 0), -EINVAL);
 	expect_eq(s->nfree, 75);
 	at("what is left frees once");
-	expect_eq(pvb_netvsc_slots_put(s, 0, 10), 0);
-	expect_eq(pvb_netvsc_slots_put(s, 15, 15), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 0, 10), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 15, 15), 0);
 	expect_taken_only(s, 0, 0);
 	at("an allocator never set up, or after fini");
 	memset(&none, 0, sizeof(none));
-	expect_eq(pvb_netvsc_slots_get(&none, 1), -EINVAL);
-	expect_eq(pvb_netvsc_slots_put(&none, 0, 1), -EINVAL);
-	expect_false(pvb_netvsc_slots_taken(&none, 0));
-	pvb_netvsc_slots_fini(&none);
+	expect_eq(pvb_nvsp_slots_get(&none, 1), -EINVAL);
+	expect_eq(pvb_nvsp_slots_put(&none, 0, 1), -EINVAL);
+	expect_false(pvb_nvsp_slots_taken(&none, 0));
+	pvb_nvsp_slots_fini(&none);
 }
 
 /* Runs across word boundaries, skipping short free runs, fragmentation. */
 static void
 test_slots_runs(void **state)
 {
-	struct pvb_netvsc_slots *s = &slots;
+	struct pvb_nvsp_slots *s = &slots;
 
 	(void)state;
 	at("runs over words");
-	expect_eq(pvb_netvsc_slots_init(s, 200), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 60), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 10), 60);	/* 60..69 crosses 64 */
-	expect_eq(pvb_netvsc_slots_get(s, 130), 70);	/* 70..199: the end of the last word */
+	expect_eq(pvb_nvsp_slots_init(s, 200), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 60), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 10), 60);	/* 60..69 crosses 64 */
+	expect_eq(pvb_nvsp_slots_get(s, 130), 70);	/* 70..199: the end of the last word */
 	expect_eq(s->hint, 0);
-	expect_eq(pvb_netvsc_slots_get(s, 1), -ENOSPC);
-	expect_eq(pvb_netvsc_slots_put(s, 60, 10), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 11), -ENOSPC);
-	expect_eq(pvb_netvsc_slots_get(s, 10), 60);
+	expect_eq(pvb_nvsp_slots_get(s, 1), -ENOSPC);
+	expect_eq(pvb_nvsp_slots_put(s, 60, 10), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 11), -ENOSPC);
+	expect_eq(pvb_nvsp_slots_get(s, 10), 60);
 	expect_taken_only(s, 0, 200);
-	pvb_netvsc_slots_fini(s);
+	pvb_nvsp_slots_fini(s);
 
 	at("short runs skipped");
-	expect_eq(pvb_netvsc_slots_init(s, 128), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 128), 0);
-	expect_eq(pvb_netvsc_slots_put(s, 10, 3), 0);
-	expect_eq(pvb_netvsc_slots_put(s, 20, 5), 0);
-	expect_eq(pvb_netvsc_slots_put(s, 100, 5), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 4), 20);	/* 10..12 is too short */
-	expect_eq(pvb_netvsc_slots_get(s, 5), 100);	/* from 24: 24 is left alone */
-	expect_eq(pvb_netvsc_slots_get(s, 3), 10);	/* nothing after 105: wrapped */
+	expect_eq(pvb_nvsp_slots_init(s, 128), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 128), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 10, 3), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 20, 5), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 100, 5), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 4), 20);	/* 10..12 is too short */
+	expect_eq(pvb_nvsp_slots_get(s, 5), 100);	/* from 24: 24 is left alone */
+	expect_eq(pvb_nvsp_slots_get(s, 3), 10);	/* nothing after 105: wrapped */
 	expect_eq(s->nfree, 1);
-	expect_false(pvb_netvsc_slots_taken(s, 24));
-	pvb_netvsc_slots_fini(s);
+	expect_false(pvb_nvsp_slots_taken(s, 24));
+	pvb_nvsp_slots_fini(s);
 
 	at("fragmented: 2 free, not adjacent");
-	expect_eq(pvb_netvsc_slots_init(s, 4), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 1);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 2);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 3);
-	expect_eq(pvb_netvsc_slots_put(s, 0, 1), 0);
-	expect_eq(pvb_netvsc_slots_put(s, 2, 1), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 2), -ENOSPC);
+	expect_eq(pvb_nvsp_slots_init(s, 4), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 1);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 2);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 3);
+	expect_eq(pvb_nvsp_slots_put(s, 0, 1), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 2, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 2), -ENOSPC);
 	expect_eq(s->nfree, 2);
-	expect_true(pvb_netvsc_slots_taken(s, 1) && pvb_netvsc_slots_taken(s, 3));
-	expect_eq(pvb_netvsc_slots_get(s, 1), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 2);
+	expect_true(pvb_nvsp_slots_taken(s, 1) && pvb_nvsp_slots_taken(s, 3));
+	expect_eq(pvb_nvsp_slots_get(s, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 2);
 }
 
 /* A run never wraps from the last slot to slot 0; the search does, once. */
 static void
 test_slots_wrap(void **state)
 {
-	struct pvb_netvsc_slots *s = &slots;
+	struct pvb_nvsp_slots *s = &slots;
 
 	(void)state;
 	at("wrap");
-	expect_eq(pvb_netvsc_slots_init(s, 8), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 6), 0);
+	expect_eq(pvb_nvsp_slots_init(s, 8), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 6), 0);
 	expect_eq(s->hint, 6);
-	expect_eq(pvb_netvsc_slots_put(s, 0, 6), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 3), 0);	/* 6..8 is 2 slots: from 0 again */
+	expect_eq(pvb_nvsp_slots_put(s, 0, 6), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 3), 0);	/* 6..8 is 2 slots: from 0 again */
 	expect_eq(s->hint, 3);
-	expect_eq(pvb_netvsc_slots_get(s, 2), 3);
-	expect_eq(pvb_netvsc_slots_get(s, 3), 5);	/* ends at 8: hint 0 */
+	expect_eq(pvb_nvsp_slots_get(s, 2), 3);
+	expect_eq(pvb_nvsp_slots_get(s, 3), 5);	/* ends at 8: hint 0 */
 	expect_eq(s->hint, 0);
 	expect_taken_only(s, 0, 8);
 
 	at("single slots wrap");
-	expect_eq(pvb_netvsc_slots_put(s, 7, 1), 0);
-	expect_eq(pvb_netvsc_slots_put(s, 1, 1), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 1);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 7);
-	expect_eq(pvb_netvsc_slots_get(s, 1), -ENOSPC);
+	expect_eq(pvb_nvsp_slots_put(s, 7, 1), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 1, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 1);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 7);
+	expect_eq(pvb_nvsp_slots_get(s, 1), -ENOSPC);
 }
 
 /* About a million slots, one at a time: a word scan each, in order. */
 static void
 test_slots_large(void **state)
 {
-	struct pvb_netvsc_slots *s = &slots;
+	struct pvb_nvsp_slots *s = &slots;
 	const uint32_t n = (1u << 20) + 5;
 	uint32_t i;
 	int64_t got;
 
 	(void)state;
 	at("init %u", n);
-	expect_eq(pvb_netvsc_slots_init(s, n), 0);
+	expect_eq(pvb_nvsp_slots_init(s, n), 0);
 	for (i = 0; i < n; i++) {
-		got = pvb_netvsc_slots_get(s, 1);
+		got = pvb_nvsp_slots_get(s, 1);
 		if (got != i)
 			fail_msg("get %u returned %" PRId64, i, got);
 	}
 	at("full");
-	expect_eq(pvb_netvsc_slots_get(s, 1), -ENOSPC);
-	expect_eq(pvb_netvsc_slots_put(s, 777777, 1), 0);
-	expect_eq(pvb_netvsc_slots_put(s, 3, 1), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 3);
-	expect_eq(pvb_netvsc_slots_get(s, 1), 777777);
-	expect_eq(pvb_netvsc_slots_put(s, 0, n), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 1), -ENOSPC);
+	expect_eq(pvb_nvsp_slots_put(s, 777777, 1), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 3, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 3);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 777777);
+	expect_eq(pvb_nvsp_slots_put(s, 0, n), 0);
 	expect_eq(s->nfree, n);
-	expect_eq(pvb_netvsc_slots_get(s, n), 0);
-	expect_eq(pvb_netvsc_slots_put(s, n - 64, 64), 0);
-	expect_eq(pvb_netvsc_slots_get(s, 64), n - 64);
+	expect_eq(pvb_nvsp_slots_get(s, n), 0);
+	expect_eq(pvb_nvsp_slots_put(s, n - 64, 64), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 64), n - 64);
 }
 
 /*
@@ -1304,16 +1304,16 @@ xorshift(uint32_t *x)
 }
 
 static void
-expect_same_as_ref(const struct pvb_netvsc_slots *s, const struct ref *r, unsigned int op)
+expect_same_as_ref(const struct pvb_nvsp_slots *s, const struct ref *r, unsigned int op)
 {
 	uint32_t i;
 
 	if (s->nfree != r->nfree)
 		fail_msg("op %u: nfree %u, reference %u", op, s->nfree, r->nfree);
 	for (i = 0; i < REF_N; i++)
-		if (pvb_netvsc_slots_taken(s, i) != r->taken[i])
+		if (pvb_nvsp_slots_taken(s, i) != r->taken[i])
 			fail_msg("op %u: slot %u taken %d, reference %d", op, i,
-				 pvb_netvsc_slots_taken(s, i), r->taken[i]);
+				 pvb_nvsp_slots_taken(s, i), r->taken[i]);
 }
 
 /* A random taken slot and the taken run after it (a valid put), or any range. */
@@ -1340,7 +1340,7 @@ pick_put(const struct ref *r, uint32_t *x, uint32_t *first, uint32_t *count)
 static void
 test_slots_random(void **state)
 {
-	struct pvb_netvsc_slots *s = &slots;
+	struct pvb_nvsp_slots *s = &slots;
 	static struct ref r;
 	uint32_t x = 0x2545f491, first, count, op;
 	int64_t got, want;
@@ -1348,20 +1348,20 @@ test_slots_random(void **state)
 	(void)state;
 	memset(&r, 0, sizeof(r));
 	r.nfree = REF_N;
-	expect_eq(pvb_netvsc_slots_init(s, REF_N), 0);
+	expect_eq(pvb_nvsp_slots_init(s, REF_N), 0);
 	for (op = 0; op < 100000; op++) {
 		if (xorshift(&x) % 2 == 0) {
 			/* mostly small runs, now and then one over a word */
 			count = 1 + xorshift(&x) % (xorshift(&x) % 16 == 0 ? 80 : 4);
 			want = ref_get(&r, count);
-			got = pvb_netvsc_slots_get(s, count);
+			got = pvb_nvsp_slots_get(s, count);
 			if (got != want)
 				fail_msg("op %u: get(%u) = %" PRId64 ", reference %" PRId64, op,
 					 count, got, want);
 		} else {
 			pick_put(&r, &x, &first, &count);
 			want = ref_put(&r, first, count);
-			got = pvb_netvsc_slots_put(s, first, count);
+			got = pvb_nvsp_slots_put(s, first, count);
 			if (got != want)
 				fail_msg("op %u: put(%u, %u) = %" PRId64 ", reference %" PRId64,
 					 op, first, count, got, want);

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 
 #define WBITS		64u
 
@@ -39,7 +39,7 @@ word_mask(uint32_t lo, uint32_t hi)
 
 /* The first index in [i, end) whose bit is @p v (1 free, 0 taken), or end. */
 static uint32_t
-scan(const struct pvb_netvsc_slots *s, uint32_t i, uint32_t end, bool v)
+scan(const struct pvb_nvsp_slots *s, uint32_t i, uint32_t end, bool v)
 {
 	uint64_t w;
 
@@ -59,14 +59,14 @@ scan(const struct pvb_netvsc_slots *s, uint32_t i, uint32_t end, bool v)
 
 /* Every slot of [first, first + count) has bit @p v. */
 static bool
-range_is(const struct pvb_netvsc_slots *s, uint32_t first, uint32_t count, bool v)
+range_is(const struct pvb_nvsp_slots *s, uint32_t first, uint32_t count, bool v)
 {
 	return scan(s, first, first + count, !v) == first + count;
 }
 
 /* Set (free) or clear (take) the bits of [first, first + count). */
 static void
-range_set(struct pvb_netvsc_slots *s, uint32_t first, uint32_t count, bool v)
+range_set(struct pvb_nvsp_slots *s, uint32_t first, uint32_t count, bool v)
 {
 	uint32_t i = first, end = first + count, hi;
 	uint64_t m;
@@ -83,7 +83,7 @@ range_set(struct pvb_netvsc_slots *s, uint32_t first, uint32_t count, bool v)
 }
 
 int
-pvb_netvsc_slots_init(struct pvb_netvsc_slots *s, uint32_t n)
+pvb_nvsp_slots_init(struct pvb_nvsp_slots *s, uint32_t n)
 {
 	uint32_t words = nwords(n);
 
@@ -100,7 +100,7 @@ pvb_netvsc_slots_init(struct pvb_netvsc_slots *s, uint32_t n)
 }
 
 void
-pvb_netvsc_slots_fini(struct pvb_netvsc_slots *s)
+pvb_nvsp_slots_fini(struct pvb_nvsp_slots *s)
 {
 	if (s == NULL)
 		return;
@@ -110,7 +110,7 @@ pvb_netvsc_slots_fini(struct pvb_netvsc_slots *s)
 
 /* The first start in [from, to) of @p count free slots, or UINT32_MAX. */
 static uint32_t
-find_run(const struct pvb_netvsc_slots *s, uint32_t from, uint32_t to, uint32_t count)
+find_run(const struct pvb_nvsp_slots *s, uint32_t from, uint32_t to, uint32_t count)
 {
 	uint32_t f, t, stop;
 
@@ -128,7 +128,7 @@ find_run(const struct pvb_netvsc_slots *s, uint32_t from, uint32_t to, uint32_t 
 }
 
 static void
-take(struct pvb_netvsc_slots *s, uint32_t first, uint32_t count)
+take(struct pvb_nvsp_slots *s, uint32_t first, uint32_t count)
 {
 	range_set(s, first, count, false);
 	s->nfree -= count;
@@ -136,7 +136,7 @@ take(struct pvb_netvsc_slots *s, uint32_t first, uint32_t count)
 }
 
 int64_t
-pvb_netvsc_slots_get(struct pvb_netvsc_slots *s, uint32_t count)
+pvb_nvsp_slots_get(struct pvb_nvsp_slots *s, uint32_t count)
 {
 	uint32_t first;
 
@@ -161,7 +161,7 @@ pvb_netvsc_slots_get(struct pvb_netvsc_slots *s, uint32_t count)
 }
 
 int
-pvb_netvsc_slots_put(struct pvb_netvsc_slots *s, uint32_t first, uint32_t count)
+pvb_nvsp_slots_put(struct pvb_nvsp_slots *s, uint32_t first, uint32_t count)
 {
 	if (s == NULL || s->bits == NULL || count == 0 || first >= s->n || count > s->n - first)
 		return -EINVAL;
@@ -174,7 +174,7 @@ pvb_netvsc_slots_put(struct pvb_netvsc_slots *s, uint32_t first, uint32_t count)
 }
 
 bool
-pvb_netvsc_slots_taken(const struct pvb_netvsc_slots *s, uint32_t i)
+pvb_nvsp_slots_taken(const struct pvb_nvsp_slots *s, uint32_t i)
 {
 	if (s == NULL || s->bits == NULL || i >= s->n)
 		return false;

@@ -31,7 +31,7 @@
 
 #include <cmocka.h>
 
-#include "pvb_netvsc.h"
+#include "pvb_nvsp.h"
 #include "test_common.h"
 
 #define RECV_GPADL	0x1001u
