@@ -26,8 +26,9 @@
  * hand the other side what a broken or hostile peer could write, and checks
  * after every refusal that no byte of guest memory changed.
  *
- * Numbers are worked out from spec/virtio-vhost-user.md §1-3, not taken from
- * the library; the comments show the arithmetic.
+ * Numbers are worked out from VIRTIO 1.2 §2.7 (and the legacy layout
+ * formula of §2.7.2, Linux's vring_size()), not taken from the library;
+ * the comments show the arithmetic.
  */
 
 #include <errno.h>
@@ -287,7 +288,7 @@ gpa_read(const struct fx *fx, uint64_t gpa, uint8_t *dst, size_t len)
 	}
 }
 
-/* used_event and avail_event, located from the spec's offsets (§1.2, §1.3). */
+/* used_event and avail_event, located from the spec's offsets (VIRTIO 1.2 §2.7.6, §2.7.8). */
 static pvb_shared_u16 *
 used_event_word(const struct fx *fx)
 {
@@ -402,7 +403,7 @@ put_desc(struct fx *fx, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
 }
 
 /* ----------------------------------------------------------------------------
- * Layout (§1.5)
+ * Layout (VIRTIO 1.2 §2.7.2, Linux's vring_size())
  */
 
 /*
@@ -463,7 +464,7 @@ test_layout_all_sizes(void **state)
 					check_layout(n, feats[f], reqs[r], nqs[k]);
 }
 
-/* The fact sheet's worked numbers (§1.5), req_size 0, one queue. */
+/* Worked numbers from vring_size()'s formula, req_size 0, one queue. */
 static const struct layout_example {
 	uint32_t n;
 	uint64_t features;
@@ -602,7 +603,7 @@ test_layout_req_area_overflow(void **state)
 }
 
 /* ----------------------------------------------------------------------------
- * Device queue state: set_size, is_valid, reset (seed Queue)
+ * Device queue state: set_size, is_valid, reset
  */
 
 static const struct size_case {
@@ -869,7 +870,7 @@ test_dev_enable(void **state)
 }
 
 /* ----------------------------------------------------------------------------
- * Chains the device refuses, and chains it takes (§2.3)
+ * Chains the device refuses, and chains it takes (VIRTIO 1.2 §2.7.4-2.7.5)
  */
 
 struct wseg {
@@ -1321,9 +1322,9 @@ test_chain_max_segs(void **state)
 }
 
 /*
- * Fact sheet §2.2: "No alignment requirement on the table address"; §2.3:
- * "An indirect table may itself straddle regions: copy it to a local buffer
- * (DPDK does)". A driver may do either; the device must take such tables.
+ * VIRTIO 1.2 §2.7.5.3 puts no alignment on an indirect table's address, and
+ * nothing keeps it inside one memory region (DPDK's vhost copies a table
+ * that is not contiguous in host memory). A driver may do either; the device must take such tables.
  * Every placement is tried, then the ones refused are named together.
  */
 static void
@@ -1370,7 +1371,7 @@ test_indirect_table_placement(void **state)
 }
 
 /*
- * §1.4 and the indirect rules: "at most N descriptors in a chain": the
+ * VIRTIO 1.2 §2.7.5.3.1: no chain longer than the Queue Size: the
  * driver MUST NOT build a longer one, the device must enforce it (DPDK
  * rejects an indirect table of more than N entries).
  */
@@ -1419,7 +1420,7 @@ test_drv_indirect_longer_than_queue(void **state)
 }
 
 /* ----------------------------------------------------------------------------
- * The avail index: more than N ahead stops the queue until reset (§2.1)
+ * The avail index: more than N ahead stops the queue until reset (VIRTIO 1.2 §2.7.6, §2.7.13)
  */
 
 static const struct avail_idx_case {
@@ -1743,14 +1744,14 @@ test_mem_ptr(void **state)
 }
 
 /* ----------------------------------------------------------------------------
- * Notification suppression (§3)
+ * Notification suppression (VIRTIO 1.2 §2.7.7, §2.7.10)
  */
 
 static const struct need_case {
 	uint16_t event, new_idx, old_idx;
 	bool want;
 } need_cases[] = {
-	/* §3: old 65534, new 2: entries 65534, 65535, 0, 1 were published */
+	/* old 65534, new 2: entries 65534, 65535, 0, 1 were published */
 	{ 65535, 2, 65534, true },	/* u16(2 - 65535 - 1) = 2 < u16(2 - 65534) = 4 */
 	{ 1, 2, 65534, true },		/* u16(2 - 1 - 1) = 0 < 4 */
 	{ 2, 2, 65534, false },		/* u16(2 - 2 - 1) = 65535, not < 4 */
@@ -1830,7 +1831,7 @@ static const struct dev_notify_case {
 	uint16_t used_event;
 	bool want;
 } dev_notify_cases[] = {
-	/* the fact sheet's window: old 65534, 4 elements, new 2 */
+	/* a window across the wrap: old 65534, 4 elements, new 2 */
 	{ 65534, 4, 65535, true },
 	{ 65534, 4, 1, true },
 	{ 65534, 4, 2, false },
@@ -1985,7 +1986,7 @@ test_dev_used(void **state)
 }
 
 /* ----------------------------------------------------------------------------
- * Driver side (§2.2)
+ * Driver side (VIRTIO 1.2 §2.7.13-2.7.14)
  */
 
 static void
@@ -2310,7 +2311,7 @@ static const struct kick_case {
 	uint16_t avail_event;
 	bool want;
 } kick_cases[] = {
-	/* the fact sheet's window: old 65534, 4 added, new 2 */
+	/* a window across the wrap: old 65534, 4 added, new 2 */
 	{ 65534, 4, 65535, true },
 	{ 65534, 4, 1, true },
 	{ 65534, 4, 2, false },

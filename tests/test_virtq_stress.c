@@ -1006,7 +1006,7 @@ check_end(struct driver *dr, const struct dev_report *rep, bool event_idx)
 	assert_true(dr->indirect > 0 && dr->slot_tables > 0 && dr->split_tables > 0);
 	check_counts(dr, rep, event_idx);
 	if (event_idx) {
-		/* with event index the flags words are not used (spec §3) */
+		/* with event index the flags words are not used (VIRTIO 1.2 §2.7.7, §2.7.10) */
 		assert_int_equal(pvb_load_relaxed16(&dr->d.avail->flags), 0);
 		assert_int_equal(pvb_load_relaxed16(&dr->d.used->flags), 0);
 	}

@@ -32,7 +32,7 @@
  *        | completion entries [cmp_size] x cmp_esize     |  W: consumer
  *        +-----------------------------------------------+ area_size
  *
- * Protocol (seed SubmitRing, one index per line instead of four in one):
+ * Protocol (io_uring's SQ/CQ index pairs, one index per cache line):
  *  1. producer writes submission entries, then store-releases submit_head;
  *  2. consumer load-acquires submit_head, reads entries from submit_tail up to
  *     it, then store-releases submit_tail (the slots may be reused);

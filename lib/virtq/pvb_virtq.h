@@ -11,14 +11,14 @@
  * table, and both sides. No DPDK in here.
  *
  *  - Layout: where the three parts (and a per-request area) go when one
- *    allocation holds num_queues queues (seed VirtqueueLayout).
+ *    allocation holds num_queues queues (doc/virtq.md, "Layout").
  *  - Guest memory: regions {guest address, size, host pointer}; a guest
  *    (address, length) becomes host segments, split across adjacent regions.
  *  - Driver side: free list in private memory, add chains of readable then
  *    writable buffers with an opaque token (direct or one indirect table),
  *    publish with one release store, decide whether to kick, reclaim used
  *    chains.
- *  - Device side (seeds Queue and UsedRing): pop a validated chain as host
+ *  - Device side: pop a validated chain as host
  *    segments, push used elements, decide whether to call, suppress kicks.
  *
  * The device does not trust the driver: every index, descriptor and address
@@ -117,7 +117,7 @@ enum pvb_virtq_fault {
 
 const char *pvb_virtq_fault_str(enum pvb_virtq_fault f);
 
-/** Device-side queue state (seed Queue), plus what it resolved at enable. */
+/** Device-side queue state, plus what it resolved at enable. */
 struct pvb_virtq_dev {
 	uint16_t max_size;
 	uint16_t size;
@@ -179,7 +179,7 @@ int pvb_virtq_dev_pop_avail(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c);
 int pvb_virtq_dev_add_used(struct pvb_virtq_dev *q, uint16_t head, uint32_t len);
 /** Publish the used elements added so far with one release store of used->idx. */
 void pvb_virtq_dev_write_used_idx(struct pvb_virtq_dev *q);
-/** add_used + write_used_idx (seed Queue push_used). */
+/** add_used + write_used_idx. */
 int pvb_virtq_dev_push_used(struct pvb_virtq_dev *q, uint16_t head, uint32_t bytes_written);
 
 /** Must the driver be called? Full fence, then flags or used_event (UsedRing should_notify). */

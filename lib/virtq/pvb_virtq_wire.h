@@ -7,9 +7,10 @@
 
 /**
  * @file
- * The virtio 1.x split virtqueue, byte for byte (facts: spec/virtio-vhost-
- * user.md §1-3). Both sides include this header. Little-endian; N = queue
- * size, a power of two up to 32768.
+ * The virtio 1.x split virtqueue, byte for byte (VIRTIO 1.2 §2.7 Split
+ * Virtqueues; Linux's include/uapi/linux/virtio_ring.h). Both sides
+ * include this header. Little-endian; N = queue size, a power of two up to
+ * 32768.
  *
  *   descriptor table (16N, align 16)     W: driver
  *     [ addr le64 | len le32 | flags le16 | next le16 ] x N

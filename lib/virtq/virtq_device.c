@@ -3,9 +3,9 @@
  */
 
 /*
- * The device side of a split virtqueue (seeds Queue and UsedRing). Every
- * descriptor is copied out of guest memory once and checked before use
- * (spec §2.3); a fault in the avail index stops the queue until a reset, a
+ * The device side of a split virtqueue. Every descriptor is copied out of
+ * guest memory once and checked before use (VIRTIO 1.2 §2.7.4-2.7.6; the
+ * checks are listed in doc/virtq.md); a fault in the avail index stops the queue until a reset, a
  * malformed chain is refused and the queue goes on.
  */
 
@@ -321,7 +321,7 @@ pvb_virtq_dev_should_notify(struct pvb_virtq_dev *q)
 	q->signalled_used = now;
 	q->signalled_valid = true;
 	if (!q->event_idx)
-		/* relaxed: ordered by the fence; a hint either way (spec §3) */
+		/* relaxed: ordered by the fence; a hint either way (VIRTIO 1.2 §2.7.7) */
 		return !(pvb_load_relaxed16(&q->avail->flags) & PVB_VIRTQ_AVAIL_F_NO_INTERRUPT);
 	/* relaxed: ordered by the fence */
 	event = pvb_load_relaxed16(pvb_virtq_used_event(q->avail, q->size));

@@ -3,7 +3,7 @@
  */
 
 /*
- * The driver side of a split virtqueue (spec §2.2). The free list and each
+ * The driver side of a split virtqueue (VIRTIO 1.2 §2.7.13-2.7.14). The free list and each
  * chain's links live in private memory (extra[]), never read back from the
  * shared table, so a device that scribbles on the descriptors cannot corrupt
  * the allocator; used ids are checked against the heads we posted.
@@ -160,7 +160,7 @@ pvb_virtq_drv_kick_prepare(struct pvb_virtq_drv *d)
 	 */
 	pvb_fence_full();
 	if (!d->event_idx)
-		/* relaxed: ordered by the fence; a hint (spec §3) */
+		/* relaxed: ordered by the fence; a hint (VIRTIO 1.2 §2.7.10) */
 		return !(pvb_load_relaxed16(&d->used->flags) & PVB_VIRTQ_USED_F_NO_NOTIFY);
 	/* relaxed: ordered by the fence */
 	return pvb_vring_need_event(pvb_load_relaxed16(pvb_virtq_avail_event(d->used, d->size)),

@@ -37,7 +37,7 @@
  *  - pop_avail: -EPIPE iff the avail index is more than the queue size
  *    ahead, and from then on until a reset; -EAGAIN iff nothing is
  *    pending; else the head from the ring, and a chain the reference walk
- *    (spec §2.3) finds malformed must be refused (-EBADMSG), a well-formed
+ *    (VIRTIO 1.2 §2.7.4-2.7.5) finds malformed must be refused (-EBADMSG), a well-formed
  *    one accepted with exactly the host segments the reference translation
  *    gives (split where regions end), readable ones first, lengths summing to
  *    readable_len + writable_len. Where the library may choose (see
@@ -45,7 +45,7 @@
  *    refused chain, lies inside one region's heap block.
  *  - push_used / add_used: the element and the index where the ring says.
  *  - should_notify / set_notification: the decision and the words written,
- *    from the spec's rules (§3) and the reference's own signalled index.
+ *    from the spec's rules (VIRTIO 1.2 §2.7.7, §2.7.10) and the reference's own signalled index.
  * A violation aborts, which libFuzzer reports as a crash.
  *
  * Blind mutation seldom builds a chain the device accepts, so the custom
@@ -305,7 +305,7 @@ ref_read(const struct fuzz *f, uint64_t gpa, void *dst, uint32_t len)
 enum verdict {
 	REF_OK,		/* well-formed and within the library's limits: must be accepted */
 	REF_EITHER,	/* the library may refuse it, or take it (see ref_walk()) */
-	REF_BAD,	/* malformed (spec §2.3): must be refused */
+	REF_BAD,	/* malformed (VIRTIO 1.2 §2.7.5): must be refused */
 };
 
 struct ref_chain {
@@ -353,7 +353,7 @@ ref_desc(const struct fuzz *f, const struct ref_walk *w, uint32_t i, struct pvb_
  * Enter the indirect table @d points at. The spec puts no alignment on a
  * table and lets it straddle regions, so it must be taken wherever it lies
  * in guest memory; one of more entries than the queue size the device may
- * refuse (spec §2.3: DPDK does, and so does the library).
+ * refuse (DPDK's vhost does, and so does the library).
  */
 static enum verdict
 ref_indirect(const struct fuzz *f, struct ref_walk *w, const struct pvb_virtq_desc *d)
@@ -386,15 +386,15 @@ ref_buffer(const struct fuzz *f, struct ref_chain *rc, const struct pvb_virtq_de
 	}
 	if (rc->readable_len + rc->writable_len > (1ull << 32))
 		return REF_BAD;
-	/* the library holds PVB_VIRTQ_MAX_SEGS segments (the spec's iovec budget) */
+	/* the library holds PVB_VIRTQ_MAX_SEGS segments (§2.7.4.1 lets it set a limit) */
 	if (rc->nb_segs > PVB_VIRTQ_MAX_SEGS)
 		return REF_EITHER;
-	/* zero-sized buffers: QEMU refuses them, DPDK takes them (spec §2.3); both pass */
+	/* zero-sized buffers: QEMU refuses them, DPDK takes them; both pass */
 	return d->len == 0 ? REF_EITHER : REF_OK;
 }
 
 /*
- * Walk the chain at @head as spec §2.3 says, reading an indirect table
+ * Walk the chain at @head as VIRTIO 1.2 §2.7.5 says, reading an indirect table
  * wherever it lies. The walk stops at the first REF_BAD (the library must
  * refuse the chain) or when there are more segments than a popped chain
  * holds (the library must refuse it; REF_EITHER unless the chain is also
@@ -663,7 +663,7 @@ op_push(struct fuzz *f, unsigned int a)
 	CHECK(!published || shared16(&f->used->idx) == f->q.next_used_idx);
 }
 
-/* should_notify against spec §3, with the reference's own signalled index. */
+/* should_notify against VIRTIO 1.2 §2.7.7, with the reference's own signalled index. */
 static void
 op_notify(struct fuzz *f)
 {
