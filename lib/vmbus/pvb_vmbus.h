@@ -26,8 +26,9 @@
  * nothing from every call that reads or moves an index from then on, the
  * reason in pvb_vmbus_fault_str()), and no address computed from ring
  * contents ever leaves the ring memory. Copies out of a packet peeked before
- * the end broke still work: their bounds are the private ones checked then. Entry points return 0 or a count,
- * -EAGAIN for full/empty, -EPIPE for broken, -EINVAL for bad arguments.
+ * the end broke still work: their bounds are the private ones checked then.
+ * Entry points return 0 or a count, -EAGAIN for full/empty, -EPIPE for
+ * broken, -EINVAL for bad arguments.
  */
 
 #include <stdbool.h>
