@@ -13,9 +13,11 @@
  * @avail faults, and also at an odd address, so that under UBSan a
  * misaligned load is reported.
  *
- * The slot allocator is checked on fixed patterns and against a reference
- * model (an array of bools, searched slot by slot) for 10^5 random
- * operations with a fixed seed.
+ * The slot allocator is checked on fixed patterns (LIFO order, stale LIFO
+ * entries, the LIFO's bound, runs), for its working set (K in flight for
+ * 10^5 cycles use only the K lowest slots) and against a reference model
+ * (an array of bools and a list of freed slots, searched slot by slot) for
+ * 10^5 random operations with a fixed seed.
  */
 
 #include <errno.h>
@@ -1070,17 +1072,15 @@ test_slots_basic(void **state)
 	expect_false(pvb_nvsp_slots_taken(s, 10));
 	expect_false(pvb_nvsp_slots_taken(s, 0xffffffff));
 
-	at("first-fit from the hint");
+	at("lowest first, then the slot just freed");
 	expect_eq(pvb_nvsp_slots_get(s, 1), 0);
 	expect_eq(pvb_nvsp_slots_get(s, 1), 1);
 	expect_eq(pvb_nvsp_slots_get(s, 3), 2);
 	expect_taken_only(s, 0, 5);
 	expect_eq(pvb_nvsp_slots_put(s, 1, 1), 0);
-	/* the hint is past 4: slot 1 waits its turn */
-	expect_eq(pvb_nvsp_slots_get(s, 1), 5);
-	expect_eq(pvb_nvsp_slots_get(s, 4), 6);	/* 6..9, hint back to 0 */
-	expect_eq(s->nfree, 1);
-	expect_eq(pvb_nvsp_slots_get(s, 1), 1);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 1);	/* the most recently freed */
+	expect_eq(pvb_nvsp_slots_get(s, 1), 5);	/* nothing freed: the lowest free */
+	expect_eq(pvb_nvsp_slots_get(s, 4), 6);	/* 6..9 */
 	expect_eq(s->nfree, 0);
 	expect_eq(pvb_nvsp_slots_get(s, 1), -ENOSPC);
 
@@ -1143,7 +1143,6 @@ test_slots_runs(void **state)
 	expect_eq(pvb_nvsp_slots_get(s, 60), 0);
 	expect_eq(pvb_nvsp_slots_get(s, 10), 60);	/* 60..69 crosses 64 */
 	expect_eq(pvb_nvsp_slots_get(s, 130), 70);	/* 70..199: the end of the last word */
-	expect_eq(s->hint, 0);
 	expect_eq(pvb_nvsp_slots_get(s, 1), -ENOSPC);
 	expect_eq(pvb_nvsp_slots_put(s, 60, 10), 0);
 	expect_eq(pvb_nvsp_slots_get(s, 11), -ENOSPC);
@@ -1158,8 +1157,8 @@ test_slots_runs(void **state)
 	expect_eq(pvb_nvsp_slots_put(s, 20, 5), 0);
 	expect_eq(pvb_nvsp_slots_put(s, 100, 5), 0);
 	expect_eq(pvb_nvsp_slots_get(s, 4), 20);	/* 10..12 is too short */
-	expect_eq(pvb_nvsp_slots_get(s, 5), 100);	/* from 24: 24 is left alone */
-	expect_eq(pvb_nvsp_slots_get(s, 3), 10);	/* nothing after 105: wrapped */
+	expect_eq(pvb_nvsp_slots_get(s, 5), 100);	/* 24 is one slot: left alone */
+	expect_eq(pvb_nvsp_slots_get(s, 3), 10);	/* the lowest run that fits */
 	expect_eq(s->nfree, 1);
 	expect_false(pvb_nvsp_slots_taken(s, 24));
 	pvb_nvsp_slots_fini(s);
@@ -1175,34 +1174,32 @@ test_slots_runs(void **state)
 	expect_eq(pvb_nvsp_slots_get(s, 2), -ENOSPC);
 	expect_eq(s->nfree, 2);
 	expect_true(pvb_nvsp_slots_taken(s, 1) && pvb_nvsp_slots_taken(s, 3));
+	expect_eq(pvb_nvsp_slots_get(s, 1), 2);	/* freed last, handed out first */
 	expect_eq(pvb_nvsp_slots_get(s, 1), 0);
-	expect_eq(pvb_nvsp_slots_get(s, 1), 2);
 }
 
-/* A run never wraps from the last slot to slot 0; the search does, once. */
+/* Runs take the lowest place they fit and never wrap from the last slot to slot 0. */
 static void
-test_slots_wrap(void **state)
+test_slots_no_wrap(void **state)
 {
 	struct pvb_nvsp_slots *s = &slots;
 
 	(void)state;
-	at("wrap");
+	at("lowest run");
 	expect_eq(pvb_nvsp_slots_init(s, 8), 0);
 	expect_eq(pvb_nvsp_slots_get(s, 6), 0);
-	expect_eq(s->hint, 6);
 	expect_eq(pvb_nvsp_slots_put(s, 0, 6), 0);
-	expect_eq(pvb_nvsp_slots_get(s, 3), 0);	/* 6..8 is 2 slots: from 0 again */
-	expect_eq(s->hint, 3);
+	expect_eq(pvb_nvsp_slots_get(s, 3), 0);
 	expect_eq(pvb_nvsp_slots_get(s, 2), 3);
-	expect_eq(pvb_nvsp_slots_get(s, 3), 5);	/* ends at 8: hint 0 */
-	expect_eq(s->hint, 0);
+	expect_eq(pvb_nvsp_slots_get(s, 3), 5);	/* ends at 8 */
 	expect_taken_only(s, 0, 8);
 
-	at("single slots wrap");
-	expect_eq(pvb_nvsp_slots_put(s, 7, 1), 0);
-	expect_eq(pvb_nvsp_slots_put(s, 1, 1), 0);
-	expect_eq(pvb_nvsp_slots_get(s, 1), 1);
-	expect_eq(pvb_nvsp_slots_get(s, 1), 7);
+	at("no run across the end");
+	expect_eq(pvb_nvsp_slots_put(s, 6, 2), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 0, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 3), -ENOSPC);	/* 6, 7, 0 are not adjacent */
+	expect_eq(pvb_nvsp_slots_get(s, 2), 6);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 0);
 	expect_eq(pvb_nvsp_slots_get(s, 1), -ENOSPC);
 }
 
@@ -1236,15 +1233,156 @@ test_slots_large(void **state)
 	expect_eq(pvb_nvsp_slots_get(s, 64), n - 64);
 }
 
+static uint32_t xorshift(uint32_t *x);
+
+/* Free a, b, c one by one: get hands back c, b, a, then the lowest never used. */
+static void
+test_slots_lifo(void **state)
+{
+	struct pvb_nvsp_slots *s = &slots;
+	uint32_t i;
+
+	(void)state;
+	expect_eq(pvb_nvsp_slots_init(s, 100), 0);
+	for (i = 0; i < 10; i++)
+		expect_eq(pvb_nvsp_slots_get(s, 1), i);
+	at("c, b, a");
+	expect_eq(pvb_nvsp_slots_put(s, 7, 1), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 2, 1), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 5, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 5);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 2);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 7);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 10);
+	expect_taken_only(s, 0, 11);
+
+	at("a double free is refused and not remembered twice");
+	expect_eq(pvb_nvsp_slots_put(s, 4, 1), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 4, 1), -EINVAL);
+	expect_eq(s->nfree, 90);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 4);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 11);	/* not 4 again */
+	expect_taken_only(s, 0, 12);
+}
+
+/* LIFO entries whose slots a run took meanwhile are skipped, not handed out twice. */
+static void
+test_slots_stale(void **state)
+{
+	struct pvb_nvsp_slots *s = &slots;
+	uint32_t i;
+
+	(void)state;
+	expect_eq(pvb_nvsp_slots_init(s, 64), 0);
+	for (i = 0; i < 8; i++)
+		expect_eq(pvb_nvsp_slots_get(s, 1), i);
+	at("a run takes 3, 4, 5 while the LIFO holds them");
+	expect_eq(pvb_nvsp_slots_put(s, 3, 1), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 4, 1), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 5, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 3), 3);
+	expect_eq(s->depth, 3);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 8);	/* 5, 4, 3 are stale: skipped */
+	expect_eq(s->depth, 0);
+	expect_taken_only(s, 0, 9);
+
+	at("a stale entry under a live one");
+	expect_eq(pvb_nvsp_slots_put(s, 1, 1), 0);
+	expect_eq(pvb_nvsp_slots_put(s, 2, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 2), 1);	/* takes 1 and 2 */
+	expect_eq(pvb_nvsp_slots_put(s, 6, 1), 0);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 6);
+	expect_eq(pvb_nvsp_slots_get(s, 1), 9);	/* 2 and 1 are stale */
+	expect_taken_only(s, 0, 10);
+}
+
+/* A full LIFO forgets its oldest entries; the scan still finds those slots, lowest first. */
+static void
+test_slots_lifo_bound(void **state)
+{
+	struct pvb_nvsp_slots *s = &slots;
+	const uint32_t n = 2 * PVB_NVSP_SLOTS_LIFO_MAX, freed = PVB_NVSP_SLOTS_LIFO_MAX + 76;
+	uint32_t i;
+	int64_t got;
+
+	(void)state;
+	expect_eq(pvb_nvsp_slots_init(s, n), 0);
+	expect_eq(s->cap, PVB_NVSP_SLOTS_LIFO_MAX);
+	expect_eq(pvb_nvsp_slots_get(s, n), 0);
+	for (i = 0; i < freed; i++)
+		expect_eq(pvb_nvsp_slots_put(s, i, 1), 0);
+	expect_eq(s->depth, PVB_NVSP_SLOTS_LIFO_MAX);
+	at("the newest %u, newest first", PVB_NVSP_SLOTS_LIFO_MAX);
+	for (i = 0; i < PVB_NVSP_SLOTS_LIFO_MAX; i++) {
+		got = pvb_nvsp_slots_get(s, 1);
+		if (got != freed - 1 - i)
+			fail_msg("get %u returned %" PRId64, i, got);
+	}
+	at("then the forgotten ones, lowest first");
+	for (i = 0; i < 76; i++)
+		expect_eq(pvb_nvsp_slots_get(s, 1), i);
+	expect_eq(pvb_nvsp_slots_get(s, 1), -ENOSPC);
+}
+
 /*
- * The reference: a bool per slot and a hint, searched slot by slot with the
- * rules of the header (first fit from the hint, once round, runs do not wrap).
+ * At most K slots in flight, freed in random order, 10^5 times: the slots
+ * ever handed out are exactly 0..K-1. A slot never used is only taken when
+ * nothing freed is left and every slot below it is in flight, so this holds
+ * for K above the LIFO's bound too.
+ */
+static void
+slots_working_set(struct pvb_nvsp_slots *s, uint32_t n, uint32_t k, uint32_t x)
+{
+	static uint32_t inflight[4096];
+	uint32_t cnt = 0, max = 0, cycle, j;
+	int64_t got;
+
+	at("n %u, K %u", n, k);
+	expect_eq(pvb_nvsp_slots_init(s, n), 0);
+	for (cycle = 0; cycle < 100000; cycle++) {
+		while (cnt < k && (cnt == 0 || xorshift(&x) % 4 != 0)) {
+			got = pvb_nvsp_slots_get(s, 1);
+			if (got < 0)
+				fail_msg("cycle %u: get %" PRId64, cycle, got);
+			inflight[cnt++] = (uint32_t)got;
+			max = (uint32_t)got > max ? (uint32_t)got : max;
+		}
+		for (j = 1 + xorshift(&x) % 4; j > 0 && cnt > 0; j--) {
+			uint32_t at_ = xorshift(&x) % cnt;
+
+			expect_eq(pvb_nvsp_slots_put(s, inflight[at_], 1), 0);
+			inflight[at_] = inflight[--cnt];
+		}
+	}
+	if (max >= k)
+		fail_msg("slot %u handed out with at most %u in flight", max, k);
+	expect_eq(max, k - 1);
+	pvb_nvsp_slots_fini(s);
+}
+
+static void
+test_slots_working_set(void **state)
+{
+	(void)state;
+	slots_working_set(&slots, 8192, 64, 0x9e3779b9);
+	slots_working_set(&slots, 8192, 1, 0x12345);
+	slots_working_set(&slots, 4096, PVB_NVSP_SLOTS_LIFO_MAX + 500, 0xdeadbeef);
+}
+
+/*
+ * The reference: a bool per slot and a list of freed single slots, searched
+ * slot by slot with the rules of the header: get(1) takes the newest listed
+ * slot still free (dropping the ones on the way), else the lowest free slot;
+ * a run the lowest place it fits, never wrapping. The list keeps the newest
+ * min(n, PVB_NVSP_SLOTS_LIFO_MAX) entries.
  */
 #define REF_N	300u
 
 struct ref {
 	bool taken[REF_N];
-	uint32_t hint, nfree;
+	uint32_t nfree;
+	uint32_t nlist;
+	uint32_t list[REF_N];		/* oldest first */
 };
 
 static bool
@@ -1260,22 +1398,33 @@ ref_fits(const struct ref *r, uint32_t start, uint32_t count)
 	return true;
 }
 
+static uint32_t
+ref_pick(struct ref *r, uint32_t count)
+{
+	uint32_t start;
+
+	while (count == 1 && r->nlist > 0) {
+		start = r->list[--r->nlist];
+		if (!r->taken[start])
+			return start;
+	}
+	for (start = 0; start < REF_N; start++)
+		if (ref_fits(r, start, count))
+			return start;
+	return UINT32_MAX;
+}
+
 static int64_t
 ref_get(struct ref *r, uint32_t count)
 {
-	uint32_t k, start;
+	uint32_t start = count <= r->nfree ? ref_pick(r, count) : UINT32_MAX, k;
 
-	for (k = 0; k < REF_N; k++) {
-		start = (r->hint + k) % REF_N;
-		if (!ref_fits(r, start, count))
-			continue;
-		for (k = start; k < start + count; k++)
-			r->taken[k] = true;
-		r->nfree -= count;
-		r->hint = (start + count) % REF_N;
-		return start;
-	}
-	return -ENOSPC;
+	if (start == UINT32_MAX)
+		return -ENOSPC;
+	for (k = start; k < start + count; k++)
+		r->taken[k] = true;
+	r->nfree -= count;
+	return start;
 }
 
 static int
@@ -1291,6 +1440,13 @@ ref_put(struct ref *r, uint32_t first, uint32_t count)
 	for (i = first; i < first + count; i++)
 		r->taken[i] = false;
 	r->nfree += count;
+	if (count == 1) {
+		if (r->nlist == REF_N) {
+			memmove(r->list, r->list + 1, (REF_N - 1) * sizeof(r->list[0]));
+			r->nlist--;
+		}
+		r->list[r->nlist++] = first;
+	}
 	return 0;
 }
 
@@ -1399,8 +1555,12 @@ main(void)
 		SLOTS_TEST(test_slots_basic),
 		SLOTS_TEST(test_slots_bad_put),
 		SLOTS_TEST(test_slots_runs),
-		SLOTS_TEST(test_slots_wrap),
+		SLOTS_TEST(test_slots_no_wrap),
 		SLOTS_TEST(test_slots_large),
+		SLOTS_TEST(test_slots_lifo),
+		SLOTS_TEST(test_slots_stale),
+		SLOTS_TEST(test_slots_lifo_bound),
+		SLOTS_TEST(test_slots_working_set),
 		SLOTS_TEST(test_slots_random),
 	};
 

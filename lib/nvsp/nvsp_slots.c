@@ -3,15 +3,29 @@
  */
 
 /*
- * Slot allocator: one bit per slot, 1 = free, in 64-bit words. Searches are
- * first-fit from a hint (just past the last allocation, so slots are used
- * round-robin and a freed slot is not handed out again at once), wrapping
- * to 0 once. Runs never wrap: their slots must be adjacent in the buffer.
- * Bits past n in the last word stay 0 (taken), so no search finds them.
+ * Slot allocator. The bitmap is the truth: one bit per slot, 1 = free, in
+ * 64-bit words; bits past n in the last word stay 0 (taken), so no search
+ * finds them. Beside it, the policy (doc/nvsp.md, "Slot allocator"):
  *
- * Both searches go a word at a time: the next free slot is the lowest set
- * bit, the end of a free run the lowest clear bit, so a get costs the
- * number of words scanned plus the number of free runs too short to use.
+ *  - get(1) pops the most recently freed single slot first (a LIFO of at
+ *    most `cap` entries), so the slots in use are the ones the datapath just
+ *    touched and a frame's copy lands in memory that is still in cache;
+ *  - when the LIFO has nothing usable, it takes the lowest free slot,
+ *    searching from `low`, below which no slot is free;
+ *  - a run (count > 1) takes the lowest run of count free slots. Runs never
+ *    wrap: their slots must be adjacent in the buffer.
+ *
+ * The LIFO only ever holds hints. An entry whose slot a run or a scan took
+ * after it was pushed is stale: a pop checks the bit and skips it. When the
+ * LIFO is full a push overwrites the oldest entry, which is the coldest; the
+ * slot stays free in the bitmap and a scan finds it. A slot is pushed once
+ * per put, so the skipped entries cost O(1) per put, amortised.
+ *
+ * Scans go a word at a time: the next free slot is the lowest set bit, the
+ * end of a free run the lowest clear bit, so a scan costs the words from
+ * `low` to its answer plus, for runs, the number of free runs too short to
+ * use. With most gets served by the LIFO, `low` stays at the edge of the
+ * slots in use and a get(1) scan is usually one word.
  */
 
 #include <errno.h>
@@ -82,21 +96,37 @@ range_set(struct pvb_nvsp_slots *s, uint32_t first, uint32_t count, bool v)
 	}
 }
 
+static bool
+is_free(const struct pvb_nvsp_slots *s, uint32_t i)
+{
+	return s->bits[i / WBITS] >> (i % WBITS) & 1;
+}
+
 int
 pvb_nvsp_slots_init(struct pvb_nvsp_slots *s, uint32_t n)
 {
-	uint32_t words = nwords(n);
+	uint32_t cap = n < PVB_NVSP_SLOTS_LIFO_MAX ? n : PVB_NVSP_SLOTS_LIFO_MAX;
 
 	if (s == NULL || n == 0)
 		return -EINVAL;
 	memset(s, 0, sizeof(*s));
-	s->bits = calloc(words, sizeof(*s->bits));
+	s->bits = calloc(nwords(n), sizeof(*s->bits));
 	if (s->bits == NULL)
-		return -ENOMEM;
+		goto fail_bits;
+	s->lifo = calloc(cap, sizeof(*s->lifo));
+	if (s->lifo == NULL)
+		goto fail_lifo;
 	s->n = n;
+	s->cap = cap;
 	range_set(s, 0, n, true);
 	s->nfree = n;
 	return 0;
+
+fail_lifo:
+	free(s->bits);
+	s->bits = NULL;
+fail_bits:
+	return -ENOMEM;
 }
 
 void
@@ -104,19 +134,46 @@ pvb_nvsp_slots_fini(struct pvb_nvsp_slots *s)
 {
 	if (s == NULL)
 		return;
+	free(s->lifo);
 	free(s->bits);
 	memset(s, 0, sizeof(*s));
 }
 
-/* The first start in [from, to) of @p count free slots, or UINT32_MAX. */
+/* Remember @p i as the most recently freed slot; a full LIFO forgets its oldest. */
+static void
+lifo_push(struct pvb_nvsp_slots *s, uint32_t i)
+{
+	s->lifo[s->top] = i;
+	s->top = s->top + 1 == s->cap ? 0 : s->top + 1;
+	if (s->depth < s->cap)
+		s->depth++;
+}
+
+/* The most recently freed slot that is still free, or UINT32_MAX; stale entries go. */
 static uint32_t
-find_run(const struct pvb_nvsp_slots *s, uint32_t from, uint32_t to, uint32_t count)
+lifo_pop(struct pvb_nvsp_slots *s)
+{
+	uint32_t i;
+
+	while (s->depth != 0) {
+		s->top = s->top == 0 ? s->cap - 1 : s->top - 1;
+		s->depth--;
+		i = s->lifo[s->top];
+		if (is_free(s, i))
+			return i;
+	}
+	return UINT32_MAX;
+}
+
+/* The first start in [from, n) of @p count free slots, or UINT32_MAX. */
+static uint32_t
+find_run(const struct pvb_nvsp_slots *s, uint32_t from, uint32_t count)
 {
 	uint32_t f, t, stop;
 
-	while (from < to) {
-		f = scan(s, from, to, true);
-		if (f >= to || count > s->n - f)
+	while (from < s->n) {
+		f = scan(s, from, s->n, true);
+		if (f >= s->n || count > s->n - f)
 			break;
 		stop = f + count;
 		t = scan(s, f, stop, false);
@@ -125,14 +182,6 @@ find_run(const struct pvb_nvsp_slots *s, uint32_t from, uint32_t to, uint32_t co
 		from = t + 1;	/* slot t is taken: no run starting at or before it fits */
 	}
 	return UINT32_MAX;
-}
-
-static void
-take(struct pvb_nvsp_slots *s, uint32_t first, uint32_t count)
-{
-	range_set(s, first, count, false);
-	s->nfree -= count;
-	s->hint = first + count < s->n ? first + count : 0;
 }
 
 int64_t
@@ -144,19 +193,18 @@ pvb_nvsp_slots_get(struct pvb_nvsp_slots *s, uint32_t count)
 		return -EINVAL;
 	if (count > s->nfree)
 		return -ENOSPC;
-	if (count == 1) {
-		/* nfree > 0: a free slot exists on one side of the hint */
-		first = scan(s, s->hint, s->n, true);
-		if (first == s->n)
-			first = scan(s, 0, s->hint, true);
-	} else {
-		first = find_run(s, s->hint, s->n, count);
-		if (first == UINT32_MAX)
-			first = find_run(s, 0, s->hint, count);
+	first = count == 1 ? lifo_pop(s) : UINT32_MAX;
+	if (first == UINT32_MAX) {
+		/* nothing below low is free: move it to the first free slot (one exists) */
+		s->low = scan(s, s->low, s->n, true);
+		first = count == 1 ? s->low : find_run(s, s->low, count);
 		if (first == UINT32_MAX)
 			return -ENOSPC;
 	}
-	take(s, first, count);
+	range_set(s, first, count, false);
+	s->nfree -= count;
+	if (first == s->low)
+		s->low = first + count;
 	return first;
 }
 
@@ -170,6 +218,10 @@ pvb_nvsp_slots_put(struct pvb_nvsp_slots *s, uint32_t first, uint32_t count)
 		return -EINVAL;
 	range_set(s, first, count, true);
 	s->nfree += count;
+	if (first < s->low)
+		s->low = first;
+	if (count == 1)
+		lifo_push(s, first);
 	return 0;
 }
 
@@ -178,5 +230,5 @@ pvb_nvsp_slots_taken(const struct pvb_nvsp_slots *s, uint32_t i)
 {
 	if (s == NULL || s->bits == NULL || i >= s->n)
 		return false;
-	return !(s->bits[i / WBITS] >> (i % WBITS) & 1);
+	return !is_free(s, i);
 }

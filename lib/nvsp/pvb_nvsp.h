@@ -301,22 +301,37 @@ pvb_vsc_ready(const struct pvb_vsc *g)
 
 /* ---- slot allocator --------------------------------------------------------- */
 
+/** Most recently freed slots a pvb_nvsp_slots remembers (min(n, this) entries). */
+#define PVB_NVSP_SLOTS_LIFO_MAX	1024u
+
 /**
  * A set of n slots (receive-buffer slots on the host, send sections on the
  * guest), each free or taken, with runs for frames that need several
  * adjacent slots. Single-threaded; the owner of the ring uses it.
+ *
+ * Policy (doc/nvsp.md, "Slot allocator"): get(1) returns the most recently
+ * freed single slot that is still free, else the lowest free slot; a run
+ * (count > 1) is the lowest run of count free slots. The slots in use are
+ * then the ones in flight, not the whole buffer, and stay in cache.
  */
 struct pvb_nvsp_slots {
-	uint32_t n;
-	uint32_t nfree;
-	uint32_t hint;			/* where the next search starts */
-	uint64_t *bits;			/* 1 = free */
+	uint32_t n;			/**< slots */
+	uint32_t nfree;			/**< slots free */
+	uint32_t low;			/* no slot below this one is free */
+	uint32_t cap;			/* LIFO entries: min(n, PVB_NVSP_SLOTS_LIFO_MAX) */
+	uint32_t top;			/* LIFO: where the next push goes */
+	uint32_t depth;			/* LIFO: entries held, <= cap */
+	uint32_t *lifo;			/* recently freed single slots, newest at top - 1 */
+	uint64_t *bits;			/* 1 = free; the truth, the LIFO only hints */
 };
 
 /** Set up @p n slots, all free. -ENOMEM, -EINVAL (n == 0). */
 int pvb_nvsp_slots_init(struct pvb_nvsp_slots *s, uint32_t n);
 void pvb_nvsp_slots_fini(struct pvb_nvsp_slots *s);
-/** Take @p count adjacent free slots; the first index, or -ENOSPC. */
+/**
+ * Take @p count adjacent free slots; the first index, -ENOSPC, or -EINVAL
+ * (count 0, @p s not set up).
+ */
 int64_t pvb_nvsp_slots_get(struct pvb_nvsp_slots *s, uint32_t count);
 /** Free @p count slots from @p first. -EINVAL if any is out of range or already free. */
 int pvb_nvsp_slots_put(struct pvb_nvsp_slots *s, uint32_t first, uint32_t count);
