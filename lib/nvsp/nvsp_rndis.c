@@ -277,27 +277,12 @@ ctl_layout(uint32_t type)
 /* The largest fixed part: INITIALIZE_CMPLT. */
 #define CTL_FIXED_MAX	((uint32_t)sizeof(struct pvb_rndis_init_cmplt))
 
-static uint32_t
-word(const uint8_t *b, uint32_t at)
-{
-	uint32_t v;
-
-	memcpy(&v, b + at, sizeof(v));
-	return v;
-}
-
-static void
-put_word(uint8_t *b, uint32_t at, uint32_t v)
-{
-	memcpy(b + at, &v, sizeof(v));
-}
-
 /* The variable buffer of @p l from the copy @p b: between the fixed part and len. */
 static int
 ctl_decode_buf(const uint8_t *b, const struct ctl_layout *l, struct pvb_rndis_ctl *c)
 {
-	uint32_t blen = word(b, l->buf_len_at);
-	uint64_t at = (uint64_t)HDR + word(b, l->buf_off_at);
+	uint32_t blen = pvb_nvsp_get_le32(b + l->buf_len_at);
+	uint64_t at = (uint64_t)HDR + pvb_nvsp_get_le32(b + l->buf_off_at);
 
 	if (blen == 0)
 		return 0;	/* the offset of an empty buffer means nothing */
@@ -314,40 +299,40 @@ ctl_decode_fields(const uint8_t *b, struct pvb_rndis_ctl *c)
 {
 	switch (c->type) {
 	case PVB_RNDIS_INITIALIZE_MSG:
-		c->request_id = word(b, 8);
-		c->major = word(b, 12);
-		c->minor = word(b, 16);
-		c->max_transfer_size = word(b, 20);
+		c->request_id = pvb_nvsp_get_le32(b + 8);
+		c->major = pvb_nvsp_get_le32(b + 12);
+		c->minor = pvb_nvsp_get_le32(b + 16);
+		c->max_transfer_size = pvb_nvsp_get_le32(b + 20);
 		break;
 	case PVB_RNDIS_INITIALIZE_CMPLT:
-		c->request_id = word(b, 8);
-		c->status = word(b, 12);
-		c->major = word(b, 16);
-		c->minor = word(b, 20);
-		c->device_flags = word(b, 24);
-		c->medium = word(b, 28);
-		c->max_packets_per_message = word(b, 32);
-		c->max_transfer_size = word(b, 36);
-		c->packet_alignment_factor = word(b, 40);
+		c->request_id = pvb_nvsp_get_le32(b + 8);
+		c->status = pvb_nvsp_get_le32(b + 12);
+		c->major = pvb_nvsp_get_le32(b + 16);
+		c->minor = pvb_nvsp_get_le32(b + 20);
+		c->device_flags = pvb_nvsp_get_le32(b + 24);
+		c->medium = pvb_nvsp_get_le32(b + 28);
+		c->max_packets_per_message = pvb_nvsp_get_le32(b + 32);
+		c->max_transfer_size = pvb_nvsp_get_le32(b + 36);
+		c->packet_alignment_factor = pvb_nvsp_get_le32(b + 40);
 		break;
 	case PVB_RNDIS_QUERY_MSG:
 	case PVB_RNDIS_SET_MSG:
-		c->request_id = word(b, 8);
-		c->oid = word(b, 12);
+		c->request_id = pvb_nvsp_get_le32(b + 8);
+		c->oid = pvb_nvsp_get_le32(b + 12);
 		break;
 	case PVB_RNDIS_INDICATE_STATUS_MSG:
 	case PVB_RNDIS_RESET_CMPLT:	/* @12 addressing_reset has no field: dropped */
-		c->status = word(b, 8);
+		c->status = pvb_nvsp_get_le32(b + 8);
 		break;
 	case PVB_RNDIS_RESET_MSG:	/* @8 is reserved: no request id */
 		break;
 	case PVB_RNDIS_HALT_MSG:
 	case PVB_RNDIS_KEEPALIVE_MSG:
-		c->request_id = word(b, 8);
+		c->request_id = pvb_nvsp_get_le32(b + 8);
 		break;
 	default:	/* QUERY_CMPLT, SET_CMPLT, KEEPALIVE_CMPLT */
-		c->request_id = word(b, 8);
-		c->status = word(b, 12);
+		c->request_id = pvb_nvsp_get_le32(b + 8);
+		c->status = pvb_nvsp_get_le32(b + 12);
 		break;
 	}
 }
@@ -366,8 +351,8 @@ pvb_rndis_ctl_decode(const void *buf, uint32_t avail, struct pvb_rndis_ctl *c)
 	memset(b, 0, sizeof(b));
 	memcpy(b, buf, n);	/* the one read of the fixed part */
 	memset(c, 0, sizeof(*c));
-	c->type = word(b, 0);
-	c->len = word(b, 4);
+	c->type = pvb_nvsp_get_le32(b);
+	c->len = pvb_nvsp_get_le32(b + 4);
 	l = ctl_layout(c->type);
 	if (l.fixed == 0)
 		return -ENOTSUP;	/* PACKET_MSG, SET_EX, or unknown */
@@ -385,40 +370,40 @@ ctl_encode_fields(const struct pvb_rndis_ctl *c, uint8_t *b)
 {
 	switch (c->type) {
 	case PVB_RNDIS_INITIALIZE_MSG:
-		put_word(b, 8, c->request_id);
-		put_word(b, 12, c->major);
-		put_word(b, 16, c->minor);
-		put_word(b, 20, c->max_transfer_size);
+		pvb_nvsp_put_le32(b + 8, c->request_id);
+		pvb_nvsp_put_le32(b + 12, c->major);
+		pvb_nvsp_put_le32(b + 16, c->minor);
+		pvb_nvsp_put_le32(b + 20, c->max_transfer_size);
 		break;
 	case PVB_RNDIS_INITIALIZE_CMPLT:
-		put_word(b, 8, c->request_id);
-		put_word(b, 12, c->status);
-		put_word(b, 16, c->major);
-		put_word(b, 20, c->minor);
-		put_word(b, 24, c->device_flags);
-		put_word(b, 28, c->medium);
-		put_word(b, 32, c->max_packets_per_message);
-		put_word(b, 36, c->max_transfer_size);
-		put_word(b, 40, c->packet_alignment_factor);
+		pvb_nvsp_put_le32(b + 8, c->request_id);
+		pvb_nvsp_put_le32(b + 12, c->status);
+		pvb_nvsp_put_le32(b + 16, c->major);
+		pvb_nvsp_put_le32(b + 20, c->minor);
+		pvb_nvsp_put_le32(b + 24, c->device_flags);
+		pvb_nvsp_put_le32(b + 28, c->medium);
+		pvb_nvsp_put_le32(b + 32, c->max_packets_per_message);
+		pvb_nvsp_put_le32(b + 36, c->max_transfer_size);
+		pvb_nvsp_put_le32(b + 40, c->packet_alignment_factor);
 		break;	/* af_list_offset, af_list_size: 0 */
 	case PVB_RNDIS_QUERY_MSG:
 	case PVB_RNDIS_SET_MSG:
-		put_word(b, 8, c->request_id);
-		put_word(b, 12, c->oid);
+		pvb_nvsp_put_le32(b + 8, c->request_id);
+		pvb_nvsp_put_le32(b + 12, c->oid);
 		break;
 	case PVB_RNDIS_INDICATE_STATUS_MSG:
 	case PVB_RNDIS_RESET_CMPLT:	/* addressing_reset: 0 */
-		put_word(b, 8, c->status);
+		pvb_nvsp_put_le32(b + 8, c->status);
 		break;
 	case PVB_RNDIS_RESET_MSG:
 		break;
 	case PVB_RNDIS_HALT_MSG:
 	case PVB_RNDIS_KEEPALIVE_MSG:
-		put_word(b, 8, c->request_id);
+		pvb_nvsp_put_le32(b + 8, c->request_id);
 		break;
 	default:	/* QUERY_CMPLT, SET_CMPLT, KEEPALIVE_CMPLT */
-		put_word(b, 8, c->request_id);
-		put_word(b, 12, c->status);
+		pvb_nvsp_put_le32(b + 8, c->request_id);
+		pvb_nvsp_put_le32(b + 12, c->status);
 		break;
 	}
 }
@@ -450,12 +435,12 @@ pvb_rndis_ctl_encode(const struct pvb_rndis_ctl *c, const void *info, void *buf,
 	if (total > INT_MAX)
 		return -EINVAL;
 	memset(b, 0, l.fixed);
-	put_word(b, 0, c->type);
-	put_word(b, 4, (uint32_t)total);
+	pvb_nvsp_put_le32(b, c->type);
+	pvb_nvsp_put_le32(b + 4, (uint32_t)total);
 	ctl_encode_fields(c, b);
 	if (l.buf_len_at != 0) {
-		put_word(b, l.buf_len_at, info_len);
-		put_word(b, l.buf_off_at, l.fixed - HDR);
+		pvb_nvsp_put_le32(b + l.buf_len_at, info_len);
+		pvb_nvsp_put_le32(b + l.buf_off_at, l.fixed - HDR);
 		if (info_len != 0)
 			memmove(b + l.fixed, info, info_len);
 	}

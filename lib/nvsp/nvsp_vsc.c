@@ -68,22 +68,6 @@ enum { Q_MAC, Q_MTU, Q_LINK, Q_FILTER };
 #define TD_REVOKE_RECV		(1u << 3)
 #define TD_REVOKE_SEND		(1u << 4)
 
-static void
-put_le32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)v;
-	b[1] = (uint8_t)(v >> 8);
-	b[2] = (uint8_t)(v >> 16);
-	b[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t
-get_le32(const uint8_t *b)
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
-}
-
 /* Fail the channel: the first reason sticks; nothing is outstanding any more. */
 static int
 vsc_fail(struct pvb_vsc *g, const char *why)
@@ -248,7 +232,7 @@ next_set_filter(struct pvb_vsc *g, struct pvb_vsc_action *a, uint32_t filter)
 	c.type = PVB_RNDIS_SET_MSG;
 	c.oid = PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER;
 	c.info_len = sizeof(v);
-	put_le32(v, filter);
+	pvb_nvsp_put_le32(v, filter);
 	act_rndis(g, a, &c, v, true);
 }
 
@@ -497,12 +481,12 @@ vsc_query_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *ms
 		memcpy(g->mac, v, sizeof(g->mac));
 		break;
 	case Q_MTU:
-		if (get_le32(v) < MTU_MIN || get_le32(v) > MTU_MAX)
+		if (pvb_nvsp_get_le32(v) < MTU_MIN || pvb_nvsp_get_le32(v) > MTU_MAX)
 			return vsc_fail(g, "RNDIS QUERY: MTU out of range");
-		g->mtu = get_le32(v);
+		g->mtu = pvb_nvsp_get_le32(v);
 		break;
 	default:	/* Q_LINK: 0 connected, 1 disconnected */
-		g->link_up = get_le32(v) == 0;
+		g->link_up = pvb_nvsp_get_le32(v) == 0;
 		break;
 	}
 	g->query_step++;

@@ -68,22 +68,6 @@ round_up_u32(uint64_t v, uint32_t a)
 	return v > UINT32_MAX ? UINT32_MAX / a * a : (uint32_t)v;
 }
 
-static void
-put_le32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)v;
-	b[1] = (uint8_t)(v >> 8);
-	b[2] = (uint8_t)(v >> 16);
-	b[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t
-get_le32(const uint8_t *b)
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
-}
-
 /* Fail the channel: the first reason sticks, each violation is counted once. */
 static int
 vsp_fail(struct pvb_vsp *h, const char *why)
@@ -390,7 +374,7 @@ vsp_query_info(const struct pvb_vsp *h, uint32_t oid, uint8_t *info, uint32_t *l
 	switch (oid) {
 	case PVB_RNDIS_OID_GEN_SUPPORTED_LIST:
 		for (i = 0; i < sizeof(vsp_oids) / sizeof(vsp_oids[0]); i++)
-			put_le32(info + 4 * i, vsp_oids[i]);
+			pvb_nvsp_put_le32(info + 4 * i, vsp_oids[i]);
 		*len = (uint32_t)sizeof(vsp_oids);
 		return PVB_RNDIS_STATUS_SUCCESS;
 	case PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS:
@@ -399,20 +383,20 @@ vsp_query_info(const struct pvb_vsp *h, uint32_t oid, uint8_t *info, uint32_t *l
 		*len = (uint32_t)sizeof(h->cfg.mac);
 		return PVB_RNDIS_STATUS_SUCCESS;
 	case PVB_RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE:	/* L3, as DPDK reads it */
-		put_le32(info, h->cfg.mtu);
+		pvb_nvsp_put_le32(info, h->cfg.mtu);
 		return PVB_RNDIS_STATUS_SUCCESS;
 	case PVB_RNDIS_OID_GEN_MAXIMUM_TOTAL_SIZE:
-		put_le32(info, h->cfg.mtu + ETH_HLEN);
+		pvb_nvsp_put_le32(info, h->cfg.mtu + ETH_HLEN);
 		return PVB_RNDIS_STATUS_SUCCESS;
 	case PVB_RNDIS_OID_GEN_LINK_SPEED:
-		put_le32(info, h->cfg.link_speed);
+		pvb_nvsp_put_le32(info, h->cfg.link_speed);
 		return PVB_RNDIS_STATUS_SUCCESS;
 	case PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS:
 		/* connected; a change later travels as INDICATE_STATUS */
-		put_le32(info, 0);
+		pvb_nvsp_put_le32(info, 0);
 		return PVB_RNDIS_STATUS_SUCCESS;
 	case PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER:
-		put_le32(info, h->filter);
+		pvb_nvsp_put_le32(info, h->filter);
 		return PVB_RNDIS_STATUS_SUCCESS;
 	case PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES:
 		*len = 0;	/* we offload nothing */
@@ -450,7 +434,7 @@ vsp_rndis_set(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *msg,
 		if (c->info_len == sizeof(v)) {
 			/* the one read of the value; the guest may rewrite its bytes */
 			memcpy(v, (const uint8_t *)msg + c->info_off, sizeof(v));
-			h->filter = get_le32(v);
+			h->filter = pvb_nvsp_get_le32(v);
 			status = PVB_RNDIS_STATUS_SUCCESS;
 		}
 	}

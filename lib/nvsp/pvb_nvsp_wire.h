@@ -27,6 +27,30 @@
 
 #include <stdint.h>
 
+/* ---- byte helpers ---------------------------------------------------- */
+
+/* A little-endian u32 at @p p, any alignment (compilers make it one load on x86/arm64). */
+static inline uint32_t
+pvb_nvsp_get_le32(const void *p)
+{
+	const uint8_t *b = (const uint8_t *)p;
+
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+/* Store @p v little-endian at @p p, any alignment. */
+static inline void
+pvb_nvsp_put_le32(void *p, uint32_t v)
+{
+	uint8_t *b = (uint8_t *)p;
+
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)(v >> 16);
+	b[3] = (uint8_t)(v >> 24);
+}
+
 /* ---- NVSP ------------------------------------------------------------ */
 
 #define PVB_NVSP_MSG_SIZE	40u	/* what Linux and DPDK send (v6.1 size) */
