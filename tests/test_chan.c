@@ -10,7 +10,8 @@
  * byte for byte and the decoder must read them back.
  *
  * The state machine tests run a host and a guest over a socketpair
- * (SOCK_SEQPACKET, non-blocking) with real memfds and eventfds. A unix
+ * (SOCK_SEQPACKET, non-blocking) with real memfds and doorbell socket
+ * pairs (AF_UNIX, SOCK_DGRAM), as a guest makes them. A unix
  * socket delivers a message before send() returns, so a poll right after a
  * send sees it: no test waits or times anything. Where a test plays a
  * hostile peer it writes raw bytes with sendmsg() itself, never through the
@@ -51,7 +52,7 @@
 
 /* ----------------------------------------------------------------------------
  * Vectors, by hand. Every field is little-endian; the header is
- * magic 'P' 'V' 'B' 'C' = 50 56 42 43, version 1 = 01 00, the type, the
+ * magic 'P' 'V' 'B' 'C' = 50 56 42 43, version 2 = 02 00, the type, the
  * whole length, reserved 0. Bytes past the hex text are zero.
  */
 
@@ -65,7 +66,7 @@ struct vec {
 static const struct vec v_offer = {
 	"OFFER", PVB_CHAN_OFFER, 48,
 	/* len 48 = 0x30 */
-	"50564243 0100 0100 30000000 00000000"
+	"50564243 0200 0100 30000000 00000000"
 	/* chan_id 0x01020304; mtu 1500 = 0x5dc; mac 00:15:5d:01:02:03; pad */
 	"04030201 dc050000 00155d010203 0000"
 	/* max_ring_bytes 1 MiB = 0x100000; pad; max_region_bytes 5 GiB = 0x140000000 */
@@ -74,8 +75,8 @@ static const struct vec v_offer = {
 
 static const struct vec v_open = {
 	"OPEN", PVB_CHAN_OPEN, 256,
-	/* len 256 = 0x100 */
-	"50564243 0100 0200 00010000 00000000"
+	/* len 256 = 0x100; sent with 2 fds (SCM_RIGHTS): region, doorbell socket */
+	"50564243 0200 0200 00010000 00000000"
 	/* chan_id; n_gpadl 2; region_size 3 MiB = 0x300000 */
 	"04030201 02000000 0000300000000000"
 	/* tx: offset 0, size 64 KiB = 0x10000, pad */
@@ -92,14 +93,14 @@ static const struct vec v_open = {
 static const struct vec v_result = {
 	"OPEN_RESULT", PVB_CHAN_OPEN_RESULT, 120,
 	/* len 120 = 0x78 */
-	"50564243 0100 0300 78000000 00000000"
+	"50564243 0200 0300 78000000 00000000"
 	/* status -22 (EINVAL) = 0xffffffea; pad; reason "no room" then zeros to 24 + 96 */
 	"eaffffff 00000000 6e6f20726f6f6d"
 };
 
 static const struct vec v_error = {
 	"ERROR", PVB_CHAN_ERROR, 120,
-	"50564243 0100 0600 78000000 00000000"
+	"50564243 0200 0600 78000000 00000000"
 	/* status -71 (EPROTO) = 0xffffffb9; pad; reason "bad magic" */
 	"b9ffffff 00000000 626164206d61676963"
 };
@@ -107,18 +108,18 @@ static const struct vec v_error = {
 static const struct vec v_close = {
 	"CLOSE", PVB_CHAN_CLOSE, 24,
 	/* len 24 = 0x18; chan_id 0x01020304; pad */
-	"50564243 0100 0400 18000000 00000000 04030201 00000000"
+	"50564243 0200 0400 18000000 00000000 04030201 00000000"
 };
 
 /* CLOSE of channel 7, which is not the offered one */
 static const struct vec v_close7 = {
 	"CLOSE chan 7", PVB_CHAN_CLOSE, 24,
-	"50564243 0100 0400 18000000 00000000 07000000 00000000"
+	"50564243 0200 0400 18000000 00000000 07000000 00000000"
 };
 
 static const struct vec v_rescind = {
 	"RESCIND", PVB_CHAN_RESCIND, 24,
-	"50564243 0100 0500 18000000 00000000 07000000 00000000"
+	"50564243 0200 0500 18000000 00000000 07000000 00000000"
 };
 
 static int
@@ -195,7 +196,8 @@ msg_new(struct pvb_chan_msg *m, uint16_t type)
 {
 	memset(m, 0, sizeof(*m));
 	m->type = type;
-	m->fds[0] = m->fds[1] = m->fds[2] = -1;
+	for (unsigned int i = 0; i < PVB_CHAN_OPEN_FDS; i++)
+		m->fds[i] = -1;
 }
 
 /* ----------------------------------------------------------------------------
@@ -209,9 +211,10 @@ struct fx {
 	int sp[2];		/* socketpair ends no state machine took, else -1 */
 	struct pvb_chan_host h;
 	struct pvb_chan_guest g;
-	int gfds[PVB_CHAN_OPEN_FDS];	/* the guest's region and doorbells */
+	int gfds[PVB_CHAN_OPEN_FDS];	/* what the guest sends: region, host's bell end */
+	int gbell;		/* the guest's own end of the doorbell pair */
 	int hfds[PVB_CHAN_OPEN_FDS];	/* what the host accepted (its caller's) */
-	int extra[4];		/* anything else a test opened */
+	int extra[8];		/* anything else a test opened */
 };
 
 static int
@@ -228,6 +231,16 @@ count_fds(void)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* Forget @n fds (someone else closed them, or nobody opened them). */
+static void
+close_none(int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fds[i] = -1;
 }
 
 static void
@@ -283,9 +296,10 @@ fx_setup(void **state)
 
 	here[0] = '\0';
 	memset(fx, 0, sizeof(*fx));	/* h and g IDLE: close on them is a no-op */
-	fx->gfds[0] = fx->gfds[1] = fx->gfds[2] = -1;
-	fx->hfds[0] = fx->hfds[1] = fx->hfds[2] = -1;
-	fx->extra[0] = fx->extra[1] = fx->extra[2] = fx->extra[3] = -1;
+	fx->gbell = -1;
+	close_none(fx->gfds, PVB_CHAN_OPEN_FDS);
+	close_none(fx->hfds, PVB_CHAN_OPEN_FDS);
+	close_none(fx->extra, DIM(fx->extra));
 	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fx->sp);
 }
 
@@ -298,6 +312,7 @@ fx_teardown(void **state)
 	pvb_chan_guest_close(&fx->g);
 	close_all(fx->sp, 2);
 	close_all(fx->gfds, PVB_CHAN_OPEN_FDS);
+	close_all(&fx->gbell, 1);
 	close_all(fx->hfds, PVB_CHAN_OPEN_FDS);
 	close_all(fx->extra, DIM(fx->extra));
 	return 0;
@@ -316,14 +331,28 @@ make_region(size_t size, unsigned int seals)
 	return fd;
 }
 
-/* The guest's three fds: a sealed region of @size bytes and two eventfds. */
+/*
+ * The guest's fds: a sealed region of @size bytes, and a doorbell socket
+ * pair of which it sends one end (gfds) and keeps the other (gbell).
+ */
 static void
 fx_guest_fds(struct fx *fx, size_t size)
 {
+	int sv[2];
+
 	fx->gfds[PVB_CHAN_FD_REGION] = make_region(size, F_SEAL_SHRINK | F_SEAL_GROW);
-	fx->gfds[PVB_CHAN_FD_HOST_BELL] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	fx->gfds[PVB_CHAN_FD_GUEST_BELL] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	assert_true(fx->gfds[1] >= 0 && fx->gfds[2] >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	fx->gbell = sv[0];
+	fx->gfds[PVB_CHAN_FD_BELL] = sv[1];
+}
+
+/* The guest's fds and one more (its own bell end): an OPEN of version 1's fd count. */
+static void
+fx_three_fds(const struct fx *fx, int fds[3])
+{
+	fds[0] = fx->gfds[PVB_CHAN_FD_REGION];
+	fds[1] = fx->gfds[PVB_CHAN_FD_BELL];
+	fds[2] = fx->gbell;
 }
 
 static void
@@ -598,7 +627,7 @@ decode_vec(const struct vec *v, const int *fds, unsigned int nfds, struct pvb_ch
 static void
 test_decode(void **state)
 {
-	const int fds[3] = { 100, 101, 102 };	/* decode copies them, never uses them */
+	const int fds[2] = { 100, 101 };	/* decode copies them, never uses them */
 	struct pvb_chan_open o = the_open();
 	struct pvb_chan_msg m;
 	unsigned int i;
@@ -611,9 +640,9 @@ test_decode(void **state)
 	expect_eq(m.u.offer.max_ring_bytes, MIB);
 	expect_eq(m.u.offer.max_region_bytes, 0x140000000ull);
 	expect_eq(m.fds[0], -1);
-	expect_eq(m.fds[2], -1);
+	expect_eq(m.fds[1], -1);
 
-	decode_vec(&v_open, fds, 3, &m);
+	decode_vec(&v_open, fds, 2, &m);
 	expect_eq(m.u.open.chan_id, o.chan_id);
 	expect_eq(m.u.open.region_size, REGION);
 	expect_eq(m.u.open.tx.offset, 0);
@@ -627,9 +656,9 @@ test_decode(void **state)
 		expect_eq(m.u.open.gpadl[i].offset, o.gpadl[i].offset);
 		expect_eq(m.u.open.gpadl[i].size, o.gpadl[i].size);
 	}
-	expect_eq(m.fds[0], 100);
-	expect_eq(m.fds[1], 101);
-	expect_eq(m.fds[2], 102);
+	expect_eq(m.nfds, PVB_CHAN_OPEN_FDS);
+	expect_eq(m.fds[PVB_CHAN_FD_REGION], 100);
+	expect_eq(m.fds[PVB_CHAN_FD_BELL], 101);
 
 	decode_vec(&v_result, NULL, 0, &m);
 	expect_eq(m.u.result.status, -EINVAL);
@@ -668,12 +697,14 @@ static const struct bad bads[] = {
 	{ "short OFFER", &v_offer, LESS(1), 0, 0, 0, 0, "length field does not match the message" },
 	{ "long OFFER", &v_offer, 1, 0, 0, 0, 0, "length field does not match the message" },
 	{ "long OFFER, len 49", &v_offer, 1, 8, 1, 49, 0, "wrong length for the message type" },
-	{ "OPEN + 1, len 257", &v_open, 1, 8, 1, 1, 3, "wrong length for the message type" },
+	{ "OPEN + 1, len 257", &v_open, 1, 8, 1, 1, 2, "wrong length for the message type" },
 	{ "CLOSE of 48 bytes", &v_close, 24, 8, 1, 48, 0, "wrong length for the message type" },
 	{ "bad magic", &v_close, 0, 3, 1, 0x44, 0, "bad magic" },
 	{ "magic byte 0", &v_close, 0, 0, 1, 0, 0, "bad magic" },
-	{ "version 2", &v_close, 0, 4, 1, 2, 0, "version mismatch" },
-	{ "version 0x100", &v_close, 0, 5, 1, 1, 0, "version mismatch" },
+	{ "version 1 (eventfd doorbells)", &v_close, 0, 4, 1, 1, 0, "version mismatch" },
+	{ "version 3", &v_close, 0, 4, 1, 3, 0, "version mismatch" },
+	{ "version 1 OPEN, 3 fds", &v_open, 0, 4, 1, 1, 3, "version mismatch" },
+	{ "version 0x102", &v_close, 0, 5, 1, 1, 0, "version mismatch" },
 	{ "type 0", &v_close, 0, 6, 1, 0, 0, "unknown message type" },
 	{ "type 7", &v_close, 0, 6, 1, 7, 0, "unknown message type" },
 	{ "type 0x0104", &v_close, 0, 7, 1, 1, 0, "unknown message type" },
@@ -681,7 +712,8 @@ static const struct bad bads[] = {
 	{ "OFFER with an fd", &v_offer, 0, 0, 0, 0, 1, "wrong number of fds for the message type" },
 	{ "CLOSE with 3 fds", &v_close, 0, 0, 0, 0, 3, "wrong number of fds for the message type" },
 	{ "OPEN without fds", &v_open, 0, 0, 0, 0, 0, "wrong number of fds for the message type" },
-	{ "OPEN with 2 fds", &v_open, 0, 0, 0, 0, 2, "wrong number of fds for the message type" },
+	{ "OPEN with 1 fd", &v_open, 0, 0, 0, 0, 1, "wrong number of fds for the message type" },
+	{ "OPEN with 3 fds (v1)", &v_open, 0, 0, 0, 0, 3, "wrong number of fds for the message type" },
 	{ "OPEN with 4 fds", &v_open, 0, 0, 0, 0, 4, "wrong number of fds for the message type" },
 	{ "reason without NUL", &v_error, 0, 24, 96, 'A', 0, "reason not NUL-terminated" },
 	{ "result reason w/o NUL", &v_result, 0, 24, 96, 0xff, 0, "reason not NUL-terminated" },
@@ -691,17 +723,17 @@ static const struct bad bads[] = {
 	{ "ERROR status 0", &v_error, 0, 16, 4, 0, 0, "status not 0 or a negative errno" },
 	{ "OFFER pad0", &v_offer, 0, 31, 1, 1, 0, "padding not zero" },
 	{ "OFFER pad1", &v_offer, 0, 36, 1, 1, 0, "padding not zero" },
-	{ "OPEN tx pad", &v_open, 0, 44, 1, 1, 3, "padding not zero" },
-	{ "OPEN rx pad", &v_open, 0, 63, 1, 1, 3, "padding not zero" },
-	{ "OPEN gpadl[0] pad", &v_open, 0, 68, 1, 1, 3, "padding not zero" },
+	{ "OPEN tx pad", &v_open, 0, 44, 1, 1, 2, "padding not zero" },
+	{ "OPEN rx pad", &v_open, 0, 63, 1, 1, 2, "padding not zero" },
+	{ "OPEN gpadl[0] pad", &v_open, 0, 68, 1, 1, 2, "padding not zero" },
 	{ "result pad", &v_result, 0, 20, 1, 1, 0, "padding not zero" },
 	{ "CLOSE pad", &v_close, 0, 23, 1, 1, 0, "padding not zero" },
 	{ "RESCIND pad", &v_rescind, 0, 20, 1, 1, 0, "padding not zero" },
-	{ "n_gpadl 9", &v_open, 0, 20, 1, 9, 3, "too many GPADLs" },
-	{ "n_gpadl 2^32 - 1", &v_open, 0, 20, 4, 0xff, 3, "too many GPADLs" },
-	{ "gpadl[2] id set", &v_open, 0, 112, 1, 1, 3, "unused GPADL slot not zero" },
-	{ "gpadl[7] size set", &v_open, 0, 255, 1, 1, 3, "unused GPADL slot not zero" },
-	{ "gpadl[1] unused", &v_open, 0, 20, 1, 1, 3, "unused GPADL slot not zero" },
+	{ "n_gpadl 9", &v_open, 0, 20, 1, 9, 2, "too many GPADLs" },
+	{ "n_gpadl 2^32 - 1", &v_open, 0, 20, 4, 0xff, 2, "too many GPADLs" },
+	{ "gpadl[2] id set", &v_open, 0, 112, 1, 1, 2, "unused GPADL slot not zero" },
+	{ "gpadl[7] size set", &v_open, 0, 255, 1, 1, 2, "unused GPADL slot not zero" },
+	{ "gpadl[1] unused", &v_open, 0, 20, 1, 1, 2, "unused GPADL slot not zero" },
 };
 
 static void
@@ -887,12 +919,46 @@ expect_same_file(int a, int b)
 	expect_true(a != b);
 }
 
+/*
+ * The doorbell pair as the PMDs use it: a ring is a one-byte send with
+ * MSG_DONTWAIT, a drain reads until EAGAIN. MSG_DONTWAIT holds even when
+ * the description was made blocking (a peer sharing it could do that), and
+ * a full queue answers EAGAIN: a wake is pending already, nothing blocks.
+ */
+static void
+bell_both_ways(int guest_end, int host_end)
+{
+	const uint8_t one = 1;
+	uint8_t b[8];
+	unsigned int n;
+	int fl;
+
+	expect_eq(send(guest_end, &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL), 1);
+	expect_eq(recv(host_end, b, sizeof(b), MSG_DONTWAIT), 1);
+	expect_eq(recv(host_end, b, sizeof(b), MSG_DONTWAIT), -1);
+	expect_eq(errno, EAGAIN);
+	fl = fcntl(host_end, F_GETFL);
+	assert_true(fl >= 0);
+	assert_int_equal(fcntl(host_end, F_SETFL, fl & ~O_NONBLOCK), 0);
+	for (n = 0; n < 1000000; n++)
+		if (send(host_end, &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
+			break;
+	expect_true(n > 0 && n < 1000000);
+	expect_eq(errno, EAGAIN);
+	for (; n > 0; n--)
+		if (recv(guest_end, b, sizeof(b), MSG_DONTWAIT) != 1)
+			break;
+	expect_eq(n, 0);
+	expect_eq(recv(guest_end, b, sizeof(b), MSG_DONTWAIT), -1);
+	expect_eq(errno, EAGAIN);
+	assert_int_equal(fcntl(host_end, F_SETFL, fl), 0);
+}
+
 static void
 test_handshake(void **state)
 {
 	struct fx *fx = *state;
 	struct pvb_chan_open o = the_open();
-	uint64_t v = 0;
 	uint32_t word = 0;
 	uint8_t *g_map, *h_map;
 
@@ -912,23 +978,22 @@ test_handshake(void **state)
 	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_NONE);
 	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_OPEN);
 	expect_eq(fx->h.state, PVB_CHAN_H_OPENING);
-	expect_eq(fx->h.msg.nfds, 3);
+	expect_eq(fx->h.msg.nfds, PVB_CHAN_OPEN_FDS);
 	expect_eq(fx->h.msg.u.open.region_size, REGION);
 	expect_eq(fx->h.msg.u.open.n_gpadl, 2);
 	memcpy(fx->hfds, fx->h.msg.fds, sizeof(fx->hfds));
 	expect_eq(pvb_chan_host_accept(&fx->h), 0);
 	expect_eq(fx->h.state, PVB_CHAN_H_OPEN);
-	expect_eq(fx->h.msg.fds[0], -1);
-	expect_eq(fx->h.msg.fds[2], -1);
+	expect_eq(fx->h.msg.fds[PVB_CHAN_FD_REGION], -1);
+	expect_eq(fx->h.msg.fds[PVB_CHAN_FD_BELL], -1);
 	expect_eq(pvb_chan_host_accept(&fx->h), -EINVAL);
 	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_OPENED);
 	expect_eq(fx->g.state, PVB_CHAN_G_OPEN);
 	expect_eq(fx->g.msg.u.result.status, 0);
 
-	/* the fds arrived usable: the same memory and the same doorbells */
+	/* the fds arrived usable: the same memory and the same doorbell socket */
 	expect_same_file(fx->gfds[0], fx->hfds[0]);
 	expect_same_file(fx->gfds[1], fx->hfds[1]);
-	expect_same_file(fx->gfds[2], fx->hfds[2]);
 	g_map = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED, fx->gfds[0], 0);
 	h_map = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED, fx->hfds[0], 0);
 	assert_true(g_map != MAP_FAILED && h_map != MAP_FAILED);
@@ -938,15 +1003,7 @@ test_handshake(void **state)
 	munmap(g_map, REGION);
 	munmap(h_map, REGION);
 	expect_eq(word, 0xfeedf00d);
-	v = 3;
-	expect_eq(write(fx->gfds[PVB_CHAN_FD_HOST_BELL], &v, 8), 8);
-	v = 0;
-	expect_eq(read(fx->hfds[PVB_CHAN_FD_HOST_BELL], &v, 8), 8);
-	expect_eq(v, 3);
-	v = 5;
-	expect_eq(write(fx->hfds[PVB_CHAN_FD_GUEST_BELL], &v, 8), 8);
-	expect_eq(read(fx->gfds[PVB_CHAN_FD_GUEST_BELL], &v, 8), 8);
-	expect_eq(v, 5);
+	bell_both_ways(fx->gbell, fx->hfds[PVB_CHAN_FD_BELL]);
 
 	/* nothing more arrives; then the guest closes */
 	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_NONE);
@@ -1041,8 +1098,7 @@ test_eof(void **state)
 	pvb_chan_host_close(&fx->h, true);	/* not open: no RESCIND, just close */
 	expect_closed(fx->hfds[0]);
 	expect_closed(fx->hfds[1]);
-	expect_closed(fx->hfds[2]);
-	fx->hfds[0] = fx->hfds[1] = fx->hfds[2] = -1;
+	close_none(fx->hfds, PVB_CHAN_OPEN_FDS);
 	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_CLOSED);
 	expect_eq(fx->g.status, -ECONNRESET);
 	expect_str(fx->g.why, "host gone");
@@ -1057,7 +1113,8 @@ test_eof(void **state)
 	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_CLOSED);
 	expect_eq(fx->h.status, -ECONNRESET);
 	expect_closed(fx->hfds[0]);
-	fx->hfds[0] = fx->hfds[1] = fx->hfds[2] = -1;
+	expect_closed(fx->hfds[1]);
+	close_none(fx->hfds, PVB_CHAN_OPEN_FDS);
 	expect_eq(pvb_chan_host_accept(&fx->h), -EINVAL);
 }
 
@@ -1075,8 +1132,8 @@ test_refuse(void **state)
 	expect_eq(pvb_chan_host_refuse(&fx->h, -ENOSPC, "no room"), 0);
 	expect_eq(fx->h.state, PVB_CHAN_H_OFFERED);
 	expect_closed(fx->hfds[0]);
-	expect_closed(fx->hfds[2]);
-	fx->hfds[0] = fx->hfds[1] = fx->hfds[2] = -1;
+	expect_closed(fx->hfds[1]);
+	close_none(fx->hfds, PVB_CHAN_OPEN_FDS);
 	expect_eq(pvb_chan_host_refuse(&fx->h, -ENOSPC, "again"), -EINVAL);
 	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_CLOSED);
 	expect_eq(fx->g.status, -ENOSPC);
@@ -1103,7 +1160,7 @@ open_refused(struct fx *fx, const struct pvb_chan_open *o, const int *fds, int s
 	m.u.open = *o;
 	mlen = pvb_chan_encode(&m, b, sizeof(b));
 	expect_eq(mlen, 256);
-	raw_send(fx->sp[1], b, (size_t)mlen, fds, 3);
+	raw_send(fx->sp[1], b, (size_t)mlen, fds, PVB_CHAN_OPEN_FDS);
 	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_NONE);
 	expect_eq(fx->h.state, PVB_CHAN_H_OFFERED);
 	len = raw_recv(fx->sp[1], b, sizeof(b), &n);
@@ -1114,13 +1171,24 @@ open_refused(struct fx *fx, const struct pvb_chan_open *o, const int *fds, int s
 	expect_str(m.u.result.reason, reason);
 }
 
+/* A good OPEN whose doorbell is @bell instead: refused, the offer stands. */
+static void
+bell_refused(struct fx *fx, int *fds, int bell)
+{
+	struct pvb_chan_open o = the_open();
+
+	fds[PVB_CHAN_FD_BELL] = bell;
+	open_refused(fx, &o, fds, -EBADF, "doorbell fd not an AF_UNIX SOCK_DGRAM socket");
+	fds[PVB_CHAN_FD_BELL] = fx->gfds[PVB_CHAN_FD_BELL];
+}
+
 static void
 test_open_refused(void **state)
 {
 	struct fx *fx = *state;
 	struct pvb_chan_open o = the_open();
 	uint8_t b[MAXMSG];
-	int fds[3], pipefd[2];
+	int fds[PVB_CHAN_OPEN_FDS], pipefd[2], sv[2];
 
 	fx_host_start(fx);
 	expect_eq(raw_recv(fx->sp[1], b, sizeof(b), NULL), 48);	/* the OFFER */
@@ -1142,23 +1210,36 @@ test_open_refused(void **state)
 	fds[0] = fx->extra[1];
 	open_refused(fx, &o, fds, -EMSGSIZE, "region fd smaller than region_size");
 
-	at("region fd an eventfd");
-	fds[0] = fx->gfds[1];
+	at("region fd a socket");
+	fds[PVB_CHAN_FD_REGION] = fx->gfds[PVB_CHAN_FD_BELL];
 	open_refused(fx, &o, fds, -EPERM, "region fd not sealed against shrink and grow");
 
+	/* the doorbell: anything but an AF_UNIX SOCK_DGRAM socket is refused */
+	memcpy(fds, fx->gfds, sizeof(fds));
+	at("doorbell an eventfd (version 1's kind)");
+	fx->extra[2] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	bell_refused(fx, fds, fx->extra[2]);
 	at("doorbell a pipe");
 	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	fx->extra[2] = pipefd[0];
-	fx->extra[3] = pipefd[1];
-	memcpy(fds, fx->gfds, sizeof(fds));
-	fds[PVB_CHAN_FD_GUEST_BELL] = pipefd[1];
-	open_refused(fx, &o, fds, -EBADF, "doorbell fd not an eventfd");
-	fds[PVB_CHAN_FD_GUEST_BELL] = fx->gfds[2];
-	fds[PVB_CHAN_FD_HOST_BELL] = fx->gfds[0];
-	open_refused(fx, &o, fds, -EBADF, "doorbell fd not an eventfd");
+	fx->extra[3] = pipefd[0];
+	fx->extra[4] = pipefd[1];
+	bell_refused(fx, fds, pipefd[1]);
+	at("doorbell the region memfd");
+	bell_refused(fx, fds, fx->gfds[PVB_CHAN_FD_REGION]);
+	at("doorbell an AF_UNIX SOCK_STREAM socket");
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	fx->extra[5] = sv[0];
+	fx->extra[6] = sv[1];
+	bell_refused(fx, fds, sv[1]);
+	at("doorbell an AF_UNIX SOCK_SEQPACKET socket");
+	bell_refused(fx, fds, fx->sp[1]);
+	at("doorbell an AF_INET SOCK_DGRAM socket");
+	fx->extra[7] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fx->extra[7] >= 0)
+		bell_refused(fx, fds, fx->extra[7]);
 
 	at("the offer stands: a good OPEN now");
-	raw_send_vec(fx->sp[1], &v_open, fx->gfds, 3);
+	raw_send_vec(fx->sp[1], &v_open, fx->gfds, PVB_CHAN_OPEN_FDS);
 	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_OPEN);
 	expect_eq(pvb_chan_host_refuse(&fx->h, -EBUSY, "busy"), 0);
 }
@@ -1169,7 +1250,7 @@ struct inject {
 	const struct vec *v;	/* NULL: raw bytes below */
 	const char *raw;
 	size_t raw_len;
-	unsigned int nfds;	/* real fds sent along */
+	unsigned int nfds;	/* real fds sent along (<= 3) */
 	bool open_first;	/* a good OPEN first: the host is OPENING */
 	const char *why;	/* the ERROR's reason and the host's why */
 	int status;		/* the host's status */
@@ -1194,13 +1275,17 @@ static const struct inject injects[] = {
 	  -EPROTO, true },
 	{ "OPEN without fds", &v_open, NULL, 0, 0, false,
 	  "wrong number of fds for the message type", -EPROTO, true },
-	{ "OFFER with fds", &v_offer, NULL, 0, 3, false,
+	{ "OPEN with 1 fd", &v_open, NULL, 0, 1, false,
 	  "wrong number of fds for the message type", -EPROTO, true },
-	{ "OPEN while OPENING", &v_open, NULL, 0, 3, true, "message out of order", -EPROTO,
+	{ "OPEN with 3 fds (version 1's count)", &v_open, NULL, 0, 3, false,
+	  "wrong number of fds for the message type", -EPROTO, true },
+	{ "OFFER with fds", &v_offer, NULL, 0, 2, false,
+	  "wrong number of fds for the message type", -EPROTO, true },
+	{ "OPEN while OPENING", &v_open, NULL, 0, 2, true, "message out of order", -EPROTO,
 	  true },
 	{ "CLOSE for another channel", &v_close7, NULL, 0, 0, false, "CLOSE for another channel",
 	  -EPROTO, true },
-	{ "OPEN + 1 byte", &v_open, NULL, 0, 3, false, "length field does not match the message",
+	{ "OPEN + 1 byte", &v_open, NULL, 0, 2, false, "length field does not match the message",
 	  -EPROTO, true, 1 },
 	{ "ERROR from the guest", &v_error, NULL, 0, 0, false, "error from guest", -EPROTO,
 	  false },
@@ -1211,19 +1296,21 @@ static void
 inject_one(struct fx *fx, const struct inject *t)
 {
 	uint8_t b[MAXMSG];
+	int fds[3];
 
 	fx_host_start(fx);
 	expect_eq(raw_recv(fx->sp[1], b, sizeof(b), NULL), 48);
 	fx_guest_fds(fx, REGION);
+	fx_three_fds(fx, fds);
 	if (t->open_first) {
-		raw_send_vec(fx->sp[1], &v_open, fx->gfds, 3);
+		raw_send_vec(fx->sp[1], &v_open, fx->gfds, PVB_CHAN_OPEN_FDS);
 		expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_OPEN);
 		memcpy(fx->hfds, fx->h.msg.fds, sizeof(fx->hfds));
 	}
 	if (t->v != NULL)
-		raw_send(fx->sp[1], b, vec_bytes(t->v, b) + t->plus, fx->gfds, t->nfds);
+		raw_send(fx->sp[1], b, vec_bytes(t->v, b) + t->plus, fds, t->nfds);
 	else
-		raw_send(fx->sp[1], t->raw, t->raw_len, fx->gfds, t->nfds);
+		raw_send(fx->sp[1], t->raw, t->raw_len, fds, t->nfds);
 	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_CLOSED);
 	expect_eq(fx->h.state, PVB_CHAN_H_CLOSED);
 	expect_eq(fx->h.sock, -1);
@@ -1233,7 +1320,7 @@ inject_one(struct fx *fx, const struct inject *t)
 		/* the pending OPEN's fds were released with the connection */
 		expect_closed(fx->hfds[0]);
 		expect_closed(fx->hfds[1]);
-		fx->hfds[0] = fx->hfds[1] = fx->hfds[2] = -1;
+		close_none(fx->hfds, PVB_CHAN_OPEN_FDS);
 	}
 	if (t->error_back)
 		expect_error_then_eof(fx->sp[1], -EPROTO, t->why);
@@ -1264,7 +1351,7 @@ test_guest_injected(void **state)
 	struct fx *fx = *state;
 	struct pvb_chan_open o = the_open();
 	uint8_t b[MAXMSG];
-	int fds[3];
+	int fds[PVB_CHAN_OPEN_FDS];
 
 	at("guest: garbage");
 	fx_guest_start(fx);
@@ -1274,12 +1361,12 @@ test_guest_injected(void **state)
 	expect_str(fx->g.why, "message shorter than the header");
 	expect_error_then_eof(fx->sp[0], -EPROTO, "message shorter than the header");
 
-	at("guest: version 2");
+	at("guest: an OFFER of version 1");
 	fx_teardown(state);
 	fx_setup(state);
 	fx_guest_start(fx);
 	vec_bytes(&v_offer, b);
-	b[4] = 2;
+	b[4] = 1;
 	raw_send(fx->sp[0], b, 48, NULL, 0);
 	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_CLOSED);
 	expect_error_then_eof(fx->sp[0], -EPROTO, "version mismatch");
@@ -1309,7 +1396,7 @@ test_guest_injected(void **state)
 	fx_guest_start(fx);
 	fx_guest_fds(fx, REGION);
 	raw_send_vec(fx->sp[0], &v_offer, NULL, 0);
-	raw_send_vec(fx->sp[0], &v_open, fx->gfds, 3);
+	raw_send_vec(fx->sp[0], &v_open, fx->gfds, PVB_CHAN_OPEN_FDS);
 	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_OFFER);
 	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_CLOSED);
 	expect_error_then_eof(fx->sp[0], -EPROTO, "message out of order");
@@ -1344,7 +1431,7 @@ test_guest_injected(void **state)
 	expect_eq(pvb_chan_guest_open(&fx->g, &o, fx->gfds), -EINVAL);	/* no OFFER yet */
 	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_OFFER);
 	memcpy(fds, fx->gfds, sizeof(fds));
-	fds[1] = -1;
+	fds[PVB_CHAN_FD_BELL] = -1;
 	expect_eq(pvb_chan_guest_open(&fx->g, &o, fds), -EBADF);
 	expect_eq(fx->g.state, PVB_CHAN_G_OFFERED);
 	expect_eq(pvb_chan_guest_open(&fx->g, &o, fx->gfds), 0);
@@ -1388,14 +1475,15 @@ test_recv(void **state)
 		expect_str(m.u.result.reason, "wrong number of fds for the message type");
 	}
 	at("an OPEN, then send it back");
-	raw_send_vec(fx->sp[1], &v_open, fx->gfds, 3);
+	raw_send_vec(fx->sp[1], &v_open, fx->gfds, PVB_CHAN_OPEN_FDS);
 	expect_eq(pvb_chan_recv(fx->sp[0], &m, &why), 0);
-	expect_eq(m.nfds, 3);
+	expect_eq(m.nfds, PVB_CHAN_OPEN_FDS);
 	expect_eq(pvb_chan_send(fx->sp[0], &m), 0);
 	pvb_chan_msg_release(&m);
 	expect_eq(m.fds[0], -1);
 	expect_eq(pvb_chan_recv(fx->sp[1], &m, NULL), 0);
 	expect_same_file(m.fds[0], fx->gfds[0]);
+	expect_same_file(m.fds[1], fx->gfds[1]);
 	pvb_chan_msg_release(&m);
 	at("EOF");
 	close(fx->sp[1]);
@@ -1409,7 +1497,7 @@ test_bad_args(void **state)
 	struct fx *fx = *state;
 	struct pvb_chan_open o = the_open();
 	struct pvb_chan_msg m;
-	int fds[3] = { -1, -1, -1 };
+	int fds[PVB_CHAN_OPEN_FDS] = { -1, -1 };
 
 	at("bad arguments");
 	expect_eq(pvb_chan_host_start(NULL, fx->sp[0], &the_offer), -EINVAL);
@@ -1435,7 +1523,7 @@ test_bad_args(void **state)
 	memset(&m, 0, sizeof(m));
 	fx->extra[0] = eventfd(0, EFD_CLOEXEC);
 	m.fds[0] = fx->extra[0];
-	m.fds[1] = m.fds[2] = -1;
+	m.fds[1] = -1;
 	pvb_chan_msg_release(&m);
 	expect_eq(fcntl(fx->extra[0], F_GETFD), FD_CLOEXEC);
 	m.type = PVB_CHAN_OPEN;

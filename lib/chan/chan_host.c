@@ -9,7 +9,6 @@
  */
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,20 +19,27 @@
 
 /* ---- the fds of an OPEN --------------------------------------------------- */
 
+static bool
+sockopt_is(int fd, int opt, int want)
+{
+	socklen_t len = sizeof(int);
+	int v = -1;
+
+	return getsockopt(fd, SOL_SOCKET, opt, &v, &len) == 0 && len == sizeof(v) && v == want;
+}
+
 /*
- * A doorbell must be an eventfd: writing to a pipe the guest never drains
- * would block the polling thread, and to a file would fill a disk.
+ * The doorbell must be an AF_UNIX SOCK_DGRAM socket (one end of the guest's
+ * socket pair; socket(7), unix(7)): every ring and drain on it passes
+ * MSG_DONTWAIT, which holds whatever O_NONBLOCK the guest leaves on the
+ * description, and a full queue answers EAGAIN instead of blocking. A pipe
+ * or an eventfd shares its blocking mode and its buffer with the guest, a
+ * stream socket can be left full, a file would fill a disk.
  */
 static bool
-is_eventfd(int fd)
+is_dgram_unix(int fd)
 {
-	static const char want[] = "anon_inode:[eventfd]";
-	char path[40], link[sizeof(want) + 1];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link));
-	return n == (ssize_t)(sizeof(want) - 1) && memcmp(link, want, sizeof(want) - 1) == 0;
+	return sockopt_is(fd, SO_DOMAIN, AF_UNIX) && sockopt_is(fd, SO_TYPE, SOCK_DGRAM);
 }
 
 static int
@@ -53,9 +59,8 @@ open_fds_check(const struct pvb_chan_msg *m, const char **why)
 		*why = "region fd smaller than region_size";
 	else if (r != 0)
 		*why = "region fd unusable";
-	else if (!is_eventfd(m->fds[PVB_CHAN_FD_HOST_BELL]) ||
-		 !is_eventfd(m->fds[PVB_CHAN_FD_GUEST_BELL])) {
-		*why = "doorbell fd not an eventfd";
+	else if (!is_dgram_unix(m->fds[PVB_CHAN_FD_BELL])) {
+		*why = "doorbell fd not an AF_UNIX SOCK_DGRAM socket";
 		r = -EBADF;
 	}
 	return r;

@@ -16,7 +16,7 @@
  *     OFFER {chan id, MTU, MAC, limits}   --->
  *                                         <---   OPEN {chan id, region size,
  *                                                  GPADL table, ring offsets}
- *                                                  + fds: region, doorbells
+ *                                                  + fds: region, doorbell socket
  *     OPEN_RESULT {status, reason}        --->
  *     ... NVSP/RNDIS in the rings ...
  *     CLOSE / RESCIND                     <-->   CLOSE
@@ -26,6 +26,13 @@
  * (reason text) and the connection is closed by the side that saw it; peer
  * death shows as EOF (-ECONNRESET). Nothing a peer sends can crash or leak:
  * fds arriving with a refused message are closed.
+ *
+ * The doorbells of an open channel are one AF_UNIX SOCK_DGRAM socket pair
+ * the guest creates: it keeps one end and passes the other in OPEN. Each
+ * side owns its own file description, so the peer can neither clear its
+ * O_NONBLOCK nor block it: a ring is a one-byte send(MSG_DONTWAIT |
+ * MSG_NOSIGNAL) (EAGAIN means a wake is already pending), a drain is
+ * recv(MSG_DONTWAIT) until EAGAIN. See doc/chan.md.
  *
  * Control functions return 0 or -errno. No DPDK in here.
  */
@@ -72,9 +79,9 @@ struct pvb_chan_ring {
 /** fds of an OPEN, in this order. */
 enum {
 	PVB_CHAN_FD_REGION = 0,		/**< sealed memfd of region_size bytes */
-	PVB_CHAN_FD_HOST_BELL = 1,	/**< eventfd the guest writes to wake the host */
-	PVB_CHAN_FD_GUEST_BELL = 2,	/**< eventfd the host writes to wake the guest */
-	PVB_CHAN_OPEN_FDS = 3,
+	PVB_CHAN_FD_BELL = 1,		/**< the host's end of the guest's AF_UNIX SOCK_DGRAM
+					 *   socket pair: both doorbells */
+	PVB_CHAN_OPEN_FDS = 2,
 };
 
 /** What the guest opens. */
@@ -188,7 +195,9 @@ enum pvb_chan_guest_state {
 enum pvb_chan_event {
 	PVB_CHAN_EV_NONE = 0,		/**< nothing (yet) */
 	PVB_CHAN_EV_OFFER,		/**< guest: msg.u.offer is valid; answer with _guest_open() */
-	PVB_CHAN_EV_OPEN,		/**< host: msg.u.open checked against the offer; fds in msg;
+	PVB_CHAN_EV_OPEN,		/**< host: msg.u.open checked against the offer, region fd
+					 *   sealed and large enough, bell fd an AF_UNIX
+					 *   SOCK_DGRAM socket; fds in msg;
 					 *   answer with _host_accept() or _host_refuse() */
 	PVB_CHAN_EV_OPENED,		/**< guest: OPEN_RESULT 0 */
 	PVB_CHAN_EV_CLOSED,		/**< either: closed; reason in why */
@@ -227,7 +236,11 @@ void pvb_chan_host_close(struct pvb_chan_host *h, bool rescind);
 /** Take a connected socket; waits for the OFFER. */
 int pvb_chan_guest_start(struct pvb_chan_guest *g, int sock);
 enum pvb_chan_event pvb_chan_guest_poll(struct pvb_chan_guest *g);
-/** Send OPEN with its three fds (they stay open in the caller). */
+/**
+ * Send OPEN with its two fds, in PVB_CHAN_FD_* order: the sealed region
+ * memfd and the host's end of a socketpair(AF_UNIX, SOCK_DGRAM) whose other
+ * end the guest keeps. They stay open in the caller.
+ */
 int pvb_chan_guest_open(struct pvb_chan_guest *g, const struct pvb_chan_open *o,
 			const int fds[PVB_CHAN_OPEN_FDS]);
 /** Send CLOSE (if open) and close the socket. */

@@ -21,13 +21,13 @@
  *
  *   header (every message)
  *    0 +----------+---------+--------+----------+
- *      | magic    | version | type   | len      |  magic 'PVBC', version 1,
+ *      | magic    | version | type   | len      |  magic 'PVBC', version 2,
  *      | u32 @0   | u16 @4  | u16 @6 | u32 @8   |  len: the whole message
  *   12 +----------+---------+--------+----------+
  *      | reserved u32 @12 (0)                   |
  *   16 +----------------------------------------+
  *
- *   OFFER (48)          OPEN (256, + 3 fds)            OPEN_RESULT, ERROR (120)
+ *   OFFER (48)          OPEN (256, + 2 fds)            OPEN_RESULT, ERROR (120)
  *   16 chan_id   u32    16 chan_id        u32          16 status  i32 (0 / -errno)
  *   20 mtu       u32    20 n_gpadl        u32          20 pad     u32
  *   24 mac[6]           24 region_size    u64          24 reason  char[96],
@@ -41,16 +41,24 @@
  *                          {id u32, pad u32, offset u64, size u64}
  *                          slots from n_gpadl on are all zero
  *
- * OPEN carries exactly three fds (SCM_RIGHTS), in the order of
- * PVB_CHAN_FD_*: the region memfd, the host doorbell, the guest doorbell.
- * Every other type carries none.
+ * OPEN carries exactly two fds (SCM_RIGHTS), in the order of
+ * PVB_CHAN_FD_*: the region memfd (sealed against shrink and grow), then the
+ * host's end of an AF_UNIX SOCK_DGRAM socket pair whose other end the guest
+ * keeps: both doorbells, one datagram of one byte per ring. Every other
+ * type carries none.
+ *
+ * Version 1 passed two eventfds as doorbells instead. An eventfd's flags
+ * and counter live in the file description both processes share, so a
+ * hostile peer could clear O_NONBLOCK or fill the counter and make our
+ * reads and writes block; each end of a socket pair is its own file
+ * description. A version-1 message is refused ("version mismatch").
  */
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define PVB_CHAN_MAGIC		0x43425650u	/**< "PVBC" in memory order */
-#define PVB_CHAN_VERSION	1
+#define PVB_CHAN_VERSION	2		/**< 1: eventfd doorbells, refused */
 #define PVB_CHAN_WIRE_GPADLS	8		/**< == PVB_CHAN_MAX_GPADL */
 #define PVB_CHAN_WIRE_REASON	96		/**< == PVB_CHAN_REASON_LEN */
 #define PVB_CHAN_PAGE		4096u		/**< alignment of rings and GPADLs */
@@ -63,7 +71,7 @@
 #define PVB_CHAN_WIRE_CLOSE		4
 #define PVB_CHAN_WIRE_RESCIND		5
 #define PVB_CHAN_WIRE_ERROR		6
-#define PVB_CHAN_WIRE_OPEN_FDS		3	/**< fds an OPEN carries; others carry none */
+#define PVB_CHAN_WIRE_OPEN_FDS		2	/**< fds an OPEN carries; others carry none */
 
 /** Header of every message. */
 struct pvb_chan_wire_hdr {
@@ -101,7 +109,7 @@ struct pvb_chan_wire_gpadl {
 	uint64_t size;		/**< @16 */
 };
 
-/** OPEN, guest -> host, with three fds. */
+/** OPEN, guest -> host, with two fds: region, doorbell socket. */
 struct pvb_chan_wire_open {
 	struct pvb_chan_wire_hdr hdr;
 	uint32_t chan_id;		/**< @16 */

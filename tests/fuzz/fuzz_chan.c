@@ -19,12 +19,16 @@
  *  2 guest    host (or guest) state machine, which is polled after each:
  *
  *               chunk = ctl u8, len u16 LE, len bytes (cut to what is left)
- *               ctl bits 0-1  fds sent along (0..3): region memfd, two eventfds
+ *               ctl bits 0-1  fds sent along (0..3): region memfd, doorbell
+ *                             socket (AF_UNIX SOCK_DGRAM), an eventfd
+ *                             (3 fds: version 1's count, refused)
  *                   bit 2     an unsealed memfd instead of the region
  *                   bit 3     host: refuse the OPEN (else accept it)
  *                   bit 4     then close the state machine and stop
  *                   bit 5     with rescind (host)
  *                   bit 6     then shut the peer's sending side (EOF) and stop
+ *                   bit 7     an eventfd instead of the doorbell socket
+ *                             (version 1's kind, refused)
  *
  *             Whatever the state machine sends back must decode cleanly and
  *             be of a type its side may send; a guest answers an OFFER with
@@ -84,7 +88,8 @@ static struct {
 	int devnull;
 	int region;		/* sealed memfd of REGION bytes */
 	int unsealed;		/* memfd of REGION bytes without seals: a region the host refuses */
-	int bell[2];		/* eventfds */
+	int bell[2];		/* AF_UNIX SOCK_DGRAM socket pair: the doorbells */
+	int evfd;		/* an eventfd: a doorbell the host refuses */
 	int fds_base;		/* /proc/self/fd count after set-up */
 	unsigned long runs;
 } g_env;
@@ -133,9 +138,9 @@ env_init(void)
 	CHECK(fcntl(g_env.region, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0);
 	g_env.unsealed = memfd_create("fuzz_chan_unsealed", MFD_CLOEXEC);
 	CHECK(g_env.unsealed >= 0 && ftruncate(g_env.unsealed, REGION) == 0);
-	g_env.bell[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	g_env.bell[1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	CHECK(g_env.bell[0] >= 0 && g_env.bell[1] >= 0);
+	CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, g_env.bell) == 0);
+	g_env.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	CHECK(g_env.evfd >= 0);
 	g_env.fds_base = count_fds();
 	g_env.ready = true;
 }
@@ -298,11 +303,13 @@ chunk_send(struct run *r, const uint8_t *p, size_t len)
 		uint8_t b[CMSG_SPACE(sizeof(int) * 3)];
 	} ctl;
 	unsigned int nfds = r->ctl & 3;
-	int fds[3] = { g_env.region, g_env.bell[0], g_env.bell[1] };
+	int fds[3] = { g_env.region, g_env.bell[1], g_env.evfd };
 	struct cmsghdr *c;
 
 	if (r->ctl & 4)
 		fds[0] = g_env.unsealed;
+	if (r->ctl & 0x80)
+		fds[1] = g_env.evfd;
 	if (nfds > 0) {
 		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.b;
@@ -318,6 +325,15 @@ chunk_send(struct run *r, const uint8_t *p, size_t len)
 		(void)sendmsg(r->peer, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+static bool
+is_bell_socket(int fd)
+{
+	socklen_t len = sizeof(int);
+	int type = -1;
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM;
+}
+
 static void
 host_step(struct run *r)
 {
@@ -329,9 +345,10 @@ host_step(struct run *r)
 		CHECK(r->h.state == PVB_CHAN_H_CLOSED && r->h.sock == -1 && r->h.why != NULL);
 	if (ev != PVB_CHAN_EV_OPEN)
 		return;
-	/* what EV_OPEN promises: a layout that fits the offer, and three fds */
+	/* what EV_OPEN promises: a layout that fits the offer, a region and a bell socket */
 	CHECK(r->h.state == PVB_CHAN_H_OPENING && ref_open_ok(&r->h.msg.u.open));
-	CHECK(r->h.msg.fds[0] >= 0 && r->h.msg.fds[1] >= 0 && r->h.msg.fds[2] >= 0);
+	CHECK(r->h.msg.nfds == PVB_CHAN_OPEN_FDS && r->h.msg.fds[PVB_CHAN_FD_REGION] >= 0);
+	CHECK(is_bell_socket(r->h.msg.fds[PVB_CHAN_FD_BELL]));
 	if (r->ctl & 8) {
 		/* whether or not the guest is still there to hear it */
 		(void)pvb_chan_host_refuse(&r->h, -EINVAL, "fuzz says no");
@@ -350,7 +367,7 @@ static void
 guest_step(struct run *r)
 {
 	struct pvb_chan_open o;
-	int fds[3] = { g_env.region, g_env.bell[0], g_env.bell[1] };
+	int fds[PVB_CHAN_OPEN_FDS] = { g_env.region, g_env.bell[1] };
 	enum pvb_chan_event ev = pvb_chan_guest_poll(&r->g);
 
 	CHECK(ev == PVB_CHAN_EV_NONE || ev == PVB_CHAN_EV_OFFER || ev == PVB_CHAN_EV_OPENED ||
@@ -574,7 +591,8 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned in
 			type = to_guest[i < 2 ? i : 2 + rnd(&s) % 2];
 		len = plant_msg(msg, type, &s);
 		at = put_chunk(data, at, max_size,
-			       (uint8_t)((type == PVB_CHAN_OPEN ? 3 : 0) | (rnd(&s) % 2 ? 8 : 0)),
+			       (uint8_t)((type == PVB_CHAN_OPEN ? PVB_CHAN_OPEN_FDS : 0) |
+					 (rnd(&s) % 2 ? 8 : 0)),
 			       msg, len);
 	}
 	return at;
