@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "pvb_nvsp.h"
@@ -80,58 +81,92 @@ pi_set(struct pvb_rndis_pktinfo *pi, uint32_t bit, uint32_t v)
 
 /* ---- data messages ---------------------------------------------------------- */
 
+/* PPIs a present mask (PI_ALL bits only) asks for: a table, not a libgcc popcount call. */
+static const uint8_t ppi_count[16] = { 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4 };
+
+/* Inlined into encode: an exported function called through the PLT would not be. */
+static inline uint32_t
+data_hdr_len(const struct pvb_rndis_pktinfo *pi)
+{
+	uint32_t n = pi == NULL ? 0 : ppi_count[pi->present & PI_ALL];
+
+	return PKT_HDR + n * PPI_SIZE;
+}
+
 uint32_t
 pvb_rndis_data_hdr_len(const struct pvb_rndis_pktinfo *pi)
 {
-	uint32_t n = pi == NULL ? 0 : (uint32_t)__builtin_popcount(pi->present & PI_ALL);
+	return data_hdr_len(pi);
+}
 
-	return PKT_HDR + n * PPI_SIZE;
+/* Store a u32 field of the PACKET_MSG header or of a PPI element at @p b. */
+#define PUT_PKT(b, field, v) \
+	pvb_nvsp_put_le32((b) + offsetof(struct pvb_rndis_packet_msg, field), (v))
+#define PUT_PPI(b, field, v) \
+	pvb_nvsp_put_le32((b) + offsetof(struct pvb_rndis_ppi, field), (v))
+
+/* The PPI elements @p pi asks for at @p p, in ppi_order. */
+static void
+ppi_write(uint8_t *p, const struct pvb_rndis_pktinfo *pi)
+{
+	unsigned int i;
+
+	for (i = 0; i < NELEM(ppi_order); i++) {
+		if (!(pi->present & ppi_order[i].bit))
+			continue;
+		PUT_PPI(p, size, PPI_SIZE);
+		PUT_PPI(p, type, ppi_order[i].type);
+		PUT_PPI(p, ppi_offset, PVB_RNDIS_PPI_HDR_SIZE);
+		PUT_PPI(p, value, pi_get(pi, ppi_order[i].bit));
+		p += PPI_SIZE;
+	}
 }
 
 /*
  * per_pkt_info_offset is 36 (PPIs right after the header) even when there
  * are none, as Linux and DPDK write it; the length 0 says there are none.
+ * Fields are stored one by one straight into @p buf: a header built on the
+ * stack and copied out is read back with wider loads than it was written
+ * with, and that store-to-load forwarding stall cost more than the rest.
  */
 uint32_t
 pvb_rndis_data_encode(void *buf, uint32_t frame_len, const struct pvb_rndis_pktinfo *pi,
 		      uint32_t align)
 {
-	uint32_t hdr_len = pvb_rndis_data_hdr_len(pi), mask = align > 1 ? align - 1 : 0;
-	struct pvb_rndis_packet_msg h;
-	struct pvb_rndis_ppi e;
-	uint8_t *p = (uint8_t *)buf + PKT_HDR;
-	unsigned int i;
+	uint32_t hdr_len = data_hdr_len(pi), mask = align > 1 ? align - 1 : 0;
+	uint32_t len = (hdr_len + frame_len + mask) & ~mask;
+	uint8_t *b = buf;
 
-	memset(&h, 0, sizeof(h));
-	h.type = PVB_RNDIS_PACKET_MSG;
-	h.len = (hdr_len + frame_len + mask) & ~mask;
-	h.data_offset = hdr_len - HDR;
-	h.data_len = frame_len;
-	h.per_pkt_info_offset = PKT_OFF_MIN;
-	h.per_pkt_info_len = hdr_len - PKT_HDR;
-	memcpy(buf, &h, sizeof(h));
-	for (i = 0; pi != NULL && i < NELEM(ppi_order); i++) {
-		if (!(pi->present & ppi_order[i].bit))
-			continue;
-		e.size = PPI_SIZE;
-		e.type = ppi_order[i].type;
-		e.ppi_offset = PVB_RNDIS_PPI_HDR_SIZE;
-		e.value = pi_get(pi, ppi_order[i].bit);
-		memcpy(p, &e, sizeof(e));
-		p += sizeof(e);
-	}
-	return h.len;
+	PUT_PKT(b, type, PVB_RNDIS_PACKET_MSG);
+	PUT_PKT(b, len, len);
+	PUT_PKT(b, data_offset, hdr_len - HDR);
+	PUT_PKT(b, data_len, frame_len);
+	PUT_PKT(b, oob_data_offset, 0);
+	PUT_PKT(b, oob_data_len, 0);
+	PUT_PKT(b, num_oob_data_elements, 0);
+	PUT_PKT(b, per_pkt_info_offset, PKT_OFF_MIN);
+	PUT_PKT(b, per_pkt_info_len, hdr_len - PKT_HDR);
+	PUT_PKT(b, vc_handle, 0);
+	PUT_PKT(b, reserved, 0);
+	if (hdr_len != PKT_HDR)
+		ppi_write(b + PKT_HDR, pi);
+	return len;
 }
 
-/* The PVB_PI_* bit of PPI @p type, or 0 for a type we skip. */
+/* The PVB_PI_* bit of PPI @p type, or 0 for a type we skip (ppi_order as a switch). */
 static uint32_t
 ppi_bit(uint32_t type)
 {
-	unsigned int i;
-
-	for (i = 0; i < NELEM(ppi_order); i++)
-		if (ppi_order[i].type == type)
-			return ppi_order[i].bit;
+	switch (type) {
+	case PVB_RNDIS_PPI_CSUM:
+		return PVB_PI_CSUM;
+	case PVB_RNDIS_PPI_VLAN:
+		return PVB_PI_VLAN;
+	case PVB_RNDIS_PPI_HASH_VALUE:
+		return PVB_PI_HASH;
+	case PVB_RNDIS_PPI_HASH_INFO:
+		return PVB_PI_HASH_INFO;
+	}
 	return 0;
 }
 
@@ -166,7 +201,11 @@ ppi_walk(const uint8_t *area, uint32_t len, struct pvb_rndis_pktinfo *pi)
 	return 0;
 }
 
-/* The header @p h (copied) against the @p avail bytes it came from (§6.2). */
+/*
+ * The header @p h (copied) against the @p avail bytes it came from
+ * (doc/nvsp.md, "PACKET_MSG"). Ends are sums of two u32s in 64 bits, so
+ * none wraps; the OOB words must all be zero, checked as one.
+ */
 static int
 data_hdr_check(const struct pvb_rndis_packet_msg *h, uint32_t avail)
 {
@@ -178,12 +217,12 @@ data_hdr_check(const struct pvb_rndis_packet_msg *h, uint32_t avail)
 		return -EPROTO;
 	if (h->data_offset < PKT_OFF_MIN || h->data_len < ETH_HLEN || data_end > h->len)
 		return -EPROTO;
-	if (h->oob_data_offset != 0 || h->oob_data_len != 0 || h->num_oob_data_elements != 0)
+	if ((h->oob_data_offset | h->oob_data_len | h->num_oob_data_elements) != 0)
 		return -EPROTO;
 	if (ppi_end > h->len)
 		return -EPROTO;
 	if (h->per_pkt_info_len == 0)
-		return 0;
+		return 0;	/* the common case: no PPIs, nothing to overlap */
 	if (h->per_pkt_info_offset < PKT_OFF_MIN)
 		return -EPROTO;
 	/* the frame and the PPIs must not share a byte */
@@ -192,27 +231,36 @@ data_hdr_check(const struct pvb_rndis_packet_msg *h, uint32_t avail)
 	return 0;
 }
 
+/* Fewer than 44 bytes: -ENOTSUP if the type says control, else too short. */
+static int
+data_decode_short(const void *buf, uint32_t avail)
+{
+	if (avail < sizeof(uint32_t))
+		return -EPROTO;
+	return pvb_nvsp_get_le32(buf) != PVB_RNDIS_PACKET_MSG ? -ENOTSUP : -EPROTO;
+}
+
+/*
+ * Per received frame: one fixed-size copy of the header (the one read of
+ * it), the header checks, and a PPI walk only when there are PPIs.
+ */
 int
 pvb_rndis_data_decode(const void *buf, uint32_t avail, struct pvb_rndis_data *d)
 {
 	struct pvb_rndis_packet_msg h;
-	uint32_t n = avail < sizeof(h) ? avail : (uint32_t)sizeof(h);
 	int rc;
 
 	if (d == NULL || (buf == NULL && avail != 0))
 		return -EINVAL;
-	if (avail < sizeof(h.type))
-		return -EPROTO;
-	memset(&h, 0, sizeof(h));
-	memcpy(&h, buf, n);	/* the one read of the header */
+	if (avail < PKT_HDR)
+		return data_decode_short(buf, avail);
+	memcpy(&h, buf, sizeof(h));
 	if (h.type != PVB_RNDIS_PACKET_MSG)
 		return -ENOTSUP;
-	if (avail < PKT_HDR)
-		return -EPROTO;
 	rc = data_hdr_check(&h, avail);
 	if (rc != 0)
 		return rc;
-	memset(d, 0, sizeof(*d));
+	memset(&d->pi, 0, sizeof(d->pi));
 	if (h.per_pkt_info_len != 0) {
 		rc = ppi_walk((const uint8_t *)buf + HDR + h.per_pkt_info_offset,
 			      h.per_pkt_info_len, &d->pi);
