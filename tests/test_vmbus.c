@@ -14,7 +14,9 @@
  * data area itself, so it can hand an end anything a broken or hostile peer
  * could.
  *
- * The packet vectors were worked out by hand from spec/vmbus-netvsc.md §1-3,
+ * The packet vectors were worked out by hand from the layouts in Linux's
+ * include/linux/hyperv.h (struct vmpacket_descriptor, vmtransfer_page_packet_header,
+ * vmdata_gpa_direct) as pvb_vmbus_wire.h and doc/vmbus.md restate them,
  * not by running the writer: the writer must produce them byte for byte, and
  * the reader must parse them when they are put straight into ring memory. The
  * wrap tests move the same packets so that each of their 8-byte boundaries in
@@ -481,7 +483,10 @@ static const struct vec vecs[] = {
 	},
 };
 
-/* The spec's page count of a GPA range, computed here rather than by the library. */
+/*
+ * The page count of a GPA range as Linux's hyperv.h computes it (offset + length,
+ * rounded up to pages), here rather than by the library.
+ */
 static uint32_t
 spec_pages(const struct pvb_vmbus_gpa *g)
 {

@@ -7,8 +7,11 @@
 
 /**
  * @file
- * The VMBus ring buffer, byte for byte (facts: spec/vmbus-netvsc.md §1-4).
- * Both ends include this header. Everything is little-endian, packed with no
+ * The VMBus ring buffer, byte for byte, as Linux (include/linux/hyperv.h:
+ * struct hv_ring_buffer, struct vmpacket_descriptor; drivers/hv/ring_buffer.c),
+ * DPDK (drivers/bus/vmbus/rte_vmbus_reg.h, vmbus_bufring.c) and OpenVMM (the
+ * vmbus_ring crate) lay it out; doc/vmbus.md walks through it. Both ends
+ * include this header. Everything is little-endian, packed with no
  * implicit padding, and a "page" is a Hyper-V page of 4096 bytes.
  *
  * One ring direction:

@@ -26,11 +26,13 @@
  *
  * Each call is checked against a reference that reads the ring itself:
  * results are 0/-EAGAIN/-EPIPE (counts, -EINVAL for bad arguments where the
- * API says so), a packet peek accepts is valid by the spec (§1.3, §2.4,
- * §3.1, §3.2) and one it refuses is not, once broken an end stays broken
- * with its first reason, pointers handed out lie inside the ring, lengths
- * fit, and caller buffers are written only where the call says. A violation
- * aborts, which libFuzzer reports as a crash.
+ * API says so), a packet peek accepts is valid by the rules of
+ * doc/vmbus.md ("What counts as a broken ring": indices, descriptor,
+ * transfer-page and GPA-direct headers, as Linux's hyperv.h and OpenVMM's
+ * vmbus_ring reader check them) and one it refuses is not, once broken an
+ * end stays broken with its first reason, pointers handed out lie inside
+ * the ring, lengths fit, and caller buffers are written only where the call
+ * says. A violation aborts, which libFuzzer reports as a crash.
  *
  * Blind mutation rarely builds a packet the reader accepts, so the custom
  * mutator now and then plants a valid ring: packets of all four types
@@ -216,7 +218,7 @@ ref_gpa_range(const struct fuzz *f, uint32_t start, uint32_t hdr, uint32_t at,
 	return (uint32_t)pages;
 }
 
-/* The type header of packet @p (descriptor fields filled): true if valid (§3.1, §3.2). */
+/* The type header of packet @p (descriptor fields filled): true if valid (doc/vmbus.md). */
 static bool
 ref_type_hdr(const struct fuzz *f, struct pvb_vmbus_pkt *p)
 {
@@ -596,7 +598,10 @@ op_consume(struct fuzz *f)
 	CHECK(f->in.r == want);
 }
 
-/* What commit must answer (§1.6 step 7), computed before the call. */
+/*
+ * What commit must answer (the consumer's pending_send_sz check of Linux's
+ * drivers/hv/ring_buffer.c and doc/vmbus.md "Signaling"), computed before the call.
+ */
 static bool
 ref_commit_signal(const struct fuzz *f)
 {
