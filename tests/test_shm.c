@@ -37,14 +37,18 @@
 
 #include <cmocka.h>
 
+#include "pvb_bell.h"
 #include "pvb_shm.h"
+#include "shm_pvt.h"	/* shm_prefault_fallocate(): the pre-5.14 path */
 #include "test_common.h"
 
 #ifndef SO_PASSPIDFD
 #define SO_PASSPIDFD	76	/* Linux 6.5 */
 #endif
 #define HUGETLB_MAGIC	0x958458f6u
-#define ALL_SEALS	(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+#define CREATE_SEALS	(F_SEAL_SHRINK | F_SEAL_GROW)
+#define LOCKED_SEALS	(CREATE_SEALS | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL)
+#define PUNCH		(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
 #define MAX_KEPT	64
 #define MAX_REGIONS	PVB_SHM_MAX_FDS
 
@@ -234,6 +238,7 @@ fx_teardown(void **state)
 		rmdir(fx->dir);
 	if (fx->pipe_set)
 		sigaction(SIGPIPE, &fx->old_pipe, NULL);
+	alarm(0);	/* a doorbell test's guard */
 	free(fx);
 	return 0;
 }
@@ -261,16 +266,17 @@ check_region(const struct pvb_shm *s, size_t want_len, size_t want_ps, bool huge
 	expect_eq(s->huge, huge);
 	expect_true(s->fd >= 0 && s->base != NULL);
 	expect_true((fcntl(s->fd, F_GETFD) & FD_CLOEXEC) != 0);
-	expect_eq(seals(s->fd), ALL_SEALS);
+	expect_eq(seals(s->fd), CREATE_SEALS);
 	expect_eq(fstat(s->fd, &st), 0);
 	expect_eq(st.st_size, want_len);
-	/* the size is sealed both ways, and so are the seals */
+	/* the size is sealed both ways; the seals stay open for pvb_shm_lock() */
 	expect_eq(ftruncate(s->fd, (off_t)(want_len - want_ps)), -1);
 	expect_eq(errno, EPERM);
 	expect_eq(ftruncate(s->fd, (off_t)(want_len + want_ps)), -1);
 	expect_eq(errno, EPERM);
 	expect_eq(fcntl(s->fd, F_ADD_SEALS, F_SEAL_WRITE), -1);
-	expect_eq(errno, EPERM);
+	expect_eq(errno, EBUSY);	/* refused only because of our writable mapping */
+	expect_eq(seals(s->fd), CREATE_SEALS);
 	expect_eq(fstat(s->fd, &st), 0);
 	expect_eq(st.st_size, want_len);
 }
@@ -485,6 +491,7 @@ test_attach_refuses(void **state)
 	struct fx *fx = *state;
 	unsigned int before;
 	int p[2], sv[2], fd;
+	char path[40];
 
 	at("unsealable memfd");
 	refused(fx, raw_memfd(fx, 8192, -1), 8192, -EPERM, -EPERM);
@@ -497,9 +504,18 @@ test_attach_refuses(void **state)
 	at("too small");
 	refused(fx, raw_memfd(fx, 8192, F_SEAL_SHRINK | F_SEAL_GROW), 8193, -EMSGSIZE,
 		-EMSGSIZE);
-	at("write-sealed: seals fine, but it cannot be mapped for writing");
-	refused(fx, raw_memfd(fx, 8192, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), 8192,
-		-EPERM, 0);
+	at("write-sealed: size seals fine, but it cannot be mapped for writing");
+	refused(fx, raw_memfd(fx, 8192, CREATE_SEALS | F_SEAL_WRITE), 8192, -EACCES, -EACCES);
+	at("future-write-sealed: the same, the seal a peer's lock adds");
+	refused(fx, raw_memfd(fx, 8192, CREATE_SEALS | F_SEAL_FUTURE_WRITE), 8192, -EACCES,
+		-EACCES);
+	refused(fx, raw_memfd(fx, 8192, LOCKED_SEALS), 8192, -EACCES, -EACCES);
+	at("seals sealed without F_SEAL_FUTURE_WRITE: nobody can lock it");
+	refused(fx, raw_memfd(fx, 8192, CREATE_SEALS | F_SEAL_SEAL), 8192, -ENOLCK, -ENOLCK);
+	at("read-only description of a good region");
+	fd = raw_memfd(fx, 8192, CREATE_SEALS);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	refused(fx, keep(fx, open(path, O_RDONLY | O_CLOEXEC)), 8192, -EROFS, -EROFS);
 	at("pipe");
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	keep(fx, p[0]);
@@ -527,6 +543,270 @@ test_attach_refuses(void **state)
 	before = count_fds();
 	refused(fx, raw_memfd(fx, 4096, 0), 4096, -EPERM, -EPERM);
 	expect_eq(count_fds(), before + 1);	/* the raw memfd itself, still ours */
+}
+
+/* Every refusal has a reason of its own, so a log does not call a write seal a size problem. */
+static void
+test_attach_strerror(void **state)
+{
+	static const struct {
+		int rc;
+		const char *why;
+	} cases[] = {
+		{ 0, "accepted" },
+		{ -EPERM, "not size-sealed" },
+		{ -EACCES, "write-sealed" },
+		{ -ENOLCK, "seals sealed without F_SEAL_FUTURE_WRITE: cannot be locked" },
+		{ -EROFS, "fd opened read-only" },
+		{ -EMSGSIZE, "smaller than announced" },
+		{ -EBADF, "not an open fd" },
+		{ -EINVAL, "invalid arguments" },
+		{ -ENOMEM, "not mappable" },
+		{ 12345, "not mappable" },
+	};
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < DIM(cases); i++) {
+		at("rc %d", cases[i].rc);
+		expect_true(strcmp(pvb_shm_attach_strerror(cases[i].rc), cases[i].why) == 0);
+	}
+}
+
+/* ----------------------------------------------------------------------------
+ * The lock step: a peer punching holes (doc/shm.md)
+ */
+
+/* Is the page at @p a present (mapped, or in the file's page cache)? */
+static bool
+page_present(const void *a, size_t ps)
+{
+	unsigned char v[1];
+
+	assert_int_equal(mincore((void *)(uintptr_t)a, ps < pg ? ps : pg, v), 0);
+	return (v[0] & 1) != 0;
+}
+
+/*
+ * The attack, on a region of 4 pages of @p ps bytes in fx->r[0]: the host
+ * (r[1]) attaches a dup and locks, the guest (r[0]) locks second, then the
+ * "peer" punches a hole through its fd. The kernel refuses, the bytes stay,
+ * both mappings keep working, and no new writable shared mapping is possible.
+ */
+static void
+punch_after_lock(struct fx *fx, size_t ps)
+{
+	const size_t len = 4 * ps;
+	struct pvb_shm *g = &fx->r[0], *h = &fx->r[1];
+	void *m;
+
+	memset(g->base, 0xa5, len);
+	assert_int_equal(pvb_shm_attach(h, keep(fx, dup(g->fd)), len), 0);
+	fx->kept[fx->nkept - 1] = -1;
+	at("host locks first");
+	expect_eq(pvb_shm_lock(h), 0);
+	expect_eq(seals(h->fd), LOCKED_SEALS);
+	at("guest finds the host's seals");
+	expect_eq(pvb_shm_lock(g), 0);
+	expect_eq(pvb_shm_lock(g), 0);	/* and again: harmless */
+	at("the punch");
+	expect_eq(fallocate(h->fd, PUNCH, ps, ps), -1);
+	expect_eq(errno, EPERM);
+	expect_eq(fallocate(g->fd, PUNCH, 0, len), -1);
+	expect_eq(errno, EPERM);
+	expect_true(bytes_all(g->base, len, 0xa5));
+	expect_true(bytes_all(h->base, len, 0xa5));
+	at("existing mappings still write");
+	h->base[ps + 1] = 0x5a;
+	g->base[3 * ps] = 0x3c;
+	expect_eq(g->base[ps + 1], 0x5a);
+	expect_eq(h->base[3 * ps], 0x3c);
+	at("no new writable shared mapping, no double mapping");
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, g->fd, 0);
+	expect_true(m == MAP_FAILED);
+	expect_eq(errno, EPERM);
+	expect_true(pvb_shm_map_double(g->fd, 0, ps) == NULL);
+	expect_eq(errno, EPERM);
+	at("nor a resize or a seal removal");
+	expect_eq(ftruncate(g->fd, (off_t)ps), -1);
+	expect_eq(fcntl(g->fd, F_ADD_SEALS, F_SEAL_WRITE), -1);
+	expect_eq(seals(g->fd), LOCKED_SEALS);
+}
+
+static void
+test_lock_punch_plain(void **state)
+{
+	struct fx *fx = *state;
+
+	plain(fx, 0, 4 * pg);
+	punch_after_lock(fx, pg);
+}
+
+static void
+test_lock_punch_huge(void **state)
+{
+	struct fx *fx = *state;
+	size_t hps = (size_t)meminfo("Hugepagesize:") * 1024;
+
+	if (hps == 0 || meminfo("HugePages_Free:") < 4)
+		skip();
+	if (pvb_shm_create(&fx->r[0], "pvbhuge", 4 * hps, PVB_SHM_F_HUGE_ONLY, -1) != 0)
+		skip();	/* somebody took the free pages meanwhile */
+	punch_after_lock(fx, hps);
+}
+
+/*
+ * A page punched before the lock (plain: bytes gone, no page; hugetlb: no
+ * page and no reservation) is back after it: the lock faults it in, so the
+ * next touch cannot fault, let alone raise SIGBUS.
+ */
+static void
+punch_before_lock(struct fx *fx, size_t ps)
+{
+	struct pvb_shm *g = &fx->r[0];
+
+	memset(g->base, 0x77, 2 * ps);
+	expect_eq(fallocate(g->fd, PUNCH, ps, ps), 0);
+	expect_false(page_present(g->base + ps, ps));
+	expect_eq(pvb_shm_lock(g), 0);
+	expect_true(page_present(g->base + ps, ps));
+	expect_true(bytes_all(g->base + ps, ps, 0));	/* a punch zero-fills */
+	expect_true(bytes_all(g->base, ps, 0x77));
+}
+
+static void
+test_lock_refaults(void **state)
+{
+	struct fx *fx = *state;
+	size_t hps = (size_t)meminfo("Hugepagesize:") * 1024;
+
+	at("plain");
+	plain(fx, 0, 2 * pg);
+	punch_before_lock(fx, pg);
+	pvb_shm_close(&fx->r[0]);
+	if (hps == 0 || meminfo("HugePages_Free:") < 2 ||
+	    pvb_shm_create(&fx->r[0], "pvbhuge", 2 * hps, PVB_SHM_F_HUGE_ONLY, -1) != 0) {
+		print_message("note: no free huge pages, hugetlb re-fault case skipped\n");
+		return;
+	}
+	at("huge");
+	punch_before_lock(fx, hps);
+}
+
+/* File blocks allocated to @p fd (st_blocks). */
+static uint64_t
+fd_blocks(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return (uint64_t)st.st_blocks;
+}
+
+/*
+ * The fallback for kernels without MADV_POPULATE_WRITE allocates the punched
+ * pages back (shmem leaves them out of mincore(2) until first touched, so the
+ * file's block count tells).
+ */
+static void
+test_lock_fallback(void **state)
+{
+	struct fx *fx = *state;
+	struct pvb_shm *g = &fx->r[0];
+	uint64_t full;
+
+	plain(fx, 0, 3 * pg);
+	memset(g->base, 0x21, 3 * pg);
+	full = fd_blocks(g->fd);
+	expect_eq(fallocate(g->fd, PUNCH, 0, 2 * pg), 0);
+	expect_true(fd_blocks(g->fd) < full);
+	expect_eq(fcntl(g->fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL), 0);
+	expect_eq(shm_prefault_fallocate(g->fd, g->len), 0);
+	expect_eq(fd_blocks(g->fd), full);
+	expect_true(bytes_all(g->base, 2 * pg, 0));
+	expect_true(bytes_all(g->base + 2 * pg, pg, 0x21));
+	expect_eq(shm_prefault_fallocate(g->fd, 0), -EINVAL);
+}
+
+/* A peer that seals the seals without F_SEAL_FUTURE_WRITE leaves a region nobody can lock. */
+static void
+test_lock_peer_sealed(void **state)
+{
+	struct fx *fx = *state;
+	struct pvb_shm *h = &fx->r[1];
+	int peer;
+
+	plain(fx, 0, 2 * pg);
+	assert_int_equal(pvb_shm_attach(h, keep(fx, dup(fx->r[0].fd)), 2 * pg), 0);
+	fx->kept[fx->nkept - 1] = -1;
+	peer = fx->r[0].fd;	/* the guest turns hostile after our attach */
+	expect_eq(fcntl(peer, F_ADD_SEALS, F_SEAL_SEAL), 0);
+	expect_eq(pvb_shm_lock(h), -EPERM);
+	expect_eq(seals(h->fd), CREATE_SEALS | F_SEAL_SEAL);
+	/* the punch it kept the door open for still works: the caller must drop the region */
+	expect_eq(fallocate(peer, PUNCH, 0, pg), 0);
+	/* refused at attach, had it arrived like that */
+	expect_eq(pvb_shm_check_fd(peer, 2 * pg), -ENOLCK);
+	expect_true(strcmp(pvb_shm_attach_strerror(-ENOLCK),
+			   "seals sealed without F_SEAL_FUTURE_WRITE: cannot be locked") == 0);
+}
+
+static void
+test_lock_args(void **state)
+{
+	struct fx *fx = *state;
+	struct pvb_shm z;
+
+	expect_eq(pvb_shm_lock(NULL), -EINVAL);
+	memset(&z, 0, sizeof(z));
+	expect_eq(pvb_shm_lock(&z), -EINVAL);
+	z.fd = -1;
+	expect_eq(pvb_shm_lock(&z), -EINVAL);
+	plain(fx, 0, pg);
+	pvb_shm_close(&fx->r[0]);
+	expect_eq(pvb_shm_lock(&fx->r[0]), -EINVAL);
+}
+
+/*
+ * What the lock prevents, shown in a child: with a hugetlb pool that has no
+ * free page, a punched page raises SIGBUS at the next touch. This needs the
+ * machine's pool emptied for a moment, which other users of the machine
+ * would notice, so it runs only when PVB_TEST_DRAIN_HUGE=1.
+ */
+static void
+test_lock_sigbus_child(void **state)
+{
+	struct fx *fx = *state;
+	size_t hps = (size_t)meminfo("Hugepagesize:") * 1024;
+	const char *e = getenv("PVB_TEST_DRAIN_HUGE");
+	struct pvb_shm *g = &fx->r[0], *hog = &fx->r[1];
+	uint64_t nfree;
+	int status;
+	pid_t pid;
+
+	if (e == NULL || strcmp(e, "1") != 0 || hps == 0 || overcommit_hugepages() != 0)
+		skip();
+	if (pvb_shm_create(g, "pvbhuge", 2 * hps, PVB_SHM_F_HUGE_ONLY, -1) != 0)
+		skip();
+	expect_eq(fallocate(g->fd, PUNCH, 0, hps), 0);
+	nfree = meminfo("HugePages_Free:");
+	if (nfree == 0 ||
+	    pvb_shm_create(hog, "pvbhog", nfree * hps, PVB_SHM_F_HUGE_ONLY, -1) != 0)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGBUS, SIG_DFL);	/* not cmocka's handler: die of it */
+		g->base[0] = 1;	/* unprotected: SIGBUS */
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	expect_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	/* the lock reports the same thing as an error code, in this process */
+	expect_eq(pvb_shm_lock(g), -EFAULT);
+	pvb_shm_close(hog);
+	expect_eq(pvb_shm_lock(g), 0);
+	g->base[0] = 1;
 }
 
 /* A child process writes through its own mapping; the parent sees it in both of its. */
@@ -709,7 +989,7 @@ check_same_region(struct fx *fx, int rfd, const struct pvb_shm *s, uint8_t v)
 	expect_eq(fstat(rfd, &a), 0);
 	expect_eq(fstat(s->fd, &b), 0);
 	expect_eq(a.st_ino, b.st_ino);
-	expect_eq(seals(rfd), ALL_SEALS);
+	expect_eq(seals(rfd), CREATE_SEALS);
 	/* a store through a mapping of the received fd shows in the sender's mapping */
 	fd = keep(fx, dup(rfd));
 	assert_int_equal(pvb_shm_attach(&m, fd, s->len), 0);
@@ -991,6 +1271,220 @@ test_send_epipe(void **state)
 	}
 }
 
+/* ----------------------------------------------------------------------------
+ * Doorbells against a hostile peer. Each test arms alarm(): a call that
+ * blocks kills the suite with SIGALRM (a failure) instead of hanging it.
+ */
+
+#define BELL_GUARD_S	10
+
+static void
+bell_pair(struct fx *fx, int *mine, int *theirs)
+{
+	assert_int_equal(pvb_bell_pair(mine, theirs), 0);
+	keep(fx, *mine);
+	keep(fx, *theirs);
+	alarm(BELL_GUARD_S);
+}
+
+static void
+test_bell_pair(void **state)
+{
+	struct fx *fx = *state;
+	int mine, theirs, i;
+
+	bell_pair(fx, &mine, &theirs);
+	for (i = 0; i < 2; i++) {
+		int fd = i == 0 ? mine : theirs;
+
+		at("end %d", i);
+		expect_true((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+		expect_true((fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+		expect_eq(pvb_bell_check(fd), 0);
+	}
+	at("both ways");
+	expect_eq(pvb_bell_drain(mine), 0);
+	expect_eq(pvb_bell_ring(mine), 0);
+	expect_eq(pvb_bell_ring(mine), 0);
+	expect_eq(pvb_bell_drain(mine), 0);	/* our rings go to the other end */
+	expect_eq(pvb_bell_drain(theirs), 2);
+	expect_eq(pvb_bell_drain(theirs), 0);
+	expect_eq(pvb_bell_ring(theirs), 0);
+	expect_eq(pvb_bell_drain(mine), 1);
+	alarm(0);
+}
+
+static void
+test_bell_check(void **state)
+{
+	struct fx *fx = *state;
+	int p[2], sv[2], fd;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	keep(fx, p[0]);
+	keep(fx, p[1]);
+	at("pipe");
+	expect_eq(pvb_bell_check(p[0]), -ENOTSOCK);
+	at("memfd");
+	expect_eq(pvb_bell_check(raw_memfd(fx, pg, 0)), -ENOTSOCK);
+	at("stream and seqpacket pairs");
+	make_pair(fx, SOCK_STREAM, sv);
+	expect_eq(pvb_bell_check(sv[0]), -EPROTOTYPE);
+	make_pair(fx, SOCK_SEQPACKET, sv);
+	expect_eq(pvb_bell_check(sv[0]), -EPROTOTYPE);
+	at("inet datagram");
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		expect_eq(pvb_bell_check(keep(fx, fd)), -EPROTOTYPE);
+	at("unix datagram without a peer");
+	fd = keep(fx, socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	expect_eq(pvb_bell_check(fd), -ENOTCONN);
+	at("not open");
+	expect_eq(pvb_bell_check(-1), -EBADF);
+	drop(fx, fd);
+	expect_eq(pvb_bell_check(fd), -EBADF);
+	at("args");
+	expect_eq(pvb_bell_pair(NULL, &fd), -EINVAL);
+	expect_eq(pvb_bell_pair(&fd, NULL), -EINVAL);
+	expect_eq(pvb_bell_ring(-1), -EBADF);
+	expect_eq(pvb_bell_drain(-1), -EBADF);
+	expect_eq(pvb_bell_ring(p[0]), -ENOTSOCK);
+	expect_eq(pvb_bell_drain(p[1]), -ENOTSOCK);
+}
+
+/*
+ * The eventfd attack: the peer clears O_NONBLOCK on its end and drains.
+ * Its end is its own file description, so ours keeps its flag; and even with
+ * ours cleared too, ring and drain do not block (MSG_DONTWAIT per call).
+ */
+static void
+test_bell_peer_blocking(void **state)
+{
+	struct fx *fx = *state;
+	int mine, theirs, i, n;
+
+	bell_pair(fx, &mine, &theirs);
+	expect_eq(fcntl(theirs, F_SETFL, 0), 0);
+	expect_true((fcntl(mine, F_GETFL) & O_NONBLOCK) != 0);
+	expect_eq(pvb_bell_ring(mine), 0);
+	expect_eq(pvb_bell_drain(theirs), 1);
+	expect_eq(pvb_bell_drain(theirs), 0);
+	expect_eq(pvb_bell_drain(mine), 0);
+	at("our own flag cleared as well");
+	expect_eq(fcntl(mine, F_SETFL, 0), 0);
+	expect_eq(pvb_bell_drain(mine), 0);
+	for (i = 0; i < 100000; i++)	/* well past the peer's queue */
+		if (pvb_bell_ring(mine) != 0)
+			fail_msg("ring %d failed", i);
+	for (n = 0, i = 0; i < 100000 && (i = pvb_bell_drain(theirs)) > 0; )
+		n += i;
+	expect_true(n > 0 && n < 100000);	/* the queue bounded what was pending */
+	alarm(0);
+}
+
+/* The peer never reads: rings keep returning 0 and never block, and it gets one wake. */
+static void
+test_bell_peer_never_reads(void **state)
+{
+	struct fx *fx = *state;
+	int mine, theirs, i;
+
+	bell_pair(fx, &mine, &theirs);
+	for (i = 0; i < 100000; i++)
+		if (pvb_bell_ring(mine) != 0)
+			fail_msg("ring %d failed", i);
+	expect_true(pvb_bell_drain(theirs) > 0);
+	alarm(0);
+}
+
+/* A peer that sends one datagram carrying an fd and @p len bytes. */
+static int
+send_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			      .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/*
+ * The peer floods our end: big datagrams, empty ones, ones carrying fds.
+ * A drain reads at most PVB_BELL_DRAIN_MAX per call, and the fds never
+ * reach our fd table.
+ */
+static void
+test_bell_flood(void **state)
+{
+	static uint8_t big[4096];
+	struct fx *fx = *state;
+	int mine, theirs, sent = 0, got = 0, n, calls = 0, rc;
+	unsigned int before;
+
+	bell_pair(fx, &mine, &theirs);
+	before = count_fds();
+	/* mostly one byte, so that the queue, not the send buffer, fills up */
+	for (;;) {
+		if (sent % 16 == 0)
+			rc = send_with_fd(theirs, big, sent % 32 ? 1 : sizeof(big), theirs);
+		else
+			rc = send(theirs, big, sent % 16 == 1 ? 0 : 1, MSG_DONTWAIT) < 0 ?
+			     -errno : 0;
+		if (rc != 0)
+			break;
+		sent++;
+	}
+	expect_eq(rc, -EAGAIN);
+	expect_true(sent > PVB_BELL_DRAIN_MAX);
+	while ((n = pvb_bell_drain(mine)) > 0) {
+		expect_true(n <= PVB_BELL_DRAIN_MAX);
+		got += n;
+		calls++;
+		if (calls > sent)
+			fail_msg("drain does not end");
+	}
+	expect_eq(n, 0);
+	expect_eq(got, sent);
+	expect_true(calls >= (sent + PVB_BELL_DRAIN_MAX - 1) / PVB_BELL_DRAIN_MAX);
+	expect_eq(count_fds(), before);
+	alarm(0);
+}
+
+/* The peer closes its end: ring says so with an error code, never SIGPIPE. */
+static void
+test_bell_peer_closed(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_sigpipe };
+	struct fx *fx = *state;
+	int mine, theirs, rc;
+
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGPIPE, &sa, &fx->old_pipe), 0);
+	fx->pipe_set = true;
+	sigpipes = 0;
+	bell_pair(fx, &mine, &theirs);
+	expect_eq(pvb_bell_ring(theirs), 0);
+	drop(fx, theirs);
+	/* what the peer rang before it left is still there (until a ring finds it gone) */
+	expect_eq(pvb_bell_drain(mine), 1);
+	rc = pvb_bell_ring(mine);
+	expect_true(rc == -ECONNREFUSED || rc == -ENOTCONN || rc == -EPIPE);
+	rc = pvb_bell_ring(mine);
+	expect_true(rc == -ECONNREFUSED || rc == -ENOTCONN || rc == -EPIPE);
+	expect_eq(sigpipes, 0);
+	expect_eq(pvb_bell_drain(mine), 0);
+	alarm(0);
+}
+
 static void
 test_fds_args(void **state)
 {
@@ -1065,6 +1559,14 @@ main(void)
 		FX_TEST(test_create_huge_fallback),
 		FX_TEST(test_attach_sealed),
 		FX_TEST(test_attach_refuses),
+		FX_TEST(test_attach_strerror),
+		FX_TEST(test_lock_punch_plain),
+		FX_TEST(test_lock_punch_huge),
+		FX_TEST(test_lock_refaults),
+		FX_TEST(test_lock_fallback),
+		FX_TEST(test_lock_peer_sealed),
+		FX_TEST(test_lock_args),
+		FX_TEST(test_lock_sigbus_child),
 		FX_TEST(test_shared_fork),
 		FX_TEST(test_map_double),
 		FX_TEST(test_map_double_args),
@@ -1079,6 +1581,12 @@ main(void)
 		FX_TEST(test_recv_eagain),
 		FX_TEST(test_send_epipe),
 		FX_TEST(test_fds_args),
+		FX_TEST(test_bell_pair),
+		FX_TEST(test_bell_check),
+		FX_TEST(test_bell_peer_blocking),
+		FX_TEST(test_bell_peer_never_reads),
+		FX_TEST(test_bell_flood),
+		FX_TEST(test_bell_peer_closed),
 		FX_TEST(test_close_safe),
 		FX_TEST(test_zz_no_fd_leak),
 	};
