@@ -3,10 +3,12 @@
  */
 
 /*
- * Unit tests for lib/netvsc's codecs and slot allocator (suite 'unit').
+ * Unit tests for lib/nvsp's codecs and slot allocator (suite 'unit').
  *
- * Every byte vector was written by hand from spec/vmbus-netvsc.md §5.3
- * (NVSP), §6.2-6.4 (RNDIS), with the arithmetic in the comments; none was
+ * Every byte vector was worked out by hand from the layouts in doc/nvsp.md
+ * §2.3 (NVSP) and §3.2-3.4 (RNDIS), which follow Linux
+ * drivers/net/hyperv/hyperv_net.h, DPDK drivers/net/netvsc/hn_nvs.h and
+ * hn_rndis.h, and [MS-RNDIS], with the arithmetic in the comments; none was
  * produced by running the encoder. Encoders must produce them byte for byte
  * and decoders must read them back. Decoders get the bytes in a heap block
  * of exactly the size they are told about, so that under ASan a read past
@@ -93,7 +95,7 @@ expect_bytes(const uint8_t *got, const uint8_t *want, size_t n)
 }
 
 /* ----------------------------------------------------------------------------
- * NVSP (§5.3): 40 bytes on the wire, body after the u32 type, rest zero
+ * NVSP (doc/nvsp.md §2.3): 40 bytes on the wire, body after the u32 type, rest zero
  */
 
 struct nvsp_vec {
@@ -320,7 +322,7 @@ test_nvsp_unknown(void **state)
 }
 
 /* ----------------------------------------------------------------------------
- * RNDIS PACKET_MSG (§6.2, §6.3)
+ * RNDIS PACKET_MSG (doc/nvsp.md §3.2, §3.3)
  */
 
 /*
@@ -494,7 +496,7 @@ test_data_round_trip(void **state)
 }
 
 /*
- * OpenVMM's host RX (§6.2): in a 1806-byte slot, header and PPIs at the
+ * OpenVMM's host RX (doc/nvsp.md §3.2): in a 1806-byte slot, header and PPIs at the
  * start, frame at 256, so data_offset = 256 - 8 = 248; len is the whole slot.
  * 8 + 248 + 1514 = 1770 <= 1806. PPIs: checksum at 44 (offset 36), VLAN at 60,
  * per_pkt_info_len 32; bytes 76..255 zero.
@@ -726,7 +728,7 @@ test_data_truncated(void **state)
 	expect_eq(pvb_rndis_data_decode(NULL, 0, &d), -EPROTO);
 }
 
-/* Three messages back to back, as one NVSP 107 carries them (§7.3), walked by len. */
+/* Three messages back to back as one NVSP 107 carries them (doc/nvsp.md §4.2), walked by len. */
 static void
 test_data_stream(void **state)
 {
@@ -758,7 +760,7 @@ test_data_stream(void **state)
 }
 
 /* ----------------------------------------------------------------------------
- * RNDIS control messages (§6.4)
+ * RNDIS control messages (doc/nvsp.md §3.4)
  */
 
 struct ctl_vec {

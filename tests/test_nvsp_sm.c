@@ -3,15 +3,16 @@
  */
 
 /*
- * Unit tests for the netvsc control state machines (suite 'unit').
+ * Unit tests for lib/nvsp's control state machines (suite 'unit').
  *
  * A guest (VSC) and a host (VSP) talk in memory exactly as the PMDs will
  * make them talk: every message the guest's pvb_vsc_next() yields is
  * encoded into bytes, decoded by the host, answered, and the answer encoded
  * and decoded again before the guest sees it. Each exchange is logged byte
  * for byte, so the init sequence can be compared with vectors worked out by
- * hand from spec/vmbus-netvsc.md §5.3 and §6.4 (not produced by running the
- * encoders).
+ * hand from the layouts in doc/nvsp.md §2.3 and §3.4 (after Linux
+ * drivers/net/hyperv/hyperv_net.h, DPDK drivers/net/netvsc/hn_nvs.h and
+ * hn_rndis.h, and [MS-RNDIS]), not produced by running the encoders.
  *
  * The misbehaving peer is played by hand: a crafted reply is put through
  * the same codec and handed to the machine under test, which must answer
@@ -285,7 +286,7 @@ expect_guest_dead(struct peer *p)
 }
 
 /* ----------------------------------------------------------------------------
- * Hand-worked vectors (spec §5.3, §6.4), all little-endian
+ * Hand-worked vectors (doc/nvsp.md §2.3, §3.4), all little-endian
  */
 
 #define LE32(v)	(uint8_t)(v), (uint8_t)((v) >> 8), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24)

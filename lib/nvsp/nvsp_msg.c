@@ -3,7 +3,8 @@
  */
 
 /*
- * NVSP codec (spec/vmbus-netvsc.md §5.3). A message may sit at any offset
+ * NVSP codec (layouts: doc/nvsp.md §2.3; Linux drivers/net/hyperv/hyperv_net.h,
+ * DPDK drivers/net/netvsc/hn_nvs.h). A message may sit at any offset
  * of a ring packet in memory the peer can rewrite: decode copies the bytes
  * it may look at into a private buffer once, then works only on that copy.
  * Fields go through the packed wire structs with memcpy, so nothing is read

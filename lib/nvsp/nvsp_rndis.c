@@ -3,8 +3,9 @@
  */
 
 /*
- * RNDIS codec (spec/vmbus-netvsc.md §6): PACKET_MSG with its per-packet
- * info, and the control messages netvsc uses.
+ * RNDIS codec (doc/nvsp.md §3; [MS-RNDIS], Linux drivers/net/hyperv/rndis_filter.c,
+ * DPDK drivers/net/netvsc/hn_rndis.h): PACKET_MSG with its per-packet info,
+ * and the control messages netvsc uses.
  *
  * Messages sit in receive slots, send sections or GPA ranges the peer can
  * rewrite while we parse. Each decoder copies a fixed-size header into a
@@ -203,7 +204,7 @@ ppi_walk(const uint8_t *area, uint32_t len, struct pvb_rndis_pktinfo *pi)
 
 /*
  * The header @p h (copied) against the @p avail bytes it came from
- * (doc/nvsp.md, "PACKET_MSG"). Ends are sums of two u32s in 64 bits, so
+ * (doc/nvsp.md §3.2). Ends are sums of two u32s in 64 bits, so
  * none wraps; the OOB words must all be zero, checked as one.
  */
 static int

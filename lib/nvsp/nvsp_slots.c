@@ -5,7 +5,7 @@
 /*
  * Slot allocator. The bitmap is the truth: one bit per slot, 1 = free, in
  * 64-bit words; bits past n in the last word stay 0 (taken), so no search
- * finds them. Beside it, the policy (doc/nvsp.md, "Slot allocator"):
+ * finds them. Beside it, the policy (doc/nvsp.md §6):
  *
  *  - get(1) pops the most recently freed single slot first (a LIFO of at
  *    most `cap` entries), so the slots in use are the ones the datapath just

@@ -3,7 +3,9 @@
  */
 
 /*
- * The guest (VSC) control state machine (spec/vmbus-netvsc.md §5.4, §6).
+ * The guest (VSC) control state machine (doc/nvsp.md §2.4, §5.2; the
+ * sequence Linux drivers/net/hyperv/netvsc.c and rndis_filter.c and DPDK
+ * drivers/net/netvsc/hn_nvs.c and hn_rndis.c follow).
  * pvb_vsc_next() hands out one message at a time; one that wants an answer
  * sets `sent`, and nothing more goes out until pvb_vsc_nvsp() or
  * pvb_vsc_rndis() takes that answer.
@@ -32,7 +34,7 @@
 
 #include "pvb_nvsp.h"
 
-/* Newest first (§5.4), one INIT per candidate with min = max. */
+/* Newest first (§2.4), one INIT per candidate with min = max. */
 static const uint32_t vsc_versions[] = {
 	PVB_NVSP_VER_61, PVB_NVSP_VER_6, PVB_NVSP_VER_5,
 	PVB_NVSP_VER_4, PVB_NVSP_VER_2, PVB_NVSP_VER_1,
@@ -159,7 +161,7 @@ next_init(struct pvb_vsc *g, struct pvb_vsc_action *a)
 	g->sent = true;
 }
 
-/* NDIS_CONFIG (v2 and later), NDIS_VER, then the receive buffer (§5.4 steps 3-5). */
+/* NDIS_CONFIG (v2 and later), NDIS_VER, then the receive buffer (§2.4 steps 3-5). */
 static void
 next_pre_buffers(struct pvb_vsc *g, struct pvb_vsc_action *a)
 {
@@ -267,7 +269,7 @@ next_ready(struct pvb_vsc *g, struct pvb_vsc_action *a)
 		g->query_step = STEP_SET | f;
 }
 
-/* The teardown of §5.4, one message per call, in this order. */
+/* The teardown of §2.4, one message per call, in this order. */
 static void
 next_teardown(struct pvb_vsc *g, struct pvb_vsc_action *a)
 {

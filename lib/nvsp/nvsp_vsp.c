@@ -3,7 +3,8 @@
  */
 
 /*
- * The host (VSP) control state machine (spec/vmbus-netvsc.md §5.4, §6).
+ * The host (VSP) control state machine (doc/nvsp.md §2.4, §5.1; what
+ * OpenVMM's netvsp crate, vm/devices/net/netvsp, answers).
  *
  *   WAIT_INIT --INIT(known ver)--> NEGOTIATED --recv + send buffer--> BUFFERS
  *   BUFFERS --RNDIS INITIALIZE--> RNDIS_READY
@@ -40,7 +41,7 @@
 #define RNDIS_MEDIUM_802_3	0u
 #define RNDIS_COMPLETION_BIT	0x80000000u
 
-/* The versions a guest may ask for (§5.1): OpenVMM accepts an exact match of any. */
+/* The versions a guest may ask for (§2.1): OpenVMM accepts an exact match of any. */
 static const uint32_t vsp_versions[] = {
 	PVB_NVSP_VER_61, PVB_NVSP_VER_6, PVB_NVSP_VER_5,
 	PVB_NVSP_VER_4, PVB_NVSP_VER_2, PVB_NVSP_VER_1,
@@ -130,7 +131,7 @@ version_known(uint32_t v)
 	return false;
 }
 
-/* One INIT per candidate (§5.4): the guest sends min = max; min is the one we read. */
+/* One INIT per candidate (§2.4): the guest sends min = max; min is the one we read. */
 static int
 vsp_nvsp_init(struct pvb_vsp *h, const struct pvb_nvsp_msg *in, struct pvb_nvsp_msg *reply)
 {
@@ -211,7 +212,7 @@ vsp_both_buffers(struct pvb_vsp *h)
 }
 
 /*
- * The receive buffer as one section of equal slots (§5.3: nobody sends more
+ * The receive buffer as one section of equal slots (§2.3: nobody sends more
  * than one). Transfer-page offsets are u32, so the section ends within 4 GiB
  * and end_offset = slot size * count always fits.
  */
@@ -269,7 +270,7 @@ vsp_nvsp_send_buf(struct pvb_vsp *h, const struct pvb_nvsp_msg *in, struct pvb_n
 }
 
 /*
- * A revoke ends the data path for good (teardown, §5.4). Revoking a buffer
+ * A revoke ends the data path for good (teardown, §2.4). Revoking a buffer
  * that was refused or already revoked is harmless: guests send both revokes
  * whatever happened before.
  */
@@ -421,7 +422,7 @@ vsp_rndis_query(const struct pvb_vsp *h, const struct pvb_rndis_ctl *c, void *bu
 	return pvb_rndis_ctl_encode(&r, info, buf, cap);
 }
 
-/* SET: the packet filter is the one OID that does something (§6.5: 0 stops RX). */
+/* SET: the packet filter is the one OID that does something (§3.6: 0 stops RX). */
 static int
 vsp_rndis_set(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *msg, void *buf,
 	      uint32_t cap)
@@ -496,7 +497,7 @@ pvb_vsp_rndis(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *msg,
 	case PVB_RNDIS_INITIALIZE_MSG:
 		return vsp_rndis_init(h, c, reply, cap);
 	case PVB_RNDIS_HALT_MSG:
-		/* no completion (§6.1); nothing more goes to the guest */
+		/* no completion (§3.1); nothing more goes to the guest */
 		h->state = PVB_VSP_HALTED;
 		h->filter = 0;
 		return 0;

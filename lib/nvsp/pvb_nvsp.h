@@ -270,7 +270,7 @@ struct pvb_vsc {
 void pvb_vsc_init(struct pvb_vsc *g, const struct pvb_vsc_config *cfg);
 
 /**
- * What to send next. The sequence (spec §5.4): INIT newest-first, NDIS
+ * What to send next. The sequence (doc/nvsp.md §2.4): INIT newest-first, NDIS
  * CONFIG, NDIS VER, receive buffer, send buffer, RNDIS INITIALIZE, queries
  * (MAC, max frame size, media connect status), SET packet filter; then READY.
  * After READY it yields a SET for a changed want_filter, a HALT after
@@ -309,7 +309,7 @@ pvb_vsc_ready(const struct pvb_vsc *g)
  * guest), each free or taken, with runs for frames that need several
  * adjacent slots. Single-threaded; the owner of the ring uses it.
  *
- * Policy (doc/nvsp.md, "Slot allocator"): get(1) returns the most recently
+ * Policy (doc/nvsp.md §6): get(1) returns the most recently
  * freed single slot that is still free, else the lowest free slot; a run
  * (count > 1) is the lowest run of count free slots. The slots in use are
  * then the ones in flight, not the whole buffer, and stay in cache.

@@ -7,14 +7,17 @@
 
 /**
  * @file
- * NVSP and RNDIS as they sit in a VMBus channel (spec/vmbus-netvsc.md §5-8).
+ * NVSP and RNDIS as they sit in a VMBus channel (doc/nvsp.md §2-4; the
+ * public layouts are Linux drivers/net/hyperv/hyperv_net.h, DPDK
+ * drivers/net/netvsc/hn_nvs.h and hn_rndis.h, OpenVMM's netvsp crate
+ * protocol.rs and rndisprot.rs, and Microsoft's [MS-RNDIS]).
  * Both sides include this header; it holds layouts, constants and size
  * checks only. All fields are little-endian; the structs are packed because
  * NVSP puts a u64 at offset 12 and messages sit at any 8-byte ring offset.
  *
  *   NVSP message (40 bytes on the wire, unused bytes zero)
  *   +--------+----------------------------------------------+
- *   | 0 type | 4.. body (per type, table in §5.3)           |
+ *   | 0 type | 4.. body (per type, doc/nvsp.md §2.3)             |
  *   +--------+----------------------------------------------+
  *
  *   RNDIS PACKET_MSG in a send section or receive slot

@@ -3,17 +3,17 @@
  */
 
 /*
- * libFuzzer target: lib/netvsc's NVSP and RNDIS decoders on bytes a hostile
+ * libFuzzer target: lib/nvsp's NVSP and RNDIS decoders on bytes a hostile
  * peer wrote.
  *
  * The input is the peer's memory: a heap block of exactly the input's size
  * (so ASan reports any read past it) holding, as the datapath would see it,
  * an NVSP message (decoded from the whole and from a prefix), an RNDIS data
  * message, an RNDIS control message, and a stream of data messages that a
- * host walks by len as it does a send section (§7.3).
+ * host walks by len as it does a send section (doc/nvsp.md §4.2).
  *
  * Each answer is checked against a reference decoder written here from
- * spec/vmbus-netvsc.md §5.3 and §6.2-6.4, reading the input byte by byte:
+ * the layouts of doc/nvsp.md §2.3 and §3.2-3.4, reading the input byte by byte:
  * the result code must match, and on success every field. Then what was
  * decoded must survive an encode/decode round trip, and everything handed
  * out (frame, info buffer) must lie inside the message; the bytes are read
@@ -71,7 +71,7 @@ touch(const uint8_t *p, uint32_t n)
  * NVSP
  */
 
-/* Layout sizes from §5.3 (the shortest message of each type); 0 unknown. */
+/* Layout sizes from doc/nvsp.md §2.3 (the shortest message of each type); 0 unknown. */
 static uint32_t
 ref_nvsp_need(uint32_t type)
 {
@@ -165,7 +165,7 @@ ref_pi_set(struct pvb_rndis_pktinfo *pi, uint32_t bit, uint32_t v)
 		pi->hash_info = v;
 }
 
-/* The PPI elements in [at, end) of the input (§6.3). */
+/* The PPI elements in [at, end) of the input (doc/nvsp.md §3.3). */
 static int
 ref_ppis(const uint8_t *d, uint64_t at, uint64_t end, struct pvb_rndis_pktinfo *pi)
 {
@@ -190,7 +190,7 @@ ref_ppis(const uint8_t *d, uint64_t at, uint64_t end, struct pvb_rndis_pktinfo *
 	return 0;
 }
 
-/* What pvb_rndis_data_decode() must answer for the first @p avail bytes at @p d (§6.2). */
+/* What pvb_rndis_data_decode() must answer for the first @p avail bytes at @p d (§3.2). */
 static int
 ref_data(const uint8_t *d, uint64_t avail, struct pvb_rndis_data *r)
 {
@@ -285,7 +285,7 @@ fuzz_stream(const uint8_t *buf, uint32_t avail)
  * RNDIS control messages
  */
 
-/* Fixed part of each control type (§6.4), and where its buffer words are; 0 unknown. */
+/* Fixed part of each control type (§3.4) and where its buffer words are; 0 unknown. */
 static uint32_t
 ref_ctl_fixed(uint32_t type, uint32_t *len_at)
 {
@@ -338,7 +338,7 @@ ref_ctl(const uint8_t *d, uint32_t avail, uint32_t *info_off, uint32_t *info_len
 	return 0;
 }
 
-/* The fields of a control message (valid, type known) at the offsets of §6.4. */
+/* The fields of a control message (valid, type known) at the offsets of doc/nvsp.md §3.4. */
 static void
 ref_ctl_fields(const uint8_t *d, uint32_t avail, struct pvb_rndis_ctl *r)
 {

@@ -28,7 +28,7 @@
  * the host's reply buffer is exactly 256 bytes, so ASan sees any access past
  * them. After every step the invariants below are checked; a violation
  * aborts, which libFuzzer reports.
- *  - host: each result is the one §5.4 and pvb_nvsp.h give for the state
+ *  - host: each result is the one doc/nvsp.md §2.4 and pvb_nvsp.h give for the state
  *    (a small reference here); replies decode again and carry what the state
  *    holds; slots and sections fit in their GPADL and in u32 offsets; the
  *    filter is 0 unless RNDIS is ready (so 0 when halted or failed); the
@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
-/* Newest first, as a guest tries them (§5.1). */
+/* Newest first, as a guest tries them (doc/nvsp.md §2.1). */
 static const uint32_t nvsp_versions[] = {
 	PVB_NVSP_VER_61, PVB_NVSP_VER_6, PVB_NVSP_VER_5,
 	PVB_NVSP_VER_4, PVB_NVSP_VER_2, PVB_NVSP_VER_1,
@@ -316,7 +316,7 @@ check_host(const struct host *H)
 	}
 }
 
-/* The reference: what pvb_vsp_nvsp() must return for @p in in the state before (§5.4). */
+/* The reference: what pvb_vsp_nvsp() must return for @p in in the state before (§2.4). */
 static int
 ref_vsp_nvsp(const struct host *H, const struct pvb_nvsp_msg *in)
 {
@@ -536,7 +536,7 @@ check_init_cmplt(const struct host *H, const struct pvb_vsp *before,
 	CHECK(r->packet_alignment_factor == h->cfg.align_factor);
 }
 
-/* What a QUERY that succeeds says: the host's settings and state, at their sizes (§6.5). */
+/* What a QUERY that succeeds says: the host's settings and state, at their sizes (§3.5). */
 static void
 check_query_cmplt(const struct host *H, const struct pvb_rndis_ctl *c,
 		  const struct pvb_rndis_ctl *r, const uint8_t *reply)
@@ -1480,7 +1480,7 @@ pair_step(struct pair *P, const uint8_t *rec)
 	}
 }
 
-/* The settings a guest must refuse (§5.3, §6.4), given nothing else went wrong. */
+/* The settings a guest must refuse (doc/nvsp.md §2.3, §3.4), given nothing else went wrong. */
 static bool
 pair_can_be_ready(const struct pair *P)
 {
