@@ -27,15 +27,40 @@ receiver's rx_zero_copy_packets xstat is recorded too. All processes are
 killed (by process group) and their sockets removed after each run; a
 contender that does not come up counts 0 and the benchmark goes on.
 
+Where the time goes: every testpmd runs interactive (-i --auto-start,
+commands on its stdin) with --record-core-cycles and --record-burst-stats.
+"clear fwd stats all" is sent to both sides when the window opens and
+"show fwd stats all" when it closes, so testpmd's "CPU cycles/packet"
+covers the window only: on the rx side (rxonly) the cycles of the bursts
+that returned packets divided by the packets received (testpmd 22.11 does
+not count a burst that returned nothing), on the tx side (txonly) the
+cycles of every burst divided by the packets the PMD took.
+
+Empty-poll cost: both sides in rxonly, connected, nothing sent. testpmd
+22.11 prints no cycles when no packet moved, but --record-burst-stats still
+counts the rx bursts (all of them empty), so one empty poll costs
+TSC Hz x window / bursts: the whole forwarding loop (testpmd's loop, the
+rdtsc of --record-core-cycles and rte_eth_rx_burst) on a CPU of its own.
+Each side is measured at once, against memif's and vhost/virtio_user's
+same-role port, as per-round ratios.
+
+The VM under this benchmark has two modes: a fast one in which a
+cache-line ping-pong round trip between the two CPUs takes 50-90 ns, and a
+slow one (about 170 ns, more when the host is busy). pvb-ringbench's floor
+kind measures it at the start and the end of the run; the report says
+which mode the ratios came from, since the targets are stated for one run.
+
 Contenders are interleaved inside each round (netvsc, memif, vhost for one
 case, then the next case), and every ratio is computed round by round and
 reported as median [min..max], because this machine is noisy. Targets:
 64 B netvsc >= 1.0x vhost/virtio_user, 1500 B netvsc >= 1.5x memif copy.
-Nothing here asserts timing; the exit status is 1 only when a netvsc run
+--quick: 1 round, short warm-up and window, for a smoke test. Nothing here
+asserts timing; the exit status is 1 only when a netvsc run
 produced no rate (broken, not slow).
 """
 import argparse
 import json
+import re
 import os
 import shlex
 import shutil
@@ -58,6 +83,11 @@ RATIOS = {
     "netvsc/memif": ("netvsc", "memif", 1500, 1.5),
 }
 UP_TIMEOUT = 15.0	# EAL init, socket, channel set-up, first packets
+MIN_FREE_HUGEPAGES = 64	# 2 MB pages: two testpmds of 16384 mbufs each, one at a time
+FAST_FLOOR_NS = 120.0	# floor p50 at or below: the VM's fast mode (50-90 ns); slow ~170 ns
+# idle ratio name -> (numerator, denominator, side)
+IDLE_RATIOS = {f"netvsc/{den} {side}": ("netvsc", den, side)
+               for side in ("guest", "host") for den in ("memif", "vhost")}
 
 
 def tool(*args):
@@ -143,16 +173,20 @@ class Testpmd:
         self.prefix = prefix
         self.argv = ["dpdk-testpmd", "--lcores", f"0@{cpu},1@{cpu}", *mem, "--no-pci",
                      "--file-prefix", prefix, "--log-level=error", *vdev_args, "--",
-                     *fwd_args, "--total-num-mbufs=16384", "--auto-start"]
+                     *fwd_args, "--total-num-mbufs=16384", "--record-core-cycles",
+                     "--record-burst-stats", "-i", "--auto-start"]
         self.cmdline = f"taskset -c {cpu} {shlex.join(self.argv)}"	# as run
+        # line-buffered: the statistics reach the log even if we must kill it
+        line_buf = ["stdbuf", "-oL"] if shutil.which("stdbuf") else []
         self.log = open(log, "w")
-        # stdin stays open: non-interactive testpmd forwards until it reads a line
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=self.log,
+        # interactive: commands on stdin, forwarding from the start (--auto-start)
+        self.proc = subprocess.Popen(line_buf + self.argv, stdin=subprocess.PIPE, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True,
                                      preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
         self.tm = Telemetry(prefix)
         self.role = role
         self.has_port = False
+        self.marks = {}		# command -> time.monotonic() when sent
 
     def alive(self):
         """Running, and (once EAL is up) with its port: testpmd goes on without
@@ -166,9 +200,24 @@ class Testpmd:
             self.has_port = bool(ports)
         return True
 
-    def ask_stop(self):
+    def send(self, line):
+        """One interactive command; its output lands in the log, in order."""
         try:
-            self.proc.stdin.write(b"\n")
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError:
+            return False
+        self.marks[line] = time.monotonic()
+        return True
+
+    def window_s(self):
+        """Seconds between "clear fwd stats all" and "show fwd stats all"."""
+        t0, t1 = self.marks.get(CLEAR), self.marks.get(SHOW)
+        return t1 - t0 if t0 is not None and t1 is not None else None
+
+    def ask_stop(self):
+        self.send("quit")
+        try:
             self.proc.stdin.close()
         except OSError:
             pass
@@ -217,6 +266,48 @@ def log_tail(path, lines=4):
         return ""
 
 
+CLEAR, SHOW = "clear fwd stats all", "show fwd stats all"
+BURSTS_RE = re.compile(r"^\s*(RX|TX)-bursts\s*:\s*(\d+)\s*\[(.*)\]", re.M)
+CYCLES_RE = re.compile(r"CPU cycles/packet=([0-9.]+)\s*\(total cycles=(\d+)\s*/\s*"
+                       r"total (\S+) packets=(\d+)\)\s*at (\d+) MHz")
+PKTS_RE = re.compile(r"Accumulated forward statistics.*?RX-packets:\s*(\d+).*?"
+                     r"TX-packets:\s*(\d+)", re.S)
+
+
+def fwd_stats(path):
+    """What "show fwd stats all" printed in testpmd log @path: the first
+    statistics block before the one that quit's stop prints ("Telling cores
+    to stop"). testpmd 22.11 prints, per port, "RX-bursts : N [P% of K pkts +
+    ...]" with --record-burst-stats, and once, after the accumulated block,
+    "CPU cycles/packet=C (total cycles=T / total <mode> packets=P) at M MHz
+    Clock" with --record-core-cycles when some packet moved. {} if absent."""
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return {}
+    end = text.find("Telling cores to stop")
+    text = text if end < 0 else text[:end]
+    start = text.find("Forward statistics for port")
+    if start < 0:
+        return {}
+    text = text[start:]
+    st = {}
+    m = PKTS_RE.search(text)
+    if m:
+        st["rx_packets"], st["tx_packets"] = int(m.group(1)), int(m.group(2))
+    for m in BURSTS_RE.finditer(text):
+        side = m.group(1).lower()
+        st[f"{side}_bursts"] = int(m.group(2))
+        empty = re.search(r"(\d+)% of 0 pkts", m.group(3))
+        st[f"{side}_empty_pct"] = int(empty.group(1)) if empty else 0
+    m = CYCLES_RE.search(text)
+    if m:
+        st.update(cycles_per_pkt=float(m.group(1)), total_cycles=int(m.group(2)),
+                  mode=m.group(3), pkts=int(m.group(4)), tsc_mhz=int(m.group(5)))
+    return st
+
+
 def measure(kind, direction, size, ctx):
     """One run: returns a dict with mpps (0 on failure) and what we learnt."""
     tmp, a, b = ctx["tmp"], ctx["cpu_host"], ctx["cpu_guest"]
@@ -228,6 +319,7 @@ def measure(kind, direction, size, ctx):
     rx = ["--forward-mode=rxonly"]
     res = {"mpps": 0.0, "tx_mpps": 0.0}
     procs = []
+    shown = False
     t_start = time.monotonic()
     try:
         host = Testpmd("host", a, tag + "h", host_vdev, ctx["mem"], tx if host_tx else rx,
@@ -247,9 +339,14 @@ def measure(kind, direction, size, ctx):
             return res
         res["setup_s"] = time.monotonic() - t_start
         time.sleep(ctx["warmup"])
+        for p in procs:
+            p.send(CLEAR)
         t0, r0, s0 = time.monotonic(), rxp.tm.ipackets(), txp.tm.get("/ethdev/stats,0")
         time.sleep(ctx["window"])
         t1, r1, s1 = time.monotonic(), rxp.tm.ipackets(), txp.tm.get("/ethdev/stats,0")
+        for p in procs:
+            p.send(SHOW)
+        shown = True
         if r0 is None or r1 is None:
             res["error"] = why(procs, f"{rxp.role} stopped answering")
             return res
@@ -271,6 +368,109 @@ def measure(kind, direction, size, ctx):
         if os.path.lexists(sock):
             os.unlink(sock)
         res["teardown_s"] = time.monotonic() - t_stop
+        if shown:
+            cycles(res, rxp, txp)
+            if not ctx.get("tsc_hz") and res.get("tsc_mhz"):
+                ctx["tsc_hz"] = res["tsc_mhz"] * 1e6	# the floor did not give it
+
+
+def cycles(res, rxp, txp):
+    """File testpmd's cycles/packet of the window, rx side and tx side."""
+    rs, ts = fwd_stats(rxp.log.name), fwd_stats(txp.log.name)
+    res["rx_cycles_per_pkt"] = rs.get("cycles_per_pkt")
+    res["tx_cycles_per_pkt"] = ts.get("cycles_per_pkt")
+    res["tsc_mhz"] = rs.get("tsc_mhz") or ts.get("tsc_mhz")
+    res["rx_stats"], res["tx_stats"] = rs, ts
+    if res["rx_cycles_per_pkt"] is None or res["tx_cycles_per_pkt"] is None:
+        res.setdefault("warning", "no CPU cycles/packet line in a testpmd log")
+
+
+def measure_idle(kind, ctx):
+    """Empty polls: both sides rxonly on a connected channel, nothing sent.
+    Returns per side the rx bursts in the window and the cycles per poll."""
+    tmp, a, b = ctx["tmp"], ctx["cpu_host"], ctx["cpu_guest"]
+    sock = os.path.join(tmp, "sock")
+    tag = f"{ctx['pfx']}{kind[0]}i"
+    host_vdev, guest_vdev = vdevs(kind, sock, ctx["pmds"])
+    rx = ["--forward-mode=rxonly"]
+    res = {}
+    procs = []
+    shown = False
+    try:
+        host = Testpmd("host", a, tag + "h", host_vdev, ctx["mem"], rx,
+                       os.path.join(tmp, "host.log"))
+        procs.append(host)
+        if not wait_for(lambda: os.path.exists(sock), UP_TIMEOUT, procs):
+            res["error"] = why(procs, "host socket never appeared")
+            return res
+        guest = Testpmd("guest", b, tag + "g", guest_vdev, ctx["mem"], rx,
+                        os.path.join(tmp, "guest.log"))
+        procs.append(guest)
+        if not wait_for(lambda: host.tm.link_up() and guest.tm.link_up(), UP_TIMEOUT, procs):
+            res["error"] = why(procs, "link never came up on both sides")
+            return res
+        time.sleep(ctx["warmup"])
+        for p in procs:
+            p.send(CLEAR)
+        time.sleep(ctx["window"])
+        for p in procs:
+            p.send(SHOW)
+        shown = True
+        return res
+    finally:
+        for p in procs:
+            p.ask_stop()
+        for p in procs:
+            p.reap(timeout=5)
+        if os.path.lexists(sock):
+            os.unlink(sock)
+        if shown:
+            for p in procs:
+                res[p.role] = poll_cost(fwd_stats(p.log.name), p.window_s(), ctx["tsc_hz"])
+
+
+def poll_cost(st, window, tsc_hz):
+    """Cycles per empty rx poll from the burst count of a window with no traffic."""
+    bursts = st.get("rx_bursts")
+    out = {"rx_bursts": bursts, "window_s": window, "rx_packets": st.get("rx_packets"),
+           "empty_pct": st.get("rx_empty_pct")}
+    if bursts and window and tsc_hz:
+        out["cycles"] = tsc_hz * window / bursts
+    return out
+
+
+def floor(ctx, when):
+    """pvb-ringbench's ping-pong floor between our two CPUs, one short round:
+    {"p50_ns", "mode", "tsc_hz"} or {"error"}."""
+    out = os.path.join(ctx["tmp"], f"floor-{when}.json")
+    argv = [ctx["ringbench"], "-l", f"{ctx['cpu_host']},{ctx['cpu_guest']}", "--no-pci",
+            *ctx["mem"], "--file-prefix", f"{ctx['pfx']}f", "--log-level=error", "--",
+            "--kinds", "floor", "--rounds", "1", "--samples", "20000", "--quiet",
+            "--json", out]
+    try:
+        subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+        with open(out) as f:
+            rb = json.load(f)
+        p50 = next(r for r in rb["results"] if r["kind"] == "floor")["latency_ns"]["p50"]
+    except (OSError, ValueError, KeyError, StopIteration, subprocess.SubprocessError) as e:
+        return {"error": f"{' '.join(argv[:1])}: {e}"}
+    p50 = p50["median"]
+    return {"p50_ns": p50, "mode": "fast mode" if p50 <= FAST_FLOOR_NS else "slow mode",
+            "tsc_hz": rb.get("tsc_hz"), "command": shlex.join(argv)}
+
+
+def vm_mode(floors):
+    """Which mode the run's ratios came from, from the floor at start and end."""
+    modes = [f.get("mode") for f in floors if "mode" in f]
+    if not modes:
+        return "mode unknown (floor not measured)"
+    if len(set(modes)) == 1:
+        return modes[0]
+    return "mixed (" + " at start, ".join(modes) + " at end)"
+
+
+def fmt_floor(f):
+    return f.get("error", "n/a") if "p50_ns" not in f else f"floor p50 {f['p50_ns']:.0f} ns ({f['mode']})"
 
 
 def spread(v):
@@ -286,31 +486,78 @@ def fmt(s, unit=""):
     return f"{s['median']:.2f}{unit} [{s['min']:.2f}..{s['max']:.2f}]"
 
 
-def report(res, rounds, cpu_host, cpu_guest):
+def med(v):
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else None
+
+
+def fmt_med(v):
+    m = med(v)
+    return "n/a" if m is None else f"{m:.0f}"
+
+
+def fmt_cyc(rx, tx):
+    """rx-side/tx-side cycles per packet, medians over rounds."""
+    return f"{fmt_med(rx)}/{fmt_med(tx)}"
+
+
+def report(res, meta):
+    mode = meta["mode"]
     print(f"\nnetvsc channel pair vs stock memif (copy) and vhost/virtio_user, "
-          f"testpmd txonly -> rxonly, host on CPU {cpu_host}, guest on CPU {cpu_guest}, "
-          f"{rounds} round(s)\nMpps received, median [min..max] over rounds (0 = failed)")
+          f"testpmd txonly -> rxonly, host on CPU {meta['cpu_host']}, guest on CPU "
+          f"{meta['cpu_guest']}, {meta['rounds']} round(s)")
+    print(f"VM: {fmt_floor(meta['floor_start'])} at start, {fmt_floor(meta['floor_end'])} "
+          f"at end: the ratios below come from {mode}")
+    print("\nMpps received, median [min..max] over rounds (0 = failed); "
+          "cycles/packet rx side/tx side, median (testpmd --record-core-cycles, in the window)")
     print(f"  {'direction':12s} {'size':>5s}  " +
-          "  ".join(f"{k:21s}" for k in CONTENDERS))
+          "  ".join(f"{k:33s}" for k in CONTENDERS))
     for d in DIRECTIONS:
         for sz in SIZES:
             case = res[d][str(sz)]
-            print(f"  {d:12s} {sz:4d}B  " +
-                  "  ".join(f"{fmt(case[k]['spread']):21s}" for k in CONTENDERS))
-    print("\nratios, computed per round, median [min..max]")
+            cols = [f"{fmt(case[k]['spread']):21s} {fmt_cyc(case[k]['rx_cyc'], case[k]['tx_cyc']):>11s}"
+                    for k in CONTENDERS]
+            print(f"  {d:12s} {sz:4d}B  " + "  ".join(cols))
+    print(f"\nratios, computed per round, median [min..max]; targets judged in {mode}")
     for d in DIRECTIONS:
         for sz in SIZES:
             case = res[d][str(sz)]
             cols = []
-            for name, (_, _, tsize, target) in RATIOS.items():
+            for name, (num, den, tsize, target) in RATIOS.items():
                 s = case["ratios"][name]["spread"]
                 col = f"{name} {fmt(s, 'x')}"
                 if sz == tsize:
                     verdict = "n/a" if s is None else ("met" if s["median"] >= target else
                                                        "MISSED")
-                    col += f" (target >= {target:.1f}x: {verdict})"
-                cols.append(f"{col:52s}")
+                    col += f" (target >= {target:.1f}x: {verdict}, {mode})"
+                else:
+                    col += " (no target)"
+                cols.append(f"{col:62s}")
             print(f"  {d:12s} {sz:4d}B  " + "  ".join(cols).rstrip())
+    print("\nwhere the gap is, cycles/packet netvsc vs the target's contender (median of "
+          "per-round ratios; > 1 = netvsc spends more)")
+    for d in DIRECTIONS:
+        for sz in SIZES:
+            case = res[d][str(sz)]
+            cols = []
+            for name, (num, den, tsize, _) in RATIOS.items():
+                if sz != tsize:
+                    continue
+                for side in ("rx", "tx"):
+                    s = case["cyc_ratios"][f"{name} {side}"]["spread"]
+                    cols.append(f"{name} {side} {fmt_med(case[num][side + '_cyc'])} vs "
+                                f"{fmt_med(case[den][side + '_cyc'])} = {fmt(s, 'x')}")
+            print(f"  {d:12s} {sz:4d}B  " + ", ".join(cols))
+    idle = res["idle"]
+    print(f"\nempty poll, cycles per rx poll that found nothing: both sides rxonly, connected, "
+          f"nothing sent; TSC Hz x window / rx bursts (testpmd --record-burst-stats), "
+          f"median [min..max], {mode}")
+    for side in ("guest", "host"):
+        got = {k: spread(idle[k][side]) for k in CONTENDERS}
+        line = ", ".join(f"{k} {fmt(got[k])}" for k in CONTENDERS)
+        print(f"  {side:5s}: {line}")
+    for name in IDLE_RATIOS:
+        print(f"  empty poll ratio {name:24s} {fmt(idle['ratios'][name]['spread'], 'x')}")
     zc = []
     for d in DIRECTIONS:
         case = res[d]["1500"]["netvsc"]
@@ -322,11 +569,12 @@ def report(res, rounds, cpu_host, cpu_guest):
 
 def new_results():
     res = {d: {str(sz): {k: {"mpps": [], "tx_mpps": [], "setup_s": [], "teardown_s": [],
-                             "errors": []} for k in CONTENDERS}
+                             "rx_cyc": [], "tx_cyc": [], "errors": []} for k in CONTENDERS}
                for sz in SIZES} for d in DIRECTIONS}
     for d in DIRECTIONS:
         for sz in SIZES:
             res[d][str(sz)]["netvsc"].update(rx_packets=[], rx_zero_copy_packets=[])
+    res["idle"] = {k: {"guest": [], "host": [], "runs": [], "errors": []} for k in CONTENDERS}
     return res
 
 
@@ -335,6 +583,8 @@ def record(case, k, one, r):
     case[k]["mpps"].append(one["mpps"])
     for key in ("tx_mpps", "setup_s", "teardown_s"):
         case[k][key].append(one.get(key, 0.0))
+    case[k]["rx_cyc"].append(one.get("rx_cycles_per_pkt"))
+    case[k]["tx_cyc"].append(one.get("tx_cycles_per_pkt"))
     if "error" in one:
         case[k]["errors"].append(f"round {r + 1}: {one['error']}")
     if "commands" in one and "commands" not in case[k]:
@@ -342,18 +592,50 @@ def record(case, k, one, r):
     if k == "netvsc":
         for key in ("rx_packets", "rx_zero_copy_packets"):
             case[k][key].append(one.get(key, 0))
-    return f"{k} {one['mpps']:6.2f}" + (" FAILED" if "error" in one else "")
+    return (f"{k} {one['mpps']:6.2f} ({fmt_cyc([one.get('rx_cycles_per_pkt')], [one.get('tx_cycles_per_pkt')])})"
+            + (" FAILED" if "error" in one else ""))
+
+
+def record_idle(idle, k, one, r):
+    """File empty-poll run @one of contender @k; a one-line summary."""
+    idle[k]["runs"].append(one)
+    for side in ("guest", "host"):
+        idle[k][side].append(one.get(side, {}).get("cycles"))
+    if "error" in one:
+        idle[k]["errors"].append(f"round {r + 1}: {one['error']}")
+    cyc = [one.get(side, {}).get("cycles") for side in ("guest", "host")]
+    return f"{k} " + "/".join("n/a" if c is None else f"{c:.0f}" for c in cyc) + \
+        (" FAILED" if "error" in one else "")
+
+
+def retried(fn, *args):
+    """@fn(*args), once more if EAL could not start (the huge pages are shared
+    with whatever else runs on the machine, and may be taken for a moment)."""
+    one = fn(*args)
+    if "Cannot init EAL" in one.get("error", ""):
+        time.sleep(1.0)
+        one = fn(*args)
+        one["retried"] = True
+    return one
 
 
 def run_rounds(res, rounds, ctx):
-    """Every case once per round, the contenders back to back inside a case."""
+    """Every case once per round, the contenders back to back inside a case;
+    then the empty-poll case."""
     for r in range(rounds):
         for d in DIRECTIONS:
             for sz in SIZES:
                 case = res[d][str(sz)]
-                line = [record(case, k, measure(k, d, sz, ctx), r) for k in CONTENDERS]
+                line = [record(case, k, retried(measure, k, d, sz, ctx), r) for k in ctx["contenders"]]
                 print(f"  round {r + 1}/{rounds} {d:11s} {sz:4d}B  " + "  ".join(line) +
-                      "  Mpps", flush=True)
+                      "  Mpps (cycles/pkt rx/tx)", flush=True)
+        line = [record_idle(res["idle"], k, retried(measure_idle, k, ctx), r) for k in ctx["contenders"]]
+        print(f"  round {r + 1}/{rounds} empty poll         " + "  ".join(line) +
+              "  cycles/poll guest/host", flush=True)
+
+
+def per_round(nums, dens):
+    return [n / m if n and m and n > 0 and m > 0 else None for n, m in zip(nums, dens)]
 
 
 def summarize(res):
@@ -363,11 +645,19 @@ def summarize(res):
             case = res[d][str(sz)]
             for k in CONTENDERS:
                 case[k]["spread"] = spread(case[k]["mpps"])
-            case["ratios"] = {}
+            case["ratios"], case["cyc_ratios"] = {}, {}
             for name, (num, den, _, _) in RATIOS.items():
-                per = [n / m if m > 0 and n > 0 else None
-                       for n, m in zip(case[num]["mpps"], case[den]["mpps"])]
+                per = per_round(case[num]["mpps"], case[den]["mpps"])
                 case["ratios"][name] = {"per_round": per, "spread": spread(per)}
+                for side in ("rx", "tx"):
+                    per = per_round(case[num][side + "_cyc"], case[den][side + "_cyc"])
+                    case["cyc_ratios"][f"{name} {side}"] = {"per_round": per,
+                                                           "spread": spread(per)}
+    idle = res["idle"]
+    idle["ratios"] = {}
+    for name, (num, den, side) in IDLE_RATIOS.items():
+        per = per_round(idle[num][side], idle[den][side])
+        idle["ratios"][name] = {"per_round": per, "spread": spread(per)}
 
 
 def report_failures(res):
@@ -379,7 +669,28 @@ def report_failures(res):
                 for e in res[d][str(sz)][k]["errors"]:
                     print(f"  failed: {k} {d} {sz}B {e}")
                     failed |= k == "netvsc"
+    for k in CONTENDERS:
+        for e in res["idle"][k]["errors"]:
+            print(f"  failed: {k} empty poll {e}")
+            failed |= k == "netvsc"
     return failed
+
+
+def eal_mem():
+    """--in-memory (memfd huge pages, nothing left behind) when the huge pages
+    hold two testpmds; else hugepages.sh's fallback (--no-huge --no-shconf,
+    which EAL refuses together with --in-memory)."""
+    try:
+        with open("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages") as f:
+            free = int(f.read())
+    except (OSError, ValueError):
+        free = 0
+    if free >= MIN_FREE_HUGEPAGES:
+        return ["--in-memory", "--single-file-segments"]
+    mem = tool("hugepages.sh", "--eal")
+    if "--in-memory" in mem:
+        mem.append("--single-file-segments")
+    return mem
 
 
 def main():
@@ -390,37 +701,54 @@ def main():
     ap.add_argument("--warmup", type=float, default=1.0, help="seconds after packets flow")
     ap.add_argument("--window", type=float, default=2.5, help="seconds measured")
     ap.add_argument("--quick", action="store_true",
-                    help="1 round, 0.5 s warm-up, 1 s window (for iterating)")
+                    help="smoke test: 1 round, 0.3 s warm-up, 0.5 s window")
+    ap.add_argument("--contenders", default=",".join(CONTENDERS),
+                    help="comma-separated subset to run (default: all; ratios need both ends)")
     ap.add_argument("--json")
     args = ap.parse_args()
     if args.quick:
-        args.rounds, args.warmup, args.window = 1, 0.5, 1.0
+        args.rounds, args.warmup, args.window = 1, 0.3, 0.5
+    run = [k for k in args.contenders.split(",") if k]
+    if not run or any(k not in CONTENDERS for k in run):
+        ap.error(f"--contenders: a subset of {','.join(CONTENDERS)}")
     a, b = cpus()
-    mem = tool("hugepages.sh", "--eal")
-    if "--in-memory" in mem:
-        mem.append("--single-file-segments")
+    mem = eal_mem()
     pmds = {n: tool("pmd-path.sh", n, args.build)[0] for n in ("pvb_netvsp", "pvb_netvsc")}
     res = new_results()
     started = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="bnv", dir="/tmp")	# short: unix socket paths
     ctx = {"tmp": tmp, "cpu_host": a, "cpu_guest": b, "mem": mem, "pmds": pmds,
-           "warmup": args.warmup, "window": args.window, "pfx": f"bnv{os.getpid()}"}
+           "warmup": args.warmup, "window": args.window, "pfx": f"bnv{os.getpid()}",
+           "ringbench": os.path.join(args.build, "app", "pvb-ringbench", "pvb-ringbench"),
+           "contenders": run}
     try:
+        floor_start = floor(ctx, "start")
+        print(f"  {fmt_floor(floor_start)} at start", flush=True)
+        ctx["tsc_hz"] = floor_start.get("tsc_hz")
         run_rounds(res, args.rounds, ctx)
+        floor_end = floor(ctx, "end")
+        print(f"  {fmt_floor(floor_end)} at end", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.monotonic() - started
     summarize(res)
-    report(res, args.rounds, a, b)
+    meta = {"rounds": args.rounds, "cpu_host": a, "cpu_guest": b, "floor_start": floor_start,
+            "floor_end": floor_end, "mode": vm_mode([floor_start, floor_end])}
+    report(res, meta)
     print(f"\n{args.rounds} round(s) in {elapsed:.0f} s; warm-up {args.warmup} s, "
-          f"window {args.window} s per run")
+          f"window {args.window} s per run; EAL memory {' '.join(mem)}")
     failed = report_failures(res)
     if args.json:
         out = {"config": {"rounds": args.rounds, "warmup_s": args.warmup,
                           "window_s": args.window, "cpu_host": a, "cpu_guest": b,
-                          "eal_mem": mem, "elapsed_s": elapsed,
+                          "eal_mem": mem, "elapsed_s": elapsed, "contenders": run,
+                          "tsc_hz": ctx["tsc_hz"],
                           "targets": {n: {"size": t[2], "min_ratio": t[3]}
                                       for n, t in RATIOS.items()}},
+               "vm": {"floor_start": floor_start, "floor_end": floor_end,
+                      "mode": meta["mode"], "fast_floor_ns": FAST_FLOOR_NS,
+                      "summary": f"{fmt_floor(floor_start)} at start, "
+                                 f"{fmt_floor(floor_end)} at end: {meta['mode']}"},
                "results": res}
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
