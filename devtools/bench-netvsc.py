@@ -83,7 +83,8 @@ RATIOS = {
     "netvsc/memif": ("netvsc", "memif", 1500, 1.5),
 }
 UP_TIMEOUT = 15.0	# EAL init, socket, channel set-up, first packets
-MIN_FREE_HUGEPAGES = 64	# 2 MB pages: two testpmds of 16384 mbufs each, one at a time
+NB_MBUFS = 8192	# per testpmd: 1024 rx descriptors + per-lcore caches, with room to spare
+MIN_FREE_HUGEPAGES = 64	# 2 MB pages (128 MB): two testpmds, one of them netvsp with its channel memory
 FAST_FLOOR_NS = 120.0	# floor p50 at or below: the VM's fast mode (50-90 ns); slow ~170 ns
 # idle ratio name -> (numerator, denominator, side)
 IDLE_RATIOS = {f"netvsc/{den} {side}": ("netvsc", den, side)
@@ -173,7 +174,7 @@ class Testpmd:
         self.prefix = prefix
         self.argv = ["dpdk-testpmd", "--lcores", f"0@{cpu},1@{cpu}", *mem, "--no-pci",
                      "--file-prefix", prefix, "--log-level=error", *vdev_args, "--",
-                     *fwd_args, "--total-num-mbufs=16384", "--record-core-cycles",
+                     *fwd_args, f"--total-num-mbufs={NB_MBUFS}", "--record-core-cycles",
                      "--record-burst-stats", "-i", "--auto-start"]
         self.cmdline = f"taskset -c {cpu} {shlex.join(self.argv)}"	# as run
         # line-buffered: the statistics reach the log even if we must kill it
@@ -377,8 +378,9 @@ def measure(kind, direction, size, ctx):
 def cycles(res, rxp, txp):
     """File testpmd's cycles/packet of the window, rx side and tx side."""
     rs, ts = fwd_stats(rxp.log.name), fwd_stats(txp.log.name)
-    res["rx_cycles_per_pkt"] = rs.get("cycles_per_pkt")
-    res["tx_cycles_per_pkt"] = ts.get("cycles_per_pkt")
+    # 0.00 would mean no cycles were counted for the packets: not a measurement
+    res["rx_cycles_per_pkt"] = rs.get("cycles_per_pkt") or None
+    res["tx_cycles_per_pkt"] = ts.get("cycles_per_pkt") or None
     res["tsc_mhz"] = rs.get("tsc_mhz") or ts.get("tsc_mhz")
     res["rx_stats"], res["tx_stats"] = rs, ts
     if res["rx_cycles_per_pkt"] is None or res["tx_cycles_per_pkt"] is None:
@@ -556,8 +558,10 @@ def report(res, meta):
         got = {k: spread(idle[k][side]) for k in CONTENDERS}
         line = ", ".join(f"{k} {fmt(got[k])}" for k in CONTENDERS)
         print(f"  {side:5s}: {line}")
-    for name in IDLE_RATIOS:
-        print(f"  empty poll ratio {name:24s} {fmt(idle['ratios'][name]['spread'], 'x')}")
+    for name, (num, den, side) in IDLE_RATIOS.items():
+        print(f"  empty poll: {num} {side} {fmt_med(idle[num][side])} cycles, {den} "
+              f"{fmt_med(idle[den][side])} cycles, ratio "
+              f"{fmt(idle['ratios'][name]['spread'], 'x')}")
     zc = []
     for d in DIRECTIONS:
         case = res[d]["1500"]["netvsc"]
