@@ -23,106 +23,89 @@
 
 #include "netvsc.h"
 
-#define NETVSC_EVENT_BUDGET	256
 #define NETVSC_MAX_GPA_PAGES	24
 #define NETVSC_TX_COPYBREAK	512	/* in-region frames above this go by pages, in place */
-
-struct netvsc_poll {
-	struct netvsc_port *p;
-	enum nvchan_mode mode;
-	struct rte_mempool *mp;
-	struct rte_mbuf **pkts;
-	uint16_t n, got;
-	struct nvchan_mbufs cache;
-	uint64_t comps[NETVSC_EVENT_BUDGET];	/* host completions of our sends */
-	unsigned int ncomp;
-};
 
 /* ---- set-up --------------------------------------------------------------- */
 
 int
-netvsc_tx_setup(struct netvsc_port *p)
+netvsc_tx_setup(struct netvsc_port *g)
 {
+	static const struct pvb_rndis_pktinfo none;
+	int socket = g->base.socket_id;
 	uint32_t i;
 
-	static const struct pvb_rndis_pktinfo none;
-
-	RTE_BUILD_BUG_ON(sizeof(p->tx_hdr) != PVB_RNDIS_PACKET_HDR_SIZE);
-	pvb_rndis_data_encode(&p->tx_hdr, 0, &none, 1);
-	p->section_size = p->vsc.section_size;
-	if (pvb_nvsp_slots_init(&p->sect, (uint32_t)(p->sendbuf_len / p->section_size)) != 0)
+	RTE_BUILD_BUG_ON(sizeof(g->tx_hdr) != PVB_RNDIS_PACKET_HDR_SIZE);
+	pvb_rndis_data_encode(&g->tx_hdr, 0, &none, 1);
+	g->section_size = g->vsc.section_size;
+	if (pvb_nvsp_slots_init(&g->sect, (uint32_t)(g->base.sendbuf_len / g->section_size)) != 0)
 		return -ENOMEM;
 	/* aggregation waits for the host's RNDIS limits: one frame per section until then */
-	p->agg_max = p->section_size;
-	p->agg_pkts = 1;
-	p->align = 8;
-	p->agg_sect = -1;
-	p->hold = rte_zmalloc_socket("netvsc_hold", sizeof(*p->hold) * NETVSC_NHOLD, 0,
-				     p->socket_id);
-	p->hold_free = rte_malloc_socket("netvsc_hfree", sizeof(uint32_t) * NETVSC_NHOLD, 0,
-					 p->socket_id);
-	if (p->hold == NULL || p->hold_free == NULL) {
-		netvsc_tx_free(p);
+	g->agg_max = g->section_size;
+	g->agg_pkts = 1;
+	g->align = 8;
+	g->agg_sect = -1;
+	g->hold = rte_zmalloc_socket("netvsc_hold", sizeof(*g->hold) * NETVSC_NHOLD, 0, socket);
+	g->hold_free = rte_malloc_socket("netvsc_hfree", sizeof(uint32_t) * NETVSC_NHOLD, 0,
+					 socket);
+	if (g->hold == NULL || g->hold_free == NULL) {
+		netvsc_tx_free(g);
 		return -ENOMEM;
 	}
 	for (i = 0; i < NETVSC_NHOLD; i++)
-		p->hold_free[i] = i;
-	p->nhold_free = NETVSC_NHOLD;
+		g->hold_free[i] = i;
+	g->nhold_free = NETVSC_NHOLD;
 	return 0;
 }
 
 void
-netvsc_tx_free(struct netvsc_port *p)
+netvsc_tx_free(struct netvsc_port *g)
 {
 	uint32_t i;
 
-	if (p->hold != NULL)
+	if (g->hold != NULL)
 		for (i = 0; i < NETVSC_NHOLD; i++)
-			rte_pktmbuf_free(p->hold[i]);
-	rte_free(p->hold);
-	rte_free(p->hold_free);
-	p->hold = NULL;
-	p->hold_free = NULL;
-	pvb_nvsp_slots_fini(&p->sect);
-	memset(&p->sect, 0, sizeof(p->sect));
-	p->agg_sect = -1;
+			rte_pktmbuf_free(g->hold[i]);
+	rte_free(g->hold);
+	rte_free(g->hold_free);
+	g->hold = NULL;
+	g->hold_free = NULL;
+	pvb_nvsp_slots_fini(&g->sect);
+	memset(&g->sect, 0, sizeof(g->sect));
+	g->agg_sect = -1;
 }
 
 /* The host completed send @p id (out_lock held). */
 static void
-netvsc_complete(struct netvsc_port *p, uint64_t id)
+netvsc_complete(struct netvsc_port *g, uint64_t id)
 {
 	uint64_t kind = id >> 56;
 	uint32_t hi = (uint32_t)(id >> 32) & 0xffffff, lo = (uint32_t)id;
 
 	/* before the send buffer is set up there is nothing to complete */
-	if (kind == NETVSC_COOKIE_SECTIONS && hi > 0 && p->sect.n != 0 &&
-	    pvb_nvsp_slots_put(&p->sect, lo, hi) == 0)
+	if (kind == NETVSC_COOKIE_SECTIONS && hi > 0 && g->sect.n != 0 &&
+	    pvb_nvsp_slots_put(&g->sect, lo, hi) == 0)
 		return;
-	if (kind == NETVSC_COOKIE_HOLD && hi == 0 && lo < NETVSC_NHOLD && p->hold != NULL &&
-	    p->hold[lo] != NULL) {
-		rte_pktmbuf_free(p->hold[lo]);
-		p->hold[lo] = NULL;
-		p->hold_free[p->nhold_free++] = lo;
+	if (kind == NETVSC_COOKIE_HOLD && hi == 0 && lo < NETVSC_NHOLD && g->hold != NULL &&
+	    g->hold[lo] != NULL) {
+		rte_pktmbuf_free(g->hold[lo]);
+		g->hold[lo] = NULL;
+		g->hold_free[g->nhold_free++] = lo;
 		return;
 	}
 	/* unknown, or completed twice: the host is confused, our state is not */
-	pvb_counter_add(&p->bad_completions, 1);
+	pvb_counter_add(&g->base.bad_completions, 1);
 }
 
 /* ---- host -> guest ---------------------------------------------------------- */
 
-static int netvsc_agg_flush(struct netvsc_port *p);
-
-static int
-netvsc_write_comp(struct nvchan *ch, const struct nvchan_rec *r)
-{
-	return nvchan_write_rndis_comp(ch, r->trans_id, r->status);
-}
+static int netvsc_agg_flush(struct netvsc_port *g);
 
 static void
 netvsc_offloads(struct rte_mbuf *m, const struct pvb_rndis_pktinfo *pi)
 {
+	if (likely(pi->present == 0))
+		return;
 	if (pi->present & PVB_PI_VLAN) {
 		m->vlan_tci = (uint16_t)(PVB_RNDIS_VLAN_ID(pi->vlan) |
 					 (PVB_RNDIS_VLAN_PRIO(pi->vlan) << 13));
@@ -146,10 +129,9 @@ netvsc_offloads(struct rte_mbuf *m, const struct pvb_rndis_pktinfo *pi)
 
 /* One receive-buffer range: a PACKET_MSG. -ENOMEM: no mbuf, try again later. */
 static int
-netvsc_range(struct netvsc_poll *e, struct nvchan_rec *r, const struct pvb_vmbus_xfer_range *rg)
+netvsc_range(struct nvport_poll *e, struct nvchan_rec *r, const struct pvb_vmbus_xfer_range *rg)
 {
-	struct netvsc_port *p = e->p;
-	struct netvsc_rxq *q = &p->rxq;
+	struct nvport *p = e->p;
 	struct pvb_rndis_data d;
 	struct rte_mbuf *m;
 	uint8_t *msg;
@@ -163,40 +145,23 @@ netvsc_range(struct netvsc_poll *e, struct nvchan_rec *r, const struct pvb_vmbus
 		pvb_counter_add(&p->bad_packets, 1);
 		return 0;
 	}
-	if (e->mode != NVCHAN_DELIVER) {
+	if (e->mode != NVPORT_DELIVER) {
 		pvb_counter_add(&p->not_polled_drops, 1);
 		return 0;
 	}
-	if (!p->zero_copy || d.frame_len <= p->copybreak ||
-	    d.frame_off + d.frame_len > UINT16_MAX) {
-		m = nvchan_copy_frame(&e->cache, e->mp, e->n - e->got, msg + d.frame_off,
-				      d.frame_len);
-		if (m == NULL) {
-			pvb_counter_add1w(&q->nombuf, 1);
-			return -ENOMEM;
-		}
-	} else {
-		m = nvchan_mbuf(&e->cache, e->mp, e->n - e->got);
-		if (m == NULL) {
-			pvb_counter_add1w(&q->nombuf, 1);
-			return -ENOMEM;
-		}
-		nvchan_rec_attach(r, m, msg, (uint16_t)d.frame_off, (uint16_t)d.frame_len);
-		pvb_counter_add1w(&q->zero_copy, 1);
-	}
-	m->port = p->port_id;
+	m = nvport_rx_frame(e, r, msg, d.frame_off, d.frame_len, netvsc_port(p)->zero_copy);
+	if (m == NULL)
+		return -ENOMEM;
 	netvsc_offloads(m, &d.pi);
-	pvb_counter_add1w(&q->packets, 1);
-	pvb_counter_add1w(&q->bytes, d.frame_len);
-	e->pkts[e->got++] = m;
+	nvport_rx_count(e, m, d.frame_len);
 	return 0;
 }
 
 /* RNDIS control from the host (a completion or an indication), then complete it. */
 static void
-netvsc_control(struct netvsc_poll *e, const struct pvb_vmbus_pkt *pk)
+netvsc_control(struct netvsc_port *g, const struct pvb_vmbus_pkt *pk)
 {
-	struct netvsc_port *p = e->p;
+	struct nvport *p = &g->base;
 	struct pvb_vmbus_xfer_range rg;
 	struct pvb_rndis_ctl c;
 	uint8_t msg[512];
@@ -210,40 +175,40 @@ netvsc_control(struct netvsc_poll *e, const struct pvb_vmbus_pkt *pk)
 	/* one private copy: the host could rewrite the slot meanwhile */
 	len = RTE_MIN(rg.byte_count, (uint32_t)sizeof(msg));
 	memcpy(msg, p->rxbuf + rg.byte_offset, len);
-	if (pvb_rndis_ctl_decode(msg, len, &c) != 0 || pvb_vsc_rndis(&p->vsc, &c, msg) != 0)
+	if (pvb_rndis_ctl_decode(msg, len, &c) != 0 || pvb_vsc_rndis(&g->vsc, &c, msg) != 0)
 		pvb_counter_add(&p->protocol_errors, 1);
 	/* relaxed: a status the control thread reports; it orders nothing */
-	pvb_store_relaxed(&p->link_up, p->vsc.link_up);
+	pvb_store_relaxed(&g->link_up, g->vsc.link_up);
 }
 
 /* A transfer-page packet; -EAGAIN: the burst is full, resume here next time. */
 static int
-netvsc_xfer(struct netvsc_poll *e, const struct pvb_vmbus_pkt *pk,
+netvsc_xfer(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk,
 	    const struct pvb_nvsp_msg *m)
 {
-	struct netvsc_port *p = e->p;
+	struct nvport *p = e->p;
 	struct pvb_vmbus_xfer_range rg;
 	struct nvchan_rec *r = p->cur_rec;
 
-	if (e->mode == NVCHAN_STOP_AT_DATA && m->u.rndis.channel_type == PVB_NVSP_RNDIS_DATA)
+	if (e->mode == NVPORT_STOP_AT_DATA && m->u.rndis.channel_type == PVB_NVSP_RNDIS_DATA)
 		return -EAGAIN;
 	if (r == NULL) {
 		r = nvchan_rec_get(p->ch, pk->trans_id);
 		if (r == NULL)
 			return -EAGAIN;	/* every record is out with the application */
 		p->cur_rec = r;
-		p->cur_range = 0;
+		p->cur_pos = 0;
 	}
 	if (pk->xfer_set_id != PVB_NVSP_RXBUF_ID || p->rxbuf == NULL) {
 		pvb_counter_add(&p->bad_packets, 1);
 		r->status = PVB_NVSP_STAT_FAIL;
 	} else if (m->u.rndis.channel_type == PVB_NVSP_RNDIS_CONTROL) {
-		netvsc_control(e, pk);
+		netvsc_control(netvsc_port(p), pk);
 	} else {
-		for (; p->cur_range < pk->range_count; p->cur_range++) {
-			if (e->mode == NVCHAN_DELIVER && e->got == e->n)
+		for (; p->cur_pos < pk->range_count; p->cur_pos++) {
+			if (e->mode == NVPORT_DELIVER && e->got == e->n)
 				return -EAGAIN;
-			if (pvb_vmbus_in_xfer_range(&p->ch->in, pk, p->cur_range, &rg) != 0)
+			if (pvb_vmbus_in_xfer_range(&p->ch->in, pk, p->cur_pos, &rg) != 0)
 				break;
 			if (netvsc_range(e, r, &rg) != 0)
 				return -EAGAIN;
@@ -255,9 +220,9 @@ netvsc_xfer(struct netvsc_poll *e, const struct pvb_vmbus_pkt *pk,
 }
 
 static int
-netvsc_packet(struct netvsc_poll *e, const struct pvb_vmbus_pkt *pk)
+netvsc_packet(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk)
 {
-	struct netvsc_port *p = e->p;
+	struct nvport *p = e->p;
 	struct pvb_nvsp_msg m;
 	uint8_t buf[PVB_NVSP_MSG_SIZE];
 	int len;
@@ -271,7 +236,7 @@ netvsc_packet(struct netvsc_poll *e, const struct pvb_vmbus_pkt *pk)
 	case PVB_VMBUS_PKT_COMP:
 		if (m.type == PVB_NVSP_SEND_RNDIS_PKT_COMPLETE)
 			e->comps[e->ncomp++] = pk->trans_id;
-		else if (pvb_vsc_nvsp(&p->vsc, &m) != 0)
+		else if (pvb_vsc_nvsp(&netvsc_port(p)->vsc, &m) != 0)
 			pvb_counter_add(&p->protocol_errors, 1);
 		return 0;
 	case PVB_VMBUS_PKT_DATA_XFER_PAGES:
@@ -285,116 +250,64 @@ netvsc_packet(struct netvsc_poll *e, const struct pvb_vmbus_pkt *pk)
 	return 0;
 }
 
+/* The host's completions free sections and held mbufs (out_lock held). */
 static void
-netvsc_flush_out(struct netvsc_poll *e)
+netvsc_flush(struct nvport_poll *e)
 {
-	struct netvsc_port *p = e->p;
-	struct nvchan *ch = p->ch;
+	struct netvsc_port *g = netvsc_port(e->p);
 	unsigned int i;
 
-	rte_spinlock_lock(&ch->out_lock);
 	for (i = 0; i < e->ncomp; i++)
-		netvsc_complete(p, e->comps[i]);
+		netvsc_complete(g, e->comps[i]);
 	e->ncomp = 0;
-	nvchan_comp_flush(ch, netvsc_write_comp);
 	/* a section a tx burst could not send for lack of ring room goes now */
-	netvsc_agg_flush(p);
-	/* only the control thread (DROP mode) rings the peer: see nvchan_signal() */
-	if (pvb_vmbus_out_commit(&ch->out) && e->mode == NVCHAN_DROP)
-		nvchan_signal(ch);
-	rte_spinlock_unlock(&ch->out_lock);
-}
-
-uint16_t
-netvsc_events(struct netvsc_port *p, enum nvchan_mode mode, struct rte_mempool *mp,
-	      struct rte_mbuf **pkts, uint16_t n)
-{
-	/* not zero-initialised: the arrays are large and filled from their counts */
-	struct netvsc_poll e;
-	struct nvchan *ch = p->ch;
-	struct pvb_vmbus_pkt pk;
-	unsigned int budget;
-	int rc;
-
-	if (!rte_spinlock_trylock(&ch->in_lock))
-		return 0;
-	e.p = p;
-	e.mode = mode;
-	e.mp = mp;
-	e.pkts = pkts;
-	e.n = n;
-	e.got = 0;
-	e.ncomp = 0;
-	e.cache.n = 0;
-	e.cache.i = 0;
-	for (budget = 0; budget < NETVSC_EVENT_BUDGET; budget++) {
-		rc = pvb_vmbus_in_peek(&ch->in, &pk);
-		if (rc == 0)
-			rc = netvsc_packet(&e, &pk);
-		if (rc == -EAGAIN)
-			break;
-		if (rc == -EPIPE || pvb_vmbus_in_broken(&ch->in)) {
-			/* relaxed: a flag for the control thread, which tears down */
-			pvb_store_relaxed(&p->broken, 1);
-			break;
-		}
-		pvb_vmbus_in_consume(&ch->in, &pk);
-	}
-	pvb_vmbus_in_commit(&ch->in);
-	nvchan_mbufs_release(&e.cache);
-	netvsc_flush_out(&e);
-	rte_spinlock_unlock(&ch->in_lock);
-	return e.got;
+	netvsc_agg_flush(g);
 }
 
 uint16_t
 netvsc_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct netvsc_rxq *q = queue;
-	struct netvsc_port *p = q->port;
-	uint16_t got;
+	return nvport_rx(queue, pkts, n, netvsc_packet, netvsc_flush);
+}
 
-	if (!nvchan_enter(&p->act_flags[0], &p->state))
-		return 0;
-	/* relaxed: a liveness hint for the control thread, orders nothing */
-	pvb_store_relaxed(&p->poll_gen, pvb_load_relaxed(&p->poll_gen) + 1);
-	got = netvsc_events(p, NVCHAN_DELIVER, q->mp, pkts, n);
-	nvchan_leave(&p->act_flags[0]);
-	return got;
+void
+netvsc_ctrl_events(struct netvsc_port *g)
+{
+	nvport_events(&g->base, NVPORT_DROP, NULL, NULL, 0, netvsc_packet, netvsc_flush);
 }
 
 /* ---- guest -> host ---------------------------------------------------------- */
 
 static uint64_t
-netvsc_gpa(const struct netvsc_port *p, const void *va)
+netvsc_gpa(const struct netvsc_port *g, const void *va)
 {
-	return (uint64_t)((const uint8_t *)va - p->ch->shm.base);
+	return (uint64_t)((const uint8_t *)va - g->base.ch->shm.base);
 }
 
 /* Send the section being filled (out_lock held); it stays pending if the ring is full. */
 static int
-netvsc_agg_flush(struct netvsc_port *p)
+netvsc_agg_flush(struct netvsc_port *g)
 {
 	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT };
 	uint8_t buf[PVB_NVSP_MSG_SIZE];
-	uint32_t s = (uint32_t)p->agg_sect;
+	uint32_t s = (uint32_t)g->agg_sect;
 
-	if (p->agg_sect < 0)
+	if (g->agg_sect < 0)
 		return 0;
 	m.u.rndis.channel_type = PVB_NVSP_RNDIS_DATA;
 	m.u.rndis.section_index = s;
-	m.u.rndis.section_size = p->agg_off;
-	if (pvb_vmbus_out_inband(&p->ch->out, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, 1, s),
+	m.u.rndis.section_size = g->agg_off;
+	if (pvb_vmbus_out_inband(&g->base.ch->out, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, 1, s),
 				 PVB_VMBUS_FLAG_COMPLETION_REQUESTED, buf,
 				 pvb_nvsp_encode(&m, buf)) != 0)
 		return -EAGAIN;
-	p->agg_sect = -1;
+	g->agg_sect = -1;
 	return 0;
 }
 
 /* Copy header + frame to @p dst; returns the message length (padding zeroed). */
 static uint32_t
-netvsc_put_msg(struct netvsc_port *p, uint8_t *dst, const struct rte_mbuf *m)
+netvsc_put_msg(struct netvsc_port *g, uint8_t *dst, const struct rte_mbuf *m)
 {
 	struct pvb_rndis_pktinfo pi = { 0 };
 	struct pvb_rndis_packet_msg h;
@@ -404,12 +317,12 @@ netvsc_put_msg(struct netvsc_port *p, uint8_t *dst, const struct rte_mbuf *m)
 		pi.present |= PVB_PI_VLAN;
 		pi.vlan = (uint32_t)(m->vlan_tci & 0xfff) << 4 | (uint32_t)(m->vlan_tci >> 13);
 		hdr = pvb_rndis_data_hdr_len(&pi);
-		len = pvb_rndis_data_encode(dst, m->pkt_len, &pi, p->align);
+		len = pvb_rndis_data_encode(dst, m->pkt_len, &pi, g->align);
 	} else {
 		/* the common case from a template: only the lengths vary */
-		h = p->tx_hdr;
+		h = g->tx_hdr;
 		hdr = PVB_RNDIS_PACKET_HDR_SIZE;
-		len = RTE_ALIGN_CEIL(hdr + m->pkt_len, p->align);
+		len = RTE_ALIGN_CEIL(hdr + m->pkt_len, g->align);
 		h.len = len;
 		h.data_len = m->pkt_len;
 		memcpy(dst, &h, sizeof(h));
@@ -424,33 +337,33 @@ netvsc_put_msg(struct netvsc_port *p, uint8_t *dst, const struct rte_mbuf *m)
 
 /* A frame that fits a section: into the section being filled. */
 static int
-netvsc_tx_small(struct netvsc_port *p, const struct rte_mbuf *m, uint32_t need)
+netvsc_tx_small(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need)
 {
 	int64_t s;
 
-	if (p->agg_sect >= 0 && (p->agg_off + need > p->agg_max || p->agg_n >= p->agg_pkts))
-		if (netvsc_agg_flush(p) != 0)
+	if (g->agg_sect >= 0 && (g->agg_off + need > g->agg_max || g->agg_n >= g->agg_pkts))
+		if (netvsc_agg_flush(g) != 0)
 			return -EAGAIN;
-	if (p->agg_sect < 0) {
-		s = pvb_nvsp_slots_get(&p->sect, 1);
+	if (g->agg_sect < 0) {
+		s = pvb_nvsp_slots_get(&g->sect, 1);
 		if (s < 0)
 			return -ENOSPC;
-		p->agg_sect = s;
-		p->agg_off = 0;
-		p->agg_n = 0;
+		g->agg_sect = s;
+		g->agg_off = 0;
+		g->agg_n = 0;
 	}
-	p->agg_off += netvsc_put_msg(p, p->sendbuf + (uint64_t)p->agg_sect * p->section_size +
-				     p->agg_off, m);
-	p->agg_n++;
+	g->agg_off += netvsc_put_msg(g, g->base.sendbuf + (uint64_t)g->agg_sect * g->section_size +
+				     g->agg_off, m);
+	g->agg_n++;
 	return 0;
 }
 
 /* One GPA-direct NVSP 107 for the contiguous region bytes [va, va + len). */
 static int
-netvsc_send_gpa(struct netvsc_port *p, uint64_t cookie, const uint8_t *va, uint32_t len)
+netvsc_send_gpa(struct netvsc_port *g, uint64_t cookie, const uint8_t *va, uint32_t len)
 {
 	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT };
-	uint64_t pfn[NETVSC_MAX_GPA_PAGES], gpa = netvsc_gpa(p, va);
+	uint64_t pfn[NETVSC_MAX_GPA_PAGES], gpa = netvsc_gpa(g, va);
 	struct pvb_vmbus_gpa rg = {
 		.byte_count = len,
 		.byte_offset = (uint32_t)(gpa % PVB_VMBUS_PAGE),
@@ -465,85 +378,86 @@ netvsc_send_gpa(struct netvsc_port *p, uint64_t cookie, const uint8_t *va, uint3
 		pfn[i] = gpa / PVB_VMBUS_PAGE + i;
 	m.u.rndis.channel_type = PVB_NVSP_RNDIS_DATA;
 	m.u.rndis.section_index = PVB_NVSP_NO_SECTION;
-	return pvb_vmbus_out_gpa(&p->ch->out, cookie, PVB_VMBUS_FLAG_COMPLETION_REQUESTED, &rg, 1,
+	return pvb_vmbus_out_gpa(&g->base.ch->out, cookie, PVB_VMBUS_FLAG_COMPLETION_REQUESTED, &rg, 1,
 				 buf, pvb_nvsp_encode(&m, buf));
 }
 
 /* A frame received zero copy and sent back: header into its headroom, pages in place. */
 static int
-netvsc_tx_inplace(struct netvsc_port *p, struct rte_mbuf *m)
+netvsc_tx_inplace(struct netvsc_port *g, struct rte_mbuf *m)
 {
 	static const struct pvb_rndis_pktinfo none;
 	uint32_t hdr = pvb_rndis_data_hdr_len(&none), h;
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 
-	if (p->nhold_free == 0)
+	if (g->nhold_free == 0)
 		return -ENOSPC;
-	h = p->hold_free[p->nhold_free - 1];
+	h = g->hold_free[g->nhold_free - 1];
 	pvb_rndis_data_encode(frame - hdr, m->pkt_len, &none, 1);
-	if (netvsc_send_gpa(p, NETVSC_COOKIE(NETVSC_COOKIE_HOLD, 0, h), frame - hdr,
+	if (netvsc_send_gpa(g, NETVSC_COOKIE(NETVSC_COOKIE_HOLD, 0, h), frame - hdr,
 			    hdr + m->pkt_len) != 0)
 		return -EAGAIN;
-	p->nhold_free--;
-	p->hold[h] = m;
-	pvb_counter_add1w(&p->txq.gpa_zero_copy, 1);
+	g->nhold_free--;
+	g->hold[h] = m;
+	pvb_counter_add1w(&g->tx_gpa_zero_copy, 1);
 	return 1;	/* the mbuf is held until the host completes */
 }
 
 /* A frame larger than a section: copied into adjacent sections, sent as pages. */
 static int
-netvsc_tx_big(struct netvsc_port *p, const struct rte_mbuf *m, uint32_t need)
+netvsc_tx_big(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need)
 {
-	uint32_t k = (need + p->section_size - 1) / p->section_size;
-	int64_t s = pvb_nvsp_slots_get(&p->sect, k);
+	uint32_t k = (need + g->section_size - 1) / g->section_size;
+	int64_t s = pvb_nvsp_slots_get(&g->sect, k);
 	uint8_t *dst;
 
 	if (s < 0)
 		return -ENOSPC;
-	dst = p->sendbuf + (uint64_t)s * p->section_size;
+	dst = g->base.sendbuf + (uint64_t)s * g->section_size;
 	/* the message's own length: need is an upper bound */
-	need = netvsc_put_msg(p, dst, m);
-	if (netvsc_send_gpa(p, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, k, s), dst, need) != 0) {
-		pvb_nvsp_slots_put(&p->sect, (uint32_t)s, k);
+	need = netvsc_put_msg(g, dst, m);
+	if (netvsc_send_gpa(g, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, k, s), dst, need) != 0) {
+		pvb_nvsp_slots_put(&g->sect, (uint32_t)s, k);
 		return -EAGAIN;
 	}
-	pvb_counter_add1w(&p->txq.gpa, 1);
+	pvb_counter_add1w(&g->tx_gpa, 1);
 	return 0;
 }
 
 static bool
-netvsc_in_region(const struct netvsc_port *p, const struct rte_mbuf *m)
+netvsc_in_region(const struct netvsc_port *g, const struct rte_mbuf *m)
 {
-	const uint8_t *a = m->buf_addr, *base = p->ch->shm.base;
+	const uint8_t *a = m->buf_addr, *base = g->base.ch->shm.base;
 
 	return RTE_MBUF_HAS_EXTBUF(m) && m->nb_segs == 1 && a >= base &&
-	       a + m->buf_len <= base + p->ch->shm.len &&
+	       a + m->buf_len <= base + g->base.ch->shm.len &&
 	       m->data_off >= PVB_RNDIS_PACKET_HDR_SIZE && !(m->ol_flags & RTE_MBUF_F_TX_VLAN);
 }
 
 /* Send one frame (out_lock held): 0 sent and free it, 1 sent and held, < 0 stop. */
 static int
-netvsc_tx_one(struct netvsc_port *p, struct rte_mbuf *m)
+netvsc_tx_one(struct netvsc_port *g, struct rte_mbuf *m)
 {
 	uint32_t need = PVB_RNDIS_PACKET_HDR_SIZE + 16 + m->pkt_len;
 
-	need = RTE_ALIGN_CEIL(need, p->align);
-	if (need <= p->agg_max && !(m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(p, m)))
-		return netvsc_tx_small(p, m, need);
+	need = RTE_ALIGN_CEIL(need, g->align);
+	if (need <= g->agg_max && !(m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(g, m)))
+		return netvsc_tx_small(g, m, need);
 	/* frames leave in order: the section being filled goes before a page send */
-	if (netvsc_agg_flush(p) != 0)
+	if (netvsc_agg_flush(g) != 0)
 		return -EAGAIN;
 	/* a frame already in the region (received zero copy) is sent in place */
-	if (m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(p, m))
-		return netvsc_tx_inplace(p, m);
-	return netvsc_tx_big(p, m, need);
+	if (m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(g, m))
+		return netvsc_tx_inplace(g, m);
+	return netvsc_tx_big(g, m, need);
 }
 
 uint16_t
 netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct netvsc_txq *q = queue;
-	struct netvsc_port *p = q->port;
+	struct nvport_txq *q = queue;
+	struct nvport *p = q->port;
+	struct netvsc_port *g = netvsc_port(p);
 	struct rte_mbuf *done[NETVSC_MAX_BURST];
 	struct nvchan *ch;
 	uint32_t frame_max, nd = 0, sent = 0;
@@ -551,14 +465,14 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t i;
 	int rc;
 
-	if (!nvchan_enter(&p->act_flags[1], &p->state))
+	if (unlikely(n == 0) || !nvport_enter(&p->act[1], &p->state))
 		return 0;
 	ch = p->ch;
 	n = RTE_MIN(n, NETVSC_MAX_BURST);
 	frame_max = p->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
 	/* sections come back in host completions: read them when short */
-	if (p->sect.nfree < n)
-		netvsc_events(p, NVCHAN_STOP_AT_DATA, NULL, NULL, 0);
+	if (g->sect.nfree < n && !nvchan_idle(ch))
+		nvport_events(p, NVPORT_STOP_AT_DATA, NULL, NULL, 0, netvsc_packet, netvsc_flush);
 	rte_spinlock_lock(&ch->out_lock);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -568,9 +482,9 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 			done[nd++] = m;
 			continue;
 		}
-		rc = netvsc_tx_one(p, m);
+		rc = netvsc_tx_one(g, m);
 		if (rc < 0) {
-			pvb_counter_add1w(&q->no_section, rc == -ENOSPC);
+			pvb_counter_add1w(&g->tx_no_section, rc == -ENOSPC);
 			break;
 		}
 		bytes += m->pkt_len;
@@ -578,11 +492,12 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		if (rc == 0)
 			done[nd++] = m;
 	}
-	netvsc_agg_flush(p);
-	/* the peer polls in DATA: no doorbell from a burst (see nvchan_signal()) */
-	pvb_vmbus_out_commit(&ch->out);
+	netvsc_agg_flush(g);
+	/* the host unmasked (it sleeps): wake it; never blocks */
+	if (pvb_vmbus_out_commit(&ch->out))
+		nvchan_signal(ch);
 	rte_spinlock_unlock(&ch->out_lock);
-	nvchan_leave(&p->act_flags[1]);
+	nvport_leave(&p->act[1]);
 	rte_pktmbuf_free_bulk(done, nd);
 	pvb_counter_add1w(&q->packets, sent);
 	pvb_counter_add1w(&q->bytes, bytes);
@@ -591,30 +506,30 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 
 /* An RNDIS control message from the VSC, in one section (out_lock taken here). */
 int
-netvsc_send_ctl(struct netvsc_port *p, const struct pvb_vsc_action *a)
+netvsc_send_ctl(struct netvsc_port *g, const struct pvb_vsc_action *a)
 {
 	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT };
 	uint8_t buf[PVB_NVSP_MSG_SIZE];
 	int64_t s;
 	int rc;
 
-	rte_spinlock_lock(&p->ch->out_lock);
-	s = pvb_nvsp_slots_get(&p->sect, 1);
+	rte_spinlock_lock(&g->base.ch->out_lock);
+	s = pvb_nvsp_slots_get(&g->sect, 1);
 	if (s < 0) {
-		rte_spinlock_unlock(&p->ch->out_lock);
+		rte_spinlock_unlock(&g->base.ch->out_lock);
 		return -ENOSPC;
 	}
-	memcpy(p->sendbuf + (uint64_t)s * p->section_size, a->rndis, a->rndis_len);
+	memcpy(g->base.sendbuf + (uint64_t)s * g->section_size, a->rndis, a->rndis_len);
 	m.u.rndis.channel_type = PVB_NVSP_RNDIS_CONTROL;
 	m.u.rndis.section_index = (uint32_t)s;
 	m.u.rndis.section_size = a->rndis_len;
-	rc = pvb_vmbus_out_inband(&p->ch->out, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, 1, s),
+	rc = pvb_vmbus_out_inband(&g->base.ch->out, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, 1, s),
 				  PVB_VMBUS_FLAG_COMPLETION_REQUESTED, buf,
 				  pvb_nvsp_encode(&m, buf));
 	if (rc != 0)
-		pvb_nvsp_slots_put(&p->sect, (uint32_t)s, 1);
-	else if (pvb_vmbus_out_commit(&p->ch->out))
-		nvchan_signal(p->ch);
-	rte_spinlock_unlock(&p->ch->out_lock);
+		pvb_nvsp_slots_put(&g->sect, (uint32_t)s, 1);
+	else if (pvb_vmbus_out_commit(&g->base.ch->out))
+		nvchan_signal(g->base.ch);
+	rte_spinlock_unlock(&g->base.ch->out_lock);
 	return rc;
 }

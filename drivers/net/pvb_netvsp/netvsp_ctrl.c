@@ -21,21 +21,10 @@
 
 #include "netvsp.h"
 
-extern int netvsp_logtype;
-#define LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_ ## level, netvsp_logtype, "net_pvb_netvsp: " fmt "\n", ##__VA_ARGS__)
-
 #define NETVSP_NREC		8192		/* guest packets held at once */
 #define NETVSP_SECTION_DEFAULT	32768		/* send section offered by default */
 #define NETVSP_MAX_RING		(64u << 20)
 #define NETVSP_MAX_REGION	(4ull << 30)
-
-void
-netvsp_link_update_now(struct netvsp_port *p)
-{
-	/* relaxed: a status report, orders nothing */
-	nvchan_link_set(p->port_id, pvb_load_relaxed(&p->state) == NVCHAN_DATA);
-}
 
 static int
 netvsp_gpadl_size(void *arg, uint32_t id, uint64_t *size)
@@ -49,8 +38,9 @@ netvsp_gpadl_size(void *arg, uint32_t id, uint64_t *size)
 }
 
 static void
-netvsp_vsp_start(struct netvsp_port *p)
+netvsp_vsp_start(struct netvsp_port *v)
 {
+	struct nvport *p = &v->base;
 	/*
 	 * 32 KiB sections holding up to 64 frames: a guest packet, a record and a
 	 * completion per section cost the same for 1 frame or 20, so big
@@ -59,256 +49,255 @@ netvsp_vsp_start(struct netvsp_port *p)
 	struct pvb_vsp_config cfg = {
 		.mtu = p->mtu,
 		.max_pkts_per_msg = 64,
-		.send_section_size = p->section_size != 0 ? p->section_size :
+		.send_section_size = v->section_size != 0 ? v->section_size :
 				     RTE_MAX(NETVSP_SECTION_DEFAULT,
 					     RTE_ALIGN_CEIL(p->mtu + 256, 64)),
 	};
 
-	memcpy(cfg.mac, p->guest_mac, sizeof(cfg.mac));
-	pvb_vsp_init(&p->vsp, &cfg, netvsp_gpadl_size, &p->open);
+	memcpy(cfg.mac, v->guest_mac.addr_bytes, sizeof(cfg.mac));
+	pvb_vsp_init(&v->vsp, &cfg, netvsp_gpadl_size, &v->open);
 	p->rxbuf = NULL;
 	p->sendbuf = NULL;
-	pvb_store_relaxed(&p->filter, 0);
+	pvb_store_relaxed(&v->filter, 0);
 	/* nothing is published yet: the bursts do not run in CTRL */
-	pvb_store_relaxed(&p->rx_enabled, 0);
+	pvb_store_relaxed(&v->rx_enabled, 0);
+}
+
+/* Map the guest's region and rings, take the doorbell; a refusal reason or NULL. */
+static const char *
+netvsp_map(struct netvsp_port *v, struct nvchan *ch, int *rc)
+{
+	struct pvb_chan_msg *m = &v->hc.msg;
+	const struct pvb_chan_open *o = &m->u.open;
+
+	*rc = pvb_shm_attach(&ch->shm, m->fds[PVB_CHAN_FD_REGION], o->region_size);
+	if (*rc != 0)
+		return pvb_shm_attach_strerror(*rc);
+	m->fds[PVB_CHAN_FD_REGION] = -1;
+	/* no hole the guest punches from now on can fault us (doc/shm.md) */
+	*rc = pvb_shm_lock(&ch->shm);
+	if (*rc != 0)
+		return "region cannot be locked against hole punching";
+	ch->bell = m->fds[PVB_CHAN_FD_BELL];
+	m->fds[PVB_CHAN_FD_BELL] = -1;
+	/* the guest's tx ring is our incoming one */
+	*rc = nvchan_attach_rings(ch, o->tx.offset, o->tx.size, o->rx.offset, o->rx.size);
+	return *rc != 0 ? "rings do not attach" : NULL;
 }
 
 /* The guest's OPEN: map its region and rings, or refuse with a reason. */
 static void
-netvsp_open(struct netvsp_port *p)
+netvsp_open(struct netvsp_port *v)
 {
-	struct pvb_chan_msg *m = &p->hc.msg;
-	const struct pvb_chan_open *o = &m->u.open;
+	struct nvport *p = &v->base;
+	const struct pvb_chan_open *o = &v->hc.msg.u.open;
+	const char *why;
 	struct nvchan *ch;
 	int rc;
 
-	ch = nvchan_new("netvsp", NETVSP_NREC, p->socket_id);
+	ch = nvchan_new(NETVSP_NREC, p->socket_id);
 	if (ch == NULL) {
-		pvb_chan_host_refuse(&p->hc, -ENOMEM, "host out of memory");
+		pvb_chan_host_refuse(&v->hc, -ENOMEM, "host out of memory");
 		return;
 	}
-	rc = pvb_shm_attach(&ch->shm, m->fds[PVB_CHAN_FD_REGION], o->region_size);
-	if (rc != 0) {
+	why = netvsp_map(v, ch, &rc);
+	if (why != NULL) {
 		nvchan_put(ch);
-		LOG(ERR, "%s: refused the guest's region: %s", p->path, strerror(-rc));
-		pvb_chan_host_refuse(&p->hc, rc, rc == -EPERM ? "region is not size-sealed" :
-				     "region smaller than announced or not mappable");
+		LOG(ERR, "%s: refused the guest's channel: %s", p->path, why);
+		pvb_chan_host_refuse(&v->hc, rc, why);
 		return;
 	}
-	m->fds[PVB_CHAN_FD_REGION] = -1;
-	ch->bell_self = m->fds[PVB_CHAN_FD_HOST_BELL];
-	ch->bell_peer = m->fds[PVB_CHAN_FD_GUEST_BELL];
-	m->fds[PVB_CHAN_FD_HOST_BELL] = -1;
-	m->fds[PVB_CHAN_FD_GUEST_BELL] = -1;
-	/* the guest's tx ring is our incoming one */
-	rc = nvchan_attach_rings(ch, o->tx.offset, o->tx.size, o->rx.offset, o->rx.size);
-	if (rc != 0) {
-		nvchan_put(ch);
-		pvb_chan_host_refuse(&p->hc, rc, "rings do not attach");
-		return;
-	}
-	p->open = *o;
-	netvsp_vsp_start(p);
+	v->open = *o;
+	netvsp_vsp_start(v);
 	p->ch = ch;
 	/* relaxed: the bursts do not run in CTRL */
 	pvb_store_relaxed(&p->broken, 0);
-	p->ctrl_deadline = rte_get_timer_cycles() + 30 * rte_get_timer_hz();
-	pvb_chan_host_accept(&p->hc);
-	/* pairs with the seq_cst load in nvchan_enter(): ch and the VSP are set */
-	pvb_store_seqcst(&p->state, NVCHAN_CTRL);
+	nvport_deadline_in(p, 30);
+	pvb_chan_host_accept(&v->hc);
+	nvport_intr_attach(p);
+	nvport_set_state(p, NVPORT_CTRL);
 	LOG(INFO, "%s: guest opened channel %u (%" PRIu64 " MB region)", p->path, o->chan_id,
 	    o->region_size >> 20);
 }
 
 /* Take the channel back from the bursts and drop it. */
 static void
-netvsp_teardown(struct netvsp_port *p)
+netvsp_teardown(struct netvsp_port *v)
 {
-	struct nvchan *ch = p->ch;
+	struct nvport *p = &v->base;
 
-	if (ch == NULL)
+	if (p->ch == NULL)
 		return;
-	nvchan_quiesce(&p->state, NVCHAN_DOWN, p->act, RTE_DIM(p->act));
-	netvsp_link_update_now(p);
-	/* no burst runs now: the allocator and a half-read guest packet are ours */
-	if (p->cur_rec != NULL)
-		nvchan_rec_parsed(p->cur_rec);
-	p->cur_rec = NULL;
-	netvsp_slots_free(p);
-	p->rxbuf = NULL;
-	p->sendbuf = NULL;
-	pvb_store_relaxed(&p->rx_enabled, 0);
-	p->ch = NULL;
-	nvchan_kill(ch);
-	nvchan_put(ch);
-	pvb_counter_add(&p->disconnects, 1);
-	nvchan_xsnap_clear(&p->xsnap);
+	nvport_quiesce(p, NVPORT_DOWN);
+	nvport_link_update(p, false);
+	/* no burst runs now: the allocator is ours */
+	netvsp_slots_free(v);
+	pvb_store_relaxed(&v->rx_enabled, 0);
+	nvport_drop_channel(p);
 }
 
 static void
-netvsp_offer(struct netvsp_port *p, int fd)
+netvsp_close(struct netvsp_port *v, const char *why)
+{
+	if (why != NULL)
+		LOG(ERR, "%s: %s", v->base.path, why);
+	pvb_chan_host_close(&v->hc, true);
+	netvsp_teardown(v);
+}
+
+static void
+netvsp_offer(struct netvsp_port *v, int fd)
 {
 	struct pvb_chan_offer offer = {
-		.chan_id = ++p->chan_seq,
-		.mtu = p->mtu,
+		.chan_id = ++v->chan_seq,
+		.mtu = v->base.mtu,
 		.max_ring_bytes = NETVSP_MAX_RING,
 		.max_region_bytes = NETVSP_MAX_REGION,
 	};
 
-	memcpy(offer.mac, p->guest_mac, sizeof(offer.mac));
-	if (pvb_chan_host_start(&p->hc, fd, &offer) == 0)
-		pvb_counter_add(&p->connects, 1);
+	memcpy(offer.mac, v->guest_mac.addr_bytes, sizeof(offer.mac));
+	if (pvb_chan_host_start(&v->hc, fd, &offer) == 0)
+		pvb_counter_add(&v->base.connects, 1);
 }
 
-/* A ring found broken: log why once, tell the guest, drop the channel. */
+/* What both steps check: a protocol or ring failure closes the channel. */
 static bool
-netvsp_broken(struct netvsp_port *p)
+netvsp_failed(struct netvsp_port *v)
 {
-	struct nvchan *ch = p->ch;
-
-	/* relaxed: a flag the bursts raise; the fault codes are read after quiescing */
-	if (!pvb_load_relaxed(&p->broken) && !pvb_vmbus_in_broken(&ch->in) &&
-	    !pvb_vmbus_out_broken(&ch->out))
-		return false;
-	nvchan_quiesce(&p->state, NVCHAN_CTRL, p->act, RTE_DIM(p->act));
-	LOG(ERR, "%s: the guest broke the ring protocol (in: %s, out: %s); channel closed",
-	    p->path, pvb_vmbus_fault_str(ch->in.fault), pvb_vmbus_fault_str(ch->out.fault));
-	pvb_counter_add(&p->ring_broken, 1);
-	pvb_chan_host_close(&p->hc, true);
-	netvsp_teardown(p);
-	return true;
+	if (v->vsp.state == PVB_VSP_FAILED) {
+		LOG(ERR, "%s: guest broke the protocol: %s", v->base.path, v->vsp.why);
+		netvsp_close(v, NULL);
+		return true;
+	}
+	if (nvport_broken(&v->base, "guest")) {
+		netvsp_close(v, NULL);
+		return true;
+	}
+	return false;
 }
 
 /* Set-up in the rings; hand over to the bursts once RNDIS is up. */
 static void
-netvsp_ctrl_step(struct netvsp_port *p)
+netvsp_ctrl_step(struct netvsp_port *v)
 {
+	struct nvport *p = &v->base;
 	struct nvchan *ch = p->ch;
 	bool more;
 
-	netvsp_events(p, NVCHAN_DROP, NULL, NULL, 0);
-	if (p->vsp.state == PVB_VSP_FAILED) {
-		LOG(ERR, "%s: guest broke the protocol: %s", p->path, p->vsp.why);
-		pvb_chan_host_close(&p->hc, true);
-		netvsp_teardown(p);
-		return;
-	}
-	if (netvsp_broken(p))
+	netvsp_ctrl_events(v);
+	if (netvsp_failed(v))
 		return;
 	/* a guest that stops half way must not hold the port for ever */
-	if (rte_get_timer_cycles() > p->ctrl_deadline) {
-		LOG(ERR, "%s: the guest did not finish the set-up within 30 s", p->path);
-		pvb_chan_host_close(&p->hc, true);
-		netvsp_teardown(p);
+	if (nvport_deadline_passed(p)) {
+		netvsp_close(v, "the guest did not finish the set-up within 30 s");
 		return;
 	}
-	if (p->vsp.state == PVB_VSP_RNDIS_READY && p->rxbuf != NULL && p->sendbuf != NULL) {
+	if (v->vsp.state == PVB_VSP_RNDIS_READY && p->rxbuf != NULL && p->sendbuf != NULL) {
 		/* the bursts poll from now on: the guest need not ring us */
 		rte_spinlock_lock(&ch->in_lock);
 		pvb_vmbus_in_set_mask(&ch->in, true);
 		rte_spinlock_unlock(&ch->in_lock);
 		/* the guest's media query was answered "connected" */
-		p->media_said = true;
-		pvb_store_seqcst(&p->state, NVCHAN_DATA);
-		netvsp_link_update_now(p);
+		v->media_said = true;
+		nvport_set_state(p, NVPORT_DATA);
+		nvport_link_update(p, true);
 		LOG(INFO, "%s: guest up (NVSP 0x%x, %u receive slots of %u, %u send sections)",
-		    p->path, p->vsp.nvsp_ver, p->vsp.slot_count, p->vsp.slot_size,
-		    p->vsp.section_count);
+		    p->path, v->vsp.nvsp_ver, v->vsp.slot_count, v->vsp.slot_size,
+		    v->vsp.section_count);
 		return;
 	}
 	rte_spinlock_lock(&ch->in_lock);
 	more = pvb_vmbus_in_unmask_and_check(&ch->in);
 	rte_spinlock_unlock(&ch->in_lock);
 	if (!more)
-		nvchan_wait(ch, p->hc.sock, 20);
+		nvchan_wait(ch, v->hc.sock, 20);
 }
 
 /* In DATA: poll for the bursts when nobody does (port stopped, app idle). */
 static void
-netvsp_data_step(struct netvsp_port *p)
+netvsp_data_step(struct netvsp_port *v)
 {
-	/* relaxed: a liveness hint; the rings are under their locks */
-	uint32_t gen = pvb_load_relaxed(&p->poll_gen);
+	struct nvport *p = &v->base;
 
-	/*
-	 * A poller descheduled for a while is not an idle port: drop frames
-	 * only when the port is stopped or nobody polled for a second.
-	 */
-	p->idle_polls = gen == p->idle_gen ? p->idle_polls + 1 : 0;
-	p->idle_gen = gen;
-	if (!p->started || p->idle_polls >= 100)
-		netvsp_events(p, NVCHAN_DROP, NULL, NULL, 0);
-	if (p->vsp.state == PVB_VSP_FAILED) {
-		LOG(ERR, "%s: guest broke the protocol: %s", p->path, p->vsp.why);
-		pvb_chan_host_close(&p->hc, true);
-		netvsp_teardown(p);
-		return;
-	}
-	if (netvsp_broken(p))
+	if (nvport_unpolled(p))
+		netvsp_ctrl_events(v);
+	if (netvsp_failed(v))
 		return;
 	/* the guest's medium follows this port: disconnected while it is stopped */
-	if (p->started != p->media_said && netvsp_indicate_link(p, p->started) == 0)
-		p->media_said = p->started;
-	nvchan_xsnap_take(p->ch, &p->slots, &p->xsnap);
-	nvchan_wait(NULL, p->hc.sock, 10);
+	if (p->started != v->media_said && netvsp_indicate_link(v, p->started) == 0)
+		v->media_said = p->started;
+	nvchan_xsnap_take(p->ch, &v->slots, &p->xsnap);
+	nvport_link_update(p, true);
+	nvchan_wait(NULL, v->hc.sock, 10);
+}
+
+/* A connection on the listening socket: the next guest, or one too many. */
+static void
+netvsp_accept(struct netvsp_port *v)
+{
+	int fd = pvb_chan_accept(v->lfd);
+
+	if (fd < 0) {
+		if (v->hc.state == PVB_CHAN_H_IDLE || v->hc.state == PVB_CHAN_H_CLOSED)
+			nvchan_wait(NULL, v->lfd, 100);
+		return;
+	}
+	if (v->hc.state == PVB_CHAN_H_IDLE || v->hc.state == PVB_CHAN_H_CLOSED) {
+		netvsp_offer(v, fd);
+		nvport_deadline_in(&v->base, 30);
+		return;
+	}
+	/* a refused guest retries every 100 ms: say it once per 100 */
+	if (v->refused++ % 100 == 0)
+		LOG(NOTICE, "%s: refused another guest: the channel is in use (%" PRIu64
+		    " refusals)", v->base.path, v->refused);
+	pvb_chan_send_error(fd, -EBUSY, "channel in use by another guest");
+	close(fd);
 }
 
 void *
 netvsp_ctrl_thread(void *arg)
 {
-	struct netvsp_port *p = arg;
-	int fd;
+	struct netvsp_port *v = arg;
+	struct nvport *p = &v->base;
 
 	/* relaxed: a stop request; the thread is joined after it */
 	while (!pvb_load_relaxed(&p->stop)) {
-		if (p->hc.state == PVB_CHAN_H_IDLE || p->hc.state == PVB_CHAN_H_CLOSED) {
-			fd = pvb_chan_accept(p->lfd);
-			if (fd < 0) {
-				nvchan_wait(NULL, p->lfd, 100);
-				continue;
-			}
-			netvsp_offer(p, fd);
-			p->ctrl_deadline = rte_get_timer_cycles() + 30 * rte_get_timer_hz();
-		} else if ((fd = pvb_chan_accept(p->lfd)) >= 0) {
-			/* a refused guest retries every 100 ms: say it once per 100 */
-			if (p->refused++ % 100 == 0)
-				LOG(NOTICE, "%s: refused another guest: the channel is in use "
-				    "(%" PRIu64 " refusals)", p->path, p->refused);
-			pvb_chan_send_error(fd, -EBUSY, "channel in use by another guest");
-			close(fd);
-		}
-		switch (pvb_chan_host_poll(&p->hc)) {
+		netvsp_accept(v);
+		if (v->hc.state == PVB_CHAN_H_IDLE || v->hc.state == PVB_CHAN_H_CLOSED)
+			continue;
+		switch (pvb_chan_host_poll(&v->hc)) {
 		case PVB_CHAN_EV_OPEN:
-			netvsp_open(p);
+			netvsp_open(v);
 			break;
 		case PVB_CHAN_EV_CLOSED:
 			LOG(INFO, "%s: guest gone (%s)", p->path,
-			    p->hc.why != NULL ? p->hc.why : "closed");
-			netvsp_teardown(p);
+			    v->hc.why != NULL ? v->hc.why : "closed");
+			netvsp_teardown(v);
 			continue;
 		default:
 			break;
 		}
 		/* relaxed: only this thread writes state */
 		switch (pvb_load_relaxed(&p->state)) {
-		case NVCHAN_CTRL:
-			netvsp_ctrl_step(p);
+		case NVPORT_CTRL:
+			netvsp_ctrl_step(v);
 			break;
-		case NVCHAN_DATA:
-			netvsp_data_step(p);
+		case NVPORT_DATA:
+			netvsp_data_step(v);
 			break;
 		default:
 			/* offered, not opened: a guest that never opens must not hold the port */
-			if (p->hc.state == PVB_CHAN_H_OFFERED &&
-			    rte_get_timer_cycles() > p->ctrl_deadline) {
-				LOG(ERR, "%s: the guest did not open the channel within 30 s", p->path);
-				pvb_chan_host_close(&p->hc, false);
+			if (v->hc.state == PVB_CHAN_H_OFFERED && nvport_deadline_passed(p)) {
+				LOG(ERR, "%s: the guest did not open the channel within 30 s",
+				    p->path);
+				pvb_chan_host_close(&v->hc, false);
 				continue;
 			}
-			nvchan_wait(NULL, p->hc.sock, 50);
+			nvchan_wait(NULL, v->hc.sock, 50);
 		}
 	}
-	pvb_chan_host_close(&p->hc, true);
-	netvsp_teardown(p);
+	pvb_chan_host_close(&v->hc, true);
+	netvsp_teardown(v);
 	return NULL;
 }

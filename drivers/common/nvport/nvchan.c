@@ -3,27 +3,22 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <ethdev_driver.h>
 #include <rte_errno.h>
-#include <rte_string_fns.h>
 #include <rte_malloc.h>
 #include <rte_memcpy.h>
 
-#include "pvb_nvsp.h"
-#include "pvb_nvchan.h"
+#include "nvchan.h"
+#include "pvb_bell.h"
 
 static void nvchan_rec_done(void *addr, void *opaque);
 
 struct nvchan *
-nvchan_new(const char *name, uint32_t nrec, int socket_id)
+nvchan_new(uint32_t nrec, int socket_id)
 {
 	char rname[RTE_RING_NAMESIZE];
 	struct nvchan *ch;
@@ -33,8 +28,7 @@ nvchan_new(const char *name, uint32_t nrec, int socket_id)
 	if (ch == NULL)
 		goto nomem;
 	ch->shm.fd = -1;
-	ch->bell_peer = -1;
-	ch->bell_self = -1;
+	ch->bell = -1;
 	ch->nrec = nrec;
 	ch->rec = rte_zmalloc_socket("pvb_nvchan_rec", sizeof(*ch->rec) * nrec,
 				     RTE_CACHE_LINE_SIZE, socket_id);
@@ -58,7 +52,6 @@ nvchan_new(const char *name, uint32_t nrec, int socket_id)
 	rte_spinlock_init(&ch->out_lock);
 	/* relaxed: nobody else can see the channel yet */
 	atomic_init(&ch->refcnt, 1);
-	(void)name;
 	return ch;
 free:
 	rte_ring_free(ch->compq);
@@ -95,10 +88,8 @@ static void
 nvchan_destroy(struct nvchan *ch)
 {
 	pvb_shm_close(&ch->shm);
-	if (ch->bell_peer >= 0)
-		close(ch->bell_peer);
-	if (ch->bell_self >= 0)
-		close(ch->bell_self);
+	if (ch->bell >= 0)
+		close(ch->bell);
 	rte_ring_free(ch->compq);
 	rte_free(ch->stash);
 	rte_free(ch->rec_free);
@@ -172,6 +163,7 @@ void
 nvchan_rec_parsed(struct nvchan_rec *r)
 {
 	struct nvchan *ch = r->ch;
+	uint32_t n;
 
 	if (rte_mbuf_ext_refcnt_update(&r->shinfo, -1) != 0)
 		return;
@@ -180,40 +172,59 @@ nvchan_rec_parsed(struct nvchan_rec *r)
 	 * owns the stash, so the completion skips the multi-producer queue.
 	 */
 	/* relaxed: dead is set only after the bursts were quiesced, by this thread */
-	if (pvb_load_relaxed(&ch->dead) == 0)
-		ch->stash[ch->nstash++] = r->idx;
+	if (pvb_load_relaxed(&ch->dead) == 0) {
+		/* relaxed: in_lock orders the stash; nvchan_idle() only peeks */
+		n = pvb_load_relaxed(&ch->nstash);
+		ch->stash[n] = r->idx;
+		pvb_store_relaxed(&ch->nstash, n + 1);
+	}
 	nvchan_put(ch);
 }
 
+static int
+nvchan_write_comp(struct nvchan *ch, const struct nvchan_rec *r)
+{
+	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT_COMPLETE };
+	uint8_t buf[PVB_NVSP_MSG_SIZE];
+
+	m.u.rndis_complete.status = r->status;
+	return pvb_vmbus_out_comp(&ch->out, r->trans_id, buf, pvb_nvsp_encode(&m, buf));
+}
+
 unsigned int
-nvchan_comp_flush(struct nvchan *ch, int (*write)(struct nvchan *ch, const struct nvchan_rec *r))
+nvchan_comp_flush(struct nvchan *ch)
 {
 	void *objs[64];
 	unsigned int n, i, written = 0;
+	/* relaxed: in_lock holder, the only writer */
+	uint32_t ns = pvb_load_relaxed(&ch->nstash);
 
 	for (;;) {
-		if (ch->nstash == 0) {
+		if (ns == 0) {
 			n = rte_ring_sc_dequeue_burst(ch->compq, objs, RTE_DIM(objs), NULL);
 			if (n == 0)
-				return written;
+				break;
 			for (i = 0; i < n; i++)
 				ch->stash[i] = (uint32_t)(uintptr_t)objs[i];
-			ch->nstash = n;
+			ns = n;
 		}
-		for (i = 0; i < ch->nstash; i++) {
-			if (write(ch, &ch->rec[ch->stash[i]]) != 0) {
-				/* ring full: keep the rest, in order, for the next call */
-				pvb_counter_add1w(&ch->comp_ring_full, 1);
-				memmove(ch->stash, ch->stash + i,
-					(ch->nstash - i) * sizeof(uint32_t));
-				ch->nstash -= i;
-				return written;
-			}
+		for (i = 0; i < ns; i++) {
+			if (nvchan_write_comp(ch, &ch->rec[ch->stash[i]]) != 0)
+				break;
 			ch->rec_free[ch->rec_nfree++] = ch->stash[i];
 			written++;
 		}
-		ch->nstash = 0;
+		if (i < ns) {
+			/* ring full: keep the rest, in order, for the next call */
+			pvb_counter_add1w(&ch->comp_ring_full, 1);
+			memmove(ch->stash, ch->stash + i, (ns - i) * sizeof(uint32_t));
+			ns -= i;
+			break;
+		}
+		ns = 0;
 	}
+	pvb_store_relaxed(&ch->nstash, ns);
+	return written;
 }
 
 struct rte_mbuf *
@@ -251,31 +262,10 @@ nvchan_copy_frame(struct nvchan_mbufs *c, struct rte_mempool *mp, unsigned int w
 	return head;
 }
 
-/*
- * The doorbells are eventfds the guest created: the peer shares their file
- * description and so controls O_NONBLOCK. Only the control thread rings or
- * drains them (the bursts never do: both sides poll in DATA), and only when
- * poll() says it will not block, with O_NONBLOCK set again first; a peer
- * racing both can at worst stall the control thread, never a burst.
- */
-static bool
-nvchan_bell_ready(int fd, short ev)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0))
-		return false;
-	return poll(&p, 1, 0) == 1 && (p.revents & ev);
-}
-
 void
 nvchan_signal(struct nvchan *ch)
 {
-	uint64_t one = 1;
-
-	if (ch->bell_peer >= 0 && nvchan_bell_ready(ch->bell_peer, POLLOUT) &&
-	    write(ch->bell_peer, &one, sizeof(one)) == sizeof(one))
+	if (ch->bell >= 0 && pvb_bell_ring(ch->bell) == 0)
 		pvb_counter_add(&ch->signals, 1);
 }
 
@@ -284,41 +274,14 @@ nvchan_wait(struct nvchan *ch, int fd, int ms)
 {
 	struct pollfd p[2];
 	nfds_t n = 0;
-	uint64_t v;
 
-	if (ch != NULL && ch->bell_self >= 0)
-		p[n++] = (struct pollfd){ .fd = ch->bell_self, .events = POLLIN };
+	if (ch != NULL && ch->bell >= 0)
+		p[n++] = (struct pollfd){ .fd = ch->bell, .events = POLLIN };
 	if (fd >= 0)
 		p[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
-	if (poll(p, n, ms) > 0 && ch != NULL && ch->bell_self >= 0 && (p[0].revents & POLLIN) &&
-	    nvchan_bell_ready(ch->bell_self, POLLIN) && read(ch->bell_self, &v, sizeof(v)) < 0)
-		v = 0;	/* drained by someone else meanwhile: not an error */
-}
-
-int
-nvchan_write_rndis_comp(struct nvchan *ch, uint64_t trans_id, uint32_t status)
-{
-	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT_COMPLETE };
-	uint8_t buf[PVB_NVSP_MSG_SIZE];
-
-	m.u.rndis_complete.status = status;
-	return pvb_vmbus_out_comp(&ch->out, trans_id, buf, pvb_nvsp_encode(&m, buf));
-}
-
-void
-nvchan_quiesce(pvb_shared_u32 *state, uint32_t to, struct nvchan_active *a, unsigned int n)
-{
-	unsigned int i;
-
-	pvb_store_seqcst(state, to);
-	for (i = 0; i < n; i++)
-		/*
-		 * seq_cst, not acquire: the other half of the Dekker in
-		 * nvchan_enter() (store active, load state); it also pairs with
-		 * the store-release in nvchan_leave().
-		 */
-		while (pvb_load_seqcst(&a[i].active) != 0)
-			pvb_cpu_relax();
+	/* the drain is bounded and never blocks, whatever the peer sends */
+	if (poll(p, n, ms) > 0 && ch != NULL && ch->bell >= 0 && (p[0].revents & POLLIN))
+		pvb_bell_drain(ch->bell);
 }
 
 void
@@ -340,8 +303,9 @@ nvchan_xsnap_take(struct nvchan *ch, const struct pvb_nvsp_slots *s, struct nvch
 void
 nvchan_xsnap_clear(struct nvchan_xsnap *x)
 {
-	nvchan_counter_zero(&x->pending);
-	nvchan_counter_zero(&x->in_use);
+	/* relaxed: report values */
+	atomic_store_explicit(&x->pending, 0, memory_order_relaxed);
+	atomic_store_explicit(&x->in_use, 0, memory_order_relaxed);
 }
 
 void
@@ -351,98 +315,4 @@ nvchan_xsnap_read(const struct nvchan_xsnap *x, uint64_t *v)
 	v[1] = pvb_counter_read(&x->in_use);
 	v[2] = pvb_counter_read(&x->signals);
 	v[3] = pvb_counter_read(&x->ring_full);
-}
-
-void
-nvchan_link_set(uint16_t port_id, bool up)
-{
-	struct rte_eth_dev *dev = &rte_eth_devices[port_id];
-	struct rte_eth_link link = {
-		.link_speed = RTE_ETH_SPEED_NUM_10G,
-		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
-		.link_autoneg = RTE_ETH_LINK_FIXED,
-		.link_status = up,
-	};
-
-	/* 0: the status changed */
-	if (rte_eth_linkstatus_set(dev, &link) == 0 && dev->data->dev_conf.intr_conf.lsc)
-		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
-}
-
-void
-nvchan_counter_zero(pvb_counter_t *c)
-{
-	/* relaxed: a reset races with counting by design, as for any NIC */
-	atomic_store_explicit(c, 0, memory_order_relaxed);
-}
-
-int
-nvchan_xstats_names(struct rte_eth_xstat_name *names, unsigned int n,
-		    const char *const *table, unsigned int count)
-{
-	unsigned int i;
-
-	if (names != NULL)
-		for (i = 0; i < RTE_MIN(n, count); i++)
-			strlcpy(names[i].name, table[i], sizeof(names[i].name));
-	return (int)count;
-}
-
-void
-nvchan_queue_release(struct rte_eth_dev *dev, uint16_t qid)
-{
-	(void)dev;
-	(void)qid;
-}
-
-int
-nvchan_kv_path(const char *key, const char *v, void *arg)
-{
-	char *path = arg;
-
-	(void)key;
-	if (v[0] == '\0' || strlen(v) >= 108)
-		return -EINVAL;
-	strlcpy(path, v, 108);
-	return 0;
-}
-
-int
-nvchan_kv_mac(const char *key, const char *v, void *arg)
-{
-	(void)key;
-	return nvchan_parse_mac(v, arg);
-}
-
-int
-nvchan_parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char tail;
-	int i;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &tail) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	if (mac[0] & 1)
-		return -EINVAL;	/* a group address cannot be a port's address */
-	return 0;
-}
-
-int
-nvchan_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *v)
-{
-	unsigned long long x;
-	char *end;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || x < min || x > max)
-		return -EINVAL;
-	*v = (uint32_t)x;
-	return 0;
 }

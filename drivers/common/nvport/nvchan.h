@@ -2,14 +2,14 @@
  * Copyright(c) 2026 pvbridge authors
  */
 
-#ifndef _PVB_NVCHAN_H_
-#define _PVB_NVCHAN_H_
+#ifndef _NVCHAN_H_
+#define _NVCHAN_H_
 
 /**
  * @file
- * What the two netvsc PMDs share: one open channel (the guest's region, the
- * ring pair inside it, doorbells) and the zero-copy records that tie
- * external-buffer mbufs to the completion the peer is owed.
+ * One open netvsc channel, as both ends of it see it: the guest's region,
+ * the VMBus ring pair inside it, the doorbell, and the zero-copy records
+ * that tie external-buffer mbufs to the completion the peer is owed.
  *
  * Ownership and locking. A VMBus ring direction has exactly one producer and
  * one consumer, but a port touches its rings from the rx burst, the tx burst
@@ -19,7 +19,7 @@
  *  - out_lock: held by whoever writes the outgoing ring, and by the owner of
  *    the slot or section allocator (their frees come from completions read
  *    in the incoming ring: taken in the order in_lock, then out_lock).
- * With testpmd's usual one lcore per port both locks are uncontended.
+ * Neither is taken by a poll that finds nothing to do (nvchan_idle()).
  *
  * Lifetime. The channel is reference counted: the port holds one reference
  * while the peer is connected, and every armed record holds one until the
@@ -31,7 +31,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_spinlock.h>
@@ -40,20 +39,6 @@
 #include "pvb_ordering.h"
 #include "pvb_shm.h"
 #include "pvb_vmbus.h"
-
-/** Where a channel is. The datapath runs only in NVCHAN_DATA. */
-enum nvchan_state {
-	NVCHAN_DOWN = 0,	/**< no channel */
-	NVCHAN_CTRL,		/**< open; the control thread runs NVSP/RNDIS set-up */
-	NVCHAN_DATA,		/**< set up: the bursts own the rings */
-};
-
-/** What a poll of the incoming ring does with data frames. */
-enum nvchan_mode {
-	NVCHAN_DELIVER,		/**< rx burst: frames go to the application */
-	NVCHAN_STOP_AT_DATA,	/**< tx burst: completions only, frames stay for rx */
-	NVCHAN_DROP,		/**< nobody receives: frames are completed unread */
-};
 
 struct nvchan;
 
@@ -74,16 +59,15 @@ struct nvchan {
 	struct pvb_vmbus_out out;	/* producer: out_lock holder */
 	rte_spinlock_t in_lock;
 	rte_spinlock_t out_lock;
-	int bell_peer;			/* eventfd we write to wake the peer */
-	int bell_self;			/* eventfd the peer writes to wake us */
+	int bell;			/* our end of the doorbell socket pair */
 	/* zero-copy records */
 	uint32_t nrec;
 	struct nvchan_rec *rec;
 	uint32_t *rec_free;		/* free stack: in_lock holder */
 	uint32_t rec_nfree;
 	struct rte_ring *compq;		/* records whose mbufs are all freed: MP, SC */
-	uint32_t *stash;		/* dequeued, completion not written yet (ring full) */
-	uint32_t nstash;
+	uint32_t *stash;		/* completions not written yet: in_lock holder */
+	pvb_shared_u32 nstash;		/* W: in_lock holder; R: nvchan_idle() */
 	pvb_counter_t signals;		/* doorbells rung */
 	pvb_counter_t comp_ring_full;	/* completions delayed for lack of ring space */
 };
@@ -92,7 +76,7 @@ struct nvchan {
  * A channel with @p nrec records, holding one reference (the caller's),
  * rings not attached yet. NULL with rte_errno set.
  */
-struct nvchan *nvchan_new(const char *name, uint32_t nrec, int socket_id);
+struct nvchan *nvchan_new(uint32_t nrec, int socket_id);
 
 /**
  * Attach the ring ends inside ch->shm: the incoming ring at @p in_off and
@@ -107,6 +91,26 @@ void nvchan_put(struct nvchan *ch);
 /** The peer is gone: completions are no longer written (records still free). */
 void nvchan_kill(struct nvchan *ch);
 
+/**
+ * Nothing to do for a poll: the peer wrote nothing we have not consumed and
+ * no completion waits to be written. One acquire load of the peer's write
+ * index (its read_index neighbour sits on the same line) plus our own
+ * completion queue, which stays in the poller's cache when the application
+ * frees on the polling lcore. Racy by design: a false "busy" costs one
+ * locked look, a false "idle" is corrected by the next poll.
+ */
+static inline bool
+nvchan_idle(const struct nvchan *ch)
+{
+	const struct pvb_vmbus_ctl *c = ch->in.m.ctl;
+
+	/* pairs with the peer's store-release of write_index (its ring commit) */
+	if (pvb_load_acquire(&c->write_index) != pvb_load_relaxed(&c->read_index))
+		return false;
+	/* relaxed: a hint; the completions themselves are read under in_lock */
+	return pvb_load_relaxed(&ch->nstash) == 0 && rte_ring_empty(ch->compq);
+}
+
 /** A free record armed to complete @p trans_id (in_lock held), or NULL. */
 struct nvchan_rec *nvchan_rec_get(struct nvchan *ch, uint64_t trans_id);
 
@@ -118,12 +122,11 @@ void nvchan_rec_attach(struct nvchan_rec *r, struct rte_mbuf *m, uint8_t *buf, u
 void nvchan_rec_parsed(struct nvchan_rec *r);
 
 /**
- * Write the completions of finished records (in_lock and out_lock held),
- * calling @p write for each: it returns 0, or -EAGAIN when the ring is full
- * (the rest stay for the next call). Returns how many were written.
+ * Write the NVSP completions (108) of finished records (in_lock and
+ * out_lock held); those that find the ring full stay, in order, for the
+ * next call. Returns how many were written.
  */
-unsigned int nvchan_comp_flush(struct nvchan *ch,
-			       int (*write)(struct nvchan *ch, const struct nvchan_rec *r));
+unsigned int nvchan_comp_flush(struct nvchan *ch);
 
 /** Records out with the application (for xstats). */
 static inline uint32_t
@@ -168,49 +171,14 @@ nvchan_mbufs_release(struct nvchan_mbufs *c)
 struct rte_mbuf *nvchan_copy_frame(struct nvchan_mbufs *c, struct rte_mempool *mp,
 				   unsigned int want, const uint8_t *src, uint32_t len);
 
-/** Ring the peer's doorbell. */
+/**
+ * Ring the peer's doorbell. Never blocks: the socket end is ours alone and
+ * every call says MSG_DONTWAIT, so a peer that stops reading costs nothing.
+ */
 void nvchan_signal(struct nvchan *ch);
 
 /** Wait up to @p ms for our doorbell or @p fd (-1: none) to be readable; drains the bell. */
 void nvchan_wait(struct nvchan *ch, int fd, int ms);
-
-/** Write NVSP 108 (status) as the completion of @p trans_id; 0 or -EAGAIN. */
-int nvchan_write_rndis_comp(struct nvchan *ch, uint64_t trans_id, uint32_t status);
-
-/* ---- quiescence between the bursts and the control thread ----------------- */
-
-/** A burst function's presence flag, one per queue, on its own cache line. */
-struct nvchan_active {
-	pvb_shared_u32 active;
-} __rte_cache_aligned;
-
-/**
- * Enter a burst: announce, then look at the state (Dekker with
- * nvchan_quiesce(): seq_cst both sides). True if the channel is in DATA;
- * else the flag is already dropped.
- */
-static inline bool
-nvchan_enter(struct nvchan_active *a, const pvb_shared_u32 *state)
-{
-	pvb_store_seqcst(&a->active, 1);
-	if (pvb_load_seqcst(state) == NVCHAN_DATA)
-		return true;
-	/* pairs with the load-acquire in nvchan_quiesce(): we touched nothing */
-	pvb_store_release(&a->active, 0);
-	return false;
-}
-
-static inline void
-nvchan_leave(struct nvchan_active *a)
-{
-	/* pairs with the load-acquire in nvchan_quiesce(): our ring work is done */
-	pvb_store_release(&a->active, 0);
-}
-
-/** Move @p state to @p to and wait until no burst of @p a[0..n) is inside. */
-void nvchan_quiesce(pvb_shared_u32 *state, uint32_t to, struct nvchan_active *a, unsigned int n);
-
-/* ---- what both ports' control paths and ethdev ops share ------------------ */
 
 /** Channel figures for xstats, published by the control thread. */
 struct nvchan_xsnap {
@@ -233,27 +201,4 @@ void nvchan_xsnap_clear(struct nvchan_xsnap *x);
 /** The NVCHAN_XSNAP_N values, in field order. */
 void nvchan_xsnap_read(const struct nvchan_xsnap *x, uint64_t *v);
 
-/** Set the port's link (10G full duplex) and raise LSC when it changed. */
-void nvchan_link_set(uint16_t port_id, bool up);
-
-/** Zero a statistics counter (a reset races with counting, as on any NIC). */
-void nvchan_counter_zero(pvb_counter_t *c);
-
-/** Copy @p count xstats names into @p names (up to @p n); returns @p count. */
-int nvchan_xstats_names(struct rte_eth_xstat_name *names, unsigned int n,
-			const char *const *table, unsigned int count);
-
-/** The queues live in the port: nothing to release. */
-void nvchan_queue_release(struct rte_eth_dev *dev, uint16_t qid);
-
-/** rte_kvargs handlers: path into a char[108] (1..107 bytes), MAC into uint8_t[6]. */
-int nvchan_kv_path(const char *key, const char *v, void *arg);
-int nvchan_kv_mac(const char *key, const char *v, void *arg);
-
-/** Parse "aa:bb:cc:dd:ee:ff"; 0 or -EINVAL. */
-int nvchan_parse_mac(const char *s, uint8_t mac[6]);
-
-/** Parse an unsigned decimal in [min, max]; 0 or -EINVAL. */
-int nvchan_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *v);
-
-#endif /* _PVB_NVCHAN_H_ */
+#endif /* _NVCHAN_H_ */

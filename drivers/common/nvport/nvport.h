@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _NVPORT_H_
+#define _NVPORT_H_
+
+/**
+ * @file
+ * The port base of the two netvsc channel PMDs, net_pvb_netvsp (host) and
+ * net_pvb_netvsc (guest). What both ends share is here, once: the port's
+ * life cycle (devargs, probe, control thread, secondary processes), its
+ * state and counters, the ethdev operations and xstats, rx interrupts, the
+ * hand-over of the rings between the control thread and the bursts, and the
+ * events loop that consumes the incoming ring. A side supplies only what
+ * differs, in a struct nvport_side: its devargs, its control thread, its
+ * packet handler and its flush (inlined into its own bursts).
+ *
+ * A side's port struct starts with a struct nvport (its first member).
+ *
+ * The bursts and the control thread. The control thread sets the channel up
+ * (CTRL) and then hands the rings to the bursts (DATA); to take them back it
+ * moves the state away from DATA and waits until no burst is inside
+ * (nvport_quiesce()). A burst announces itself by making its queue's epoch
+ * odd, then reads the state; the control thread stores the state, then runs
+ * membarrier(2), which puts a full barrier into every running thread of the
+ * process, then reads the epochs. So a burst either sees the new state or
+ * is seen inside, and the bursts pay no fence: an empty poll is two stores
+ * to a line of its own, a load of the state (read-mostly) and one acquire
+ * load of the peer's write index (nvchan_idle()).
+ */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ethdev_driver.h>
+#include <rte_branch_prediction.h>
+#include <rte_ether.h>
+#include <rte_kvargs.h>
+
+#include "nvchan.h"
+
+struct rte_vdev_device;
+
+/** Where a port's channel is. The bursts touch the rings only in NVPORT_DATA. */
+enum nvport_state {
+	NVPORT_DOWN = 0,	/**< no channel */
+	NVPORT_CTRL,		/**< open; the control thread runs NVSP/RNDIS set-up */
+	NVPORT_DATA,		/**< set up: the bursts own the rings */
+};
+
+/** What a poll of the incoming ring does with data frames. */
+enum nvport_mode {
+	NVPORT_DELIVER,		/**< rx burst: frames go to the application */
+	NVPORT_STOP_AT_DATA,	/**< tx burst: completions only, frames stay for rx */
+	NVPORT_DROP,		/**< nobody receives: frames are completed unread */
+};
+
+#define NVPORT_EVENT_BUDGET	256	/* ring packets per poll */
+
+/** A burst function's presence, one per queue, on its own cache line. */
+struct nvport_active {
+	pvb_shared_u32 epoch;	/* W: the queue's poller (odd: inside); R: control thread */
+} __rte_cache_aligned;
+
+struct nvport;
+
+struct nvport_rxq {
+	struct nvport *port;
+	struct rte_mempool *mp;
+	pvb_counter_t packets, bytes, nombuf, zero_copy;
+};
+
+struct nvport_txq {
+	struct nvport *port;
+	pvb_counter_t packets, bytes, too_big;
+};
+
+/** A side's own xstat: a pvb_counter_t at @p off in its port struct. */
+struct nvport_xstat {
+	const char *name;
+	size_t off;
+};
+
+/** What a side brings to the port base. */
+struct nvport_side {
+	const char *drv;		/**< vdev driver name */
+	int *logtype;			/**< the driver's log type */
+	const char *thread;		/**< control thread name */
+	size_t port_size;		/**< its port struct, a struct nvport first */
+	const char *const *args;	/**< devarg keys, NULL-terminated */
+	/** Side devargs and set-up at probe (primary); 0 or -errno, logged. */
+	int (*parse)(struct nvport *p, struct rte_kvargs *kv, const char *name);
+	void *(*ctrl_thread)(void *port);
+	/** After the control thread is gone (close): release what parse took. */
+	void (*shutdown)(struct nvport *p);
+	eth_rx_burst_t rx_burst;
+	eth_tx_burst_t tx_burst;
+	/** Largest MTU the port allows now. */
+	uint32_t (*max_mtu)(const struct nvport *p);
+	int (*promisc)(struct nvport *p, bool on);
+	uint64_t tx_offloads;
+	const struct nvport_xstat *xstats;	/**< its counters, after the common ones */
+	unsigned int nxstats;
+	const char *in_use_name;	/**< "receive_slots_in_use" or "send_sections_in_use" */
+};
+
+struct nvport {
+	/* configuration */
+	char path[108];
+	struct rte_ether_addr mac;
+	uint32_t mtu;			/* the channel's MTU; 0: not known yet */
+	uint32_t copybreak;
+	uint16_t port_id;
+	int socket_id;
+	bool started;
+
+	/* control thread */
+	pthread_t thread;
+	bool thread_running;
+	pvb_shared_u32 stop;
+	uint32_t idle_epoch;		/* the rx epoch as the control thread last saw it */
+	uint32_t idle_polls;		/* control-thread rounds without an rx burst */
+	uint64_t ctrl_deadline;		/* TSC by which the set-up must be done */
+
+	/* the channel: set up by the control thread, used by the bursts in DATA */
+	pvb_shared_u32 state;		/* enum nvport_state; W: control thread */
+	struct nvchan *ch;
+	struct nvchan_rec *cur_rec;	/* in_lock holder: a peer packet split over bursts */
+	uint32_t cur_pos;		/* where in it the next burst resumes */
+	uint8_t *rxbuf, *sendbuf;	/* in the region */
+	uint64_t rxbuf_len, sendbuf_len;
+	pvb_shared_u32 broken;		/* a burst found a ring broken */
+	struct nvchan_xsnap xsnap;	/* channel figures for xstats */
+
+	/* rx interrupts: an epoll set of the doorbell and a private wake-up */
+	int intr_ep;			/* the queue's event fd as DPDK sees it */
+	int intr_self;			/* eventfd only this process holds */
+
+	struct nvport_active act[2];	/* rx, tx */
+	struct nvport_rxq rxq;
+	struct nvport_txq txq;
+	pvb_counter_t ring_broken, protocol_errors, bad_completions, bad_packets;
+	pvb_counter_t not_polled_drops, connects, disconnects;
+};
+
+/** Log with the side's log type; @p fmt has no newline. */
+#define NVPORT_LOG(side, level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, *(side)->logtype, fmt "\n", ##__VA_ARGS__)
+
+/* ---- the bursts ------------------------------------------------------------- */
+
+/** True when membarrier(2) is missing and the bursts must fence themselves. */
+extern bool nvport_burst_fence;
+
+/** Enter a burst of queue @p a: true if the channel is in DATA (else nothing held). */
+static __rte_always_inline bool
+nvport_enter(struct nvport_active *a, const pvb_shared_u32 *state)
+{
+	/* relaxed: only this queue's poller writes its epoch */
+	uint32_t e = pvb_load_relaxed(&a->epoch);
+
+	/* relaxed: ordered against the state load by nvport_quiesce()'s membarrier */
+	pvb_store_relaxed(&a->epoch, e + 1);
+	if (unlikely(nvport_burst_fence))
+		atomic_thread_fence(memory_order_seq_cst);
+	else
+		atomic_signal_fence(memory_order_seq_cst);	/* the compiler keeps the order */
+	/* pairs with the store-release of the state in nvport_set_state(): ch is set */
+	if (likely(pvb_load_acquire(state) == NVPORT_DATA))
+		return true;
+	/* pairs with the load-acquire in nvport_quiesce(): we touched nothing */
+	pvb_store_release(&a->epoch, e + 2);
+	return false;
+}
+
+static __rte_always_inline void
+nvport_leave(struct nvport_active *a)
+{
+	/* pairs with the load-acquire in nvport_quiesce(): our ring work is done */
+	pvb_store_release(&a->epoch, pvb_load_relaxed(&a->epoch) + 1);
+}
+
+/** The state of a poll of the incoming ring. */
+struct nvport_poll {
+	struct nvport *p;
+	enum nvport_mode mode;
+	struct rte_mempool *mp;
+	struct rte_mbuf **pkts;
+	uint16_t n, got;
+	struct nvchan_mbufs cache;
+	uint64_t comps[NVPORT_EVENT_BUDGET];	/* peer completions of our sends */
+	unsigned int ncomp;
+};
+
+/** A side's handler of one ring packet: 0, -EAGAIN (leave it for later), -EPIPE. */
+typedef int (*nvport_packet_fn)(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk);
+/** A side's work before the outgoing ring is committed (out_lock held): completions. */
+typedef void (*nvport_flush_fn)(struct nvport_poll *e);
+
+/**
+ * Consume the incoming ring (a trylock: another poller inside means nothing
+ * to do here), then write what is owed to the peer and commit. Inlined into
+ * each side's bursts with its own handlers, so the hot loop calls them
+ * directly. Returns the frames put in @p pkts.
+ */
+static __rte_always_inline uint16_t
+nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
+	      struct rte_mbuf **pkts, uint16_t n, nvport_packet_fn packet,
+	      nvport_flush_fn flush)
+{
+	/* not zero-initialised: the arrays are large and filled from their counts */
+	struct nvport_poll e;
+	struct nvchan *ch = p->ch;
+	struct pvb_vmbus_pkt pk;
+	unsigned int budget;
+	int rc;
+
+	if (!rte_spinlock_trylock(&ch->in_lock))
+		return 0;
+	e.p = p;
+	e.mode = mode;
+	e.mp = mp;
+	e.pkts = pkts;
+	e.n = n;
+	e.got = 0;
+	e.ncomp = 0;
+	e.cache.n = 0;
+	e.cache.i = 0;
+	for (budget = 0; budget < NVPORT_EVENT_BUDGET; budget++) {
+		rc = pvb_vmbus_in_peek(&ch->in, &pk);
+		if (rc == 0)
+			rc = packet(&e, &pk);
+		if (rc == -EAGAIN)
+			break;
+		if (rc == -EPIPE || pvb_vmbus_in_broken(&ch->in)) {
+			/* relaxed: a flag for the control thread, which tears down */
+			pvb_store_relaxed(&p->broken, 1);
+			break;
+		}
+		pvb_vmbus_in_consume(&ch->in, &pk);
+	}
+	pvb_vmbus_in_commit(&ch->in);
+	nvchan_mbufs_release(&e.cache);
+	rte_spinlock_lock(&ch->out_lock);
+	flush(&e);
+	nvchan_comp_flush(ch);
+	/* the peer unmasked (it sleeps): wake it; never blocks */
+	if (pvb_vmbus_out_commit(&ch->out))
+		nvchan_signal(ch);
+	rte_spinlock_unlock(&ch->out_lock);
+	rte_spinlock_unlock(&ch->in_lock);
+	return e.got;
+}
+
+/** The rx burst shape of both sides: enter, idle check, events, leave. */
+static __rte_always_inline uint16_t
+nvport_rx(struct nvport_rxq *q, struct rte_mbuf **pkts, uint16_t n, nvport_packet_fn packet,
+	  nvport_flush_fn flush)
+{
+	struct nvport *p = q->port;
+	uint16_t got = 0;
+
+	if (!nvport_enter(&p->act[0], &p->state))
+		return 0;
+	if (!nvchan_idle(p->ch))
+		got = nvport_events(p, NVPORT_DELIVER, q->mp, pkts, n, packet, flush);
+	nvport_leave(&p->act[0]);
+	return got;
+}
+
+/** Count a frame delivered to the application. */
+static __rte_always_inline void
+nvport_rx_count(struct nvport_poll *e, struct rte_mbuf *m, uint32_t len)
+{
+	m->port = e->p->port_id;
+	pvb_counter_add1w(&e->p->rxq.packets, 1);
+	pvb_counter_add1w(&e->p->rxq.bytes, len);
+	e->pkts[e->got++] = m;
+}
+
+/**
+ * One frame of @p len bytes at @p src in the peer's memory into an mbuf:
+ * attached to record @p r (zero copy) when @p zero_copy, else copied.
+ * NULL (counted) when the pool is dry.
+ */
+struct rte_mbuf *nvport_rx_frame(struct nvport_poll *e, struct nvchan_rec *r, uint8_t *msg,
+				 uint32_t off, uint32_t len, bool zero_copy);
+
+/* ---- the control thread (nvport_ctrl.c) -------------------------------------- */
+
+/** Once per process, before any burst: membarrier(2) or fencing bursts. */
+void nvport_barrier_init(void);
+
+/** Publish @p state to the bursts (a store-release: what was set up before is seen). */
+void nvport_set_state(struct nvport *p, enum nvport_state state);
+
+/** Move the state to @p to and wait until no burst is inside. */
+void nvport_quiesce(struct nvport *p, enum nvport_state to);
+
+/** Nobody polled rx for a second (or the port is stopped): the thread must poll. */
+bool nvport_unpolled(struct nvport *p);
+
+/** A burst or a ring end found a ring broken: quiesce, log once, count. True if so. */
+bool nvport_broken(struct nvport *p, const char *peer);
+
+/** Common teardown once quiesced to DOWN: drop the record in progress and the channel. */
+void nvport_drop_channel(struct nvport *p);
+
+/** Arm a set-up deadline @p seconds from now. */
+void nvport_deadline_in(struct nvport *p, unsigned int seconds);
+bool nvport_deadline_passed(const struct nvport *p);
+
+/** Link follows the channel: up when in DATA and @p up. */
+void nvport_link_update(struct nvport *p, bool up);
+
+/* ---- probe and devargs (nvport_ethdev.c) -------------------------------------- */
+
+/** Probe a port of @p side on @p vdev: primary or secondary. */
+int nvport_probe(struct rte_vdev_device *vdev, const struct nvport_side *side);
+int nvport_remove(struct rte_vdev_device *vdev);
+
+/** The side of @p port_id, as this process probed it. */
+const struct nvport_side *nvport_side_of(uint16_t port_id);
+
+/** A devarg with an unsigned value in [min, max], a multiple of @p multiple. */
+struct nvport_u32_arg {
+	const char *key;
+	uint32_t *v;
+	uint32_t min, max, multiple;
+};
+
+/** Process the u32 devargs of @p a[0..n); logs the first bad one. 0 or -EINVAL. */
+int nvport_parse_u32s(const struct nvport *p, struct rte_kvargs *kv, const char *name,
+		      const struct nvport_u32_arg *a, unsigned int n);
+
+/** A unicast MAC devarg @p key into @p mac; 0 (absent or good), 1 (given) or -EINVAL. */
+int nvport_parse_mac(const struct nvport *p, struct rte_kvargs *kv, const char *name,
+		     const char *key, struct rte_ether_addr *mac);
+
+/* ---- rx interrupts (nvport_intr.c) ------------------------------------------------ */
+
+/** The doorbell of a new channel joins the queue's event set. */
+int nvport_intr_attach(struct nvport *p);
+/** The channel's doorbell leaves the event set (before the channel is dropped). */
+void nvport_intr_detach(struct nvport *p);
+int nvport_intr_setup(struct rte_eth_dev *dev);
+void nvport_intr_free(struct rte_eth_dev *dev);
+int nvport_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid);
+int nvport_rx_intr_disable(struct rte_eth_dev *dev, uint16_t qid);
+
+#endif /* _NVPORT_H_ */

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * What both control threads share: the hand-over of the rings to and from
+ * the bursts, noticing that nobody polls, broken rings, deadlines, link
+ * state, and the rx frame helper both packet handlers use.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_log.h>
+
+#include "nvport.h"
+
+bool nvport_burst_fence;
+
+/*
+ * Registered once per process, at the first probe (nvport_ethdev.c); until
+ * then no burst runs. Without membarrier(2) (seccomp, old kernels) the
+ * bursts fence themselves instead.
+ */
+static bool
+nvport_membarrier(void)
+{
+	return !nvport_burst_fence &&
+	       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+void
+nvport_barrier_init(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	nvport_burst_fence = syscall(SYS_membarrier,
+				     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0;
+	if (nvport_burst_fence)
+		RTE_LOG(NOTICE, PMD, "pvb netvsc ports: no membarrier(2) (%s); every burst "
+			"pays a fence\n", strerror(errno));
+}
+
+void
+nvport_set_state(struct nvport *p, enum nvport_state state)
+{
+	/* pairs with the load-acquire in nvport_enter(): the channel is set up */
+	pvb_store_release(&p->state, state);
+}
+
+void
+nvport_quiesce(struct nvport *p, enum nvport_state to)
+{
+	uint32_t e;
+	unsigned int i;
+
+	nvport_set_state(p, to);
+	/*
+	 * The other half of nvport_enter(): a burst that stored its odd epoch
+	 * before the barrier is seen below; one that loads the state after it
+	 * sees @p to and leaves without touching the rings.
+	 */
+	if (!nvport_membarrier())
+		atomic_thread_fence(memory_order_seq_cst);
+	for (i = 0; i < RTE_DIM(p->act); i++) {
+		/* pairs with the store-releases in nvport_leave()/nvport_enter() */
+		e = pvb_load_acquire(&p->act[i].epoch);
+		if (e & 1)
+			while (pvb_load_acquire(&p->act[i].epoch) == e)
+				rte_pause();
+	}
+}
+
+bool
+nvport_unpolled(struct nvport *p)
+{
+	/* relaxed: a liveness hint; the rings are under their locks */
+	uint32_t e = pvb_load_relaxed(&p->act[0].epoch);
+
+	/*
+	 * A poller descheduled for a while is not an idle port: only when the
+	 * port is stopped or nobody polled for a second (100 rounds of 10 ms).
+	 */
+	p->idle_polls = e == p->idle_epoch ? p->idle_polls + 1 : 0;
+	p->idle_epoch = e;
+	return !p->started || p->idle_polls >= 100;
+}
+
+bool
+nvport_broken(struct nvport *p, const char *peer)
+{
+	struct nvchan *ch = p->ch;
+
+	/* relaxed: a flag the bursts raise; the fault codes are read after quiescing */
+	if (!pvb_load_relaxed(&p->broken) && !pvb_vmbus_in_broken(&ch->in) &&
+	    !pvb_vmbus_out_broken(&ch->out))
+		return false;
+	nvport_quiesce(p, NVPORT_CTRL);
+	NVPORT_LOG(nvport_side_of(p->port_id), ERR, "%s: the %s broke the ring protocol "
+		   "(in: %s, out: %s); channel closed", p->path, peer,
+		   pvb_vmbus_fault_str(ch->in.fault), pvb_vmbus_fault_str(ch->out.fault));
+	pvb_counter_add(&p->ring_broken, 1);
+	return true;
+}
+
+void
+nvport_drop_channel(struct nvport *p)
+{
+	struct nvchan *ch = p->ch;
+
+	nvport_intr_detach(p);
+	/* no burst runs now: a half-read peer packet is ours */
+	if (p->cur_rec != NULL)
+		nvchan_rec_parsed(p->cur_rec);
+	p->cur_rec = NULL;
+	p->rxbuf = NULL;
+	p->sendbuf = NULL;
+	p->ch = NULL;
+	nvchan_kill(ch);
+	nvchan_put(ch);
+	pvb_counter_add(&p->disconnects, 1);
+	nvchan_xsnap_clear(&p->xsnap);
+}
+
+void
+nvport_deadline_in(struct nvport *p, unsigned int seconds)
+{
+	p->ctrl_deadline = rte_get_timer_cycles() + seconds * rte_get_timer_hz();
+}
+
+bool
+nvport_deadline_passed(const struct nvport *p)
+{
+	return rte_get_timer_cycles() > p->ctrl_deadline;
+}
+
+void
+nvport_link_update(struct nvport *p, bool up)
+{
+	struct rte_eth_dev *dev = &rte_eth_devices[p->port_id];
+	struct rte_eth_link link = {
+		.link_speed = RTE_ETH_SPEED_NUM_10G,
+		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+		.link_autoneg = RTE_ETH_LINK_FIXED,
+		/* relaxed: only the control thread writes state */
+		.link_status = up && pvb_load_relaxed(&p->state) == NVPORT_DATA,
+	};
+
+	/* 0: the status changed */
+	if (rte_eth_linkstatus_set(dev, &link) == 0 && dev->data->dev_conf.intr_conf.lsc)
+		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+}
+
+struct rte_mbuf *
+nvport_rx_frame(struct nvport_poll *e, struct nvchan_rec *r, uint8_t *msg, uint32_t off,
+		uint32_t len, bool zero_copy)
+{
+	struct nvport_rxq *q = &e->p->rxq;
+	struct rte_mbuf *m;
+
+	/* an ext buffer's length is 16 bits: beyond that, copy */
+	if (!zero_copy || len <= e->p->copybreak || off + len > UINT16_MAX) {
+		m = nvchan_copy_frame(&e->cache, e->mp, e->n - e->got, msg + off, len);
+	} else {
+		m = nvchan_mbuf(&e->cache, e->mp, e->n - e->got);
+		if (m != NULL) {
+			nvchan_rec_attach(r, m, msg, (uint16_t)off, (uint16_t)len);
+			pvb_counter_add1w(&q->zero_copy, 1);
+		}
+	}
+	if (m == NULL)
+		pvb_counter_add1w(&q->nombuf, 1);
+	return m;
+}
