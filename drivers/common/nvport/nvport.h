@@ -196,8 +196,10 @@ struct nvport_poll {
 
 /** A side's handler of one ring packet: 0, -EAGAIN (leave it for later), -EPIPE. */
 typedef int (*nvport_packet_fn)(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk);
-/** A side's work before the outgoing ring is committed (out_lock held): completions. */
-typedef void (*nvport_flush_fn)(struct nvport_poll *e);
+/** A side's handling of the peer's completion of our send @p trans_id (out_lock held). */
+typedef void (*nvport_complete_fn)(struct nvport *p, uint64_t trans_id);
+/** A side's last work before the outgoing ring is committed (out_lock held), or NULL. */
+typedef void (*nvport_tail_fn)(struct nvport *p);
 
 /**
  * Consume the incoming ring (a trylock: another poller inside means nothing
@@ -208,13 +210,13 @@ typedef void (*nvport_flush_fn)(struct nvport_poll *e);
 static __rte_always_inline uint16_t
 nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 	      struct rte_mbuf **pkts, uint16_t n, nvport_packet_fn packet,
-	      nvport_flush_fn flush)
+	      nvport_complete_fn complete, nvport_tail_fn tail)
 {
 	/* not zero-initialised: the arrays are large and filled from their counts */
 	struct nvport_poll e;
 	struct nvchan *ch = p->ch;
 	struct pvb_vmbus_pkt pk;
-	unsigned int budget;
+	unsigned int budget, i;
 	int rc;
 
 	if (!rte_spinlock_trylock(&ch->in_lock))
@@ -244,7 +246,10 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 	pvb_vmbus_in_commit(&ch->in);
 	nvchan_mbufs_release(&e.cache);
 	rte_spinlock_lock(&ch->out_lock);
-	flush(&e);
+	for (i = 0; i < e.ncomp; i++)
+		complete(p, e.comps[i]);
+	if (tail != NULL)
+		tail(p);
 	nvchan_comp_flush(ch);
 	/* the peer unmasked (it sleeps): wake it; never blocks */
 	if (pvb_vmbus_out_commit(&ch->out))
@@ -257,7 +262,7 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 /** The rx burst shape of both sides: enter, idle check, events, leave. */
 static __rte_always_inline uint16_t
 nvport_rx(struct nvport_rxq *q, struct rte_mbuf **pkts, uint16_t n, nvport_packet_fn packet,
-	  nvport_flush_fn flush)
+	  nvport_complete_fn complete, nvport_tail_fn tail)
 {
 	struct nvport *p = q->port;
 	uint16_t got = 0;
@@ -265,9 +270,32 @@ nvport_rx(struct nvport_rxq *q, struct rte_mbuf **pkts, uint16_t n, nvport_packe
 	if (!nvport_enter(&p->act[0], &p->state))
 		return 0;
 	if (!nvchan_idle(p->ch))
-		got = nvport_events(p, NVPORT_DELIVER, q->mp, pkts, n, packet, flush);
+		got = nvport_events(p, NVPORT_DELIVER, q->mp, pkts, n, packet, complete, tail);
 	nvport_leave(&p->act[0]);
 	return got;
+}
+
+/**
+ * The record of the peer packet being parsed: the one a full burst left
+ * (resume at p->cur_pos), or a new one for @p trans_id. NULL when every
+ * record is out with the application: leave the packet for later.
+ */
+static __rte_always_inline struct nvchan_rec *
+nvport_rec(struct nvport *p, uint64_t trans_id)
+{
+	if (p->cur_rec == NULL) {
+		p->cur_rec = nvchan_rec_get(p->ch, trans_id);
+		p->cur_pos = 0;
+	}
+	return p->cur_rec;
+}
+
+/** The packet is parsed: its completion is owed once its mbufs are freed. */
+static __rte_always_inline void
+nvport_rec_parsed(struct nvport *p)
+{
+	nvchan_rec_parsed(p->cur_rec);
+	p->cur_rec = NULL;
 }
 
 /** Count a frame delivered to the application. */
@@ -288,6 +316,23 @@ nvport_rx_count(struct nvport_poll *e, struct rte_mbuf *m, uint32_t len)
 struct rte_mbuf *nvport_rx_frame(struct nvport_poll *e, struct nvchan_rec *r, uint8_t *msg,
 				 uint32_t off, uint32_t len, bool zero_copy);
 
+/**
+ * Define a side's rx burst (PREFIX_rx_burst) and its control thread's poll
+ * (PREFIX_ctrl_events) from its handlers, so both inline them into the one
+ * events loop above.
+ */
+#define NVPORT_EVENTS_DEFINE(prefix, packet, complete, tail)				\
+uint16_t										\
+prefix ## _rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)			\
+{											\
+	return nvport_rx(queue, pkts, n, packet, complete, tail);			\
+}											\
+void											\
+prefix ## _ctrl_events(struct nvport *p)						\
+{											\
+	nvport_events(p, NVPORT_DROP, NULL, NULL, 0, packet, complete, tail);		\
+}
+
 /* ---- the control thread (nvport_ctrl.c) -------------------------------------- */
 
 /** Once per process, before any burst: membarrier(2) or fencing bursts. */
@@ -302,8 +347,18 @@ void nvport_quiesce(struct nvport *p, enum nvport_state to);
 /** Nobody polled rx for a second (or the port is stopped): the thread must poll. */
 bool nvport_unpolled(struct nvport *p);
 
-/** A burst or a ring end found a ring broken: quiesce, log once, count. True if so. */
-bool nvport_broken(struct nvport *p, const char *peer);
+/**
+ * The channel must close: the side's state machine failed (@p why, else
+ * NULL), or a burst or a ring end found a ring broken (quiesced, logged
+ * once, counted). The caller closes it.
+ */
+bool nvport_must_close(struct nvport *p, const char *why, const char *peer);
+
+/** Set-up not done: let the peer signal us, and wait for it or @p sock (20 ms at most). */
+void nvport_ctrl_wait(struct nvport *p, int sock);
+
+/** Set-up done: the bursts own the rings and poll them, the peer need not signal. */
+void nvport_go_data(struct nvport *p);
 
 /** Common teardown once quiesced to DOWN: drop the record in progress and the channel. */
 void nvport_drop_channel(struct nvport *p);

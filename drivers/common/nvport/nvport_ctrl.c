@@ -93,7 +93,7 @@ nvport_unpolled(struct nvport *p)
 	return !p->started || p->idle_polls >= 100;
 }
 
-bool
+static bool
 nvport_broken(struct nvport *p, const char *peer)
 {
 	struct nvchan *ch = p->ch;
@@ -108,6 +108,38 @@ nvport_broken(struct nvport *p, const char *peer)
 		   pvb_vmbus_fault_str(ch->in.fault), pvb_vmbus_fault_str(ch->out.fault));
 	pvb_counter_add(&p->ring_broken, 1);
 	return true;
+}
+
+bool
+nvport_must_close(struct nvport *p, const char *why, const char *peer)
+{
+	if (why == NULL)
+		return nvport_broken(p, peer);
+	NVPORT_LOG(nvport_side_of(p->port_id), ERR, "%s: the %s broke the protocol: %s; "
+		   "channel closed", p->path, peer, why);
+	return true;
+}
+
+void
+nvport_ctrl_wait(struct nvport *p, int sock)
+{
+	struct nvchan *ch = p->ch;
+	bool more;
+
+	rte_spinlock_lock(&ch->in_lock);
+	more = pvb_vmbus_in_unmask_and_check(&ch->in);
+	rte_spinlock_unlock(&ch->in_lock);
+	if (!more)
+		nvchan_wait(ch, sock, 20);
+}
+
+void
+nvport_go_data(struct nvport *p)
+{
+	rte_spinlock_lock(&p->ch->in_lock);
+	pvb_vmbus_in_set_mask(&p->ch->in, true);
+	rte_spinlock_unlock(&p->ch->in_lock);
+	nvport_set_state(p, NVPORT_DATA);
 }
 
 void

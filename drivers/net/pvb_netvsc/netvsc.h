@@ -79,7 +79,7 @@ extern int netvsc_logtype;
 uint16_t netvsc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t netvsc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* The control thread's poll of the incoming ring. */
-void netvsc_ctrl_events(struct netvsc_port *g);
+void netvsc_ctrl_events(struct nvport *p);
 int netvsc_tx_setup(struct netvsc_port *g);
 void netvsc_tx_free(struct netvsc_port *g);
 int netvsc_send_ctl(struct netvsc_port *g, const struct pvb_vsc_action *a);

@@ -255,15 +255,14 @@ netvsc_fail(struct netvsc_port *g, const char *why)
 static bool
 netvsc_failed(struct netvsc_port *g)
 {
-	if (g->vsc.state == PVB_VSC_FAILED) {
-		netvsc_fail(g, g->vsc.why != NULL ? g->vsc.why : "protocol error");
-		return true;
-	}
-	if (nvport_broken(&g->base, "host")) {
-		netvsc_fail(g, NULL);
-		return true;
-	}
-	return false;
+	const char *why = NULL;
+
+	if (g->vsc.state == PVB_VSC_FAILED)
+		why = g->vsc.why != NULL ? g->vsc.why : "protocol error";
+	if (!nvport_must_close(&g->base, why, "host"))
+		return false;
+	netvsc_fail(g, NULL);
+	return true;
 }
 
 static void
@@ -271,12 +270,11 @@ netvsc_ctrl_step(struct netvsc_port *g)
 {
 	struct nvport *p = &g->base;
 	struct nvchan *ch = p->ch;
-	bool more;
 
 	rte_spinlock_lock(&ch->in_lock);
 	netvsc_vsc_send(g);
 	rte_spinlock_unlock(&ch->in_lock);
-	netvsc_ctrl_events(g);
+	netvsc_ctrl_events(p);
 	if (netvsc_failed(g))
 		return;
 	/* a host that stops answering must not hold the port for ever */
@@ -291,23 +289,16 @@ netvsc_ctrl_step(struct netvsc_port *g)
 		g->agg_pkts = g->vsc.max_pkts_per_msg;
 		g->align = g->vsc.align;
 		rte_spinlock_unlock(&ch->out_lock);
-		rte_spinlock_lock(&ch->in_lock);
-		pvb_vmbus_in_set_mask(&ch->in, true);
-		rte_spinlock_unlock(&ch->in_lock);
 		/* relaxed: published by the store-release of the state below */
 		pvb_store_relaxed(&g->link_up, g->vsc.link_up);
-		nvport_set_state(p, NVPORT_DATA);
+		nvport_go_data(p);
 		netvsc_link_update(g);
 		LOG(INFO, "%s: up: MAC " RTE_ETHER_ADDR_PRT_FMT ", MTU %u, NVSP 0x%x, %u-byte "
 		    "sections, %u packets per message", p->path, RTE_ETHER_ADDR_BYTES(&p->mac),
 		    g->vsc.mtu, g->vsc.nvsp_ver, g->section_size, g->agg_pkts);
 		return;
 	}
-	rte_spinlock_lock(&ch->in_lock);
-	more = pvb_vmbus_in_unmask_and_check(&ch->in);
-	rte_spinlock_unlock(&ch->in_lock);
-	if (!more)
-		nvchan_wait(ch, g->gc.sock, 20);
+	nvport_ctrl_wait(p, g->gc.sock);
 }
 
 /* In DATA: apply filter changes; poll for the bursts when nobody does. */
@@ -325,7 +316,7 @@ netvsc_data_step(struct netvsc_port *g)
 		rte_spinlock_unlock(&p->ch->in_lock);
 	}
 	if (nvport_unpolled(p))
-		netvsc_ctrl_events(g);
+		netvsc_ctrl_events(p);
 	if (netvsc_failed(g))
 		return;
 	/* relaxed: the rx handler writes it; a status report */
@@ -387,7 +378,7 @@ netvsc_halt(struct netvsc_port *g)
 		rte_spinlock_lock(&ch->in_lock);
 		netvsc_vsc_send(g);
 		rte_spinlock_unlock(&ch->in_lock);
-		netvsc_ctrl_events(g);
+		netvsc_ctrl_events(p);
 		nvchan_wait(ch, -1, 1);
 	}
 }

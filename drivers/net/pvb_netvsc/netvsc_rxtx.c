@@ -77,8 +77,9 @@ netvsc_tx_free(struct netvsc_port *g)
 
 /* The host completed send @p id (out_lock held). */
 static void
-netvsc_complete(struct netvsc_port *g, uint64_t id)
+netvsc_complete(struct nvport *p, uint64_t id)
 {
+	struct netvsc_port *g = netvsc_port(p);
 	uint64_t kind = id >> 56;
 	uint32_t hi = (uint32_t)(id >> 32) & 0xffffff, lo = (uint32_t)id;
 
@@ -188,17 +189,13 @@ netvsc_xfer(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk,
 {
 	struct nvport *p = e->p;
 	struct pvb_vmbus_xfer_range rg;
-	struct nvchan_rec *r = p->cur_rec;
+	struct nvchan_rec *r;
 
 	if (e->mode == NVPORT_STOP_AT_DATA && m->u.rndis.channel_type == PVB_NVSP_RNDIS_DATA)
 		return -EAGAIN;
-	if (r == NULL) {
-		r = nvchan_rec_get(p->ch, pk->trans_id);
-		if (r == NULL)
-			return -EAGAIN;	/* every record is out with the application */
-		p->cur_rec = r;
-		p->cur_pos = 0;
-	}
+	r = nvport_rec(p, pk->trans_id);
+	if (r == NULL)
+		return -EAGAIN;	/* every record is out with the application */
 	if (pk->xfer_set_id != PVB_NVSP_RXBUF_ID || p->rxbuf == NULL) {
 		pvb_counter_add(&p->bad_packets, 1);
 		r->status = PVB_NVSP_STAT_FAIL;
@@ -214,8 +211,7 @@ netvsc_xfer(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk,
 				return -EAGAIN;
 		}
 	}
-	p->cur_rec = NULL;
-	nvchan_rec_parsed(r);
+	nvport_rec_parsed(p);
 	return 0;
 }
 
@@ -250,31 +246,14 @@ netvsc_packet(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk)
 	return 0;
 }
 
-/* The host's completions free sections and held mbufs (out_lock held). */
+/* A section a tx burst could not send for lack of ring room goes now (out_lock held). */
 static void
-netvsc_flush(struct nvport_poll *e)
+netvsc_tail(struct nvport *p)
 {
-	struct netvsc_port *g = netvsc_port(e->p);
-	unsigned int i;
-
-	for (i = 0; i < e->ncomp; i++)
-		netvsc_complete(g, e->comps[i]);
-	e->ncomp = 0;
-	/* a section a tx burst could not send for lack of ring room goes now */
-	netvsc_agg_flush(g);
+	netvsc_agg_flush(netvsc_port(p));
 }
 
-uint16_t
-netvsc_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
-{
-	return nvport_rx(queue, pkts, n, netvsc_packet, netvsc_flush);
-}
-
-void
-netvsc_ctrl_events(struct netvsc_port *g)
-{
-	nvport_events(&g->base, NVPORT_DROP, NULL, NULL, 0, netvsc_packet, netvsc_flush);
-}
+NVPORT_EVENTS_DEFINE(netvsc, netvsc_packet, netvsc_complete, netvsc_tail)
 
 /* ---- guest -> host ---------------------------------------------------------- */
 
@@ -472,7 +451,8 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	frame_max = p->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
 	/* sections come back in host completions: read them when short */
 	if (g->sect.nfree < n && !nvchan_idle(ch))
-		nvport_events(p, NVPORT_STOP_AT_DATA, NULL, NULL, 0, netvsc_packet, netvsc_flush);
+		nvport_events(p, NVPORT_STOP_AT_DATA, NULL, NULL, 0, netvsc_packet,
+			      netvsc_complete, netvsc_tail);
 	rte_spinlock_lock(&ch->out_lock);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];

@@ -63,7 +63,7 @@ extern const struct nvport_side netvsp_side;
 uint16_t netvsp_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t netvsp_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* The control thread's poll of the incoming ring. */
-void netvsp_ctrl_events(struct netvsp_port *v);
+void netvsp_ctrl_events(struct nvport *p);
 int netvsp_slots_setup(struct netvsp_port *v);
 void netvsp_slots_free(struct netvsp_port *v);
 /* Tell the guest the medium is (dis)connected: an RNDIS status indication. */

@@ -164,16 +164,12 @@ netvsp_offer(struct netvsp_port *v, int fd)
 static bool
 netvsp_failed(struct netvsp_port *v)
 {
-	if (v->vsp.state == PVB_VSP_FAILED) {
-		LOG(ERR, "%s: guest broke the protocol: %s", v->base.path, v->vsp.why);
-		netvsp_close(v, NULL);
-		return true;
-	}
-	if (nvport_broken(&v->base, "guest")) {
-		netvsp_close(v, NULL);
-		return true;
-	}
-	return false;
+	const char *why = v->vsp.state == PVB_VSP_FAILED ? v->vsp.why : NULL;
+
+	if (!nvport_must_close(&v->base, why, "guest"))
+		return false;
+	netvsp_close(v, NULL);
+	return true;
 }
 
 /* Set-up in the rings; hand over to the bursts once RNDIS is up. */
@@ -181,10 +177,8 @@ static void
 netvsp_ctrl_step(struct netvsp_port *v)
 {
 	struct nvport *p = &v->base;
-	struct nvchan *ch = p->ch;
-	bool more;
 
-	netvsp_ctrl_events(v);
+	netvsp_ctrl_events(p);
 	if (netvsp_failed(v))
 		return;
 	/* a guest that stops half way must not hold the port for ever */
@@ -193,24 +187,16 @@ netvsp_ctrl_step(struct netvsp_port *v)
 		return;
 	}
 	if (v->vsp.state == PVB_VSP_RNDIS_READY && p->rxbuf != NULL && p->sendbuf != NULL) {
-		/* the bursts poll from now on: the guest need not ring us */
-		rte_spinlock_lock(&ch->in_lock);
-		pvb_vmbus_in_set_mask(&ch->in, true);
-		rte_spinlock_unlock(&ch->in_lock);
 		/* the guest's media query was answered "connected" */
 		v->media_said = true;
-		nvport_set_state(p, NVPORT_DATA);
+		nvport_go_data(p);
 		nvport_link_update(p, true);
 		LOG(INFO, "%s: guest up (NVSP 0x%x, %u receive slots of %u, %u send sections)",
 		    p->path, v->vsp.nvsp_ver, v->vsp.slot_count, v->vsp.slot_size,
 		    v->vsp.section_count);
 		return;
 	}
-	rte_spinlock_lock(&ch->in_lock);
-	more = pvb_vmbus_in_unmask_and_check(&ch->in);
-	rte_spinlock_unlock(&ch->in_lock);
-	if (!more)
-		nvchan_wait(ch, v->hc.sock, 20);
+	nvport_ctrl_wait(p, v->hc.sock);
 }
 
 /* In DATA: poll for the bursts when nobody does (port stopped, app idle). */
@@ -220,7 +206,7 @@ netvsp_data_step(struct netvsp_port *v)
 	struct nvport *p = &v->base;
 
 	if (nvport_unpolled(p))
-		netvsp_ctrl_events(v);
+		netvsp_ctrl_events(p);
 	if (netvsp_failed(v))
 		return;
 	/* the guest's medium follows this port: disconnected while it is stopped */

@@ -60,8 +60,9 @@ netvsp_slots_free(struct netvsp_port *p)
 
 /* The guest completed our transfer @p id: free its slots (out_lock held). */
 static void
-netvsp_slots_complete(struct netvsp_port *p, uint64_t id)
+netvsp_slots_complete(struct nvport *base, uint64_t id)
 {
+	struct netvsp_port *p = netvsp_port(base);
 	uint32_t i, s, n;
 
 	if (id >= p->slots.n || p->slot_count[id] == 0) {
@@ -208,20 +209,16 @@ netvsp_rndis(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk, const struct
 {
 	struct nvport *p = e->p;
 	struct netvsp_port *v = netvsp_port(p);
-	struct nvchan_rec *r = p->cur_rec;
+	struct nvchan_rec *r;
 	uint8_t *buf = NULL;
 	uint32_t len = 0;
 	int rc = 0;
 
 	if (m->u.rndis.channel_type != PVB_NVSP_RNDIS_CONTROL && e->mode == NVPORT_STOP_AT_DATA)
 		return -EAGAIN;
-	if (r == NULL) {
-		r = nvchan_rec_get(p->ch, pk->trans_id);
-		if (r == NULL)
-			return -EAGAIN;	/* every record is out with the application */
-		p->cur_rec = r;
-		p->cur_pos = 0;
-	}
+	r = nvport_rec(p, pk->trans_id);
+	if (r == NULL)
+		return -EAGAIN;	/* every record is out with the application */
 	if (pk->type == PVB_VMBUS_PKT_DATA_GPA_DIRECT)
 		buf = netvsp_gpa(p->ch, pk, &len);
 	else if (m->u.rndis.section_index != PVB_NVSP_NO_SECTION)
@@ -236,8 +233,7 @@ netvsp_rndis(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk, const struct
 	} else if (netvsp_rndis_stream(e, r, buf, len) != 0) {
 		return -EAGAIN;
 	}
-	p->cur_rec = NULL;
-	nvchan_rec_parsed(r);
+	nvport_rec_parsed(p);
 	return rc;
 }
 
@@ -326,29 +322,7 @@ netvsp_packet(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk)
 	return netvsp_rndis(e, pk, &m);
 }
 
-/* The guest's completions free our receive slots (out_lock held). */
-static void
-netvsp_flush(struct nvport_poll *e)
-{
-	struct netvsp_port *v = netvsp_port(e->p);
-	unsigned int i;
-
-	for (i = 0; i < e->ncomp; i++)
-		netvsp_slots_complete(v, e->comps[i]);
-	e->ncomp = 0;
-}
-
-uint16_t
-netvsp_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
-{
-	return nvport_rx(queue, pkts, n, netvsp_packet, netvsp_flush);
-}
-
-void
-netvsp_ctrl_events(struct netvsp_port *v)
-{
-	nvport_events(&v->base, NVPORT_DROP, NULL, NULL, 0, netvsp_packet, netvsp_flush);
-}
+NVPORT_EVENTS_DEFINE(netvsp, netvsp_packet, netvsp_slots_complete, NULL)
 
 /* ---- host -> guest ---------------------------------------------------------- */
 
@@ -522,7 +496,8 @@ netvsp_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	}
 	/* slots come back in guest completions: read them when short */
 	if (v->slots.nfree < (uint32_t)n + NETVSP_CTL_SLOTS && !nvchan_idle(ch))
-		nvport_events(p, NVPORT_STOP_AT_DATA, NULL, NULL, 0, netvsp_packet, netvsp_flush);
+		nvport_events(p, NVPORT_STOP_AT_DATA, NULL, NULL, 0, netvsp_packet,
+			      netvsp_slots_complete, NULL);
 	rte_spinlock_lock(&ch->out_lock);
 	/* the events above may have seen a revoke or a filter of 0 */
 	while (sent < n && p->rxbuf != NULL && pvb_load_acquire(&v->rx_enabled)) {
