@@ -134,7 +134,7 @@ nvchan_rec_attach(struct nvchan_rec *r, struct rte_mbuf *m, uint8_t *buf, uint16
 		  uint16_t len)
 {
 	rte_mbuf_ext_refcnt_update(&r->shinfo, 1);
-	/* shared memory of another process: no IOVA (see doc/netvsc.md, limits) */
+	/* shared memory of another process: no IOVA (see doc/netvsp-netvsc.md, limits) */
 	rte_pktmbuf_attach_extbuf(m, buf, RTE_BAD_IOVA, (uint16_t)(off + len), &r->shinfo);
 	m->data_off = off;
 	m->data_len = len;
