@@ -449,8 +449,12 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	ch = p->ch;
 	n = RTE_MIN(n, NETVSC_MAX_BURST);
 	frame_max = p->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
-	/* sections come back in host completions: read them when short */
-	if (g->sect.nfree < n && !nvchan_idle(ch))
+	/*
+	 * Sections come back in host completions: take them as they come, so
+	 * the next sections are the ones just freed, still in our cache (a
+	 * sender that waits until it runs short walks the whole send buffer).
+	 */
+	if (!nvchan_idle(ch))
 		nvport_events(p, NVPORT_STOP_AT_DATA, NULL, NULL, 0, netvsc_packet,
 			      netvsc_complete, netvsc_tail);
 	rte_spinlock_lock(&ch->out_lock);

@@ -494,8 +494,12 @@ netvsp_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		nvport_leave(&p->act[1]);
 		return 0;
 	}
-	/* slots come back in guest completions: read them when short */
-	if (v->slots.nfree < (uint32_t)n + NETVSP_CTL_SLOTS && !nvchan_idle(ch))
+	/*
+	 * Slots come back in guest completions: take them as they come, so the
+	 * next slots are the ones just freed, still in our cache (a sender that
+	 * waits until it runs short walks the whole receive buffer).
+	 */
+	if (!nvchan_idle(ch))
 		nvport_events(p, NVPORT_STOP_AT_DATA, NULL, NULL, 0, netvsp_packet,
 			      netvsp_slots_complete, NULL);
 	rte_spinlock_lock(&ch->out_lock);
