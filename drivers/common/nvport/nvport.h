@@ -398,6 +398,8 @@ int nvport_parse_mac(const struct nvport *p, struct rte_kvargs *kv, const char *
 
 /** The doorbell of a new channel joins the queue's event set. */
 int nvport_intr_attach(struct nvport *p);
+/** Wake a sleeper on the rx interrupt (the channel came up: it must poll again). */
+void nvport_intr_wake(struct nvport *p);
 /** The channel's doorbell leaves the event set (before the channel is dropped). */
 void nvport_intr_detach(struct nvport *p);
 int nvport_intr_setup(struct rte_eth_dev *dev);

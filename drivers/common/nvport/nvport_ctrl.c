@@ -140,6 +140,8 @@ nvport_go_data(struct nvport *p)
 	pvb_vmbus_in_set_mask(&p->ch->in, true);
 	rte_spinlock_unlock(&p->ch->in_lock);
 	nvport_set_state(p, NVPORT_DATA);
+	/* an application asleep on rx interrupts armed nothing without a channel */
+	nvport_intr_wake(p);
 }
 
 void

@@ -21,6 +21,7 @@
  */
 
 #include <errno.h>
+#include <string.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -74,8 +75,8 @@ nvport_intr_free(struct rte_eth_dev *dev)
 	p->intr_ep = p->intr_self = -1;
 }
 
-static void
-nvport_wake_self(struct nvport *p)
+void
+nvport_intr_wake(struct nvport *p)
 {
 	uint64_t one = 1;
 
@@ -89,10 +90,12 @@ nvport_intr_attach(struct nvport *p)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	if (epoll_ctl(p->intr_ep, EPOLL_CTL_ADD, p->ch->bell, &ev) != 0)
+	if (epoll_ctl(p->intr_ep, EPOLL_CTL_ADD, p->ch->bell, &ev) != 0) {
+		NVPORT_LOG(nvport_side_of(p->port_id), WARNING, "%s: the doorbell cannot join "
+			   "the rx interrupt set (%s): a sleeping application wakes only on "
+			   "its timeout", p->path, strerror(errno));
 		return -errno;
-	/* a sleeper armed while there was no channel looks again */
-	nvport_wake_self(p);
+	}
 	return 0;
 }
 
@@ -120,7 +123,7 @@ nvport_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
 	rte_spinlock_unlock(&ch->in_lock);
 	nvport_leave(&p->act[0]);
 	if (work)
-		nvport_wake_self(p);
+		nvport_intr_wake(p);
 	return 0;
 }
 
