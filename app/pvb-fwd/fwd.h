@@ -100,11 +100,14 @@ struct fwd_lcore {
 	struct fwd_port_counters *cnt;		/* [nb_ports] */
 	pvb_counter_t busy_cycles;
 	pvb_counter_t total_cycles;
-	pvb_counter_t sleeps;
+	pvb_counter_t naps;			/* adaptive: timed sleeps (nanosleep) */
+	pvb_counter_t intr_sleeps;		/* adaptive: sleeps in rte_epoll_wait */
+	pvb_counter_t intr_wakeups;		/* of those, ended by an rx interrupt */
 	pvb_counter_t handoff_tx;		/* entries submitted to other lcores */
 	pvb_counter_t handoff_rx;		/* entries consumed from other lcores */
 	pvb_counter_t l2_invalid;		/* l2: sources not learnable (group, zero) */
 	pvb_shared_u32 quiet;			/* W: this lcore, while draining */
+	pvb_shared_u32 on_intr;			/* W: this lcore: it sleeps on rx interrupts */
 	struct fwd_run *run;			/* its loop's scratch (fwd_datapath.c) */
 };
 
@@ -118,6 +121,7 @@ struct fwd_port {
 	bool configured;	/* rte_eth_dev_configure() done: close it at exit */
 	struct rte_ether_addr mac;
 	bool started;
+	bool rx_intr;		/* adaptive idle: configured with rx interrupts (intr_conf.rxq) */
 	uint64_t nic_missed_at_close;	/* the device's drops when it closed */
 	char name[FWD_NAME_LEN];
 };
@@ -158,6 +162,16 @@ struct fwd_lcore_arg {
 	struct fwd_state *st;
 	struct fwd_lcore *lc;
 };
+
+/* fwd_idle.c: what an idle worker sleeps on (adaptive mode) */
+bool fwd_idle_intr_register(const struct fwd_state *st, struct fwd_lcore *lc);
+void fwd_idle_intr_unregister(const struct fwd_state *st, const struct fwd_lcore *lc);
+int fwd_idle_intr_arm(const struct fwd_state *st, const struct fwd_lcore *lc);
+void fwd_idle_intr_disarm(const struct fwd_state *st, const struct fwd_lcore *lc,
+			  uint16_t nb);
+int fwd_idle_intr_timeout_ms(const struct fwd_config *cfg, const struct fwd_lcore *lc);
+int fwd_idle_intr_wait(int timeout_ms);
+void fwd_idle_nap(const struct fwd_config *cfg);
 
 /* fwd_stats.c: readers (main, telemetry) take the lock around device statistics */
 void fwd_stats_lock(void);

@@ -17,7 +17,6 @@
  */
 
 #include <errno.h>
-#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -38,6 +37,8 @@ struct fwd_run {
 	struct fwd_lcore *lc;
 	uint16_t burst;
 	bool draining;		/* stopping: reap every last completion */
+	bool intr;		/* adaptive: sleeps on its queues' rx interrupts, else naps */
+	int intr_timeout_ms;	/* the longest of those sleeps (fwd_idle.c) */
 	uint64_t now;
 	struct fwd_stage stage[FWD_MAX_LCORES];		/* per out_link */
 	uint16_t nb_to_return[FWD_MAX_LCORES];			/* per in_link */
@@ -515,17 +516,6 @@ drained(const struct fwd_run *r)
 	return true;
 }
 
-static void
-idle_sleep(const struct fwd_config *cfg)
-{
-	struct timespec ts = {
-		.tv_sec = cfg->idle_sleep_us / 1000000,
-		.tv_nsec = (long)(cfg->idle_sleep_us % 1000000) * 1000,
-	};
-
-	nanosleep(&ts, NULL);
-}
-
 /*
  * Busy time without a TSC read per iteration (tens of cycles on some CPUs,
  * a few percent of a 64-packet iteration). The clock is read when an
@@ -593,6 +583,53 @@ fwd_run_alloc(struct fwd_state *st, struct fwd_lcore *lc)
 	return r;
 }
 
+/* One poll of everything: rx, hand-offs, flushes. How many packets it moved. */
+static uint32_t
+poll_all(struct fwd_run *r, bool stopping)
+{
+	uint32_t work = stopping ? 0 : poll_rx(r);
+
+	work += poll_handoff(r);
+	flush_all(r);
+	return work;
+}
+
+/*
+ * Sleep on the rx interrupts of every queue we poll. A packet may have come
+ * after the last empty poll and before arming, and some PMDs raise no
+ * interrupt for it: armed, we poll once more, and do not sleep if it finds
+ * work. Returns the packets that poll moved.
+ */
+static uint32_t
+sleep_on_intr(struct fwd_run *r, struct fwd_clock *clk)
+{
+	uint32_t work;
+
+	work = poll_all(r, false);
+	if (work == 0) {
+		clock_idle(r, clk);
+		if (fwd_idle_intr_wait(r->intr_timeout_ms) > 0)
+			pvb_counter_add1w(&r->lc->intr_wakeups, 1);
+		clock_idle(r, clk);	/* the sleep */
+		pvb_counter_add1w(&r->lc->intr_sleeps, 1);
+	}
+	fwd_idle_intr_disarm(r->st, r->lc, r->lc->nb_rx);
+	return work;
+}
+
+/* Adaptive mode, idle_polls empty polls in a row: sleep. Returns packets moved. */
+static uint32_t
+idle(struct fwd_run *r, struct fwd_clock *clk)
+{
+	if (r->intr && fwd_idle_intr_arm(r->st, r->lc) == 0)
+		return sleep_on_intr(r, clk);
+	clock_idle(r, clk);
+	fwd_idle_nap(r->st->cfg);
+	clock_idle(r, clk);	/* the nap */
+	pvb_counter_add1w(&r->lc->naps, 1);
+	return 0;
+}
+
 int
 fwd_lcore_loop(void *arg)
 {
@@ -604,14 +641,15 @@ fwd_lcore_loop(void *arg)
 	uint32_t work, empty = 0;
 	bool stopping;
 
+	/* the queues' event fds go into this thread's own epoll set */
+	r->intr = fwd_idle_intr_register(st, r->lc);
+	r->intr_timeout_ms = fwd_idle_intr_timeout_ms(cfg, r->lc);
 	clk.t0 = r->now = rte_rdtsc();
 	/* relaxed: the flags carry no data; each side's work is in its own rings */
 	while (pvb_load_relaxed(&st->quit) == 0) {
 		stopping = pvb_load_relaxed(&st->stop_rx) != 0;
 		r->draining = stopping;
-		work = stopping ? 0 : poll_rx(r);
-		work += poll_handoff(r);
-		flush_all(r);
+		work = poll_all(r, stopping);
 		/* relaxed: a hint; main confirms the drain over two passes */
 		if (stopping)
 			pvb_store_relaxed(&r->lc->quiet, work == 0 && drained(r));
@@ -621,12 +659,12 @@ fwd_lcore_loop(void *arg)
 		} else if (cfg->idle == FWD_IDLE_ADAPTIVE && ++empty >= cfg->idle_polls &&
 			   !stopping && !any_backlogged(r)) {
 			/* not while draining, nor while completions we wait for are due */
-			clock_idle(r, &clk);
-			idle_sleep(cfg);
-			clock_idle(r, &clk);	/* the sleep */
-			pvb_counter_add1w(&r->lc->sleeps, 1);
+			if (idle(r, &clk) != 0)
+				empty = 0;
 		}
 	}
 	clock_idle(r, &clk);
+	if (r->intr)
+		fwd_idle_intr_unregister(st, r->lc);
 	return 0;
 }

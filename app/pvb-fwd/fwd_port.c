@@ -170,13 +170,95 @@ port_queues(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Whether the port has rx interrupts: it has the rx_queue_intr ops. Asked
+ * with a disable, which a polled queue is anyway, on rx queue 0 set up for
+ * the question: ethdev answers -ENOTSUP, without a log line, for a PMD
+ * without them (net_null, net_pcap). Queue 0 is set up again with the rest.
+ */
+static bool
+port_has_rx_intr(struct fwd_state *st, uint16_t p)
+{
+	const struct fwd_port_cfg *c = &st->cfg->ports[p];
+	struct fwd_port *fp = &st->port[p];
+	int socket = rte_eth_dev_socket_id(fp->port_id);
+	struct rte_mempool *mp = pool_for(st, socket, NULL, 0);
+	uint16_t nb_rxd = c->nb_rxd, nb_txd = c->nb_txd;
+
+	if (mp == NULL || rte_eth_dev_adjust_nb_rx_tx_desc(fp->port_id, &nb_rxd, &nb_txd) != 0 ||
+	    rte_eth_rx_queue_setup(fp->port_id, 0, nb_rxd, socket, NULL, mp) != 0)
+		return false;
+	return rte_eth_dev_rx_intr_disable(fp->port_id, 0) == 0;
+}
+
+static int
+port_configure(struct fwd_state *st, uint16_t p, const struct rte_eth_dev_info *info,
+	       bool rx_intr)
+{
+	const struct fwd_port_cfg *c = &st->cfg->ports[p];
+	struct rte_eth_conf conf;
+	int rc;
+
+	port_conf(info, &conf);
+	conf.intr_conf.rxq = rx_intr;
+	rc = rte_eth_dev_configure(st->port[p].port_id, c->nb_queues, c->nb_queues, &conf);
+	if (rc == 0) {
+		st->port[p].configured = true;
+		st->port[p].rx_intr = rx_intr;
+	}
+	return rc;
+}
+
+/*
+ * Configure; in adaptive idle mode, with rx interrupts where the PMD has
+ * them (fwd_idle.c sleeps on them), else as in busy mode.
+ */
+static int
+port_configure_idle(struct fwd_state *st, uint16_t p, const struct rte_eth_dev_info *info)
+{
+	int rc = port_configure(st, p, info, false);
+
+	if (rc != 0 || st->cfg->idle != FWD_IDLE_ADAPTIVE || !port_has_rx_intr(st, p))
+		return rc;
+	/* a PMD that refuses them after all is used without, as net_null is */
+	if (port_configure(st, p, info, true) != 0)
+		rc = port_configure(st, p, info, false);
+	return rc;
+}
+
+/* Queues and start; a port that does not start with rx interrupts starts without. */
+static int
+port_start(struct fwd_state *st, uint16_t p, const struct rte_eth_dev_info *info,
+	   char *err, size_t errlen)
+{
+	const struct fwd_port_cfg *c = &st->cfg->ports[p];
+	struct fwd_port *fp = &st->port[p];
+	int rc;
+
+	if (port_queues(st, p, err, errlen) != 0)
+		return -1;
+	rc = rte_eth_dev_start(fp->port_id);
+	if (rc != 0 && fp->rx_intr) {
+		if (port_configure(st, p, info, false) != 0)
+			return fwd_errf(err, errlen, "port %s: start: %s", c->name,
+					strerror(-rc));
+		port_mtu(fp, info);	/* configure set the MTU back */
+		if (port_queues(st, p, err, errlen) != 0)
+			return -1;
+		rc = rte_eth_dev_start(fp->port_id);
+	}
+	if (rc != 0)
+		return fwd_errf(err, errlen, "port %s: start: %s", c->name, strerror(-rc));
+	fp->started = true;
+	return 0;
+}
+
 static int
 port_setup(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
 {
 	const struct fwd_port_cfg *c = &st->cfg->ports[p];
 	struct fwd_port *fp = &st->port[p];
 	struct rte_eth_dev_info info;
-	struct rte_eth_conf conf;
 	int rc;
 
 	snprintf(fp->name, sizeof(fp->name), "%s", c->name);
@@ -187,20 +269,14 @@ port_setup(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
 		return fwd_errf(err, errlen,
 				"port %s: %u queues asked, the device has %u rx / %u tx", c->name,
 				c->nb_queues, info.max_rx_queues, info.max_tx_queues);
-	port_conf(&info, &conf);
 	if (rc == 0)
-		rc = rte_eth_dev_configure(fp->port_id, c->nb_queues, c->nb_queues, &conf);
+		rc = port_configure_idle(st, p, &info);
 	if (rc != 0)
 		return fwd_errf(err, errlen, "port %s: configure: %s", c->name, strerror(-rc));
-	fp->configured = true;
 	port_segs(fp, &info);
 	port_mtu(fp, &info);
-	if (port_queues(st, p, err, errlen) != 0)
+	if (port_start(st, p, &info, err, errlen) != 0)
 		return -1;
-	rc = rte_eth_dev_start(fp->port_id);
-	if (rc != 0)
-		return fwd_errf(err, errlen, "port %s: start: %s", c->name, strerror(-rc));
-	fp->started = true;
 	/* not every PMD has promiscuous mode (-ENOTSUP); the frames still flow */
 	if (c->promisc)
 		(void)rte_eth_promiscuous_enable(fp->port_id);

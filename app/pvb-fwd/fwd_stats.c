@@ -169,6 +169,22 @@ fwd_stats_print(struct fwd_stats_view *v, FILE *f)
 	v->t_prev = now;
 }
 
+/* "slept 12 times (10 on rx interrupts, woken by one 3 times; 2 naps)" */
+static void
+summary_lcore(const struct fwd_lcore *lc, FILE *f)
+{
+	uint64_t naps = pvb_counter_read(&lc->naps), intr = pvb_counter_read(&lc->intr_sleeps);
+
+	fprintf(f, "lcore %u: busy %.1f%%, handed off %llu, transmitted for others %llu, "
+		"slept %llu times (%llu on rx interrupts, woken by one %llu times; %llu naps)\n",
+		lc->lcore_id,
+		pct(pvb_counter_read(&lc->busy_cycles), pvb_counter_read(&lc->total_cycles)),
+		(unsigned long long)pvb_counter_read(&lc->handoff_tx),
+		(unsigned long long)pvb_counter_read(&lc->handoff_rx),
+		(unsigned long long)(naps + intr), (unsigned long long)intr,
+		(unsigned long long)pvb_counter_read(&lc->intr_wakeups), (unsigned long long)naps);
+}
+
 void
 fwd_stats_summary(struct fwd_stats_view *v, FILE *f)
 {
@@ -191,13 +207,7 @@ fwd_stats_summary(struct fwd_stats_view *v, FILE *f)
 			(unsigned long long)t.drops, (unsigned long long)t.nic_missed, why);
 	}
 	for (s = 0; s < st->nb_lcores; s++)
-		fprintf(f, "lcore %u: busy %.1f%%, handed off %llu, transmitted for others %llu, "
-			"slept %llu times\n", st->lc[s]->lcore_id,
-			pct(pvb_counter_read(&st->lc[s]->busy_cycles),
-			    pvb_counter_read(&st->lc[s]->total_cycles)),
-			(unsigned long long)pvb_counter_read(&st->lc[s]->handoff_tx),
-			(unsigned long long)pvb_counter_read(&st->lc[s]->handoff_rx),
-			(unsigned long long)pvb_counter_read(&st->lc[s]->sleeps));
+		summary_lcore(st->lc[s], f);
 	fflush(f);
 }
 
@@ -210,9 +220,11 @@ json_port(const struct fwd_state *st, uint16_t p, double secs, FILE *f, const ch
 	fwd_port_totals(st, p, &t);
 	fprintf(f, "    {\"name\": \"%s\", \"port_id\": %u, \"rx\": %llu, \"tx\": %llu, "
 		"\"rx_pps\": %.1f, \"tx_pps\": %.1f, \"drops\": %llu, \"nic_missed\": %llu, "
-		"\"drop\": {", st->port[p].name, st->port[p].port_id, (unsigned long long)t.rx,
+		"\"rx_intr\": %s, \"drop\": {", st->port[p].name, st->port[p].port_id,
+		(unsigned long long)t.rx,
 		(unsigned long long)t.tx, (double)t.rx / secs, (double)t.tx / secs,
-		(unsigned long long)t.drops, (unsigned long long)t.nic_missed);
+		(unsigned long long)t.drops, (unsigned long long)t.nic_missed,
+		st->port[p].rx_intr ? "true" : "false");
 	for (d = 0; d < FWD_NB_DROPS; d++)
 		fprintf(f, "%s\"%s\": %llu", d ? ", " : "", fwd_drop_names[d],
 			(unsigned long long)t.drop[d]);
@@ -222,12 +234,18 @@ json_port(const struct fwd_state *st, uint16_t p, double secs, FILE *f, const ch
 static void
 json_lcore(const struct fwd_lcore *lc, FILE *f, const char *sep)
 {
+	uint64_t naps = pvb_counter_read(&lc->naps), intr = pvb_counter_read(&lc->intr_sleeps);
+
+	/* relaxed: on_intr is a report, set once as the lcore starts */
 	fprintf(f, "    {\"lcore\": %u, \"busy_pct\": %.2f, \"handoff_tx\": %llu, "
-		"\"handoff_rx\": %llu, \"sleeps\": %llu}%s\n", lc->lcore_id,
+		"\"handoff_rx\": %llu, \"sleeps\": %llu, \"naps\": %llu, \"intr_sleeps\": %llu, "
+		"\"intr_wakeups\": %llu, \"on_intr\": %s}%s\n", lc->lcore_id,
 		pct(pvb_counter_read(&lc->busy_cycles), pvb_counter_read(&lc->total_cycles)),
 		(unsigned long long)pvb_counter_read(&lc->handoff_tx),
 		(unsigned long long)pvb_counter_read(&lc->handoff_rx),
-		(unsigned long long)pvb_counter_read(&lc->sleeps), sep);
+		(unsigned long long)(naps + intr), (unsigned long long)naps,
+		(unsigned long long)intr, (unsigned long long)pvb_counter_read(&lc->intr_wakeups),
+		pvb_load_relaxed(&lc->on_intr) ? "true" : "false", sep);
 }
 
 static void

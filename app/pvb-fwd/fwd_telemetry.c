@@ -6,7 +6,8 @@
  * DPDK telemetry commands, answered from the telemetry thread with the same
  * counters the periodic table reads:
  *   /pvb/ports    per port index: name, rx, tx, drops and each drop reason
- *   /pvb/lcores   per worker lcore id: busy %, hand-offs, sleeps
+ *   /pvb/lcores   per worker lcore id: busy %, hand-offs, sleeps: naps and
+ *                 sleeps on rx interrupts, and the wake-ups by one
  *   /pvb/l2       MAC table counters, and a table of (up to FWD_TEL_L2_MAX)
  *                 entries {mac, port} numbered from 0
  * Port names and MACs are values, not keys: DPDK 22.11 allows only
@@ -69,6 +70,7 @@ fill_ports(const struct fwd_state *st, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(pd, "tx", t.tx);
 		rte_tel_data_add_dict_u64(pd, "drops", t.drops);
 		rte_tel_data_add_dict_u64(pd, "nic_missed", t.nic_missed);
+		rte_tel_data_add_dict_u64(pd, "rx_intr", st->port[p].rx_intr);
 		for (r = 0; r < FWD_NB_DROPS; r++)
 			rte_tel_data_add_dict_u64(pd, fwd_drop_names[r], t.drop[r]);
 		snprintf(key, sizeof(key), "%u", p);
@@ -76,6 +78,19 @@ fill_ports(const struct fwd_state *st, struct rte_tel_data *d)
 			rte_tel_data_free(pd);
 	}
 	return 0;
+}
+
+static void
+tel_lcore_sleeps(const struct fwd_lcore *lc, struct rte_tel_data *ld)
+{
+	uint64_t naps = pvb_counter_read(&lc->naps), intr = pvb_counter_read(&lc->intr_sleeps);
+
+	rte_tel_data_add_dict_u64(ld, "sleeps", naps + intr);
+	rte_tel_data_add_dict_u64(ld, "naps", naps);
+	rte_tel_data_add_dict_u64(ld, "intr_sleeps", intr);
+	rte_tel_data_add_dict_u64(ld, "intr_wakeups", pvb_counter_read(&lc->intr_wakeups));
+	/* relaxed: a report, set once as the lcore starts */
+	rte_tel_data_add_dict_u64(ld, "on_intr", pvb_load_relaxed(&lc->on_intr));
 }
 
 static int
@@ -103,7 +118,7 @@ fill_lcores(const struct fwd_state *st, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(ld, "tx_queues", lc->nb_txq);
 		rte_tel_data_add_dict_u64(ld, "handoff_tx", pvb_counter_read(&lc->handoff_tx));
 		rte_tel_data_add_dict_u64(ld, "handoff_rx", pvb_counter_read(&lc->handoff_rx));
-		rte_tel_data_add_dict_u64(ld, "sleeps", pvb_counter_read(&lc->sleeps));
+		tel_lcore_sleeps(lc, ld);
 		snprintf(name, sizeof(name), "%u", lc->lcore_id);
 		if (rte_tel_data_add_dict_container(d, name, ld, 0) != 0)
 			rte_tel_data_free(ld);
