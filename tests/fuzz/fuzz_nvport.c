@@ -1,0 +1,1029 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * libFuzzer target: the receive paths of both netvsc channel PMDs,
+ * net_pvb_netvsp (host) and net_pvb_netvsc (guest), driven by a hostile peer.
+ *
+ * The PMDs' rxtx.c and the port base (drivers/common/nvport) are compiled into
+ * this executable, so their static packet handlers run, instrumented, through
+ * the side's exported entry points:
+ *   - PREFIX_rx_burst     the events loop in DELIVER mode (frames to the app),
+ *   - PREFIX_tx_burst     completions read when short of slots or sections
+ *                         (STOP_AT_DATA), then the send path,
+ *   - PREFIX_ctrl_events  the control thread's poll (DROP).
+ * No control thread, no vdev, no socket: the port is built by hand, as the
+ * control thread would build it (see netvsp_ctrl.c and netvsc_ctrl.c).
+ *
+ * The region, as netvsc_build() lays it out (doc/netvsp-netvsc.md):
+ *
+ *   0        RING          2*RING             2*RING+RXBUF        REGION
+ *   | ring A  | ring B      | receive buffer    | send buffer       |
+ *     g -> h    h -> g        GPADL 1             GPADL 2
+ *
+ * The host PMD reads ring A and writes ring B; the guest PMD the reverse.
+ * The region is one block of the ASan heap (not a memfd), so a read or write
+ * past any end of it is reported; ch->shm points at it and is emptied before
+ * the channel's last reference goes, so nvchan_destroy() unmaps nothing.
+ *
+ * An input is a config byte, a set-up byte, then a script of records, read
+ * front to back (zeros past the end):
+ *
+ *   config  bit 0: side (0 host, 1 guest); bits 1-2: records (4, 16, 64, 256);
+ *           bit 3: zero copy (guest); bit 4: copybreak 128, else 0;
+ *           bits 5-7: set-up depth (0-5 done, 6 partial, 7 none)
+ *   set-up  the partial depth (requests answered); bit 7: promiscuous filter
+ *
+ * The set-up runs the state machines of lib/nvsp against each other (the
+ * side's own and one the harness plays for the peer) with their own codecs,
+ * mapping buffers and allocators as the control thread does; the port is in
+ * NVPORT_DATA when the set-up completed, else in NVPORT_CTRL (only ctrl_events
+ * then reaches the rings, as in the PMD; a CTRL record moves it on to DATA
+ * when the fuzzer's own messages finished the set-up).
+ *
+ * A record is an op byte (low nibble: op, high nibble: its argument) and its
+ * operands. The peer writes packets into the PMD's incoming ring with the
+ * library's writer (in-band, completion, transfer-page, GPA-direct, NVSP
+ * payloads built by the codec from a few bytes, or raw), RNDIS data and
+ * control messages into the receive buffer, the send buffer or anywhere in
+ * the region (also between two polls, under the frames the application
+ * holds), pokes ring indices, and plays a peer that reads what the PMD wrote
+ * and completes it (once, twice, or not). The application polls rx (holding
+ * the frames or freeing them), sends (fresh frames, or frames it holds,
+ * which may live in the region), and frees what it holds.
+ *
+ * Checked (abort, which libFuzzer reports):
+ *  - every frame delivered: at most the burst, segments and lengths agree,
+ *    each segment's data inside its buffer, an external buffer inside the
+ *    region, the port id set;
+ *  - what the PMD writes to its outgoing ring is a valid ring (unless the
+ *    fuzzer scribbled over that ring), its transfer-page ranges lie in the
+ *    receive buffer, its send sections in the send buffer, its GPA pages in
+ *    the region;
+ *  - at the end, with every frame freed: the records are all free or waiting
+ *    to be completed, the channel holds no reference but the port's (and the
+ *    record in progress), and every mbuf is back in the pool. ASan's leak
+ *    check sees the rest (detect_leaks=1).
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "netvsc.h"
+#undef LOG	/* each side's header defines its own; this file logs nothing */
+#include "netvsp.h"
+#undef LOG
+
+#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+
+#define RING		(8u << 10)		/* each ring: control page + 4 KiB of data */
+#define RXBUF		(64u << 10)
+#define SENDBUF		(32u << 10)
+#define REGION		(2 * RING + RXBUF + SENDBUF)
+#define RXBUF_OFF	(2 * RING)
+#define SENDBUF_OFF	(2 * RING + RXBUF)
+#define GPADL_RX	1u			/* netvsc.h: NETVSC_GPADL_RX */
+#define GPADL_TX	2u
+#define MTU		1500u
+#define SECTION		2048u			/* the host's send section (a devarg) */
+#define POOL_N		511u
+#define DATA_ROOM	1024u			/* frames above it are chains when copied */
+#define HELD_MAX	POOL_N
+#define BURST_MAX	64u
+#define SETUP_MAX	32u			/* requests a full set-up takes, and more */
+#define PORT_ID		0
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+enum op {
+	OP_INBAND, OP_COMP, OP_XFER, OP_GPA, OP_BUF_DATA, OP_BUF_CTL, OP_BUF_RAW, OP_RX,
+	OP_TX, OP_CTRL, OP_PEER, OP_FREE, OP_POKE, OP_REATTACH, OP_RX2, OP_TX2,
+};
+
+enum area { AREA_RXBUF, AREA_SENDBUF, AREA_REGION, AREA_IN_RING };
+
+struct fuzz {
+	const uint8_t *d;
+	size_t n, pos;
+	bool guest;
+	struct nvport *p;		/* a struct netvsp_port or netvsc_port */
+	struct nvchan *ch;
+	uint32_t in_off, out_off;	/* the PMD's rings in the region */
+	struct pvb_vmbus_out peer_out;	/* the peer writes the PMD's incoming ring */
+	struct pvb_vmbus_in peer_in;	/* and reads its outgoing one */
+	bool out_scribbled;		/* the fuzzer wrote over the PMD's outgoing ring */
+	struct pvb_vsp host;		/* the peer's host, for a guest PMD's set-up */
+	struct pvb_vsc vsc;		/* the peer's guest, for a host PMD's set-up */
+	struct pvb_vsc_action act;	/* a guest PMD's control action not sent yet */
+	bool have_act;
+	struct rte_mbuf *held[HELD_MAX];	/* frames the application holds */
+	unsigned int nheld;
+};
+
+static struct rte_mempool *pool;
+static uint8_t *region;
+/* the guest's MAC, as the host is told it: the address its directed filter passes */
+static const uint8_t guest_mac[RTE_ETHER_ADDR_LEN] = { 0x02, 0x70, 0x01, 0x02, 0x03, 0x04 };
+
+/* ----------------------------------------------------------------------------
+ * Input
+ */
+
+static uint8_t
+in_u8(struct fuzz *f)
+{
+	return f->pos < f->n ? f->d[f->pos++] : 0;
+}
+
+static uint32_t
+in_uint(struct fuzz *f, unsigned int bytes)
+{
+	uint32_t v = 0;
+	unsigned int i;
+
+	for (i = 0; i < bytes; i++)
+		v |= (uint32_t)in_u8(f) << (8 * i);
+	return v;
+}
+
+/* ----------------------------------------------------------------------------
+ * The port, built as the control thread builds it
+ */
+
+static struct netvsp_port *
+host_port(struct fuzz *f)
+{
+	return netvsp_port(f->p);
+}
+
+static struct netvsc_port *
+guest_port(struct fuzz *f)
+{
+	return netvsc_port(f->p);
+}
+
+/* The GPADLs of the guest's OPEN, as the host looks them up (netvsp_ctrl.c). */
+static int
+host_gpadl_size(void *arg, uint32_t id, uint64_t *size)
+{
+	const struct pvb_chan_gpadl *g = pvb_chan_gpadl_find(arg, id);
+
+	if (g == NULL)
+		return -ENOENT;
+	*size = g->size;
+	return 0;
+}
+
+/* The two GPADLs a guest PMD gives, for the peer's host. */
+static int
+peer_gpadl_size(void *arg, uint32_t id, uint64_t *size)
+{
+	(void)arg;
+	if (id != GPADL_RX && id != GPADL_TX)
+		return -ENOENT;
+	*size = id == GPADL_RX ? RXBUF : SENDBUF;
+	return 0;
+}
+
+static const struct pvb_vsp_config peer_host_cfg = {
+	.mtu = MTU,
+	.send_section_size = SECTION,
+	.max_pkts_per_msg = 64,
+};
+
+static void
+host_init(struct fuzz *f)
+{
+	struct netvsp_port *v = host_port(f);
+	struct pvb_vsp_config cfg = peer_host_cfg;
+	struct pvb_vsc_config gcfg = { .mtu = MTU, .recv_gpadl = GPADL_RX, .send_gpadl = GPADL_TX };
+
+	memcpy(cfg.mac, guest_mac, sizeof(cfg.mac));
+	memcpy(v->guest_mac.addr_bytes, guest_mac, sizeof(guest_mac));
+	v->section_size = SECTION;
+	v->open = (struct pvb_chan_open){
+		.region_size = REGION,
+		.tx = { .offset = 0, .size = RING },
+		.rx = { .offset = RING, .size = RING },
+		.n_gpadl = 2,
+		.gpadl = {
+			{ .id = GPADL_RX, .offset = RXBUF_OFF, .size = RXBUF },
+			{ .id = GPADL_TX, .offset = SENDBUF_OFF, .size = SENDBUF },
+		},
+	};
+	pvb_vsp_init(&v->vsp, &cfg, host_gpadl_size, &v->open);
+	pvb_vsc_init(&f->vsc, &gcfg);
+}
+
+static void
+guest_init(struct fuzz *f, bool zero_copy)
+{
+	struct netvsc_port *g = guest_port(f);
+	struct pvb_vsc_config cfg = { .mtu = MTU, .recv_gpadl = GPADL_RX, .send_gpadl = GPADL_TX };
+	struct pvb_vsp_config hcfg = peer_host_cfg;
+
+	g->zero_copy = zero_copy;
+	g->agg_sect = -1;
+	f->p->rxbuf = region + RXBUF_OFF;
+	f->p->rxbuf_len = RXBUF;
+	f->p->sendbuf = region + SENDBUF_OFF;
+	f->p->sendbuf_len = SENDBUF;
+	pvb_vsc_init(&g->vsc, &cfg);
+	memcpy(hcfg.mac, guest_mac, sizeof(hcfg.mac));
+	pvb_vsp_init(&f->host, &hcfg, peer_gpadl_size, NULL);
+}
+
+/* What netvsp_buffers() and netvsp_publish() do when the VSP took or revoked a buffer. */
+static void
+host_buffers(struct fuzz *f)
+{
+	struct netvsp_port *v = host_port(f);
+	struct nvport *p = f->p;
+	const struct pvb_chan_gpadl *g;
+
+	if (v->vsp.have_recv_buf && p->rxbuf == NULL) {
+		g = pvb_chan_gpadl_find(&v->open, v->vsp.recv_gpadl);
+		p->rxbuf = region + g->offset;
+		p->rxbuf_len = g->size;
+		if (netvsp_slots_setup(v) != 0)
+			p->rxbuf = NULL;
+	}
+	if (v->vsp.have_send_buf && p->sendbuf == NULL) {
+		g = pvb_chan_gpadl_find(&v->open, v->vsp.send_gpadl);
+		p->sendbuf = region + g->offset;
+		p->sendbuf_len = g->size;
+	}
+	pvb_store_relaxed(&v->filter, v->vsp.filter);
+	pvb_store_relaxed(&v->rx_enabled, pvb_vsp_rx_enabled(&v->vsp) && p->rxbuf != NULL);
+}
+
+/* The guest's send sections, once the host gave their size (netvsc_vsc_send()). */
+static void
+guest_sections(struct fuzz *f)
+{
+	struct netvsc_port *g = guest_port(f);
+
+	if (g->vsc.section_size != 0 && g->sect.n == 0)
+		CHECK(netvsc_tx_setup(g) == 0);
+}
+
+/* One request of @p g answered by @p h through the codecs; false when @p g waits. */
+static bool
+pair_step(struct pvb_vsc *g, struct pvb_vsp *h)
+{
+	struct pvb_vsc_action a;
+	struct pvb_nvsp_msg reply;
+	struct pvb_rndis_ctl c;
+	uint8_t rep[512];
+	int rc;
+
+	pvb_vsc_next(g, &a);
+	if (a.kind == PVB_VSC_ACT_NONE)
+		return false;
+	if (a.kind == PVB_VSC_ACT_NVSP) {
+		rc = pvb_vsp_nvsp(h, &a.nvsp, &reply);
+		if (rc == 1 && a.want_comp)
+			(void)pvb_vsc_nvsp(g, &reply);
+		return true;
+	}
+	if (pvb_rndis_ctl_decode(a.rndis, a.rndis_len, &c) != 0)
+		return false;
+	rc = pvb_vsp_rndis(h, &c, a.rndis, rep, sizeof(rep));
+	if (rc > 0 && pvb_rndis_ctl_decode(rep, (uint32_t)rc, &c) == 0)
+		(void)pvb_vsc_rndis(g, &c, rep);
+	return true;
+}
+
+/* Set-up done? Then hand the rings to the bursts (netvsp/netvsc_ctrl_step()). */
+static void
+go_data(struct fuzz *f)
+{
+	struct nvport *p = f->p;
+	struct netvsc_port *g;
+
+	if (pvb_load_relaxed(&p->state) == NVPORT_DATA)
+		return;
+	if (!f->guest) {
+		if (host_port(f)->vsp.state == PVB_VSP_RNDIS_READY && p->rxbuf != NULL &&
+		    p->sendbuf != NULL)
+			nvport_set_state(p, NVPORT_DATA);
+		return;
+	}
+	g = guest_port(f);
+	if (!pvb_vsc_ready(&g->vsc) || g->sect.n == 0)
+		return;
+	g->agg_max = RTE_MIN(g->section_size, g->vsc.max_xfer);
+	g->agg_pkts = g->vsc.max_pkts_per_msg;
+	g->align = g->vsc.align;
+	pvb_store_relaxed(&g->link_up, g->vsc.link_up);
+	nvport_set_state(p, NVPORT_DATA);
+}
+
+static void
+setup(struct fuzz *f, unsigned int depth, uint8_t b)
+{
+	uint32_t filter = PVB_RNDIS_FILTER_DIRECTED | PVB_RNDIS_FILTER_BROADCAST |
+			  PVB_RNDIS_FILTER_ALL_MULTICAST;
+	unsigned int i, steps = depth <= 5 ? SETUP_MAX : depth == 6 ? (b & 0x1f) : 0;
+
+	if (b & 0x80)
+		filter |= PVB_RNDIS_FILTER_PROMISCUOUS;
+	pvb_vsc_set_filter(f->guest ? &guest_port(f)->vsc : &f->vsc, filter);
+	for (i = 0; i < steps; i++) {
+		if (f->guest) {
+			if (!pair_step(&guest_port(f)->vsc, &f->host))
+				break;
+			guest_sections(f);
+		} else {
+			if (!pair_step(&f->vsc, &host_port(f)->vsp))
+				break;
+			host_buffers(f);
+		}
+	}
+	nvport_set_state(f->p, NVPORT_CTRL);
+	go_data(f);
+}
+
+static void
+peer_attach(struct fuzz *f)
+{
+	struct pvb_vmbus_mem m;
+
+	/* may be refused after pokes: the peer's writes and reads then fail */
+	if (pvb_vmbus_mem_flat(&m, region + f->in_off, RING) == 0)
+		(void)pvb_vmbus_out_attach(&f->peer_out, &m, 0);
+	if (pvb_vmbus_mem_flat(&m, region + f->out_off, RING) == 0)
+		(void)pvb_vmbus_in_attach(&f->peer_in, &m);
+}
+
+static bool
+port_build(struct fuzz *f)
+{
+	static const uint32_t nrec[] = { 4, 16, 64, 256 };
+	uint8_t cfg = in_u8(f), b = in_u8(f);
+	size_t size;
+
+	f->guest = cfg & 1;
+	size = f->guest ? sizeof(struct netvsc_port) : sizeof(struct netvsp_port);
+	f->p = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(size, RTE_CACHE_LINE_SIZE));
+	if (f->p == NULL)
+		return false;
+	memset(f->p, 0, size);
+	f->ch = nvchan_new(nrec[(cfg >> 1) & 3], SOCKET_ID_ANY);
+	if (f->ch == NULL) {
+		free(f->p);
+		return false;
+	}
+	memset(region, 0, REGION);
+	/* the region is ours, not a memfd: emptied again before the last put */
+	f->ch->shm = (struct pvb_shm){ .fd = -1, .base = region, .len = REGION,
+				       .page_size = PVB_VMBUS_PAGE };
+	f->in_off = f->guest ? RING : 0;
+	f->out_off = f->guest ? 0 : RING;
+	CHECK(nvchan_attach_rings(f->ch, f->in_off, RING, f->out_off, RING) == 0);
+	peer_attach(f);
+	f->p->ch = f->ch;
+	f->p->port_id = PORT_ID;
+	f->p->socket_id = SOCKET_ID_ANY;
+	f->p->mtu = MTU;
+	f->p->copybreak = cfg & 0x10 ? 128 : 0;
+	f->p->rxq.port = f->p;
+	f->p->rxq.mp = pool;
+	f->p->txq.port = f->p;
+	if (f->guest)
+		guest_init(f, cfg & 8);
+	else
+		host_init(f);
+	setup(f, cfg >> 5, b);
+	return true;
+}
+
+/* ----------------------------------------------------------------------------
+ * The application
+ */
+
+/* A frame the PMD delivered: its chain and lengths agree, its bytes are where they may be. */
+static void
+check_frame(const struct rte_mbuf *m)
+{
+	const struct rte_mbuf *s;
+	uint32_t len = 0, segs = 0;
+
+	CHECK(m->port == PORT_ID);
+	for (s = m; s != NULL; s = s->next) {
+		CHECK(++segs <= POOL_N);
+		CHECK((uint32_t)s->data_off + s->data_len <= s->buf_len);
+		if (RTE_MBUF_HAS_EXTBUF(s))
+			CHECK((const uint8_t *)s->buf_addr >= region &&
+			      (const uint8_t *)s->buf_addr + s->buf_len <= region + REGION);
+		len += s->data_len;
+	}
+	CHECK(segs == m->nb_segs && len == m->pkt_len);
+}
+
+static void
+hold(struct fuzz *f, struct rte_mbuf *m)
+{
+	if (f->nheld < HELD_MAX)
+		f->held[f->nheld++] = m;
+	else
+		rte_pktmbuf_free(m);
+}
+
+static void
+op_rx(struct fuzz *f, unsigned int a, bool keep)
+{
+	static const uint16_t sizes[8] = { 1, 2, 3, 4, 8, 16, 32, 64 };
+	struct rte_mbuf *pkts[BURST_MAX];
+	uint16_t n = sizes[a & 7], got, i;
+
+	got = f->guest ? netvsc_rx_burst(&f->p->rxq, pkts, n) :
+			 netvsp_rx_burst(&f->p->rxq, pkts, n);
+	CHECK(got <= n);
+	for (i = 0; i < got; i++) {
+		check_frame(pkts[i]);
+		if (keep)
+			hold(f, pkts[i]);
+	}
+	if (!keep)
+		rte_pktmbuf_free_bulk(pkts, got);
+}
+
+static void
+op_free(struct fuzz *f, unsigned int a)
+{
+	unsigned int k = a == 0 ? f->nheld : RTE_MIN(f->nheld, a);
+
+	/* the oldest first: records complete out of order when a is odd */
+	if (a & 1) {
+		rte_pktmbuf_free_bulk(f->held + f->nheld - k, k);
+	} else {
+		rte_pktmbuf_free_bulk(f->held, k);
+		memmove(f->held, f->held + k, (f->nheld - k) * sizeof(f->held[0]));
+	}
+	f->nheld -= k;
+}
+
+/* A frame to send: a destination the filter cares about, a length, maybe a chain or a VLAN. */
+static struct rte_mbuf *
+tx_frame(struct fuzz *f)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+	uint8_t kind = in_u8(f);
+	uint32_t len = in_uint(f, 2) % 2200, first;
+	struct rte_mbuf *m, *t;
+	uint8_t *d;
+
+	if ((kind & 0x30) == 0x30 && f->nheld > 0)
+		return f->held[--f->nheld];	/* send back a frame we hold */
+	m = rte_pktmbuf_alloc(pool);
+	if (m == NULL)
+		return NULL;
+	/* two segments, or one as long as it fits */
+	first = RTE_MIN(kind & 4 ? len / 2 : len, DATA_ROOM);
+	d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)first);
+	CHECK(d != NULL);
+	memset(d, kind, first);
+	if (first >= 6 && (kind & 3) != 3)
+		memcpy(d, (kind & 3) == 0 ? bcast : (kind & 3) == 1 ? mcast : guest_mac, 6);
+	if (len > first) {
+		t = rte_pktmbuf_alloc(pool);
+		d = t != NULL ? (uint8_t *)rte_pktmbuf_append(t, (uint16_t)RTE_MIN(len - first,
+										      DATA_ROOM)) : NULL;
+		if (d == NULL) {
+			rte_pktmbuf_free(t);
+			rte_pktmbuf_free(m);
+			return NULL;
+		}
+		memset(d, kind, t->data_len);
+		CHECK(rte_pktmbuf_chain(m, t) == 0);
+	}
+	if (kind & 8) {
+		m->ol_flags |= RTE_MBUF_F_TX_VLAN;
+		m->vlan_tci = (uint16_t)in_uint(f, 2);
+	}
+	return m;
+}
+
+static void
+op_tx(struct fuzz *f, unsigned int a)
+{
+	struct rte_mbuf *pkts[BURST_MAX];
+	uint16_t n = 0, sent, i;
+
+	for (i = 0; i < 1 + (a & 7); i++) {
+		pkts[n] = tx_frame(f);
+		n += pkts[n] != NULL;
+	}
+	sent = f->guest ? netvsc_tx_burst(&f->p->txq, pkts, n) :
+			  netvsp_tx_burst(&f->p->txq, pkts, n);
+	CHECK(sent <= n);
+	/* what was not taken is ours again: held frames go back, fresh ones are freed */
+	for (i = sent; i < n; i++)
+		hold(f, pkts[i]);
+}
+
+/* The guest PMD's control thread sends what its VSC wants (netvsc_vsc_send()). */
+static void
+guest_ctrl_send(struct fuzz *f)
+{
+	struct netvsc_port *g = guest_port(f);
+	struct nvchan *ch = f->ch;
+	uint8_t buf[PVB_NVSP_MSG_SIZE];
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < 4; i++) {
+		guest_sections(f);
+		if (!f->have_act) {
+			pvb_vsc_next(&g->vsc, &f->act);
+			if (f->act.kind == PVB_VSC_ACT_NONE)
+				return;
+			f->have_act = true;
+		}
+		if (f->act.kind == PVB_VSC_ACT_RNDIS) {
+			if (g->sect.n == 0)
+				return;
+			rc = netvsc_send_ctl(g, &f->act);
+		} else {
+			rte_spinlock_lock(&ch->out_lock);
+			rc = pvb_vmbus_out_inband(&ch->out, 0, f->act.want_comp ?
+						  PVB_VMBUS_FLAG_COMPLETION_REQUESTED : 0, buf,
+						  pvb_nvsp_encode(&f->act.nvsp, buf));
+			(void)pvb_vmbus_out_commit(&ch->out);
+			rte_spinlock_unlock(&ch->out_lock);
+		}
+		if (rc != 0)
+			return;
+		f->have_act = false;
+	}
+}
+
+static void
+op_ctrl(struct fuzz *f)
+{
+	bool ctrl = pvb_load_relaxed(&f->p->state) != NVPORT_DATA;
+
+	if (f->guest) {
+		rte_spinlock_lock(&f->ch->in_lock);
+		guest_ctrl_send(f);
+		rte_spinlock_unlock(&f->ch->in_lock);
+		netvsc_ctrl_events(f->p);
+	} else {
+		netvsp_ctrl_events(f->p);
+	}
+	if (ctrl)
+		go_data(f);
+}
+
+/* ----------------------------------------------------------------------------
+ * The peer
+ */
+
+static uint8_t *
+area(struct fuzz *f, enum area a, uint32_t *len)
+{
+	switch (a) {
+	case AREA_RXBUF:
+		*len = RXBUF;
+		return region + RXBUF_OFF;
+	case AREA_SENDBUF:
+		*len = SENDBUF;
+		return region + SENDBUF_OFF;
+	case AREA_IN_RING:
+		*len = RING - PVB_VMBUS_CTL_SIZE;
+		return region + f->in_off + PVB_VMBUS_CTL_SIZE;
+	default:
+		*len = REGION;
+		f->out_scribbled = true;
+		return region;
+	}
+}
+
+/* @p len bytes at an offset of the area the input names; what passes its end is cut. */
+static void
+put_bytes(struct fuzz *f, unsigned int a, const void *src, uint32_t len)
+{
+	uint32_t alen, off;
+	uint8_t *dst = area(f, (enum area)(a & 3), &alen);
+
+	/* slot- or section-aligned offsets are the likely ones */
+	off = a & 4 ? (in_uint(f, 1) * (a & 8 ? SECTION : 1664u)) % alen : in_uint(f, 3) % alen;
+	memcpy(dst + off, src, RTE_MIN(len, alen - off));
+}
+
+/* NVSP payload: a message of a known type built by the codec from a few bytes, or raw. */
+static uint32_t
+nvsp_payload(struct fuzz *f, uint8_t *buf, uint32_t cap)
+{
+	static const uint32_t types[] = {
+		PVB_NVSP_SEND_RNDIS_PKT, PVB_NVSP_SEND_RNDIS_PKT_COMPLETE, PVB_NVSP_INIT,
+		PVB_NVSP_INIT_COMPLETE, PVB_NVSP_SEND_NDIS_VER, PVB_NVSP_SEND_RECV_BUF,
+		PVB_NVSP_SEND_RECV_BUF_COMPLETE, PVB_NVSP_REVOKE_RECV_BUF, PVB_NVSP_SEND_SEND_BUF,
+		PVB_NVSP_SEND_SEND_BUF_COMPLETE, PVB_NVSP_REVOKE_SEND_BUF, PVB_NVSP_SEND_NDIS_CONFIG,
+		PVB_NVSP_SUBCHANNEL, PVB_NVSP_INDIRECTION_TABLE,
+	};
+	uint8_t b = in_u8(f), sec;
+	struct pvb_nvsp_msg m;
+	uint32_t i, len;
+
+	if (b & 0x80) {
+		len = RTE_MIN((uint32_t)in_u8(f) % 64, cap);
+		for (i = 0; i < len; i++)
+			buf[i] = in_u8(f);
+		return len;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = types[b % RTE_DIM(types)];
+	switch (m.type) {
+	case PVB_NVSP_SEND_RNDIS_PKT:
+		m.u.rndis.channel_type = (b >> 4) & 1;
+		sec = in_u8(f);
+		m.u.rndis.section_index = sec == 0xff ? PVB_NVSP_NO_SECTION : sec;
+		m.u.rndis.section_size = in_uint(f, 2);
+		break;
+	case PVB_NVSP_SEND_RNDIS_PKT_COMPLETE:
+		m.u.rndis_complete.status = (b >> 4) & 7;
+		break;
+	case PVB_NVSP_SEND_RECV_BUF:
+	case PVB_NVSP_SEND_SEND_BUF:
+		m.u.send_buf.gpadl = (b >> 4) & 3;
+		m.u.send_buf.id = b & 0x40 ? PVB_NVSP_RXBUF_ID : PVB_NVSP_TXBUF_ID;
+		break;
+	default:
+		for (i = 0; i < sizeof(m.u); i++)
+			((uint8_t *)&m.u)[i] = in_u8(f);
+	}
+	return pvb_nvsp_encode(&m, buf);
+}
+
+/* A transaction id: small (slots, records) or a guest cookie, or any. */
+static uint64_t
+trans_id(struct fuzz *f)
+{
+	uint8_t b = in_u8(f);
+
+	switch (b >> 6) {
+	case 0:
+		return b & 0x3f;
+	case 1:
+		return NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, 1 + (b & 3), in_u8(f));
+	case 2:
+		return NETVSC_COOKIE(NETVSC_COOKIE_HOLD, 0, in_uint(f, 2));
+	default:
+		return ((uint64_t)in_uint(f, 4) << 32) | in_uint(f, 4);
+	}
+}
+
+static void
+peer_commit(struct fuzz *f)
+{
+	(void)pvb_vmbus_out_commit(&f->peer_out);
+}
+
+static void
+op_packet(struct fuzz *f, enum op op, unsigned int a)
+{
+	uint8_t pl[PVB_NVSP_MSG_SIZE + 64];
+	struct pvb_vmbus_xfer_range xr[8];
+	struct pvb_vmbus_gpa g[2];
+	uint64_t pfn[2][4];
+	uint16_t flags = a & 1 ? PVB_VMBUS_FLAG_COMPLETION_REQUESTED : 0;
+	uint64_t id = trans_id(f);
+	uint32_t len, n, i, j, pages;
+
+	len = nvsp_payload(f, pl, sizeof(pl));
+	switch (op) {
+	case OP_INBAND:
+		(void)pvb_vmbus_out_inband(&f->peer_out, id, flags, pl, len);
+		break;
+	case OP_COMP:
+		(void)pvb_vmbus_out_comp(&f->peer_out, id, pl, len);
+		break;
+	case OP_XFER:
+		n = 1 + ((a >> 1) & 7);
+		for (i = 0; i < n; i++) {
+			/* a slot of the host's layout, or anywhere */
+			xr[i].byte_offset = a & 0x10 ? in_uint(f, 3) : in_u8(f) * 1664u;
+			xr[i].byte_count = in_uint(f, 2);
+		}
+		(void)pvb_vmbus_out_xfer(&f->peer_out, id, flags, in_u8(f) & 1 ? in_uint(f, 2) :
+					 PVB_NVSP_RXBUF_ID, xr, n, pl, len);
+		break;
+	default:
+		n = 1 + ((a >> 1) & 1);
+		for (i = 0; i < n; i++) {
+			g[i].byte_offset = in_uint(f, 2) % PVB_VMBUS_PAGE;
+			g[i].byte_count = 1 + in_uint(f, 2) % (3 * PVB_VMBUS_PAGE);
+			g[i].pfn = pfn[i];
+			pages = pvb_vmbus_gpa_pages(g[i].byte_offset, g[i].byte_count);
+			pfn[i][0] = in_u8(f) % (REGION / PVB_VMBUS_PAGE + 2);
+			/* contiguous, as a PMD sends them, unless the input says otherwise */
+			for (j = 1; j < pages; j++)
+				pfn[i][j] = a & 4 ? in_u8(f) : pfn[i][0] + j;
+		}
+		(void)pvb_vmbus_out_gpa(&f->peer_out, id, flags, g, n, pl, len);
+	}
+	peer_commit(f);
+}
+
+/* RNDIS data messages back to back (a section's stream), PPIs and frame from the input. */
+static void
+op_buf_data(struct fuzz *f, unsigned int a)
+{
+	static uint8_t buf[4 * 2048];
+	struct pvb_rndis_pktinfo pi;
+	uint32_t len = 0, i, k, frame, b;
+
+	for (k = 0; k <= (a >> 2 & 3); k++) {
+		b = in_u8(f);
+		memset(&pi, 0, sizeof(pi));
+		pi.present = b & 0xf;
+		pi.csum = in_u8(f);
+		pi.vlan = in_uint(f, 2);
+		pi.hash = in_uint(f, 4);
+		frame = in_uint(f, 2) % 1800;
+		if (len + 44 + 4 * 16 + frame + 8 > sizeof(buf))
+			break;
+		i = pvb_rndis_data_encode(buf + len, frame, &pi, b & 0x10 ? 1 : 8);
+		memset(buf + len + pvb_rndis_data_hdr_len(&pi), (int)b, frame);
+		/* now and then a header field broken after encoding */
+		if (b & 0x20)
+			buf[len + in_u8(f) % 44] ^= in_u8(f);
+		len += i;
+	}
+	put_bytes(f, a & 3, buf, len);
+}
+
+static void
+op_buf_ctl(struct fuzz *f, unsigned int a)
+{
+	static const uint32_t types[] = {
+		PVB_RNDIS_INITIALIZE_CMPLT, PVB_RNDIS_QUERY_CMPLT, PVB_RNDIS_SET_CMPLT,
+		PVB_RNDIS_INDICATE_STATUS_MSG, PVB_RNDIS_KEEPALIVE_CMPLT, PVB_RNDIS_RESET_CMPLT,
+		PVB_RNDIS_INITIALIZE_MSG, PVB_RNDIS_QUERY_MSG, PVB_RNDIS_SET_MSG,
+		PVB_RNDIS_HALT_MSG, PVB_RNDIS_KEEPALIVE_MSG, PVB_RNDIS_RESET_MSG,
+	};
+	static const uint32_t oids[] = {
+		PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS, PVB_RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE,
+		PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS, PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER,
+		PVB_RNDIS_OID_GEN_LINK_SPEED, PVB_RNDIS_OID_802_3_CURRENT_ADDRESS,
+		PVB_RNDIS_OID_GEN_MAXIMUM_TOTAL_SIZE, PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES,
+	};
+	static const uint32_t status[] = {
+		PVB_RNDIS_STATUS_SUCCESS, PVB_RNDIS_STATUS_MEDIA_CONNECT,
+		PVB_RNDIS_STATUS_MEDIA_DISCONNECT, PVB_RNDIS_STATUS_FAILURE,
+	};
+	struct pvb_rndis_ctl c;
+	uint8_t info[32], buf[128];
+	uint32_t i, b = in_u8(f);
+	int len;
+
+	memset(&c, 0, sizeof(c));
+	c.type = types[b % RTE_DIM(types)];
+	c.request_id = in_u8(f);
+	c.status = status[(b >> 4) & 3];
+	c.oid = oids[in_u8(f) & 7];
+	c.info_len = in_u8(f) % (sizeof(info) + 1);
+	for (i = 0; i < c.info_len; i++)
+		info[i] = in_u8(f);
+	c.major = PVB_RNDIS_MAJOR;
+	c.max_transfer_size = in_uint(f, 2);
+	c.max_packets_per_message = in_u8(f);
+	c.packet_alignment_factor = in_u8(f) & 7;
+	len = pvb_rndis_ctl_encode(&c, info, buf, sizeof(buf));
+	if (len > 0)
+		put_bytes(f, a & 3, buf, (uint32_t)len);
+}
+
+static void
+op_buf_raw(struct fuzz *f, unsigned int a)
+{
+	uint8_t buf[256];
+	uint32_t len = in_u8(f), i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = in_u8(f);
+	put_bytes(f, a & 3, buf, len);
+}
+
+/* What the PMD wrote, as its peer reads it: within its buffers. */
+static void
+check_out_packet(struct fuzz *f, const struct pvb_vmbus_pkt *pk)
+{
+	struct pvb_vmbus_xfer_range rg;
+	struct pvb_vmbus_gpa_iter it = { 0 };
+	uint8_t buf[PVB_NVSP_MSG_SIZE];
+	struct pvb_nvsp_msg m;
+	uint64_t pfn[32];
+	uint32_t i;
+	int np, len;
+
+	len = pvb_vmbus_in_payload(&f->peer_in, pk, buf, sizeof(buf));
+	CHECK(len >= 0 && pvb_nvsp_decode(buf, (uint32_t)RTE_MIN(len, (int)sizeof(buf)), &m) == 0);
+	if (pk->type == PVB_VMBUS_PKT_DATA_XFER_PAGES) {
+		CHECK(!f->guest && pk->xfer_set_id == PVB_NVSP_RXBUF_ID);
+		for (i = 0; i < pk->range_count; i++) {
+			CHECK(pvb_vmbus_in_xfer_range(&f->peer_in, pk, i, &rg) == 0);
+			CHECK((uint64_t)rg.byte_offset + rg.byte_count <= RXBUF);
+		}
+	} else if (pk->type == PVB_VMBUS_PKT_DATA_GPA_DIRECT) {
+		np = pvb_vmbus_in_gpa_next(&f->peer_in, pk, &it, &rg, pfn, RTE_DIM(pfn));
+		CHECK(f->guest && np > 0 && np <= (int)RTE_DIM(pfn));
+		for (i = 0; i < (uint32_t)np; i++)
+			CHECK(pfn[i] < REGION / PVB_VMBUS_PAGE);
+	} else if (m.type == PVB_NVSP_SEND_RNDIS_PKT && pk->type == PVB_VMBUS_PKT_DATA_INBAND) {
+		CHECK(f->guest && m.u.rndis.section_index < SENDBUF / SECTION);
+		CHECK(m.u.rndis.section_size <= SECTION);
+	}
+}
+
+/*
+ * The peer reads what the PMD wrote and completes what asks for it: bit 0
+ * completes, bit 1 with a failure status, bit 2 twice, bit 3 reads one only.
+ */
+static void
+op_peer(struct fuzz *f, unsigned int a)
+{
+	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT_COMPLETE };
+	uint8_t buf[PVB_NVSP_MSG_SIZE];
+	struct pvb_vmbus_pkt pk;
+	unsigned int i;
+	int rc;
+
+	m.u.rndis_complete.status = a & 2 ? PVB_NVSP_STAT_FAIL : PVB_NVSP_STAT_SUCCESS;
+	pvb_nvsp_encode(&m, buf);
+	for (i = 0; i < 256; i++) {
+		rc = pvb_vmbus_in_peek(&f->peer_in, &pk);
+		/* the PMD writes a valid ring unless the fuzzer wrote over it */
+		CHECK(rc != -EPIPE || f->out_scribbled);
+		if (rc != 0)
+			break;
+		if (!f->out_scribbled)
+			check_out_packet(f, &pk);
+		if ((a & 1) && (pk.flags & PVB_VMBUS_FLAG_COMPLETION_REQUESTED)) {
+			(void)pvb_vmbus_out_comp(&f->peer_out, pk.trans_id, buf, sizeof(buf));
+			if (a & 4)
+				(void)pvb_vmbus_out_comp(&f->peer_out, pk.trans_id, buf,
+							 sizeof(buf));
+		}
+		pvb_vmbus_in_consume(&f->peer_in, &pk);
+		if (a & 8)
+			break;
+	}
+	(void)pvb_vmbus_in_commit(&f->peer_in);
+	peer_commit(f);
+}
+
+/* Ring words: the PMD's incoming write_index, mask or feature bits, its outgoing read_index. */
+static void
+op_poke(struct fuzz *f, unsigned int a)
+{
+	struct pvb_vmbus_ctl *in = (struct pvb_vmbus_ctl *)(void *)(region + f->in_off);
+	struct pvb_vmbus_ctl *out = (struct pvb_vmbus_ctl *)(void *)(region + f->out_off);
+	uint32_t v = in_uint(f, a & 4 ? 4 : 2);
+
+	/* relaxed: one thread plays the PMD and its peer */
+	switch (a & 3) {
+	case 0:
+		pvb_store_relaxed(&in->write_index, v);
+		break;
+	case 1:
+		pvb_store_relaxed(a & 8 ? &in->feature_bits : &in->interrupt_mask, v);
+		break;
+	case 2:
+		pvb_store_relaxed(&out->read_index, v);
+		f->out_scribbled = true;
+		break;
+	default:
+		pvb_store_relaxed(&out->pending_send_sz, v);
+	}
+}
+
+/* ----------------------------------------------------------------------------
+ * A run
+ */
+
+static void
+run_script(struct fuzz *f)
+{
+	unsigned int op, a;
+
+	while (f->pos < f->n) {
+		op = in_u8(f);
+		a = op >> 4;
+		switch (op & 15) {
+		case OP_INBAND:
+		case OP_COMP:
+		case OP_XFER:
+		case OP_GPA:
+			op_packet(f, (enum op)(op & 15), a);
+			break;
+		case OP_BUF_DATA:
+			op_buf_data(f, a);
+			break;
+		case OP_BUF_CTL:
+			op_buf_ctl(f, a);
+			break;
+		case OP_BUF_RAW:
+			op_buf_raw(f, a);
+			break;
+		case OP_RX:
+		case OP_RX2:
+			op_rx(f, a, (op & 15) == OP_RX);
+			break;
+		case OP_TX:
+		case OP_TX2:
+			op_tx(f, a);
+			break;
+		case OP_CTRL:
+			op_ctrl(f);
+			break;
+		case OP_PEER:
+			op_peer(f, a);
+			break;
+		case OP_FREE:
+			op_free(f, a);
+			break;
+		case OP_POKE:
+			op_poke(f, a);
+			break;
+		default:	/* OP_REATTACH */
+			peer_attach(f);
+		}
+	}
+}
+
+/* Take the channel down as the control thread does, and check nothing is left behind. */
+static void
+port_teardown(struct fuzz *f)
+{
+	struct nvport *p = f->p;
+	struct nvchan *ch = f->ch;
+	uint32_t pending;
+
+	op_free(f, 0);
+	nvport_set_state(p, NVPORT_DOWN);
+	if (f->guest)
+		netvsc_tx_free(guest_port(f));	/* frees the frames held for the host */
+	else
+		netvsp_slots_free(host_port(f));
+	/* every record is free, waiting to be written, or the one in progress */
+	pending = pvb_load_relaxed(&ch->nstash) + rte_ring_count(ch->compq);
+	CHECK(ch->rec_nfree + pending + (p->cur_rec != NULL) == ch->nrec);
+	CHECK(pvb_load_relaxed(&ch->refcnt) == 1u + (p->cur_rec != NULL));
+	if (p->cur_rec != NULL)
+		nvchan_rec_parsed(p->cur_rec);
+	p->cur_rec = NULL;
+	nvchan_kill(ch);
+	ch->shm = (struct pvb_shm){ .fd = -1 };
+	nvchan_put(ch);
+	free(p);
+	CHECK(rte_mempool_avail_count(pool) == POOL_N);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz f;
+
+	memset(&f, 0, sizeof(f));
+	f.d = data;
+	f.n = size;
+	if (!port_build(&f))
+		return 0;
+	run_script(&f);
+	port_teardown(&f);
+	return 0;
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	/* --in-memory refuses --no-huge (legacy memory); --no-shconf leaves no files */
+	char *eal[] = {
+		(*argv)[0], "--no-huge", "-m", "128", "--no-pci", "--no-shconf", "--no-telemetry",
+		"--log-level=1", "-l", "0",
+	};
+
+	(void)argc;
+	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0)
+		abort();
+	pool = rte_pktmbuf_pool_create("fuzz_nvport", POOL_N, 0, 0,
+				       DATA_ROOM + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
+	region = aligned_alloc(PVB_VMBUS_PAGE, REGION);
+	if (pool == NULL || region == NULL)
+		abort();
+	return 0;
+}
