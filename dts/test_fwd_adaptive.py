@@ -11,8 +11,11 @@ import os
 import signal
 import time
 
+import test_netvsc
 from conftest import write_pcap
-from test_netvsc import VSC_LOG, VSP_LOG, pmds, telemetry_of, wait_until  # noqa: F401
+from test_netvsc import VSC_LOG, VSP_LOG, telemetry_of, wait_until
+
+pmds = test_netvsc.pmds     # the fixture: paths of the two PMDs, as test_netvsc.py loads them
 
 FRAMES = 200            # per round, from the sender's pcap port
 ROUNDS = 3              # each one after the worker went back to sleep

@@ -49,7 +49,7 @@ enum fwd_mode {
 
 enum fwd_idle {
 	FWD_IDLE_BUSY,		/* poll without pause */
-	FWD_IDLE_ADAPTIVE,	/* after idle_polls empty polls, sleep idle_sleep_us */
+	FWD_IDLE_ADAPTIVE,	/* after idle_polls empty polls, sleep: rx interrupts or a nap */
 };
 
 /** One (port, queue). */
