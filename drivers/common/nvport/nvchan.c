@@ -287,9 +287,13 @@ nvchan_wait(struct nvchan *ch, int fd, int ms)
 void
 nvchan_xsnap_take(struct nvchan *ch, const struct pvb_nvsp_slots *s, struct nvchan_xsnap *x)
 {
+	/* never spin against a burst: the next round takes it */
 	if (!rte_spinlock_trylock(&ch->in_lock))
 		return;
-	rte_spinlock_lock(&ch->out_lock);
+	if (!rte_spinlock_trylock(&ch->out_lock)) {
+		rte_spinlock_unlock(&ch->in_lock);
+		return;
+	}
 	/* relaxed: report values, published as they are */
 	atomic_store_explicit(&x->pending, nvchan_rec_outstanding(ch), memory_order_relaxed);
 	atomic_store_explicit(&x->in_use, s->n - s->nfree, memory_order_relaxed);

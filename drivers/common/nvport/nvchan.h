@@ -28,6 +28,7 @@
  * it, even after the peer died, and is unmapped by the last free.
  */
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -127,6 +128,17 @@ void nvchan_rec_parsed(struct nvchan_rec *r);
  * next call. Returns how many were written.
  */
 unsigned int nvchan_comp_flush(struct nvchan *ch);
+
+/**
+ * Take @p l from the control thread: a burst holding it may share our core,
+ * so give it the CPU instead of spinning away its time slice.
+ */
+static inline void
+nvchan_lock_yield(rte_spinlock_t *l)
+{
+	while (!rte_spinlock_trylock(l))
+		sched_yield();
+}
 
 /** Records out with the application (for xstats). */
 static inline uint32_t

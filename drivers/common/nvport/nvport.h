@@ -221,6 +221,11 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 
 	if (!rte_spinlock_trylock(&ch->in_lock))
 		return 0;
+	/* the control thread leaves a busy port alone: the next round looks again */
+	if (mode == NVPORT_DROP && rte_spinlock_is_locked(&ch->out_lock)) {
+		rte_spinlock_unlock(&ch->in_lock);
+		return 0;
+	}
 	e.p = p;
 	e.mode = mode;
 	e.mp = mp;
@@ -245,7 +250,10 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 	}
 	pvb_vmbus_in_commit(&ch->in);
 	nvchan_mbufs_release(&e.cache);
-	rte_spinlock_lock(&ch->out_lock);
+	if (mode == NVPORT_DROP)
+		nvchan_lock_yield(&ch->out_lock);
+	else
+		rte_spinlock_lock(&ch->out_lock);
 	for (i = 0; i < e.ncomp; i++)
 		complete(p, e.comps[i]);
 	if (tail != NULL)
@@ -330,7 +338,8 @@ prefix ## _rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)			\
 void											\
 prefix ## _ctrl_events(struct nvport *p)						\
 {											\
-	nvport_events(p, NVPORT_DROP, NULL, NULL, 0, packet, complete, tail);		\
+	if (!nvchan_idle(p->ch))							\
+		nvport_events(p, NVPORT_DROP, NULL, NULL, 0, packet, complete, tail);	\
 }
 
 /* ---- the control thread (nvport_ctrl.c) -------------------------------------- */

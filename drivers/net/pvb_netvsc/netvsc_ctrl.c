@@ -228,7 +228,7 @@ netvsc_vsc_send(struct netvsc_port *g)
 		if (a->kind == PVB_VSC_ACT_RNDIS) {
 			rc = netvsc_send_ctl(g, a);
 		} else {
-			rte_spinlock_lock(&ch->out_lock);
+			nvchan_lock_yield(&ch->out_lock);
 			rc = pvb_vmbus_out_inband(&ch->out, 0, a->want_comp ?
 						  PVB_VMBUS_FLAG_COMPLETION_REQUESTED : 0, buf,
 						  pvb_nvsp_encode(&a->nvsp, buf));

@@ -288,29 +288,37 @@ netvsc_agg_flush(struct netvsc_port *g)
 static uint32_t
 netvsc_put_msg(struct netvsc_port *g, uint8_t *dst, const struct rte_mbuf *m)
 {
-	struct pvb_rndis_pktinfo pi = { 0 };
-	struct pvb_rndis_packet_msg h;
-	uint32_t hdr, len, off;
+	uint32_t hdr = PVB_RNDIS_PACKET_HDR_SIZE, len, off;
 
-	if (m->ol_flags & RTE_MBUF_F_TX_VLAN) {
-		pi.present |= PVB_PI_VLAN;
+	if (unlikely(m->ol_flags & RTE_MBUF_F_TX_VLAN)) {
+		struct pvb_rndis_pktinfo pi = { .present = PVB_PI_VLAN };
+
 		pi.vlan = (uint32_t)(m->vlan_tci & 0xfff) << 4 | (uint32_t)(m->vlan_tci >> 13);
 		hdr = pvb_rndis_data_hdr_len(&pi);
 		len = pvb_rndis_data_encode(dst, m->pkt_len, &pi, g->align);
 	} else {
-		/* the common case from a template: only the lengths vary */
-		h = g->tx_hdr;
-		hdr = PVB_RNDIS_PACKET_HDR_SIZE;
+		/*
+		 * The common case from a template, stored straight into the
+		 * section (a header built on the stack and copied out stalls
+		 * on store forwarding): only the lengths vary.
+		 */
 		len = RTE_ALIGN_CEIL(hdr + m->pkt_len, g->align);
-		h.len = len;
-		h.data_len = m->pkt_len;
-		memcpy(dst, &h, sizeof(h));
+		memcpy(dst, &g->tx_hdr, PVB_RNDIS_PACKET_HDR_SIZE);
+		memcpy(dst + offsetof(struct pvb_rndis_packet_msg, len), &len, sizeof(len));
+		memcpy(dst + offsetof(struct pvb_rndis_packet_msg, data_len), &m->pkt_len,
+		       sizeof(m->pkt_len));
 	}
-	for (off = hdr; m != NULL; m = m->next) {
-		rte_memcpy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
-		off += m->data_len;
+	if (likely(m->next == NULL)) {
+		rte_memcpy(dst + hdr, rte_pktmbuf_mtod(m, const void *), m->data_len);
+		off = hdr + m->data_len;
+	} else {
+		for (off = hdr; m != NULL; m = m->next) {
+			rte_memcpy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
+			off += m->data_len;
+		}
 	}
-	memset(dst + off, 0, len - off);
+	if (len > off)
+		memset(dst + off, 0, len - off);
 	return len;
 }
 

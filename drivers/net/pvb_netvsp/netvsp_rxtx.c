@@ -349,22 +349,26 @@ static uint32_t
 netvsp_fill_slot(struct netvsp_port *v, uint32_t s, const struct rte_mbuf *m)
 {
 	uint8_t *dst = v->base.rxbuf + (uint64_t)s * v->vsp.slot_size;
-	struct pvb_rndis_packet_msg h = v->tx_hdr;
-	uint32_t off = PVB_RNDIS_PACKET_HDR_SIZE;
+	uint32_t off = PVB_RNDIS_PACKET_HDR_SIZE, len = off + m->pkt_len;
 
-	/* the header without per-packet info, from the template: only lengths vary */
-	h.len = PVB_RNDIS_PACKET_HDR_SIZE + m->pkt_len;
-	h.data_len = m->pkt_len;
-	memcpy(dst, &h, sizeof(h));
+	/*
+	 * The header without per-packet info, from the template and straight
+	 * into the slot (one built on the stack and copied out stalls on store
+	 * forwarding): only the lengths vary.
+	 */
+	memcpy(dst, &v->tx_hdr, PVB_RNDIS_PACKET_HDR_SIZE);
+	memcpy(dst + offsetof(struct pvb_rndis_packet_msg, len), &len, sizeof(len));
+	memcpy(dst + offsetof(struct pvb_rndis_packet_msg, data_len), &m->pkt_len,
+	       sizeof(m->pkt_len));
 	if (likely(m->next == NULL)) {
 		rte_memcpy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
-		return h.len;
+		return len;
 	}
 	for (; m != NULL; m = m->next) {
 		rte_memcpy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
 		off += m->data_len;
 	}
-	return h.len;
+	return len;
 }
 
 /* Send the RNDIS messages in slots s[0..n) as one transfer-page packet (out_lock held). */
