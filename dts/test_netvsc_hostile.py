@@ -42,7 +42,7 @@ FREE_HUGE = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 VSP_LOG = "--log-level=pmd.net.pvb_netvsp:info"
 VSC_LOG = "--log-level=pmd.net.pvb_netvsc:info"
 APP = ["--total-num-mbufs=2048"]
-# the guest's set-up deadline (doc/netvsc.md; NETVSC_SETUP_S)
+# the guest's set-up deadline (doc/netvsp-netvsc.md; NETVSC_SETUP_S)
 DEADLINE = 10
 
 
@@ -319,7 +319,7 @@ def test_offer_with_bad_mtu(fake_host, vsc):
                    "setting retry_at, so the guest reconnects after ~20 ms, not 100 ms")
 def test_refused_offer_retry_paced(fake_host, vsc):
     """A host that keeps offering what the guest refuses is retried every
-    100 ms (doc/netvsc.md), not in a tight loop that logs each time."""
+    100 ms (doc/netvsp-netvsc.md), not in a tight loop that logs each time."""
     guest = vsc()
     conn = fake_host.accept()
     gaps = []
