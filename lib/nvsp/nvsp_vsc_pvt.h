@@ -13,14 +13,6 @@
 
 #include "pvb_nvsp.h"
 
-/* Newest first (§2.4), one INIT per candidate with min = max. */
-static const uint32_t vsc_versions[] = {
-	PVB_NVSP_VER_61, PVB_NVSP_VER_6, PVB_NVSP_VER_5,
-	PVB_NVSP_VER_4, PVB_NVSP_VER_2, PVB_NVSP_VER_1,
-};
-
-#define NVERSIONS		(sizeof(vsc_versions) / sizeof(vsc_versions[0]))
-
 #define ETH_HLEN		14u
 #define MTU_DEFAULT		1500u
 #define MTU_MIN			68u	/* IPv4's minimum */

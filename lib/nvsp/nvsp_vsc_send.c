@@ -13,6 +13,14 @@
 
 #include "nvsp_vsc_pvt.h"
 
+/* Newest first (§2.4), one INIT per candidate with min = max. */
+static const uint32_t vsc_versions[] = {
+	PVB_NVSP_VER_61, PVB_NVSP_VER_6, PVB_NVSP_VER_5,
+	PVB_NVSP_VER_4, PVB_NVSP_VER_2, PVB_NVSP_VER_1,
+};
+
+#define NVERSIONS		(sizeof(vsc_versions) / sizeof(vsc_versions[0]))
+
 /* ---- what to send ----------------------------------------------------------- */
 
 /* A fresh RNDIS request id; 0 is never used (DPDK skips it too). */
