@@ -315,8 +315,6 @@ def test_offer_with_bad_mtu(fake_host, vsc):
     quits(guest)
 
 
-@pytest.mark.xfail(strict=True, reason="PMD bug: netvsc_offer() refuses an offer without "
-                   "setting retry_at, so the guest reconnects after ~20 ms, not 100 ms")
 def test_refused_offer_retry_paced(fake_host, vsc):
     """A host that keeps offering what the guest refuses is retried every
     100 ms (doc/netvsp-netvsc.md), not in a tight loop that logs each time."""
@@ -431,9 +429,6 @@ def test_region_refused(vsp, case):
     quits(host)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: lib/chan's open_fds_check() refuses these regions "
-                   "as 'region fd unusable' before net_pvb_netvsp sees the OPEN, so neither the "
-                   "OPEN_RESULT nor the host's log gives the reason")
 @pytest.mark.parametrize("case", list(REFUSED))
 def test_region_refusal_says_why(vsp, case):
     """The reason of doc/shm.md's table reaches the guest in the OPEN_RESULT and

@@ -1161,7 +1161,9 @@ open_refused(struct fx *fx, const struct pvb_chan_open *o, const int *fds, int s
 	mlen = pvb_chan_encode(&m, b, sizeof(b));
 	expect_eq(mlen, 256);
 	raw_send(fx->sp[1], b, (size_t)mlen, fds, PVB_CHAN_OPEN_FDS);
-	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_NONE);
+	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_REFUSED);
+	expect_eq(fx->h.status, status);
+	expect_true(fx->h.why != NULL);
 	expect_eq(fx->h.state, PVB_CHAN_H_OFFERED);
 	len = raw_recv(fx->sp[1], b, sizeof(b), &n);
 	expect_eq(len, 120);
@@ -1203,16 +1205,16 @@ test_open_refused(void **state)
 	fx->extra[0] = make_region(REGION, 0);
 	memcpy(fds, fx->gfds, sizeof(fds));
 	fds[0] = fx->extra[0];
-	open_refused(fx, &o, fds, -EPERM, "region fd not sealed against shrink and grow");
+	open_refused(fx, &o, fds, -EPERM, "not size-sealed");
 
 	at("region fd too small");
 	fx->extra[1] = make_region(REGION - 4096, F_SEAL_SHRINK | F_SEAL_GROW);
 	fds[0] = fx->extra[1];
-	open_refused(fx, &o, fds, -EMSGSIZE, "region fd smaller than region_size");
+	open_refused(fx, &o, fds, -EMSGSIZE, "smaller than announced");
 
 	at("region fd a socket");
 	fds[PVB_CHAN_FD_REGION] = fx->gfds[PVB_CHAN_FD_BELL];
-	open_refused(fx, &o, fds, -EPERM, "region fd not sealed against shrink and grow");
+	open_refused(fx, &o, fds, -EPERM, "not size-sealed");
 
 	/* the doorbell: anything but an AF_UNIX SOCK_DGRAM socket is refused */
 	memcpy(fds, fx->gfds, sizeof(fds));

@@ -53,12 +53,8 @@ open_fds_check(const struct pvb_chan_msg *m, const char **why)
 		return -EINVAL;
 	}
 	r = pvb_shm_check_fd(m->fds[PVB_CHAN_FD_REGION], (size_t)size);
-	if (r == -EPERM)
-		*why = "region fd not sealed against shrink and grow";
-	else if (r == -EMSGSIZE)
-		*why = "region fd smaller than region_size";
-	else if (r != 0)
-		*why = "region fd unusable";
+	if (r != 0)
+		*why = pvb_shm_attach_strerror(r);
 	else if (!is_dgram_unix(m->fds[PVB_CHAN_FD_BELL])) {
 		*why = "doorbell fd not an AF_UNIX SOCK_DGRAM socket";
 		r = -EBADF;
@@ -115,7 +111,8 @@ pvb_chan_host_start(struct pvb_chan_host *h, int sock, const struct pvb_chan_off
 /*
  * A well-formed OPEN in OFFERED. One that does not fit the offer is
  * answered with a failed OPEN_RESULT and the offer stands: the guest may
- * try again with another layout.
+ * try again with another layout. The caller hears of it (EV_REFUSED, with
+ * status and why) so it can say so.
  */
 static enum pvb_chan_event
 host_on_open(struct pvb_chan_host *h, struct pvb_chan_msg *m)
@@ -132,12 +129,14 @@ host_on_open(struct pvb_chan_host *h, struct pvb_chan_msg *m)
 		return PVB_CHAN_EV_OPEN;
 	}
 	pvb_chan_msg_release(m);
+	h->status = r;
+	h->why = why;
 	r = chan_send_result(h->sock, PVB_CHAN_OPEN_RESULT, r, why);
 	if (r != 0) {
 		host_shut(h, r, "OPEN_RESULT not sent");
 		return PVB_CHAN_EV_CLOSED;
 	}
-	return PVB_CHAN_EV_NONE;
+	return PVB_CHAN_EV_REFUSED;
 }
 
 static enum pvb_chan_event

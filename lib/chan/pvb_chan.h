@@ -201,6 +201,8 @@ enum pvb_chan_event {
 					 *   answer with _host_accept() or _host_refuse() */
 	PVB_CHAN_EV_OPENED,		/**< guest: OPEN_RESULT 0 */
 	PVB_CHAN_EV_CLOSED,		/**< either: closed; reason in why */
+	PVB_CHAN_EV_REFUSED,		/**< host: an OPEN failed the checks and was refused
+					 *   (status, why); the offer stands */
 };
 
 struct pvb_chan_host {

@@ -340,7 +340,8 @@ host_step(struct run *r)
 	enum pvb_chan_event ev = pvb_chan_host_poll(&r->h);
 	int fds[PVB_CHAN_OPEN_FDS], i;
 
-	CHECK(ev == PVB_CHAN_EV_NONE || ev == PVB_CHAN_EV_OPEN || ev == PVB_CHAN_EV_CLOSED);
+	CHECK(ev == PVB_CHAN_EV_NONE || ev == PVB_CHAN_EV_OPEN || ev == PVB_CHAN_EV_CLOSED ||
+	      ev == PVB_CHAN_EV_REFUSED);
 	if (ev == PVB_CHAN_EV_CLOSED)
 		CHECK(r->h.state == PVB_CHAN_H_CLOSED && r->h.sock == -1 && r->h.why != NULL);
 	if (ev != PVB_CHAN_EV_OPEN)

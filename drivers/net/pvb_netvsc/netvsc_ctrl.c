@@ -148,6 +148,8 @@ netvsc_offer(struct netvsc_port *g)
 		LOG(ERR, "%s: refused the host's offer: %s", g->base.path, why);
 		pvb_chan_guest_close(&g->gc);
 		netvsc_teardown(g);
+		/* retried at the connect pace: at most 10 refusals (and lines) a second */
+		g->retry_at = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
 		return;
 	}
 	/* a host that never answers the OPEN must not hold the port */

@@ -256,6 +256,9 @@ netvsp_ctrl_thread(void *arg)
 		case PVB_CHAN_EV_OPEN:
 			netvsp_open(v);
 			break;
+		case PVB_CHAN_EV_REFUSED:
+			LOG(ERR, "%s: refused the guest's channel: %s", p->path, v->hc.why);
+			break;
 		case PVB_CHAN_EV_CLOSED:
 			LOG(INFO, "%s: guest gone (%s)", p->path,
 			    v->hc.why != NULL ? v->hc.why : "closed");
