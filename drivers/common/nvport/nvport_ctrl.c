@@ -199,8 +199,13 @@ nvport_rx_frame(struct nvport_poll *e, struct nvchan_rec *r, uint8_t *msg, uint3
 	struct nvport_rxq *q = &e->p->rxq;
 	struct rte_mbuf *m;
 
-	/* an ext buffer's length is 16 bits: beyond that, copy */
-	if (!zero_copy || len <= e->p->copybreak || off + len > UINT16_MAX) {
+	/*
+	 * Copy when asked to, below copybreak, beyond an ext buffer's 16-bit
+	 * length, and when the peer put the frame at an odd address: an
+	 * application reads its Ethernet header as 2-byte aligned.
+	 */
+	if (!zero_copy || len <= e->p->copybreak || off + len > UINT16_MAX ||
+	    ((uintptr_t)(msg + off) & 1) != 0) {
 		m = nvchan_copy_frame(&e->cache, e->mp, e->n - e->got, msg + off, len);
 	} else {
 		m = nvchan_mbuf(&e->cache, e->mp, e->n - e->got);
