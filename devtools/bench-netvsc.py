@@ -108,11 +108,17 @@ def runtime_dir(prefix):
     return os.path.join(base, "dpdk", prefix)
 
 
+# extra devargs for our PMDs (--host-devargs/--guest-devargs), for A/B runs
+EXTRA = {"host": "", "guest": ""}
+
+
 def vdevs(kind, sock, pmds):
     """(host args, guest args) for one contender on unix socket @sock."""
     if kind == "netvsc":
-        return (["-d", pmds["pvb_netvsp"], "--vdev", f"net_pvb_netvsp0,path={sock}"],
-                ["-d", pmds["pvb_netvsc"], "--vdev", f"net_pvb_netvsc0,path={sock}"])
+        return (["-d", pmds["pvb_netvsp"], "--vdev",
+                 f"net_pvb_netvsp0,path={sock}{EXTRA['host']}"],
+                ["-d", pmds["pvb_netvsc"], "--vdev",
+                 f"net_pvb_netvsc0,path={sock}{EXTRA['guest']}"])
     if kind == "memif":
         common = f"socket={sock},socket-abstract=no"
         return (["--vdev", f"net_memif0,role=server,{common}"],
@@ -709,7 +715,14 @@ def main():
     ap.add_argument("--contenders", default=",".join(CONTENDERS),
                     help="comma-separated subset to run (default: all; ratios need both ends)")
     ap.add_argument("--json")
+    ap.add_argument("--host-devargs", default="",
+                    help="extra net_pvb_netvsp devargs, e.g. copybreak=0 (default: none)")
+    ap.add_argument("--guest-devargs", default="",
+                    help="extra net_pvb_netvsc devargs, e.g. copybreak=0 (default: none)")
     args = ap.parse_args()
+    for side in ("host", "guest"):
+        extra = getattr(args, f"{side}_devargs")
+        EXTRA[side] = "," + extra if extra else ""
     if args.quick:
         args.rounds, args.warmup, args.window = 1, 0.3, 0.5
     run = [k for k in args.contenders.split(",") if k]
@@ -741,6 +754,8 @@ def main():
     report(res, meta)
     print(f"\n{args.rounds} round(s) in {elapsed:.0f} s; warm-up {args.warmup} s, "
           f"window {args.window} s per run; EAL memory {' '.join(mem)}")
+    if EXTRA["host"] or EXTRA["guest"]:
+        print(f"netvsc extra devargs: host '{EXTRA['host'][1:]}', guest '{EXTRA['guest'][1:]}'")
     failed = report_failures(res)
     if args.json:
         out = {"config": {"rounds": args.rounds, "warmup_s": args.warmup,
