@@ -2,8 +2,11 @@
 """Shared fixtures for the end-to-end suites: where the binaries are, which
 lcores and EAL memory arguments to use, and running DPDK processes that are
 always cleaned up (killed with their process group), even when a test fails."""
+import glob
 import os
+import secrets
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -336,3 +339,64 @@ def testpmd(procs, eal_mem):
             pytest.fail(f"testpmd did not start: {shlex.join(argv)}\n{r.stdout}\n{r.stderr}")
         return t
     return start
+
+
+# ---- capture with dpdk-dumpcap (a secondary process) ----------------------------
+
+HUGE_FREE = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
+# 128 MB: the captured primary's mbufs, dumpcap's copies and a small in-memory peer
+CAPTURE_MIN_FREE = 64
+
+
+def hugetlbfs_mounts():
+    with open("/proc/mounts") as f:
+        return [line.split()[1] for line in f if line.split()[2] == "hugetlbfs"]
+
+
+def free_hugepages():
+    try:
+        with open(HUGE_FREE) as f:
+            return int(f.read())
+    except OSError:
+        return 0
+
+
+def capture_skip_reason():
+    """Why dpdk-dumpcap cannot run here, or None."""
+    if shutil.which("dpdk-dumpcap") is None:
+        return "dpdk-dumpcap not installed (Debian package dpdk)"
+    if not hugetlbfs_mounts():
+        return "no hugetlbfs mounted (devtools/hugepages.sh mounts one)"
+    if free_hugepages() < CAPTURE_MIN_FREE:
+        return (f"{free_hugepages()} free 2 MB huge pages, {CAPTURE_MIN_FREE} needed: a "
+                "secondary process cannot attach to a --no-huge/--in-memory primary")
+    if len(os.sched_getaffinity(0)) < 2:
+        # DPDK 22.11's pdump removes its rx/tx callbacks without waiting for the
+        # datapath to leave them: when dumpcap exits while the primary's lcore is
+        # preempted inside one (one CPU for both), the primary faults. Fixed in
+        # later DPDK (pdump waits for in-use callbacks).
+        return "one CPU: DPDK 22.11 pdump can fault the primary when dpdk-dumpcap exits"
+    return None
+
+
+def runtime_dir(prefix):
+    base = "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp")
+    return os.path.join(os.environ.get("RUNTIME_DIRECTORY", base), "dpdk", prefix)
+
+
+@pytest.fixture
+def file_prefix(procs):
+    """A unique EAL --file-prefix for a primary that dpdk-dumpcap attaches to,
+    after a check that capture can run here (skip otherwise); at the end the
+    processes die first, then the prefix's runtime directory and huge page
+    files go, whatever happened."""
+    why = capture_skip_reason()
+    if why is not None:
+        pytest.skip(why)
+    prefix = f"pvbcap{secrets.token_hex(4)}"
+    yield prefix
+    procs.cleanup()
+    shutil.rmtree(runtime_dir(prefix), ignore_errors=True)
+    for mnt in hugetlbfs_mounts():
+        for path in glob.glob(os.path.join(mnt, f"{prefix}map_*")):
+            os.unlink(path)

@@ -5,66 +5,12 @@ dpdk-dumpcap is a DPDK secondary process: pvb-fwd must share its runtime, so
 it runs with a file-prefix of its own and huge pages instead of --in-memory,
 and the files that leaves in /var/run/dpdk/PREFIX and in hugetlbfs are
 removed after each test, whatever happened."""
-import glob
 import json
-import os
-import secrets
-import shutil
 import signal
 
 import pytest
+from conftest import capture_skip_reason
 from scapy.all import rdpcap
-
-HUGE = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
-MIN_FREE = 64  # 128 MB: pvb-fwd's mbufs plus dumpcap's copies
-
-
-def hugetlbfs_mounts():
-    with open("/proc/mounts") as f:
-        return [line.split()[1] for line in f if line.split()[2] == "hugetlbfs"]
-
-
-def free_hugepages():
-    try:
-        with open(HUGE) as f:
-            return int(f.read())
-    except OSError:
-        return 0
-
-
-def capture_skip_reason():
-    if shutil.which("dpdk-dumpcap") is None:
-        return "dpdk-dumpcap not installed (Debian package dpdk)"
-    if not hugetlbfs_mounts():
-        return "no hugetlbfs mounted (devtools/hugepages.sh mounts one)"
-    if free_hugepages() < MIN_FREE:
-        return (f"{free_hugepages()} free 2 MB huge pages, {MIN_FREE} needed: a secondary "
-                "process cannot attach to a --no-huge/--in-memory primary")
-    if len(os.sched_getaffinity(0)) < 2:
-        # DPDK 22.11's pdump removes its rx/tx callbacks without waiting for the
-        # datapath to leave them: when dumpcap exits while pvb-fwd's lcore is
-        # preempted inside one (one CPU for both), pvb-fwd faults. Fixed in
-        # later DPDK (pdump waits for in-use callbacks).
-        return "one CPU: DPDK 22.11 pdump can fault the primary when dpdk-dumpcap exits"
-    return None
-
-
-def runtime_dir(prefix):
-    base = "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp")
-    return os.path.join(os.environ.get("RUNTIME_DIRECTORY", base), "dpdk", prefix)
-
-
-@pytest.fixture
-def file_prefix(procs):
-    """A unique EAL --file-prefix; at the end the processes die first, then
-    their runtime directory and huge page files go."""
-    prefix = f"pvbcap{secrets.token_hex(4)}"
-    yield prefix
-    procs.cleanup()
-    shutil.rmtree(runtime_dir(prefix), ignore_errors=True)
-    for mnt in hugetlbfs_mounts():
-        for path in glob.glob(os.path.join(mnt, f"{prefix}map_*")):
-            os.unlink(path)
 
 
 @pytest.mark.skipif(capture_skip_reason() is not None, reason=capture_skip_reason() or "")

@@ -15,10 +15,8 @@ The guest replays frames from a pcap file into its netvsc port; the host
 receives them (rxonly). The frames dumpcap writes, on the host port (rx) or
 on the guest port (tx), are those frames, byte for byte and in order. The
 runtime directory and the huge page files of the prefix go whatever happens."""
-import glob
 import os
 import random
-import secrets
 import shlex
 import shutil
 import subprocess
@@ -28,10 +26,6 @@ import pytest
 from conftest import TOP, Procs, Testpmd, pmd_path, write_pcap
 from scapy.all import IP, UDP, Ether, rdpcap
 
-HUGE = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
-# 128 MB: the captured testpmd's memory, dumpcap's copies and the in-memory
-# peer's pool and channel region (small buffers below)
-MIN_FREE = 64
 # --no-flush-rx: "start" would read (and drop) what net_pcap replays
 APP = ["--no-flush-rx", "--total-num-mbufs=2048"]
 VSP_LOG = "--log-level=pmd.net.pvb_netvsp:info"
@@ -40,56 +34,6 @@ VSC_LOG = "--log-level=pmd.net.pvb_netvsc:info"
 GUEST_ARGS = ",ring_kb=256,rxbuf_mb=2,txbuf_mb=2"
 # frames up to 1514 bytes: the default MTU, under dumpcap's 2176-byte snap length
 LENGTHS = [60, 64, 65, 128, 255, 256, 257, 511, 512, 1000, 1400, 1513, 1514]
-
-
-def hugetlbfs_mounts():
-    with open("/proc/mounts") as f:
-        return [line.split()[1] for line in f if line.split()[2] == "hugetlbfs"]
-
-
-def free_hugepages():
-    try:
-        with open(HUGE) as f:
-            return int(f.read())
-    except OSError:
-        return 0
-
-
-def capture_skip_reason():
-    if shutil.which("dpdk-dumpcap") is None:
-        return "dpdk-dumpcap not installed (Debian package dpdk)"
-    if not hugetlbfs_mounts():
-        return "no hugetlbfs mounted (devtools/hugepages.sh mounts one)"
-    if free_hugepages() < MIN_FREE:
-        return (f"{free_hugepages()} free 2 MB huge pages, {MIN_FREE} needed: a secondary "
-                "process cannot attach to a --no-huge/--in-memory primary")
-    if len(os.sched_getaffinity(0)) < 2:
-        # DPDK 22.11's pdump removes its callbacks without waiting for the
-        # datapath to leave them (see dts/test_fwd_capture.py)
-        return "one CPU: DPDK 22.11 pdump can fault the primary when dpdk-dumpcap exits"
-    return None
-
-
-def runtime_dir(prefix):
-    base = "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp")
-    return os.path.join(os.environ.get("RUNTIME_DIRECTORY", base), "dpdk", prefix)
-
-
-@pytest.fixture
-def file_prefix(procs):
-    """A unique EAL --file-prefix, after a check that capture can run here; at
-    the end the processes die first, then the prefix's runtime directory and
-    huge page files go."""
-    why = capture_skip_reason()
-    if why is not None:
-        pytest.skip(why)
-    prefix = f"pvbnvcap{secrets.token_hex(4)}"
-    yield prefix
-    procs.cleanup()
-    shutil.rmtree(runtime_dir(prefix), ignore_errors=True)
-    for mnt in hugetlbfs_mounts():
-        for path in glob.glob(os.path.join(mnt, f"{prefix}map_*")):
-            os.unlink(path)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ import struct
 import time
 
 import pytest
-from conftest import pmd_path
+from conftest import free_hugepages, pmd_path
 
 # ---- the channel control protocol (doc/chan.md, "Messages") ----------------
 
@@ -37,7 +37,6 @@ F_ADD_SEALS, F_GET_SEALS = 1033, 1034
 F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE = 1, 2, 4, 8, 16
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 1, 2
 HUGE_2M = 2 << 20
-FREE_HUGE = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 
 VSP_LOG = "--log-level=pmd.net.pvb_netvsp:info"
 VSC_LOG = "--log-level=pmd.net.pvb_netvsc:info"
@@ -135,14 +134,6 @@ def layout(size=64 * 1024, ring=16 * 1024):
     rest = (size - 2 * ring) // 2
     return dict(region_size=size, tx=(0, ring), rx=(ring, ring),
                 gpadls=[(1, 2 * ring, rest), (2, 2 * ring + rest, rest)])
-
-
-def free_hugepages():
-    try:
-        with open(FREE_HUGE) as f:
-            return int(f.read())
-    except OSError:
-        return 0
 
 
 def cpu_seconds(pid):
