@@ -66,16 +66,17 @@ struct nvport_active {
 
 struct nvport;
 
+/* Each queue's counters on lines of their own: the rx and tx lcores may differ. */
 struct nvport_rxq {
 	struct nvport *port;
 	struct rte_mempool *mp;
 	pvb_counter_t packets, bytes, nombuf, zero_copy;
-};
+} __rte_cache_aligned;
 
 struct nvport_txq {
 	struct nvport *port;
 	pvb_counter_t packets, bytes, too_big;
-};
+} __rte_cache_aligned;
 
 /** A side's own xstat: a pvb_counter_t at @p off in its port struct. */
 struct nvport_xstat {
@@ -124,13 +125,14 @@ struct nvport {
 	uint32_t idle_polls;		/* control-thread rounds without an rx burst */
 	uint64_t ctrl_deadline;		/* TSC by which the set-up must be done */
 
-	/* the channel: set up by the control thread, used by the bursts in DATA */
-	pvb_shared_u32 state;		/* enum nvport_state; W: control thread */
+	/* the channel: set up by the control thread, read by the bursts in DATA */
+	pvb_shared_u32 state __rte_cache_aligned;	/* enum nvport_state; W: control thread */
 	struct nvchan *ch;
-	struct nvchan_rec *cur_rec;	/* in_lock holder: a peer packet split over bursts */
-	uint32_t cur_pos;		/* where in it the next burst resumes */
 	uint8_t *rxbuf, *sendbuf;	/* in the region */
 	uint64_t rxbuf_len, sendbuf_len;
+	/* written by the in_lock holder: not on the line every burst reads */
+	struct nvchan_rec *cur_rec __rte_cache_aligned;	/* a peer packet split over bursts */
+	uint32_t cur_pos;		/* where in it the next burst resumes */
 	pvb_shared_u32 broken;		/* a burst found a ring broken */
 	struct nvchan_xsnap xsnap;	/* channel figures for xstats */
 
