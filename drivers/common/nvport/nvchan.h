@@ -140,6 +140,22 @@ nvchan_lock_yield(rte_spinlock_t *l)
 		sched_yield();
 }
 
+/**
+ * Ask for the line of @p p in a writable state ahead of our stores to it
+ * (PREFETCHW: the peer's reads left it shared or in its cache, and the
+ * store would wait for that line to come over; a CPU without it takes it
+ * as a no-op). A hint: never faults.
+ */
+static inline void
+nvchan_prefetch_w(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	asm volatile("prefetchw %0" : : "m" (*(const volatile uint8_t *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
+
 /** Records out with the application (for xstats). */
 static inline uint32_t
 nvchan_rec_outstanding(const struct nvchan *ch)

@@ -25,6 +25,8 @@
 
 #define NETVSC_MAX_GPA_PAGES	24
 #define NETVSC_TX_COPYBREAK	512	/* in-region frames above this go by pages, in place */
+#define NETVSC_PREFETCH_AHEAD	256	/* section bytes asked for ahead of the copy */
+#define NETVSC_RX_AHEAD		3	/* receive ranges asked for ahead of the one handled */
 
 /* ---- set-up --------------------------------------------------------------- */
 
@@ -182,6 +184,23 @@ netvsc_control(struct netvsc_port *g, const struct pvb_vmbus_pkt *pk)
 	pvb_store_relaxed(&g->link_up, g->vsc.link_up);
 }
 
+/*
+ * Ask for the receive-buffer lines of range @p i (its RNDIS header and the
+ * frame's first bytes) while earlier ranges are handled: they come from the
+ * host's cache. Only a hint: a range that does not check out is skipped.
+ */
+static inline void
+netvsc_prefetch_range(const struct nvport *p, const struct pvb_vmbus_pkt *pk, uint32_t i)
+{
+	struct pvb_vmbus_xfer_range rg;
+
+	if (i >= pk->range_count || pvb_vmbus_in_xfer_range(&p->ch->in, pk, i, &rg) != 0 ||
+	    (uint64_t)rg.byte_offset + RTE_CACHE_LINE_SIZE * 2 > p->rxbuf_len)
+		return;
+	rte_prefetch0(p->rxbuf + rg.byte_offset);
+	rte_prefetch0(p->rxbuf + rg.byte_offset + RTE_CACHE_LINE_SIZE);
+}
+
 /* A transfer-page packet; -EAGAIN: the burst is full, resume here next time. */
 static int
 netvsc_xfer(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk,
@@ -205,6 +224,7 @@ netvsc_xfer(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk,
 		for (; p->cur_pos < pk->range_count; p->cur_pos++) {
 			if (e->mode == NVPORT_DELIVER && e->got == e->n)
 				return -EAGAIN;
+			netvsc_prefetch_range(p, pk, p->cur_pos + NETVSC_RX_AHEAD);
 			if (pvb_vmbus_in_xfer_range(&p->ch->in, pk, p->cur_pos, &rg) != 0)
 				break;
 			if (netvsc_range(e, r, &rg) != 0)
@@ -317,8 +337,9 @@ netvsc_put_msg(struct netvsc_port *g, uint8_t *dst, const struct rte_mbuf *m)
 			off += m->data_len;
 		}
 	}
-	if (len > off)
-		memset(dst + off, 0, len - off);
+	/* the alignment padding: a few bytes, not worth a call */
+	for (; off < len; off++)
+		dst[off] = 0;
 	return len;
 }
 
@@ -326,6 +347,7 @@ netvsc_put_msg(struct netvsc_port *g, uint8_t *dst, const struct rte_mbuf *m)
 static int
 netvsc_tx_small(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need)
 {
+	uint8_t *sect;
 	int64_t s;
 
 	if (g->agg_sect >= 0 && (g->agg_off + need > g->agg_max || g->agg_n >= g->agg_pkts))
@@ -338,9 +360,17 @@ netvsc_tx_small(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need)
 		g->agg_sect = s;
 		g->agg_off = 0;
 		g->agg_n = 0;
+		sect = g->base.sendbuf + (uint64_t)s * g->section_size;
+		for (s = 0; s < NETVSC_PREFETCH_AHEAD; s += RTE_CACHE_LINE_SIZE)
+			nvchan_prefetch_w(sect + s);
 	}
-	g->agg_off += netvsc_put_msg(g, g->base.sendbuf + (uint64_t)g->agg_sect * g->section_size +
-				     g->agg_off, m);
+	sect = g->base.sendbuf + (uint64_t)g->agg_sect * g->section_size;
+	/* the lines a few frames on, while this one is copied (inside the section only) */
+	if (g->agg_off + NETVSC_PREFETCH_AHEAD + RTE_CACHE_LINE_SIZE <= g->section_size) {
+		nvchan_prefetch_w(sect + g->agg_off + NETVSC_PREFETCH_AHEAD);
+		nvchan_prefetch_w(sect + g->agg_off + NETVSC_PREFETCH_AHEAD - RTE_CACHE_LINE_SIZE);
+	}
+	g->agg_off += netvsc_put_msg(g, sect + g->agg_off, m);
 	g->agg_n++;
 	return 0;
 }
