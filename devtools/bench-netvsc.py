@@ -46,9 +46,12 @@ same-role port, as per-round ratios.
 
 The VM under this benchmark has two modes: a fast one in which a
 cache-line ping-pong round trip between the two CPUs takes 50-90 ns, and a
-slow one (about 170 ns, more when the host is busy). pvb-ringbench's floor
-kind measures it at the start and the end of the run; the report says
-which mode the ratios came from, since the targets are stated for one run.
+slow one (about 170 ns, more when the host is busy), and it changes mode
+during a run, even between two cases. pvb-ringbench's floor kind measures
+it at the start, between every two cases and at the end; each case is filed
+under the mode of the floors around it ("mixed" when they differ), and the
+ratios are reported over all rounds and per mode, with the targets judged
+per mode.
 
 Contenders are interleaved inside each round (netvsc, memif, vhost for one
 case, then the next case), and every ratio is computed round by round and
@@ -86,6 +89,7 @@ UP_TIMEOUT = 15.0	# EAL init, socket, channel set-up, first packets
 NB_MBUFS = 8192	# per testpmd: 1024 rx descriptors + per-lcore caches, with room to spare
 MIN_FREE_HUGEPAGES = 64	# 2 MB pages (128 MB): two testpmds, one of them netvsp with its channel memory
 FAST_FLOOR_NS = 120.0	# floor p50 at or below: the VM's fast mode (50-90 ns); slow ~170 ns
+MODES = ("fast mode", "slow mode")
 # idle ratio name -> (numerator, denominator, side)
 IDLE_RATIOS = {f"netvsc/{den} {side}": ("netvsc", den, side)
                for side in ("guest", "host") for den in ("memif", "vhost")}
@@ -526,22 +530,28 @@ def report(res, meta):
             cols = [f"{fmt(case[k]['spread']):21s} {fmt_cyc(case[k]['rx_cyc'], case[k]['tx_cyc']):>11s}"
                     for k in CONTENDERS]
             print(f"  {d:12s} {sz:4d}B  " + "  ".join(cols))
-    print(f"\nratios, computed per round, median [min..max]; targets judged in {mode}")
+    print(f"\nratios, computed per round, median [min..max] over all rounds ({mode} "
+          f"by the floors at start and end)")
     for d in DIRECTIONS:
         for sz in SIZES:
             case = res[d][str(sz)]
-            cols = []
+            cols = [f"{name} {fmt(case['ratios'][name]['spread'], 'x')}" for name in RATIOS]
+            print(f"  {d:12s} {sz:4d}B  " + "  ".join(f"{c:40s}" for c in cols).rstrip())
+    print("\nthe same ratios by the VM mode of each case (floor before and after it; a case "
+          "the VM changed mode in is left out), with the targets")
+    for d in DIRECTIONS:
+        for sz in SIZES:
+            case = res[d][str(sz)]
             for name, (num, den, tsize, target) in RATIOS.items():
-                s = case["ratios"][name]["spread"]
-                col = f"{name} {fmt(s, 'x')}"
-                if sz == tsize:
-                    verdict = "n/a" if s is None else ("met" if s["median"] >= target else
-                                                       "MISSED")
-                    col += f" (target >= {target:.1f}x: {verdict}, {mode})"
-                else:
-                    col += " (no target)"
-                cols.append(f"{col:62s}")
-            print(f"  {d:12s} {sz:4d}B  " + "  ".join(cols).rstrip())
+                if sz != tsize:
+                    continue
+                for m in MODES:
+                    s = case["ratios"][name]["by_mode"][m]
+                    n = case["ratios"][name]["rounds_by_mode"][m]
+                    verdict = "no round" if s is None else (
+                        "met" if s["median"] >= target else "MISSED")
+                    print(f"  {d:12s} {sz:4d}B  {name} {m:9s} {fmt(s, 'x'):22s} "
+                          f"({n} round(s); target >= {target:.1f}x: {verdict})")
     print("\nwhere the gap is, cycles/packet netvsc vs the target's contender (median of "
           "per-round ratios; > 1 = netvsc spends more)")
     for d in DIRECTIONS:
@@ -584,6 +594,7 @@ def new_results():
     for d in DIRECTIONS:
         for sz in SIZES:
             res[d][str(sz)]["netvsc"].update(rx_packets=[], rx_zero_copy_packets=[])
+            res[d][str(sz)].update(modes=[], floors_ns=[])
     res["idle"] = {k: {"guest": [], "host": [], "runs": [], "errors": []} for k in CONTENDERS}
     return res
 
@@ -629,16 +640,32 @@ def retried(fn, *args):
     return one
 
 
+def case_mode(before, after):
+    """A case's VM mode from the floors measured just before and just after it:
+    "fast mode", "slow mode", or "mixed" when the VM changed mode meanwhile (or
+    a floor is missing); a mixed case counts in no mode's ratios."""
+    modes = {before.get("mode"), after.get("mode")}
+    return modes.pop() if len(modes) == 1 and None not in modes else "mixed"
+
+
 def run_rounds(res, rounds, ctx):
-    """Every case once per round, the contenders back to back inside a case;
-    then the empty-poll case."""
+    """Every case once per round, the contenders back to back inside a case,
+    the ping-pong floor between cases (the VM changes mode during a run: each
+    case is filed under the mode of the floors around it); then the
+    empty-poll case."""
+    last = ctx["floor_start"]
     for r in range(rounds):
         for d in DIRECTIONS:
             for sz in SIZES:
                 case = res[d][str(sz)]
                 line = [record(case, k, retried(measure, k, d, sz, ctx), r) for k in ctx["contenders"]]
+                now = floor(ctx, f"r{r}-{d}-{sz}")
+                case["modes"].append(case_mode(last, now))
+                case["floors_ns"].append(now.get("p50_ns"))
+                last = now
                 print(f"  round {r + 1}/{rounds} {d:11s} {sz:4d}B  " + "  ".join(line) +
-                      "  Mpps (cycles/pkt rx/tx)", flush=True)
+                      f"  Mpps (cycles/pkt rx/tx)  [{case['modes'][-1]}, "
+                      f"{fmt_floor(now)} after]", flush=True)
         line = [record_idle(res["idle"], k, retried(measure_idle, k, ctx), r) for k in ctx["contenders"]]
         print(f"  round {r + 1}/{rounds} empty poll         " + "  ".join(line) +
               "  cycles/poll guest/host", flush=True)
@@ -658,7 +685,12 @@ def summarize(res):
             case["ratios"], case["cyc_ratios"] = {}, {}
             for name, (num, den, _, _) in RATIOS.items():
                 per = per_round(case[num]["mpps"], case[den]["mpps"])
-                case["ratios"][name] = {"per_round": per, "spread": spread(per)}
+                by_mode = {m: spread([x for x, cm in zip(per, case["modes"]) if cm == m])
+                           for m in MODES}
+                case["ratios"][name] = {"per_round": per, "spread": spread(per),
+                                        "by_mode": by_mode,
+                                        "rounds_by_mode": {m: case["modes"].count(m)
+                                                           for m in MODES}}
                 for side in ("rx", "tx"):
                     per = per_round(case[num][side + "_cyc"], case[den][side + "_cyc"])
                     case["cyc_ratios"][f"{name} {side}"] = {"per_round": per,
@@ -742,6 +774,7 @@ def main():
         floor_start = floor(ctx, "start")
         print(f"  {fmt_floor(floor_start)} at start", flush=True)
         ctx["tsc_hz"] = floor_start.get("tsc_hz")
+        ctx["floor_start"] = floor_start
         run_rounds(res, args.rounds, ctx)
         floor_end = floor(ctx, "end")
         print(f"  {fmt_floor(floor_end)} at end", flush=True)

@@ -10,7 +10,6 @@
 
 #include <rte_errno.h>
 #include <rte_malloc.h>
-#include <rte_memcpy.h>
 
 #include "nvchan.h"
 #include "pvb_bell.h"
@@ -245,7 +244,7 @@ nvchan_copy_frame(struct nvchan_mbufs *c, struct rte_mempool *mp, unsigned int w
 			m->data_off = 0;
 		room = rte_pktmbuf_tailroom(m);
 		k = RTE_MIN(room, len);
-		rte_memcpy(rte_pktmbuf_mtod(m, void *), src, k);
+		nvchan_copy(rte_pktmbuf_mtod(m, void *), src, k);
 		m->data_len = (uint16_t)k;
 		src += k;
 		len -= k;

@@ -31,8 +31,10 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_mbuf.h>
+#include <rte_memcpy.h>
 #include <rte_ring.h>
 #include <rte_spinlock.h>
 
@@ -154,6 +156,21 @@ nvchan_prefetch_w(const void *p)
 #else
 	__builtin_prefetch(p, 1, 3);
 #endif
+}
+
+/**
+ * Copy frame bytes: libc's memcpy for small copies (it dispatches at run
+ * time to the CPU's widest moves, where rte_memcpy is built for the
+ * baseline DPDK was compiled for, and measured ~1.6x faster at 64 bytes
+ * here), rte_memcpy for large ones (as fast or faster from 1 KB on).
+ */
+static inline void
+nvchan_copy(void *dst, const void *src, uint32_t len)
+{
+	if (len <= 256)
+		memcpy(dst, src, len);
+	else
+		rte_memcpy(dst, src, len);
 }
 
 /** Records out with the application (for xstats). */

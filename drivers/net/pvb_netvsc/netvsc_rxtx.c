@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include <rte_malloc.h>
-#include <rte_memcpy.h>
 
 #include "netvsc.h"
 
@@ -329,11 +328,11 @@ netvsc_put_msg(struct netvsc_port *g, uint8_t *dst, const struct rte_mbuf *m)
 		       sizeof(m->pkt_len));
 	}
 	if (likely(m->next == NULL)) {
-		rte_memcpy(dst + hdr, rte_pktmbuf_mtod(m, const void *), m->data_len);
+		nvchan_copy(dst + hdr, rte_pktmbuf_mtod(m, const void *), m->data_len);
 		off = hdr + m->data_len;
 	} else {
 		for (off = hdr; m != NULL; m = m->next) {
-			rte_memcpy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
+			nvchan_copy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
 			off += m->data_len;
 		}
 	}

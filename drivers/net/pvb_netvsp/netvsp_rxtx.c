@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include <rte_malloc.h>
-#include <rte_memcpy.h>
 
 #include "netvsp.h"
 
@@ -365,11 +364,11 @@ netvsp_fill_slot(struct netvsp_port *v, uint32_t s, const struct rte_mbuf *m)
 	memcpy(dst + offsetof(struct pvb_rndis_packet_msg, data_len), &m->pkt_len,
 	       sizeof(m->pkt_len));
 	if (likely(m->next == NULL)) {
-		rte_memcpy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
+		nvchan_copy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
 		return len;
 	}
 	for (; m != NULL; m = m->next) {
-		rte_memcpy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
+		nvchan_copy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
 		off += m->data_len;
 	}
 	return len;
