@@ -191,6 +191,7 @@ struct nvport_poll {
 	struct rte_mempool *mp;
 	struct rte_mbuf **pkts;
 	uint16_t n, got;
+	uint64_t bytes;		/* of the frames in pkts, counted once per poll */
 	struct nvchan_mbufs cache;
 	uint64_t comps[NVPORT_EVENT_BUDGET];	/* peer completions of our sends */
 	unsigned int ncomp;
@@ -234,6 +235,7 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 	e.pkts = pkts;
 	e.n = n;
 	e.got = 0;
+	e.bytes = 0;
 	e.ncomp = 0;
 	e.cache.n = 0;
 	e.cache.i = 0;
@@ -252,6 +254,11 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 	}
 	pvb_vmbus_in_commit(&ch->in);
 	nvchan_mbufs_release(&e.cache);
+	if (e.got > 0) {
+		/* single writer: only the rx burst delivers */
+		pvb_counter_add1w(&p->rxq.packets, e.got);
+		pvb_counter_add1w(&p->rxq.bytes, e.bytes);
+	}
 	if (mode == NVPORT_DROP)
 		nvchan_lock_yield(&ch->out_lock);
 	else
@@ -313,8 +320,7 @@ static __rte_always_inline void
 nvport_rx_count(struct nvport_poll *e, struct rte_mbuf *m, uint32_t len)
 {
 	m->port = e->p->port_id;
-	pvb_counter_add1w(&e->p->rxq.packets, 1);
-	pvb_counter_add1w(&e->p->rxq.bytes, len);
+	e->bytes += len;
 	e->pkts[e->got++] = m;
 }
 
