@@ -4,7 +4,7 @@
 dpdk-testpmd processes, one forwarding core each side, same placement for all:
 
   netvsc  host: net_pvb_netvsp0,path=S        guest: net_pvb_netvsc0,path=S
-          (our PMDs, defaults: zero_copy=1, copybreak=256)
+          (our PMDs, defaults: guest zero_copy=1 copybreak=0, host copybreak=256)
   memif   host: net_memif0,role=server        guest: net_memif0,role=client
           (stock, copy mode: zero-copy=no is memif's default)
   vhost   host: net_vhost0,iface=S            guest: net_virtio_user0,path=S

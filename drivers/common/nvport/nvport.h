@@ -192,6 +192,7 @@ struct nvport_poll {
 	struct rte_mbuf **pkts;
 	uint16_t n, got;
 	uint64_t bytes;		/* of the frames in pkts, counted once per poll */
+	uint32_t zero_copy;	/* of them handed over zero copy */
 	struct nvchan_mbufs cache;
 	uint64_t comps[NVPORT_EVENT_BUDGET];	/* peer completions of our sends */
 	unsigned int ncomp;
@@ -236,6 +237,7 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 	e.n = n;
 	e.got = 0;
 	e.bytes = 0;
+	e.zero_copy = 0;
 	e.ncomp = 0;
 	e.cache.n = 0;
 	e.cache.i = 0;
@@ -258,6 +260,7 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 		/* single writer: only the rx burst delivers */
 		pvb_counter_add1w(&p->rxq.packets, e.got);
 		pvb_counter_add1w(&p->rxq.bytes, e.bytes);
+		pvb_counter_add1w(&p->rxq.zero_copy, e.zero_copy);
 	}
 	if (mode == NVPORT_DROP)
 		nvchan_lock_yield(&ch->out_lock);

@@ -211,7 +211,7 @@ nvport_rx_frame(struct nvport_poll *e, struct nvchan_rec *r, uint8_t *msg, uint3
 		m = nvchan_mbuf(&e->cache, e->mp, e->n - e->got);
 		if (m != NULL) {
 			nvchan_rec_attach(r, m, msg, (uint16_t)off, (uint16_t)len);
-			pvb_counter_add1w(&q->zero_copy, 1);
+			e->zero_copy++;
 		}
 	}
 	if (m == NULL)
