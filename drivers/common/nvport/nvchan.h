@@ -152,7 +152,7 @@ static inline void
 nvchan_prefetch_w(const void *p)
 {
 #if defined(__x86_64__) || defined(__i386__)
-	asm volatile("prefetchw %0" : : "m" (*(const volatile uint8_t *)p));
+	__asm__ __volatile__("prefetchw %0" : : "m" (*(const uint8_t *)p));
 #else
 	__builtin_prefetch(p, 1, 3);
 #endif
