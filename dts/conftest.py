@@ -341,6 +341,15 @@ def testpmd(procs, eal_mem):
     return start
 
 
+def wait_until(cond, timeout, what):
+    """Poll @cond until it is true; fail, saying what was awaited and what
+    what() tells of the state, after @timeout s."""
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            pytest.fail(f"not within {timeout}s: {what()}")
+        time.sleep(0.05)
+
 # ---- capture with dpdk-dumpcap (a secondary process) ----------------------------
 
 HUGE_FREE = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"

@@ -18,7 +18,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import pmd_path, read_pcap, write_pcap
+from conftest import pmd_path, read_pcap, wait_until, write_pcap
 from scapy.all import Dot1Q, Ether, IP, IPv6, UDP
 
 # Frame lengths without FCS: 1518 is the VLAN-tagged one; 4000 and 9000 are
@@ -62,18 +62,6 @@ class Channel:
         for v in vdevs:
             eal += ["--vdev", v]
         return self.testpmd(eal, [*APP, *app])
-
-
-def wait_until(cond, timeout, what):
-    """Poll @cond until it is true; fail, saying what was awaited and what
-    what() tells of the state, after @timeout s."""
-    end = time.monotonic() + timeout
-    while True:
-        if cond():
-            return
-        if time.monotonic() > end:
-            pytest.fail(f"not within {timeout}s: {what()}")
-        time.sleep(0.05)
 
 
 def wait_links(*sides, up=True, timeout=20):

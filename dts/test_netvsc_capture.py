@@ -20,10 +20,9 @@ import random
 import shlex
 import shutil
 import subprocess
-import time
 
 import pytest
-from conftest import TOP, Procs, Testpmd, pmd_path, write_pcap
+from conftest import TOP, Procs, Testpmd, pmd_path, wait_until, write_pcap
 from scapy.all import IP, UDP, Ether, rdpcap
 
 # --no-flush-rx: "start" would read (and drop) what net_pcap replays
@@ -64,14 +63,6 @@ def start_testpmd(procs, eal, mem):
         r = t.finish(5)
         pytest.fail(f"testpmd did not start: {shlex.join(argv)}\n{r.stdout}\n{r.stderr}")
     return t
-
-
-def wait_until(cond, timeout, what):
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            pytest.fail(f"not within {timeout}s: {what()}")
-        time.sleep(0.05)
 
 
 def pvb_lines(tp):

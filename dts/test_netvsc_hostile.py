@@ -23,7 +23,7 @@ import struct
 import time
 
 import pytest
-from conftest import free_hugepages, pmd_path
+from conftest import free_hugepages, pmd_path, wait_until
 
 # ---- the channel control protocol (doc/chan.md, "Messages") ----------------
 
@@ -147,14 +147,6 @@ def maps_inode(pid, ino):
     """True while process @pid maps the file of inode @ino."""
     with open(f"/proc/{pid}/maps") as f:
         return any(len(ln.split()) > 4 and ln.split()[4] == str(ino) for ln in f)
-
-
-def wait_until(cond, timeout, what):
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            pytest.fail(f"not within {timeout}s: {what()}")
-        time.sleep(0.05)
 
 
 def wait_log(tp, text, timeout=10, count=1):
