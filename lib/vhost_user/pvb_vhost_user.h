@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _PVB_VHOST_USER_H_
+#define _PVB_VHOST_USER_H_
+
+/**
+ * @file
+ * vhost-user (pvb_vhost_user_wire.h), both ends, libc only.
+ *
+ *  - Framing: one message in or out of an AF_UNIX stream socket with its
+ *    fds (pvb_vu_recv(), pvb_vu_send()).
+ *  - Back-end: a state machine that does no socket I/O. The caller feeds it
+ *    each message with its fds (pvb_vu_backend_handle()) and sends the
+ *    reply it fills; it maps the memory table, owns every fd it was given,
+ *    and keeps one device-side virtqueue (lib/virtq) per vring.
+ *  - Front-end: the requests a driver sends, each a blocking call that
+ *    checks the reply (pvb_vu_front_*()).
+ *  - virtio-net header: gathered from a popped chain and checked.
+ *
+ * The front-end is untrusted: every message is checked against its request
+ * (size, fd count, vring index on all 32 bits, region overlap and 64-bit
+ * overflow of address + size + offset, ring addresses inside one region); a
+ * bad one returns an error with the reason in b->error, counts, and the
+ * caller closes the connection. No fd is ever leaked on any path.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pvb_virtq.h"
+#include "pvb_vhost_user_wire.h"
+
+/* ---- framing ---------------------------------------------------------------- */
+
+/**
+ * Receive one message and its fds (at most PVB_VU_MAX_FDS) from @p sock;
+ * blocks until the whole message is in (the caller polls first). 0;
+ * -ECONNRESET when the peer closed; -EPROTO for bad framing (version bits
+ * not 1, size above PVB_VU_PAYLOAD_MAX, truncated ancillary data, a short
+ * payload), with every received fd closed and *nfds 0; other -errno. The
+ * REPLY and NEED_REPLY flags are the receiver's to check.
+ */
+int pvb_vu_recv(int sock, struct pvb_vu_msg *m, int *fds, uint32_t *nfds);
+
+/** Send @p m (header and m->hdr.size payload bytes) with @p nfds fds. 0 or -errno. */
+int pvb_vu_send(int sock, const struct pvb_vu_msg *m, const int *fds, uint32_t nfds);
+
+/** The request's name ("SET_MEM_TABLE"), "unknown" for ids not named here. */
+const char *pvb_vu_request_str(uint32_t request);
+
+/* ---- back-end ---------------------------------------------------------------- */
+
+#define PVB_VU_MAX_QUEUE_PAIRS	8
+#define PVB_VU_MAX_VRINGS	(2 * PVB_VU_MAX_QUEUE_PAIRS)
+
+/** What the device offers. */
+struct pvb_vu_backend_cfg {
+	uint64_t features;		/**< virtio bits offered; bit 30 added when protocol_features != 0 */
+	uint64_t protocol_features;	/**< PVB_VU_PF_* bits offered */
+	uint16_t queue_pairs;		/**< 1..PVB_VU_MAX_QUEUE_PAIRS: GET_QUEUE_NUM; vrings 0..2*qp-1 */
+	uint16_t max_queue_size;	/**< largest SET_VRING_NUM accepted (power of two, <= 32768) */
+};
+
+/** One mapped region of the memory table. */
+struct pvb_vu_map {
+	uint64_t gpa, uva, size;	/**< as the front-end sent them */
+	uint8_t *host;			/**< where gpa/uva maps here */
+	void *base;			/**< mmap() result (host - mmap_offset) */
+	size_t len;			/**< mmap() length */
+};
+
+/** One vring as the front-end set it up. */
+struct pvb_vu_vring {
+	struct pvb_virtq_dev q;		/**< device side; q.avail != NULL once translated */
+	struct pvb_vu_vring_addr addr;	/**< as sent (front-end virtual addresses) */
+	int kick_fd, call_fd, err_fd;	/**< -1: none (or the no-fd flag) */
+	bool num_set, addr_set, kick_set, call_set;
+	bool started;			/**< kicked (SET_VRING_KICK), not stopped since */
+	bool enabled;			/**< SET_VRING_ENABLE 1, or no protocol features */
+};
+
+struct pvb_vu_backend {
+	struct pvb_vu_backend_cfg cfg;
+	uint64_t features;		/**< acked (SET_FEATURES) */
+	uint64_t protocol_features;	/**< acked (SET_PROTOCOL_FEATURES) */
+	bool features_set;
+	bool owner;
+	uint8_t status;			/**< SET_STATUS */
+	uint16_t mtu;			/**< NET_SET_MTU; 0: not sent */
+	uint32_t hdr_len;		/**< virtio-net header: 12 or 10 bytes */
+	uint32_t nregions;
+	struct pvb_vu_map map[PVB_VU_MAX_REGIONS];
+	struct pvb_virtq_mem mem;	/**< by guest physical address: what descriptors hold */
+	struct pvb_vu_vring vr[PVB_VU_MAX_VRINGS];
+	uint64_t bad_messages;		/**< messages refused with the connection closed */
+	uint64_t nacks;			/**< unsupported requests answered "failed" (REPLY_ACK) */
+	char error[192];		/**< why the last message was refused */
+};
+
+/** A fresh back-end (nothing mapped, no fds). -EINVAL for a bad cfg. */
+int pvb_vu_backend_init(struct pvb_vu_backend *b, const struct pvb_vu_backend_cfg *cfg);
+
+/**
+ * The connection is gone: unmap every region, close every fd, forget the
+ * session; the counters stay. Safe to call twice.
+ */
+void pvb_vu_backend_reset(struct pvb_vu_backend *b);
+
+/**
+ * Handle one message whose @p nfds fds are in @p fds. The back-end takes
+ * every fd: it keeps it (kick, call) or closes it (mem table fds after
+ * mmap, surplus fds, any fd of a refused message). Returns 1 when @p reply
+ * holds a reply to send (GET_*, or an ack when REPLY_ACK was negotiated and
+ * NEED_REPLY set), 0 when nothing is to be sent, or a negative errno when
+ * the message is refused: b->error says why, bad_messages is counted, and
+ * the caller must close the connection (then pvb_vu_backend_reset()).
+ *
+ * Must not run while a burst uses the vrings when pvb_vu_request_mutates()
+ * says so: the caller quiesces its bursts first.
+ */
+int pvb_vu_backend_handle(struct pvb_vu_backend *b, const struct pvb_vu_msg *m, int *fds,
+			  uint32_t nfds, struct pvb_vu_msg *reply);
+
+/** Can handling @p request change what the bursts use (memory, rings, fds, features)? */
+bool pvb_vu_request_mutates(uint32_t request);
+
+/**
+ * May the datapath use vring @p index: translated, kicked (started),
+ * enabled, a call fd or the no-fd flag received, and the device running
+ * (pvb_vu_backend_running())?
+ */
+bool pvb_vu_backend_vring_ready(const struct pvb_vu_backend *b, uint32_t index);
+
+/** Features set, and DRIVER_OK in the status when the STATUS protocol feature is acked. */
+bool pvb_vu_backend_running(const struct pvb_vu_backend *b);
+
+/* ---- front-end --------------------------------------------------------------- */
+
+/** A front-end's end of one connection. */
+struct pvb_vu_frontend {
+	int sock;
+	int timeout_ms;			/**< for each reply */
+	uint64_t protocol_features;	/**< acked: REPLY_ACK makes every set wait for an ack */
+	char error[192];		/**< why the last call failed */
+};
+
+void pvb_vu_front_init(struct pvb_vu_frontend *f, int sock, int timeout_ms);
+
+/**
+ * GET_FEATURES, GET_PROTOCOL_FEATURES, GET_QUEUE_NUM, GET_STATUS, GET_MAX_MEM_SLOTS:
+ * the reply's u64. The reply must have flags exactly version|REPLY, the
+ * request id, and size 8: otherwise -EPROTO (f->error says why).
+ * -ETIMEDOUT, -ECONNRESET, -errno.
+ */
+int pvb_vu_front_get_u64(struct pvb_vu_frontend *f, uint32_t request, uint64_t *v);
+
+/**
+ * A request with a u64 payload (SET_FEATURES, SET_PROTOCOL_FEATURES (also
+ * records it in f), NET_SET_MTU, SET_STATUS) or none (SET_OWNER,
+ * RESET_OWNER: @p v unused). With REPLY_ACK acked, waits for the ack:
+ * -EREMOTEIO when the back-end answers "failed".
+ */
+int pvb_vu_front_set_u64(struct pvb_vu_frontend *f, uint32_t request, uint64_t v);
+
+/** SET_MEM_TABLE with one fd per region (not closed here). */
+int pvb_vu_front_set_mem_table(struct pvb_vu_frontend *f, const struct pvb_vu_region *r,
+			       const int *fds, uint32_t n);
+
+/** SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ENABLE. */
+int pvb_vu_front_set_vring_state(struct pvb_vu_frontend *f, uint32_t request, uint32_t index,
+				 uint32_t num);
+
+/** GET_VRING_BASE: the ring stops; @p num is its next avail index. */
+int pvb_vu_front_get_vring_base(struct pvb_vu_frontend *f, uint32_t index, uint32_t *num);
+
+int pvb_vu_front_set_vring_addr(struct pvb_vu_frontend *f, const struct pvb_vu_vring_addr *a);
+
+/** SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR; @p fd < 0 sends the no-fd flag. */
+int pvb_vu_front_set_vring_fd(struct pvb_vu_frontend *f, uint32_t request, uint32_t index,
+			      int fd);
+
+/* ---- virtio-net header ------------------------------------------------------- */
+
+/** Header length for acked @p features: 12 with VERSION_1 or MRG_RXBUF, else 10. */
+uint32_t pvb_vnet_hdr_len(uint64_t features);
+
+/**
+ * Gather the first @p hdr_len bytes of the readable part of @p c into @p h
+ * (zeroing what a 10-byte header lacks), however the driver split them over
+ * descriptors. 0; -EBADMSG when the readable part holds no more than the
+ * header (no frame after it: the CVE-2022-2132 class).
+ */
+int pvb_vnet_hdr_get(const struct pvb_virtq_chain *c, uint32_t hdr_len, struct pvb_vnet_hdr *h);
+
+/**
+ * Check a driver's header against the @p frame_len bytes that follow it:
+ * NULL when it is sound, else why not (NEEDS_CSUM with csum_start +
+ * csum_offset + 2 beyond the frame: the CVE-2024-11614 class; an unknown
+ * gso_type or flag; GSO without NEEDS_CSUM or with gso_size 0).
+ */
+const char *pvb_vnet_hdr_check(const struct pvb_vnet_hdr *h, uint64_t frame_len);
+
+#endif /* _PVB_VHOST_USER_H_ */
