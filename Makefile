@@ -42,6 +42,7 @@ bench: build hugepages
 		--quiet --rounds 7 --json $(BUILD)/ringbench.json --plot $(BUILD)/ringbench-plots
 	devtools/bench-fwd.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-fwd.json
 	devtools/bench-netvsc.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-netvsc.json
+	devtools/bench-vhost.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-vhost.json
 
 # A longer fuzzing run of every target (ASan+UBSan build).
 fuzz: build
