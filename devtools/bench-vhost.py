@@ -54,6 +54,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,6 +81,7 @@ KINDS = ("stock", "pvb")
 PVB_PMD = "pvb_vhost"
 # extra devargs (--pvb-devargs, --frontend-devargs), for A/B runs
 EXTRA = {"pvb": "", "frontend": ""}
+BUSY_SHARE = 0.10	# other tasks runnable this share of a run: the run was contended
 
 
 def vdevs(label, sock, pmds):
@@ -101,6 +103,47 @@ def pvb_pmd(build):
     except subprocess.CalledProcessError as e:
         print(f"bench-vhost: our backend PMD is not available: {e.stderr.strip()}")
         return None
+
+
+class OtherLoad:
+    """How much of a run other tasks wanted our CPUs: /proc/stat's
+    procs_running sampled every 50 ms, counted when above what a run keeps
+    runnable itself (two forwarding lcores and this sampler). Other
+    engineers' processes share this machine; a contended run is flagged, not
+    dropped."""
+    OURS = 3
+
+    def __init__(self):
+        self.samples, self.stop = [], threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while not self.stop.wait(0.05):
+            with open("/proc/stat") as f:
+                n = next((int(x.split()[1]) for x in f if x.startswith("procs_running")), 0)
+            self.samples.append(n)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def share(self):
+        """Share of samples with another task runnable, 0..1 (None: no sample)."""
+        if not self.samples:
+            return None
+        return sum(n > self.OURS for n in self.samples) / len(self.samples)
+
+
+def measure(label, bn_dir, size, ctx):
+    """One run of bench-netvsc's measure(), with the other load during it."""
+    with OtherLoad() as load:
+        one = bn.retried(bn.measure, label, bn_dir, size, ctx)
+    one["other_load"] = load.share()
+    return one
 
 
 def columns(spec, have_pvb):
@@ -133,7 +176,8 @@ def new_results(cols):
         res[d] = {}
         for sz in SIZES:
             case = {lb: {"mpps": [], "tx_mpps": [], "rx_cyc": [], "tx_cyc": [],
-                         "setup_s": [], "teardown_s": [], "errors": [], "runs": []}
+                         "other_load": [], "setup_s": [], "teardown_s": [], "errors": [],
+                         "runs": []}
                     for lb, _ in cols}
             case.update(modes=[], floors_ns=[])
             res[d][str(sz)] = case
@@ -148,11 +192,14 @@ def record(case, label, one, r):
         c[key].append(one.get(key, 0.0))
     c["rx_cyc"].append(one.get("rx_cycles_per_pkt"))
     c["tx_cyc"].append(one.get("tx_cycles_per_pkt"))
+    c["other_load"].append(one.get("other_load"))
     c["runs"].append(one)
     if "error" in one:
         c["errors"].append(f"round {r + 1}: {one['error']}")
     cyc = bn.fmt_cyc([one.get("rx_cycles_per_pkt")], [one.get("tx_cycles_per_pkt")])
-    return f"{label} {one['mpps']:6.2f} ({cyc})" + (" FAILED" if "error" in one else "")
+    load = one.get("other_load")
+    load = "n/a" if load is None else f"{100 * load:.0f}%"
+    return f"{label} {one['mpps']:6.2f} ({cyc}, {load})" + (" FAILED" if "error" in one else "")
 
 
 def verdict(s):
@@ -167,7 +214,7 @@ def run_rounds(res, rounds, ctx):
         for d, bn_dir in DIRECTIONS.items():
             for sz in SIZES:
                 case = res[d][str(sz)]
-                line = [record(case, lb, bn.retried(bn.measure, lb, bn_dir, sz, ctx), r)
+                line = [record(case, lb, measure(lb, bn_dir, sz, ctx), r)
                         for lb, _ in ctx["columns"]]
                 now = bn.floor(ctx, f"r{r}-{bn_dir}-{sz}")
                 case["modes"].append(bn.case_mode(last, now))
@@ -178,8 +225,14 @@ def run_rounds(res, rounds, ctx):
                     x = bn.per_round(case[num]["mpps"][-1:], case[den]["mpps"][-1:])[0]
                     line.append(f"{rname} " + ("n/a" if x is None else f"{x:.2f}x"))
                 print(f"  round {r + 1}/{rounds} {d:20s} {sz:4d}B  " + "  ".join(line) +
-                      f"  Mpps (cycles/pkt rx/tx)  [{case['modes'][-1]}, "
+                      f"  Mpps (cycles/pkt rx/tx, other load)  [{case['modes'][-1]}, "
                       f"{bn.fmt_floor(now)} after]", flush=True)
+
+
+def contended(case, label, i):
+    """Whether other tasks wanted our CPUs in round @i's run of @label."""
+    load = case[label]["other_load"][i]
+    return load is not None and load > BUSY_SHARE
 
 
 def summarize(res, cols, rname):
@@ -195,8 +248,11 @@ def summarize(res, cols, rname):
             per = bn.per_round(case[num]["mpps"], case[den]["mpps"])
             by_mode = {m: bn.spread([x for x, cm in zip(per, case["modes"]) if cm == m])
                        for m in bn.MODES}
+            quiet = [not contended(case, num, i) and not contended(case, den, i)
+                     for i in range(len(per))]
             case["ratio"] = {"name": rname, "per_round": per, "spread": bn.spread(per),
-                             "by_mode": by_mode,
+                             "quiet": bn.spread([x for x, q in zip(per, quiet) if q]),
+                             "quiet_rounds": sum(quiet), "by_mode": by_mode,
                              "rounds_by_mode": {m: case["modes"].count(m) for m in bn.MODES}}
 
 
@@ -219,19 +275,22 @@ def report(res, cols, rname, meta):
             print(f"  {d:20s} {sz:4d}B  " + "  ".join(cells))
     if not rname:
         return
-    print(f"\n{rname}, computed per round, median [min..max]; VM mode per round by the floors "
-          f"around each case; target >= {TARGET:.1f}x (informational)")
+    print(f"\n{rname}, computed per round, median [min..max]; target >= {TARGET:.1f}x "
+          f"(informational); over the rounds neither run of which had other tasks runnable "
+          f"> {100 * BUSY_SHARE:.0f}% of the time (quiet); VM mode of each round")
     for d in DIRECTIONS:
         for sz in SIZES:
             rt = res[d][str(sz)]["ratio"]
             modes = ", ".join(m.split()[0] for m in res[d][str(sz)]["modes"])
             print(f"  {d:20s} {sz:4d}B  {bn.fmt(rt['spread'], 'x'):22s} "
-                  f"{verdict(rt['spread']):6s}  rounds: {modes}")
+                  f"{verdict(rt['spread']):6s}  quiet {bn.fmt(rt['quiet'], 'x'):22s} "
+                  f"({rt['quiet_rounds']} round(s))  modes: {modes}")
     print(f"\nsummary, {rname} by VM mode (a case the VM changed mode in counts in neither)")
     for d in DIRECTIONS:
         for sz in SIZES:
             rt = res[d][str(sz)]["ratio"]
             per_mode = "; ".join(
+                f"{m} no round" if rt["by_mode"][m] is None else
                 f"{m} {bn.fmt(rt['by_mode'][m], 'x')} {verdict(rt['by_mode'][m])} "
                 f"({rt['rounds_by_mode'][m]} round(s))" for m in bn.MODES)
             print(f"  {d:20s} {sz:4d}B  all {bn.fmt(rt['spread'], 'x')} "
@@ -250,9 +309,13 @@ def report_failures(res, cols):
     return failed
 
 
+STOPPED_BY = [signal.SIGINT]
+
+
 def on_sigterm(signum, frame):
     """SIGTERM unwinds like Ctrl-C: every run's finally kills its testpmds
     (by process group) and removes its socket; main removes the rest."""
+    STOPPED_BY[0] = signum
     raise KeyboardInterrupt
 
 
@@ -315,9 +378,11 @@ def main():
         print(f"  {bn.fmt_floor(floor_end)} at end", flush=True)
     except KeyboardInterrupt:
         print("bench-vhost: interrupted; processes and sockets cleaned up", file=sys.stderr)
-        return 130
+        return 128 + STOPPED_BY[0]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        # bench-netvsc's floor() leaves pvb-ringbench's runtime dir behind
+        shutil.rmtree(bn.runtime_dir(f"{ctx['pfx']}f"), ignore_errors=True)
     elapsed = time.monotonic() - started
     summarize(res, cols, rname)
     meta = {"rounds": args.rounds, "cpu_backend": a, "cpu_frontend": b,
