@@ -1,0 +1,292 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""A vhost-user backend PMD against stock DPDK net_virtio_user, both loaded by
+stock dpdk-testpmd in two processes: the backend (device side) is DPDK's own
+net_vhost or our net_pvb_vhost (every test runs against both; the second is
+skipped while it is not built), the frontend (driver side) is net_virtio_user
+on split virtqueues (packed_vq=0).
+
+Each testpmd has its vhost-user port 0 and a net_pcap port 1 and forwards
+between them (io): frames made with scapy, 60 to 9000 bytes, cross the
+virtqueues both ways at once and come out of the other side's pcap byte for
+byte and in order, for every mrg_rxbuf x in_order combination and in both
+socket roles (backend listens and virtio_user connects; virtio_user listens
+with server=1 and the backend connects with client=1).
+
+A flooding frontend is killed with SIGKILL: the backend's link goes down, every
+mbuf comes back to its pool, and a new frontend on the same socket brings the
+link and the traffic back, without a backend restart.
+
+The backend runs on one CPU and the frontend on the other (main and forwarding
+lcore together: the main lcore only waits at the prompt)."""
+import os
+import random
+import re
+import secrets
+
+import pytest
+from conftest import pmd_path, read_pcap, wait_until, write_pcap
+from scapy.all import Dot1Q, Ether, IP, IPv6, UDP
+
+BACKENDS = ("net_vhost", "net_pvb_vhost")
+# Frame lengths without FCS; 1518 is the VLAN-tagged one
+SIZES = [60, 64, 65, 128, 511, 512, 1000, 1514, 1518, 1519, 2048, 2176, 4000, 8192, 9000]
+# every testpmd: frames up to 9000 bytes (MTU 9000), mbufs for the rings and the
+# bursts in flight, little enough for four processes beside the other suites
+APP = ["--no-flush-rx", "--max-pkt-len=9018", "--total-num-mbufs=4096"]
+# a whole 9000-byte frame in one mbuf: virtio's Rx without mergeable buffers
+# posts one descriptor per mbuf and cannot chain them
+BIG_MBUFS = ["--mbuf-size=10240"]
+# 2 KB mbufs (testpmd's default): jumbo frames are chains on every port; the
+# frontend's virtio Rx needs the scatter offload (which needs mrg_rxbuf=1), set
+# on that port alone (net_pcap and net_vhost refuse it) before it starts
+CHAINED_MBUFS = []
+RING = 256
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, build):
+    """Which backend PMD: its name, and the EAL arguments that load it."""
+    name = request.param
+    if name == "net_vhost":
+        return name, []
+    so = os.path.join(build, "drivers", "librte_net_pvb_vhost.so")
+    if not os.path.exists(so):
+        pytest.skip(f"net_pvb_vhost not built yet ({so} missing)")
+    return name, ["-d", pmd_path("pvb_vhost", build)]
+
+
+@pytest.fixture
+def vp(testpmd, backend, cpu_pair, eal_mem, short_dir):
+    """Start backend and frontend testpmds on the socket short_dir/s."""
+    return Peers(testpmd, backend, cpu_pair, eal_mem, os.path.join(short_dir, "s"))
+
+
+class Peers:
+    def __init__(self, testpmd, backend, cpu_pair, eal_mem, sock):
+        self.testpmd, self.sock = testpmd, sock
+        self.name, self.load = backend
+        self.front_cpu, self.back_cpu = cpu_pair
+        # virtio_user shares its memory by file descriptor, one per segment
+        # list and at most 8: one file per list, not one per huge page
+        self.front_mem = ["--single-file-segments"] if "--in-memory" in eal_mem else []
+
+    @staticmethod
+    def lcores(cpu, app):
+        """The main lcore and one forwarding lcore per --nb-cores, all on @cpu."""
+        n = next((int(a.split("=")[1]) for a in app if a.startswith("--nb-cores=")), 1)
+        return ["--lcores", ",".join(f"{i}@{cpu}" for i in range(n + 1))]
+
+    @staticmethod
+    def prefix():
+        # two --in-memory processes still must not share a prefix
+        return f"--file-prefix=pvbvh{secrets.token_hex(4)}"
+
+    def backend(self, vdevs=(), app=(), client=False):
+        devargs = f"iface={self.sock}" + (",client=1" if client else "")
+        if self.name == "net_pvb_vhost":
+            devargs += ",mtu=9000"
+        eal = [*self.lcores(self.back_cpu, app), self.prefix(), *self.load,
+               "--vdev", f"{self.name}0,{devargs}"]
+        for v in vdevs:
+            eal += ["--vdev", v]
+        return started(self.testpmd(eal, [*APP, *app]))
+
+    def frontend(self, vdevs=(), app=(), devargs="", interactive=True, scatter=False):
+        if scatter:
+            app = [*app, "--disable-device-start"]
+        eal = [*self.lcores(self.front_cpu, app), self.prefix(), *self.front_mem, "--vdev",
+               f"net_virtio_user0,path={self.sock},queues=1,queue_size={RING},packed_vq=0"
+               f"{devargs}"]
+        for v in vdevs:
+            eal += ["--vdev", v]
+        tp = self.testpmd(eal, [*APP, *app], interactive=interactive)
+        if scatter:
+            tp.cmd("port config 0 rx_offload scatter on")
+            tp.cmd("port start all")
+        return started(tp) if interactive else tp
+
+
+def started(tp):
+    """@tp, once sure that testpmd probed and started every port (it goes on to
+    its prompt when a port fails)."""
+    for bad in ("Start ports failed", "Fail to ", "failed to initialize"):
+        assert bad not in tp.log, tp.log[-3000:]
+    return tp
+
+
+def wait_links(*sides, up=True, timeout=20):
+    """Until port 0 of every testpmd of @sides is up (or down)."""
+    wait_until(lambda: all(s.link_up(0) == up for s in sides), timeout,
+               lambda: f"port 0 link {'up' if up else 'down'}:\n" +
+               "\n----\n".join(s.log[-2000:] for s in sides))
+
+
+def make_frames(seed, count):
+    """Every length of SIZES, then random lengths up to @count frames, to
+    unicast, broadcast and multicast destinations in turn; each with its own
+    random payload and its index in the UDP source port."""
+    rnd = random.Random(seed)
+    src = f"02:00:00:00:00:{seed & 0xff:02x}"
+    dsts = [("02:00:00:00:00:99", IP(dst="10.0.0.2")),
+            ("ff:ff:ff:ff:ff:ff", IP(dst="255.255.255.255")),
+            ("01:00:5e:00:00:fb", IP(dst="224.0.0.251")),
+            ("33:33:00:00:00:01", IPv6(dst="ff02::1"))]
+    lengths = SIZES + [rnd.randint(60, 9000) for _ in range(count - len(SIZES))]
+    frames = []
+    for i, n in enumerate(lengths):
+        dst, l3 = dsts[i % len(dsts)]
+        if n < 62 and isinstance(l3, IPv6):
+            dst, l3 = dsts[0]       # no room for IPv6 and UDP headers
+        eth = Ether(src=src, dst=dst)
+        if n == 1518:
+            eth = eth / Dot1Q(vlan=100 + i % 7, prio=5)
+        head = bytes(eth / l3 / UDP(sport=i, dport=2000 + seed))
+        frames.append(head + rnd.randbytes(n - len(head)))
+        assert len(frames[-1]) == n
+    return frames
+
+
+def same_frames(outs, frames, what):
+    """@outs are @frames in order; else say where they first differ."""
+    if outs == frames:
+        return
+    where = {f: i for i, f in enumerate(frames)}
+    order = [where.get(o, "?") for o in outs]
+    first = next(i for i, (o, f) in enumerate(zip(outs + [b""] * len(frames), frames))
+                 if o != f)
+    pytest.fail(f"{what}: {len(outs)} frames out, {len(frames)} in; the first difference is "
+                f"frame {first} ({len(frames[first])} bytes); out[{first}:][:40] are inputs "
+                f"{order[first:first + 40]} (lengths {[len(o) for o in outs[first:first + 40]]})")
+
+
+def port_summary(tp):
+    return "\n".join(f"port {i}: {tp.stats(i)}" for i in (0, 1)) + f"\nxstats: {tp.xstats(0)}"
+
+
+def no_errors(name, xs):
+    """Our backend's error counters are zero (stock net_vhost has none)."""
+    if name != "net_pvb_vhost":
+        return
+    for k in ("bad_chains", "ring_broken"):
+        assert xs.get(k, 0) == 0, xs
+
+
+# ---- packet by packet, both ways at once ------------------------------------
+
+# net_virtio_user devargs, mbufs on both sides, socket roles
+CASES = {
+    "mrg_rxbuf=1,in_order=1": (",mrg_rxbuf=1,in_order=1", CHAINED_MBUFS, False),
+    "mrg_rxbuf=1,in_order=0": (",mrg_rxbuf=1,in_order=0", CHAINED_MBUFS, False),
+    "mrg_rxbuf=0,in_order=1": (",mrg_rxbuf=0,in_order=1", BIG_MBUFS, False),
+    "mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0", BIG_MBUFS, False),
+    "mrg_rxbuf=1,in_order=1, big mbufs": (",mrg_rxbuf=1,in_order=1", BIG_MBUFS, False),
+    # virtio_user listens, the backend connects
+    "server=1,mrg_rxbuf=1,in_order=1": (",mrg_rxbuf=1,in_order=1,server=1", CHAINED_MBUFS,
+                                        True),
+    "server=1,mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0,server=1", BIG_MBUFS, True),
+}
+COUNT = 600     # frames each way: more than two rings' worth
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_packet_by_packet(vp, tmp_path, case):
+    """Frames from the backend's pcap reach the frontend's, and frames from the
+    frontend's pcap reach the backend's, in the same run."""
+    devargs, mbufs, front_listens = CASES[case]
+    to_front, to_back = make_frames(1, COUNT), make_frames(2, COUNT)
+    b_in, b_out = tmp_path / "b_in.pcap", tmp_path / "b_out.pcap"
+    f_in, f_out = tmp_path / "f_in.pcap", tmp_path / "f_out.pcap"
+    write_pcap(b_in, to_front)
+    write_pcap(f_in, to_back)
+    # a listening virtio_user waits in its probe for the backend: the backend
+    # goes first either way
+    # one forwarding lcore per direction: a single one waiting for room on one
+    # ring would stop draining the other, while its peer waits for it there
+    app = [*mbufs, "--nb-cores=2"]
+    back = vp.backend([f"net_pcap0,rx_pcap={b_in},tx_pcap={b_out}"], app,
+                      client=front_listens)
+    front = vp.frontend([f"net_pcap0,rx_pcap={f_in},tx_pcap={f_out}"], app, devargs,
+                        scatter=mbufs is CHAINED_MBUFS)
+    # net_pcap reads its file as soon as forwarding starts: only with the links up
+    wait_links(back, front)
+    for tp in (back, front):
+        # a full ring makes the sender wait (up to 1 s), not drop
+        tp.cmd("set fwd io retry")
+        tp.cmd("set burst tx delay 100 retry 10000")
+    for tp in (front, back):
+        tp.cmd("start")
+
+    def state():
+        return f"backend:\n{port_summary(back)}\nfrontend:\n{port_summary(front)}"
+    wait_until(lambda: back.stats(1)["tx"] >= len(to_back) and
+               front.stats(1)["tx"] >= len(to_front), 60, state)
+    for tp in (front, back):
+        tp.cmd("stop")
+    bs, fs, bx = back.stats(0), front.stats(0), back.xstats(0)
+    for tp in (front, back):
+        r = tp.quit()
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    same_frames(read_pcap(b_out), to_back, "frontend to backend")
+    same_frames(read_pcap(f_out), to_front, "backend to frontend")
+    assert bs["rx"] == fs["tx"] == len(to_back), (bs, fs)
+    assert fs["rx"] == bs["tx"] == len(to_front), (bs, fs)
+    for s in (bs, fs):
+        assert s["rx_errors"] == s["rx_missed"] == s["rx_nombuf"] == s["tx_errors"] == 0, s
+    no_errors(vp.name, bx)
+
+
+# ---- the frontend dies mid-traffic ------------------------------------------
+
+MEMPOOL = re.compile(r"mempool <([^>]+)>.*?\n  size=(\d+)\n.*?total_cache_count=(\d+)\n"
+                     r"  common_pool_count=(\d+)", re.S)
+
+
+def mbufs_in_use(tp):
+    """{pool: mbufs out of it} from testpmd's `dump_mempool`: the size less
+    what sits in the common pool and in the lcore caches."""
+    out = tp.cmd("dump_mempool")
+    pools = {m[0]: int(m[1]) - int(m[2]) - int(m[3]) for m in MEMPOOL.findall(out)}
+    assert pools, out
+    return pools
+
+
+@pytest.mark.parametrize("front_listens", [False, True], ids=["backend listens",
+                                                              "frontend listens"])
+def test_frontend_dies(vp, front_listens):
+    """A txonly frontend floods the backend and is killed with SIGKILL,
+    twice: the backend's link goes down and its mbufs all come back; the next
+    frontend on the same socket brings the link up and its frames come in. A
+    backend with client=1 reconnects by itself to a frontend with server=1."""
+    # the backend sends what it receives back (io on its one port): to a frontend
+    # that never polls its Rx ring, so most of it is dropped for want of room
+    back = vp.backend(app=[*BIG_MBUFS, "--forward-mode=io"], client=front_listens)
+    back.cmd("start")
+    start = mbufs_in_use(back)
+    devargs = ",server=1" if front_listens else ""
+
+    def state():
+        return f"backend:\n{back.stats(0)}\n{back.xstats(0)}\n{back.log[-2000:]}"
+
+    for deaths in range(3):
+        if front_listens and os.path.exists(vp.sock):
+            # a killed virtio_user leaves its socket file; bind() refuses it
+            os.unlink(vp.sock)
+        front = vp.frontend(app=[*BIG_MBUFS, "--forward-mode=txonly", "--txpkts=1000"],
+                            devargs=devargs, interactive=False)
+        wait_until(lambda: back.link_up(0), 30, lambda: state() + front.stderr[-2000:])
+        before = back.stats(0)["rx"]
+        wait_until(lambda: back.stats(0)["rx"] > before + 10000, 30,
+                   lambda: state() + front.stdout[-2000:] + front.stderr[-2000:])
+        if deaths == 2:
+            break
+        front.kill()
+        wait_links(back, up=False)
+        wait_until(lambda: mbufs_in_use(back) == start, 10,
+                   lambda: f"mbufs in use {mbufs_in_use(back)}, at start {start}\n{state()}")
+    xs = back.xstats(0)
+    no_errors(vp.name, xs)
+    if vp.name == "net_pvb_vhost" and front_listens and "reconnects" in xs:
+        assert xs["reconnects"] >= 2, xs
+    back.cmd("stop")
+    r = back.quit()
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
