@@ -16,8 +16,8 @@ A flooding frontend is killed with SIGKILL: the backend's link goes down, every
 mbuf comes back to its pool, and a new frontend on the same socket brings the
 link and the traffic back, without a backend restart.
 
-The backend runs on one CPU and the frontend on the other (main and forwarding
-lcore together: the main lcore only waits at the prompt)."""
+The backend runs on one CPU and the frontend on the other, each with its main
+lcore (which only waits at the prompt) and its forwarding lcores on that CPU."""
 import os
 import random
 import re
@@ -34,12 +34,11 @@ SIZES = [60, 64, 65, 128, 511, 512, 1000, 1514, 1518, 1519, 2048, 2176, 4000, 81
 # bursts in flight, little enough for four processes beside the other suites
 APP = ["--no-flush-rx", "--max-pkt-len=9018", "--total-num-mbufs=4096"]
 # a whole 9000-byte frame in one mbuf: virtio's Rx without mergeable buffers
-# posts one descriptor per mbuf and cannot chain them
+# posts one descriptor per mbuf and cannot chain them. With testpmd's default
+# 2 KB mbufs jumbo frames are chains on every port, and the frontend's virtio
+# Rx needs the scatter offload (which needs mrg_rxbuf=1), set on that port
+# alone (net_pcap and net_vhost refuse it) before it starts.
 BIG_MBUFS = ["--mbuf-size=10240"]
-# 2 KB mbufs (testpmd's default): jumbo frames are chains on every port; the
-# frontend's virtio Rx needs the scatter offload (which needs mrg_rxbuf=1), set
-# on that port alone (net_pcap and net_vhost refuse it) before it starts
-CHAINED_MBUFS = []
 RING = 256
 
 
@@ -122,7 +121,8 @@ def wait_links(*sides, up=True, timeout=20):
 
 
 def make_frames(seed, count):
-    """Every length of SIZES, then random lengths up to @count frames, to
+    """Every length of SIZES, then random lengths (as many up to 1514 bytes as
+    above) up to @count frames, to
     unicast, broadcast and multicast destinations in turn; each with its own
     random payload and its index in the UDP source port."""
     rnd = random.Random(seed)
@@ -131,7 +131,8 @@ def make_frames(seed, count):
             ("ff:ff:ff:ff:ff:ff", IP(dst="255.255.255.255")),
             ("01:00:5e:00:00:fb", IP(dst="224.0.0.251")),
             ("33:33:00:00:00:01", IPv6(dst="ff02::1"))]
-    lengths = SIZES + [rnd.randint(60, 9000) for _ in range(count - len(SIZES))]
+    lengths = SIZES + [rnd.choice((rnd.randint(60, 1514), rnd.randint(1515, 9000)))
+                       for _ in range(count - len(SIZES))]
     frames = []
     for i, n in enumerate(lengths):
         dst, l3 = dsts[i % len(dsts)]
@@ -164,26 +165,27 @@ def port_summary(tp):
 
 
 def no_errors(name, xs):
-    """Our backend's error counters are zero (stock net_vhost has none)."""
+    """Our backend's error counters are zero (stock net_vhost has none), and it
+    never signalled: virtio_user polls and sets VRING_AVAIL_F_NO_INTERRUPT on
+    every ring, which a device should honour."""
     if name != "net_pvb_vhost":
         return
-    for k in ("bad_chains", "ring_broken"):
+    for k in ("bad_chains", "ring_broken", "notifications_sent"):
         assert xs.get(k, 0) == 0, xs
 
 
 # ---- packet by packet, both ways at once ------------------------------------
 
-# net_virtio_user devargs, mbufs on both sides, socket roles
+# net_virtio_user devargs, 10 KB mbufs (else 2 KB ones and chains) on both
+# sides, whether virtio_user listens (server=1) and the backend connects
 CASES = {
-    "mrg_rxbuf=1,in_order=1": (",mrg_rxbuf=1,in_order=1", CHAINED_MBUFS, False),
-    "mrg_rxbuf=1,in_order=0": (",mrg_rxbuf=1,in_order=0", CHAINED_MBUFS, False),
-    "mrg_rxbuf=0,in_order=1": (",mrg_rxbuf=0,in_order=1", BIG_MBUFS, False),
-    "mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0", BIG_MBUFS, False),
-    "mrg_rxbuf=1,in_order=1, big mbufs": (",mrg_rxbuf=1,in_order=1", BIG_MBUFS, False),
-    # virtio_user listens, the backend connects
-    "server=1,mrg_rxbuf=1,in_order=1": (",mrg_rxbuf=1,in_order=1,server=1", CHAINED_MBUFS,
-                                        True),
-    "server=1,mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0,server=1", BIG_MBUFS, True),
+    "mrg_rxbuf=1,in_order=1": (",mrg_rxbuf=1,in_order=1", False, False),
+    "mrg_rxbuf=1,in_order=0": (",mrg_rxbuf=1,in_order=0", False, False),
+    "mrg_rxbuf=0,in_order=1": (",mrg_rxbuf=0,in_order=1", True, False),
+    "mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0", True, False),
+    "mrg_rxbuf=1,in_order=1, 10 KB mbufs": (",mrg_rxbuf=1,in_order=1", True, False),
+    "server=1,mrg_rxbuf=1,in_order=1": (",mrg_rxbuf=1,in_order=1,server=1", False, True),
+    "server=1,mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0,server=1", True, True),
 }
 COUNT = 600     # frames each way: more than two rings' worth
 
@@ -192,21 +194,21 @@ COUNT = 600     # frames each way: more than two rings' worth
 def test_packet_by_packet(vp, tmp_path, case):
     """Frames from the backend's pcap reach the frontend's, and frames from the
     frontend's pcap reach the backend's, in the same run."""
-    devargs, mbufs, front_listens = CASES[case]
+    devargs, big_mbufs, front_listens = CASES[case]
     to_front, to_back = make_frames(1, COUNT), make_frames(2, COUNT)
     b_in, b_out = tmp_path / "b_in.pcap", tmp_path / "b_out.pcap"
     f_in, f_out = tmp_path / "f_in.pcap", tmp_path / "f_out.pcap"
     write_pcap(b_in, to_front)
     write_pcap(f_in, to_back)
-    # a listening virtio_user waits in its probe for the backend: the backend
-    # goes first either way
     # one forwarding lcore per direction: a single one waiting for room on one
-    # ring would stop draining the other, while its peer waits for it there
-    app = [*mbufs, "--nb-cores=2"]
+    # ring would stop draining the other, while its peer waits for it there.
+    # A listening virtio_user waits in its probe for the backend: the backend
+    # goes first either way.
+    app = [*(BIG_MBUFS if big_mbufs else []), "--nb-cores=2"]
     back = vp.backend([f"net_pcap0,rx_pcap={b_in},tx_pcap={b_out}"], app,
                       client=front_listens)
     front = vp.frontend([f"net_pcap0,rx_pcap={f_in},tx_pcap={f_out}"], app, devargs,
-                        scatter=mbufs is CHAINED_MBUFS)
+                        scatter=not big_mbufs)
     # net_pcap reads its file as soon as forwarding starts: only with the links up
     wait_links(back, front)
     for tp in (back, front):
@@ -267,9 +269,10 @@ def test_frontend_dies(vp, front_listens):
     def state():
         return f"backend:\n{back.stats(0)}\n{back.xstats(0)}\n{back.log[-2000:]}"
 
-    for deaths in range(3):
+    def flood():
+        """A new frontend, once its frames come in."""
         if front_listens and os.path.exists(vp.sock):
-            # a killed virtio_user leaves its socket file; bind() refuses it
+            # a killed virtio_user leaves its socket file behind; bind() refuses it
             os.unlink(vp.sock)
         front = vp.frontend(app=[*BIG_MBUFS, "--forward-mode=txonly", "--txpkts=1000"],
                             devargs=devargs, interactive=False)
@@ -277,12 +280,14 @@ def test_frontend_dies(vp, front_listens):
         before = back.stats(0)["rx"]
         wait_until(lambda: back.stats(0)["rx"] > before + 10000, 30,
                    lambda: state() + front.stdout[-2000:] + front.stderr[-2000:])
-        if deaths == 2:
-            break
-        front.kill()
+        return front
+
+    for _ in range(2):
+        flood().kill()
         wait_links(back, up=False)
         wait_until(lambda: mbufs_in_use(back) == start, 10,
                    lambda: f"mbufs in use {mbufs_in_use(back)}, at start {start}\n{state()}")
+    flood()
     xs = back.xstats(0)
     no_errors(vp.name, xs)
     if vp.name == "net_pvb_vhost" and front_listens and "reconnects" in xs:
