@@ -21,13 +21,10 @@
  * The bursts and the control thread. The control thread sets the channel up
  * (CTRL) and then hands the rings to the bursts (DATA); to take them back it
  * moves the state away from DATA and waits until no burst is inside
- * (nvport_quiesce()). A burst announces itself by making its queue's epoch
- * odd, then reads the state; the control thread stores the state, then runs
- * membarrier(2), which puts a full barrier into every running thread of the
- * process, then reads the epochs. So a burst either sees the new state or
- * is seen inside, and the bursts pay no fence: an empty poll is two stores
- * to a line of its own, a load of the state (read-mostly) and one acquire
- * load of the peer's write index (nvchan_idle()).
+ * (nvport_quiesce()), by the hand-over every pvbridge PMD uses
+ * (pvb_handover.h): the bursts pay no fence, and an empty poll is two
+ * stores to a line of its own, a load of the state (read-mostly) and one
+ * acquire load of the peer's write index (nvchan_idle()).
  */
 
 #include <pthread.h>
@@ -40,6 +37,7 @@
 #include <rte_kvargs.h>
 
 #include "nvchan.h"
+#include "pvb_handover.h"
 
 struct rte_vdev_device;
 
@@ -58,11 +56,6 @@ enum nvport_mode {
 };
 
 #define NVPORT_EVENT_BUDGET	256	/* ring packets per poll */
-
-/** A burst function's presence, one per queue, on its own cache line. */
-struct nvport_active {
-	pvb_shared_u32 epoch;	/* W: the queue's poller (odd: inside); R: control thread */
-} __rte_cache_aligned;
 
 struct nvport;
 
@@ -140,7 +133,7 @@ struct nvport {
 	int intr_ep;			/* the queue's event fd as DPDK sees it */
 	int intr_self;			/* eventfd only this process holds */
 
-	struct nvport_active act[2];	/* rx, tx */
+	struct pvb_active act[2];	/* rx, tx */
 	struct nvport_rxq rxq;
 	struct nvport_txq txq;
 	pvb_counter_t ring_broken, protocol_errors, bad_completions, bad_packets;
@@ -153,35 +146,17 @@ struct nvport {
 
 /* ---- the bursts ------------------------------------------------------------- */
 
-/** True when membarrier(2) is missing and the bursts must fence themselves. */
-extern bool nvport_burst_fence;
-
 /** Enter a burst of queue @p a: true if the channel is in DATA (else nothing held). */
 static __rte_always_inline bool
-nvport_enter(struct nvport_active *a, const pvb_shared_u32 *state)
+nvport_enter(struct pvb_active *a, const pvb_shared_u32 *state)
 {
-	/* relaxed: only this queue's poller writes its epoch */
-	uint32_t e = pvb_load_relaxed(&a->epoch);
-
-	/* relaxed: ordered against the state load by nvport_quiesce()'s membarrier */
-	pvb_store_relaxed(&a->epoch, e + 1);
-	if (unlikely(nvport_burst_fence))
-		atomic_thread_fence(memory_order_seq_cst);
-	else
-		atomic_signal_fence(memory_order_seq_cst);	/* the compiler keeps the order */
-	/* pairs with the store-release of the state in nvport_set_state(): ch is set */
-	if (likely(pvb_load_acquire(state) == NVPORT_DATA))
-		return true;
-	/* pairs with the load-acquire in nvport_quiesce(): we touched nothing */
-	pvb_store_release(&a->epoch, e + 2);
-	return false;
+	return pvb_handover_enter(a, state, NVPORT_DATA);
 }
 
 static __rte_always_inline void
-nvport_leave(struct nvport_active *a)
+nvport_leave(struct pvb_active *a)
 {
-	/* pairs with the load-acquire in nvport_quiesce(): our ring work is done */
-	pvb_store_release(&a->epoch, pvb_load_relaxed(&a->epoch) + 1);
+	pvb_handover_leave(a);
 }
 
 /** The state of a poll of the incoming ring. */
@@ -354,9 +329,6 @@ prefix ## _ctrl_events(struct nvport *p)						\
 }
 
 /* ---- the control thread (nvport_ctrl.c) -------------------------------------- */
-
-/** Once per process, before any burst: membarrier(2) or fencing bursts. */
-void nvport_barrier_init(void);
 
 /** Publish @p state to the bursts (a store-release: what was set up before is seen). */
 void nvport_set_state(struct nvport *p, enum nvport_state state);

@@ -10,79 +10,28 @@
 
 #include <errno.h>
 #include <string.h>
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_log.h>
 
 #include "nvport.h"
 
-bool nvport_burst_fence;
-
-/*
- * Registered once per process, at the first probe (nvport_ethdev.c); until
- * then no burst runs. Without membarrier(2) (seccomp, old kernels) the
- * bursts fence themselves instead.
- */
-static bool
-nvport_membarrier(void)
-{
-	return !nvport_burst_fence &&
-	       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
-}
-
-void
-nvport_barrier_init(void)
-{
-	static bool done;
-
-	if (done)
-		return;
-	done = true;
-	nvport_burst_fence = syscall(SYS_membarrier,
-				     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0;
-	if (nvport_burst_fence)
-		RTE_LOG(NOTICE, PMD, "pvb netvsc ports: no membarrier(2) (%s); every burst "
-			"pays a fence\n", strerror(errno));
-}
-
 void
 nvport_set_state(struct nvport *p, enum nvport_state state)
 {
-	/* pairs with the load-acquire in nvport_enter(): the channel is set up */
-	pvb_store_release(&p->state, state);
+	pvb_handover_give(&p->state, state);
 }
 
 void
 nvport_quiesce(struct nvport *p, enum nvport_state to)
 {
-	uint32_t e;
-	unsigned int i;
-
-	nvport_set_state(p, to);
-	/*
-	 * The other half of nvport_enter(): a burst that stored its odd epoch
-	 * before the barrier is seen below; one that loads the state after it
-	 * sees @p to and leaves without touching the rings.
-	 */
-	if (!nvport_membarrier())
-		atomic_thread_fence(memory_order_seq_cst);
-	for (i = 0; i < RTE_DIM(p->act); i++) {
-		/* pairs with the store-releases in nvport_leave()/nvport_enter() */
-		e = pvb_load_acquire(&p->act[i].epoch);
-		if (e & 1)
-			while (pvb_load_acquire(&p->act[i].epoch) == e)
-				rte_pause();
-	}
+	pvb_handover_take(&p->state, to, p->act, RTE_DIM(p->act));
 }
 
 bool
 nvport_unpolled(struct nvport *p)
 {
-	/* relaxed: a liveness hint; the rings are under their locks */
-	uint32_t e = pvb_load_relaxed(&p->act[0].epoch);
+	uint32_t e = pvb_handover_epoch(&p->act[0]);
 
 	/*
 	 * A poller descheduled for a while is not an idle port: only when the

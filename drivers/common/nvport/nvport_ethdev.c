@@ -497,7 +497,7 @@ nvport_probe(struct rte_vdev_device *vdev, const struct nvport_side *side)
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return nvport_probe_secondary(vdev, side);
-	nvport_barrier_init();
+	pvb_handover_init("pvb netvsc ports");
 	dev = rte_eth_vdev_allocate(vdev, side->port_size);
 	if (dev == NULL)
 		return -ENOMEM;
