@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/* net_pvb_vhost: devargs, probe, and the ethdev operations, stats and xstats. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bus_vdev_driver.h>
+#include <ethdev_vdev.h>
+#include <rte_kvargs.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_string_fns.h>
+
+#include "vhost.h"
+
+RTE_LOG_REGISTER_DEFAULT(vhost_logtype, NOTICE);
+
+static const char *const vhost_args[] = { "iface", "client", "queues", "mac", "mtu", NULL };
+
+static struct vhost_port *
+vhost_of(const struct rte_eth_dev *dev)
+{
+	return dev->data->dev_private;
+}
+
+/* ---- operations --------------------------------------------------------------- */
+
+static int
+vhost_configure(struct rte_eth_dev *dev)
+{
+	struct vhost_port *p = vhost_of(dev);
+
+	if (dev->data->nb_rx_queues > p->queues || dev->data->nb_tx_queues > p->queues) {
+		LOG(ERR, "%s: %u rx / %u tx queues asked, the port has queues=%u", p->iface,
+		    dev->data->nb_rx_queues, dev->data->nb_tx_queues, p->queues);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+vhost_infos(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
+{
+	struct vhost_port *p = vhost_of(dev);
+
+	info->max_mac_addrs = 1;
+	info->max_rx_queues = p->queues;
+	info->max_tx_queues = p->queues;
+	info->max_rx_pktlen = VHOST_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
+	info->min_mtu = RTE_ETHER_MIN_MTU;
+	info->max_mtu = VHOST_MAX_MTU;
+	info->min_rx_bufsize = 0;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* frames larger than an mbuf are copied into chains */
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	info->rx_desc_lim.nb_max = UINT16_MAX;
+	info->tx_desc_lim.nb_max = UINT16_MAX;
+	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
+	return 0;
+}
+
+static int
+vhost_start(struct rte_eth_dev *dev)
+{
+	uint16_t q;
+
+	vhost_of(dev)->started = true;
+	for (q = 0; q < dev->data->nb_rx_queues; q++)
+		dev->data->rx_queue_state[q] = RTE_ETH_QUEUE_STATE_STARTED;
+	for (q = 0; q < dev->data->nb_tx_queues; q++)
+		dev->data->tx_queue_state[q] = RTE_ETH_QUEUE_STATE_STARTED;
+	return 0;
+}
+
+static int
+vhost_stop(struct rte_eth_dev *dev)
+{
+	uint16_t q;
+
+	vhost_of(dev)->started = false;
+	for (q = 0; q < dev->data->nb_rx_queues; q++)
+		dev->data->rx_queue_state[q] = RTE_ETH_QUEUE_STATE_STOPPED;
+	for (q = 0; q < dev->data->nb_tx_queues; q++)
+		dev->data->tx_queue_state[q] = RTE_ETH_QUEUE_STATE_STOPPED;
+	return 0;
+}
+
+static void
+vhost_shutdown(struct rte_eth_dev *dev)
+{
+	struct vhost_port *p = vhost_of(dev);
+
+	if (p->thread_running) {
+		/* relaxed: a stop request; the join below orders the rest */
+		pvb_store_relaxed(&p->stop, 1);
+		pthread_join(p->thread, NULL);
+		p->thread_running = false;
+	}
+	if (p->listen_fd >= 0) {
+		close(p->listen_fd);
+		unlink(p->iface);
+		p->listen_fd = -1;
+	}
+	vhost_intr_free(dev);
+}
+
+static int
+vhost_close(struct rte_eth_dev *dev)
+{
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		vhost_shutdown(dev);
+	return 0;
+}
+
+static int
+vhost_rxq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned int socket,
+		const struct rte_eth_rxconf *conf, struct rte_mempool *mp)
+{
+	struct vhost_port *p = vhost_of(dev);
+
+	RTE_SET_USED(nb_desc);
+	RTE_SET_USED(socket);
+	RTE_SET_USED(conf);
+	p->rxq[qid].mp = mp;
+	dev->data->rx_queues[qid] = &p->rxq[qid];
+	return 0;
+}
+
+static int
+vhost_txq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigned int socket,
+		const struct rte_eth_txconf *conf)
+{
+	struct vhost_port *p = vhost_of(dev);
+
+	RTE_SET_USED(nb_desc);
+	RTE_SET_USED(socket);
+	RTE_SET_USED(conf);
+	dev->data->tx_queues[qid] = &p->txq[qid];
+	return 0;
+}
+
+/* The queues live in the port: nothing to release. */
+static void
+vhost_queue_release(struct rte_eth_dev *dev, uint16_t qid)
+{
+	RTE_SET_USED(dev);
+	RTE_SET_USED(qid);
+}
+
+static int
+vhost_link_get(struct rte_eth_dev *dev, int wait)
+{
+	RTE_SET_USED(dev);
+	RTE_SET_USED(wait);
+	return 0;	/* the control thread sets the link as the front-end comes and goes */
+}
+
+static int
+vhost_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
+{
+	struct vhost_port *p = vhost_of(dev);
+	unsigned int q;
+
+	for (q = 0; q < p->queues; q++) {
+		const struct vhost_rxq *r = &p->rxq[q];
+		const struct vhost_txq *t = &p->txq[q];
+		uint64_t ip = pvb_counter_read(&r->packets), ib = pvb_counter_read(&r->bytes);
+		uint64_t op = pvb_counter_read(&t->packets), ob = pvb_counter_read(&t->bytes);
+
+		st->ipackets += ip;
+		st->ibytes += ib;
+		st->opackets += op;
+		st->obytes += ob;
+		st->rx_nombuf += pvb_counter_read(&r->nombuf);
+		st->ierrors += pvb_counter_read(&r->bad_chains) + pvb_counter_read(&r->bad_headers);
+		st->oerrors += pvb_counter_read(&t->too_big) + pvb_counter_read(&t->bad_chains);
+		if (q < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			st->q_ipackets[q] = ip;
+			st->q_ibytes[q] = ib;
+			st->q_opackets[q] = op;
+			st->q_obytes[q] = ob;
+		}
+	}
+	return 0;
+}
+
+/* Port counters, then per queue. */
+#define PORT_XSTATS(X) \
+	X("ring_broken", ring_broken) \
+	X("bad_messages", bad_messages) \
+	X("connects", connects) \
+	X("reconnects", reconnects) \
+	X("disconnects", disconnects)
+#define RXQ_XSTATS(X) \
+	X("bad_chains", bad_chains) \
+	X("bad_headers", bad_headers) \
+	X("notifications_sent", notifications) \
+	X("kicks_seen", kicks)
+#define TXQ_XSTATS(X) \
+	X("no_guest_rx_buffers", no_buffers) \
+	X("too_big_packets", too_big) \
+	X("bad_chains", bad_chains) \
+	X("notifications_sent", notifications)
+
+struct vhost_xstat {
+	const char *name;
+	size_t off;
+};
+
+#define XS_PORT(n, f) { n, offsetof(struct vhost_port, f) },
+#define XS_RXQ(n, f) { n, offsetof(struct vhost_rxq, f) },
+#define XS_TXQ(n, f) { n, offsetof(struct vhost_txq, f) },
+static const struct vhost_xstat xs_port[] = { PORT_XSTATS(XS_PORT) };
+static const struct vhost_xstat xs_rxq[] = { RXQ_XSTATS(XS_RXQ) };
+static const struct vhost_xstat xs_txq[] = { TXQ_XSTATS(XS_TXQ) };
+
+static unsigned int
+vhost_xstats_count(const struct vhost_port *p)
+{
+	return RTE_DIM(xs_port) + p->queues * (RTE_DIM(xs_rxq) + RTE_DIM(xs_txq));
+}
+
+/* Every counter in xstats order: its name (into @p names) and where it is. */
+static unsigned int
+vhost_xstats_walk(struct vhost_port *p, struct rte_eth_xstat_name *names, pvb_counter_t **c)
+{
+	unsigned int k = 0, i, q;
+
+	for (i = 0; i < RTE_DIM(xs_port); i++, k++) {
+		if (names != NULL)
+			strlcpy(names[k].name, xs_port[i].name, sizeof(names[k].name));
+		c[k] = (pvb_counter_t *)((uint8_t *)p + xs_port[i].off);
+	}
+	for (q = 0; q < p->queues; q++) {
+		for (i = 0; i < RTE_DIM(xs_rxq); i++, k++) {
+			if (names != NULL)
+				snprintf(names[k].name, sizeof(names[k].name), "rx_q%u_%s", q,
+					 xs_rxq[i].name);
+			c[k] = (pvb_counter_t *)((uint8_t *)&p->rxq[q] + xs_rxq[i].off);
+		}
+		for (i = 0; i < RTE_DIM(xs_txq); i++, k++) {
+			if (names != NULL)
+				snprintf(names[k].name, sizeof(names[k].name), "tx_q%u_%s", q,
+					 xs_txq[i].name);
+			c[k] = (pvb_counter_t *)((uint8_t *)&p->txq[q] + xs_txq[i].off);
+		}
+	}
+	return k;
+}
+
+#define XS_MAX	(RTE_DIM(xs_port) + VHOST_MAX_QUEUES * (RTE_DIM(xs_rxq) + RTE_DIM(xs_txq)))
+
+static int
+vhost_xstats_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names, unsigned int n)
+{
+	struct vhost_port *p = vhost_of(dev);
+	pvb_counter_t *c[XS_MAX];
+
+	if (names == NULL || n < vhost_xstats_count(p))
+		return (int)vhost_xstats_count(p);
+	return (int)vhost_xstats_walk(p, names, c);
+}
+
+static int
+vhost_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned int n)
+{
+	struct vhost_port *p = vhost_of(dev);
+	pvb_counter_t *c[XS_MAX];
+	unsigned int k, i;
+
+	if (xs == NULL || n < vhost_xstats_count(p))
+		return (int)vhost_xstats_count(p);
+	k = vhost_xstats_walk(p, NULL, c);
+	for (i = 0; i < k; i++) {
+		xs[i].id = i;
+		xs[i].value = pvb_counter_read(c[i]);
+	}
+	return (int)k;
+}
+
+static int
+vhost_stats_reset(struct rte_eth_dev *dev)
+{
+	struct vhost_port *p = vhost_of(dev);
+	pvb_counter_t *c[XS_MAX];
+	unsigned int k, i, q;
+
+	k = vhost_xstats_walk(p, NULL, c);
+	for (q = 0; q < p->queues; q++) {
+		c[k++] = &p->rxq[q].packets;
+		c[k++] = &p->rxq[q].bytes;
+		c[k++] = &p->rxq[q].nombuf;
+		c[k++] = &p->txq[q].packets;
+		c[k++] = &p->txq[q].bytes;
+	}
+	/* relaxed: a reset races with counting by design, as on any NIC */
+	for (i = 0; i < k; i++)
+		atomic_store_explicit(c[i], 0, memory_order_relaxed);
+	return 0;
+}
+
+/* A virtio-net device receives what it is given: no filter to set. */
+static int
+vhost_promisc(struct rte_eth_dev *dev)
+{
+	RTE_SET_USED(dev);
+	return 0;
+}
+
+static int
+vhost_mac_set(struct rte_eth_dev *dev, struct rte_ether_addr *mac)
+{
+	vhost_of(dev)->mac = *mac;
+	return 0;
+}
+
+static int
+vhost_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
+{
+	RTE_SET_USED(dev);
+	return mtu <= VHOST_MAX_MTU ? 0 : -EINVAL;
+}
+
+static const struct eth_dev_ops vhost_ops = {
+	.dev_configure = vhost_configure,
+	.dev_infos_get = vhost_infos,
+	.dev_start = vhost_start,
+	.dev_stop = vhost_stop,
+	.dev_close = vhost_close,
+	.rx_queue_setup = vhost_rxq_setup,
+	.tx_queue_setup = vhost_txq_setup,
+	.rx_queue_release = vhost_queue_release,
+	.tx_queue_release = vhost_queue_release,
+	.rx_queue_intr_enable = vhost_rx_intr_enable,
+	.rx_queue_intr_disable = vhost_rx_intr_disable,
+	.link_update = vhost_link_get,
+	.stats_get = vhost_stats_get,
+	.stats_reset = vhost_stats_reset,
+	.xstats_get = vhost_xstats_get,
+	.xstats_get_names = vhost_xstats_names,
+	.xstats_reset = vhost_stats_reset,
+	.promiscuous_enable = vhost_promisc,
+	.promiscuous_disable = vhost_promisc,
+	.allmulticast_enable = vhost_promisc,
+	.allmulticast_disable = vhost_promisc,
+	.mac_addr_set = vhost_mac_set,
+	.mtu_set = vhost_mtu_set,
+};
+
+/* A secondary process sees the port and its counters; the datapath is the primary's. */
+static const struct eth_dev_ops vhost_secondary_ops = {
+	.dev_infos_get = vhost_infos,
+	.link_update = vhost_link_get,
+	.stats_get = vhost_stats_get,
+	.xstats_get = vhost_xstats_get,
+	.xstats_get_names = vhost_xstats_names,
+};
+
+static uint16_t
+vhost_no_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
+{
+	RTE_SET_USED(queue);
+	RTE_SET_USED(pkts);
+	RTE_SET_USED(n);
+	return 0;
+}
+
+/* ---- devargs ------------------------------------------------------------------ */
+
+static int
+kv_iface(const char *key, const char *value, void *opaque)
+{
+	struct vhost_port *p = opaque;
+
+	RTE_SET_USED(key);
+	return value[0] != '\0' && strlcpy(p->iface, value, sizeof(p->iface)) <
+	       sizeof(p->iface) ? 0 : -1;
+}
+
+static int
+kv_u32(const char *key, const char *value, void *opaque)
+{
+	uint32_t *v = opaque;
+	char *end;
+	unsigned long x;
+
+	RTE_SET_USED(key);
+	errno = 0;
+	x = strtoul(value, &end, 0);
+	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || x > UINT32_MAX)
+		return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+static int
+kv_mac(const char *key, const char *value, void *opaque)
+{
+	struct rte_ether_addr *mac = opaque;
+
+	RTE_SET_USED(key);
+	return rte_ether_unformat_addr(value, mac) == 0 && rte_is_unicast_ether_addr(mac) &&
+	       !rte_is_zero_ether_addr(mac) ? 0 : -1;
+}
+
+/* A u32 devarg in [min, max]; absent keeps *v. */
+static int
+vhost_u32_arg(struct rte_kvargs *kv, const char *name, const char *key, uint32_t *v,
+	      uint32_t min, uint32_t max)
+{
+	if (rte_kvargs_count(kv, key) > 1 || rte_kvargs_process(kv, key, kv_u32, v) != 0 ||
+	    *v < min || *v > max) {
+		LOG(ERR, "%s: %s must be given once, as an integer in %u..%u", name, key, min, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+vhost_parse(struct rte_vdev_device *vdev, struct vhost_port *p)
+{
+	const char *name = rte_vdev_device_name(vdev), *args = rte_vdev_device_args(vdev);
+	struct rte_kvargs *kv = rte_kvargs_parse(args != NULL ? args : "", vhost_args);
+	uint32_t client = 0, queues = 1, mtu = RTE_ETHER_MTU;
+	int rc = -EINVAL;
+
+	if (kv == NULL) {
+		LOG(ERR, "%s: cannot parse \"%s\"; known: iface, client, queues, mac, mtu", name,
+		    args);
+		return -EINVAL;
+	}
+	if (rte_kvargs_count(kv, "iface") != 1 ||
+	    rte_kvargs_process(kv, "iface", kv_iface, p) != 0) {
+		LOG(ERR, "%s: give exactly one iface=<unix socket path> of 1..%zu bytes", name,
+		    sizeof(p->iface) - 1);
+		goto out;
+	}
+	if (vhost_u32_arg(kv, name, "client", &client, 0, 1) != 0 ||
+	    vhost_u32_arg(kv, name, "queues", &queues, 1, VHOST_MAX_QUEUES) != 0 ||
+	    vhost_u32_arg(kv, name, "mtu", &mtu, RTE_ETHER_MIN_MTU, VHOST_MAX_MTU) != 0)
+		goto out;
+	if (rte_kvargs_count(kv, "mac") > 1 ||
+	    rte_kvargs_process(kv, "mac", kv_mac, &p->mac) != 0) {
+		LOG(ERR, "%s: mac must be one unicast address, xx:xx:xx:xx:xx:xx", name);
+		goto out;
+	}
+	p->client = client != 0;
+	p->queues = (uint16_t)queues;
+	p->mtu = (uint16_t)mtu;
+	rc = 0;
+out:
+	rte_kvargs_free(kv);
+	return rc;
+}
+
+/* ---- probe -------------------------------------------------------------------- */
+
+static int
+vhost_probe_secondary(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_eth_dev *dev = rte_eth_dev_attach_secondary(name);
+
+	if (dev == NULL) {
+		LOG(ERR, "%s: not found in the primary process", name);
+		return -ENODEV;
+	}
+	dev->dev_ops = &vhost_secondary_ops;
+	dev->device = &vdev->device;
+	dev->rx_pkt_burst = vhost_no_burst;
+	dev->tx_pkt_burst = vhost_no_burst;
+	rte_eth_dev_probing_finish(dev);
+	return 0;
+}
+
+static int
+vhost_probe(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct pvb_vu_backend_cfg cfg;
+	struct rte_eth_dev *dev;
+	struct vhost_port *p;
+	unsigned int q;
+	int rc;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return vhost_probe_secondary(vdev);
+	pvb_handover_init("pvb vhost ports");
+	dev = rte_eth_vdev_allocate(vdev, sizeof(*p));
+	if (dev == NULL)
+		return -ENOMEM;
+	p = vhost_of(dev);
+	p->port_id = dev->data->port_id;
+	p->listen_fd = p->conn_fd = -1;
+	for (q = 0; q < VHOST_MAX_QUEUES; q++) {
+		p->intr_ep[q] = p->intr_self[q] = -1;
+		p->rxq[q] = (struct vhost_rxq){ .p = p, .qid = (uint16_t)q, .call_fd = -1 };
+		p->txq[q] = (struct vhost_txq){ .p = p, .qid = (uint16_t)q, .call_fd = -1 };
+	}
+	rte_eth_random_addr(p->mac.addr_bytes);
+	dev->data->mac_addrs = rte_zmalloc_socket(name, RTE_ETHER_ADDR_LEN, 0, rte_socket_id());
+	if (dev->data->mac_addrs == NULL) {
+		rc = -ENOMEM;
+		goto release;
+	}
+	rc = vhost_parse(vdev, p);
+	if (rc != 0)
+		goto release;
+	*dev->data->mac_addrs = p->mac;
+	dev->data->mtu = p->mtu;
+	vhost_backend_cfg(p, &cfg);
+	rc = pvb_vu_backend_init(&p->be, &cfg);
+	if (rc != 0)
+		goto release;
+	rc = vhost_intr_setup(dev);
+	if (rc == 0 && !p->client)
+		rc = vhost_listen(p);
+	if (rc != 0)
+		goto shutdown;
+	dev->dev_ops = &vhost_ops;
+	dev->rx_pkt_burst = vhost_rx_burst;
+	dev->tx_pkt_burst = vhost_tx_burst;
+	dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC | RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
+	dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
+	rc = rte_ctrl_thread_create(&p->thread, "pvb-vhost", NULL, vhost_ctrl_thread, p);
+	if (rc != 0) {
+		rc = -rc;
+		goto shutdown;
+	}
+	p->thread_running = true;
+	LOG(INFO, "%s: port %u, %s %s, %u queue pair(s)", name, p->port_id,
+	    p->client ? "connecting to" : "listening on", p->iface, p->queues);
+	rte_eth_dev_probing_finish(dev);
+	return 0;
+shutdown:
+	vhost_shutdown(dev);
+release:
+	rte_eth_dev_release_port(dev);
+	return rc;
+}
+
+static int
+vhost_remove(struct rte_vdev_device *vdev)
+{
+	struct rte_eth_dev *dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
+
+	if (dev == NULL)
+		return 0;
+	vhost_close(dev);
+	return rte_eth_dev_release_port(dev);
+}
+
+static struct rte_vdev_driver vhost_vdev = {
+	.probe = vhost_probe,
+	.remove = vhost_remove,
+};
+
+RTE_PMD_REGISTER_VDEV(net_pvb_vhost, vhost_vdev);
+RTE_PMD_REGISTER_PARAM_STRING(net_pvb_vhost,
+	"iface=<unix socket> client=<0|1> queues=<1-8> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9702>");

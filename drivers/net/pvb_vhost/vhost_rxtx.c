@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * The bursts. rx pops the guest's transmit vring, checks each frame's
+ * virtio-net header and copies the frame into mbufs; tx fills the guest's
+ * receive vring, one or (with mergeable buffers) several of its buffers per
+ * frame, header first. Each burst reads the avail index once, publishes the
+ * used index once, and decides once whether to call the driver (only when
+ * it gave a call fd and asked: flags or used_event, VIRTIO 1.2 §2.7.7-8).
+ * An empty poll: the hand-over's epoch stores, the state load, and one
+ * acquire load of avail->idx.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+
+#include "vhost.h"
+
+#define TX_MAX_CHAINS	64	/* guest buffers one frame may take (mergeable) */
+
+/* A burst found a vring broken: the control thread closes the connection. */
+static void
+vhost_broken(struct vhost_port *p)
+{
+	/* relaxed: a flag the control thread polls; it quiesces before it reads more */
+	pvb_store_relaxed(&p->broken, 1);
+}
+
+/* Publish @p n used elements with one store, then call the driver if it asked. */
+static __rte_always_inline void
+vhost_publish(struct pvb_virtq_dev *vq, const struct pvb_virtq_used_elem *used, uint32_t n,
+	      int call_fd, pvb_counter_t *notified)
+{
+	static const uint64_t one = 1;
+
+	if (n == 0 || pvb_virtq_dev_push_used_burst(vq, used, n) < 0)
+		return;
+	/* a driver without a call fd polls: no fence, no decision */
+	if (call_fd >= 0 && pvb_virtq_dev_should_notify(vq) &&
+	    write(call_fd, &one, sizeof(one)) == sizeof(one))
+		pvb_counter_add1w(notified, 1);
+}
+
+/* ---- rx: the guest's transmit vring ------------------------------------------ */
+
+/*
+ * Copy the frame of @p c (its readable bytes after the header) into @p m,
+ * chaining more mbufs when it does not fit. 0, or -ENOBUFS (the pool is dry:
+ * @p m's chain is freed but @p m itself kept).
+ */
+static int
+vhost_rx_copy(struct vhost_rxq *q, const struct pvb_virtq_chain *c, struct rte_mbuf *m,
+	      uint32_t len)
+{
+	struct rte_mbuf *cur = m, *next;
+	uint32_t skip = q->hdr_len, s, room, n, left = len;
+	const uint8_t *src;
+
+	m->pkt_len = len;
+	room = rte_pktmbuf_tailroom(cur);
+	for (s = 0; s < c->nb_readable && left > 0; s++) {
+		src = c->seg[s].host;
+		n = c->seg[s].len;
+		if (skip >= n) {
+			skip -= n;
+			continue;
+		}
+		src += skip;
+		n -= skip;
+		skip = 0;
+		while (n > 0) {
+			uint32_t k;
+
+			if (room == 0) {
+				next = rte_pktmbuf_alloc(q->mp);
+				if (next == NULL) {
+					if (m->next != NULL)
+						rte_pktmbuf_free(m->next);
+					m->next = NULL;
+					m->nb_segs = 1;
+					m->data_len = 0;
+					return -ENOBUFS;
+				}
+				cur->next = next;
+				m->nb_segs++;
+				cur = next;
+				room = rte_pktmbuf_tailroom(cur);
+			}
+			k = RTE_MIN(n, room);
+			rte_memcpy(rte_pktmbuf_mtod_offset(cur, uint8_t *, cur->data_len), src, k);
+			cur->data_len = (uint16_t)(cur->data_len + k);
+			room -= k;
+			src += k;
+			n -= k;
+			left -= k;
+		}
+	}
+	return 0;
+}
+
+/* The header of a frame the guest sent: sound, and asking for nothing we did not offer. */
+static bool
+vhost_rx_header_ok(struct vhost_rxq *q, const struct pvb_virtq_chain *c, uint32_t len)
+{
+	struct pvb_vnet_hdr h;
+
+	if (pvb_vnet_hdr_get(c, q->hdr_len, &h) != 0 || pvb_vnet_hdr_check(&h, len) != NULL)
+		return false;
+	/* no checksum or segmentation offload is offered yet: a driver must not ask */
+	return !(h.flags & PVB_VNET_HDR_F_NEEDS_CSUM) && h.gso_type == PVB_VNET_GSO_NONE;
+}
+
+uint16_t
+vhost_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vhost_rxq *q = queue;
+	struct vhost_port *p = q->p;
+	struct pvb_active *a = &p->act[q->qid];
+	struct pvb_virtq_chain *c = &q->chain;
+	struct pvb_virtq_dev *vq;
+	uint32_t nused = 0, i, len, want;
+	uint64_t bytes = 0;
+	uint16_t got = 0;
+	int avail, rc;
+
+	if (!pvb_handover_enter(a, &p->state, VHOST_RUN))
+		return 0;
+	vq = q->vq;
+	if (unlikely(vq == NULL))
+		goto out;
+	avail = pvb_virtq_dev_avail_count(vq);
+	if (avail <= 0) {
+		if (unlikely(avail == -EPIPE))
+			vhost_broken(p);
+		goto out;
+	}
+	want = RTE_MIN((uint32_t)avail, (uint32_t)n);
+	want = RTE_MIN(want, (uint32_t)VHOST_USED_BATCH);
+	if (unlikely(rte_pktmbuf_alloc_bulk(q->mp, pkts, want) != 0)) {
+		pvb_counter_add1w(&q->nombuf, want);
+		goto out;
+	}
+	for (i = 0; i < want; i++) {
+		rc = pvb_virtq_dev_pop_next(vq, c);
+		if (unlikely(rc != 0)) {
+			if (rc != -EBADMSG) {
+				if (rc == -EPIPE)
+					vhost_broken(p);
+				break;
+			}
+			/* refused (lib/virtq says why): back to the driver, nothing read */
+			pvb_counter_add1w(&q->bad_chains, 1);
+			q->used[nused++] = (struct pvb_virtq_used_elem){ c->head, 0 };
+			continue;
+		}
+		/* readable_len > hdr_len is checked by the header walk */
+		len = (uint32_t)(c->readable_len - q->hdr_len);
+		if (unlikely(c->readable_len <= q->hdr_len || c->readable_len > UINT32_MAX ||
+			     len > VHOST_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN ||
+			     !vhost_rx_header_ok(q, c, len))) {
+			pvb_counter_add1w(&q->bad_headers, 1);
+			q->used[nused++] = (struct pvb_virtq_used_elem){ c->head, 0 };
+			continue;
+		}
+		if (unlikely(vhost_rx_copy(q, c, pkts[got], len) != 0)) {
+			/* the frame waits in the ring for the next burst */
+			pvb_virtq_dev_unpop(vq, 1);
+			pvb_counter_add1w(&q->nombuf, 1);
+			break;
+		}
+		pkts[got]->port = p->port_id;
+		bytes += len;
+		got++;
+		q->used[nused++] = (struct pvb_virtq_used_elem){ c->head, 0 };
+	}
+	if (got < want)
+		rte_pktmbuf_free_bulk(&pkts[got], want - got);
+	vhost_publish(vq, q->used, nused, q->call_fd, &q->notifications);
+	if (got > 0) {
+		/* single writer: this queue's poller */
+		pvb_counter_add1w(&q->packets, got);
+		pvb_counter_add1w(&q->bytes, bytes);
+	}
+out:
+	pvb_handover_leave(a);
+	return got;
+}
+
+/* ---- tx: the guest's receive vring ------------------------------------------- */
+
+/* Where the frame being written is in the current guest buffer. */
+struct tx_cursor {
+	const struct pvb_virtq_chain *c;
+	uint32_t seg, off;	/* segment and offset in it */
+	uint32_t written;	/* bytes in this buffer */
+};
+
+/* Copy @p len bytes into the cursor's buffer; returns what fit. */
+static uint32_t
+tx_put(struct tx_cursor *t, const uint8_t *src, uint32_t len)
+{
+	uint32_t done = 0, k;
+
+	while (done < len && t->seg < t->c->nb_segs) {
+		const struct pvb_virtq_seg *s = &t->c->seg[t->seg];
+
+		k = RTE_MIN(len - done, s->len - t->off);
+		rte_memcpy((uint8_t *)s->host + t->off, src + done, k);
+		done += k;
+		t->off += k;
+		t->written += k;
+		if (t->off == s->len) {
+			t->seg++;
+			t->off = 0;
+		}
+	}
+	return done;
+}
+
+/*
+ * What a tx burst publishes: the frames' buffers, each frame's contiguous
+ * (a driver takes the num_buffers elements after a frame's first as its
+ * rest), then the refused buffers, after every frame.
+ */
+struct tx_batch {
+	uint32_t nused, nbad;
+	uint16_t popped;	/* of the frame being written, refused ones included */
+};
+
+/* A guest receive buffer: every byte writable, room for at least the header. */
+static int
+tx_pop(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct pvb_virtq_chain *c,
+       struct tx_batch *b)
+{
+	int rc;
+
+	for (;;) {
+		if (b->nbad == RTE_DIM(q->bad))
+			return -ENOBUFS;	/* publish what we have; go on next burst */
+		rc = pvb_virtq_dev_pop_next(vq, c);
+		if (rc == -EBADMSG || (rc == 0 && (c->nb_readable != 0 ||
+						   c->writable_len < q->hdr_len))) {
+			b->popped++;
+			pvb_counter_add1w(&q->bad_chains, 1);
+			q->bad[b->nbad++] = (struct pvb_virtq_used_elem){ c->head, 0 };
+			continue;
+		}
+		if (rc == 0)
+			b->popped++;
+		return rc;
+	}
+}
+
+/*
+ * Put @p m into the guest's buffers. 0 (consumed), -ENOBUFS or -EAGAIN (no
+ * room now: nothing of it taken), -EMSGSIZE (it can never fit: drop it),
+ * -EPIPE (broken).
+ */
+static int
+vhost_tx_frame(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct rte_mbuf *m,
+	       struct tx_batch *b)
+{
+	struct pvb_vnet_hdr h = { .num_buffers = 1 };
+	struct tx_cursor t = { .c = &q->first };
+	const struct rte_mbuf *s = m;
+	uint32_t head_slot, left, k, off = 0, nbad;
+	uint16_t nbufs = 1;
+	int rc;
+
+	b->popped = 0;
+	rc = tx_pop(q, vq, &q->first, b);
+	/* refused buffers before the frame's first stay refused, whatever follows */
+	b->popped = rc == 0 ? 1 : 0;
+	nbad = b->nbad;
+	if (rc != 0)
+		return rc;
+	if (!q->mrg_rxbuf && q->first.writable_len < q->hdr_len + (uint64_t)m->pkt_len) {
+		/* without mergeable buffers one buffer must hold it all */
+		rc = -EMSGSIZE;
+		goto undo;
+	}
+	tx_put(&t, (const uint8_t *)&h, q->hdr_len);
+	head_slot = b->nused++;
+	left = m->pkt_len;
+	while (left > 0) {
+		if (off == s->data_len) {
+			s = s->next;
+			off = 0;
+			continue;
+		}
+		k = tx_put(&t, rte_pktmbuf_mtod_offset(s, const uint8_t *, off),
+			   RTE_MIN((uint32_t)s->data_len - off, left));
+		off += k;
+		left -= k;
+		if (left == 0 || t.seg < t.c->nb_segs)
+			continue;
+		/* this buffer is full: the next one (mergeable) */
+		if (t.c != &q->first)
+			q->used[b->nused++] = (struct pvb_virtq_used_elem){ t.c->head, t.written };
+		if (nbufs == TX_MAX_CHAINS) {
+			rc = -EMSGSIZE;
+			goto undo_used;
+		}
+		rc = tx_pop(q, vq, &q->chain, b);
+		if (rc != 0)
+			goto undo_used;
+		t = (struct tx_cursor){ .c = &q->chain };
+		nbufs++;
+	}
+	if (t.c != &q->first)
+		q->used[b->nused++] = (struct pvb_virtq_used_elem){ t.c->head, t.written };
+	/* with several buffers the first is full: the header and as much as fit */
+	q->used[head_slot] = (struct pvb_virtq_used_elem){ q->first.head,
+		nbufs == 1 ? t.written : (uint32_t)q->first.writable_len };
+	if (nbufs > 1) {
+		h.num_buffers = nbufs;
+		t = (struct tx_cursor){ .c = &q->first };
+		tx_put(&t, (const uint8_t *)&h, q->hdr_len);
+	}
+	return 0;
+undo_used:
+	b->nused = head_slot;
+undo:
+	/* nothing of this frame is published: its buffers go back to the ring */
+	pvb_virtq_dev_unpop(vq, b->popped);
+	b->nbad = nbad;
+	return rc;
+}
+
+uint16_t
+vhost_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vhost_txq *q = queue;
+	struct vhost_port *p = q->p;
+	struct pvb_active *a = &p->act[VHOST_MAX_QUEUES + q->qid];
+	struct tx_batch b = { 0, 0, 0 };
+	struct pvb_virtq_dev *vq;
+	uint32_t sent = 0, dropped = 0, i = 0;
+	uint64_t bytes = 0;
+	int avail, rc;
+
+	if (unlikely(n == 0) || !pvb_handover_enter(a, &p->state, VHOST_RUN))
+		return 0;
+	vq = q->vq;
+	if (unlikely(vq == NULL))
+		goto out;
+	avail = pvb_virtq_dev_avail_count(vq);
+	if (avail <= 0) {
+		if (unlikely(avail == -EPIPE))
+			vhost_broken(p);
+		else
+			pvb_counter_add1w(&q->no_buffers, n);
+		goto out;
+	}
+	for (i = 0; i < n && b.nused < VHOST_USED_BATCH - TX_MAX_CHAINS; i++) {
+		rc = vhost_tx_frame(q, vq, pkts[i], &b);
+		if (rc == -EMSGSIZE) {
+			dropped++;
+			continue;
+		}
+		if (rc != 0) {
+			if (rc == -EPIPE)
+				vhost_broken(p);
+			else
+				pvb_counter_add1w(&q->no_buffers, n - i);
+			break;
+		}
+		bytes += pkts[i]->pkt_len;
+		sent++;
+	}
+	/* refused buffers after every frame: no frame's buffers are split by them */
+	memcpy(&q->used[b.nused], q->bad, b.nbad * sizeof(q->bad[0]));
+	vhost_publish(vq, q->used, b.nused + b.nbad, q->call_fd, &q->notifications);
+	/* copied or dropped: ours to free */
+	rte_pktmbuf_free_bulk(pkts, i);
+	pvb_counter_add1w(&q->packets, sent);
+	pvb_counter_add1w(&q->bytes, bytes);
+	if (dropped > 0)
+		pvb_counter_add1w(&q->too_big, dropped);
+out:
+	pvb_handover_leave(a);
+	return (uint16_t)i;
+}
