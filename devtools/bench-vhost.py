@@ -54,7 +54,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,7 +80,7 @@ KINDS = ("stock", "pvb")
 PVB_PMD = "pvb_vhost"
 # extra devargs (--pvb-devargs, --frontend-devargs), for A/B runs
 EXTRA = {"pvb": "", "frontend": ""}
-BUSY_SHARE = 0.10	# other tasks runnable this share of a run: the run was contended
+BUSY_SHARE = 0.05	# a forwarding lcore that waited this share of a run: contended
 
 
 def vdevs(label, sock, pmds):
@@ -105,44 +104,58 @@ def pvb_pmd(build):
         return None
 
 
-class OtherLoad:
-    """How much of a run other tasks wanted our CPUs: /proc/stat's
-    procs_running sampled every 50 ms, counted when above what a run keeps
-    runnable itself (two forwarding lcores and this sampler). Other
-    engineers' processes share this machine; a contended run is flagged, not
+def fwd_wait(pid):
+    """How long the busiest thread of process @pid (its forwarding lcore) ran
+    and how long it was runnable but waited for its CPU, from the kernel's
+    per-thread schedstat ("run ns, wait ns, slices"); {} if unreadable."""
+    best = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return best
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run, wait = (int(x) for x in f.read().split()[:2])
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+        except (OSError, ValueError):
+            continue
+        if run > best.get("run_ns", -1):
+            best = {"thread": name, "run_ns": run, "wait_ns": wait}
+    if best.get("run_ns", 0) + best.get("wait_ns", 0) > 0:
+        best["lost"] = best["wait_ns"] / (best["run_ns"] + best["wait_ns"])
+    return best
+
+
+STARTED = []	# the Testpmd processes of the current run, in start order
+
+
+class Testpmd(bn.Testpmd):
+    """bench-netvsc's Testpmd, which reads its forwarding lcore's wait time
+    just before it is told to quit: the share of the run other tasks (the
+    machine may be shared) took from it. A contended run is flagged, not
     dropped."""
-    OURS = 3
 
-    def __init__(self):
-        self.samples, self.stop = [], threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.wait = {}
+        STARTED.append(self)
 
-    def _sample(self):
-        while not self.stop.wait(0.05):
-            with open("/proc/stat") as f:
-                n = next((int(x.split()[1]) for x in f if x.startswith("procs_running")), 0)
-            self.samples.append(n)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
-
-    def share(self):
-        """Share of samples with another task runnable, 0..1 (None: no sample)."""
-        if not self.samples:
-            return None
-        return sum(n > self.OURS for n in self.samples) / len(self.samples)
+    def ask_stop(self):
+        self.wait = fwd_wait(self.proc.pid)
+        super().ask_stop()
 
 
 def measure(label, bn_dir, size, ctx):
-    """One run of bench-netvsc's measure(), with the other load during it."""
-    with OtherLoad() as load:
-        one = bn.retried(bn.measure, label, bn_dir, size, ctx)
-    one["other_load"] = load.share()
+    """One run of bench-netvsc's measure(), with its forwarding lcores' lost
+    time: "fwd_lost" is the larger of the two sides' shares."""
+    STARTED.clear()
+    one = bn.retried(bn.measure, label, bn_dir, size, ctx)
+    sides = {p.role: p.wait for p in STARTED}	# the last attempt's, if retried
+    one["fwd_wait"] = {"backend" if r == "host" else "virtio_user": w for r, w in sides.items()}
+    lost = [w["lost"] for w in sides.values() if "lost" in w]
+    one["fwd_lost"] = max(lost) if len(lost) == 2 else None
     return one
 
 
@@ -176,7 +189,7 @@ def new_results(cols):
         res[d] = {}
         for sz in SIZES:
             case = {lb: {"mpps": [], "tx_mpps": [], "rx_cyc": [], "tx_cyc": [],
-                         "other_load": [], "setup_s": [], "teardown_s": [], "errors": [],
+                         "fwd_lost": [], "setup_s": [], "teardown_s": [], "errors": [],
                          "runs": []}
                     for lb, _ in cols}
             case.update(modes=[], floors_ns=[])
@@ -192,12 +205,12 @@ def record(case, label, one, r):
         c[key].append(one.get(key, 0.0))
     c["rx_cyc"].append(one.get("rx_cycles_per_pkt"))
     c["tx_cyc"].append(one.get("tx_cycles_per_pkt"))
-    c["other_load"].append(one.get("other_load"))
+    c["fwd_lost"].append(one.get("fwd_lost"))
     c["runs"].append(one)
     if "error" in one:
         c["errors"].append(f"round {r + 1}: {one['error']}")
     cyc = bn.fmt_cyc([one.get("rx_cycles_per_pkt")], [one.get("tx_cycles_per_pkt")])
-    load = one.get("other_load")
+    load = one.get("fwd_lost")
     load = "n/a" if load is None else f"{100 * load:.0f}%"
     return f"{label} {one['mpps']:6.2f} ({cyc}, {load})" + (" FAILED" if "error" in one else "")
 
@@ -225,13 +238,13 @@ def run_rounds(res, rounds, ctx):
                     x = bn.per_round(case[num]["mpps"][-1:], case[den]["mpps"][-1:])[0]
                     line.append(f"{rname} " + ("n/a" if x is None else f"{x:.2f}x"))
                 print(f"  round {r + 1}/{rounds} {d:20s} {sz:4d}B  " + "  ".join(line) +
-                      f"  Mpps (cycles/pkt rx/tx, other load)  [{case['modes'][-1]}, "
+                      f"  Mpps (cycles/pkt rx/tx, fwd lcore wait)  [{case['modes'][-1]}, "
                       f"{bn.fmt_floor(now)} after]", flush=True)
 
 
 def contended(case, label, i):
-    """Whether other tasks wanted our CPUs in round @i's run of @label."""
-    load = case[label]["other_load"][i]
+    """Whether a forwarding lcore of round @i's run of @label waited for its CPU."""
+    load = case[label]["fwd_lost"][i]
     return load is not None and load > BUSY_SHARE
 
 
@@ -276,8 +289,8 @@ def report(res, cols, rname, meta):
     if not rname:
         return
     print(f"\n{rname}, computed per round, median [min..max]; target >= {TARGET:.1f}x "
-          f"(informational); over the rounds neither run of which had other tasks runnable "
-          f"> {100 * BUSY_SHARE:.0f}% of the time (quiet); VM mode of each round")
+          f"(informational); quiet: over the rounds in which no forwarding lcore waited for its "
+          f"CPU more than {100 * BUSY_SHARE:.0f}% of its run; VM mode of each round")
     for d in DIRECTIONS:
         for sz in SIZES:
             rt = res[d][str(sz)]["ratio"]
@@ -358,7 +371,8 @@ def main():
     rname = ratio_name(cols)
     a, b = bn.cpus()
     mem = bn.eal_mem()
-    bn.vdevs = vdevs	# bench-netvsc's measure() builds its processes through it
+    # bench-netvsc's measure() builds its processes through these two
+    bn.vdevs, bn.Testpmd = vdevs, Testpmd
     res = new_results(cols)
     tmp = tempfile.mkdtemp(prefix="bvh", dir="/tmp")	# short: unix socket paths
     # the keys bench-netvsc's measure() and floor() read ("host" = backend)
