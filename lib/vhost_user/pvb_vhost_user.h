@@ -35,17 +35,28 @@
 
 /* ---- framing ---------------------------------------------------------------- */
 
+/** A message whose first byte arrived must be whole within this (non-blocking sockets). */
+#define PVB_VU_STALL_MS		1000
+
 /**
  * Receive one message and its fds (at most PVB_VU_MAX_FDS) from @p sock;
- * blocks until the whole message is in (the caller polls first). 0;
- * -ECONNRESET when the peer closed; -EPROTO for bad framing (version bits
- * not 1, size above PVB_VU_PAYLOAD_MAX, truncated ancillary data, a short
- * payload), with every received fd closed and *nfds 0; other -errno. The
- * REPLY and NEED_REPLY flags are the receiver's to check.
+ * blocks until the whole message is in (the caller polls first; on a
+ * non-blocking socket, -EAGAIN when nothing has arrived, and a message cut
+ * short for PVB_VU_STALL_MS is -EPROTO). 0; -ECONNRESET when the peer
+ * closed; -EPROTO for bad framing (version bits not 1, size above
+ * PVB_VU_PAYLOAD_MAX, truncated or foreign ancillary data, more than
+ * PVB_VU_MAX_FDS fds, a short payload), with every received fd closed and
+ * *nfds 0; other -errno. The payload beyond hdr.size is zeroed. The REPLY
+ * and NEED_REPLY flags are the receiver's to check.
  */
 int pvb_vu_recv(int sock, struct pvb_vu_msg *m, int *fds, uint32_t *nfds);
 
-/** Send @p m (header and m->hdr.size payload bytes) with @p nfds fds. 0 or -errno. */
+/**
+ * Send @p m (header and m->hdr.size payload bytes) with @p nfds fds (not
+ * closed here), MSG_NOSIGNAL. 0 or -errno (-EINVAL for a size above
+ * PVB_VU_PAYLOAD_MAX or more than PVB_VU_MAX_FDS fds; -ETIMEDOUT when a
+ * non-blocking socket stays full for PVB_VU_STALL_MS).
+ */
 int pvb_vu_send(int sock, const struct pvb_vu_msg *m, const int *fds, uint32_t nfds);
 
 /** The request's name ("SET_MEM_TABLE"), "unknown" for ids not named here. */
@@ -100,23 +111,37 @@ struct pvb_vu_backend {
 	char error[192];		/**< why the last message was refused */
 };
 
-/** A fresh back-end (nothing mapped, no fds). -EINVAL for a bad cfg. */
+/**
+ * A fresh back-end (nothing mapped, no fds). -EINVAL for a bad cfg:
+ * queue_pairs outside 1..PVB_VU_MAX_QUEUE_PAIRS, max_queue_size not a
+ * power of two up to 32768, features offering LOG_ALL, ACCESS_PLATFORM or
+ * RING_PACKED, protocol features other than MQ, REPLY_ACK, NET_MTU, STATUS.
+ */
 int pvb_vu_backend_init(struct pvb_vu_backend *b, const struct pvb_vu_backend_cfg *cfg);
 
 /**
  * The connection is gone: unmap every region, close every fd, forget the
- * session; the counters stay. Safe to call twice.
+ * session; cfg, the counters and b->error stay. Safe to call twice (on a
+ * back-end pvb_vu_backend_init() set up).
  */
 void pvb_vu_backend_reset(struct pvb_vu_backend *b);
 
 /**
  * Handle one message whose @p nfds fds are in @p fds. The back-end takes
- * every fd: it keeps it (kick, call) or closes it (mem table fds after
- * mmap, surplus fds, any fd of a refused message). Returns 1 when @p reply
- * holds a reply to send (GET_*, or an ack when REPLY_ACK was negotiated and
- * NEED_REPLY set), 0 when nothing is to be sent, or a negative errno when
- * the message is refused: b->error says why, bad_messages is counted, and
- * the caller must close the connection (then pvb_vu_backend_reset()).
+ * every fd: it keeps it (kick, call, err) or closes it (mem table fds after
+ * mmap, surplus fds, any fd of a refused message); every entry of @p fds is
+ * -1 on return. Returns 1 when @p reply holds a reply to send (GET_*, or an
+ * ack when REPLY_ACK was negotiated and NEED_REPLY set), 0 when nothing is
+ * to be sent, or a negative errno when the message is refused: b->error
+ * says why, without the request's name ("region 1 overlaps region 0 in
+ * guest addresses"), bad_messages is counted, and the caller must close the
+ * connection (then pvb_vu_backend_reset()). A request this back-end does
+ * not answer (SET_LOG_BASE, an unknown id, a protocol feature not acked)
+ * that carries NEED_REPLY with REPLY_ACK acked is answered "failed" (u64 1)
+ * instead: nacks is counted, b->error says which, and the connection stays.
+ * -EPROTO: framing (flags, size, fd count); -EINVAL: a value; -EFAULT: a
+ * ring outside the memory table; -EBUSY: a started ring's size or base;
+ * -EOPNOTSUPP: an unsupported request; other -errno from fstat/mmap.
  *
  * Must not run while a burst uses the vrings when pvb_vu_request_mutates()
  * says so: the caller quiesces its bursts first.

@@ -155,7 +155,7 @@ struct pvb_vu_memory {
 	struct pvb_vu_region r[PVB_VU_MAX_REGIONS];	/**< @8 */
 };
 
-/** SET_LOG_BASE (refused here; its size is still checked). */
+/** SET_LOG_BASE (refused here: no dirty logging is offered). */
 struct pvb_vu_log {
 	uint64_t mmap_size;	/**< @0 */
 	uint64_t mmap_offset;	/**< @8 */
