@@ -8,10 +8,12 @@
  * pvb_virtq_layout(); the device sees that memzone as a memory table of one
  * region at guest address VQ_GPA_BASE, and translates every chain it pops.
  *
- *   fwd:  A  pvb_virtq_drv_add() per element, pvb_virtq_drv_publish() per burst
- *         B  pvb_virtq_dev_pop_avail() per element
- *   back: B  pvb_virtq_dev_add_used() per element, _write_used_idx() per burst
- *         A  pvb_virtq_drv_get_used() per element
+ *   fwd:  A  pvb_virtq_drv_add_burst(): a burst of chains, one avail->idx store
+ *         B  pvb_virtq_dev_avail_count() (one avail->idx load), then
+ *            pvb_virtq_dev_pop_next() per chain into one chain struct
+ *   back: B  pvb_virtq_dev_push_used_burst(): a burst of used elements, one
+ *            used->idx store
+ *         A  pvb_virtq_drv_get_used_burst(): one used->idx load a burst
  *
  * Each element is a chain of one device-readable VQ_BUF_LEN-byte buffer in
  * the layout's per-request area (the device translates it, reads nothing
@@ -47,17 +49,20 @@
 #define VQ_BUF_LEN	64		/* each chain's buffer: one line of the request area */
 #define VQ_FEATURES	(1ull << PVB_VIRTIO_F_VERSION_1)
 
-/* Lcore A's state: the driver and its private descriptor table. */
+/* Lcore A's state: the driver, its private descriptor table, the buffers it posts. */
 struct vq_drv_side {
 	struct pvb_virtq_drv drv;
-	uint64_t buf_gpa;		/* request area: buffer k at buf_gpa + k * VQ_BUF_LEN */
+	/* buffer k (k < N) and again (N <= k < N + burst): a burst is one run of it */
+	struct pvb_virtq_buf *bufs;
 	uint32_t next_buf;		/* running count of buffers posted */
+	uint32_t lens[PVB_RB_MAX_BURST];	/* what get_used_burst says was written */
 } __rte_aligned(128);
 
 /* Lcore B's state: the device, the memory table it reads, the chain it pops into. */
 struct vq_dev_side {
 	struct pvb_virtq_dev dev;
 	struct pvb_virtq_mem mem;
+	struct pvb_virtq_used_elem used[PVB_RB_MAX_BURST];	/* the burst it returns */
 	struct pvb_virtq_chain chain;
 } __rte_aligned(128);
 
@@ -68,60 +73,48 @@ struct rb_virtq {
 	const struct rte_memzone *mz;
 };
 
-/* A: post up to @p n one-buffer chains, token = element; publish them with one store. */
+/* A: post up to @p n one-buffer chains, token = element, published with one store. */
 static __rte_always_inline int
 vq_post(struct vq_drv_side *a, void **objs, unsigned int n)
 {
-	struct pvb_virtq_buf buf = { .len = VQ_BUF_LEN, .write = false };
-	unsigned int i;
-	int rc = 0;
+	int rc = pvb_virtq_drv_add_burst(&a->drv, &a->bufs[a->next_buf & a->drv.mask], objs, n);
 
-	for (i = 0; i < n; i++) {
-		buf.gpa = a->buf_gpa + (uint64_t)(a->next_buf & a->drv.mask) * VQ_BUF_LEN;
-		rc = pvb_virtq_drv_add(&a->drv, &buf, 1, objs[i]);
-		if (rc != 0)
-			break;
-		a->next_buf++;
-	}
-	if (i != 0)
-		pvb_virtq_drv_publish(&a->drv);
-	return rc == 0 || rc == -EAGAIN ? (int)i : rc;
+	if (rc > 0)
+		a->next_buf += (uint32_t)rc;
+	return rc;
 }
 
 /* A: reclaim up to @p n used chains; their tokens are the elements. */
 static __rte_always_inline int
 vq_reclaim(struct vq_drv_side *a, void **objs, unsigned int n)
 {
-	unsigned int i;
-	uint32_t len;
-	int rc = 0;
-
-	for (i = 0; i < n; i++) {
-		rc = pvb_virtq_drv_get_used(&a->drv, &objs[i], &len);
-		if (rc != 1)
-			break;
-	}
-	return rc < 0 ? rc : (int)i;
+	return pvb_virtq_drv_get_used_burst(&a->drv, objs, a->lens, n);
 }
 
-/* B: pop up to @p n chains; the element handed on is the head. */
+/*
+ * B: pop up to @p n chains after one read of avail->idx; the element handed
+ * on is the head, which also goes in the used burst (len 0).
+ */
 static __rte_always_inline int
 vq_pop(struct vq_dev_side *b, void **objs, unsigned int n)
 {
 	struct pvb_virtq_chain *c = &b->chain;
+	int avail = pvb_virtq_dev_avail_count(&b->dev);
 	unsigned int i;
-	int rc = 0;
 
+	if (avail <= 0)
+		return avail;
+	if (n > (unsigned int)avail)
+		n = (unsigned int)avail;
 	for (i = 0; i < n; i++) {
-		rc = pvb_virtq_dev_pop_avail(&b->dev, c);
-		if (rc != 0)
-			break;
-		/* our own driver posted it: any other shape fails the run */
-		if (unlikely(c->nb_segs != 1 || c->readable_len != VQ_BUF_LEN))
+		/* our own driver posted it: a refusal or any other shape fails the run */
+		if (unlikely(pvb_virtq_dev_pop_next(&b->dev, c) != 0 || c->nb_segs != 1 ||
+			     c->readable_len != VQ_BUF_LEN))
 			return -EBADMSG;
 		objs[i] = (void *)(uintptr_t)c->head;
+		b->used[i] = (struct pvb_virtq_used_elem){ .id = c->head, .len = 0 };
 	}
-	return rc == 0 || rc == -EAGAIN ? (int)i : rc;
+	return (int)n;
 }
 
 /* B: return @p n heads used (nothing written), published with one store. */
@@ -129,16 +122,10 @@ static __rte_always_inline int
 vq_complete(struct vq_dev_side *b, void **objs, unsigned int n)
 {
 	unsigned int i;
-	int rc;
 
-	for (i = 0; i < n; i++) {
-		rc = pvb_virtq_dev_add_used(&b->dev, (uint16_t)(uintptr_t)objs[i], 0);
-		if (unlikely(rc != 0))
-			return rc;
-	}
-	if (n != 0)
-		pvb_virtq_dev_write_used_idx(&b->dev);
-	return (int)n;
+	for (i = 0; i < n; i++)
+		b->used[i] = (struct pvb_virtq_used_elem){ .id = (uint32_t)(uintptr_t)objs[i] };
+	return pvb_virtq_dev_push_used_burst(&b->dev, b->used, n);
 }
 
 /* Latency: fwd is add + publish -> pop, back is push used -> reclaim. */
@@ -185,14 +172,14 @@ stream_send(void *ch, void **objs, unsigned int n)
 	return vq_post(a, objs, n);
 }
 
-/* Streaming, B: pop a burst and return it used at once. */
+/* Streaming, B: pop a burst and return it used at once (the used burst vq_pop() built). */
 static int
 stream_recv(void *ch, void **objs, unsigned int n)
 {
 	struct vq_dev_side *b = &((struct rb_virtq *)ch)->b;
 	int got = vq_pop(b, objs, n);
 
-	return got > 0 ? vq_complete(b, objs, (unsigned int)got) : got;
+	return got > 0 ? pvb_virtq_dev_push_used_burst(&b->dev, b->used, (uint32_t)got) : got;
 }
 
 static const struct rb_ops vq_lat_ops = {
@@ -278,6 +265,7 @@ vq_destroy(void *ch)
 	if (v == NULL)
 		return;
 	rte_memzone_free(v->mz);
+	rte_free(v->a.bufs);
 	rte_free(v->extra);
 	rte_free(v);
 }
@@ -309,10 +297,14 @@ vq_drv_setup(struct rb_virtq *v, const struct pvb_virtq_layout *l, uint8_t *host
 {
 	int rc = pvb_virtq_drv_init(&v->a.drv, n, host, host + l->driver_area_offset,
 				    host + l->device_area_offset, v->extra, VQ_FEATURES);
+	uint32_t k;
 
 	if (rc != 0)
 		return rc;
-	v->a.buf_gpa = VQ_GPA_BASE + l->req_offset;
+	for (k = 0; k < (uint32_t)n + PVB_RB_MAX_BURST; k++)
+		v->a.bufs[k] = (struct pvb_virtq_buf){
+			.gpa = VQ_GPA_BASE + l->req_offset + (uint64_t)(k & (n - 1u)) * VQ_BUF_LEN,
+			.len = VQ_BUF_LEN, .write = false };
 	pvb_virtq_drv_disable_cb(&v->a.drv);	/* poll mode: no used-buffer calls */
 	return 0;
 }
@@ -335,7 +327,9 @@ vq_create(const struct rb_params *p, int socket, unsigned int id)
 		return NULL;
 	v->extra = rte_zmalloc_socket("rb_virtq_extra", p->ring_size * sizeof(*v->extra), 64,
 				      socket);
-	if (v->extra == NULL)
+	v->a.bufs = rte_zmalloc_socket("rb_virtq_bufs", (p->ring_size + PVB_RB_MAX_BURST) *
+				       sizeof(*v->a.bufs), 64, socket);
+	if (v->extra == NULL || v->a.bufs == NULL)
 		goto fail;
 	snprintf(name, sizeof(name), "rb_virtq_%u", id);
 	v->mz = rte_memzone_reserve_aligned(name, l.end_offset, socket, 0, 4096);

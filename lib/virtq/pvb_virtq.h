@@ -16,10 +16,13 @@
  *    (address, length) becomes host segments, split across adjacent regions.
  *  - Driver side: free list in private memory, add chains of readable then
  *    writable buffers with an opaque token (direct or one indirect table),
- *    publish with one release store, decide whether to kick, reclaim used
- *    chains.
- *  - Device side: pop a validated chain as host
- *    segments, push used elements, decide whether to call, suppress kicks.
+ *    or a burst of one-buffer chains; publish with one release store,
+ *    decide whether to kick, reclaim used chains (one read of the used
+ *    index a burst).
+ *  - Device side: pop validated chains as host segments (one at a time, or
+ *    a burst after one read of the available index), give back the last
+ *    ones popped, push used elements (one release store a burst), decide
+ *    whether to call, suppress kicks.
  *
  * The device does not trust the driver: every index, descriptor and address
  * read from guest memory is checked; a broken index stops the queue (it
@@ -139,6 +142,10 @@ struct pvb_virtq_dev {
 	enum pvb_virtq_fault fault;	/**< last fault; fatal ones set needs_reset */
 	bool needs_reset;
 	uint64_t bad_chains;		/**< chains refused so far */
+	/* private cursors of the pops; set by enable (next_avail_idx is set before it) */
+	uint16_t avail_end;		/* avail idx the last read saw: pop up to it */
+	uint16_t unpop_start;		/* next_avail_idx at that read or the last used push */
+	const struct pvb_virtq_region *last_region;	/* in mem->r[]: the last buffer's (a hint) */
 };
 
 /** A popped chain: host segments, readable ones first. */
@@ -146,6 +153,7 @@ struct pvb_virtq_chain {
 	uint16_t head;
 	uint32_t nb_segs;
 	uint32_t nb_readable;		/**< seg[0 .. nb_readable) are readable */
+	enum pvb_virtq_fault fault;	/**< PVB_VIRTQ_OK, or why the chain was refused */
 	uint64_t readable_len;
 	uint64_t writable_len;
 	struct pvb_virtq_seg seg[PVB_VIRTQ_MAX_SEGS];
@@ -168,12 +176,51 @@ int pvb_virtq_dev_enable(struct pvb_virtq_dev *q, const struct pvb_virtq_mem *me
 			 uint64_t features);
 
 /**
- * Pop the next available chain into @p c. 0; -EAGAIN if none; -EBADMSG if
- * the chain is malformed (c->head is still set: the caller may return it
- * with pvb_virtq_dev_push_used(q, c->head, 0)); -EPIPE if the queue is
- * broken (avail idx), until reset.
+ * Pop the next available chain into @p c, reading avail->idx first. 0;
+ * -EAGAIN if none; -EBADMSG if the chain is malformed (c->head is still
+ * set: the caller may return it with pvb_virtq_dev_push_used(q, c->head,
+ * 0)); -EPIPE if the queue is broken (avail idx), until reset. The same as
+ * pvb_virtq_dev_avail_count() then pvb_virtq_dev_pop_next().
  */
 int pvb_virtq_dev_pop_avail(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c);
+
+/**
+ * Read avail->idx once (acquire): the number of chains waiting (0..size),
+ * cached in the queue so pvb_virtq_dev_pop_next() reads no shared index.
+ * -EPIPE if the queue is broken (avail idx moved back or more than size
+ * ahead: fault set, needs_reset), -EINVAL if not enabled. Starts a new
+ * window for pvb_virtq_dev_unpop().
+ */
+int pvb_virtq_dev_avail_count(struct pvb_virtq_dev *q);
+
+/**
+ * Pop the next chain of those the last pvb_virtq_dev_avail_count() saw,
+ * without reading avail->idx: 0; -EAGAIN when they are used up (or none
+ * was counted); -EBADMSG for a malformed chain (c->head set, c->fault and
+ * q->fault say why, bad_chains counted; the caller returns it with used
+ * len 0); -EPIPE if broken. Checks exactly what pvb_virtq_dev_pop_avail()
+ * checks. @p q and @p c must not be NULL.
+ */
+int pvb_virtq_dev_pop_next(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c);
+
+/**
+ * Up to @p n chains, avail->idx read once: returns how many were popped
+ * into c[0..k) (c[i].fault is PVB_VIRTQ_OK, or why chain i was refused:
+ * then its head is set and it counts in bad_chains), 0 if none, -EPIPE if
+ * broken, -EINVAL if not enabled or @p c is NULL.
+ */
+int pvb_virtq_dev_pop_burst(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint32_t n);
+
+/**
+ * Give back the last @p n popped chains (a packet that did not fit): the
+ * private cursor moves back and they pop again, in the same order; nothing
+ * shared is written. @p n is clamped to the chains popped since the last
+ * read of avail->idx (pvb_virtq_dev_avail_count(), _pop_burst(),
+ * _pop_avail()) and the last used element written, so a chain already
+ * returned used is never given back. A refused chain popped again is
+ * counted again in bad_chains.
+ */
+void pvb_virtq_dev_unpop(struct pvb_virtq_dev *q, uint16_t n);
 
 /** Add a used element without publishing it (UsedRing add_used). */
 int pvb_virtq_dev_add_used(struct pvb_virtq_dev *q, uint16_t head, uint32_t len);
@@ -181,6 +228,16 @@ int pvb_virtq_dev_add_used(struct pvb_virtq_dev *q, uint16_t head, uint32_t len)
 void pvb_virtq_dev_write_used_idx(struct pvb_virtq_dev *q);
 /** add_used + write_used_idx. */
 int pvb_virtq_dev_push_used(struct pvb_virtq_dev *q, uint16_t head, uint32_t bytes_written);
+
+/**
+ * Write @p n used elements and publish them (and any added before) with ONE
+ * release store of used->idx. Returns @p n, or -EINVAL (nothing written) if
+ * any id >= size, @p n > size, or the queue is not enabled. No fence, no
+ * notify decision: the caller then calls pvb_virtq_dev_should_notify() once
+ * per burst.
+ */
+int pvb_virtq_dev_push_used_burst(struct pvb_virtq_dev *q, const struct pvb_virtq_used_elem *e,
+				  uint32_t n);
 
 /** Must the driver be called? Full fence, then flags or used_event (UsedRing should_notify). */
 bool pvb_virtq_dev_should_notify(struct pvb_virtq_dev *q);
@@ -227,7 +284,8 @@ struct pvb_virtq_drv {
 	struct pvb_virtq_used *used;
 	bool event_idx;
 	bool indirect;
-	uint16_t free_head;
+	uint16_t free_head;		/* free list: taken at the head... */
+	uint16_t free_tail;		/* ...given back at the tail (valid if num_free != 0) */
 	uint16_t num_free;
 	uint16_t shadow_avail;		/* avail idx we will publish */
 	uint16_t kick_old;		/* avail idx at the last kick decision */
@@ -263,6 +321,16 @@ int pvb_virtq_drv_add_indirect(struct pvb_virtq_drv *d, const struct pvb_virtq_b
 /** Publish what was added (release store of avail->idx). */
 void pvb_virtq_drv_publish(struct pvb_virtq_drv *d);
 
+/**
+ * Post @p n chains of one buffer each (@p bufs[i], token @p tokens[i], not
+ * NULL) and publish them (and any added before) with ONE release store of
+ * avail->idx. Returns how many were posted: fewer if descriptors run out,
+ * 0 if none is free; -EINVAL for bad arguments (nothing posted), -EPIPE if
+ * broken. The caller then calls pvb_virtq_drv_kick_prepare() once.
+ */
+int pvb_virtq_drv_add_burst(struct pvb_virtq_drv *d, const struct pvb_virtq_buf *bufs,
+			    void *const *tokens, uint32_t n);
+
 /** After publishing: must the device be kicked? Full fence, then flags or avail_event. */
 bool pvb_virtq_drv_kick_prepare(struct pvb_virtq_drv *d);
 
@@ -272,6 +340,17 @@ bool pvb_virtq_drv_kick_prepare(struct pvb_virtq_drv *d);
  * is not a posted head (the driver side is then broken).
  */
 int pvb_virtq_drv_get_used(struct pvb_virtq_drv *d, void **token, uint32_t *len);
+
+/**
+ * Reclaim up to @p n used chains reading used->idx once (acquire): their
+ * tokens in @p tokens[i], the bytes written in @p lens[i]. Returns the
+ * count, 0 if none, -EPIPE if the device returned a bad id (the driver
+ * side is then broken; the chains reclaimed before the bad one are
+ * returned first, and -EPIPE comes on the next call), -EINVAL for NULL
+ * arrays.
+ */
+int pvb_virtq_drv_get_used_burst(struct pvb_virtq_drv *d, void **tokens, uint32_t *lens,
+				 uint32_t n);
 
 /**
  * Ask for used-buffer notifications (enable) or not (disable): avail flags,

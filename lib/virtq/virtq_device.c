@@ -5,14 +5,26 @@
 /*
  * The device side of a split virtqueue. Every descriptor is copied out of
  * guest memory once and checked before use (VIRTIO 1.2 §2.7.4-2.7.6; the
- * checks are listed in doc/virtq.md); a fault in the avail index stops the queue until a reset, a
- * malformed chain is refused and the queue goes on.
+ * checks are listed in doc/virtq.md); a fault in the avail index stops the
+ * queue until a reset, a malformed chain is refused and the queue goes on.
+ *
+ * One walker (walk_chain()) and one read of the available index
+ * (avail_refresh()) serve every pop: pop_avail is a read and one pop,
+ * pop_burst a read and up to n pops, pop_next a pop of what the last read
+ * counted. Used elements are written by put_used() and published by one
+ * release store a burst.
  */
 
 #include <errno.h>
 #include <string.h>
 
-#include "pvb_virtq.h"
+#include "virtq_pvt.h"
+
+#define POP_AHEAD	8	/* a pop asks for the descriptor this many chains on */
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the split ring is little-endian and read natively here"
+#endif
 
 const char *
 pvb_virtq_fault_str(enum pvb_virtq_fault f)
@@ -93,6 +105,9 @@ pvb_virtq_dev_enable(struct pvb_virtq_dev *q, const struct pvb_virtq_mem *mem,
 {
 	if (q == NULL || mem == NULL || !pvb_virtq_dev_is_valid(q))
 		return -EINVAL;
+	q->avail_end = q->next_avail_idx;	/* nothing counted yet */
+	q->unpop_start = q->next_avail_idx;
+	q->last_region = &mem->r[0];	/* empty (size 0) if the table is */
 	q->desc = ring_ptr(mem, q->desc_table_addr, pvb_virtq_desc_bytes(q->size), 16);
 	q->avail = ring_ptr(mem, q->avail_ring_addr, pvb_virtq_avail_bytes(q->size), 2);
 	q->used = ring_ptr(mem, q->used_ring_addr, pvb_virtq_used_bytes(q->size), 4);
@@ -119,8 +134,9 @@ struct walk {
 };
 
 static int
-chain_fault(struct pvb_virtq_dev *q, enum pvb_virtq_fault f)
+chain_fault(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, enum pvb_virtq_fault f)
 {
+	c->fault = f;
 	q->fault = f;
 	q->bad_chains++;
 	return -EBADMSG;
@@ -136,9 +152,9 @@ add_buffer(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, const struct pvb_
 	uint32_t i;
 
 	if (n == -ENOBUFS)
-		return chain_fault(q, PVB_VIRTQ_FAULT_SEGS);
+		return chain_fault(q, c, PVB_VIRTQ_FAULT_SEGS);
 	if (n < 0)
-		return chain_fault(q, PVB_VIRTQ_FAULT_MEMORY);
+		return chain_fault(q, c, PVB_VIRTQ_FAULT_MEMORY);
 	for (i = 0; i < (uint32_t)n; i++)
 		c->seg[c->nb_segs + i].write = write;
 	c->nb_segs += (uint32_t)n;
@@ -150,13 +166,14 @@ add_buffer(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, const struct pvb_
 	}
 	/* a chain's total length must not exceed 2^32 bytes */
 	if (c->readable_len + c->writable_len > (1ull << 32))
-		return chain_fault(q, PVB_VIRTQ_FAULT_TOO_LONG);
+		return chain_fault(q, c, PVB_VIRTQ_FAULT_TOO_LONG);
 	return 0;
 }
 
 /* Switch the walk to the indirect table @p d points at. */
 static int
-enter_indirect(struct pvb_virtq_dev *q, struct walk *w, const struct pvb_virtq_desc *d)
+enter_indirect(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, struct walk *w,
+	       const struct pvb_virtq_desc *d)
 {
 	struct pvb_virtq_seg sg[PVB_VIRTQ_MAX_REGIONS];
 
@@ -164,14 +181,14 @@ enter_indirect(struct pvb_virtq_dev *q, struct walk *w, const struct pvb_virtq_d
 	if (!q->indirect || w->in_indirect || (d->flags & PVB_VIRTQ_DESC_F_NEXT) ||
 	    d->len == 0 || d->len % sizeof(struct pvb_virtq_desc) != 0 ||
 	    d->len / sizeof(struct pvb_virtq_desc) > q->size)
-		return chain_fault(q, PVB_VIRTQ_FAULT_INDIRECT);
+		return chain_fault(q, c, PVB_VIRTQ_FAULT_INDIRECT);
 	/*
 	 * No alignment is required of a table, and it may straddle regions: check
 	 * that every byte is guest memory here, read each entry through the table
 	 * later (a table of < 4 GiB needs at most one segment per region).
 	 */
 	if (pvb_virtq_mem_translate(q->mem, d->addr, d->len, sg, PVB_VIRTQ_MAX_REGIONS) < 0)
-		return chain_fault(q, PVB_VIRTQ_FAULT_MEMORY);
+		return chain_fault(q, c, PVB_VIRTQ_FAULT_MEMORY);
 	w->table_gpa = d->addr;
 	w->table_size = d->len / (uint32_t)sizeof(struct pvb_virtq_desc);
 	w->in_indirect = true;
@@ -184,7 +201,8 @@ enter_indirect(struct pvb_virtq_dev *q, struct walk *w, const struct pvb_virtq_d
  * rewrite the table while we look. An indirect entry may straddle regions.
  */
 static int
-read_desc(struct pvb_virtq_dev *q, const struct walk *w, uint32_t i, struct pvb_virtq_desc *d)
+read_desc(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, const struct walk *w, uint32_t i,
+	  struct pvb_virtq_desc *d)
 {
 	struct pvb_virtq_seg sg[sizeof(*d)];	/* one byte per region at worst */
 	uint8_t *o = (uint8_t *)d;
@@ -197,7 +215,7 @@ read_desc(struct pvb_virtq_dev *q, const struct walk *w, uint32_t i, struct pvb_
 	n = pvb_virtq_mem_translate(q->mem, w->table_gpa + sizeof(*d) * (uint64_t)i, sizeof(*d),
 				    sg, sizeof(*d));
 	if (n < 0)
-		return chain_fault(q, PVB_VIRTQ_FAULT_MEMORY);
+		return chain_fault(q, c, PVB_VIRTQ_FAULT_MEMORY);
 	for (k = 0; k < n; k++) {
 		memcpy(o, sg[k].host, sg[k].len);
 		o += sg[k].len;
@@ -205,80 +223,283 @@ read_desc(struct pvb_virtq_dev *q, const struct walk *w, uint32_t i, struct pvb_
 	return 0;
 }
 
-/* Walk the chain from @p head, copying each descriptor once. */
-static int
-walk_chain(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint16_t head)
+/* A chain's summary before its first buffer: empty, not refused. */
+static void
+chain_start(struct pvb_virtq_chain *c, uint16_t head)
 {
-	struct walk w = { .table = q->desc, .table_size = q->size };
-	struct pvb_virtq_desc d;
-	uint32_t i = head;
+	memset(c, 0, offsetof(struct pvb_virtq_chain, seg));
+	c->head = head;
+}
+
+/*
+ * The rest of the walk, from the head descriptor @p d (already copied and
+ * counted): each following descriptor is bounded, counted and copied once.
+ */
+static int
+walk_rest(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, struct pvb_virtq_desc *d)
+{
+	struct walk w = { .table = q->desc, .table_size = q->size, .visited = 1 };
+	uint32_t i;
 	int rc;
 
 	for (;;) {
-		if (i >= w.table_size)
-			return chain_fault(q, w.visited == 0 && !w.in_indirect ?
-					   PVB_VIRTQ_FAULT_HEAD : PVB_VIRTQ_FAULT_NEXT);
-		if (++w.visited > w.table_size)
-			return chain_fault(q, PVB_VIRTQ_FAULT_LOOP);
-		rc = read_desc(q, &w, i, &d);
-		if (rc != 0)
-			return rc;
-		if (d.flags & PVB_VIRTQ_DESC_F_INDIRECT) {
-			rc = enter_indirect(q, &w, &d);
+		if (d->flags & PVB_VIRTQ_DESC_F_INDIRECT) {
+			rc = enter_indirect(q, c, &w, d);
 			if (rc != 0)
 				return rc;
 			i = 0;
-			continue;
+		} else {
+			if (!(d->flags & PVB_VIRTQ_DESC_F_WRITE) && w.seen_write)
+				return chain_fault(q, c, PVB_VIRTQ_FAULT_ORDER);
+			w.seen_write |= (d->flags & PVB_VIRTQ_DESC_F_WRITE) != 0;
+			rc = add_buffer(q, c, d, (d->flags & PVB_VIRTQ_DESC_F_WRITE) != 0);
+			if (rc != 0)
+				return rc;
+			if (!(d->flags & PVB_VIRTQ_DESC_F_NEXT))
+				return 0;
+			i = d->next;
 		}
-		if (!(d.flags & PVB_VIRTQ_DESC_F_WRITE) && w.seen_write)
-			return chain_fault(q, PVB_VIRTQ_FAULT_ORDER);
-		w.seen_write |= (d.flags & PVB_VIRTQ_DESC_F_WRITE) != 0;
-		rc = add_buffer(q, c, &d, (d.flags & PVB_VIRTQ_DESC_F_WRITE) != 0);
+		if (i >= w.table_size)
+			return chain_fault(q, c, PVB_VIRTQ_FAULT_NEXT);
+		if (++w.visited > w.table_size)
+			return chain_fault(q, c, PVB_VIRTQ_FAULT_LOOP);
+		rc = read_desc(q, c, &w, i, d);
 		if (rc != 0)
 			return rc;
-		if (!(d.flags & PVB_VIRTQ_DESC_F_NEXT))
-			return 0;
-		i = d.next;
 	}
+}
+/* A head index outside the table (cold: out of line). */
+static __attribute__((noinline)) int
+head_fault(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint16_t head)
+{
+	chain_start(c, head);
+	return chain_fault(q, c, PVB_VIRTQ_FAULT_HEAD);
+}
+
+/* True for the common chain's head: one direct buffer, no NEXT, not empty. */
+static inline bool
+desc_is_single(const struct pvb_virtq_desc *d)
+{
+	return !(d->flags & (PVB_VIRTQ_DESC_F_NEXT | PVB_VIRTQ_DESC_F_INDIRECT)) && d->len != 0;
+}
+
+/* The common chain: descriptor @p d's buffer, wholly inside region @p r, as one segment. */
+static inline void
+chain_single(struct pvb_virtq_chain *c, uint16_t head, const struct pvb_virtq_desc *d,
+	     const struct pvb_virtq_region *r)
+{
+	bool write = (d->flags & PVB_VIRTQ_DESC_F_WRITE) != 0;
+
+	c->head = head;
+	c->nb_segs = 1;
+	c->nb_readable = !write;
+	c->fault = PVB_VIRTQ_OK;
+	c->readable_len = write ? 0 : d->len;
+	c->writable_len = write ? d->len : 0;
+	c->seg[0].host = (uint8_t *)r->host + (d->addr - r->gpa);
+	c->seg[0].len = d->len;
+	c->seg[0].write = write;
+}
+
+/*
+ * Every chain walk_chain() does not finish itself (cold: out of line, so
+ * the common path saves no registers): the common chain in another region
+ * than the last one (found and remembered), or the general walk.
+ */
+static __attribute__((noinline)) int
+walk_other(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint16_t head,
+	   struct pvb_virtq_desc d)
+{
+	const struct pvb_virtq_mem *m = q->mem;
+	uint32_t i;
+
+	if (desc_is_single(&d))
+		for (i = 0; i < m->nb_regions; i++)
+			if (virtq_region_holds(&m->r[i], d.addr, d.len)) {
+				q->last_region = &m->r[i];
+				chain_single(c, head, &d, &m->r[i]);
+				return 0;
+			}
+	/* outside memory or across a region end: the general walk says which */
+	chain_start(c, head);
+	return walk_rest(q, c, &d);
+}
+
+/*
+ * Walk the chain at @p head into @p c: the one walker behind every pop.
+ * Its first step takes the common chain, one direct descriptor (no NEXT,
+ * no INDIRECT, not empty) whose buffer lies in the region the last buffer
+ * was in, as one segment: what the general walk would give it, after the
+ * same checks (head < N, the buffer inside guest memory; one descriptor
+ * can be neither out of order, nor a loop, nor over 2^32 bytes, nor too
+ * many segments). Any other chain goes on in walk_other() from the same
+ * copy of its head.
+ */
+static inline int
+walk_chain(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint16_t head)
+{
+	const struct pvb_virtq_region *r;
+	struct pvb_virtq_desc d;
+
+	if (unlikely(head >= q->size))
+		return head_fault(q, c, head);
+	memcpy(&d, &q->desc[head], sizeof(d));	/* once: the driver may rewrite it */
+	/* an entry of q->mem's table (set at enable): one the table no longer uses is empty */
+	r = q->last_region;
+	if (likely(desc_is_single(&d) && virtq_region_holds(r, d.addr, d.len))) {
+		chain_single(c, head, &d, r);
+		return 0;
+	}
+	return walk_other(q, c, head, d);
+}
+
+/*
+ * Ask for the descriptor of the chain @p ahead slots after the next one, if
+ * counted: its line comes from the driver's cache while we walk the ones
+ * before it. The head is read as a hint only (masked; the walk reads and
+ * checks it again).
+ */
+static inline void
+prefetch_ahead(const struct pvb_virtq_dev *q, uint16_t ahead)
+{
+	uint16_t mask = (uint16_t)(q->size - 1), h;
+
+	if ((uint16_t)(q->avail_end - q->next_avail_idx) > ahead) {
+		h = q->avail->ring[(q->next_avail_idx + ahead) & mask];
+		__builtin_prefetch(&q->desc[h & mask], 0, 3);
+	}
+}
+
+/*
+ * Read avail->idx once: how many chains wait. More than N (or a step back)
+ * is a driver that broke the ring (VIRTIO 1.2 §2.7.6.1: it MUST NOT
+ * decrement the index; §2.7.13: it never has more than N chains out): the
+ * queue stops until a reset. Starts a new unpop window.
+ */
+static int
+avail_refresh(struct pvb_virtq_dev *q)
+{
+	uint16_t avail_idx, pending, k;
+
+	if (q->needs_reset)
+		return -EPIPE;
+	/*
+	 * Pairs with the store-release of avail->idx in pvb_virtq_drv_publish()
+	 * and pvb_virtq_drv_add_burst(): ring entries and descriptors first.
+	 */
+	avail_idx = pvb_load_acquire16(&q->avail->idx);
+	pending = (uint16_t)(avail_idx - q->next_avail_idx);
+	q->unpop_start = q->next_avail_idx;
+	if (unlikely(pending > q->size)) {
+		q->avail_end = q->next_avail_idx;
+		q->fault = PVB_VIRTQ_FAULT_AVAIL_IDX;
+		q->needs_reset = true;
+		return -EPIPE;
+	}
+	q->avail_end = avail_idx;
+	for (k = 0; k < POP_AHEAD; k++)
+		prefetch_ahead(q, k);
+	return pending;
+}
+
+/* Pop one of the counted chains (there is one). */
+static inline int
+pop_one(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c)
+{
+	/* the slot comes from our own cursor; the head from the driver, checked in the walk */
+	uint16_t head = q->avail->ring[q->next_avail_idx & (q->size - 1)];
+
+	prefetch_ahead(q, POP_AHEAD);
+	q->next_avail_idx++;
+	return walk_chain(q, c, head);
+}
+
+int
+pvb_virtq_dev_avail_count(struct pvb_virtq_dev *q)
+{
+	if (q == NULL || q->avail == NULL)
+		return -EINVAL;
+	return avail_refresh(q);
+}
+
+int
+pvb_virtq_dev_pop_next(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c)
+{
+	if (unlikely(q->next_avail_idx == q->avail_end))
+		return q->needs_reset ? -EPIPE : -EAGAIN;
+	return pop_one(q, c);
 }
 
 int
 pvb_virtq_dev_pop_avail(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c)
 {
-	uint16_t avail_idx, pending;
+	int rc;
 
 	if (q == NULL || c == NULL || q->avail == NULL)
 		return -EINVAL;
-	if (q->needs_reset)
-		return -EPIPE;
-	/* pairs with the store-release of avail->idx in pvb_virtq_drv_publish() */
-	avail_idx = pvb_load_acquire16(&q->avail->idx);
-	pending = (uint16_t)(avail_idx - q->next_avail_idx);
-	if (pending > q->size) {
-		q->fault = PVB_VIRTQ_FAULT_AVAIL_IDX;
-		q->needs_reset = true;
-		return -EPIPE;
-	}
-	if (pending == 0)
-		return -EAGAIN;
-	memset(c, 0, offsetof(struct pvb_virtq_chain, seg));
-	/* the slot comes from our own cursor; the head from the driver, checked in the walk */
-	c->head = q->avail->ring[q->next_avail_idx & (q->size - 1)];
-	q->next_avail_idx++;
-	return walk_chain(q, c, c->head);
+	rc = avail_refresh(q);
+	if (rc <= 0)
+		return rc == 0 ? -EAGAIN : rc;
+	return pop_one(q, c);
+}
+
+int
+pvb_virtq_dev_pop_burst(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint32_t n)
+{
+	uint32_t i;
+	int rc;
+
+	if (q == NULL || c == NULL || q->avail == NULL)
+		return -EINVAL;
+	rc = avail_refresh(q);
+	if (rc <= 0)
+		return rc;
+	if (n > (uint32_t)rc)
+		n = (uint32_t)rc;
+	for (i = 0; i < n; i++)
+		(void)pop_one(q, &c[i]);	/* a refused one says why in c[i].fault */
+	return (int)n;
+}
+
+void
+pvb_virtq_dev_unpop(struct pvb_virtq_dev *q, uint16_t n)
+{
+	uint16_t room;
+
+	if (q == NULL)
+		return;
+	/* never back past a used element written, nor past the last avail idx read */
+	room = (uint16_t)(q->next_avail_idx - q->unpop_start);
+	if (n > room)
+		n = room;
+	q->next_avail_idx = (uint16_t)(q->next_avail_idx - n);
+}
+
+/*
+ * Write one used element (id checked by the caller) without publishing it.
+ * An element that already holds these bytes (a queue completed in order
+ * comes round to the same id and length) is not written: its line stays
+ * valid in the driver's cache. We only compare what we read back.
+ */
+static inline void
+put_used(struct pvb_virtq_dev *q, uint32_t id, uint32_t len)
+{
+	struct pvb_virtq_used_elem *e = &q->used->ring[q->next_used_idx & (q->size - 1)];
+	uint64_t v = id | (uint64_t)len << 32, o;	/* little-endian, as the wire */
+
+	memcpy(&o, e, sizeof(o));
+	if (o != v)
+		memcpy(e, &v, sizeof(v));
+	q->next_used_idx++;
 }
 
 int
 pvb_virtq_dev_add_used(struct pvb_virtq_dev *q, uint16_t head, uint32_t len)
 {
-	struct pvb_virtq_used_elem *e;
-
 	if (q == NULL || q->used == NULL || head >= q->size)
 		return -EINVAL;
-	e = &q->used->ring[q->next_used_idx & (q->size - 1)];
-	e->id = head;
-	e->len = len;
-	q->next_used_idx++;
+	put_used(q, head, len);
+	q->unpop_start = q->next_avail_idx;	/* what was popped before may be this chain */
 	return 0;
 }
 
@@ -288,20 +509,42 @@ pvb_virtq_dev_write_used_idx(struct pvb_virtq_dev *q)
 	if (q->used == NULL)
 		return;	/* not enabled */
 	/*
-	 * Pairs with the load-acquire of used->idx in pvb_virtq_drv_get_used():
-	 * the elements (and the data written into the buffers) come first.
+	 * Pairs with the load-acquire of used->idx in pvb_virtq_drv_get_used_burst()
+	 * (and so _get_used()): the elements (and the data written into the
+	 * buffers) come first.
 	 */
 	pvb_store_release16(&q->used->idx, q->next_used_idx);
 }
 
 int
+pvb_virtq_dev_push_used_burst(struct pvb_virtq_dev *q, const struct pvb_virtq_used_elem *e,
+			      uint32_t n)
+{
+	uint32_t i, bad = 0;
+
+	if (q == NULL || q->used == NULL || (e == NULL && n != 0) || n > q->size)
+		return -EINVAL;
+	/* all or nothing: check every id before writing any */
+	for (i = 0; i < n; i++)
+		bad |= e[i].id >= q->size;
+	if (bad)
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		put_used(q, e[i].id, e[i].len);
+	q->unpop_start = q->next_avail_idx;	/* what was popped before may be among these */
+	pvb_virtq_dev_write_used_idx(q);
+	return (int)n;
+}
+
+int
 pvb_virtq_dev_push_used(struct pvb_virtq_dev *q, uint16_t head, uint32_t bytes_written)
 {
-	int rc = pvb_virtq_dev_add_used(q, head, bytes_written);
+	struct pvb_virtq_used_elem e = { .id = head, .len = bytes_written };
+	int rc = pvb_virtq_dev_push_used_burst(q, &e, 1);
 
-	if (rc == 0)
-		pvb_virtq_dev_write_used_idx(q);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 bool

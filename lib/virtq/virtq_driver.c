@@ -3,18 +3,24 @@
  */
 
 /*
- * The driver side of a split virtqueue (VIRTIO 1.2 §2.7.13-2.7.14). The free list and each
- * chain's links live in private memory (extra[]), never read back from the
- * shared table, so a device that scribbles on the descriptors cannot corrupt
- * the allocator; used ids are checked against the heads we posted.
+ * The driver side of a split virtqueue (VIRTIO 1.2 §2.7.13-2.7.14). The
+ * free list and each chain's links live in private memory (extra[]), never
+ * read back from the shared table, so a device that scribbles on the
+ * descriptors cannot corrupt the allocator; used ids are checked against
+ * the heads we posted. Reclaiming is one function for one chain or a
+ * burst (pvb_virtq_drv_get_used_burst()), as is publishing.
  */
 
 #include <errno.h>
 #include <string.h>
 
-#include "pvb_virtq.h"
+#include "virtq_pvt.h"
 
 #define FREE_END	PVB_VIRTQ_MAX_SIZE	/* free-list terminator (not an index) */
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the split ring is little-endian and read natively here"
+#endif
 
 int
 pvb_virtq_drv_init(struct pvb_virtq_drv *d, uint16_t size, void *desc, void *avail,
@@ -38,6 +44,7 @@ pvb_virtq_drv_init(struct pvb_virtq_drv *d, uint16_t size, void *desc, void *ava
 		extra[i] = (struct pvb_virtq_drv_extra){
 			.next = (uint16_t)(i + 1 < size ? i + 1 : FREE_END) };
 	d->free_head = 0;
+	d->free_tail = (uint16_t)(size - 1);
 	d->num_free = size;
 	return 0;
 }
@@ -57,22 +64,52 @@ bufs_ok(const struct pvb_virtq_buf *b, uint32_t n)
 	return n != 0;
 }
 
-static void
+/* The descriptor for buffer @p b. */
+static inline struct pvb_virtq_desc
+desc_of(const struct pvb_virtq_buf *b, uint16_t flags, uint16_t next)
+{
+	return (struct pvb_virtq_desc){
+		.addr = b->gpa,
+		.len = b->len,
+		.flags = (uint16_t)(flags | (b->write ? PVB_VIRTQ_DESC_F_WRITE : 0)),
+		.next = next,
+	};
+}
+
+/*
+ * Write descriptor @p t for buffer @p b. A shared line we write is taken
+ * from the device's cache and must be fetched again by its next read; one
+ * that already holds these bytes (the same buffer posted at the same
+ * descriptor again, as a queue completed in order with buffers tied to
+ * descriptors does) is left alone and stays valid there. We only ever
+ * compare what we read back: nothing read from the table is used.
+ */
+static inline void
 fill(struct pvb_virtq_desc *t, const struct pvb_virtq_buf *b, uint16_t flags, uint16_t next)
 {
-	t->addr = b->gpa;
-	t->len = b->len;
-	t->flags = (uint16_t)(flags | (b->write ? PVB_VIRTQ_DESC_F_WRITE : 0));
-	t->next = next;
+	/* as two words in registers (the wire is little-endian, as this host) */
+	uint64_t w0 = b->gpa, w1 = b->len |
+		(uint64_t)(flags | (b->write ? PVB_VIRTQ_DESC_F_WRITE : 0)) << 32 |
+		(uint64_t)next << 48, o0, o1;
+
+	memcpy(&o0, t, 8);
+	memcpy(&o1, (uint8_t *)t + 8, 8);
+	if (o0 != w0 || o1 != w1) {
+		memcpy(t, &w0, 8);
+		memcpy((uint8_t *)t + 8, &w1, 8);
+	}
 }
 
 /* Put @p head in the next available slot (published later). */
 static void
 expose(struct pvb_virtq_drv *d, uint16_t head, uint16_t ndesc, void *token)
 {
+	uint16_t *e = &d->avail->ring[d->shadow_avail & d->mask];
+
 	d->extra[head].token = token;
 	d->extra[head].ndesc = ndesc;
-	d->avail->ring[d->shadow_avail & d->mask] = head;
+	if (*e != head)	/* as fill(): an unchanged slot stays valid in the device's cache */
+		*e = head;
 	d->shadow_avail++;
 }
 
@@ -121,10 +158,9 @@ pvb_virtq_drv_add_indirect(struct pvb_virtq_drv *d, const struct pvb_virtq_buf *
 		return -EAGAIN;
 	/* the table may sit at any alignment: build each entry, then copy it */
 	for (k = 0; k < n; k++) {
-		struct pvb_virtq_desc e;
+		struct pvb_virtq_desc e = desc_of(&bufs[k], k + 1 < n ? PVB_VIRTQ_DESC_F_NEXT : 0,
+						  (uint16_t)(k + 1 < n ? k + 1 : 0));
 
-		fill(&e, &bufs[k], k + 1 < n ? PVB_VIRTQ_DESC_F_NEXT : 0,
-		     (uint16_t)(k + 1 < n ? k + 1 : 0));
 		memcpy((uint8_t *)table + k * sizeof(e), &e, sizeof(e));
 	}
 	tb.len = n * (uint32_t)sizeof(struct pvb_virtq_desc);
@@ -140,10 +176,55 @@ void
 pvb_virtq_drv_publish(struct pvb_virtq_drv *d)
 {
 	/*
-	 * Pairs with the load-acquire of avail->idx in pvb_virtq_dev_pop_avail():
-	 * descriptors and ring entries are visible before the index.
+	 * Pairs with the load-acquire of avail->idx in the device's avail_refresh()
+	 * (pvb_virtq_dev_avail_count(), _pop_avail(), _pop_burst()): descriptors
+	 * and ring entries are visible before the index.
 	 */
 	pvb_store_release16(&d->avail->idx, d->shadow_avail);
+}
+
+int
+pvb_virtq_drv_add_burst(struct pvb_virtq_drv *d, const struct pvb_virtq_buf *bufs,
+			void *const *tokens, uint32_t n)
+{
+	struct pvb_virtq_desc *desc;
+	struct pvb_virtq_drv_extra *x;
+	uint16_t head, slot, mask, *ring;
+	uint32_t i, k;
+	bool bad = false;
+
+	if (d == NULL || ((bufs == NULL || tokens == NULL) && n != 0))
+		return -EINVAL;
+	/* all or nothing: every token before any descriptor */
+	for (i = 0; i < n; i++)
+		bad |= tokens[i] == NULL;
+	if (bad)
+		return -EINVAL;
+	if (d->broken)
+		return -EPIPE;
+	k = n < d->num_free ? n : d->num_free;
+	if (k == 0)
+		return 0;
+	/* in locals: the stores into the rings could alias the fields of d */
+	desc = d->desc;
+	x = d->extra;
+	ring = d->avail->ring;
+	mask = d->mask;
+	head = d->free_head;
+	slot = d->shadow_avail;
+	for (i = 0; i < k; i++, slot++) {
+		fill(&desc[head], &bufs[i], 0, 0);
+		x[head].token = tokens[i];
+		x[head].ndesc = 1;
+		if (ring[slot & mask] != head)	/* as fill(): unchanged stays valid there */
+			ring[slot & mask] = head;
+		head = x[head].next;	/* private link: the device cannot change it */
+	}
+	d->free_head = head;
+	d->shadow_avail = slot;
+	d->num_free = (uint16_t)(d->num_free - k);
+	pvb_virtq_drv_publish(d);
+	return (int)k;
 }
 
 bool
@@ -167,50 +248,94 @@ pvb_virtq_drv_kick_prepare(struct pvb_virtq_drv *d)
 				    now, old);
 }
 
-/* Give a chain's descriptors back to the free list, by the private links. */
-static void
-free_chain(struct pvb_virtq_drv *d, uint16_t head)
+/*
+ * Give a chain's descriptors back at the tail of the free list, by the
+ * private links. First in, first out, as DPDK's virtio PMD keeps its free
+ * descriptors (vq_desc_tail_idx): a queue completed in order then posts
+ * descriptor i after descriptor i - 1, so its descriptors and available
+ * slots come round holding the same values (see fill()).
+ */
+struct free_list {
+	uint16_t head, tail, num;
+};
+
+static inline void
+free_chain(struct pvb_virtq_drv_extra *x, struct free_list *f, uint16_t head)
 {
-	uint16_t i = head, n = d->extra[head].ndesc, k;
+	uint16_t i = head, n = x[head].ndesc, k;
 
 	for (k = 1; k < n; k++)
-		i = d->extra[i].next;
-	d->extra[i].next = d->free_head;
-	d->free_head = head;
-	d->num_free = (uint16_t)(d->num_free + n);
-	d->extra[head].token = NULL;
-	d->extra[head].ndesc = 0;
+		i = x[i].next;
+	x[i].next = FREE_END;
+	if (f->num == 0)
+		f->head = head;
+	else
+		x[f->tail].next = head;
+	f->tail = i;
+	f->num = (uint16_t)(f->num + n);
+	x[head].token = NULL;
+	x[head].ndesc = 0;
+}
+
+int
+pvb_virtq_drv_get_used_burst(struct pvb_virtq_drv *d, void **tokens, uint32_t *lens, uint32_t n)
+{
+	const struct pvb_virtq_used_elem *ring;
+	struct pvb_virtq_drv_extra *x;
+	struct pvb_virtq_used_elem e;
+	uint16_t used_idx, last, ready;
+	struct free_list f;
+	uint32_t i;
+
+	if (d == NULL || ((tokens == NULL || lens == NULL) && n != 0))
+		return -EINVAL;
+	if (d->broken)
+		return -EPIPE;
+	/*
+	 * Pairs with the store-release of used->idx in pvb_virtq_dev_write_used_idx()
+	 * (and so _push_used(), _push_used_burst()).
+	 */
+	used_idx = pvb_load_acquire16(&d->used->idx);
+	last = d->last_used;
+	ready = (uint16_t)(used_idx - last);
+	if (ready == 0)
+		return 0;
+	/* more than we posted: a broken device */
+	if (ready > d->size) {
+		d->broken = true;
+		return -EPIPE;
+	}
+	if (n > ready)
+		n = ready;
+	/* in locals: the stores into tokens[] and extra[] could alias the fields of d */
+	ring = d->used->ring;
+	x = d->extra;
+	f = (struct free_list){ d->free_head, d->free_tail, d->num_free };
+	for (i = 0; i < n; i++, last++) {
+		memcpy(&e, &ring[last & d->mask], sizeof(e));
+		/* an id that is not a head we posted: a broken device */
+		if (unlikely(e.id >= d->size || x[e.id].token == NULL)) {
+			d->broken = true;
+			break;
+		}
+		tokens[i] = x[e.id].token;
+		lens[i] = e.len;
+		free_chain(x, &f, (uint16_t)e.id);
+	}
+	d->free_head = f.head;
+	d->free_tail = f.tail;
+	d->num_free = f.num;
+	d->last_used = last;
+	/* what came before a bad id is returned now, -EPIPE on the next call */
+	return i != 0 || !d->broken ? (int)i : -EPIPE;
 }
 
 int
 pvb_virtq_drv_get_used(struct pvb_virtq_drv *d, void **token, uint32_t *len)
 {
-	struct pvb_virtq_used_elem e;
-	uint16_t used_idx;
-
 	if (d == NULL || token == NULL || len == NULL)
 		return -EINVAL;
-	if (d->broken)
-		return -EPIPE;
-	/* pairs with the store-release of used->idx in pvb_virtq_dev_write_used_idx() */
-	used_idx = pvb_load_acquire16(&d->used->idx);
-	if (used_idx == d->last_used)
-		return 0;
-	/* more than we posted, or an id that is not a head we posted: a broken device */
-	if ((uint16_t)(used_idx - d->last_used) > d->size) {
-		d->broken = true;
-		return -EPIPE;
-	}
-	memcpy(&e, &d->used->ring[d->last_used & d->mask], sizeof(e));
-	if (e.id >= d->size || d->extra[e.id].token == NULL) {
-		d->broken = true;
-		return -EPIPE;
-	}
-	*token = d->extra[e.id].token;
-	*len = e.len;
-	free_chain(d, (uint16_t)e.id);
-	d->last_used++;
-	return 1;
+	return pvb_virtq_drv_get_used_burst(d, token, len, 1);
 }
 
 void

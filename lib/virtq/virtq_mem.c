@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "pvb_virtq.h"
+#include "virtq_pvt.h"
 
 static int
 align_up(size_t v, size_t a, size_t *out)
@@ -83,7 +83,7 @@ find(const struct pvb_virtq_mem *m, uint64_t gpa)
 	uint32_t i;
 
 	for (i = 0; i < m->nb_regions; i++)
-		if (gpa >= m->r[i].gpa && gpa - m->r[i].gpa < m->r[i].size)
+		if (virtq_region_holds(&m->r[i], gpa, 0))
 			return &m->r[i];
 	return NULL;
 }
@@ -129,7 +129,7 @@ pvb_virtq_mem_ptr(const struct pvb_virtq_mem *m, uint64_t gpa, uint64_t len)
 	if (m == NULL || gpa + len < gpa)
 		return NULL;
 	r = find(m, gpa);
-	if (r == NULL || len > r->size - (gpa - r->gpa))
+	if (r == NULL || !virtq_region_holds(r, gpa, len))
 		return NULL;
 	return (uint8_t *)r->host + (gpa - r->gpa);
 }
