@@ -34,11 +34,17 @@ the start, between every two cases and at the end; each case is filed
 under the mode of the floors around it ("mixed" when they differ) and the
 ratios are reported over all rounds and per mode.
 
-Contenders are interleaved inside each case of each round (stock, pvb, then
-the next case), and the ratio pvb/stock is computed round by round and
-reported as median [min..max], because this machine is noisy. Target:
-pvb >= 1.0x stock at both sizes, both ways; PASS/MISSED is printed beside
-each ratio and is informational. When our PMD is not built, only the stock
+Contenders are interleaved inside each case of each round (stock then pvb
+in odd rounds, pvb then stock in even ones, then the next case), and the
+ratio pvb/stock is computed round by round and reported as median
+[min..max], because this machine is noisy. Each run also records how long
+each forwarding lcore waited for its CPU (the kernel's per-thread
+schedstat): a run in which one waited more than 5% of the time was
+contended by other processes, and the ratios are given over the rounds
+without such a run too ("quiet").
+
+Target: pvb >= 1.0x stock at both sizes, both ways; PASS/MISSED is printed
+beside each ratio and is informational. When our PMD is not built, only the stock
 contender runs (and a pvb-only run exits 0 saying so). The exit status is
 1 only when a pvb run produced no rate (broken, not slow).
 
@@ -221,14 +227,20 @@ def verdict(s):
 
 def run_rounds(res, rounds, ctx):
     """Every case once per round, the contenders back to back inside a case,
-    the floor after each case (filed under the mode of the floors around it)."""
+    in the --contenders order in odd rounds and the reverse in even ones, so
+    that an order effect (the second of two back-to-back runs faster or
+    slower) spreads the ratios instead of shifting them; the floor after
+    each case (filed under the mode of the floors around it)."""
     last, rname = ctx["floor_start"], ctx["ratio"]
     for r in range(rounds):
+        order = [lb for lb, _ in ctx["columns"]][::-1 if r % 2 else 1]
         for d, bn_dir in DIRECTIONS.items():
             for sz in SIZES:
                 case = res[d][str(sz)]
-                line = [record(case, lb, measure(lb, bn_dir, sz, ctx), r)
-                        for lb, _ in ctx["columns"]]
+                got = {lb: record(case, lb, measure(lb, bn_dir, sz, ctx), r) for lb in order}
+                line = [got[lb] for lb, _ in ctx["columns"]]
+                if len(order) > 1:
+                    line.append(f"({order[0]} first)")
                 now = bn.floor(ctx, f"r{r}-{bn_dir}-{sz}")
                 case["modes"].append(bn.case_mode(last, now))
                 case["floors_ns"].append(now.get("p50_ns"))
@@ -340,7 +352,7 @@ def main():
     ap.add_argument("--warmup", type=float, default=1.0, help="seconds after packets flow")
     ap.add_argument("--window", type=float, default=2.5, help="seconds measured")
     ap.add_argument("--quick", action="store_true",
-                    help="smoke test: 2 rounds, 0.3 s warm-up, 0.5 s window")
+                    help="smoke test: 2 rounds (one per order), 0.3 s warm-up, 0.5 s window")
     ap.add_argument("--contenders", default="stock,pvb",
                     help="run order inside a case: stock,pvb (default), pvb,stock, stock, "
                          "pvb, or stock,stock (A/A check of the harness)")
