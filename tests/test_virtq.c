@@ -391,7 +391,7 @@ avail_put(struct fx *fx, uint16_t head)
 	uint16_t i = rd16(&fx->avail->idx);
 
 	fx->avail->ring[i & (fx->n - 1)] = head;
-	/* pairs with the load-acquire of avail->idx in pvb_virtq_dev_pop_avail() */
+	/* pairs with the load-acquire of avail->idx in the device's pops (avail_refresh()) */
 	pvb_store_release16(&fx->avail->idx, (uint16_t)(i + 1));
 }
 
@@ -400,6 +400,53 @@ put_desc(struct fx *fx, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
 {
 	assert_true(i < fx->n);
 	fx->desc[i] = (struct pvb_virtq_desc){ addr, len, flags, next };
+}
+
+/*
+ * The three ways to pop a chain, which must check exactly the same things:
+ * the chain and refusal tests run through each.
+ */
+enum pop_path { POP_AVAIL, POP_NEXT, POP_BURST, NB_PATHS };
+
+static const char *const path_name[NB_PATHS] = {
+	[POP_AVAIL] = "pop_avail",
+	[POP_NEXT] = "avail_count + pop_next",
+	[POP_BURST] = "pop_burst",
+};
+
+/*
+ * Pop one chain through @p path and answer as pvb_virtq_dev_pop_avail()
+ * does (0, -EAGAIN, -EBADMSG, -EPIPE, -EINVAL); c->fault must agree.
+ */
+static int
+pop_via(struct fx *fx, enum pop_path path, struct pvb_virtq_chain *c)
+{
+	int rc;
+
+	switch (path) {
+	case POP_AVAIL:
+		rc = pvb_virtq_dev_pop_avail(&fx->q, c);
+		break;
+	case POP_NEXT:
+		rc = pvb_virtq_dev_avail_count(&fx->q);
+		if (rc > 0)
+			rc = pvb_virtq_dev_pop_next(&fx->q, c);
+		else if (rc == 0)
+			rc = -EAGAIN;
+		break;
+	default:
+		rc = pvb_virtq_dev_pop_burst(&fx->q, c, 1);
+		if (rc == 1)
+			rc = c->fault == PVB_VIRTQ_OK ? 0 : -EBADMSG;
+		else if (rc == 0)
+			rc = -EAGAIN;
+		break;
+	}
+	if (rc == 0)
+		expect_eq(c->fault, PVB_VIRTQ_OK);
+	if (rc == -EBADMSG)
+		expect_eq(c->fault, fx->q.fault);
+	return rc;
 }
 
 /* ----------------------------------------------------------------------------
@@ -1178,14 +1225,14 @@ expect_seg(const struct fx *fx, const struct pvb_virtq_chain *c, uint32_t i,
  * back, and a well-formed chain after it pops.
  */
 static void
-check_bad_chain(struct fx *fx, const struct chain_case *b)
+check_bad_chain(struct fx *fx, const struct chain_case *b, enum pop_path path)
 {
 	uint16_t n = b->qsize != 0 ? b->qsize : QN;
 	struct pvb_virtq_used_elem e;
 	struct pvb_virtq_chain c;
 	char what[sizeof(here)];
 
-	snprintf(what, sizeof(what), "bad chain: %s", b->what);
+	snprintf(what, sizeof(what), "bad chain (%s): %s", path_name[path], b->what);
 	at("%s", what);
 	if (b->big && !have_big(fx)) {
 		print_message("skipped (no 4 GiB region): %s\n", b->what);
@@ -1195,7 +1242,7 @@ check_bad_chain(struct fx *fx, const struct chain_case *b)
 	write_case(fx, b);
 	snapshot(fx);
 	memset(&c, POISON, sizeof(c));
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EBADMSG);
+	expect_eq(pop_via(fx, path, &c), -EBADMSG);
 	expect_fault(&fx->q, b->alt != PVB_VIRTQ_OK && fx->q.fault == b->alt ? b->alt : b->want);
 	expect_eq(c.head, b->head);
 	expect_false(fx->q.needs_reset);
@@ -1220,14 +1267,14 @@ check_bad_chain(struct fx *fx, const struct chain_case *b)
 	put_desc(fx, 0, B2, 10, 0, 0);
 	avail_put(fx, 0);
 	memset(&c, POISON, sizeof(c));
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+	expect_eq(pop_via(fx, path, &c), 0);
 	expect_eq(c.head, 0);
 	expect_eq(c.nb_segs, 1);
 	expect_eq(c.nb_readable, 1);
 	expect_eq(c.readable_len, 10);
 	expect_eq(c.writable_len, 0);
 	expect_seg(fx, &c, 0, &(struct wseg){ B2, 10, false }, what);
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EAGAIN);
+	expect_eq(pop_via(fx, path, &c), -EAGAIN);
 	expect_eq(fx->q.bad_chains, 1);
 	expect_false(fx->q.needs_reset);
 }
@@ -1236,20 +1283,22 @@ static void
 test_bad_chains(void **state)
 {
 	size_t i;
+	int p;
 
-	for (i = 0; i < DIM(bad_chains); i++)
-		check_bad_chain(*state, &bad_chains[i]);
+	for (p = 0; p < NB_PATHS; p++)
+		for (i = 0; i < DIM(bad_chains); i++)
+			check_bad_chain(*state, &bad_chains[i], (enum pop_path)p);
 }
 
 static void
-check_good_chain(struct fx *fx, const struct chain_case *g)
+check_good_chain(struct fx *fx, const struct chain_case *g, enum pop_path path)
 {
 	uint16_t n = g->qsize != 0 ? g->qsize : QN;
 	struct pvb_virtq_chain c;
 	char what[sizeof(here)];
 	uint32_t i;
 
-	snprintf(what, sizeof(what), "good chain: %s", g->what);
+	snprintf(what, sizeof(what), "good chain (%s): %s", path_name[path], g->what);
 	at("%s", what);
 	if (g->big && !have_big(fx)) {
 		print_message("skipped (no 4 GiB region): %s\n", g->what);
@@ -1259,7 +1308,7 @@ check_good_chain(struct fx *fx, const struct chain_case *g)
 	write_case(fx, g);
 	snapshot(fx);
 	memset(&c, POISON, sizeof(c));
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+	expect_eq(pop_via(fx, path, &c), 0);
 	expect_fault(&fx->q, PVB_VIRTQ_OK);
 	expect_eq(fx->q.bad_chains, 0);
 	expect_eq(c.head, g->head);
@@ -1271,7 +1320,7 @@ check_good_chain(struct fx *fx, const struct chain_case *g)
 		expect_seg(fx, &c, i, &g->seg[i], what);
 	at("%s", what);
 	assert_mem_unchanged(fx);
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EAGAIN);
+	expect_eq(pop_via(fx, path, &c), -EAGAIN);
 	expect_eq(pvb_virtq_dev_push_used(&fx->q, c.head, 3), 0);
 	expect_eq(fx->used->ring[0].id, g->head);
 	expect_eq(fx->used->ring[0].len, 3);
@@ -1283,36 +1332,39 @@ test_good_chains(void **state)
 {
 	size_t i;
 
-	for (i = 0; i < DIM(good_chains); i++)
-		check_good_chain(*state, &good_chains[i]);
+	int p;
+
+	for (p = 0; p < NB_PATHS; p++)
+		for (i = 0; i < DIM(good_chains); i++)
+			check_good_chain(*state, &good_chains[i], (enum pop_path)p);
 }
 
 /* Exactly PVB_VIRTQ_MAX_SEGS segments is fine, direct or indirect. */
 static void
-test_chain_max_segs(void **state)
+check_chain_max_segs(struct fx *fx, enum pop_path path)
 {
-	struct fx *fx = *state;
 	struct pvb_virtq_chain c;
 	uint32_t i;
 
 	_Static_assert(PVB_VIRTQ_MAX_SEGS == 64, "the cases below count to 64");
-	at("64 one-byte buffers in a direct chain (queue of 64)");
+	at("%s: 64 one-byte buffers in a direct chain (queue of 64)", path_name[path]);
 	fx_open(fx, 64, 0);
 	for (i = 0; i < 64; i++)
 		put_desc(fx, (uint16_t)i, B0 + 16ull * i, 1, i + 1 < 64 ? NX : 0,
 			 (uint16_t)(i + 1));
 	avail_put(fx, 0);
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+	expect_eq(pop_via(fx, path, &c), 0);
 	expect_eq(c.nb_segs, 64);
 	expect_eq(c.readable_len, 64);
 	for (i = 0; i < 64; i++)
 		expect_ptr(c.seg[i].host, gpa_host(fx, B0 + 16ull * i));
 
-	at("32 buffers across buf0 | buf1 in an indirect table: 64 segments");
+	at("%s: 32 buffers across buf0 | buf1 in an indirect table: 64 segments",
+	   path_name[path]);
 	fx_open(fx, 32, F_IND);
 	put_ind_table(fx, 32, B1 - 8, 16, 0);
 	avail_put(fx, 0);
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+	expect_eq(pop_via(fx, path, &c), 0);
 	expect_eq(c.nb_segs, 64);
 	expect_eq(c.readable_len, 32 * 16);
 	for (i = 0; i < 64; i++) {
@@ -1328,7 +1380,16 @@ test_chain_max_segs(void **state)
  * Every placement is tried, then the ones refused are named together.
  */
 static void
-test_indirect_table_placement(void **state)
+test_chain_max_segs(void **state)
+{
+	int p;
+
+	for (p = 0; p < NB_PATHS; p++)
+		check_chain_max_segs(*state, (enum pop_path)p);
+}
+
+static void
+check_indirect_table_placement(struct fx *fx, enum pop_path path)
 {
 	static const struct {
 		const char *what;
@@ -1341,7 +1402,6 @@ test_indirect_table_placement(void **state)
 		{ "across buf0 | buf1, split inside an entry", B1 - 8 },
 	};
 	const struct pvb_virtq_desc t[2] = { RN(B0, 10, 1), W(B2, 20) };
-	struct fx *fx = *state;
 	struct pvb_virtq_chain c;
 	char refused[512] = "";
 	size_t i, len;
@@ -1349,13 +1409,13 @@ test_indirect_table_placement(void **state)
 	int rc;
 
 	for (i = 0; i < DIM(places); i++) {
-		at("indirect table %s", places[i].what);
+		at("%s: indirect table %s", path_name[path], places[i].what);
 		fx_open(fx, QN, F_IND);
 		gpa_write(fx, places[i].tab, (const uint8_t *)t, sizeof(t), 0);
 		put_desc(fx, 0, places[i].tab, sizeof(t), IN, 0);
 		avail_put(fx, 0);
 		snapshot(fx);
-		rc = pvb_virtq_dev_pop_avail(&fx->q, &c);
+		rc = pop_via(fx, path, &c);
 		assert_mem_unchanged(fx);
 		ok = rc == 0 && c.nb_segs == 2 && c.nb_readable == 1 && c.readable_len == 10 &&
 		     c.writable_len == 20 && c.seg[0].host == gpa_host(fx, B0) &&
@@ -1367,7 +1427,16 @@ test_indirect_table_placement(void **state)
 		}
 	}
 	if (refused[0] != '\0')
-		fail_msg("indirect tables refused:%s", refused);
+		fail_msg("%s: indirect tables refused:%s", path_name[path], refused);
+}
+
+static void
+test_indirect_table_placement(void **state)
+{
+	int p;
+
+	for (p = 0; p < NB_PATHS; p++)
+		check_indirect_table_placement(*state, (enum pop_path)p);
 }
 
 /*
@@ -1376,27 +1445,35 @@ test_indirect_table_placement(void **state)
  * rejects an indirect table of more than N entries).
  */
 static void
-test_dev_indirect_longer_than_queue(void **state)
+check_dev_indirect_longer_than_queue(struct fx *fx, enum pop_path path)
 {
-	struct fx *fx = *state;
 	struct pvb_virtq_chain c;
 
-	at("device: an indirect table of N + 1 = 17 entries");
+	at("device (%s): an indirect table of N + 1 = 17 entries", path_name[path]);
 	fx_open(fx, QN, F_IND);
 	put_ind_table(fx, QN + 1, B0, 1, 16);
 	avail_put(fx, 0);
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EBADMSG);
+	expect_eq(pop_via(fx, path, &c), -EBADMSG);
 	expect_true(fx->q.fault == PVB_VIRTQ_FAULT_INDIRECT ||
 		    fx->q.fault == PVB_VIRTQ_FAULT_LOOP);
 	expect_eq(c.head, 0);
 	expect_false(fx->q.needs_reset);
 
-	at("device: an indirect table of N = 16 entries");
+	at("device (%s): an indirect table of N = 16 entries", path_name[path]);
 	fx_open(fx, QN, F_IND);
 	put_ind_table(fx, QN, B0, 1, 16);
 	avail_put(fx, 0);
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+	expect_eq(pop_via(fx, path, &c), 0);
 	expect_eq(c.nb_segs, QN);
+}
+
+static void
+test_dev_indirect_longer_than_queue(void **state)
+{
+	int p;
+
+	for (p = 0; p < NB_PATHS; p++)
+		check_dev_indirect_longer_than_queue(*state, (enum pop_path)p);
 }
 
 static void
@@ -1439,25 +1516,25 @@ static const struct avail_idx_case {
 };
 
 static void
-check_avail_idx(struct fx *fx, const struct avail_idx_case *k)
+check_avail_idx(struct fx *fx, const struct avail_idx_case *k, enum pop_path path)
 {
 	struct pvb_virtq_chain c, c0;
 	uint16_t i;
 
-	at("avail idx: %s", k->what);
+	at("avail idx (%s): %s", path_name[path], k->what);
 	fx_open(fx, QN, F_IND);
 	fx->q.next_avail_idx = k->base;
 	wr16(&fx->avail->idx, k->base);
 	put_desc(fx, 0, B0, 8, 0, 0);
 	for (i = 0; i < k->popped; i++) {
 		avail_put(fx, 0);
-		expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+		expect_eq(pop_via(fx, path, &c), 0);
 	}
 	wr16(&fx->avail->idx, k->idx);
 	snapshot(fx);
 	memset(&c, POISON, sizeof(c));
 	memcpy(&c0, &c, sizeof(c));
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EPIPE);
+	expect_eq(pop_via(fx, path, &c), -EPIPE);
 	expect_fault(&fx->q, PVB_VIRTQ_FAULT_AVAIL_IDX);
 	expect_true(fx->q.needs_reset);
 	expect_eq(fx->q.next_avail_idx, (uint16_t)(k->base + k->popped));
@@ -1465,19 +1542,19 @@ check_avail_idx(struct fx *fx, const struct avail_idx_case *k)
 	assert_mem_unchanged(fx);
 	/* a sane index again does not revive it */
 	wr16(&fx->avail->idx, (uint16_t)(k->base + k->popped + 1));
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EPIPE);
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EPIPE);
+	expect_eq(pop_via(fx, path, &c), -EPIPE);
+	expect_eq(pop_via(fx, path, &c), -EPIPE);
 	expect_true(memcmp(&c, &c0, sizeof(c)) == 0);
 
 	/* reset, the transport sets the queue up again, the driver starts over */
 	pvb_virtq_dev_reset(&fx->q);
 	expect_false(fx->q.needs_reset);
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EINVAL);
+	expect_eq(pop_via(fx, path, &c), -EINVAL);
 	memset(fx->avail, 0, 6 + 2 * QN);
 	memset(fx->used, 0, 6 + 8 * QN);
 	dev_open(fx, F_IND);
 	avail_put(fx, 0);
-	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+	expect_eq(pop_via(fx, path, &c), 0);
 	expect_eq(c.head, 0);
 	expect_eq(c.nb_segs, 1);
 	expect_fault(&fx->q, PVB_VIRTQ_OK);
@@ -1488,26 +1565,31 @@ test_avail_idx(void **state)
 {
 	struct fx *fx = *state;
 	struct pvb_virtq_chain c;
+	enum pop_path path;
 	size_t i;
 	uint16_t k;
+	int p;
 
-	for (i = 0; i < DIM(avail_idx_cases); i++)
-		check_avail_idx(fx, &avail_idx_cases[i]);
+	for (p = 0; p < NB_PATHS; p++)
+		for (i = 0; i < DIM(avail_idx_cases); i++)
+			check_avail_idx(fx, &avail_idx_cases[i], (enum pop_path)p);
 	/* exactly N ahead is a full ring, not a fault; also across the wrap */
-	for (i = 0; i < 2; i++) {
-		at("avail idx: exactly N ahead, from %u", i == 0 ? 0u : 65530u);
+	for (i = 0; i < 2 * NB_PATHS; i++) {
+		path = (enum pop_path)(i / 2);
+		at("avail idx (%s): exactly N ahead, from %u", path_name[path],
+		   i % 2 == 0 ? 0u : 65530u);
 		fx_open(fx, QN, 0);
-		fx->q.next_avail_idx = i == 0 ? 0 : 65530;
+		fx->q.next_avail_idx = i % 2 == 0 ? 0 : 65530;
 		wr16(&fx->avail->idx, fx->q.next_avail_idx);
 		for (k = 0; k < QN; k++) {
 			put_desc(fx, k, B0 + k, 1, 0, 0);
 			avail_put(fx, k);
 		}
 		for (k = 0; k < QN; k++) {
-			expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+			expect_eq(pop_via(fx, path, &c), 0);
 			expect_eq(c.head, k);
 		}
-		expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EAGAIN);
+		expect_eq(pop_via(fx, path, &c), -EAGAIN);
 		expect_false(fx->q.needs_reset);
 	}
 }
@@ -2436,6 +2518,454 @@ test_drv_cb(void **state)
 }
 
 /* ----------------------------------------------------------------------------
+ * Bursts: one read of the peer's index, one store of ours
+ */
+
+/* One readable buffer of (head + 1) bytes at B0 + 16 * head, for each head given. */
+static void
+put_ones(struct fx *fx, const uint16_t *heads, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		put_desc(fx, heads[i], B0 + 16ull * heads[i], heads[i] + 1u, 0, 0);
+		avail_put(fx, heads[i]);
+	}
+}
+
+/* avail_count reads the index once; pop_next pops what it counted and reads no index. */
+static void
+test_dev_pop_next(void **state)
+{
+	static const uint16_t heads[] = { 2, 0, 1 };
+	struct fx *fx = *state;
+	struct pvb_virtq_chain c;
+	uint16_t i;
+
+	at("device: pop_next before any count");
+	fx_open(fx, QN, 0);
+	put_ones(fx, heads, DIM(heads));
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EAGAIN);
+	expect_eq(fx->q.next_avail_idx, 0);
+
+	at("device: pop_next pops the counted chains, whatever avail->idx says now");
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), 3);
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), 3);	/* counting pops nothing */
+	/* the driver moves the index N + 5 ahead: only the next read can see it */
+	wr16(&fx->avail->idx, QN + 5);
+	snapshot(fx);
+	for (i = 0; i < DIM(heads); i++) {
+		memset(&c, POISON, sizeof(c));
+		expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), 0);
+		expect_eq(c.head, heads[i]);
+		expect_eq(c.nb_segs, 1);
+		expect_eq(c.readable_len, heads[i] + 1u);
+		expect_ptr(c.seg[0].host, gpa_host(fx, B0 + 16ull * heads[i]));
+		expect_eq(c.fault, PVB_VIRTQ_OK);
+	}
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EAGAIN);
+	assert_mem_unchanged(fx);
+	expect_false(fx->q.needs_reset);
+
+	at("device: the next count sees the broken index");
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), -EPIPE);
+	expect_fault(&fx->q, PVB_VIRTQ_FAULT_AVAIL_IDX);
+	expect_true(fx->q.needs_reset);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EPIPE);
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, &c, 1), -EPIPE);
+	expect_eq(fx->q.next_avail_idx, 3);
+
+	at("device: not enabled");
+	pvb_virtq_dev_reset(&fx->q);
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), -EINVAL);
+	expect_eq(pvb_virtq_dev_avail_count(NULL), -EINVAL);
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, &c, 1), -EINVAL);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EAGAIN);
+
+	at("device: a count of exactly N, across the index wrap");
+	fx_open(fx, QN, 0);
+	/* the base set before enable, as after vhost-user SET_VRING_BASE */
+	fx->q.next_avail_idx = 65530;
+	expect_eq(pvb_virtq_dev_enable(&fx->q, &fx->mem, 0), 0);
+	wr16(&fx->avail->idx, 65530);
+	for (i = 0; i < QN; i++) {
+		put_desc(fx, i, B0 + i, 1, 0, 0);
+		avail_put(fx, i);
+	}
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EAGAIN);
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), QN);
+	for (i = 0; i < QN; i++) {
+		expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), 0);
+		expect_eq(c.head, i);
+	}
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EAGAIN);
+	expect_eq(fx->q.next_avail_idx, (uint16_t)(65530 + QN));
+}
+
+/* pop_burst: refused chains in the middle are popped, named and counted; the rest go on. */
+static void
+test_dev_pop_burst(void **state)
+{
+	static const uint16_t heads[] = { 4, 16, 5, 3, 6 };
+	static struct pvb_virtq_chain c[8];
+	static const enum pvb_virtq_fault want[] = {
+		PVB_VIRTQ_OK, PVB_VIRTQ_FAULT_HEAD, PVB_VIRTQ_OK, PVB_VIRTQ_FAULT_LOOP, PVB_VIRTQ_OK,
+	};
+	struct fx *fx = *state;
+	uint32_t i;
+
+	at("device: pop_burst over good and refused chains");
+	fx_open(fx, QN, 0);
+	put_desc(fx, 4, B0, 10, 0, 0);
+	put_desc(fx, 5, B1 - 4, 8, WR, 0);	/* across buf0 | buf1: the general walk */
+	put_desc(fx, 3, B0, 1, NX, 3);		/* a self loop */
+	put_desc(fx, 6, B2, 30, 0, 0);
+	for (i = 0; i < DIM(heads); i++)
+		avail_put(fx, heads[i]);
+	snapshot(fx);
+	memset(c, POISON, sizeof(c));
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, c, DIM(c)), DIM(heads));
+	for (i = 0; i < DIM(heads); i++) {
+		at("device: pop_burst, chain %u", i);
+		expect_eq(c[i].head, heads[i]);
+		expect_eq(c[i].fault, want[i]);
+	}
+	at("device: pop_burst over good and refused chains");
+	expect_eq(c[0].nb_segs, 1);
+	expect_eq(c[0].readable_len, 10);
+	expect_eq(c[2].nb_segs, 2);
+	expect_eq(c[2].nb_readable, 0);
+	expect_eq(c[2].writable_len, 8);
+	expect_ptr(c[2].seg[1].host, gpa_host(fx, B1));
+	expect_ptr(c[4].seg[0].host, gpa_host(fx, B2));
+	expect_true(bytes_all(&c[DIM(heads)], sizeof(c[0]), POISON));
+	expect_eq(fx->q.bad_chains, 2);
+	expect_fault(&fx->q, PVB_VIRTQ_FAULT_LOOP);
+	expect_false(fx->q.needs_reset);
+	expect_eq(fx->q.next_avail_idx, DIM(heads));
+	assert_mem_unchanged(fx);
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, c, DIM(c)), 0);
+
+	at("device: pop_burst of fewer than wait; pop_next takes the rest");
+	for (i = 0; i < 3; i++)
+		avail_put(fx, 4);
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, c, 2), 2);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c[2]), 0);
+	expect_eq(c[2].head, 4);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c[2]), -EAGAIN);
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, c, 0), 0);
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, NULL, 1), -EINVAL);
+
+	at("device: pop_burst with the index N + 1 ahead");
+	wr16(&fx->avail->idx, (uint16_t)(fx->q.next_avail_idx + QN + 1));
+	memset(c, POISON, sizeof(c));
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, c, DIM(c)), -EPIPE);
+	expect_true(fx->q.needs_reset);
+	expect_true(bytes_all(c, sizeof(c), POISON));
+}
+
+/*
+ * unpop gives back the last chains popped since the last read of avail->idx
+ * or used element written, and writes nothing shared.
+ */
+static void
+test_dev_unpop(void **state)
+{
+	static const uint16_t heads[] = { 3, 1, 2, 0 };
+	static struct pvb_virtq_chain cs[4];
+	struct fx *fx = *state;
+	struct pvb_virtq_chain c;
+	uint16_t i;
+
+	at("device: unpop 2 of 3 popped");
+	fx_open(fx, QN, 0);
+	put_ones(fx, heads, DIM(heads));
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), 4);
+	for (i = 0; i < 3; i++)
+		expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), 0);
+	snapshot(fx);
+	pvb_virtq_dev_unpop(&fx->q, 2);
+	assert_mem_unchanged(fx);
+	expect_eq(fx->q.next_avail_idx, 1);
+	for (i = 1; i < 4; i++) {
+		expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), 0);
+		expect_eq(c.head, heads[i]);
+	}
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EAGAIN);
+
+	at("device: unpop after a new count: nothing to give back");
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), 0);
+	pvb_virtq_dev_unpop(&fx->q, 1);
+	expect_eq(fx->q.next_avail_idx, 4);
+
+	at("device: unpop clamps to the pops since the last used element written");
+	put_ones(fx, heads, 3);
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), 3);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), 0);
+	expect_eq(pvb_virtq_dev_push_used(&fx->q, c.head, 0), 0);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), 0);
+	expect_eq(c.head, heads[1]);
+	pvb_virtq_dev_unpop(&fx->q, 5);
+	expect_eq(fx->q.next_avail_idx, 5);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), 0);
+	expect_eq(c.head, heads[1]);
+	expect_eq(pvb_virtq_dev_add_used(&fx->q, c.head, 0), 0);	/* adding counts too */
+	pvb_virtq_dev_unpop(&fx->q, 1);
+	expect_eq(fx->q.next_avail_idx, 6);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), 0);
+	expect_eq(c.head, heads[2]);
+	{
+		struct pvb_virtq_used_elem e = { .id = c.head };
+
+		expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, &e, 1), 1);
+	}
+	pvb_virtq_dev_unpop(&fx->q, 1);
+	expect_eq(fx->q.next_avail_idx, 7);
+
+	at("device: unpop after pop_avail gives back that one chain");
+	put_ones(fx, heads, 2);
+	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+	pvb_virtq_dev_unpop(&fx->q, 2);
+	expect_eq(fx->q.next_avail_idx, 8);
+	expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+	expect_eq(c.head, heads[1]);
+
+	at("device: unpop after pop_burst gives back the whole burst");
+	put_ones(fx, heads, 4);
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, cs, 4), 4);
+	pvb_virtq_dev_unpop(&fx->q, 4);
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, cs, 4), 4);
+	for (i = 0; i < 4; i++)
+		expect_eq(cs[i].head, heads[i]);
+
+	at("device: a refused chain given back is refused and counted again");
+	put_desc(fx, 9, B0, 1, NX, 9);
+	avail_put(fx, 9);
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), 1);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EBADMSG);
+	pvb_virtq_dev_unpop(&fx->q, 1);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EBADMSG);
+	expect_eq(c.fault, PVB_VIRTQ_FAULT_LOOP);
+	expect_eq(fx->q.bad_chains, 2);
+	pvb_virtq_dev_unpop(NULL, 1);
+}
+
+/* push_used_burst: all written with one store of used->idx, or nothing at all. */
+static void
+test_dev_push_used_burst(void **state)
+{
+	const struct pvb_virtq_used_elem three[] = { { 3, 100 }, { 7, 0 }, { 15, UINT32_MAX } };
+	const struct pvb_virtq_used_elem bad_mid[] = { { 1, 1 }, { QN, 2 }, { 2, 3 } };
+	const struct pvb_virtq_used_elem bad_last[] = { { 1, 1 }, { 2, 2 }, { UINT32_MAX, 3 } };
+	struct pvb_virtq_used_elem all[QN + 1];
+	struct fx *fx = *state;
+	uint32_t i;
+
+	at("device: push_used_burst across the slot wrap");
+	fx_open(fx, QN, 0);
+	fx->q.next_used_idx = 14;
+	wr16(&fx->used->idx, 14);
+	expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, three, 3), 3);
+	expect_eq(rd16(&fx->used->idx), 17);
+	expect_eq(fx->used->ring[14].id, 3);
+	expect_eq(fx->used->ring[14].len, 100);
+	expect_eq(fx->used->ring[15].id, 7);
+	expect_eq(fx->used->ring[15].len, 0);
+	expect_eq(fx->used->ring[0].id, 15);
+	expect_eq(fx->used->ring[0].len, UINT32_MAX);
+
+	at("device: push_used_burst with a bad id writes nothing");
+	snapshot(fx);
+	expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, bad_mid, 3), -EINVAL);
+	expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, bad_last, 3), -EINVAL);
+	for (i = 0; i < DIM(all); i++)
+		all[i] = (struct pvb_virtq_used_elem){ .id = i % QN, .len = i };
+	expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, all, QN + 1), -EINVAL);
+	expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, NULL, 1), -EINVAL);
+	expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, three, 0), 0);
+	expect_eq(pvb_virtq_dev_push_used_burst(NULL, three, 1), -EINVAL);
+	assert_mem_unchanged(fx);
+	expect_eq(fx->q.next_used_idx, 17);
+
+	at("device: push_used_burst of N, the most the ring holds");
+	expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, all, QN), QN);
+	expect_eq(rd16(&fx->used->idx), 17 + QN);
+	for (i = 0; i < QN; i++)
+		expect_eq(fx->used->ring[(17 + i) % QN].len, i);
+
+	at("device: push_used_burst when not enabled");
+	pvb_virtq_dev_reset(&fx->q);
+	expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, three, 1), -EINVAL);
+}
+
+/* add_burst: as many one-buffer chains as there are descriptors, one store of avail->idx. */
+static void
+test_drv_add_burst(void **state)
+{
+	static struct pvb_virtq_chain cs[QN];
+	struct pvb_virtq_buf bufs[QN + 4];
+	void *toks[QN + 4], *got[8];
+	struct fx *fx = *state;
+	uint32_t i, lens[8];
+	static const uint16_t order[] = { 4, 2, 0, 1, 3 };
+	struct pvb_virtq_used_elem e[5];
+
+	fx_open(fx, QN, 0);
+	for (i = 0; i < DIM(bufs); i++) {
+		bufs[i] = (struct pvb_virtq_buf){ B0 + 64ull * i, 8 + i, i % 3 == 1 };
+		toks[i] = TOK(i);
+	}
+
+	at("driver: add_burst refusals change nothing");
+	snapshot(fx);
+	toks[5] = NULL;
+	expect_eq(pvb_virtq_drv_add_burst(&fx->d, bufs, toks, 8), -EINVAL);
+	toks[5] = TOK(5);
+	expect_eq(pvb_virtq_drv_add_burst(&fx->d, NULL, toks, 8), -EINVAL);
+	expect_eq(pvb_virtq_drv_add_burst(&fx->d, bufs, NULL, 8), -EINVAL);
+	expect_eq(pvb_virtq_drv_add_burst(NULL, bufs, toks, 8), -EINVAL);
+	expect_eq(pvb_virtq_drv_add_burst(&fx->d, bufs, toks, 0), 0);
+	assert_mem_unchanged(fx);
+	expect_eq(fx->d.num_free, QN);
+	expect_eq(fx->d.shadow_avail, 0);
+
+	at("driver: add_burst of N + 4 when N descriptors are free");
+	expect_eq(pvb_virtq_drv_add_burst(&fx->d, bufs, toks, QN + 4), QN);
+	expect_eq(fx->d.num_free, 0);
+	expect_eq(rd16(&fx->avail->idx), QN);	/* published */
+	for (i = 0; i < QN; i++) {
+		/* a fresh free list runs 0, 1, 2, ... */
+		check_desc(fx, (uint16_t)i, bufs[i].gpa, bufs[i].len, bufs[i].write ? WR : 0, 0);
+		expect_eq(fx->avail->ring[i], i);
+	}
+	expect_eq(pvb_virtq_drv_add_burst(&fx->d, bufs, toks, 1), 0);
+	expect_eq(rd16(&fx->avail->idx), QN);
+
+	at("driver: the device pops them");
+	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, cs, QN), QN);
+	for (i = 0; i < QN; i++) {
+		expect_eq(cs[i].head, i);
+		expect_eq(cs[i].nb_segs, 1);
+		expect_eq(cs[i].nb_readable, bufs[i].write ? 0 : 1);
+		expect_eq(cs[i].seg[0].write, bufs[i].write);
+		expect_eq(cs[i].seg[0].len, bufs[i].len);
+		expect_ptr(cs[i].seg[0].host, gpa_host(fx, bufs[i].gpa));
+	}
+
+	at("driver: five come back out of order, reclaimed in two bursts");
+	for (i = 0; i < DIM(order); i++)
+		e[i] = (struct pvb_virtq_used_elem){ .id = order[i], .len = 100 + i };
+	expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, e, DIM(e)), DIM(e));
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, got, lens, 3), 3);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, got + 3, lens + 3, 8), 2);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, got, lens, 8), 0);
+	for (i = 0; i < DIM(order); i++) {
+		expect_ptr(got[i], TOK(order[i]));
+		expect_eq(lens[i], 100 + i);
+	}
+	expect_eq(fx->d.num_free, 5);
+
+	at("driver: reused first in, first out");
+	expect_eq(pvb_virtq_drv_add_burst(&fx->d, bufs, toks, 8), 5);
+	for (i = 0; i < DIM(order); i++)
+		expect_eq(fx->avail->ring[(QN + i) % QN], order[i]);
+	expect_eq(rd16(&fx->avail->idx), QN + 5);
+
+	at("driver: add_burst publishes what add left unpublished");
+	fx_open(fx, QN, 0);
+	expect_eq(pvb_virtq_drv_add(&fx->d, bufs, 2, TOK(0)), 0);
+	expect_eq(rd16(&fx->avail->idx), 0);
+	expect_eq(pvb_virtq_drv_add_burst(&fx->d, bufs + 2, toks + 2, 3), 3);
+	expect_eq(rd16(&fx->avail->idx), 4);
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), 4);
+
+	at("driver: add_burst when broken");
+	fx->used->ring[0] = (struct pvb_virtq_used_elem){ 9, 0 };	/* never posted */
+	wr16(&fx->used->idx, 1);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, got, lens, 8), -EPIPE);
+	expect_eq(pvb_virtq_drv_add_burst(&fx->d, bufs, toks, 1), -EPIPE);
+}
+
+struct used_burst_case {
+	const char *what;
+	uint32_t nids;
+	uint32_t id[4];		/* the used elements, in order; posted heads are 0..3 */
+	uint16_t ahead;		/* used->idx = ahead (0: nids) */
+	int first;		/* get_used_burst(4) says */
+};
+
+static const struct used_burst_case used_burst_cases[] = {
+	{ "a never-posted id third", 4, { 0, 1, 9, 2 }, 0, 2 },
+	{ "id N second", 3, { 3, QN, 0 }, 0, 1 },
+	{ "id 0xffffffff first", 2, { UINT32_MAX, 0 }, 0, -EPIPE },
+	{ "the same head twice", 3, { 2, 2, 1 }, 0, 1 },
+	{ "all good", 4, { 3, 2, 1, 0 }, 0, 4 },
+	{ "used idx N + 1 ahead", 1, { 0 }, QN + 1, -EPIPE },
+};
+
+/* get_used_burst: a bad id in the middle returns the chains before it, then -EPIPE. */
+static void
+check_used_burst(struct fx *fx, const struct used_burst_case *k)
+{
+	const struct pvb_virtq_buf bufs[4] = {
+		{ B0, 1, false }, { B0 + 64, 2, true }, { B0 + 128, 3, false }, { B0 + 192, 4, true },
+	};
+	void *const toks[4] = { TOK(0), TOK(1), TOK(2), TOK(3) };
+	void *got[4];
+	uint32_t i, lens[4];
+	int n;
+
+	at("driver, used burst: %s", k->what);
+	fx_open(fx, QN, 0);
+	expect_eq(pvb_virtq_drv_add_burst(&fx->d, bufs, toks, 4), 4);
+	for (i = 0; i < k->nids; i++)
+		fx->used->ring[i] = (struct pvb_virtq_used_elem){ k->id[i], 10 + i };
+	pvb_store_release16(&fx->used->idx, k->ahead != 0 ? k->ahead : (uint16_t)k->nids);
+	memset(got, POISON, sizeof(got));
+	memset(lens, POISON, sizeof(lens));
+	n = pvb_virtq_drv_get_used_burst(&fx->d, got, lens, 4);
+	expect_eq(n, k->first);
+	for (i = 0; i < 4; i++) {
+		if (n > 0 && i < (uint32_t)n) {
+			expect_ptr(got[i], TOK(k->id[i]));
+			expect_eq(lens[i], 10 + i);
+		} else {
+			expect_true(bytes_all(&got[i], sizeof(got[i]), POISON));
+			expect_true(bytes_all(&lens[i], sizeof(lens[i]), POISON));
+		}
+	}
+	expect_eq(fx->d.last_used, n > 0 ? n : 0);
+	expect_eq(fx->d.num_free, QN - 4 + (n > 0 ? n : 0));
+	if (n == 4) {
+		expect_false(fx->d.broken);
+		expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, got, lens, 4), 0);
+		return;
+	}
+	expect_true(fx->d.broken);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, got, lens, 4), -EPIPE);
+	expect_eq(pvb_virtq_drv_get_used(&fx->d, got, lens), -EPIPE);
+}
+
+static void
+test_drv_get_used_burst(void **state)
+{
+	struct fx *fx = *state;
+	uint32_t lens[2];
+	void *got[2];
+	size_t i;
+
+	for (i = 0; i < DIM(used_burst_cases); i++)
+		check_used_burst(fx, &used_burst_cases[i]);
+	at("driver, used burst: arguments");
+	fx_open(fx, QN, 0);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, NULL, lens, 1), -EINVAL);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, got, NULL, 1), -EINVAL);
+	expect_eq(pvb_virtq_drv_get_used_burst(NULL, got, lens, 1), -EINVAL);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, got, lens, 0), 0);
+}
+
+/* ----------------------------------------------------------------------------
  * Round trip: both sides over the same rings, past the 16-bit index wrap
  */
 
@@ -2489,9 +3019,9 @@ plan(struct flight *f, uint32_t seq, uint16_t slot, uint16_t n, bool indirect)
 	f->wrote = wlen - (cut < wlen ? cut : wlen);
 }
 
-/* Driver: fill readable buffers, clear writable ones, post. */
+/* Driver: fill readable buffers, clear writable ones. */
 static void
-rt_post(struct fx *fx, struct flight *f, uint16_t slot)
+rt_fill(struct fx *fx, const struct flight *f)
 {
 	uint8_t buf[64];
 	uint32_t i, j, off = 0;
@@ -2506,6 +3036,13 @@ rt_post(struct fx *fx, struct flight *f, uint16_t slot)
 		gpa_write(fx, f->b[i].gpa, buf, f->b[i].len, 0);
 		off += f->b[i].len;
 	}
+}
+
+/* Driver: fill, then post. */
+static void
+rt_post(struct fx *fx, struct flight *f, uint16_t slot)
+{
+	rt_fill(fx, f);
 	if (f->ind)
 		assert_int_equal(pvb_virtq_drv_add_indirect(&fx->d, f->b, f->nb,
 							    gpa_host(fx, IND_GPA + 64ull * slot),
@@ -2568,14 +3105,82 @@ rt_check_reply(const struct fx *fx, const struct flight *f)
 }
 
 /*
+ * Post chains fl[0..b) with the bursts: each run of one-buffer direct
+ * chains goes in one add_burst (buffers filled first: it publishes), the
+ * others one by one.
+ */
+static void
+rt_post_bursts(struct fx *fx, struct flight *fl, uint32_t b)
+{
+	struct pvb_virtq_buf bufs[MAXN];
+	void *toks[MAXN];
+	uint32_t k = 0, r;
+
+	while (k < b) {
+		for (r = 0; k + r < b && fl[k + r].nb == 1 && !fl[k + r].ind; r++) {
+			rt_fill(fx, &fl[k + r]);
+			bufs[r] = fl[k + r].b[0];
+			toks[r] = &fl[k + r];
+		}
+		if (r == 0) {
+			rt_post(fx, &fl[k], (uint16_t)k);
+			k++;
+			continue;
+		}
+		expect_eq(pvb_virtq_drv_add_burst(&fx->d, bufs, toks, r), r);
+		k += r;
+	}
+}
+
+/* Device, with the bursts: one count, pop them all, one push of the used burst. */
+static void
+rt_serve_bursts(struct fx *fx, struct flight *fl, uint32_t b, bool push_all)
+{
+	static struct pvb_virtq_used_elem e[MAXN];
+	struct pvb_virtq_chain c;
+	uint32_t k;
+
+	expect_eq(pvb_virtq_dev_avail_count(&fx->q), b);
+	for (k = 0; k < b; k++) {
+		expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), 0);
+		rt_serve(&fl[k], &c);
+		e[k] = (struct pvb_virtq_used_elem){ .id = c.head, .len = fl[k].wrote };
+		if (!push_all)
+			expect_eq(pvb_virtq_dev_add_used(&fx->q, c.head, fl[k].wrote), 0);
+	}
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EAGAIN);
+	if (push_all)
+		expect_eq(pvb_virtq_dev_push_used_burst(&fx->q, e, b), b);
+	else
+		pvb_virtq_dev_write_used_idx(&fx->q);
+}
+
+/* Driver, with the bursts: one get_used_burst takes them all back, in order. */
+static void
+rt_reclaim_bursts(struct fx *fx, struct flight *fl, uint32_t b)
+{
+	static void *toks[MAXN];
+	static uint32_t lens[MAXN];
+	uint32_t k;
+
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, toks, lens, MAXN), b);
+	for (k = 0; k < b; k++) {
+		expect_ptr(toks[k], &fl[k]);
+		expect_eq(lens[k], fl[k].wrote);
+		rt_check_reply(fx, &fl[k]);
+	}
+}
+
+/*
  * Per burst: the device arms kicks on even bursts (and suppresses them on
  * odd ones), the driver arms calls every third burst. Each side drains
  * everything before the other decides, so the decisions are exact: a kick
  * iff the device armed, a call iff the driver armed (with event index the
  * stale event word lies behind the window, without it the flag says so).
+ * With @p bursts, both sides move each burst with the burst calls.
  */
 static void
-roundtrip(struct fx *fx, uint16_t n, uint64_t features)
+roundtrip(struct fx *fx, uint16_t n, uint64_t features, bool bursts)
 {
 	static struct flight fl[MAXN];
 	struct pvb_virtq_chain c;
@@ -2583,7 +3188,7 @@ roundtrip(struct fx *fx, uint16_t n, uint64_t features)
 	bool arm_kick, arm_call;
 	void *tok;
 
-	at("round trip: N %u, features %#" PRIx64, n, features);
+	at("round trip%s: N %u, features %#" PRIx64, bursts ? " (bursts)" : "", n, features);
 	fx_open(fx, n, features);
 	for (iter = 0; seq < RT_CHAINS; iter++) {
 		b = 1 + (iter * 37) % n;
@@ -2602,36 +3207,49 @@ roundtrip(struct fx *fx, uint16_t n, uint64_t features)
 			if (ndesc + need > n)
 				break;
 			ndesc += need;
-			rt_post(fx, &fl[k], (uint16_t)k);
+			if (!bursts)
+				rt_post(fx, &fl[k], (uint16_t)k);
 		}
 		b = k;
+		if (bursts)
+			rt_post_bursts(fx, fl, b);
 		expect_eq(fx->d.num_free, n - ndesc);
 		pvb_virtq_drv_publish(&fx->d);
 		if (pvb_virtq_drv_kick_prepare(&fx->d) != arm_kick)
 			fail_msg("%s: burst %u: kick %d, want %d", here, iter, !arm_kick,
 				 arm_kick);
 
-		for (k = 0; k < b; k++) {
-			expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
-			rt_serve(&fl[k], &c);
-			if (iter % 2 == 0)
-				expect_eq(pvb_virtq_dev_push_used(&fx->q, c.head, fl[k].wrote), 0);
-			else
-				expect_eq(pvb_virtq_dev_add_used(&fx->q, c.head, fl[k].wrote), 0);
+		if (bursts) {
+			rt_serve_bursts(fx, fl, b, iter % 2 == 0);
+		} else {
+			for (k = 0; k < b; k++) {
+				expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), 0);
+				rt_serve(&fl[k], &c);
+				if (iter % 2 == 0)
+					expect_eq(pvb_virtq_dev_push_used(&fx->q, c.head,
+									 fl[k].wrote), 0);
+				else
+					expect_eq(pvb_virtq_dev_add_used(&fx->q, c.head,
+									fl[k].wrote), 0);
+			}
+			expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EAGAIN);
+			if (iter % 2 != 0)
+				pvb_virtq_dev_write_used_idx(&fx->q);
 		}
-		expect_eq(pvb_virtq_dev_pop_avail(&fx->q, &c), -EAGAIN);
-		if (iter % 2 != 0)
-			pvb_virtq_dev_write_used_idx(&fx->q);
 		if (pvb_virtq_dev_should_notify(&fx->q) != arm_call)
 			fail_msg("%s: burst %u: call %d, want %d", here, iter, !arm_call,
 				 arm_call);
 
-		for (k = 0; k < b; k++) {
-			tok = NULL;
-			expect_eq(pvb_virtq_drv_get_used(&fx->d, &tok, &len), 1);
-			expect_ptr(tok, &fl[k]);
-			expect_eq(len, fl[k].wrote);
-			rt_check_reply(fx, &fl[k]);
+		if (bursts) {
+			rt_reclaim_bursts(fx, fl, b);
+		} else {
+			for (k = 0; k < b; k++) {
+				tok = NULL;
+				expect_eq(pvb_virtq_drv_get_used(&fx->d, &tok, &len), 1);
+				expect_ptr(tok, &fl[k]);
+				expect_eq(len, fl[k].wrote);
+				rt_check_reply(fx, &fl[k]);
+			}
 		}
 		expect_eq(pvb_virtq_drv_get_used(&fx->d, &tok, &len), 0);
 		expect_eq(fx->d.num_free, n);
@@ -2655,7 +3273,19 @@ test_roundtrip(void **state)
 
 	for (i = 0; i < DIM(sizes); i++)
 		for (j = 0; j < DIM(feats); j++)
-			roundtrip(*state, sizes[i], feats[j]);
+			roundtrip(*state, sizes[i], feats[j], false);
+}
+
+static void
+test_roundtrip_bursts(void **state)
+{
+	static const uint16_t sizes[] = { 1, 16, 256 };
+	static const uint64_t feats[] = { 0, F_IND | F_EVT };
+	size_t i, j;
+
+	for (i = 0; i < DIM(sizes); i++)
+		for (j = 0; j < DIM(feats); j++)
+			roundtrip(*state, sizes[i], feats[j], true);
 }
 
 /* ----------------------------------------------------------------------------
@@ -2726,7 +3356,14 @@ main(void)
 		T(test_drv_bad_used),
 		T(test_drv_kick_prepare),
 		T(test_drv_cb),
+		T(test_dev_pop_next),
+		T(test_dev_pop_burst),
+		T(test_dev_unpop),
+		T(test_dev_push_used_burst),
+		T(test_drv_add_burst),
+		T(test_drv_get_used_burst),
 		T(test_roundtrip),
+		T(test_roundtrip_bursts),
 		T(test_fault_str),
 	};
 

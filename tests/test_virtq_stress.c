@@ -4,9 +4,11 @@
 
 /*
  * Stress test for lib/virtq (suite 'stress'): the driver side in the test's
- * thread, the device side in a second one, over one guest memory. Two
+ * thread, the device side in a second one, over one guest memory. Three
  * tests, the same workload: with VIRTIO_F_EVENT_IDX (event words) and
- * without it (flags); both with VIRTIO_F_INDIRECT_DESC.
+ * without it (flags), both through the one-chain calls; and with event
+ * index through the burst calls (see "Bursts" below). All with
+ * VIRTIO_F_INDIRECT_DESC.
  *
  * Guest memory is one mapping cut into eight regions that are adjacent in
  * guest addresses but lie in host memory in another order, each ending
@@ -68,6 +70,16 @@
  * driver's enable_cb calls (+1: the device's first decision always calls).
  * With event index neither flags word is ever written.
  *
+ * Bursts: 3 chains in 4 are one direct buffer, and the driver posts each
+ * run of those with one pvb_virtq_drv_add_burst() (the buffers filled
+ * first, since it publishes), the others one by one, and reclaims with
+ * pvb_virtq_drv_get_used_burst() of random sizes. The device counts with
+ * pvb_virtq_dev_avail_count() and pops with pvb_virtq_dev_pop_next(), or
+ * now and then a pvb_virtq_dev_pop_burst() of 1..BURST_POP chains of which
+ * it keeps a random first part and gives the rest back with
+ * pvb_virtq_dev_unpop() (they must pop again, the same chains); and it
+ * returns what it holds with one pvb_virtq_dev_push_used_burst().
+ *
  * Two cores are all we assume: both sides spin with pvb_cpu_relax() and
  * yield now and then (stress_peer.h). Nothing is timed against a limit;
  * the chains/s printed is information.
@@ -109,6 +121,8 @@
 #define STALL_SPINS		(1u << 16)	/* ...until the driver waits, or this many spins */
 #define DRAIN_ONE_IN		256	/* the driver drains after one chain in this many */
 #define WRAPS			(STRESS_CHAINS / 65536 + 1)	/* 16-bit index wraps, rounded up */
+#define BURST_POP		4u	/* chains a pop_burst takes at most */
+#define GET_BURST		16u	/* used chains a get_used_burst asks for at most */
 
 #define PLAN_SALT		0x76d6275363a1f1b5ull
 #define READ_SALT		0x3c6ef372fe94f82bull
@@ -121,6 +135,7 @@ _Static_assert(SEG_MAX < POOL_LEN / NB_REGIONS, "buffers are shorter than region
 /* What the device reports back (written before it finishes, read after join). */
 struct dev_report {
 	uint64_t chains;	/* popped and checked */
+	uint64_t unpopped;	/* given back with unpop (and popped again) */
 	uint64_t segs;		/* host segments */
 	uint64_t straddles;	/* chains with more host segments than descriptors */
 	uint64_t rbytes, wbytes;
@@ -159,6 +174,7 @@ struct stress_run {
 	const struct guest *g;
 	struct stress_ctl *ctl;
 	uint64_t features;
+	bool bursts;			/* both sides through the burst calls */
 	struct stress_peer peer;	/* the device: device_main(), in a thread */
 	char msg[STRESS_MSG_LEN];	/* the driver's reason for failing */
 };
@@ -226,14 +242,16 @@ struct plan {
 };
 
 static void
-plan_make(struct plan *pl, uint64_t seq)
+plan_make(struct plan *pl, uint64_t seq, bool bursts)
 {
 	uint64_t x = mix64(seq ^ PLAN_SALT), y = mix64(x);
 	uint32_t i, off = 0, bits;
+	/* with the bursts, 3 chains in 4 are one direct buffer (add_burst's) */
+	bool single = bursts && ((x >> 48) & 3) != 0;
 
-	pl->nseg = 1 + (uint32_t)(x & 3);
+	pl->nseg = single ? 1 : 1 + (uint32_t)(x & 3);
 	pl->nread = (uint32_t)(x >> 2) % (pl->nseg + 1);
-	pl->indirect = ((x >> 8) & 3) == 0;
+	pl->indirect = !single && ((x >> 8) & 3) == 0;
 	pl->rlen = 0;
 	pl->wlen = 0;
 	for (i = 0; i < pl->nseg; i++) {
@@ -350,7 +368,9 @@ struct device {
 	struct held held[MAX_HOLD];
 	unsigned int nheld;	/* popped, not yet returned */
 	unsigned int hold;	/* return them when this many are held */
+	bool bursts;
 	struct pvb_virtq_chain c;
+	struct pvb_virtq_chain cs[BURST_POP];	/* a pop_burst's */
 	uint8_t want[CHAIN_MAX + 8];
 };
 
@@ -424,9 +444,27 @@ device_write(struct device *dv, const struct plan *pl, uint64_t seq)
 	dv->rep.wbytes += pl->written;
 }
 
+/* Bursts: everything held, in a random order, with one push_used_burst. */
+static int
+device_push_burst(struct device *dv)
+{
+	struct pvb_virtq_used_elem e[MAX_HOLD];
+	unsigned int n = dv->nheld, i, k;
+	struct held h;
+
+	for (i = 0; i < n; i++) {
+		k = side_rand(&dv->sd) % dv->nheld;
+		h = dv->held[k];
+		dv->held[k] = dv->held[--dv->nheld];
+		e[i] = (struct pvb_virtq_used_elem){ .id = h.head, .len = h.written };
+	}
+	return pvb_virtq_dev_push_used_burst(&dv->q, e, n) == (int)n ? 0 : -EINVAL;
+}
+
 /*
  * Return what we hold in a random order: add_used each and publish once, or
- * push_used a lone chain now and then. Then decide whether to call.
+ * push_used a lone chain now and then (with the bursts: one push_used_burst).
+ * Then decide whether to call.
  */
 static int
 device_flush(struct device *dv)
@@ -437,7 +475,9 @@ device_flush(struct device *dv)
 
 	if (dv->nheld == 0)
 		return 0;
-	if (dv->nheld == 1 && (side_rand(&dv->sd) & 1)) {
+	if (dv->bursts) {
+		rc = device_push_burst(dv);
+	} else if (dv->nheld == 1 && (side_rand(&dv->sd) & 1)) {
 		rc = pvb_virtq_dev_push_used(&dv->q, dv->held[0].head, dv->held[0].written);
 		dv->nheld = 0;
 	}
@@ -497,13 +537,93 @@ device_take(struct device *dv, uint64_t seq)
 {
 	struct plan pl;
 
-	plan_make(&pl, seq);
+	plan_make(&pl, seq, dv->bursts);
 	if (device_check_shape(dv, &pl, seq) != 0 || device_check_read(dv, &pl, seq) != 0)
 		return -1;
 	device_write(dv, &pl, seq);
 	dv->held[dv->nheld++] = (struct held){ .head = dv->c.head, .written = pl.written };
 	dv->rep.chains++;
 	return dv->nheld >= dv->hold ? device_flush(dv) : 0;
+}
+
+/* Bursts: pop_next, counting again (one read of avail->idx) when the count is used up. */
+static int
+device_pop_next(struct device *dv)
+{
+	int rc = pvb_virtq_dev_pop_next(&dv->q, &dv->c);
+
+	if (rc != -EAGAIN)
+		return rc;
+	rc = pvb_virtq_dev_avail_count(&dv->q);
+	if (rc <= 0)
+		return rc == 0 ? -EAGAIN : rc;
+	return pvb_virtq_dev_pop_next(&dv->q, &dv->c);
+}
+
+/*
+ * Bursts, now and then: pop_burst up to BURST_POP chains, give a random
+ * tail of them back with unpop (they pop again later), take the rest.
+ * 0, -EAGAIN if nothing was available, -1 on failure.
+ */
+static int
+device_pop_burst(struct device *dv, uint64_t *seq)
+{
+	uint16_t before = dv->q.next_avail_idx;
+	int n = pvb_virtq_dev_pop_burst(&dv->q, dv->cs, 1 + side_rand(&dv->sd) % BURST_POP);
+	unsigned int keep, i;
+
+	if (n <= 0)
+		return n == 0 ? -EAGAIN : device_fail(dv, *seq, "pop_burst: %d (%s)", n,
+						      pvb_virtq_fault_str(dv->q.fault));
+	keep = side_rand(&dv->sd) % ((unsigned int)n + 1);
+	pvb_virtq_dev_unpop(&dv->q, (uint16_t)(n - (int)keep));
+	if (dv->q.next_avail_idx != (uint16_t)(before + keep))
+		return device_fail(dv, *seq, "unpop %d of %d: avail cursor %u, want %u",
+				   n - (int)keep, n, dv->q.next_avail_idx, before + keep);
+	dv->rep.unpopped += (unsigned int)n - keep;
+	for (i = 0; i < keep; i++) {
+		if (dv->cs[i].fault != PVB_VIRTQ_OK)
+			return device_fail(dv, *seq, "pop_burst refused it: %s",
+					   pvb_virtq_fault_str(dv->cs[i].fault));
+		memcpy(&dv->c, &dv->cs[i], sizeof(dv->c));
+		if (device_take(dv, (*seq)++) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Bursts, one in 32 chains popped: give it back and pop it again, the same chain. */
+static int
+device_repop(struct device *dv, uint64_t seq)
+{
+	uint16_t head = dv->c.head;
+	int rc;
+
+	pvb_virtq_dev_unpop(&dv->q, 1);
+	rc = pvb_virtq_dev_pop_next(&dv->q, &dv->c);
+	if (rc != 0 || dv->c.head != head)
+		return device_fail(dv, seq, "popped again after unpop: %d, head %u, want %u", rc,
+				   dv->c.head, head);
+	dv->rep.unpopped++;
+	return 0;
+}
+
+/* One chain (or a pop_burst's) taken: 0, -EAGAIN if none was available, < 0 else. */
+static int
+device_pop_take(struct device *dv, uint64_t *seq)
+{
+	int rc;
+
+	if (dv->bursts && side_rand(&dv->sd) % 8 == 0)
+		return device_pop_burst(dv, seq);
+	rc = dv->bursts ? device_pop_next(dv) : pvb_virtq_dev_pop_avail(&dv->q, &dv->c);
+	if (rc == -EAGAIN)
+		return rc;
+	if (rc != 0)
+		return device_fail(dv, *seq, "pop: %d (%s)", rc, pvb_virtq_fault_str(dv->q.fault));
+	if (dv->bursts && side_rand(&dv->sd) % 32 == 0 && device_repop(dv, *seq) != 0)
+		return -1;
+	return device_take(dv, (*seq)++);
 }
 
 static int
@@ -515,16 +635,13 @@ device_loop(struct device *dv)
 	(void)pvb_virtq_dev_set_notification(&dv->q, true);
 	dv->hold = 1 + side_rand(&dv->sd) % MAX_HOLD;
 	while (seq < STRESS_CHAINS) {
-		rc = pvb_virtq_dev_pop_avail(&dv->q, &dv->c);
+		rc = device_pop_take(dv, &seq);
 		if (rc == -EAGAIN) {
 			if (device_flush(dv) != 0 || device_wait(dv) != 0)
 				return -1;
 			continue;
 		}
 		if (rc != 0)
-			return device_fail(dv, seq, "pop: %d (%s)", rc,
-					   pvb_virtq_fault_str(dv->q.fault));
-		if (device_take(dv, seq++) != 0)
 			return -1;
 		if (side_rand(&dv->sd) % STALL_ONE_IN == 0)
 			device_stall(dv);
@@ -547,6 +664,7 @@ device_main(struct stress_run *run)
 	side_init(&dv.sd, &run->peer, stress_peer_stopped, run->ctl->peer.msg, 0x2545f491u);
 	dv.ctl = run->ctl;
 	dv.g = g;
+	dv.bursts = run->bursts;
 	pvb_virtq_dev_init(&dv.q, QSIZE);
 	pvb_virtq_dev_set_size(&dv.q, QSIZE);
 	dv.q.desc_table_addr = GPA_BASE;
@@ -593,6 +711,8 @@ struct driver {
 	uint64_t rechecks;		/* ...which found used chains already */
 	uint64_t waits;			/* ...which did not: waited for a call */
 	unsigned int batch, unpub;
+	bool bursts;
+	uint64_t add_bursts;		/* add_burst calls */
 	struct pvb_virtq_desc table[MAX_SEGS];	/* a table to copy into the slot */
 	uint8_t buf[CHAIN_MAX + 8];	/* what the buffers should hold */
 	uint8_t got[CHAIN_MAX];		/* what they hold */
@@ -669,7 +789,7 @@ driver_add(struct driver *dr, uint64_t seq)
 
 	if (dr->slot_head == dr->slot_tail)
 		return -EAGAIN;
-	plan_make(&pl, seq);
+	plan_make(&pl, seq, dr->bursts);
 	slot = dr->free_slot[dr->slot_head % QSIZE];
 	base = slot_gpa(dr, slot);
 	for (i = 0; i < pl.nseg; i++)
@@ -688,6 +808,67 @@ driver_add(struct driver *dr, uint64_t seq)
 	return driver_fill(dr, &pl, seq, base);
 }
 
+/*
+ * Bursts: the run of one-buffer direct chains from dr->added on (at most
+ * @p max, and as many as there are free slots) in one add_burst, each
+ * buffer filled first (add_burst publishes). Returns how many were posted,
+ * 0 if chain dr->added is not such a chain, -EAGAIN if no descriptor is free.
+ */
+static int
+driver_add_run(struct driver *dr, unsigned int max)
+{
+	struct pvb_virtq_buf b[MAX_BATCH];
+	void *tok[MAX_BATCH];
+	struct plan pl;
+	uint32_t slot, r, i;
+	uint64_t seq, base;
+	int rc;
+
+	for (r = 0; r < max && r < MAX_BATCH && dr->added + r < STRESS_CHAINS &&
+	     dr->slot_head + r != dr->slot_tail; r++) {
+		seq = dr->added + r;
+		plan_make(&pl, seq, true);
+		if (pl.nseg != 1 || (pl.indirect && dr->d.indirect))
+			break;
+		slot = dr->free_slot[(dr->slot_head + r) % QSIZE];
+		base = slot_gpa(dr, slot);
+		if (driver_fill(dr, &pl, seq, base) != 0)
+			return -1;
+		b[r] = (struct pvb_virtq_buf){ .gpa = base + pl.off[0], .len = pl.len[0],
+					       .write = pl.nread == 0 };
+		tok[r] = &dr->rec[slot];
+	}
+	if (r == 0)
+		return 0;
+	rc = pvb_virtq_drv_add_burst(&dr->d, b, tok, r);
+	if (rc < 0)
+		return driver_fail(dr, dr->added, "add_burst of %u: %d", r, rc);
+	dr->add_bursts++;
+	for (i = 0; i < (uint32_t)rc; i++) {
+		slot = dr->free_slot[dr->slot_head++ % QSIZE];
+		dr->rec[slot] = (struct rec){ .seq = dr->added++, .busy = true };
+	}
+	return rc != 0 ? rc : -EAGAIN;
+}
+
+/* Add the next chain (with the bursts, maybe a run): how many, -EAGAIN if full, -1. */
+static int
+driver_add_some(struct driver *dr)
+{
+	int rc;
+
+	if (dr->bursts) {
+		rc = driver_add_run(dr, dr->batch > dr->unpub ? dr->batch - dr->unpub : 1);
+		if (rc != 0)
+			return rc;
+	}
+	rc = driver_add(dr, dr->added);
+	if (rc != 0)
+		return rc;
+	dr->added++;
+	return 1;
+}
+
 /* A used chain: the token is a chain in flight, its length and written bytes are right. */
 static int
 driver_check(struct driver *dr, void *token, uint32_t len)
@@ -703,7 +884,7 @@ driver_check(struct driver *dr, void *token, uint32_t len)
 	seq = dr->rec[slot].seq;
 	if (!dr->rec[slot].busy)
 		return driver_fail(dr, seq, "returned twice");
-	plan_make(&pl, seq);
+	plan_make(&pl, seq, dr->bursts);
 	if (len != pl.written)
 		return driver_fail(dr, seq, "used len %u, the device wrote %u", len, pl.written);
 	stream(dr->buf, seq, WRITE_SALT, pl.written);
@@ -730,16 +911,26 @@ driver_check(struct driver *dr, void *token, uint32_t len)
 static int
 driver_reclaim(struct driver *dr, unsigned int *n)
 {
-	void *token;
-	uint32_t len;
-	int rc;
+	void *token[GET_BURST];
+	uint32_t len[GET_BURST];
+	int rc, i;
 
-	while ((rc = pvb_virtq_drv_get_used(&dr->d, &token, &len)) == 1) {
-		if (driver_check(dr, token, len) != 0)
-			return -1;
-		(*n)++;
+	if (!dr->bursts) {
+		while ((rc = pvb_virtq_drv_get_used(&dr->d, token, len)) == 1) {
+			if (driver_check(dr, token[0], len[0]) != 0)
+				return -1;
+			(*n)++;
+		}
+		return rc == 0 ? 0 : driver_fail(dr, dr->reclaimed, "get_used: %d", rc);
 	}
-	return rc == 0 ? 0 : driver_fail(dr, dr->reclaimed, "get_used: %d", rc);
+	while ((rc = pvb_virtq_drv_get_used_burst(&dr->d, token, len,
+						  1 + side_rand(&dr->sd) % GET_BURST)) > 0)
+		for (i = 0; i < rc; i++) {
+			if (driver_check(dr, token[i], len[i]) != 0)
+				return -1;
+			(*n)++;
+		}
+	return rc == 0 ? 0 : driver_fail(dr, dr->reclaimed, "get_used_burst: %d", rc);
 }
 
 /* Make what was added visible, and kick if the library says so. */
@@ -813,10 +1004,10 @@ driver_loop(struct driver *dr)
 	pvb_virtq_drv_disable_cb(&dr->d);
 	dr->batch = 1 + side_rand(&dr->sd) % MAX_BATCH;
 	while (dr->reclaimed < STRESS_CHAINS) {
-		rc = dr->added < STRESS_CHAINS ? driver_add(dr, dr->added) : -EAGAIN;
-		if (rc == 0) {
-			dr->added++;
-			if (++dr->unpub >= dr->batch) {
+		rc = dr->added < STRESS_CHAINS ? driver_add_some(dr) : -EAGAIN;
+		if (rc > 0) {
+			dr->unpub += (unsigned int)rc;
+			if (dr->unpub >= dr->batch) {
 				driver_publish(dr);
 				if (driver_reclaim(dr, &n) != 0)
 					return -1;
@@ -932,6 +1123,7 @@ driver_init(struct driver *dr, struct stress_run *run)
 	memset(dr, 0, sizeof(*dr));
 	dr->g = g;
 	dr->ctl = run->ctl;
+	dr->bursts = run->bursts;
 	assert_int_equal(pvb_virtq_drv_init(&dr->d, QSIZE, guest_at(g, GPA_BASE, &room),
 					    guest_at(g, GPA_BASE + g->l.driver_area_offset, &room),
 					    guest_at(g, GPA_BASE + g->l.device_area_offset, &room),
@@ -958,6 +1150,9 @@ report(const char *name, const struct driver *dr, const struct dev_report *rep, 
 	       (unsigned long long)dr->split_tables, (unsigned long long)dr->drains,
 	       (unsigned long long)dr->enables,
 	       (unsigned long long)dr->waits, (unsigned long long)dr->rechecks);
+	if (dr->bursts)
+		printf("  bursts: %llu add_burst calls; %llu chains given back with unpop\n",
+		       (unsigned long long)dr->add_bursts, (unsigned long long)rep->unpopped);
 	printf("  device: %llu returns, %llu calls; %llu segments, %llu chains straddle regions; "
 	       "kicks enabled %llu times: %llu waits, %llu re-checks found chains\n",
 	       (unsigned long long)rep->flushes, (unsigned long long)rep->calls,
@@ -1004,6 +1199,8 @@ check_end(struct driver *dr, const struct dev_report *rep, bool event_idx)
 	/* the pool's region boundaries were crossed, the indirect path taken */
 	assert_true(rep->straddles > 0);
 	assert_true(dr->indirect > 0 && dr->slot_tables > 0 && dr->split_tables > 0);
+	if (dr->bursts)
+		assert_true(dr->add_bursts > 0 && rep->unpopped > 0);
 	check_counts(dr, rep, event_idx);
 	if (event_idx) {
 		/* with event index the flags words are not used (VIRTIO 1.2 §2.7.7, §2.7.10) */
@@ -1014,7 +1211,7 @@ check_end(struct driver *dr, const struct dev_report *rep, bool event_idx)
 
 /* The workload template: one full run with @features. */
 static void
-stress(void **state, const char *name, uint64_t features)
+stress(void **state, const char *name, uint64_t features, bool bursts)
 {
 	static struct driver dr;
 	struct guest *g = *state;
@@ -1022,6 +1219,7 @@ stress(void **state, const char *name, uint64_t features)
 		.g = g,
 		.ctl = g->ctl,
 		.features = features,
+		.bursts = bursts,
 		.peer = { .main = device_main, .run = &run, .ctl = &g->ctl->peer },
 	};
 	uint64_t t0, ns;
@@ -1051,14 +1249,21 @@ static void
 test_event_idx(void **state)
 {
 	stress(state, "event index", (1ull << PVB_VIRTIO_F_VERSION_1) |
-	       (1ull << PVB_VIRTIO_F_EVENT_IDX) | (1ull << PVB_VIRTIO_F_INDIRECT_DESC));
+	       (1ull << PVB_VIRTIO_F_EVENT_IDX) | (1ull << PVB_VIRTIO_F_INDIRECT_DESC), false);
 }
 
 static void
 test_flags(void **state)
 {
 	stress(state, "flags", (1ull << PVB_VIRTIO_F_VERSION_1) |
-	       (1ull << PVB_VIRTIO_F_INDIRECT_DESC));
+	       (1ull << PVB_VIRTIO_F_INDIRECT_DESC), false);
+}
+
+static void
+test_bursts(void **state)
+{
+	stress(state, "bursts, event index", (1ull << PVB_VIRTIO_F_VERSION_1) |
+	       (1ull << PVB_VIRTIO_F_EVENT_IDX) | (1ull << PVB_VIRTIO_F_INDIRECT_DESC), true);
 }
 
 int
@@ -1067,6 +1272,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_idx),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_bursts),
 	};
 
 	return STRESS_RUN_GROUP(tests, suite_setup, suite_teardown);
