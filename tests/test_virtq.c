@@ -2581,6 +2581,12 @@ test_dev_pop_next(void **state)
 	expect_eq(pvb_virtq_dev_avail_count(NULL), -EINVAL);
 	expect_eq(pvb_virtq_dev_pop_burst(&fx->q, &c, 1), -EINVAL);
 	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EAGAIN);
+	/* a base set, then an enable that fails: still nothing to pop or give back */
+	fx->q.next_avail_idx = 7;
+	expect_eq(pvb_virtq_dev_enable(&fx->q, NULL, 0), -EINVAL);
+	expect_eq(pvb_virtq_dev_pop_next(&fx->q, &c), -EAGAIN);
+	pvb_virtq_dev_unpop(&fx->q, 3);
+	expect_eq(fx->q.next_avail_idx, 7);
 
 	at("device: a count of exactly N, across the index wrap");
 	fx_open(fx, QN, 0);

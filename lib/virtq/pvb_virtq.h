@@ -142,8 +142,8 @@ struct pvb_virtq_dev {
 	enum pvb_virtq_fault fault;	/**< last fault; fatal ones set needs_reset */
 	bool needs_reset;
 	uint64_t bad_chains;		/**< chains refused so far */
-	/* private cursors of the pops; set by enable (next_avail_idx is set before it) */
-	uint16_t avail_end;		/* avail idx the last read saw: pop up to it */
+	/* private cursors of the pops; cleared by enable and reset */
+	uint16_t avail_pending;		/* chains the last avail idx read saw, not yet popped */
 	uint16_t unpop_start;		/* next_avail_idx at that read or the last used push */
 	const struct pvb_virtq_region *last_region;	/* in mem->r[]: the last buffer's (a hint) */
 };

@@ -103,10 +103,13 @@ int
 pvb_virtq_dev_enable(struct pvb_virtq_dev *q, const struct pvb_virtq_mem *mem,
 		     uint64_t features)
 {
-	if (q == NULL || mem == NULL || !pvb_virtq_dev_is_valid(q))
+	if (q == NULL)
 		return -EINVAL;
-	q->avail_end = q->next_avail_idx;	/* nothing counted yet */
+	/* nothing counted, nothing to give back, whatever the answer */
+	q->avail_pending = 0;
 	q->unpop_start = q->next_avail_idx;
+	if (mem == NULL || !pvb_virtq_dev_is_valid(q))
+		return -EINVAL;
 	q->last_region = &mem->r[0];	/* empty (size 0) if the table is */
 	q->desc = ring_ptr(mem, q->desc_table_addr, pvb_virtq_desc_bytes(q->size), 16);
 	q->avail = ring_ptr(mem, q->avail_ring_addr, pvb_virtq_avail_bytes(q->size), 2);
@@ -364,7 +367,7 @@ prefetch_ahead(const struct pvb_virtq_dev *q, uint16_t ahead)
 {
 	uint16_t mask = (uint16_t)(q->size - 1), h;
 
-	if ((uint16_t)(q->avail_end - q->next_avail_idx) > ahead) {
+	if (q->avail_pending > ahead) {
 		h = q->avail->ring[(q->next_avail_idx + ahead) & mask];
 		__builtin_prefetch(&q->desc[h & mask], 0, 3);
 	}
@@ -391,12 +394,12 @@ avail_refresh(struct pvb_virtq_dev *q)
 	pending = (uint16_t)(avail_idx - q->next_avail_idx);
 	q->unpop_start = q->next_avail_idx;
 	if (unlikely(pending > q->size)) {
-		q->avail_end = q->next_avail_idx;
+		q->avail_pending = 0;
 		q->fault = PVB_VIRTQ_FAULT_AVAIL_IDX;
 		q->needs_reset = true;
 		return -EPIPE;
 	}
-	q->avail_end = avail_idx;
+	q->avail_pending = pending;
 	for (k = 0; k < POP_AHEAD; k++)
 		prefetch_ahead(q, k);
 	return pending;
@@ -411,6 +414,7 @@ pop_one(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c)
 
 	prefetch_ahead(q, POP_AHEAD);
 	q->next_avail_idx++;
+	q->avail_pending--;
 	return walk_chain(q, c, head);
 }
 
@@ -425,7 +429,8 @@ pvb_virtq_dev_avail_count(struct pvb_virtq_dev *q)
 int
 pvb_virtq_dev_pop_next(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c)
 {
-	if (unlikely(q->next_avail_idx == q->avail_end))
+	/* a count (of a queue enabled since) is the only way to chains: none, nothing to read */
+	if (unlikely(q->avail_pending == 0))
 		return q->needs_reset ? -EPIPE : -EAGAIN;
 	return pop_one(q, c);
 }
@@ -468,11 +473,17 @@ pvb_virtq_dev_unpop(struct pvb_virtq_dev *q, uint16_t n)
 
 	if (q == NULL)
 		return;
-	/* never back past a used element written, nor past the last avail idx read */
+	/*
+	 * Never back past a used element written, nor past the last avail idx
+	 * read; nor more than that read counted (pending + room stays <= N).
+	 */
 	room = (uint16_t)(q->next_avail_idx - q->unpop_start);
+	if (room > q->size - q->avail_pending)
+		room = (uint16_t)(q->size - q->avail_pending);
 	if (n > room)
 		n = room;
 	q->next_avail_idx = (uint16_t)(q->next_avail_idx - n);
+	q->avail_pending = (uint16_t)(q->avail_pending + n);
 }
 
 /*

@@ -9,7 +9,8 @@
  * An input is a memory table, a queue set-up, guest memory and a script:
  *
  *   0   regions: 1 + b % 3
- *   1   features: bit 0 EVENT_IDX, bit 1 INDIRECT_DESC
+ *   1   features: bit 0 EVENT_IDX, bit 1 INDIRECT_DESC; bits 2-3 the pop path:
+ *       0 pop_avail, 1 avail_count + pop_next, 2 pop_burst, 3 each pop picks
  *   2   max_size (le16), 4 requested size (le16)
  *   6   base (le16): next_avail_idx and next_used_idx at enable, as after
  *       SET_VRING_BASE, so the 16-bit indices wrap early
@@ -27,11 +28,12 @@
  * (init, set_size, the three addresses, ready, the base) and enabled; the
  * result is checked against a reference. If enable fails, pop_avail must
  * answer -EINVAL or -EPIPE and change nothing. Then the script runs:
- * pop_avail, push_used (the head of the last chain, or one from the
- * script), add_used + write_used_idx, should_notify, set_notification, the
- * used header, reset and enable again, and the driver rewriting descriptors,
- * ring words, event words and any guest byte between the calls. At the end
- * the device drains what is left.
+ * pops (through the input's path), unpop, push_used (the head of the last
+ * chain, or one from the script), add_used + write_used_idx,
+ * push_used_burst, should_notify, set_notification, the used header, reset
+ * and enable again, and the driver rewriting descriptors, ring words, event
+ * words and any guest byte between the calls. At the end the device drains
+ * what is left.
  *
  * Each call is checked against a reference that reads guest memory itself:
  *  - pop_avail: -EPIPE iff the avail index is more than the queue size
@@ -43,7 +45,16 @@
  *    readable_len + writable_len. Where the library may choose (see
  *    ref_walk()), either answer passes. Every segment handed out, even of a
  *    refused chain, lies inside one region's heap block.
- *  - push_used / add_used: the element and the index where the ring says.
+ *  - Every pop is also made on a copy of the queue taken before it,
+ *    through the other path (pop_avail for the burst calls, avail_count +
+ *    pop_next for pop_avail): both must give the same answer, the same
+ *    chain (segments of a refused one included) and the same queue state,
+ *    since they share one walker. (pop_next pops what the last count saw,
+ *    so when the driver moved avail->idx since, the copy is not compared.)
+ *  - unpop: the cursor moves back by what the model of the window allows
+ *    (pops since the last read of avail->idx or used element written).
+ *  - push_used / add_used / push_used_burst: the element and the index
+ *    where the ring says; a burst with a bad id writes nothing.
  *  - should_notify / set_notification: the decision and the words written,
  *    from the spec's rules (VIRTIO 1.2 §2.7.7, §2.7.10) and the reference's own signalled index.
  * A violation aborts, which libFuzzer reports as a crash.
@@ -100,7 +111,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
+/* How the device pops (input byte 1, bits 2-3). */
+enum pop_path { PATH_AVAIL, PATH_NEXT, PATH_BURST, PATH_MIXED };
+
+#define BURST_MAX	4	/* chains a pop_burst takes at most */
+
 struct fuzz {
+	enum pop_path path;
 	uint32_t nreg;
 	struct pvb_virtq_region r[MAX_REG];	/* as the input gives them */
 	struct pvb_virtq_mem mem;
@@ -119,7 +136,11 @@ struct fuzz {
 	bool have_head;			/* a chain was popped: its head */
 	uint16_t head;
 	uint32_t head_writable;
+	uint16_t avail_end;		/* the model: avail idx the last read saw */
+	uint16_t room;			/* ...and the chains unpop may give back */
 	struct pvb_virtq_chain c;
+	struct pvb_virtq_chain cs[BURST_MAX];	/* a pop_burst's */
+	struct pvb_virtq_chain c2;	/* the same pop on a copy of the queue */
 	const uint8_t *script;
 	size_t script_len, pos;
 };
@@ -197,6 +218,7 @@ input_load(struct fuzz *f, const uint8_t *data, size_t size)
 		at += n;
 	}
 	f->features = 0;
+	f->path = (enum pop_path)((get_le(data, size, H_FEAT, 1) >> 2) & 3);
 	if (get_le(data, size, H_FEAT, 1) & 1)
 		f->features |= 1ull << PVB_VIRTIO_F_EVENT_IDX;
 	if (get_le(data, size, H_FEAT, 1) & 2)
@@ -524,6 +546,8 @@ setup_queue(struct fuzz *f)
 	f->broken = false;
 	f->signalled_valid = false;
 	f->have_head = false;
+	f->avail_end = f->base;		/* nothing counted, nothing to give back */
+	f->room = 0;
 	if (rc != 0)
 		return;
 	CHECK(f->q.desc == f->desc && f->q.avail == f->avail && f->q.used == f->used);
@@ -567,6 +591,29 @@ check_chain(const struct pvb_virtq_chain *c, const struct ref_chain *rc)
 		      c->seg[i].write == rc->seg[i].write);
 }
 
+/* Two pops of the same chain (one on a copy of the queue): the same answer. */
+static void
+check_same_chain(const struct pvb_virtq_chain *a, const struct pvb_virtq_chain *b)
+{
+	uint32_t i;
+
+	CHECK(a->head == b->head && a->fault == b->fault && a->nb_segs == b->nb_segs &&
+	      a->nb_readable == b->nb_readable && a->readable_len == b->readable_len &&
+	      a->writable_len == b->writable_len && a->nb_segs <= PVB_VIRTQ_MAX_SEGS);
+	for (i = 0; i < a->nb_segs; i++)
+		CHECK(a->seg[i].host == b->seg[i].host && a->seg[i].len == b->seg[i].len &&
+		      a->seg[i].write == b->seg[i].write);
+}
+
+/* Two queues after the same pops: the same state. */
+static void
+check_same_queue(const struct pvb_virtq_dev *a, const struct pvb_virtq_dev *b)
+{
+	CHECK(a->next_avail_idx == b->next_avail_idx && a->next_used_idx == b->next_used_idx &&
+	      a->fault == b->fault && a->needs_reset == b->needs_reset &&
+	      a->bad_chains == b->bad_chains);
+}
+
 /* Before enable succeeded: no ring to read; nothing may change. */
 static int
 op_pop_disabled(struct fuzz *f)
@@ -575,52 +622,225 @@ op_pop_disabled(struct fuzz *f)
 	int rc = pvb_virtq_dev_pop_avail(&f->q, &f->c);
 
 	CHECK(rc == -EINVAL || rc == -EPIPE);
+	rc = pvb_virtq_dev_avail_count(&f->q);
+	CHECK(rc == -EINVAL || rc == -EPIPE);
+	rc = pvb_virtq_dev_pop_burst(&f->q, f->cs, BURST_MAX);
+	CHECK(rc == -EINVAL || rc == -EPIPE);
+	rc = pvb_virtq_dev_pop_next(&f->q, &f->c);
+	CHECK(rc == -EAGAIN || rc == -EPIPE);
 	CHECK(f->q.next_avail_idx == next);
 	return rc;
 }
 
+/*
+ * What a read of avail->idx must give: -EPIPE if the queue is broken or the
+ * index more than the queue size ahead (from then on, until a reset), else
+ * the number of chains waiting.
+ */
 static int
-op_pop(struct fuzz *f)
+ref_avail(struct fuzz *f)
+{
+	uint16_t pending = (uint16_t)(shared16(&f->avail->idx) - f->q.next_avail_idx);
+
+	if (f->broken || pending > f->q.size)
+		f->broken = true;
+	return f->broken ? -EPIPE : pending;
+}
+
+/* A read of avail->idx answered -EPIPE: stopped until reset, nothing popped. */
+static void
+check_broken(struct fuzz *f, int r, uint16_t next)
+{
+	CHECK(r == -EPIPE && f->q.needs_reset && f->q.next_avail_idx == next);
+	CHECK(f->q.fault == PVB_VIRTQ_FAULT_AVAIL_IDX);
+	f->avail_end = next;
+	f->room = 0;
+}
+
+/*
+ * The chain popped from slot @p slot_idx into @p c, with answer @p r (0 or
+ * -EBADMSG), against the reference walk of the head the ring holds there.
+ */
+static void
+check_popped(struct fuzz *f, const struct pvb_virtq_chain *c, int r, uint16_t slot_idx)
 {
 	static struct ref_chain rc;
-	uint16_t next = f->q.next_avail_idx, used = f->q.next_used_idx, idx, head;
-	uint64_t bad = f->q.bad_chains;
-	int r;
+	uint16_t head = f->avail->ring[slot_idx & (f->q.size - 1)];
 
-	if (!f->enabled)
-		return op_pop_disabled(f);
-	idx = shared16(&f->avail->idx);
-	head = f->avail->ring[next & (f->q.size - 1)];
-	if (!f->broken && (uint16_t)(idx - next) != 0 && (uint16_t)(idx - next) <= f->q.size)
-		ref_walk(f, head, &rc);
-	r = pvb_virtq_dev_pop_avail(&f->q, &f->c);
-	CHECK(f->q.next_used_idx == used);
-	if (f->broken || (uint16_t)(idx - next) > f->q.size) {
-		/* a broken avail index: stopped until reset */
-		CHECK(r == -EPIPE && f->q.needs_reset && f->q.next_avail_idx == next);
-		CHECK(f->q.fault == PVB_VIRTQ_FAULT_AVAIL_IDX);
-		f->broken = true;
-		return r;
-	}
-	CHECK(!f->q.needs_reset);
-	if (idx == next) {
-		CHECK(r == -EAGAIN && f->q.next_avail_idx == next);
-		return r;
-	}
-	CHECK(f->q.next_avail_idx == (uint16_t)(next + 1) && f->c.head == head);
+	ref_walk(f, head, &rc);
+	CHECK(c->head == head);
 	CHECK(r == 0 || r == -EBADMSG);
-	CHECK(f->q.bad_chains == bad + (r != 0));
-	check_segs(f, &f->c, r == 0);
+	CHECK((r == 0) == (c->fault == PVB_VIRTQ_OK));
+	check_segs(f, c, r == 0);
 	if (r == 0) {
-		check_chain(&f->c, &rc);
+		check_chain(c, &rc);
 		f->have_head = true;
 		f->head = head;
-		f->head_writable = (uint32_t)(f->c.writable_len < UINT32_MAX ? f->c.writable_len :
+		f->head_writable = (uint32_t)(c->writable_len < UINT32_MAX ? c->writable_len :
 					      UINT32_MAX);
 	} else {
 		CHECK(rc.v != REF_OK && f->q.fault != PVB_VIRTQ_OK);
 	}
+}
+
+/* pop_avail; the copy pops with avail_count + pop_next. */
+static int
+pop_avail_checked(struct fuzz *f)
+{
+	uint16_t next = f->q.next_avail_idx, used = f->q.next_used_idx;
+	uint64_t bad = f->q.bad_chains;
+	struct pvb_virtq_dev q2 = f->q;
+	int want = ref_avail(f), r, r2;
+
+	r = pvb_virtq_dev_pop_avail(&f->q, &f->c);
+	r2 = pvb_virtq_dev_avail_count(&q2);
+	CHECK(f->q.next_used_idx == used);
+	CHECK(r2 == want);
+	if (want < 0) {
+		check_broken(f, r, next);
+		check_same_queue(&f->q, &q2);
+		return r;
+	}
+	CHECK(!f->q.needs_reset);
+	f->avail_end = (uint16_t)(next + want);
+	if (want == 0) {
+		CHECK(r == -EAGAIN && f->q.next_avail_idx == next);
+		f->room = 0;
+		return r;
+	}
+	CHECK(f->q.next_avail_idx == (uint16_t)(next + 1));
+	CHECK(f->q.bad_chains == bad + (r != 0));
+	check_popped(f, &f->c, r, next);
+	if (r != 0)
+		CHECK(f->c.fault == f->q.fault);
+	f->room = 1;
+	r2 = pvb_virtq_dev_pop_next(&q2, &f->c2);
+	CHECK(r2 == r);
+	check_same_chain(&f->c, &f->c2);
+	check_same_queue(&f->q, &q2);
 	return r;
+}
+
+/*
+ * avail_count when the model's count is used up, then pop_next, which pops
+ * what that count saw whatever avail->idx says now; the copy pops with
+ * pop_avail when it would pop this chain too.
+ */
+static int
+pop_next_checked(struct fuzz *f)
+{
+	uint16_t next = f->q.next_avail_idx, pending;
+	uint64_t bad = f->q.bad_chains;
+	struct pvb_virtq_dev q2;
+	int want, r, r2;
+
+	if (f->avail_end == next) {
+		want = ref_avail(f);
+		r = pvb_virtq_dev_avail_count(&f->q);
+		CHECK(r == want);
+		f->room = 0;
+		if (want < 0) {
+			check_broken(f, r, next);
+			CHECK(pvb_virtq_dev_pop_next(&f->q, &f->c) == -EPIPE);
+			return -EPIPE;
+		}
+		f->avail_end = (uint16_t)(next + want);
+		if (want == 0) {
+			CHECK(pvb_virtq_dev_pop_next(&f->q, &f->c) == -EAGAIN);
+			CHECK(f->q.next_avail_idx == next);
+			return -EAGAIN;
+		}
+	}
+	q2 = f->q;
+	r = pvb_virtq_dev_pop_next(&f->q, &f->c);
+	CHECK(f->q.next_avail_idx == (uint16_t)(next + 1) && !f->q.needs_reset);
+	CHECK(f->q.bad_chains == bad + (r != 0));
+	check_popped(f, &f->c, r, next);
+	if (r != 0)
+		CHECK(f->c.fault == f->q.fault);
+	f->room++;
+	pending = (uint16_t)(shared16(&f->avail->idx) - next);
+	if (!f->broken && pending != 0 && pending <= f->q.size) {
+		r2 = pvb_virtq_dev_pop_avail(&q2, &f->c2);
+		CHECK(r2 == r);
+		check_same_chain(&f->c, &f->c2);
+		check_same_queue(&f->q, &q2);
+	}
+	return r;
+}
+
+/*
+ * pop_burst of @p k; the copy pops as many with pop_avail. Answers as
+ * pop_avail would for the last chain popped (kept in f->c), for drain().
+ */
+static int
+pop_burst_checked(struct fuzz *f, uint32_t k)
+{
+	uint16_t next = f->q.next_avail_idx;
+	uint64_t bad = f->q.bad_chains, refused = 0;
+	enum pvb_virtq_fault last = PVB_VIRTQ_OK;
+	struct pvb_virtq_dev q2 = f->q;
+	int want = ref_avail(f), r, r2, ri = 0;
+	uint32_t i, n;
+
+	r = pvb_virtq_dev_pop_burst(&f->q, f->cs, k);
+	if (want < 0) {
+		check_broken(f, r, next);
+		CHECK(pvb_virtq_dev_pop_avail(&q2, &f->c2) == -EPIPE);
+		check_same_queue(&f->q, &q2);
+		return r;
+	}
+	n = k < (uint32_t)want ? k : (uint32_t)want;
+	CHECK(r == (int)n && !f->q.needs_reset);
+	CHECK(f->q.next_avail_idx == (uint16_t)(next + n));
+	f->avail_end = (uint16_t)(next + want);
+	f->room = (uint16_t)n;
+	for (i = 0; i < n; i++) {
+		ri = f->cs[i].fault == PVB_VIRTQ_OK ? 0 : -EBADMSG;
+		check_popped(f, &f->cs[i], ri, (uint16_t)(next + i));
+		refused += ri != 0;
+		if (ri != 0)
+			last = f->cs[i].fault;
+		r2 = pvb_virtq_dev_pop_avail(&q2, &f->c2);
+		CHECK(r2 == ri);
+		check_same_chain(&f->cs[i], &f->c2);
+	}
+	CHECK(f->q.bad_chains == bad + refused);
+	CHECK(refused == 0 || f->q.fault == last);	/* the last refusal's reason */
+	check_same_queue(&f->q, &q2);
+	if (n == 0)
+		return -EAGAIN;
+	memcpy(&f->c, &f->cs[n - 1], sizeof(f->c));
+	return ri;
+}
+
+/* Pop through the input's path (or, mixed, the one @p a picks). */
+static int
+op_pop(struct fuzz *f, unsigned int a)
+{
+	enum pop_path p = f->path == PATH_MIXED ? (enum pop_path)(a % 3) : f->path;
+
+	if (!f->enabled)
+		return op_pop_disabled(f);
+	switch (p) {
+	case PATH_AVAIL:
+		return pop_avail_checked(f);
+	case PATH_NEXT:
+		return pop_next_checked(f);
+	default:
+		return pop_burst_checked(f, 1 + (a & 3));
+	}
+}
+
+/* Give back @p n popped chains: as many as the window holds, nothing shared written. */
+static void
+op_unpop(struct fuzz *f, unsigned int n)
+{
+	uint16_t next = f->q.next_avail_idx, k = (uint16_t)(n < f->room ? n : f->room);
+
+	pvb_virtq_dev_unpop(&f->q, (uint16_t)n);
+	CHECK(f->q.next_avail_idx == (uint16_t)(next - k));
+	f->room = (uint16_t)(f->room - k);
 }
 
 /* The used element at @slot_idx holds {@head, @len}. */
@@ -633,7 +853,46 @@ check_used_elem(const struct fuzz *f, uint16_t slot_idx, uint16_t head, uint32_t
 	CHECK(e.id == head && e.len == len);
 }
 
-/* push_used, or add_used a few times and one write_used_idx. */
+/*
+ * push_used_burst of 1..4 elements: all written and published, or (an id
+ * >= size, or more than size) nothing.
+ */
+static void
+op_push_burst(struct fuzz *f, unsigned int a)
+{
+	struct pvb_virtq_used_elem e[4], before[4];
+	uint16_t next = f->q.next_used_idx, idx = shared16(&f->used->idx);
+	uint32_t n = 1 + (uint32_t)(script_uint(f, 1) & 3), k;
+	bool ok = n <= f->q.size;
+	int rc;
+
+	for (k = 0; k < n; k++) {
+		e[k].id = f->have_head && (a & 8) == 0 && k == 0 ? f->head :
+			  (uint32_t)script_uint(f, a & 1 ? 4 : 2);
+		e[k].len = (uint32_t)script_uint(f, 4);
+		ok &= e[k].id < f->q.size;
+		memcpy(&before[k], &f->used->ring[(uint16_t)(next + k) & (f->q.size - 1)],
+		       sizeof(before[k]));
+	}
+	rc = pvb_virtq_dev_push_used_burst(&f->q, e, n);
+	if (!ok) {
+		CHECK(rc == -EINVAL && f->q.next_used_idx == next);
+		CHECK(shared16(&f->used->idx) == idx);
+		for (k = 0; k < n; k++)
+			CHECK(memcmp(&before[k],
+				     &f->used->ring[(uint16_t)(next + k) & (f->q.size - 1)],
+				     sizeof(before[k])) == 0);
+		return;
+	}
+	CHECK(rc == (int)n);
+	for (k = 0; k < n; k++)
+		check_used_elem(f, (uint16_t)(next + k), (uint16_t)e[k].id, e[k].len);
+	CHECK(f->q.next_used_idx == (uint16_t)(next + n));
+	CHECK(shared16(&f->used->idx) == f->q.next_used_idx);
+	f->room = 0;
+}
+
+/* push_used, or add_used a few times and one write_used_idx, or push_used_burst. */
 static void
 op_push(struct fuzz *f, unsigned int a)
 {
@@ -644,6 +903,10 @@ op_push(struct fuzz *f, unsigned int a)
 
 	if (!f->enabled)
 		return;
+	if ((a & 6) == 6) {
+		op_push_burst(f, a);
+		return;
+	}
 	for (k = 0; k < n; k++) {
 		head = f->have_head && (a & 8) == 0 ? f->head : (uint16_t)script_uint(f, 2);
 		len = a & 1 ? (uint32_t)script_uint(f, 4) : f->head_writable;
@@ -652,6 +915,7 @@ op_push(struct fuzz *f, unsigned int a)
 		CHECK(rc == (head < f->q.size ? 0 : -EINVAL));
 		if (rc != 0)
 			continue;
+		f->room = 0;	/* a used element written closes the unpop window */
 		check_used_elem(f, next, head, len);
 		CHECK(f->q.next_used_idx == (uint16_t)(next + 1));
 		next++;
@@ -810,7 +1074,7 @@ poke_bytes(struct fuzz *f, unsigned int a)
 
 enum op {
 	OP_POP, OP_PUSH, OP_NOTIFY, OP_SUPPRESS, OP_REQUEST, OP_HEADER, OP_RESET,
-	OP_POKE_DESC, OP_POKE_AVAIL, OP_POKE_BYTES, OP_DRAIN, OP_STEP,
+	OP_POKE_DESC, OP_POKE_AVAIL, OP_POKE_BYTES, OP_DRAIN, OP_STEP, OP_UNPOP,
 };
 
 /* Pop up to @n chains, returning each (a refused one with 0 bytes), then decide. */
@@ -821,7 +1085,7 @@ drain(struct fuzz *f, unsigned int n)
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		rc = op_pop(f);
+		rc = op_pop(f, i);
 		if (rc != 0 && rc != -EBADMSG)
 			break;
 		if (rc == -EBADMSG) {
@@ -845,7 +1109,10 @@ run_script(struct fuzz *f)
 
 		switch (b & 15) {
 		case OP_POP:
-			op_pop(f);
+			op_pop(f, a);
+			break;
+		case OP_UNPOP:
+			op_unpop(f, a);
 			break;
 		case OP_PUSH:
 			op_push(f, a);
@@ -900,6 +1167,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(f.q.max_size == f.max_size && f.q.size == 0 && !pvb_virtq_dev_is_valid(&f.q));
 	/* not enabled yet: nothing to pop */
 	CHECK(pvb_virtq_dev_pop_avail(&f.q, &f.c) == -EINVAL);
+	CHECK(pvb_virtq_dev_avail_count(&f.q) == -EINVAL);
+	CHECK(pvb_virtq_dev_pop_burst(&f.q, f.cs, BURST_MAX) == -EINVAL);
+	CHECK(pvb_virtq_dev_pop_next(&f.q, &f.c) == -EAGAIN);
 	setup_queue(&f);
 	run_script(&f);
 	/* at most every chain the ring can hold, and one more to see it empty */
@@ -927,6 +1197,7 @@ struct plant {
 	uint16_t n;		/* queue size */
 	uint64_t features;
 	uint16_t base;
+	uint8_t path;		/* the pop path (input byte 1, bits 2-3) */
 	uint32_t chains;	/* short chains (1..4 buffers) to add */
 	uint32_t long_n;	/* buffers of one long indirect chain, or 0 */
 	/* in region 0; buffers (and some tables) from bufs_off to the end of memory */
@@ -967,6 +1238,7 @@ plant_geometry(struct plant *p, size_t room)
 	p->features = (plant_rand(p) & 1 ? 1ull << PVB_VIRTIO_F_EVENT_IDX : 0) |
 		      (lng || plant_rand(p) & 1 ? 1ull << PVB_VIRTIO_F_INDIRECT_DESC : 0);
 	p->base = plant_rand(p) & 1 ? (uint16_t)(0 - plant_rand(p) % 8) : (uint16_t)plant_rand(p);
+	p->path = (uint8_t)(plant_rand(p) & 3);
 	p->used_off = (pvb_virtq_desc_bytes(p->n) + pvb_virtq_avail_bytes(p->n) + 3) & ~(size_t)3;
 	p->tables_off = (p->used_off + pvb_virtq_used_bytes(p->n) + 15) & ~(size_t)15;
 	p->long_off = p->tables_off + (size_t)p->chains * 64;
@@ -1035,6 +1307,7 @@ plant_chains(struct plant *p)
 	struct pvb_virtq_drv d;
 	uint32_t k, i, nb, nr;
 	uint8_t *m = p->mem;
+	void *tok;
 	size_t t;
 
 	memset(p->mem, 0, p->total);
@@ -1047,6 +1320,7 @@ plant_chains(struct plant *p)
 	if (p->long_n != 0 && d.indirect)
 		plant_long(p, &d);
 	for (k = 0; k < p->chains; k++) {
+		tok = (void *)(uintptr_t)(k + 1);
 		nb = 1 + plant_rand(p) % 4;
 		nr = plant_rand(p) % (nb + 1);
 		for (i = 0; i < nb; i++)
@@ -1060,6 +1334,8 @@ plant_chains(struct plant *p)
 		    pvb_virtq_drv_add_indirect(&d, b, nb, table, p->gpa + t,
 					       (void *)(uintptr_t)(k + 1)) == 0)
 			memcpy(m + t, table, nb * sizeof(*table));
+		else if (nb == 1 && plant_rand(p) % 2 == 0)
+			(void)pvb_virtq_drv_add_burst(&d, b, &tok, 1);
 		else
 			(void)pvb_virtq_drv_add(&d, b, nb, (void *)(uintptr_t)(k + 1));
 	}
@@ -1086,7 +1362,8 @@ plant_header(const struct plant *p, uint8_t *data)
 
 	data[H_NREG] = (uint8_t)(p->nreg - 1);
 	data[H_FEAT] = (uint8_t)(((p->features >> PVB_VIRTIO_F_EVENT_IDX) & 1) |
-				 (((p->features >> PVB_VIRTIO_F_INDIRECT_DESC) & 1) << 1));
+				 (((p->features >> PVB_VIRTIO_F_INDIRECT_DESC) & 1) << 1) |
+				 (p->path << 2));
 	put_le(data + H_MAX, p->n, 2);
 	put_le(data + H_SIZE, p->n, 2);
 	put_le(data + H_BASE, p->base, 2);
