@@ -31,8 +31,11 @@ BACKENDS = ("net_vhost", "net_pvb_vhost")
 # Frame lengths without FCS; 1518 is the VLAN-tagged one
 SIZES = [60, 64, 65, 128, 511, 512, 1000, 1514, 1518, 1519, 2048, 2176, 4000, 8192, 9000]
 # every testpmd: frames up to 9000 bytes (MTU 9000), mbufs for the rings and the
-# bursts in flight, little enough for four processes beside the other suites
-APP = ["--no-flush-rx", "--max-pkt-len=9018", "--total-num-mbufs=4096"]
+# bursts in flight, little enough for four processes beside the other suites;
+# no line printed from another thread when net_vhost's link or vrings change
+# (it would land in the middle of what a command prints)
+APP = ["--no-flush-rx", "--max-pkt-len=9018", "--total-num-mbufs=4096",
+       "--mask-event=intr_lsc", "--mask-event=queue_state"]
 # a whole 9000-byte frame in one mbuf: virtio's Rx without mergeable buffers
 # posts one descriptor per mbuf and cannot chain them. With testpmd's default
 # 2 KB mbufs jumbo frames are chains on every port, and the frontend's virtio
@@ -164,14 +167,27 @@ def port_summary(tp):
     return "\n".join(f"port {i}: {tp.stats(i)}" for i in (0, 1)) + f"\nxstats: {tp.xstats(0)}"
 
 
-def no_errors(name, xs):
-    """Our backend's error counters are zero (stock net_vhost has none), and it
-    never signalled: virtio_user polls and sets VRING_AVAIL_F_NO_INTERRUPT on
-    every ring, which a device should honour."""
+# our backend's xstats that stay 0 with a well-behaved driver: refused
+# chains, headers and messages (per queue: rx_q0_bad_chains, ...), and calls:
+# virtio_user polls and sets VRING_AVAIL_F_NO_INTERRUPT on every ring, which
+# a device should honour
+PVB_ZERO = ("ring_broken", "bad_messages", "_bad_chains", "_bad_headers",
+            "_notifications_sent", "_too_big_packets")
+
+
+def pvb_checks(name, xs, sessions, exact=True):
+    """Our backend's counters: none of PVB_ZERO moved, and @sessions front-end
+    sessions (at least, unless @exact) were seen, all but the last one over.
+    Stock net_vhost has none."""
     if name != "net_pvb_vhost":
         return
-    for k in ("bad_chains", "ring_broken", "notifications_sent"):
-        assert xs.get(k, 0) == 0, xs
+    assert [k for k in xs if k.endswith(PVB_ZERO)], xs
+    for k in xs:
+        if k.endswith(PVB_ZERO):
+            assert xs[k] == 0, (k, xs)
+    n = xs["connects"]
+    assert n == sessions if exact else n >= sessions, xs
+    assert xs["reconnects"] == xs["disconnects"] == n - 1, xs
 
 
 # ---- packet by packet, both ways at once ------------------------------------
@@ -234,7 +250,7 @@ def test_packet_by_packet(vp, tmp_path, case):
     assert fs["rx"] == bs["tx"] == len(to_front), (bs, fs)
     for s in (bs, fs):
         assert s["rx_errors"] == s["rx_missed"] == s["rx_nombuf"] == s["tx_errors"] == 0, s
-    no_errors(vp.name, bx)
+    pvb_checks(vp.name, bx, 1)
 
 
 # ---- the frontend dies mid-traffic ------------------------------------------
@@ -289,9 +305,9 @@ def test_frontend_dies(vp, front_listens):
                    lambda: f"mbufs in use {mbufs_in_use(back)}, at start {start}\n{state()}")
     flood()
     xs = back.xstats(0)
-    no_errors(vp.name, xs)
-    if vp.name == "net_pvb_vhost" and front_listens and "reconnects" in xs:
-        assert xs["reconnects"] >= 2, xs
+    # a connecting backend may reach a killed frontend's socket while the
+    # process is still on its way out: one more session, closed at once
+    pvb_checks(vp.name, xs, 3, exact=not front_listens)
     back.cmd("stop")
     r = back.quit()
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
