@@ -20,7 +20,7 @@
 
 #include "virtq_pvt.h"
 
-#define POP_AHEAD	8	/* a pop asks for the descriptor this many chains on */
+#define POP_AHEAD	8	/* a count asks for the descriptors of this many chains */
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the split ring is little-endian and read natively here"
@@ -358,9 +358,8 @@ walk_chain(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint16_t head)
 
 /*
  * Ask for the descriptor of the chain @p ahead slots after the next one, if
- * counted: its line comes from the driver's cache while we walk the ones
- * before it. The head is read as a hint only (masked; the walk reads and
- * checks it again).
+ * counted: its line is on its way while we walk the ones before it. The
+ * head is read as a hint only (masked; the walk reads and checks it again).
  */
 static inline void
 prefetch_ahead(const struct pvb_virtq_dev *q, uint16_t ahead)
@@ -400,6 +399,7 @@ avail_refresh(struct pvb_virtq_dev *q)
 		return -EPIPE;
 	}
 	q->avail_pending = pending;
+	/* once a burst: a prefetch in every pop cost more than it won (doc/virtq.md) */
 	for (k = 0; k < POP_AHEAD; k++)
 		prefetch_ahead(q, k);
 	return pending;
@@ -412,7 +412,6 @@ pop_one(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c)
 	/* the slot comes from our own cursor; the head from the driver, checked in the walk */
 	uint16_t head = q->avail->ring[q->next_avail_idx & (q->size - 1)];
 
-	prefetch_ahead(q, POP_AHEAD);
 	q->next_avail_idx++;
 	q->avail_pending--;
 	return walk_chain(q, c, head);
