@@ -9,8 +9,9 @@
  * region at guest address VQ_GPA_BASE, and translates every chain it pops.
  *
  *   fwd:  A  pvb_virtq_drv_add_burst(): a burst of chains, one avail->idx store
- *         B  pvb_virtq_dev_avail_count() (one avail->idx load), then
- *            pvb_virtq_dev_pop_next() per chain into one chain struct
+ *         B  pvb_virtq_dev_pop_next() per chain into one chain struct, and
+ *            pvb_virtq_dev_avail_count() (one avail->idx load) when the
+ *            chains it counted last are used up
  *   back: B  pvb_virtq_dev_push_used_burst(): a burst of used elements, one
  *            used->idx store
  *         A  pvb_virtq_drv_get_used_burst(): one used->idx load a burst
@@ -92,29 +93,41 @@ vq_reclaim(struct vq_drv_side *a, void **objs, unsigned int n)
 }
 
 /*
- * B: pop up to @p n chains after one read of avail->idx; the element handed
- * on is the head, which also goes in the used burst (len 0).
+ * B: pop up to @p n chains; the element handed on is the head, which also
+ * goes in the used burst (len 0). The chains the last count saw come
+ * first; avail->idx is read (pvb_virtq_dev_avail_count()) only when they
+ * are used up, at most once a call: an empty poll is one load, and a full
+ * ring is read once in many bursts. (The pending count is the queue's
+ * cursor, read here only to skip a pop_next that would say -EAGAIN.)
  */
 static __rte_always_inline int
 vq_pop(struct vq_dev_side *b, void **objs, unsigned int n)
 {
 	struct pvb_virtq_chain *c = &b->chain;
-	int avail = pvb_virtq_dev_avail_count(&b->dev);
+	bool counted = false;
 	unsigned int i;
+	int rc;
 
-	if (avail <= 0)
-		return avail;
-	if (n > (unsigned int)avail)
-		n = (unsigned int)avail;
 	for (i = 0; i < n; i++) {
+		/* nothing counted (as on an empty poll): count first */
+		rc = b->dev.avail_pending != 0 ? pvb_virtq_dev_pop_next(&b->dev, c) : -EAGAIN;
+		if (rc == -EAGAIN && !counted) {
+			counted = true;
+			rc = pvb_virtq_dev_avail_count(&b->dev);
+			if (rc > 0)
+				rc = pvb_virtq_dev_pop_next(&b->dev, c);
+			else if (rc == 0)
+				rc = -EAGAIN;
+		}
+		if (rc == -EAGAIN)
+			break;
 		/* our own driver posted it: a refusal or any other shape fails the run */
-		if (unlikely(pvb_virtq_dev_pop_next(&b->dev, c) != 0 || c->nb_segs != 1 ||
-			     c->readable_len != VQ_BUF_LEN))
-			return -EBADMSG;
+		if (unlikely(rc != 0 || c->nb_segs != 1 || c->readable_len != VQ_BUF_LEN))
+			return rc < 0 && rc != -EBADMSG ? rc : -EBADMSG;
 		objs[i] = (void *)(uintptr_t)c->head;
 		b->used[i] = (struct pvb_virtq_used_elem){ .id = c->head, .len = 0 };
 	}
-	return (int)n;
+	return (int)i;
 }
 
 /* B: return @p n heads used (nothing written), published with one store. */
