@@ -96,9 +96,10 @@ class Peers:
     def frontend(self, vdevs=(), app=(), devargs="", interactive=True, scatter=False):
         if scatter:
             app = [*app, "--disable-device-start"]
+        if "queue_size=" not in devargs:
+            devargs += f",queue_size={RING}"
         eal = [*self.lcores(self.front_cpu, app), self.prefix(), *self.front_mem, "--vdev",
-               f"net_virtio_user0,path={self.sock},queues=1,queue_size={RING},packed_vq=0"
-               f"{devargs}"]
+               f"net_virtio_user0,path={self.sock},queues=1,packed_vq=0{devargs}"]
         for v in vdevs:
             eal += ["--vdev", v]
         tp = self.testpmd(eal, [*APP, *app], interactive=interactive)
@@ -200,6 +201,12 @@ CASES = {
     "mrg_rxbuf=0,in_order=1": (",mrg_rxbuf=0,in_order=1", True, False),
     "mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0", True, False),
     "mrg_rxbuf=1,in_order=1, 10 KB mbufs": (",mrg_rxbuf=1,in_order=1", True, False),
+    # a 9000-byte frame takes 5 of the 64 Rx buffers; 600 frames go round
+    # each ring many times
+    "mrg_rxbuf=1,in_order=0,queue_size=64": (",mrg_rxbuf=1,in_order=0,queue_size=64", False,
+                                             False),
+    "mrg_rxbuf=0,in_order=0,queue_size=1024": (",mrg_rxbuf=0,in_order=0,queue_size=1024",
+                                               True, False),
     "server=1,mrg_rxbuf=1,in_order=1": (",mrg_rxbuf=1,in_order=1,server=1", False, True),
     "server=1,mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0,server=1", True, True),
 }
