@@ -266,15 +266,14 @@ free_chain(struct pvb_virtq_drv_extra *x, struct free_list *f, uint16_t head)
 
 	for (k = 1; k < n; k++)
 		i = x[i].next;
-	x[i].next = FREE_END;
+	/* the tail's own link is never followed: the count ends the list */
 	if (f->num == 0)
 		f->head = head;
 	else
 		x[f->tail].next = head;
 	f->tail = i;
 	f->num = (uint16_t)(f->num + n);
-	x[head].token = NULL;
-	x[head].ndesc = 0;
+	x[head].token = NULL;	/* not posted: a used id naming it is refused */
 }
 
 int
