@@ -125,10 +125,10 @@ def wait_links(*sides, up=True, timeout=20):
 
 
 def make_frames(seed, count):
-    """Every length of SIZES, then random lengths (as many up to 1514 bytes as
-    above) up to @count frames, to
-    unicast, broadcast and multicast destinations in turn; each with its own
-    random payload and its index in the UDP source port."""
+    """Every length of SIZES, then random lengths (half of them up to 1514
+    bytes) up to @count frames, to unicast, broadcast and multicast
+    destinations in turn; each with its own random payload and its index in
+    the UDP source port."""
     rnd = random.Random(seed)
     src = f"02:00:00:00:00:{seed & 0xff:02x}"
     dsts = [("02:00:00:00:00:99", IP(dst="10.0.0.2")),
