@@ -71,8 +71,7 @@ struct vhost_txq {
 	bool mrg_rxbuf;
 	uint16_t qid;
 	pvb_counter_t packets, bytes, no_buffers, too_big, bad_chains, notifications;
-	struct pvb_virtq_used_elem used[2 * VHOST_USED_BATCH];	/* frames', then bad[] */
-	struct pvb_virtq_used_elem bad[VHOST_USED_BATCH];	/* refused buffers */
+	struct pvb_virtq_used_elem used[VHOST_USED_BATCH];
 	struct pvb_virtq_chain first, chain;	/* a frame's first buffer, the one being filled */
 } __rte_cache_aligned;
 

@@ -37,7 +37,7 @@ vhost_backend_cfg(const struct vhost_port *p, struct pvb_vu_backend_cfg *cfg)
 			(1ull << PVB_VIRTIO_F_INDIRECT_DESC) |
 			(1ull << PVB_VIRTIO_NET_F_MRG_RXBUF) | (1ull << PVB_VIRTIO_NET_F_MTU) |
 			(1ull << PVB_VIRTIO_NET_F_MAC) | (1ull << PVB_VIRTIO_NET_F_STATUS) |
-			(1ull << PVB_VIRTIO_NET_F_MQ);
+			(1ull << PVB_VIRTIO_NET_F_MQ) | (1ull << PVB_VIRTIO_F_IN_ORDER);
 	cfg->protocol_features = (1ull << PVB_VU_PF_MQ) | (1ull << PVB_VU_PF_REPLY_ACK) |
 				 (1ull << PVB_VU_PF_NET_MTU) | (1ull << PVB_VU_PF_STATUS);
 	cfg->queue_pairs = p->queues;

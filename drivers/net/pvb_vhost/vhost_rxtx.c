@@ -224,69 +224,58 @@ tx_put(struct tx_cursor *t, const uint8_t *src, uint32_t len)
 }
 
 /*
- * What a tx burst publishes: the frames' buffers, each frame's contiguous
+ * Buffers are completed in the order they were popped, refused ones
+ * included (so IN_ORDER can be offered): a frame's buffers stay contiguous
  * (a driver takes the num_buffers elements after a frame's first as its
- * rest), then the refused buffers, after every frame.
+ * rest), and a refused buffer in the middle of a frame ends that frame.
  */
-struct tx_batch {
-	uint32_t nused, nbad;
-	uint16_t popped;	/* of the frame being written, refused ones included */
-};
 
-/* A guest receive buffer: every byte writable, room for at least the header. */
+/* Pop a guest receive buffer: every byte writable, room for at least the header. */
 static int
-tx_pop(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct pvb_virtq_chain *c,
-       struct tx_batch *b)
+tx_pop(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct pvb_virtq_chain *c)
 {
-	int rc;
+	int rc = pvb_virtq_dev_pop_next(vq, c);
 
-	for (;;) {
-		if (b->nbad == RTE_DIM(q->bad))
-			return -ENOBUFS;	/* publish what we have; go on next burst */
-		rc = pvb_virtq_dev_pop_next(vq, c);
-		if (rc == -EBADMSG || (rc == 0 && (c->nb_readable != 0 ||
-						   c->writable_len < q->hdr_len))) {
-			b->popped++;
-			pvb_counter_add1w(&q->bad_chains, 1);
-			q->bad[b->nbad++] = (struct pvb_virtq_used_elem){ c->head, 0 };
-			continue;
-		}
-		if (rc == 0)
-			b->popped++;
-		return rc;
+	if (rc == -EBADMSG || (rc == 0 && (c->nb_readable != 0 || c->writable_len < q->hdr_len))) {
+		pvb_counter_add1w(&q->bad_chains, 1);
+		return -EBADMSG;
 	}
+	return rc;
 }
 
 /*
- * Put @p m into the guest's buffers. 0 (consumed), -ENOBUFS or -EAGAIN (no
- * room now: nothing of it taken), -EMSGSIZE (it can never fit: drop it),
- * -EPIPE (broken).
+ * Put @p m into the guest's buffers, its used elements at q->used[*nused].
+ * 0 (sent), -ENOBUFS (no room now: nothing of it taken), -EMSGSIZE (it can
+ * never fit: drop it; nothing taken), -EBADMSG (a refused buffer: whatever
+ * was popped is completed empty, the frame dropped), -EPIPE (broken).
  */
 static int
 vhost_tx_frame(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct rte_mbuf *m,
-	       struct tx_batch *b)
+	       uint32_t *nused)
 {
 	struct pvb_vnet_hdr h = { .num_buffers = 1 };
 	struct tx_cursor t = { .c = &q->first };
 	const struct rte_mbuf *s = m;
-	uint32_t head_slot, left, k, off = 0, nbad;
+	uint32_t head_slot, left, k, off = 0, i;
 	uint16_t nbufs = 1;
 	int rc;
 
-	b->popped = 0;
-	rc = tx_pop(q, vq, &q->first, b);
-	/* refused buffers before the frame's first stay refused, whatever follows */
-	b->popped = rc == 0 ? 1 : 0;
-	nbad = b->nbad;
+	/* refused buffers before the frame's first go back empty; the frame goes on */
+	while ((rc = tx_pop(q, vq, &q->first)) == -EBADMSG) {
+		q->used[(*nused)++] = (struct pvb_virtq_used_elem){ q->first.head, 0 };
+		if (*nused > VHOST_USED_BATCH - TX_MAX_CHAINS)
+			return -ENOBUFS;	/* publish these; the frame waits for the next burst */
+	}
 	if (rc != 0)
-		return rc;
+		return rc == -EAGAIN ? -ENOBUFS : rc;
+	head_slot = *nused;
 	if (!q->mrg_rxbuf && q->first.writable_len < q->hdr_len + (uint64_t)m->pkt_len) {
 		/* without mergeable buffers one buffer must hold it all */
-		rc = -EMSGSIZE;
-		goto undo;
+		pvb_virtq_dev_unpop(vq, 1);
+		return -EMSGSIZE;
 	}
 	tx_put(&t, (const uint8_t *)&h, q->hdr_len);
-	head_slot = b->nused++;
+	(*nused)++;
 	left = m->pkt_len;
 	while (left > 0) {
 		if (off == s->data_len) {
@@ -302,19 +291,27 @@ vhost_tx_frame(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct rte_mbuf *m
 			continue;
 		/* this buffer is full: the next one (mergeable) */
 		if (t.c != &q->first)
-			q->used[b->nused++] = (struct pvb_virtq_used_elem){ t.c->head, t.written };
-		if (nbufs == TX_MAX_CHAINS) {
-			rc = -EMSGSIZE;
-			goto undo_used;
+			q->used[(*nused)++] = (struct pvb_virtq_used_elem){ t.c->head, t.written };
+		rc = nbufs == TX_MAX_CHAINS ? -EMSGSIZE : tx_pop(q, vq, &q->chain);
+		if (rc == -EBADMSG) {
+			/* what the frame took goes back empty, in order, the refused one last */
+			q->used[head_slot] = (struct pvb_virtq_used_elem){ q->first.head, 0 };
+			for (i = head_slot + 1; i < *nused; i++)
+				q->used[i].len = 0;
+			q->used[(*nused)++] = (struct pvb_virtq_used_elem){ q->chain.head, 0 };
+			return rc;
 		}
-		rc = tx_pop(q, vq, &q->chain, b);
-		if (rc != 0)
-			goto undo_used;
+		if (rc != 0) {
+			/* nothing of this frame is published: its buffers go back to the ring */
+			pvb_virtq_dev_unpop(vq, nbufs);
+			*nused = head_slot;
+			return rc == -EAGAIN ? -ENOBUFS : rc;
+		}
 		t = (struct tx_cursor){ .c = &q->chain };
 		nbufs++;
 	}
 	if (t.c != &q->first)
-		q->used[b->nused++] = (struct pvb_virtq_used_elem){ t.c->head, t.written };
+		q->used[(*nused)++] = (struct pvb_virtq_used_elem){ t.c->head, t.written };
 	/* with several buffers the first is full: the header and as much as fit */
 	q->used[head_slot] = (struct pvb_virtq_used_elem){ q->first.head,
 		nbufs == 1 ? t.written : (uint32_t)q->first.writable_len };
@@ -324,13 +321,6 @@ vhost_tx_frame(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct rte_mbuf *m
 		tx_put(&t, (const uint8_t *)&h, q->hdr_len);
 	}
 	return 0;
-undo_used:
-	b->nused = head_slot;
-undo:
-	/* nothing of this frame is published: its buffers go back to the ring */
-	pvb_virtq_dev_unpop(vq, b->popped);
-	b->nbad = nbad;
-	return rc;
 }
 
 uint16_t
@@ -339,9 +329,8 @@ vhost_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	struct vhost_txq *q = queue;
 	struct vhost_port *p = q->p;
 	struct pvb_active *a = &p->act[VHOST_MAX_QUEUES + q->qid];
-	struct tx_batch b = { 0, 0, 0 };
+	uint32_t nused = 0, sent = 0, dropped = 0, i = 0;
 	struct pvb_virtq_dev *vq;
-	uint32_t sent = 0, dropped = 0, i = 0;
 	uint64_t bytes = 0;
 	int avail, rc;
 
@@ -358,25 +347,22 @@ vhost_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 			pvb_counter_add1w(&q->no_buffers, n);
 		goto out;
 	}
-	for (i = 0; i < n && b.nused < VHOST_USED_BATCH - TX_MAX_CHAINS; i++) {
-		rc = vhost_tx_frame(q, vq, pkts[i], &b);
-		if (rc == -EMSGSIZE) {
+	for (i = 0; i < n && nused <= VHOST_USED_BATCH - TX_MAX_CHAINS; i++) {
+		rc = vhost_tx_frame(q, vq, pkts[i], &nused);
+		if (likely(rc == 0)) {
+			bytes += pkts[i]->pkt_len;
+			sent++;
+		} else if (rc == -EMSGSIZE || rc == -EBADMSG) {
 			dropped++;
-			continue;
-		}
-		if (rc != 0) {
+		} else {
 			if (rc == -EPIPE)
 				vhost_broken(p);
 			else
 				pvb_counter_add1w(&q->no_buffers, n - i);
 			break;
 		}
-		bytes += pkts[i]->pkt_len;
-		sent++;
 	}
-	/* refused buffers after every frame: no frame's buffers are split by them */
-	memcpy(&q->used[b.nused], q->bad, b.nbad * sizeof(q->bad[0]));
-	vhost_publish(vq, q->used, b.nused + b.nbad, q->call_fd, &q->notifications);
+	vhost_publish(vq, q->used, nused, q->call_fd, &q->notifications);
 	/* copied or dropped: ours to free */
 	rte_pktmbuf_free_bulk(pkts, i);
 	pvb_counter_add1w(&q->packets, sent);
