@@ -10,7 +10,8 @@ sdk_root=${1:-$top/build/dpdk-sdk}
 
 pkgs=(dpdk dpdk-dev libdpdk-dev meson ninja-build pkg-config gcc clang libclang-rt-14-dev
       libpcap-dev libnuma-dev numactl libcmocka-dev gnuplot-nox python3 python3-pytest
-      python3-scapy xz-utils dpkg-dev iproute2 iputils-ping procps)
+      python3-scapy xz-utils dpkg-dev iproute2 iputils-ping procps
+      qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio kmod)
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then
