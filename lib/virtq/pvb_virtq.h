@@ -145,7 +145,7 @@ struct pvb_virtq_dev {
 	/* private cursors of the pops; cleared by enable and reset */
 	uint16_t avail_pending;		/* chains the last avail idx read saw, not yet popped */
 	uint16_t unpop_start;		/* next_avail_idx at that read or the last used push */
-	const struct pvb_virtq_region *last_region;	/* in mem->r[]: the last buffer's (a hint) */
+	uint32_t last_region;		/* mem->r[] index of the last buffer's region: a hint */
 };
 
 /** A popped chain: host segments, readable ones first. */

@@ -110,7 +110,7 @@ pvb_virtq_dev_enable(struct pvb_virtq_dev *q, const struct pvb_virtq_mem *mem,
 	q->unpop_start = q->next_avail_idx;
 	if (mem == NULL || !pvb_virtq_dev_is_valid(q))
 		return -EINVAL;
-	q->last_region = &mem->r[0];	/* empty (size 0) if the table is */
+	q->last_region = 0;
 	q->desc = ring_ptr(mem, q->desc_table_addr, pvb_virtq_desc_bytes(q->size), 16);
 	q->avail = ring_ptr(mem, q->avail_ring_addr, pvb_virtq_avail_bytes(q->size), 2);
 	q->used = ring_ptr(mem, q->used_ring_addr, pvb_virtq_used_bytes(q->size), 4);
@@ -319,7 +319,7 @@ walk_other(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint16_t head,
 	if (desc_is_single(&d))
 		for (i = 0; i < m->nb_regions; i++)
 			if (virtq_region_holds(&m->r[i], d.addr, d.len)) {
-				q->last_region = &m->r[i];
+				q->last_region = i;
 				chain_single(c, head, &d, &m->r[i]);
 				return 0;
 			}
@@ -347,8 +347,11 @@ walk_chain(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint16_t head)
 	if (unlikely(head >= q->size))
 		return head_fault(q, c, head);
 	memcpy(&d, &q->desc[head], sizeof(d));	/* once: the driver may rewrite it */
-	/* an entry of q->mem's table (set at enable): one the table no longer uses is empty */
-	r = q->last_region;
+	/*
+	 * An index below PVB_VIRTQ_MAX_REGIONS into whatever table q->mem is now
+	 * (a transport may swap it): an entry the table does not use is empty.
+	 */
+	r = &q->mem->r[q->last_region];
 	if (likely(desc_is_single(&d) && virtq_region_holds(r, d.addr, d.len))) {
 		chain_single(c, head, &d, r);
 		return 0;
@@ -602,7 +605,11 @@ pvb_virtq_dev_set_notification(struct pvb_virtq_dev *q, bool suppress)
 	 * pvb_virtq_drv_kick_prepare() (store avail->idx, then load our word).
 	 */
 	pvb_fence_full();
-	/* pairs with the store-release of avail->idx in pvb_virtq_drv_publish() */
+	/*
+	 * Pairs with the store-release of avail->idx in pvb_virtq_drv_publish()
+	 * and pvb_virtq_drv_add_burst(). Chains counted but not popped yet count
+	 * as arrived: next_avail_idx is behind the index then.
+	 */
 	return pvb_load_acquire16(&q->avail->idx) != q->next_avail_idx;
 }
 
