@@ -169,8 +169,10 @@ void pvb_virtq_dev_reset(struct pvb_virtq_dev *q);
 
 /**
  * Resolve the three rings through @p mem (each must lie in one region and be
- * aligned) and take the features; call when the driver sets the queue ready.
- * -EINVAL if not valid, -EFAULT if a ring is outside guest memory.
+ * aligned) and take the features; call when the driver sets the queue ready,
+ * after setting next_avail_idx / next_used_idx if restoring a base. Clears
+ * what the pops counted, whatever the answer. -EINVAL if not valid, -EFAULT
+ * if a ring is outside guest memory.
  */
 int pvb_virtq_dev_enable(struct pvb_virtq_dev *q, const struct pvb_virtq_mem *mem,
 			 uint64_t features);
