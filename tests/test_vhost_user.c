@@ -786,7 +786,8 @@ test_init(void **state)
 		{ "ACCESS_PLATFORM", { BIT(PVB_VIRTIO_F_ACCESS_PLATFORM), 0, 1, 256 } },
 		{ "RING_PACKED", { BIT(PVB_VIRTIO_F_RING_PACKED), 0, 1, 256 } },
 		{ "PF LOG_SHMFD", { F_OFFER, BIT(PVB_VU_PF_LOG_SHMFD), 1, 256 } },
-		{ "PF CONFIGURE_MEM_SLOTS", { F_OFFER, BIT(PVB_VU_PF_CONFIGURE_MEM_SLOTS), 1, 256 } },
+		{ "PF CONFIGURE_MEM_SLOTS",
+		  { F_OFFER, BIT(PVB_VU_PF_CONFIGURE_MEM_SLOTS), 1, 256 } },
 	};
 	struct pvb_vu_backend b;
 	size_t i;
@@ -1248,7 +1249,8 @@ static const struct refusal refusals[] = {
 	/* framing */
 	{ "version 0", L_FRESH, PVB_VU_GET_FEATURES, 0, 0, {0}, 0, {{0}}, {0}, -EPROTO, "version" },
 	{ "version 2", L_FRESH, PVB_VU_GET_FEATURES, 2, 0, {0}, 0, {{0}}, {0}, -EPROTO, "version" },
-	{ "REPLY flag", L_FRESH, PVB_VU_GET_FEATURES, 0x5, 0, {0}, 0, {{0}}, {0}, -EPROTO, "reply" },
+	{ "REPLY flag", L_FRESH, PVB_VU_GET_FEATURES, 0x5, 0, {0}, 0, {{0}}, {0}, -EPROTO,
+	  "reply" },
 	{ "GET_FEATURES size 4", L_FRESH, PVB_VU_GET_FEATURES, V, 4, {0}, 0, {{0}}, {0}, -EPROTO,
 	  "payload of 4 bytes" },
 	{ "SET_FEATURES size 0", L_FRESH, PVB_VU_SET_FEATURES, V, 0, {0}, 0, {{0}}, {0}, -EPROTO,
@@ -1377,7 +1379,8 @@ static const struct refusal refusals[] = {
 	{ "features not offered", L_FRESH, PVB_VU_SET_FEATURES, V, 8, { BIT(PVB_VHOST_F_LOG_ALL) },
 	  0, {{0}}, {0}, -EINVAL, "bits 0x4000000 were not offered" },
 	{ "protocol features not offered", L_FRESH, PVB_VU_SET_PROTOCOL_FEATURES, V, 8,
-	  { BIT(PVB_VU_PF_LOG_SHMFD) | PF_ACK }, 0, {{0}}, {0}, -EINVAL, "bits 0x2 were not offered" },
+	  { BIT(PVB_VU_PF_LOG_SHMFD) | PF_ACK }, 0, {{0}}, {0}, -EINVAL,
+	  "bits 0x2 were not offered" },
 	{ "MTU 67", L_PF, PVB_VU_NET_SET_MTU, V, 8, { 67 }, 0, {{0}}, {0}, -EINVAL, "MTU 67" },
 	{ "MTU 65536", L_PF, PVB_VU_NET_SET_MTU, V, 8, { 65536 }, 0, {{0}}, {0}, -EINVAL,
 	  "MTU 65536" },
@@ -1744,7 +1747,8 @@ test_vnet_check(void **state)
 		if (cases[i].why == NULL && why != NULL)
 			fail_msg("%s: refused (%s)", here, why);
 		if (cases[i].why != NULL && (why == NULL || strcmp(why, cases[i].why) != 0))
-			fail_msg("%s: \"%s\", want \"%s\"", here, why ? why : "sound", cases[i].why);
+			fail_msg("%s: \"%s\", want \"%s\"", here, why ? why : "sound",
+				 cases[i].why);
 	}
 }
 

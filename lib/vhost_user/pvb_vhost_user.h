@@ -69,10 +69,13 @@ const char *pvb_vu_request_str(uint32_t request);
 
 /** What the device offers. */
 struct pvb_vu_backend_cfg {
-	uint64_t features;		/**< virtio bits offered; bit 30 added when protocol_features != 0 */
+	/** virtio bits offered; bit 30 added when protocol_features != 0 */
+	uint64_t features;
 	uint64_t protocol_features;	/**< PVB_VU_PF_* bits offered */
-	uint16_t queue_pairs;		/**< 1..PVB_VU_MAX_QUEUE_PAIRS: GET_QUEUE_NUM; vrings 0..2*qp-1 */
-	uint16_t max_queue_size;	/**< largest SET_VRING_NUM accepted (power of two, <= 32768) */
+	/** 1..PVB_VU_MAX_QUEUE_PAIRS: GET_QUEUE_NUM; vrings 0..2*qp-1 */
+	uint16_t queue_pairs;
+	/** largest SET_VRING_NUM accepted (power of two, <= 32768) */
+	uint16_t max_queue_size;
 };
 
 /** One mapped region of the memory table. */

@@ -137,7 +137,8 @@ check_vrings(struct pvb_vu_backend *b, const struct pvb_vu_map *map, uint32_t n,
 		rc = vu_vring_translate(b, i, map, n, mem, &q);
 		if (rc != 0) {
 			memcpy(why, b->error, sizeof(why));
-			return vu_refuse(b, rc, "the new table leaves a started vring out: %s", why);
+			return vu_refuse(b, rc, "the new table leaves a started vring out: %s",
+					 why);
 		}
 	}
 	return 0;

@@ -105,7 +105,8 @@ vu_vring_translate(struct pvb_vu_backend *b, uint32_t index, const struct pvb_vu
 	if (!vr->addr_set)
 		return vu_refuse(b, -EINVAL, "vring %u: no addresses yet (SET_VRING_ADDR)", index);
 	if (nmap == 0)
-		return vu_refuse(b, -EINVAL, "vring %u: no memory table yet (SET_MEM_TABLE)", index);
+		return vu_refuse(b, -EINVAL, "vring %u: no memory table yet (SET_MEM_TABLE)",
+				 index);
 	/* VIRTIO 1.2 §2.7: alignments 16, 2, 4; sizes with the event words */
 	rc = ring_gpa(b, index, "descriptor table", map, nmap, vr->addr.desc,
 		      pvb_virtq_desc_bytes(n), 16, &desc);

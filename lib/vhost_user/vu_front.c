@@ -85,7 +85,8 @@ wait_reply(struct pvb_vu_frontend *f, const struct pvb_vu_msg *m, struct pvb_vu_
 	if (reply->hdr.flags != VU_REPLY_FLAGS || reply->hdr.request != m->hdr.request ||
 	    reply->hdr.size != size)
 		return front_fail(f, -EPROTO, "%s: reply request %u flags %#x size %u, want "
-				  "request %u flags %#x size %u", pvb_vu_request_str(m->hdr.request),
+				  "request %u flags %#x size %u",
+				  pvb_vu_request_str(m->hdr.request),
 				  reply->hdr.request, reply->hdr.flags, reply->hdr.size,
 				  m->hdr.request, VU_REPLY_FLAGS, size);
 	return 0;

@@ -19,7 +19,8 @@
 #define VU_BIT(n)	(1ull << (n))
 
 _Static_assert(PVB_VU_MAX_REGIONS <= PVB_VIRTQ_MAX_REGIONS, "a memory table fits lib/virtq's");
-_Static_assert(PVB_VU_MAX_VRINGS <= PVB_VU_VRING_IDX_MASK + 1, "a vring fd message names any vring");
+_Static_assert(PVB_VU_MAX_VRINGS <= PVB_VU_VRING_IDX_MASK + 1,
+	       "a vring fd message names any vring");
 
 /* Put the reason in b->error; returns @p err. */
 int vu_refuse(struct pvb_vu_backend *b, int err, const char *fmt, ...)

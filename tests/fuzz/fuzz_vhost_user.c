@@ -548,7 +548,8 @@ static void
 op_pop(struct in *in)
 {
 	uint8_t sel = get8(in);
-	uint32_t v = (sel & 0x80) ? sel % PVB_VU_MAX_VRINGS : sel % 4u, count = get8(in) % 8u + 1, i;
+	uint32_t v = (sel & 0x80) ? sel % PVB_VU_MAX_VRINGS : sel % 4u;
+	uint32_t count = get8(in) % 8u + 1, i;
 	struct pvb_virtq_dev *q = &g.b.vr[v].q;
 	int rc;
 
