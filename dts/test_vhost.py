@@ -22,9 +22,11 @@ import os
 import random
 import re
 import secrets
+import shutil
+import subprocess
 
 import pytest
-from conftest import pmd_path, read_pcap, wait_until, write_pcap
+from conftest import pmd_path, read_pcap, runtime_dir, wait_until, write_pcap
 from scapy.all import Dot1Q, Ether, IP, IPv6, UDP
 
 BACKENDS = ("net_vhost", "net_pvb_vhost")
@@ -58,15 +60,21 @@ def backend(request, build):
 
 
 @pytest.fixture
-def vp(testpmd, backend, cpu_pair, eal_mem, short_dir):
-    """Start backend and frontend testpmds on the socket short_dir/s."""
-    return Peers(testpmd, backend, cpu_pair, eal_mem, os.path.join(short_dir, "s"))
+def vp(procs, testpmd, backend, cpu_pair, eal_mem, short_dir):
+    """Start backend and frontend testpmds on the socket short_dir/s; at the
+    end the processes die first, then their EAL runtime directories go."""
+    peers = Peers(testpmd, backend, cpu_pair, eal_mem, os.path.join(short_dir, "s"))
+    yield peers
+    procs.cleanup()
+    for prefix in peers.prefixes:
+        shutil.rmtree(runtime_dir(prefix), ignore_errors=True)
 
 
 class Peers:
     def __init__(self, testpmd, backend, cpu_pair, eal_mem, sock):
         self.testpmd, self.sock = testpmd, sock
         self.name, self.load = backend
+        self.prefixes = []
         self.front_cpu, self.back_cpu = cpu_pair
         # virtio_user shares its memory by file descriptor, one per segment
         # list and at most 8: one file per list, not one per huge page
@@ -78,10 +86,10 @@ class Peers:
         n = next((int(a.split("=")[1]) for a in app if a.startswith("--nb-cores=")), 1)
         return ["--lcores", ",".join(f"{i}@{cpu}" for i in range(n + 1))]
 
-    @staticmethod
-    def prefix():
+    def prefix(self):
         # two --in-memory processes still must not share a prefix
-        return f"--file-prefix=pvbvh{secrets.token_hex(4)}"
+        self.prefixes.append(f"pvbvh{secrets.token_hex(4)}")
+        return f"--file-prefix={self.prefixes[-1]}"
 
     def backend(self, vdevs=(), app=(), client=False):
         devargs = f"iface={self.sock}" + (",client=1" if client else "")
@@ -321,3 +329,38 @@ def test_frontend_dies(vp, front_listens):
     back.cmd("stop")
     r = back.quit()
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+
+
+# ---- devargs ------------------------------------------------------------------
+
+BAD = {
+    "no iface": ("", "net_pvb_vhost0: give exactly one iface="),
+    "two ifaces": ("iface={S},iface={S}2", "net_pvb_vhost0: give exactly one iface="),
+    "client=2": ("iface={S},client=2", "net_pvb_vhost0: client must be 0 or 1"),
+    "queues=0": ("iface={S},queues=0", "net_pvb_vhost0: queues must be 1..8"),
+    "queues=9": ("iface={S},queues=9", "net_pvb_vhost0: queues must be 1..8"),
+    "mtu=10": ("iface={S},mtu=10", "net_pvb_vhost0: mtu must be 68..9702"),
+    "group mac": ("iface={S},mac=01:00:00:00:00:01", "net_pvb_vhost0: mac must be a unicast"),
+    "unknown key": ("iface={S},bogus=1",
+                    'net_pvb_vhost0: cannot parse "iface={S},bogus=1"; known: iface,'),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_devargs(procs, build, eal_mem, one_lcore, short_dir, case):
+    """A bad devarg fails the probe with one line that names it, and leaves no socket."""
+    so = os.path.join(build, "drivers", "librte_net_pvb_vhost.so")
+    if not os.path.exists(so):
+        pytest.skip(f"net_pvb_vhost not built yet ({so} missing)")
+    args, msg = BAD[case]
+    sock = os.path.join(short_dir, "s")
+    vdev = "net_pvb_vhost0" + ("," + args.replace("{S}", sock) if args else "")
+    # stdin at EOF: a testpmd that probed anyway would exit at "Press enter"
+    r = procs.run(["dpdk-testpmd", *one_lcore, "--no-pci", *eal_mem, "-d",
+                   pmd_path("pvb_vhost", build), "--vdev", vdev, "--",
+                   "--total-num-mbufs=2048"], timeout=30, stdin=subprocess.DEVNULL)
+    log = r.stdout + r.stderr
+    assert r.returncode != 0, log
+    assert [ln for ln in log.splitlines() if msg.replace("{S}", sock) in ln], log
+    assert "failed to initialize net_pvb_vhost0 device" in log
+    assert not os.path.exists(sock)

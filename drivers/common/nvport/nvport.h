@@ -37,6 +37,7 @@
 #include <rte_kvargs.h>
 
 #include "nvchan.h"
+#include "pvb_ethdev.h"
 #include "pvb_handover.h"
 
 struct rte_vdev_device;
@@ -370,21 +371,6 @@ int nvport_remove(struct rte_vdev_device *vdev);
 
 /** The side of @p port_id, as this process probed it. */
 const struct nvport_side *nvport_side_of(uint16_t port_id);
-
-/** A devarg with an unsigned value in [min, max], a multiple of @p multiple. */
-struct nvport_u32_arg {
-	const char *key;
-	uint32_t *v;
-	uint32_t min, max, multiple;
-};
-
-/** Process the u32 devargs of @p a[0..n); logs the first bad one. 0 or -EINVAL. */
-int nvport_parse_u32s(const struct nvport *p, struct rte_kvargs *kv, const char *name,
-		      const struct nvport_u32_arg *a, unsigned int n);
-
-/** A unicast MAC devarg @p key into @p mac; 0 (absent or good), 1 (given) or -EINVAL. */
-int nvport_parse_mac(const struct nvport *p, struct rte_kvargs *kv, const char *name,
-		     const char *key, struct rte_ether_addr *mac);
 
 /* ---- rx interrupts (nvport_intr.c) ------------------------------------------------ */
 

@@ -127,18 +127,8 @@ nvport_deadline_passed(const struct nvport *p)
 void
 nvport_link_update(struct nvport *p, bool up)
 {
-	struct rte_eth_dev *dev = &rte_eth_devices[p->port_id];
-	struct rte_eth_link link = {
-		.link_speed = RTE_ETH_SPEED_NUM_10G,
-		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
-		.link_autoneg = RTE_ETH_LINK_FIXED,
-		/* relaxed: only the control thread writes state */
-		.link_status = up && pvb_load_relaxed(&p->state) == NVPORT_DATA,
-	};
-
-	/* 0: the status changed */
-	if (rte_eth_linkstatus_set(dev, &link) == 0 && dev->data->dev_conf.intr_conf.lsc)
-		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+	/* relaxed: only the control thread writes state */
+	pvb_eth_link_set(p->port_id, up && pvb_load_relaxed(&p->state) == NVPORT_DATA);
 }
 
 struct rte_mbuf *

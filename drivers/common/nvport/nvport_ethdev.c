@@ -72,8 +72,7 @@ static int
 nvport_start(struct rte_eth_dev *dev)
 {
 	nvport_of(dev)->started = true;
-	dev->data->rx_queue_state[0] = RTE_ETH_QUEUE_STATE_STARTED;
-	dev->data->tx_queue_state[0] = RTE_ETH_QUEUE_STATE_STARTED;
+	pvb_eth_queues_state(dev, RTE_ETH_QUEUE_STATE_STARTED);
 	return 0;	/* the control thread follows `started` */
 }
 
@@ -81,8 +80,7 @@ static int
 nvport_stop(struct rte_eth_dev *dev)
 {
 	nvport_of(dev)->started = false;
-	dev->data->rx_queue_state[0] = RTE_ETH_QUEUE_STATE_STOPPED;
-	dev->data->tx_queue_state[0] = RTE_ETH_QUEUE_STATE_STOPPED;
+	pvb_eth_queues_state(dev, RTE_ETH_QUEUE_STATE_STOPPED);
 	return 0;
 }
 
@@ -136,22 +134,6 @@ nvport_txq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsign
 	p->txq.port = p;
 	dev->data->tx_queues[qid] = &p->txq;
 	return 0;
-}
-
-/* The queues live in the port: nothing to release. */
-static void
-nvport_queue_release(struct rte_eth_dev *dev, uint16_t qid)
-{
-	RTE_SET_USED(dev);
-	RTE_SET_USED(qid);
-}
-
-static int
-nvport_link_get(struct rte_eth_dev *dev, int wait)
-{
-	RTE_SET_USED(dev);
-	RTE_SET_USED(wait);
-	return 0;	/* the control thread sets the link as the channel moves */
 }
 
 static int
@@ -316,11 +298,11 @@ static const struct eth_dev_ops nvport_ops = {
 	.dev_close = nvport_close,
 	.rx_queue_setup = nvport_rxq_setup,
 	.tx_queue_setup = nvport_txq_setup,
-	.rx_queue_release = nvport_queue_release,
-	.tx_queue_release = nvport_queue_release,
+	.rx_queue_release = pvb_eth_queue_release,
+	.tx_queue_release = pvb_eth_queue_release,
 	.rx_queue_intr_enable = nvport_rx_intr_enable,
 	.rx_queue_intr_disable = nvport_rx_intr_disable,
-	.link_update = nvport_link_get,
+	.link_update = pvb_eth_link_get,
 	.stats_get = nvport_stats_get,
 	.stats_reset = nvport_stats_reset,
 	.xstats_get = nvport_xstats_get,
@@ -342,126 +324,26 @@ static const struct eth_dev_ops nvport_ops = {
  */
 static const struct eth_dev_ops nvport_secondary_ops = {
 	.dev_infos_get = nvport_infos,
-	.link_update = nvport_link_get,
+	.link_update = pvb_eth_link_get,
 	.stats_get = nvport_stats_get,
 	.xstats_get = nvport_xstats_get,
 	.xstats_get_names = nvport_xstats_names,
 };
 
-static uint16_t
-nvport_no_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
-{
-	RTE_SET_USED(q);
-	RTE_SET_USED(pkts);
-	RTE_SET_USED(n);
-	return 0;
-}
-
 /* ---- devargs ---------------------------------------------------------------- */
-
-static int
-nvport_kv_u32(const char *key, const char *v, void *arg)
-{
-	const struct nvport_u32_arg *a = arg;
-	unsigned long long x;
-	char *end;
-
-	RTE_SET_USED(key);
-	if (v == NULL || *v < '0' || *v > '9')
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(v, &end, 10);
-	if (errno != 0 || *end != '\0' || x < a->min || x > a->max || x % a->multiple != 0)
-		return -EINVAL;
-	*a->v = (uint32_t)x;
-	return 0;
-}
-
-int
-nvport_parse_u32s(const struct nvport *p, struct rte_kvargs *kv, const char *name,
-		  const struct nvport_u32_arg *a, unsigned int n)
-{
-	const struct nvport_side *side = nvport_side_of(p->port_id);
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		if (rte_kvargs_process(kv, a[i].key, nvport_kv_u32, (void *)(uintptr_t)&a[i]) == 0)
-			continue;
-		if (a[i].min == 0 && a[i].max == 1)
-			NVPORT_LOG(side, ERR, "%s: %s must be 0 or 1", name, a[i].key);
-		else if (a[i].multiple > 1)
-			NVPORT_LOG(side, ERR, "%s: %s must be %u..%u, a multiple of %u", name,
-				a[i].key, a[i].min, a[i].max, a[i].multiple);
-		else
-			NVPORT_LOG(side, ERR, "%s: %s must be %u..%u", name, a[i].key, a[i].min,
-				a[i].max);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int
-nvport_kv_mac(const char *key, const char *v, void *arg)
-{
-	struct rte_ether_addr *mac = arg;
-
-	RTE_SET_USED(key);
-	if (v == NULL || rte_ether_unformat_addr(v, mac) != 0)
-		return -EINVAL;
-	/* a group address cannot be a port's address */
-	return rte_is_unicast_ether_addr(mac) ? 0 : -EINVAL;
-}
-
-int
-nvport_parse_mac(const struct nvport *p, struct rte_kvargs *kv, const char *name,
-		 const char *key, struct rte_ether_addr *mac)
-{
-	const struct nvport_side *side = nvport_side_of(p->port_id);
-
-	if (rte_kvargs_count(kv, key) == 0)
-		return 0;
-	if (rte_kvargs_process(kv, key, nvport_kv_mac, mac) != 0) {
-		NVPORT_LOG(side, ERR, "%s: %s must be a unicast xx:xx:xx:xx:xx:xx", name, key);
-		return -EINVAL;
-	}
-	return 1;
-}
-
-static int
-nvport_kv_path(const char *key, const char *v, void *arg)
-{
-	RTE_SET_USED(key);
-	if (v == NULL || v[0] == '\0' || strlen(v) >= sizeof(((struct nvport *)0)->path))
-		return -EINVAL;
-	strlcpy(arg, v, sizeof(((struct nvport *)0)->path));
-	return 0;
-}
 
 static int
 nvport_parse(struct rte_vdev_device *vdev, const struct nvport_side *side, struct nvport *p)
 {
-	const char *name = rte_vdev_device_name(vdev), *args = rte_vdev_device_args(vdev);
-	struct rte_kvargs *kv = rte_kvargs_parse(args != NULL ? args : "", side->args);
-	char known[256] = "";
-	unsigned int i;
+	struct rte_kvargs *kv = pvb_devargs_parse(*side->logtype, vdev, side->args);
+	const char *name = rte_vdev_device_name(vdev);
 	int rc;
 
-	if (kv == NULL) {
-		for (i = 0; side->args[i] != NULL; i++)
-			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-				 i > 0 ? ", " : "", side->args[i]);
-		NVPORT_LOG(side, ERR, "%s: cannot parse \"%s\"; known: %s", name, args, known);
+	if (kv == NULL)
 		return -EINVAL;
-	}
-	if (rte_kvargs_count(kv, "path") != 1) {
-		NVPORT_LOG(side, ERR, "%s: give exactly one path=<unix socket>", name);
-		rc = -EINVAL;
-	} else if (rte_kvargs_process(kv, "path", nvport_kv_path, p->path) != 0) {
-		NVPORT_LOG(side, ERR, "%s: path must be 1..%zu bytes", name, sizeof(p->path) - 1);
-		rc = -EINVAL;
-	} else {
+	rc = pvb_devargs_path(*side->logtype, kv, name, "path", p->path, sizeof(p->path));
+	if (rc == 0)
 		rc = side->parse(p, kv, name);
-	}
 	rte_kvargs_free(kv);
 	return rc;
 }
@@ -471,19 +353,12 @@ nvport_parse(struct rte_vdev_device *vdev, const struct nvport_side *side, struc
 static int
 nvport_probe_secondary(struct rte_vdev_device *vdev, const struct nvport_side *side)
 {
-	const char *name = rte_vdev_device_name(vdev);
-	struct rte_eth_dev *dev = rte_eth_dev_attach_secondary(name);
+	struct rte_eth_dev *dev = pvb_eth_probe_secondary(*side->logtype, vdev,
+							  &nvport_secondary_ops);
 
-	if (dev == NULL) {
-		NVPORT_LOG(side, ERR, "%s: not found in the primary process", name);
+	if (dev == NULL)
 		return -ENODEV;
-	}
 	nvport_sides[dev->data->port_id] = side;
-	dev->dev_ops = &nvport_secondary_ops;
-	dev->device = &vdev->device;
-	dev->rx_pkt_burst = nvport_no_burst;
-	dev->tx_pkt_burst = nvport_no_burst;
-	rte_eth_dev_probing_finish(dev);
 	return 0;
 }
 

@@ -37,25 +37,13 @@ nvport_intr_setup(struct rte_eth_dev *dev)
 {
 	struct nvport *p = dev->data->dev_private;
 	struct epoll_event ev = { .events = EPOLLIN };
-	struct rte_intr_handle *h;
 
 	p->intr_ep = epoll_create1(EPOLL_CLOEXEC);
 	p->intr_self = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->intr_ep < 0 || p->intr_self < 0 ||
 	    epoll_ctl(p->intr_ep, EPOLL_CTL_ADD, p->intr_self, &ev) != 0)
 		return -errno;
-	h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
-	if (h == NULL)
-		return -ENOMEM;
-	dev->intr_handle = h;
-	if (rte_intr_type_set(h, RTE_INTR_HANDLE_VDEV) != 0 || rte_intr_fd_set(h, -1) != 0 ||
-	    rte_intr_nb_efd_set(h, 1) != 0 || rte_intr_max_intr_set(h, 2) != 0 ||
-	    rte_intr_efd_counter_size_set(h, 0) != 0 ||
-	    rte_intr_efds_index_set(h, 0, p->intr_ep) != 0 ||
-	    rte_intr_vec_list_alloc(h, "pvb_nvport_intr", 1) != 0 ||
-	    rte_intr_vec_list_index_set(h, 0, RTE_INTR_VEC_RXTX_OFFSET) != 0)
-		return -ENOMEM;
-	return 0;
+	return pvb_eth_intr_alloc(dev, &p->intr_ep, 1, "pvb_nvport_intr");
 }
 
 void
@@ -63,11 +51,7 @@ nvport_intr_free(struct rte_eth_dev *dev)
 {
 	struct nvport *p = dev->data->dev_private;
 
-	if (dev->intr_handle != NULL) {
-		rte_intr_vec_list_free(dev->intr_handle);
-		rte_intr_instance_free(dev->intr_handle);
-		dev->intr_handle = NULL;
-	}
+	pvb_eth_intr_free(dev);
 	if (p->intr_ep >= 0)
 		close(p->intr_ep);
 	if (p->intr_self >= 0)

@@ -21,7 +21,7 @@ netvsc_parse(struct nvport *p, struct rte_kvargs *kv, const char *name)
 {
 	struct netvsc_port *g = netvsc_port(p);
 	uint32_t zc = 1;
-	const struct nvport_u32_arg num[] = {
+	const struct pvb_u32_arg num[] = {
 		{ "ring_kb", &g->ring_kb, 8, 65536, 4 },
 		{ "rxbuf_mb", &g->rxbuf_mb, 1, 1024, 1 },
 		{ "txbuf_mb", &g->txbuf_mb, 1, 1024, 1 },
@@ -43,8 +43,8 @@ netvsc_parse(struct nvport *p, struct rte_kvargs *kv, const char *name)
 	p->copybreak = 0;
 	g->gc.sock = -1;
 	g->agg_sect = -1;
-	rc = nvport_parse_mac(p, kv, name, "mac", &p->mac);
-	if (rc < 0 || nvport_parse_u32s(p, kv, name, num, RTE_DIM(num)) != 0)
+	rc = pvb_devargs_mac(netvsc_logtype, kv, name, "mac", &p->mac);
+	if (rc < 0 || pvb_devargs_u32s(netvsc_logtype, kv, name, num, RTE_DIM(num)) != 0)
 		return -EINVAL;
 	/* until the host's offer says otherwise */
 	g->mac_given = rc == 1;

@@ -35,7 +35,7 @@ static int
 netvsp_parse(struct nvport *p, struct rte_kvargs *kv, const char *name)
 {
 	struct netvsp_port *v = netvsp_port(p);
-	const struct nvport_u32_arg num[] = {
+	const struct pvb_u32_arg num[] = {
 		{ "mtu", &p->mtu, RTE_ETHER_MIN_MTU, 9216, 1 },
 		{ "copybreak", &p->copybreak, 0, UINT16_MAX, 1 },
 		{ "section_size", &v->section_size, 512, 65536, 64 },
@@ -45,8 +45,8 @@ netvsp_parse(struct nvport *p, struct rte_kvargs *kv, const char *name)
 	v->lfd = -1;
 	v->hc.sock = -1;
 	p->mtu = RTE_ETHER_MTU;
-	rc = nvport_parse_mac(p, kv, name, "mac", &v->guest_mac);
-	if (rc < 0 || nvport_parse_u32s(p, kv, name, num, RTE_DIM(num)) != 0)
+	rc = pvb_devargs_mac(netvsp_logtype, kv, name, "mac", &v->guest_mac);
+	if (rc < 0 || pvb_devargs_u32s(netvsp_logtype, kv, name, num, RTE_DIM(num)) != 0)
 		return -EINVAL;
 	if (rc == 0)
 		netvsp_default_mac(p->path, &v->guest_mac);

@@ -30,6 +30,7 @@
 #include <rte_ether.h>
 #include <rte_log.h>
 
+#include "pvb_ethdev.h"
 #include "pvb_handover.h"
 #include "pvb_vhost_user.h"
 

@@ -47,20 +47,9 @@ vhost_backend_cfg(const struct vhost_port *p, struct pvb_vu_backend_cfg *cfg)
 static void
 vhost_link(struct vhost_port *p, bool up)
 {
-	struct rte_eth_dev *dev = &rte_eth_devices[p->port_id];
-	struct rte_eth_link link = {
-		.link_speed = RTE_ETH_SPEED_NUM_10G,
-		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
-		.link_autoneg = RTE_ETH_LINK_FIXED,
-		.link_status = up,
-	};
-
-	/* 0: the status changed */
-	if (rte_eth_linkstatus_set(dev, &link) == 0) {
+	if (rte_eth_devices[p->port_id].data->dev_link.link_status != up)
 		LOG(INFO, "%s: link %s", p->iface, up ? "up" : "down");
-		if (dev->data->dev_conf.intr_conf.lsc)
-			rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
-	}
+	pvb_eth_link_set(p->port_id, up);
 }
 
 /* Take the vrings back from the bursts: after it, nothing of the session is in use. */

@@ -5,7 +5,6 @@
 /* net_pvb_vhost: devargs, probe, and the ethdev operations, stats and xstats. */
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,26 +66,16 @@ vhost_infos(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 static int
 vhost_start(struct rte_eth_dev *dev)
 {
-	uint16_t q;
-
 	vhost_of(dev)->started = true;
-	for (q = 0; q < dev->data->nb_rx_queues; q++)
-		dev->data->rx_queue_state[q] = RTE_ETH_QUEUE_STATE_STARTED;
-	for (q = 0; q < dev->data->nb_tx_queues; q++)
-		dev->data->tx_queue_state[q] = RTE_ETH_QUEUE_STATE_STARTED;
+	pvb_eth_queues_state(dev, RTE_ETH_QUEUE_STATE_STARTED);
 	return 0;
 }
 
 static int
 vhost_stop(struct rte_eth_dev *dev)
 {
-	uint16_t q;
-
 	vhost_of(dev)->started = false;
-	for (q = 0; q < dev->data->nb_rx_queues; q++)
-		dev->data->rx_queue_state[q] = RTE_ETH_QUEUE_STATE_STOPPED;
-	for (q = 0; q < dev->data->nb_tx_queues; q++)
-		dev->data->tx_queue_state[q] = RTE_ETH_QUEUE_STATE_STOPPED;
+	pvb_eth_queues_state(dev, RTE_ETH_QUEUE_STATE_STOPPED);
 	return 0;
 }
 
@@ -142,22 +131,6 @@ vhost_txq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigne
 	RTE_SET_USED(conf);
 	dev->data->tx_queues[qid] = &p->txq[qid];
 	return 0;
-}
-
-/* The queues live in the port: nothing to release. */
-static void
-vhost_queue_release(struct rte_eth_dev *dev, uint16_t qid)
-{
-	RTE_SET_USED(dev);
-	RTE_SET_USED(qid);
-}
-
-static int
-vhost_link_get(struct rte_eth_dev *dev, int wait)
-{
-	RTE_SET_USED(dev);
-	RTE_SET_USED(wait);
-	return 0;	/* the control thread sets the link as the front-end comes and goes */
 }
 
 static int
@@ -334,11 +307,11 @@ static const struct eth_dev_ops vhost_ops = {
 	.dev_close = vhost_close,
 	.rx_queue_setup = vhost_rxq_setup,
 	.tx_queue_setup = vhost_txq_setup,
-	.rx_queue_release = vhost_queue_release,
-	.tx_queue_release = vhost_queue_release,
+	.rx_queue_release = pvb_eth_queue_release,
+	.tx_queue_release = pvb_eth_queue_release,
 	.rx_queue_intr_enable = vhost_rx_intr_enable,
 	.rx_queue_intr_disable = vhost_rx_intr_disable,
-	.link_update = vhost_link_get,
+	.link_update = pvb_eth_link_get,
 	.stats_get = vhost_stats_get,
 	.stats_reset = vhost_stats_reset,
 	.xstats_get = vhost_xstats_get,
@@ -355,128 +328,42 @@ static const struct eth_dev_ops vhost_ops = {
 /* A secondary process sees the port and its counters; the datapath is the primary's. */
 static const struct eth_dev_ops vhost_secondary_ops = {
 	.dev_infos_get = vhost_infos,
-	.link_update = vhost_link_get,
+	.link_update = pvb_eth_link_get,
 	.stats_get = vhost_stats_get,
 	.xstats_get = vhost_xstats_get,
 	.xstats_get_names = vhost_xstats_names,
 };
 
-static uint16_t
-vhost_no_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
-{
-	RTE_SET_USED(queue);
-	RTE_SET_USED(pkts);
-	RTE_SET_USED(n);
-	return 0;
-}
-
 /* ---- devargs ------------------------------------------------------------------ */
-
-static int
-kv_iface(const char *key, const char *value, void *opaque)
-{
-	struct vhost_port *p = opaque;
-
-	RTE_SET_USED(key);
-	return value[0] != '\0' && strlcpy(p->iface, value, sizeof(p->iface)) <
-	       sizeof(p->iface) ? 0 : -1;
-}
-
-static int
-kv_u32(const char *key, const char *value, void *opaque)
-{
-	uint32_t *v = opaque;
-	char *end;
-	unsigned long x;
-
-	RTE_SET_USED(key);
-	errno = 0;
-	x = strtoul(value, &end, 0);
-	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || x > UINT32_MAX)
-		return -1;
-	*v = (uint32_t)x;
-	return 0;
-}
-
-static int
-kv_mac(const char *key, const char *value, void *opaque)
-{
-	struct rte_ether_addr *mac = opaque;
-
-	RTE_SET_USED(key);
-	return rte_ether_unformat_addr(value, mac) == 0 && rte_is_unicast_ether_addr(mac) &&
-	       !rte_is_zero_ether_addr(mac) ? 0 : -1;
-}
-
-/* A u32 devarg in [min, max]; absent keeps *v. */
-static int
-vhost_u32_arg(struct rte_kvargs *kv, const char *name, const char *key, uint32_t *v,
-	      uint32_t min, uint32_t max)
-{
-	if (rte_kvargs_count(kv, key) > 1 || rte_kvargs_process(kv, key, kv_u32, v) != 0 ||
-	    *v < min || *v > max) {
-		LOG(ERR, "%s: %s must be given once, as an integer in %u..%u", name, key, min, max);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static int
 vhost_parse(struct rte_vdev_device *vdev, struct vhost_port *p)
 {
-	const char *name = rte_vdev_device_name(vdev), *args = rte_vdev_device_args(vdev);
-	struct rte_kvargs *kv = rte_kvargs_parse(args != NULL ? args : "", vhost_args);
+	struct rte_kvargs *kv = pvb_devargs_parse(vhost_logtype, vdev, vhost_args);
+	const char *name = rte_vdev_device_name(vdev);
 	uint32_t client = 0, queues = 1, mtu = RTE_ETHER_MTU;
-	int rc = -EINVAL;
+	const struct pvb_u32_arg num[] = {
+		{ "client", &client, 0, 1, 1 },
+		{ "queues", &queues, 1, VHOST_MAX_QUEUES, 1 },
+		{ "mtu", &mtu, RTE_ETHER_MIN_MTU, VHOST_MAX_MTU, 1 },
+	};
+	int rc;
 
-	if (kv == NULL) {
-		LOG(ERR, "%s: cannot parse \"%s\"; known: iface, client, queues, mac, mtu", name,
-		    args);
+	if (kv == NULL)
 		return -EINVAL;
-	}
-	if (rte_kvargs_count(kv, "iface") != 1 ||
-	    rte_kvargs_process(kv, "iface", kv_iface, p) != 0) {
-		LOG(ERR, "%s: give exactly one iface=<unix socket path> of 1..%zu bytes", name,
-		    sizeof(p->iface) - 1);
-		goto out;
-	}
-	if (vhost_u32_arg(kv, name, "client", &client, 0, 1) != 0 ||
-	    vhost_u32_arg(kv, name, "queues", &queues, 1, VHOST_MAX_QUEUES) != 0 ||
-	    vhost_u32_arg(kv, name, "mtu", &mtu, RTE_ETHER_MIN_MTU, VHOST_MAX_MTU) != 0)
-		goto out;
-	if (rte_kvargs_count(kv, "mac") > 1 ||
-	    rte_kvargs_process(kv, "mac", kv_mac, &p->mac) != 0) {
-		LOG(ERR, "%s: mac must be one unicast address, xx:xx:xx:xx:xx:xx", name);
-		goto out;
-	}
+	rc = pvb_devargs_path(vhost_logtype, kv, name, "iface", p->iface, sizeof(p->iface));
+	if (rc == 0)
+		rc = pvb_devargs_u32s(vhost_logtype, kv, name, num, RTE_DIM(num));
+	if (rc == 0 && pvb_devargs_mac(vhost_logtype, kv, name, "mac", &p->mac) < 0)
+		rc = -EINVAL;
 	p->client = client != 0;
 	p->queues = (uint16_t)queues;
 	p->mtu = (uint16_t)mtu;
-	rc = 0;
-out:
 	rte_kvargs_free(kv);
 	return rc;
 }
 
 /* ---- probe -------------------------------------------------------------------- */
-
-static int
-vhost_probe_secondary(struct rte_vdev_device *vdev)
-{
-	const char *name = rte_vdev_device_name(vdev);
-	struct rte_eth_dev *dev = rte_eth_dev_attach_secondary(name);
-
-	if (dev == NULL) {
-		LOG(ERR, "%s: not found in the primary process", name);
-		return -ENODEV;
-	}
-	dev->dev_ops = &vhost_secondary_ops;
-	dev->device = &vdev->device;
-	dev->rx_pkt_burst = vhost_no_burst;
-	dev->tx_pkt_burst = vhost_no_burst;
-	rte_eth_dev_probing_finish(dev);
-	return 0;
-}
 
 static int
 vhost_probe(struct rte_vdev_device *vdev)
@@ -489,7 +376,8 @@ vhost_probe(struct rte_vdev_device *vdev)
 	int rc;
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
-		return vhost_probe_secondary(vdev);
+		return pvb_eth_probe_secondary(vhost_logtype, vdev, &vhost_secondary_ops) != NULL ?
+		       0 : -ENODEV;
 	pvb_handover_init("pvb vhost ports");
 	dev = rte_eth_vdev_allocate(vdev, sizeof(*p));
 	if (dev == NULL)

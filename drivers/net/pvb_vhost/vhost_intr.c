@@ -33,7 +33,6 @@ vhost_intr_setup(struct rte_eth_dev *dev)
 {
 	struct vhost_port *p = dev->data->dev_private;
 	struct epoll_event ev = { .events = EPOLLIN };
-	struct rte_intr_handle *h;
 	unsigned int q;
 
 	for (q = 0; q < p->queues; q++) {
@@ -43,21 +42,7 @@ vhost_intr_setup(struct rte_eth_dev *dev)
 		    epoll_ctl(p->intr_ep[q], EPOLL_CTL_ADD, p->intr_self[q], &ev) != 0)
 			return -errno;
 	}
-	h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
-	if (h == NULL)
-		return -ENOMEM;
-	dev->intr_handle = h;
-	if (rte_intr_type_set(h, RTE_INTR_HANDLE_VDEV) != 0 || rte_intr_fd_set(h, -1) != 0 ||
-	    rte_intr_nb_efd_set(h, p->queues) != 0 ||
-	    rte_intr_max_intr_set(h, p->queues + 1) != 0 ||
-	    rte_intr_efd_counter_size_set(h, 0) != 0 ||
-	    rte_intr_vec_list_alloc(h, "pvb_vhost_intr", p->queues) != 0)
-		return -ENOMEM;
-	for (q = 0; q < p->queues; q++)
-		if (rte_intr_efds_index_set(h, q, p->intr_ep[q]) != 0 ||
-		    rte_intr_vec_list_index_set(h, q, RTE_INTR_VEC_RXTX_OFFSET + q) != 0)
-			return -ENOMEM;
-	return 0;
+	return pvb_eth_intr_alloc(dev, p->intr_ep, p->queues, "pvb_vhost_intr");
 }
 
 void
@@ -66,11 +51,7 @@ vhost_intr_free(struct rte_eth_dev *dev)
 	struct vhost_port *p = dev->data->dev_private;
 	unsigned int q;
 
-	if (dev->intr_handle != NULL) {
-		rte_intr_vec_list_free(dev->intr_handle);
-		rte_intr_instance_free(dev->intr_handle);
-		dev->intr_handle = NULL;
-	}
+	pvb_eth_intr_free(dev);
 	for (q = 0; q < VHOST_MAX_QUEUES; q++) {
 		if (p->intr_ep[q] >= 0)
 			close(p->intr_ep[q]);

@@ -32,6 +32,24 @@ vhost_broken(struct vhost_port *p)
 	pvb_store_relaxed(&p->broken, 1);
 }
 
+/*
+ * Enter a burst on vring @p *vqp: the count of chains waiting (one acquire
+ * load of avail->idx), or 0 when there are none or no vring; a vring the
+ * driver broke is reported to the control thread. The caller leaves.
+ */
+static __rte_always_inline int
+vhost_burst_avail(struct vhost_port *p, struct pvb_virtq_dev *vq)
+{
+	int avail;
+
+	if (unlikely(vq == NULL))
+		return 0;
+	avail = pvb_virtq_dev_avail_count(vq);
+	if (unlikely(avail == -EPIPE))
+		vhost_broken(p);
+	return avail > 0 ? avail : 0;
+}
+
 /* Publish @p n used elements with one store, then call the driver if it asked. */
 static __rte_always_inline void
 vhost_publish(struct pvb_virtq_dev *vq, const struct pvb_virtq_used_elem *used, uint32_t n,
@@ -132,14 +150,9 @@ vhost_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	if (!pvb_handover_enter(a, &p->state, VHOST_RUN))
 		return 0;
 	vq = q->vq;
-	if (unlikely(vq == NULL))
+	avail = vhost_burst_avail(p, vq);
+	if (avail == 0)
 		goto out;
-	avail = pvb_virtq_dev_avail_count(vq);
-	if (avail <= 0) {
-		if (unlikely(avail == -EPIPE))
-			vhost_broken(p);
-		goto out;
-	}
 	want = RTE_MIN((uint32_t)avail, (uint32_t)n);
 	want = RTE_MIN(want, (uint32_t)VHOST_USED_BATCH);
 	if (unlikely(rte_pktmbuf_alloc_bulk(q->mp, pkts, want) != 0)) {
@@ -332,18 +345,13 @@ vhost_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	uint32_t nused = 0, sent = 0, dropped = 0, i = 0;
 	struct pvb_virtq_dev *vq;
 	uint64_t bytes = 0;
-	int avail, rc;
+	int rc;
 
 	if (unlikely(n == 0) || !pvb_handover_enter(a, &p->state, VHOST_RUN))
 		return 0;
 	vq = q->vq;
-	if (unlikely(vq == NULL))
-		goto out;
-	avail = pvb_virtq_dev_avail_count(vq);
-	if (avail <= 0) {
-		if (unlikely(avail == -EPIPE))
-			vhost_broken(p);
-		else
+	if (vhost_burst_avail(p, vq) == 0) {
+		if (vq != NULL)
 			pvb_counter_add1w(&q->no_buffers, n);
 		goto out;
 	}

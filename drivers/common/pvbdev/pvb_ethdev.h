@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _PVB_ETHDEV_H_
+#define _PVB_ETHDEV_H_
+
+/**
+ * @file
+ * The ethdev pieces every pvbridge PMD shares, whatever its channel: devargs
+ * (rte_kvargs, rte_ether_unformat_addr), the secondary-process probe, the
+ * link as a control thread sets it, rx interrupt handles over private epoll
+ * sets, and the no-op operations of ports whose queues live in the port.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ethdev_driver.h>
+#include <rte_ether.h>
+#include <rte_kvargs.h>
+
+struct rte_vdev_device;
+
+/** A devarg with an unsigned value in [min, max], a multiple of @p multiple. */
+struct pvb_u32_arg {
+	const char *key;
+	uint32_t *v;
+	uint32_t min, max, multiple;
+};
+
+/**
+ * Process the u32 devargs @p a[0..n) of device @p name (absent ones keep
+ * their value); logs the first bad one with @p logtype. 0 or -EINVAL.
+ */
+int pvb_devargs_u32s(int logtype, struct rte_kvargs *kv, const char *name,
+		     const struct pvb_u32_arg *a, unsigned int n);
+
+/** A unicast MAC devarg @p key into @p mac: 0 (absent), 1 (given) or -EINVAL (logged). */
+int pvb_devargs_mac(int logtype, struct rte_kvargs *kv, const char *name, const char *key,
+		    struct rte_ether_addr *mac);
+
+/** A path devarg @p key given exactly once, 1..@p size - 1 bytes. 0 or -EINVAL (logged). */
+int pvb_devargs_path(int logtype, struct rte_kvargs *kv, const char *name, const char *key,
+		     char *path, size_t size);
+
+/** The devargs of @p vdev against @p keys, or NULL with the keys logged. */
+struct rte_kvargs *pvb_devargs_parse(int logtype, struct rte_vdev_device *vdev,
+				     const char *const *keys);
+
+/**
+ * A secondary process (dpdk-dumpcap, dpdk-proc-info) attaches to the port
+ * the primary made: @p ops read the shared port data; the datapath is the
+ * primary's, so the bursts return nothing. NULL (logged) if not found.
+ */
+struct rte_eth_dev *pvb_eth_probe_secondary(int logtype, struct rte_vdev_device *vdev,
+					    const struct eth_dev_ops *ops);
+
+/** Set the link of @p port_id (a control thread's view), with an LSC event when it changes. */
+void pvb_eth_link_set(uint16_t port_id, bool up);
+
+/**
+ * Rx interrupts of @p n queues, queue q waking on the private epoll set
+ * @p efds[q] (DPDK waits edge-triggered and reads nothing: counter size 0).
+ */
+int pvb_eth_intr_alloc(struct rte_eth_dev *dev, const int *efds, unsigned int n,
+		       const char *name);
+void pvb_eth_intr_free(struct rte_eth_dev *dev);
+
+/** Mark every configured queue started or stopped. */
+void pvb_eth_queues_state(struct rte_eth_dev *dev, uint8_t state);
+
+/* Operations of ports whose queues live in the port and whose link a control thread sets. */
+uint16_t pvb_eth_no_burst(void *queue, struct rte_mbuf **pkts, uint16_t n);
+void pvb_eth_queue_release(struct rte_eth_dev *dev, uint16_t qid);
+int pvb_eth_link_get(struct rte_eth_dev *dev, int wait);
+
+#endif /* _PVB_ETHDEV_H_ */
