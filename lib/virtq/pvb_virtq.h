@@ -214,6 +214,17 @@ int pvb_virtq_dev_pop_next(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c);
 int pvb_virtq_dev_pop_burst(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, uint32_t n);
 
 /**
+ * A hint for prefetching: the host address of the first buffer of the
+ * chain @p ahead places after the next one to pop, when the last
+ * pvb_virtq_dev_avail_count() counted it and its head is a direct
+ * descriptor whose first 64 bytes lie in the region the last buffer was
+ * in; NULL otherwise. Reads the avail ring and the descriptor table (within
+ * the queue, whatever the driver wrote) and nothing else; checks nothing
+ * the pop will not check again.
+ */
+void *pvb_virtq_dev_peek_buf(const struct pvb_virtq_dev *q, uint16_t ahead);
+
+/**
  * Give back the last @p n popped chains (a packet that did not fit): the
  * private cursor moves back and they pop again, in the same order; nothing
  * shared is written. @p n is clamped to the chains popped since the last

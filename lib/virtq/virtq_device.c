@@ -420,6 +420,24 @@ pop_one(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c)
 	return walk_chain(q, c, head);
 }
 
+void *
+pvb_virtq_dev_peek_buf(const struct pvb_virtq_dev *q, uint16_t ahead)
+{
+	uint16_t mask = (uint16_t)(q->size - 1), h;
+	const struct pvb_virtq_region *r;
+	struct pvb_virtq_desc d;
+
+	if (ahead >= q->avail_pending)
+		return NULL;
+	/* masked: a hint read from the driver's ring, never an index out of the table */
+	h = q->avail->ring[(uint16_t)(q->next_avail_idx + ahead) & mask] & mask;
+	memcpy(&d, &q->desc[h], sizeof(d));
+	r = &q->mem->r[q->last_region];
+	if ((d.flags & PVB_VIRTQ_DESC_F_INDIRECT) || !virtq_region_holds(r, d.addr, 64))
+		return NULL;
+	return (uint8_t *)r->host + (d.addr - r->gpa);
+}
+
 int
 pvb_virtq_dev_avail_count(struct pvb_virtq_dev *q)
 {

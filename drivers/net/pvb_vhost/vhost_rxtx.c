@@ -65,6 +65,26 @@ vhost_publish(struct pvb_virtq_dev *vq, const struct pvb_virtq_used_elem *used, 
 		pvb_counter_add1w(notified, 1);
 }
 
+#define PEEK_AHEAD	2	/* chains ahead whose first buffer line is fetched early */
+
+/*
+ * Ask for the first line of the buffer @p ahead chains after the next one:
+ * it sits in the driver's cache (it wrote the frame, or read the last one
+ * we wrote there), and the copy of the frames before it hides the transfer.
+ */
+static __rte_always_inline void
+vhost_prefetch(const struct pvb_virtq_dev *vq, uint16_t ahead, bool write)
+{
+	const uint8_t *b = pvb_virtq_dev_peek_buf(vq, ahead);
+
+	if (b == NULL)
+		return;
+	/* the header is read first (tx_put_header()): keep its line shared */
+	__builtin_prefetch(b, 0, 3);
+	if (write)
+		__builtin_prefetch(b + sizeof(struct pvb_vnet_hdr), 1, 3);
+}
+
 /* ---- rx: the guest's transmit vring ------------------------------------------ */
 
 /*
@@ -159,7 +179,10 @@ vhost_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		pvb_counter_add1w(&q->nombuf, want);
 		goto out;
 	}
+	for (i = 0; i < PEEK_AHEAD; i++)
+		vhost_prefetch(vq, (uint16_t)i, false);
 	for (i = 0; i < want; i++) {
+		vhost_prefetch(vq, PEEK_AHEAD, false);
 		rc = pvb_virtq_dev_pop_next(vq, c);
 		if (unlikely(rc != 0)) {
 			if (rc != -EBADMSG) {
@@ -237,6 +260,25 @@ tx_put(struct tx_cursor *t, const uint8_t *src, uint32_t len)
 }
 
 /*
+ * The header goes first. When the buffer already holds the same header
+ * (the driver reuses its buffers, and most frames carry the same one), it
+ * is not written: its line stays shared with the driver, which reads it
+ * first, instead of crossing back to it for every frame.
+ */
+static __rte_always_inline void
+tx_put_header(struct tx_cursor *t, const struct pvb_vnet_hdr *h, uint32_t hdr_len)
+{
+	const struct pvb_virtq_seg *s = &t->c->seg[0];
+
+	if (likely(s->len > hdr_len) && memcmp(s->host, h, hdr_len) == 0) {
+		t->off = hdr_len;
+		t->written = hdr_len;
+		return;
+	}
+	tx_put(t, (const uint8_t *)h, hdr_len);
+}
+
+/*
  * Buffers are completed in the order they were popped, refused ones
  * included (so IN_ORDER can be offered): a frame's buffers stay contiguous
  * (a driver takes the num_buffers elements after a frame's first as its
@@ -287,7 +329,7 @@ vhost_tx_frame(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct rte_mbuf *m
 		pvb_virtq_dev_unpop(vq, 1);
 		return -EMSGSIZE;
 	}
-	tx_put(&t, (const uint8_t *)&h, q->hdr_len);
+	tx_put_header(&t, &h, q->hdr_len);
 	(*nused)++;
 	left = m->pkt_len;
 	while (left > 0) {
@@ -355,7 +397,10 @@ vhost_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 			pvb_counter_add1w(&q->no_buffers, n);
 		goto out;
 	}
+	for (i = 0; i < PEEK_AHEAD; i++)
+		vhost_prefetch(vq, (uint16_t)i, true);
 	for (i = 0; i < n && nused <= VHOST_USED_BATCH - TX_MAX_CHAINS; i++) {
+		vhost_prefetch(vq, PEEK_AHEAD, true);
 		rc = vhost_tx_frame(q, vq, pkts[i], &nused);
 		if (likely(rc == 0)) {
 			bytes += pkts[i]->pkt_len;
