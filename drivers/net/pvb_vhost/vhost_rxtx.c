@@ -265,12 +265,32 @@ tx_put(struct tx_cursor *t, const uint8_t *src, uint32_t len)
  * is not written: its line stays shared with the driver, which reads it
  * first, instead of crossing back to it for every frame.
  */
+/* The first @p hdr_len (10 or 12) bytes at @p a and @p b are the same (two loads each). */
+static __rte_always_inline bool
+vnet_hdr_same(const void *a, const void *b, uint32_t hdr_len)
+{
+	uint64_t a8, b8;
+	uint32_t a4, b4;
+	uint16_t a2, b2;
+
+	memcpy(&a8, a, 8);
+	memcpy(&b8, b, 8);
+	if (hdr_len == 12) {
+		memcpy(&a4, (const uint8_t *)a + 8, 4);
+		memcpy(&b4, (const uint8_t *)b + 8, 4);
+		return a8 == b8 && a4 == b4;
+	}
+	memcpy(&a2, (const uint8_t *)a + 8, 2);
+	memcpy(&b2, (const uint8_t *)b + 8, 2);
+	return a8 == b8 && a2 == b2;
+}
+
 static __rte_always_inline void
 tx_put_header(struct tx_cursor *t, const struct pvb_vnet_hdr *h, uint32_t hdr_len)
 {
 	const struct pvb_virtq_seg *s = &t->c->seg[0];
 
-	if (likely(s->len > hdr_len) && memcmp(s->host, h, hdr_len) == 0) {
+	if (likely(s->len > hdr_len) && vnet_hdr_same(s->host, h, hdr_len)) {
 		t->off = hdr_len;
 		t->written = hdr_len;
 		return;
