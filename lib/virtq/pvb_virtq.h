@@ -225,6 +225,14 @@ int pvb_virtq_dev_pop_burst(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c, 
 void *pvb_virtq_dev_peek_buf(const struct pvb_virtq_dev *q, uint16_t ahead);
 
 /**
+ * Ask for the line of the head descriptor of the chain @p ahead places
+ * after the next one, when counted (a hint: the head is read masked and
+ * checked again by the pop). pvb_virtq_dev_avail_count() asks for the
+ * first few itself.
+ */
+void pvb_virtq_dev_prefetch_desc(const struct pvb_virtq_dev *q, uint16_t ahead);
+
+/**
  * Give back the last @p n popped chains (a packet that did not fit): the
  * private cursor moves back and they pop again, in the same order; nothing
  * shared is written. @p n is clamped to the chains popped since the last

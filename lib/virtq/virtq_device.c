@@ -420,6 +420,12 @@ pop_one(struct pvb_virtq_dev *q, struct pvb_virtq_chain *c)
 	return walk_chain(q, c, head);
 }
 
+void
+pvb_virtq_dev_prefetch_desc(const struct pvb_virtq_dev *q, uint16_t ahead)
+{
+	prefetch_ahead(q, ahead);
+}
+
 void *
 pvb_virtq_dev_peek_buf(const struct pvb_virtq_dev *q, uint16_t ahead)
 {

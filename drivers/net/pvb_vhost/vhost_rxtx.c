@@ -68,21 +68,27 @@ vhost_publish(struct pvb_virtq_dev *vq, const struct pvb_virtq_used_elem *used, 
 #define PEEK_AHEAD	2	/* chains ahead whose first buffer line is fetched early */
 
 /*
- * Ask for the first line of the buffer @p ahead chains after the next one:
+ * Ask for the first lines of the buffer @p ahead chains after the next one:
  * it sits in the driver's cache (it wrote the frame, or read the last one
  * we wrote there), and the copy of the frames before it hides the transfer.
  */
 static __rte_always_inline void
 vhost_prefetch(const struct pvb_virtq_dev *vq, uint16_t ahead, bool write)
 {
-	const uint8_t *b = pvb_virtq_dev_peek_buf(vq, ahead);
+	const uint8_t *b;
 
+	/* the descriptor of a chain further on, so that peeking at this one does not wait */
+	pvb_virtq_dev_prefetch_desc(vq, 2 * ahead);
+	b = pvb_virtq_dev_peek_buf(vq, ahead);
 	if (b == NULL)
 		return;
 	/* the header is read first (tx_put_header()): keep its line shared */
 	__builtin_prefetch(b, 0, 3);
+	/* the frame's first line, often the next one (a header pushed in front of it) */
 	if (write)
 		__builtin_prefetch(b + sizeof(struct pvb_vnet_hdr), 1, 3);
+	else
+		__builtin_prefetch(b + sizeof(struct pvb_vnet_hdr), 0, 3);
 }
 
 /* ---- rx: the guest's transmit vring ------------------------------------------ */
