@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""pvb-fwd's adaptive idle mode on net_pvb_vhost ports (doc/vhost.md, "rx
+interrupts"; doc/pvb-fwd.md, "Idle modes"): pvb-fwd holds two net_pvb_vhost
+ports, cross-connected, each with a stock dpdk-testpmd driving
+net_virtio_user. Its one worker polls both, so it sleeps in rte_epoll_wait
+when idle, on the drivers' kick eventfds; a driver sending frames from a pcap
+file kicks (the device asked for kicks as the worker went to sleep), which
+wakes it, and every frame reaches the other driver. While the worker polls,
+the drivers are asked not to kick.
+
+The drivers run on CPU A beside pvb-fwd's main lcore, the worker on CPU B."""
+import json
+import os
+import shutil
+import signal
+import time
+
+import pytest
+from conftest import pmd_path, runtime_dir, wait_until, write_pcap
+from test_fwd_adaptive import FRAMES, ROUNDS, frames, worker_cpu_seconds
+from test_netvsc import telemetry_of
+
+
+@pytest.fixture
+def vhost_pmd(build):
+    so = os.path.join(build, "drivers", "librte_net_pvb_vhost.so")
+    if not os.path.exists(so):
+        pytest.skip(f"net_pvb_vhost not built ({so} missing)")
+    return pmd_path("pvb_vhost", build)
+
+
+def test_idle_worker_sleeps_on_kicks(procs, testpmd, spawn, fwd, fwd_lcores, eal_mem, vhost_pmd,
+                                     cpu_pair, short_dir, tmp_path):
+    socks = [os.path.join(short_dir, f"s{i}") for i in range(2)]
+    inp = tmp_path / "in.pcap"
+    write_pcap(inp, frames())
+    ini = tmp_path / "fwd.ini"
+    ini.write_text("[general]\nmode = xconnect\nidle = adaptive\nstats_period = 0\n"
+                   f"[port.vh0]\ndev = net_pvb_vhost0,iface={socks[0]}\n"
+                   f"[port.vh1]\ndev = net_pvb_vhost1,iface={socks[1]}\n")
+    js = tmp_path / "fwd.json"
+    host = spawn([fwd, *fwd_lcores(1), "--no-pci", *eal_mem, "-d", vhost_pmd,
+                  "--", "-f", str(ini), "--json", str(js)])
+    tel = telemetry_of(host.pid)
+    cpu = cpu_pair[0]
+    prefixes = []
+    # virtio_user shares its memory by fd, one per segment list (at most 8)
+    front_mem = ["--single-file-segments"] if "--in-memory" in eal_mem else []
+
+    def driver(i, vdevs, app):
+        prefixes.append(f"pvbva{os.getpid()}x{i}")
+        eal = ["--lcores", f"0@{cpu},1@{cpu}", f"--file-prefix={prefixes[-1]}", *front_mem,
+               "--vdev", f"net_virtio_user0,path={socks[i]},queues=1,packed_vq=0"]
+        for v in vdevs:
+            eal += ["--vdev", v]
+        # --no-flush-rx: start must not read (and drop) the pcap port's frames
+        return testpmd(eal, ["--no-flush-rx", "--total-num-mbufs=4096", *app])
+
+    def ports():
+        return {p["name"]: p for p in tel.query("/pvb/ports").values()}
+
+    def worker():
+        return tel.query("/pvb/lcores")["1"]
+
+    sender = receiver = None
+
+    def state():
+        drivers = "".join(f"\n{d.stats(0)} {d.log[-1500:]}" for d in (sender, receiver) if d)
+        return f"ports {ports()}\nworker {worker()}\nhost:\n{host.stderr[-2000:]}{drivers}"
+
+    try:
+        wait_until(lambda: tel.query("/pvb/ports") is not None, 10, lambda: host.stderr)
+        assert all(p["rx_intr"] == 1 for p in ports().values()), ports()
+        # port 1 of the sender: the pcap file, forwarded to port 0 (the virtio port)
+        sender = driver(0, [f"net_pcap0,rx_pcap={inp}"], ["--forward-mode=io"])
+        receiver = driver(1, [], ["--forward-mode=rxonly"])
+        receiver.cmd("start")
+        sender.cmd("set fwd io retry")
+        for port in (0, 1):
+            wait_until(lambda: tel.query(f"/ethdev/link_status,{port}")["status"] == "UP", 20,
+                       state)
+
+        # idle: the worker sleeps on its queues' interrupts, and costs little
+        w0, t0, c0 = worker(), time.monotonic(), worker_cpu_seconds(host.pid)
+        time.sleep(2)
+        w1, t1, c1 = worker(), time.monotonic(), worker_cpu_seconds(host.pid)
+        cpu_pct = 100 * (c1 - c0) / (t1 - t0)
+        print(f"idle worker: {cpu_pct:.1f}% CPU, {w1['intr_sleeps'] - w0['intr_sleeps']} "
+              f"sleeps on interrupts, {w1['naps'] - w0['naps']} naps in {t1 - t0:.1f} s")
+        assert w1["on_intr"] == 1 and w1["naps"] == w0["naps"], (w0, w1)
+        assert 5 <= w1["intr_sleeps"] - w0["intr_sleeps"] < 200, (w0, w1)
+        assert cpu_pct < 10, f"{cpu_pct:.1f}% CPU while idle: {w1}"
+
+        for r in range(1, ROUNDS + 1):
+            before = worker()
+            sender.cmd("start")
+            wait_until(lambda: receiver.stats(0)["rx"] >= r * FRAMES, 20, state)
+            sender.cmd("stop")
+            # the pcap file again from its start, for the next round
+            sender.cmd("port stop 1")
+            sender.cmd("port start 1")
+            after = worker()
+            assert after["intr_wakeups"] > before["intr_wakeups"], (before, after)
+            wait_until(lambda: worker()["intr_sleeps"] > after["intr_sleeps"] + 2, 10, state)
+        got = receiver.stats(0)
+        assert got["rx"] == ROUNDS * FRAMES and got["rx_errors"] == 0, got
+        p = ports()
+        assert p["vh0"]["rx"] == p["vh1"]["tx"] == ROUNDS * FRAMES, p
+        assert p["vh0"]["drops"] == p["vh1"]["drops"] == 0, p
+        # the kicks that woke the worker were read, and counted, by the device
+        xs = tel.query("/ethdev/xstats,0")
+        assert xs.get("rx_q0_kicks_seen", 0) > 0, xs
+        for d in (sender, receiver):
+            res = d.quit()
+            assert res.returncode == 0, res.stdout[-2000:] + res.stderr
+        host.signal(signal.SIGINT)
+        res = host.finish(20)
+        assert res.returncode == 0, res.stdout + res.stderr
+        doc = json.loads(js.read_text())
+        (lc,) = doc["lcores"]
+        assert lc["on_intr"] is True and lc["naps"] == 0, lc
+        assert lc["intr_wakeups"] >= ROUNDS and lc["sleeps"] == lc["intr_sleeps"], lc
+        for pool in doc["mempools"]:
+            assert pool["in_use_end"] == pool["in_use_start"], pool
+    finally:
+        tel.close()
+        # the processes die first, then the drivers' EAL runtime directories go
+        procs.cleanup()
+        for prefix in prefixes:
+            shutil.rmtree(runtime_dir(prefix), ignore_errors=True)
