@@ -65,20 +65,32 @@ vhost_publish(struct pvb_virtq_dev *vq, const struct pvb_virtq_used_elem *used, 
 		pvb_counter_add1w(notified, 1);
 }
 
-#define PEEK_AHEAD	2	/* chains ahead whose first buffer line is fetched early */
+#define PEEK_AHEAD	3	/* chains ahead whose first buffer line is fetched early */
 
 /*
  * Ask for the first lines of the buffer @p ahead chains after the next one:
  * it sits in the driver's cache (it wrote the frame, or read the last one
  * we wrote there), and the copy of the frames before it hides the transfer.
  */
+/*
+ * Ask for the descriptors of the @p n chains the burst will take, all at
+ * once (the first few the count asked for), so that their misses overlap
+ * and peeking at them a few frames ahead does not wait.
+ */
+static __rte_always_inline void
+vhost_prefetch_descs(const struct pvb_virtq_dev *vq, uint32_t n)
+{
+	uint32_t k;
+
+	for (k = 8; k < n; k++)
+		pvb_virtq_dev_prefetch_desc(vq, (uint16_t)k);
+}
+
 static __rte_always_inline void
 vhost_prefetch(const struct pvb_virtq_dev *vq, uint16_t ahead, bool write)
 {
 	const uint8_t *b;
 
-	/* the descriptor of a chain further on, so that peeking at this one does not wait */
-	pvb_virtq_dev_prefetch_desc(vq, 2 * ahead);
 	b = pvb_virtq_dev_peek_buf(vq, ahead);
 	if (b == NULL)
 		return;
@@ -185,6 +197,7 @@ vhost_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		pvb_counter_add1w(&q->nombuf, want);
 		goto out;
 	}
+	vhost_prefetch_descs(vq, want);
 	for (i = 0; i < PEEK_AHEAD; i++)
 		vhost_prefetch(vq, (uint16_t)i, false);
 	for (i = 0; i < want; i++) {
@@ -413,16 +426,18 @@ vhost_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	uint32_t nused = 0, sent = 0, dropped = 0, i = 0;
 	struct pvb_virtq_dev *vq;
 	uint64_t bytes = 0;
-	int rc;
+	int avail, rc;
 
 	if (unlikely(n == 0) || !pvb_handover_enter(a, &p->state, VHOST_RUN))
 		return 0;
 	vq = q->vq;
-	if (vhost_burst_avail(p, vq) == 0) {
+	avail = vhost_burst_avail(p, vq);
+	if (avail == 0) {
 		if (vq != NULL)
 			pvb_counter_add1w(&q->no_buffers, n);
 		goto out;
 	}
+	vhost_prefetch_descs(vq, RTE_MIN((uint32_t)avail, (uint32_t)n));
 	for (i = 0; i < PEEK_AHEAD; i++)
 		vhost_prefetch(vq, (uint16_t)i, true);
 	for (i = 0; i < n && nused <= VHOST_USED_BATCH - TX_MAX_CHAINS; i++) {
