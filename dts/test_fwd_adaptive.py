@@ -87,30 +87,7 @@ def test_idle_worker_sleeps_on_rx_interrupts(testpmd, spawn, fwd, fwd_lcores, ea
         for g in (sender, receiver):
             wait_until(lambda: g.link_up(0), 20, lambda: g.log[-2000:])
 
-        # idle: the worker sleeps on its queues' interrupts, and costs little
-        w0, t0, c0 = worker(), time.monotonic(), worker_cpu_seconds(host.pid)
-        time.sleep(2)
-        w1, t1, c1 = worker(), time.monotonic(), worker_cpu_seconds(host.pid)
-        cpu_pct = 100 * (c1 - c0) / (t1 - t0)
-        print(f"idle worker: {cpu_pct:.1f}% CPU, {w1['intr_sleeps'] - w0['intr_sleeps']} "
-              f"sleeps on interrupts, {w1['naps'] - w0['naps']} naps in {t1 - t0:.1f} s")
-        assert w1["on_intr"] == 1 and w1["naps"] == w0["naps"], (w0, w1)
-        # 100 ms sleeps, and a few more as links and control traffic came
-        assert 5 <= w1["intr_sleeps"] - w0["intr_sleeps"] < 200, (w0, w1)
-        assert cpu_pct < 10, f"{cpu_pct:.1f}% CPU while idle: {w1}"
-
-        for r in range(1, ROUNDS + 1):
-            before = worker()
-            sender.cmd("start")
-            wait_until(lambda: receiver.stats(0)["rx"] >= r * FRAMES, 20, state)
-            sender.cmd("stop")
-            # the pcap file again from its start, for the next round
-            sender.cmd("port stop 1")
-            sender.cmd("port start 1")
-            after = worker()
-            assert after["intr_wakeups"] > before["intr_wakeups"], (before, after)
-            # asleep again before the next round
-            wait_until(lambda: worker()["intr_sleeps"] > after["intr_sleeps"] + 2, 10, state)
+        idle_then_rounds(host.pid, worker, sender, receiver, state)
         got = receiver.stats(0)
         assert got["rx"] == ROUNDS * FRAMES and got["rx_errors"] == 0, got
         p = ports()
@@ -121,6 +98,39 @@ def test_idle_worker_sleeps_on_rx_interrupts(testpmd, spawn, fwd, fwd_lcores, ea
             assert res.returncode == 0, res.stdout[-2000:] + res.stderr
     finally:
         tel.close()
+    check_exit(host, js)
+
+
+def idle_then_rounds(pid, worker, sender, receiver, state):
+    """The worker of pvb-fwd @pid sleeps on its queues' interrupts while idle,
+    costing little; then ROUNDS rounds of FRAMES frames from @sender's pcap
+    port each wake it and reach @receiver, and it goes back to sleep."""
+    w0, t0, c0 = worker(), time.monotonic(), worker_cpu_seconds(pid)
+    time.sleep(2)
+    w1, t1, c1 = worker(), time.monotonic(), worker_cpu_seconds(pid)
+    cpu_pct = 100 * (c1 - c0) / (t1 - t0)
+    print(f"idle worker: {cpu_pct:.1f}% CPU, {w1['intr_sleeps'] - w0['intr_sleeps']} "
+          f"sleeps on interrupts, {w1['naps'] - w0['naps']} naps in {t1 - t0:.1f} s")
+    assert w1["on_intr"] == 1 and w1["naps"] == w0["naps"], (w0, w1)
+    # 100 ms sleeps, and a few more as links and control traffic came
+    assert 5 <= w1["intr_sleeps"] - w0["intr_sleeps"] < 200, (w0, w1)
+    assert cpu_pct < 10, f"{cpu_pct:.1f}% CPU while idle: {w1}"
+    for r in range(1, ROUNDS + 1):
+        before = worker()
+        sender.cmd("start")
+        wait_until(lambda: receiver.stats(0)["rx"] >= r * FRAMES, 20, state)
+        sender.cmd("stop")
+        # the pcap file again from its start, for the next round
+        sender.cmd("port stop 1")
+        sender.cmd("port start 1")
+        after = worker()
+        assert after["intr_wakeups"] > before["intr_wakeups"], (before, after)
+        # asleep again before the next round
+        wait_until(lambda: worker()["intr_sleeps"] > after["intr_sleeps"] + 2, 10, state)
+
+
+def check_exit(host, js):
+    """pvb-fwd stops on SIGINT, slept only on interrupts, and every mbuf came back."""
     host.signal(signal.SIGINT)
     res = host.finish(20)
     assert res.returncode == 0, res.stdout + res.stderr

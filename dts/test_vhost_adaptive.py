@@ -9,15 +9,12 @@ wakes it, and every frame reaches the other driver. While the worker polls,
 the drivers are asked not to kick.
 
 The drivers run on CPU A beside pvb-fwd's main lcore, the worker on CPU B."""
-import json
 import os
 import shutil
-import signal
-import time
 
 import pytest
 from conftest import pmd_path, runtime_dir, wait_until, write_pcap
-from test_fwd_adaptive import FRAMES, ROUNDS, frames, worker_cpu_seconds
+from test_fwd_adaptive import FRAMES, ROUNDS, check_exit, frames, idle_then_rounds
 from test_netvsc import telemetry_of
 
 
@@ -80,28 +77,7 @@ def test_idle_worker_sleeps_on_kicks(procs, testpmd, spawn, fwd, fwd_lcores, eal
             wait_until(lambda: tel.query(f"/ethdev/link_status,{port}")["status"] == "UP", 20,
                        state)
 
-        # idle: the worker sleeps on its queues' interrupts, and costs little
-        w0, t0, c0 = worker(), time.monotonic(), worker_cpu_seconds(host.pid)
-        time.sleep(2)
-        w1, t1, c1 = worker(), time.monotonic(), worker_cpu_seconds(host.pid)
-        cpu_pct = 100 * (c1 - c0) / (t1 - t0)
-        print(f"idle worker: {cpu_pct:.1f}% CPU, {w1['intr_sleeps'] - w0['intr_sleeps']} "
-              f"sleeps on interrupts, {w1['naps'] - w0['naps']} naps in {t1 - t0:.1f} s")
-        assert w1["on_intr"] == 1 and w1["naps"] == w0["naps"], (w0, w1)
-        assert 5 <= w1["intr_sleeps"] - w0["intr_sleeps"] < 200, (w0, w1)
-        assert cpu_pct < 10, f"{cpu_pct:.1f}% CPU while idle: {w1}"
-
-        for r in range(1, ROUNDS + 1):
-            before = worker()
-            sender.cmd("start")
-            wait_until(lambda: receiver.stats(0)["rx"] >= r * FRAMES, 20, state)
-            sender.cmd("stop")
-            # the pcap file again from its start, for the next round
-            sender.cmd("port stop 1")
-            sender.cmd("port start 1")
-            after = worker()
-            assert after["intr_wakeups"] > before["intr_wakeups"], (before, after)
-            wait_until(lambda: worker()["intr_sleeps"] > after["intr_sleeps"] + 2, 10, state)
+        idle_then_rounds(host.pid, worker, sender, receiver, state)
         got = receiver.stats(0)
         assert got["rx"] == ROUNDS * FRAMES and got["rx_errors"] == 0, got
         p = ports()
@@ -113,15 +89,7 @@ def test_idle_worker_sleeps_on_kicks(procs, testpmd, spawn, fwd, fwd_lcores, eal
         for d in (sender, receiver):
             res = d.quit()
             assert res.returncode == 0, res.stdout[-2000:] + res.stderr
-        host.signal(signal.SIGINT)
-        res = host.finish(20)
-        assert res.returncode == 0, res.stdout + res.stderr
-        doc = json.loads(js.read_text())
-        (lc,) = doc["lcores"]
-        assert lc["on_intr"] is True and lc["naps"] == 0, lc
-        assert lc["intr_wakeups"] >= ROUNDS and lc["sleeps"] == lc["intr_sleeps"], lc
-        for pool in doc["mempools"]:
-            assert pool["in_use_end"] == pool["in_use_start"], pool
+        check_exit(host, js)
     finally:
         tel.close()
         # the processes die first, then the drivers' EAL runtime directories go
