@@ -466,6 +466,9 @@ def floor(ctx, when):
         p50 = next(r for r in rb["results"] if r["kind"] == "floor")["latency_ns"]["p50"]
     except (OSError, ValueError, KeyError, StopIteration, subprocess.SubprocessError) as e:
         return {"error": f"{' '.join(argv[:1])}: {e}"}
+    finally:
+        # EAL leaves the runtime directory of the prefix behind
+        shutil.rmtree(runtime_dir(f"{ctx['pfx']}f"), ignore_errors=True)
     p50 = p50["median"]
     return {"p50_ns": p50, "mode": "fast mode" if p50 <= FAST_FLOOR_NS else "slow mode",
             "tsc_hz": rb.get("tsc_hz"), "command": shlex.join(argv)}

@@ -407,8 +407,6 @@ def main():
         return 128 + STOPPED_BY[0]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        # bench-netvsc's floor() leaves pvb-ringbench's runtime dir behind
-        shutil.rmtree(bn.runtime_dir(f"{ctx['pfx']}f"), ignore_errors=True)
     elapsed = time.monotonic() - started
     summarize(res, cols, rname)
     meta = {"rounds": args.rounds, "cpu_backend": a, "cpu_frontend": b,
