@@ -409,3 +409,34 @@ def file_prefix(procs):
     for mnt in hugetlbfs_mounts():
         for path in glob.glob(os.path.join(mnt, f"{prefix}map_*")):
             os.unlink(path)
+
+
+def same_frames(outs, frames, what=""):
+    """@outs are @frames in order; else fail saying where they first differ and
+    which input each output frame was."""
+    if outs == frames:
+        return
+    where = {f: i for i, f in enumerate(frames)}
+    order = [where.get(o, "?") for o in outs]
+    first = next(i for i, (o, f) in enumerate(zip(outs + [b""] * len(frames), frames))
+                 if o != f)
+    pytest.fail(f"{what + ': ' if what else ''}{len(outs)} frames out, {len(frames)} in; the "
+                f"first difference is frame {first} ({len(frames[first])} bytes); "
+                f"out[{first}:][:40] are inputs {order[first:first + 40]} "
+                f"(lengths {[len(o) for o in outs[first:first + 40]]})")
+
+
+def sh(*argv, check=True, timeout=30):
+    """Run a command (ip, ping, ...); with @check it must exit 0."""
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert r.returncode == 0, f"{' '.join(argv)}: {r.stdout}{r.stderr}"
+    return r
+
+
+def link_flags(iface):
+    """The flags of @iface in our namespace, or None if it is not there."""
+    r = sh("ip", "-o", "link", "show", "dev", iface, check=False)
+    if r.returncode != 0:
+        return None
+    return r.stdout.split("<", 1)[1].split(">", 1)[0].split(",")

@@ -7,10 +7,10 @@ import os
 import secrets
 import shutil
 import signal
-import subprocess
 import time
 
 import pytest
+from conftest import link_flags, sh
 
 
 def skip_reason():
@@ -25,21 +25,6 @@ def skip_reason():
 
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
-
-
-def sh(*argv, check=True):
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=15)
-    if check:
-        assert r.returncode == 0, f"{' '.join(argv)}: {r.stderr}"
-    return r
-
-
-def link_flags(iface):
-    """The flags of @iface in our namespace, or None if it is not there."""
-    r = sh("ip", "-o", "link", "show", "dev", iface, check=False)
-    if r.returncode != 0:
-        return None
-    return r.stdout.split("<", 1)[1].split(">", 1)[0].split(",")
 
 
 @pytest.fixture

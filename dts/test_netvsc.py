@@ -18,7 +18,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import pmd_path, read_pcap, wait_until, write_pcap
+from conftest import pmd_path, read_pcap, same_frames, wait_until, write_pcap
 from scapy.all import Dot1Q, Ether, IP, IPv6, UDP
 
 # Frame lengths without FCS: 1518 is the VLAN-tagged one; 4000 and 9000 are
@@ -145,19 +145,6 @@ def through_channel(nv, tmp_path, direction, frames, guest_devargs="", guest_app
         r = tp.quit()
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr
     return read_pcap(out), sent, sent_xs, got, got_xs
-
-
-def same_frames(outs, frames):
-    """@outs are @frames in order; else say which input each output frame was."""
-    if outs == frames:
-        return
-    where = {f: i for i, f in enumerate(frames)}
-    order = [where.get(o, "?") for o in outs]
-    first = next(i for i, (o, f) in enumerate(zip(outs + [b""] * len(frames), frames))
-                 if o != f)
-    pytest.fail(f"{len(outs)} frames out, {len(frames)} in; the first difference is frame "
-                f"{first} ({len(frames[first])} bytes); out[{first}:][:40] are inputs "
-                f"{order[first:first + 40]} (lengths {[len(o) for o in outs[first:first + 40]]})")
 
 
 # ---- packet by packet, both ways -------------------------------------------

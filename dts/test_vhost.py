@@ -26,7 +26,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import pmd_path, read_pcap, runtime_dir, wait_until, write_pcap
+from conftest import pmd_path, read_pcap, runtime_dir, same_frames, wait_until, write_pcap
 from scapy.all import Dot1Q, Ether, IP, IPv6, UDP
 
 BACKENDS = ("net_vhost", "net_pvb_vhost")
@@ -157,19 +157,6 @@ def make_frames(seed, count):
         frames.append(head + rnd.randbytes(n - len(head)))
         assert len(frames[-1]) == n
     return frames
-
-
-def same_frames(outs, frames, what):
-    """@outs are @frames in order; else say where they first differ."""
-    if outs == frames:
-        return
-    where = {f: i for i, f in enumerate(frames)}
-    order = [where.get(o, "?") for o in outs]
-    first = next(i for i, (o, f) in enumerate(zip(outs + [b""] * len(frames), frames))
-                 if o != f)
-    pytest.fail(f"{what}: {len(outs)} frames out, {len(frames)} in; the first difference is "
-                f"frame {first} ({len(frames[first])} bytes); out[{first}:][:40] are inputs "
-                f"{order[first:first + 40]} (lengths {[len(o) for o in outs[first:first + 40]]})")
 
 
 def port_summary(tp):

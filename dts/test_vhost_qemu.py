@@ -28,7 +28,7 @@ import tempfile
 import pytest
 
 import guest as guestmod
-from conftest import Running, pmd_path, wait_until
+from conftest import Running, link_flags, pmd_path, sh, wait_until
 from test_netvsc import telemetry_of
 
 BACKENDS = ("net_vhost", "net_pvb_vhost")
@@ -51,21 +51,6 @@ def skip_reason():
 
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
-
-
-def sh(*argv, check=True, timeout=30):
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    if check:
-        assert r.returncode == 0, f"{' '.join(argv)}: {r.stdout}{r.stderr}"
-    return r
-
-
-def link_flags(iface):
-    """The flags of @iface in our namespace, or None if it is not there."""
-    r = sh("ip", "-o", "link", "show", "dev", iface, check=False)
-    if r.returncode != 0:
-        return None
-    return r.stdout.split("<", 1)[1].split(">", 1)[0].split(",")
 
 
 class Bridge:

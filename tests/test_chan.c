@@ -217,22 +217,6 @@ struct fx {
 	int extra[8];		/* anything else a test opened */
 };
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Forget @n fds (someone else closed them, or nobody opened them). */
 static void
 close_none(int *fds, size_t n)

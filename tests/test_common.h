@@ -11,6 +11,7 @@
  * checks. Include after <cmocka.h>.
  */
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,6 +20,26 @@
 #include <stdio.h>
 
 #define DIM(a)		(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Open fds of this process (the listing's own included: compare two
+ * counts, not a count with a number), for leak checks.
+ */
+static inline int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
 
 /* The case a table-driven loop is in, for failure messages. */
 static char here[256] __attribute__((unused));

@@ -75,21 +75,6 @@ static size_t pg;
 
 static volatile sig_atomic_t sigpipes;
 
-static unsigned int
-count_fds(void)
-{
-	struct dirent *e;
-	unsigned int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Lines of /proc/self/maps: one per mapping (neighbours that merge count once). */
 static unsigned int
 count_maps(void)

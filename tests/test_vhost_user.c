@@ -113,22 +113,6 @@ static struct fx fixture;
 static int tokens[64];
 #define TOK(i)		((void *)&tokens[i])
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
-
 /* Mappings of the memfd called @p name, in /proc/self/maps. */
 static int
 count_maps(const char *name)

@@ -57,6 +57,7 @@
 
 #include "pvb_chan.h"
 #include "pvb_chan_wire.h"
+#include "fuzz_fds.h"
 
 #define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "CHECK failed: %s (line %d)\n",	\
 					 #cond, __LINE__); abort(); } } while (0)
@@ -90,41 +91,9 @@ static struct {
 	int unsealed;		/* memfd of REGION bytes without seals: a region the host refuses */
 	int bell[2];		/* AF_UNIX SOCK_DGRAM socket pair: the doorbells */
 	int evfd;		/* an eventfd: a doorbell the host refuses */
-	int fds_base;		/* /proc/self/fd count after set-up */
+	int fds_base;		/* fuzz_count_fds() after set-up (/dev/null dups: checked one by one) */
 	unsigned long runs;
 } g_env;
-
-/*
- * Open fds of the kinds a run creates: sockets, eventfds, memfds. Pipes and
- * /dev/null are left out because libFuzzer opens them itself (the
- * symbolizer it starts to print NEW_FUNC lines keeps some); the /dev/null
- * dups of the decode mode are checked one by one instead.
- */
-static int
-count_fds(void)
-{
-	static const char *const kinds[] = { "socket:", "anon_inode:[eventfd]", "/memfd:" };
-	char path[300], link[64];
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	ssize_t len;
-	size_t k;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((e = readdir(d)) != NULL) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, link, sizeof(link) - 1);
-		if (len <= 0)
-			continue;
-		link[len] = '\0';
-		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-			if (strncmp(link, kinds[k], strlen(kinds[k])) == 0)
-				n++;
-	}
-	closedir(d);
-	return n;
-}
 
 static void
 env_init(void)
@@ -141,7 +110,7 @@ env_init(void)
 	CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, g_env.bell) == 0);
 	g_env.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	CHECK(g_env.evfd >= 0);
-	g_env.fds_base = count_fds();
+	g_env.fds_base = fuzz_count_fds();
 	g_env.ready = true;
 }
 
@@ -493,7 +462,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			run_socket((enum mode)(data[0] % M_COUNT), data + 1, size - 1);
 	}
 	if (++g_env.runs % LEAK_EVERY == 0)
-		CHECK(count_fds() == g_env.fds_base);
+		CHECK(fuzz_count_fds() == g_env.fds_base);
 	return 0;
 }
 

@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "pvb_vhost_user.h"
+#include "fuzz_fds.h"
 
 #define GUEST_SZ	16384u		/* the guest memfd */
 #define BUF_AREA	8192u		/* rings below, buffers above */
@@ -128,37 +129,6 @@ get16(struct in *in)
 	return (uint16_t)(lo | get8(in) << 8);
 }
 
-/*
- * Open fds of the kinds a run creates: sockets, eventfds, memfds. Pipes and
- * /dev/null are left out: libFuzzer opens them itself (for the symbolizer
- * that prints its NEW_FUNC lines).
- */
-static int
-count_fds(void)
-{
-	static const char *const kinds[] = { "socket:", "anon_inode:[eventfd]", "/memfd:" };
-	char path[300], link[64];
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	ssize_t len;
-	size_t k;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((e = readdir(d)) != NULL) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, link, sizeof(link) - 1);
-		if (len <= 0)
-			continue;
-		link[len] = '\0';
-		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-			if (strncmp(link, kinds[k], strlen(kinds[k])) == 0)
-				n++;
-	}
-	closedir(d);
-	return n;
-}
-
 static int
 count_memfd_maps(void)
 {
@@ -182,7 +152,7 @@ setup_once(void)
 	CHECK(g.guest_fd >= 0 && ftruncate(g.guest_fd, GUEST_SZ) == 0);
 	g.guest = mmap(NULL, GUEST_SZ, PROT_READ | PROT_WRITE, MAP_SHARED, g.guest_fd, 0);
 	CHECK(g.guest != MAP_FAILED);
-	g.fds_base = count_fds();
+	g.fds_base = fuzz_count_fds();
 	g.ready = true;
 }
 
@@ -714,7 +684,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(fcntl(g.seen[q], F_GETFD) < 0 && errno == EBADF);
 	/* those refused in pvb_vu_recv() are not seen: count now and then */
 	if (++g.runs % COUNT_EVERY == 0) {
-		CHECK(count_fds() == g.fds_base);
+		CHECK(fuzz_count_fds() == g.fds_base);
 		CHECK(count_memfd_maps() == 1);
 	}
 	return 0;
