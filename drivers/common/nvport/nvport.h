@@ -112,9 +112,7 @@ struct nvport {
 	bool started;
 
 	/* control thread */
-	pthread_t thread;
-	bool thread_running;
-	pvb_shared_u32 stop;
+	struct pvb_ctrl ctrl;
 	uint32_t idle_epoch;		/* the rx epoch as the control thread last saw it */
 	uint32_t idle_polls;		/* control-thread rounds without an rx burst */
 	uint64_t ctrl_deadline;		/* TSC by which the set-up must be done */

@@ -89,12 +89,7 @@ nvport_shutdown(struct rte_eth_dev *dev)
 {
 	struct nvport *p = nvport_of(dev);
 
-	if (p->thread_running) {
-		/* relaxed: a stop request; the join below orders the rest */
-		pvb_store_relaxed(&p->stop, 1);
-		pthread_join(p->thread, NULL);
-		p->thread_running = false;
-	}
+	pvb_ctrl_stop(&p->ctrl);
 	nvport_sides[p->port_id]->shutdown(p);
 	nvport_intr_free(dev);
 }
@@ -400,12 +395,9 @@ nvport_probe(struct rte_vdev_device *vdev, const struct nvport_side *side)
 	dev->tx_pkt_burst = side->tx_burst;
 	dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC | RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
 	dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
-	rc = rte_ctrl_thread_create(&p->thread, side->thread, NULL, side->ctrl_thread, p);
-	if (rc != 0) {
-		rc = -rc;
+	rc = pvb_ctrl_start(&p->ctrl, side->thread, side->ctrl_thread, p);
+	if (rc != 0)
 		goto shutdown;
-	}
-	p->thread_running = true;
 	rte_eth_dev_probing_finish(dev);
 	return 0;
 shutdown:

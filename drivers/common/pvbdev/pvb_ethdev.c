@@ -12,6 +12,7 @@
 #include <bus_vdev_driver.h>
 #include <ethdev_vdev.h>
 #include <rte_interrupts.h>
+#include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_string_fns.h>
 
@@ -164,6 +165,28 @@ pvb_eth_probe_secondary(int logtype, struct rte_vdev_device *vdev, const struct 
 	dev->tx_pkt_burst = pvb_eth_no_burst;
 	rte_eth_dev_probing_finish(dev);
 	return dev;
+}
+
+int
+pvb_ctrl_start(struct pvb_ctrl *c, const char *name, void *(*fn)(void *), void *arg)
+{
+	int rc = rte_ctrl_thread_create(&c->thread, name, NULL, fn, arg);
+
+	if (rc != 0)
+		return -rc;
+	c->running = true;
+	return 0;
+}
+
+void
+pvb_ctrl_stop(struct pvb_ctrl *c)
+{
+	if (!c->running)
+		return;
+	/* relaxed: a stop request; the join below orders the rest */
+	pvb_store_relaxed(&c->stop, 1);
+	pthread_join(c->thread, NULL);
+	c->running = false;
 }
 
 void

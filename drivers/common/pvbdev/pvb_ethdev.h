@@ -13,6 +13,7 @@
  * sets, and the no-op operations of ports whose queues live in the port.
  */
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,8 @@
 #include <ethdev_driver.h>
 #include <rte_ether.h>
 #include <rte_kvargs.h>
+
+#include "pvb_ordering.h"
 
 struct rte_vdev_device;
 
@@ -56,6 +59,27 @@ struct rte_kvargs *pvb_devargs_parse(int logtype, struct rte_vdev_device *vdev,
  */
 struct rte_eth_dev *pvb_eth_probe_secondary(int logtype, struct rte_vdev_device *vdev,
 					    const struct eth_dev_ops *ops);
+
+/** A port's control thread: started at probe, asked to stop and joined at close. */
+struct pvb_ctrl {
+	pthread_t thread;
+	bool running;
+	pvb_shared_u32 stop;	/* W: close; R: the thread */
+};
+
+/** Start @p fn(@p arg) as DPDK control thread @p name. 0 or -errno. */
+int pvb_ctrl_start(struct pvb_ctrl *c, const char *name, void *(*fn)(void *), void *arg);
+
+/** Ask the thread to stop and join it (nothing if it never ran). */
+void pvb_ctrl_stop(struct pvb_ctrl *c);
+
+/** The thread's loop condition: close asked it to stop. */
+static inline bool
+pvb_ctrl_stopping(const struct pvb_ctrl *c)
+{
+	/* relaxed: a stop request; pvb_ctrl_stop()'s join orders the rest */
+	return pvb_load_relaxed(&c->stop) != 0;
+}
 
 /** Set the link of @p port_id (a control thread's view), with an LSC event when it changes. */
 void pvb_eth_link_set(uint16_t port_id, bool up);

@@ -413,8 +413,7 @@ netvsc_ctrl_thread(void *arg)
 	struct netvsc_port *g = arg;
 	struct nvport *p = &g->base;
 
-	/* relaxed: a stop request; the thread is joined after it */
-	while (!pvb_load_relaxed(&p->stop)) {
+	while (!pvb_ctrl_stopping(&p->ctrl)) {
 		if (g->gc.state == PVB_CHAN_G_IDLE || g->gc.state == PVB_CHAN_G_CLOSED) {
 			netvsc_teardown(g);
 			netvsc_connect(g);

@@ -247,8 +247,7 @@ netvsp_ctrl_thread(void *arg)
 	struct netvsp_port *v = arg;
 	struct nvport *p = &v->base;
 
-	/* relaxed: a stop request; the thread is joined after it */
-	while (!pvb_load_relaxed(&p->stop)) {
+	while (!pvb_ctrl_stopping(&p->ctrl)) {
 		netvsp_accept(v);
 		if (v->hc.state == PVB_CHAN_H_IDLE || v->hc.state == PVB_CHAN_H_CLOSED)
 			continue;

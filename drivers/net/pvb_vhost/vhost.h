@@ -87,9 +87,7 @@ struct vhost_port {
 	bool started;
 
 	/* control thread */
-	pthread_t thread;
-	bool thread_running;
-	pvb_shared_u32 stop;
+	struct pvb_ctrl ctrl;
 	int listen_fd, conn_fd;
 	bool waiting_logged;
 

@@ -230,8 +230,7 @@ vhost_ctrl_thread(void *arg)
 	struct pollfd pfd[2];
 	nfds_t n;
 
-	/* relaxed: a stop request; pthread_join orders the rest */
-	while (!pvb_load_relaxed(&p->stop)) {
+	while (!pvb_ctrl_stopping(&p->ctrl)) {
 		if (p->conn_fd < 0 && p->client) {
 			vhost_try_connect(p);
 			continue;

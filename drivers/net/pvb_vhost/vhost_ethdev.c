@@ -84,12 +84,7 @@ vhost_shutdown(struct rte_eth_dev *dev)
 {
 	struct vhost_port *p = vhost_of(dev);
 
-	if (p->thread_running) {
-		/* relaxed: a stop request; the join below orders the rest */
-		pvb_store_relaxed(&p->stop, 1);
-		pthread_join(p->thread, NULL);
-		p->thread_running = false;
-	}
+	pvb_ctrl_stop(&p->ctrl);
 	if (p->listen_fd >= 0) {
 		close(p->listen_fd);
 		unlink(p->iface);
@@ -415,12 +410,9 @@ vhost_probe(struct rte_vdev_device *vdev)
 	dev->tx_pkt_burst = vhost_tx_burst;
 	dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC | RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
 	dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
-	rc = rte_ctrl_thread_create(&p->thread, "pvb-vhost", NULL, vhost_ctrl_thread, p);
-	if (rc != 0) {
-		rc = -rc;
+	rc = pvb_ctrl_start(&p->ctrl, "pvb-vhost", vhost_ctrl_thread, p);
+	if (rc != 0)
 		goto shutdown;
-	}
-	p->thread_running = true;
 	LOG(INFO, "%s: port %u, %s %s, %u queue pair(s)", name, p->port_id,
 	    p->client ? "connecting to" : "listening on", p->iface, p->queues);
 	rte_eth_dev_probing_finish(dev);
