@@ -52,6 +52,7 @@
 
 #define F_IND		(1ull << PVB_VIRTIO_F_INDIRECT_DESC)
 #define F_EVT		(1ull << PVB_VIRTIO_F_EVENT_IDX)
+#define F_ORD		(1ull << PVB_VIRTIO_F_IN_ORDER)
 #define F_V1		(1ull << PVB_VIRTIO_F_VERSION_1)
 
 #define QN		16	/* queue size unless a case says otherwise */
@@ -2294,20 +2295,26 @@ struct bad_used {
 	uint32_t id;
 	uint16_t ahead;		/* used->idx = last_used + ahead */
 	bool reclaim_first;	/* complete and reclaim head 0 properly first */
+	enum pvb_virtq_fault fault;
 };
 
 /* Posted: head 0 (chain 0 -> 1 -> 2) and head 3 (one descriptor). */
 static const struct bad_used bad_useds[] = {
-	{ "id 16 = N", QN, 1, false },
-	{ "id 0xffffffff", UINT32_MAX, 1, false },
-	{ "id 0x10000 (0 in 16 bits)", 0x10000, 1, false },
-	{ "id 1: inside chain 0 -> 1 -> 2, not a head", 1, 1, false },
-	{ "id 2: the tail of chain 0 -> 1 -> 2", 2, 1, false },
-	{ "id 7: never posted", 7, 1, false },
-	{ "id 0 again after it was reclaimed", 0, 1, true },
-	{ "used idx N + 1 ahead", 0, QN + 1, false },
-	{ "used idx 0xffff ahead (moved back by one)", 0, 0xffff, false },
-	{ "used idx moved back by one after a reclaim", 3, 0xffff, true },
+	{ "id 16 = N", QN, 1, false, PVB_VIRTQ_FAULT_USED_ID },
+	{ "id 0xffffffff", UINT32_MAX, 1, false, PVB_VIRTQ_FAULT_USED_ID },
+	{ "id 0x10000 (0 in 16 bits)", 0x10000, 1, false, PVB_VIRTQ_FAULT_USED_ID },
+	{ "id 1: inside chain 0 -> 1 -> 2, not a head", 1, 1, false, PVB_VIRTQ_FAULT_USED_ID },
+	{ "id 2: the tail of chain 0 -> 1 -> 2", 2, 1, false, PVB_VIRTQ_FAULT_USED_ID },
+	{ "id 7: never posted", 7, 1, false, PVB_VIRTQ_FAULT_USED_ID },
+	{ "id 0 again after it was reclaimed", 0, 1, true, PVB_VIRTQ_FAULT_USED_ID },
+	{ "used idx 3 ahead, 2 chains posted", 0, 3, false, PVB_VIRTQ_FAULT_USED_IDX },
+	{ "used idx 2 ahead after a reclaim, 1 chain posted", 3, 2, true,
+	  PVB_VIRTQ_FAULT_USED_IDX },
+	{ "used idx N + 1 ahead", 0, QN + 1, false, PVB_VIRTQ_FAULT_USED_IDX },
+	{ "used idx 0xffff ahead (moved back by one)", 0, 0xffff, false,
+	  PVB_VIRTQ_FAULT_USED_IDX },
+	{ "used idx moved back by one after a reclaim", 3, 0xffff, true,
+	  PVB_VIRTQ_FAULT_USED_IDX },
 };
 
 static void
@@ -2339,6 +2346,7 @@ check_bad_used(struct fx *fx, const struct bad_used *b)
 	len = 0xdeadbeef;
 	expect_eq(pvb_virtq_drv_get_used(&fx->d, &tok, &len), -EPIPE);
 	expect_true(fx->d.broken);
+	expect_eq(fx->d.fault, b->fault);
 	expect_ptr(tok, TOK(MAXN));
 	expect_eq(len, 0xdeadbeef);
 	/* broken stays broken, for every call */
@@ -2349,6 +2357,89 @@ check_bad_used(struct fx *fx, const struct bad_used *b)
 	expect_eq(pvb_virtq_drv_add_indirect(&fx->d, one, 1, gpa_host(fx, IND_GPA), IND_GPA,
 					     TOK(2)), -EPIPE);
 	expect_ptr(tok, TOK(MAXN));
+}
+
+/*
+ * IN_ORDER: a device may write only the element that ends a batch
+ * (VIRTIO 1.2 §2.7.9); the chains come back in posting order, their
+ * lengths from the elements, and only the final id is checked.
+ */
+static void
+test_drv_in_order(void **state)
+{
+	const struct pvb_virtq_buf two[] = { { B0, 10, false }, { B0 + 64, 20, true } };
+	const struct pvb_virtq_buf one[] = { { B2, 1, true } };
+	struct fx *fx = *state;
+	void *tok[QN], *drained[QN];
+	uint32_t len[QN], i;
+
+	at("driver, in order: a batch of four told by its last element");
+	fx_open(fx, QN, F_ORD);
+	expect_true(fx->d.in_order);
+	expect_eq(pvb_virtq_drv_add(&fx->d, two, 2, TOK(0)), 0);	/* heads 0, 2, 3, 5 */
+	expect_eq(pvb_virtq_drv_add(&fx->d, one, 1, TOK(1)), 0);
+	expect_eq(pvb_virtq_drv_add(&fx->d, two, 2, TOK(2)), 0);
+	expect_eq(pvb_virtq_drv_add(&fx->d, one, 1, TOK(3)), 0);
+	pvb_virtq_drv_publish(&fx->d);
+	expect_eq(pvb_virtq_drv_posted(&fx->d), 4);
+	/* stale ids in elements 0..2 (not written); element 3 names head 5 */
+	for (i = 0; i < 3; i++)
+		fx->used->ring[i] = (struct pvb_virtq_used_elem){ 9, 100 + i };
+	fx->used->ring[3] = (struct pvb_virtq_used_elem){ 5, 1 };
+	pvb_store_release16(&fx->used->idx, 4);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, tok, len, QN), 4);
+	for (i = 0; i < 4; i++)
+		expect_ptr(tok[i], TOK(i));
+	expect_eq(len[0], 100);
+	expect_eq(len[3], 1);
+	expect_eq(fx->d.num_free, QN);
+	expect_false(fx->d.broken);
+
+	at("driver, in order: a burst shorter than the batch checks no id");
+	for (i = 0; i < 3; i++)
+		expect_eq(pvb_virtq_drv_add(&fx->d, one, 1, TOK(i)), 0);
+	pvb_virtq_drv_publish(&fx->d);
+	fx->used->ring[6 & (QN - 1)] = (struct pvb_virtq_used_elem){ 8, 7 };	/* head 8 */
+	pvb_store_release16(&fx->used->idx, 7);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, tok, len, 2), 2);
+	expect_ptr(tok[0], TOK(0));
+	expect_ptr(tok[1], TOK(1));
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, tok, len, QN), 1);
+	expect_ptr(tok[0], TOK(2));
+	expect_eq(len[0], 7);
+
+	at("driver, in order: the element ending the batch names another head");
+	expect_eq(pvb_virtq_drv_add(&fx->d, one, 1, TOK(0)), 0);	/* head 9 */
+	expect_eq(pvb_virtq_drv_add(&fx->d, one, 1, TOK(1)), 0);	/* head 10 */
+	pvb_virtq_drv_publish(&fx->d);
+	fx->used->ring[8 & (QN - 1)] = (struct pvb_virtq_used_elem){ 9, 1 };
+	pvb_store_release16(&fx->used->idx, 9);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, tok, len, QN), -EPIPE);
+	expect_eq(fx->d.fault, PVB_VIRTQ_FAULT_USED_ID);
+
+	at("driver: drain gives back every posted token once");
+	fx_open(fx, QN, 0);
+	expect_eq(pvb_virtq_drv_add(&fx->d, two, 2, TOK(0)), 0);
+	expect_eq(pvb_virtq_drv_add(&fx->d, one, 1, TOK(1)), 0);
+	expect_eq(pvb_virtq_drv_add(&fx->d, one, 1, TOK(2)), 0);
+	pvb_virtq_drv_publish(&fx->d);
+	fx->used->ring[0] = (struct pvb_virtq_used_elem){ 2, 0 };	/* TOK(1) back */
+	pvb_store_release16(&fx->used->idx, 1);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, tok, len, QN), 1);
+	expect_ptr(tok[0], TOK(1));
+	expect_eq(pvb_virtq_drv_drain(&fx->d, drained, 1), 1);
+	expect_ptr(drained[0], TOK(0));
+	expect_eq(pvb_virtq_drv_drain(&fx->d, drained, QN), 1);
+	expect_ptr(drained[0], TOK(2));
+	expect_eq(pvb_virtq_drv_drain(&fx->d, drained, QN), 0);
+	expect_eq(fx->d.num_free, QN);
+
+	at("driver: a length check the caller made breaks the queue");
+	pvb_virtq_drv_set_broken(&fx->d, PVB_VIRTQ_FAULT_USED_LEN);
+	expect_eq(pvb_virtq_drv_get_used_burst(&fx->d, tok, len, QN), -EPIPE);
+	expect_eq(pvb_virtq_drv_add(&fx->d, one, 1, TOK(0)), -EPIPE);
+	assert_string_equal(pvb_virtq_fault_str(fx->d.fault),
+			    "a used length beyond the posted buffer");
 }
 
 static void
@@ -3313,6 +3404,9 @@ test_fault_str(void **state)
 		PVB_VIRTQ_FAULT_TOO_LONG,
 		PVB_VIRTQ_FAULT_SEGS,
 		PVB_VIRTQ_FAULT_RINGS,
+		PVB_VIRTQ_FAULT_USED_IDX,
+		PVB_VIRTQ_FAULT_USED_ID,
+		PVB_VIRTQ_FAULT_USED_LEN,
 	};
 	size_t i, j;
 
@@ -3360,6 +3454,7 @@ main(void)
 		T(test_drv_add),
 		T(test_drv_add_indirect),
 		T(test_drv_bad_used),
+		T(test_drv_in_order),
 		T(test_drv_kick_prepare),
 		T(test_drv_cb),
 		T(test_dev_pop_next),

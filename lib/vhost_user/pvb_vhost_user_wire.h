@@ -93,8 +93,7 @@ enum pvb_vu_request {
 #define PVB_VHOST_USER_F_PROTOCOL_FEATURES 30	/* vhost-user only: the protocol features exist */
 #define PVB_VIRTIO_F_ACCESS_PLATFORM	33
 #define PVB_VIRTIO_F_RING_PACKED	34
-#define PVB_VIRTIO_F_IN_ORDER		35
-/* INDIRECT_DESC (28), EVENT_IDX (29), VERSION_1 (32): pvb_virtq_wire.h */
+/* INDIRECT_DESC (28), EVENT_IDX (29), VERSION_1 (32), IN_ORDER (35): pvb_virtq_wire.h */
 
 /* Protocol feature bits (vhost-user.rst "Protocol features"). */
 #define PVB_VU_PF_MQ			0

@@ -116,6 +116,10 @@ enum pvb_virtq_fault {
 	PVB_VIRTQ_FAULT_TOO_LONG,	/**< the chain holds more than 2^32 bytes */
 	PVB_VIRTQ_FAULT_SEGS,		/**< more host segments than PVB_VIRTQ_MAX_SEGS */
 	PVB_VIRTQ_FAULT_RINGS,		/**< ring addresses not inside one region each */
+	/* driver side: what a device returned */
+	PVB_VIRTQ_FAULT_USED_IDX,	/**< used idx ahead of the chains posted (fatal) */
+	PVB_VIRTQ_FAULT_USED_ID,	/**< a used id that is not a head we posted (fatal) */
+	PVB_VIRTQ_FAULT_USED_LEN,	/**< more bytes written than the chain holds (fatal) */
 };
 
 const char *pvb_virtq_fault_str(enum pvb_virtq_fault f);
@@ -295,6 +299,7 @@ struct pvb_virtq_drv_extra {
 	void *token;		/* head: the caller's cookie; NULL for non-heads */
 	uint16_t next;		/* free list / chain link */
 	uint16_t ndesc;		/* head: descriptors in its chain */
+	uint16_t order;		/* by avail slot: the head posted there (in-order reclaim) */
 };
 
 struct pvb_virtq_drv {
@@ -305,6 +310,7 @@ struct pvb_virtq_drv {
 	struct pvb_virtq_used *used;
 	bool event_idx;
 	bool indirect;
+	bool in_order;			/* IN_ORDER: chains come back in the order posted */
 	uint16_t free_head;		/* free list: taken at the head... */
 	uint16_t free_tail;		/* ...given back at the tail (valid if num_free != 0) */
 	uint16_t num_free;
@@ -312,6 +318,7 @@ struct pvb_virtq_drv {
 	uint16_t kick_old;		/* avail idx at the last kick decision */
 	uint16_t last_used;		/* next used element to reclaim */
 	bool broken;
+	enum pvb_virtq_fault fault;	/* why broken */
 	struct pvb_virtq_drv_extra *extra;	/* size entries, private */
 };
 
@@ -365,13 +372,36 @@ int pvb_virtq_drv_get_used(struct pvb_virtq_drv *d, void **token, uint32_t *len)
 /**
  * Reclaim up to @p n used chains reading used->idx once (acquire): their
  * tokens in @p tokens[i], the bytes written in @p lens[i]. Returns the
- * count, 0 if none, -EPIPE if the device returned a bad id (the driver
- * side is then broken; the chains reclaimed before the bad one are
- * returned first, and -EPIPE comes on the next call), -EINVAL for NULL
- * arrays.
+ * count, 0 if none, -EPIPE if the device broke the queue (d->fault says
+ * how: used idx ahead of the chains posted, or an id that is not a head we
+ * posted; the chains reclaimed before the bad one are returned first, and
+ * -EPIPE comes on the next call), -EINVAL for NULL arrays.
+ *
+ * With IN_ORDER (VIRTIO 1.2 §2.7.9) the chains come back in the order they
+ * were posted, and a device may write only the last used element of a
+ * batch: the tokens are taken from our own record of that order, the
+ * lengths from the elements, and the id is checked in the element that
+ * ends what the device published.
  */
 int pvb_virtq_drv_get_used_burst(struct pvb_virtq_drv *d, void **tokens, uint32_t *lens,
 				 uint32_t n);
+
+/**
+ * Take back every chain still posted (the device is gone): up to @p n of
+ * their tokens into @p tokens. Returns how many; call until it returns 0.
+ * Then re-initialise the queue before posting again.
+ */
+uint32_t pvb_virtq_drv_drain(struct pvb_virtq_drv *d, void **tokens, uint32_t n);
+
+/** Mark the queue broken by the device (a check the caller made, e.g. a length). */
+void pvb_virtq_drv_set_broken(struct pvb_virtq_drv *d, enum pvb_virtq_fault why);
+
+/** Chains posted and not reclaimed. */
+static inline uint16_t
+pvb_virtq_drv_posted(const struct pvb_virtq_drv *d)
+{
+	return (uint16_t)(d->shadow_avail - d->last_used);
+}
 
 /**
  * Ask for used-buffer notifications (enable) or not (disable): avail flags,

@@ -41,6 +41,7 @@
 #define PVB_VIRTIO_F_INDIRECT_DESC	28
 #define PVB_VIRTIO_F_EVENT_IDX		29
 #define PVB_VIRTIO_F_VERSION_1		32
+#define PVB_VIRTIO_F_IN_ORDER		35
 
 #define PVB_VIRTQ_ALIGN_1X		4	/* used ring alignment, VIRTIO 1.x */
 #define PVB_VIRTQ_ALIGN_LEGACY		4096	/* "Queue Align" of legacy transports */

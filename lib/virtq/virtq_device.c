@@ -52,6 +52,12 @@ pvb_virtq_fault_str(enum pvb_virtq_fault f)
 		return "chain needs more host segments than a popped chain holds";
 	case PVB_VIRTQ_FAULT_RINGS:
 		return "a ring outside guest memory, split across regions, or misaligned";
+	case PVB_VIRTQ_FAULT_USED_IDX:
+		return "used idx ahead of the chains posted";
+	case PVB_VIRTQ_FAULT_USED_ID:
+		return "a used id that is not a posted head";
+	case PVB_VIRTQ_FAULT_USED_LEN:
+		return "a used length beyond the posted buffer";
 	}
 	return "unknown fault";
 }

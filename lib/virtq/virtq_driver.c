@@ -40,6 +40,7 @@ pvb_virtq_drv_init(struct pvb_virtq_drv *d, uint16_t size, void *desc, void *ava
 	d->extra = extra;
 	d->event_idx = (features >> PVB_VIRTIO_F_EVENT_IDX) & 1;
 	d->indirect = (features >> PVB_VIRTIO_F_INDIRECT_DESC) & 1;
+	d->in_order = (features >> PVB_VIRTIO_F_IN_ORDER) & 1;
 	for (i = 0; i < size; i++)
 		extra[i] = (struct pvb_virtq_drv_extra){
 			.next = (uint16_t)(i + 1 < size ? i + 1 : FREE_END) };
@@ -108,6 +109,7 @@ expose(struct pvb_virtq_drv *d, uint16_t head, uint16_t ndesc, void *token)
 
 	d->extra[head].token = token;
 	d->extra[head].ndesc = ndesc;
+	d->extra[d->shadow_avail & d->mask].order = head;
 	if (*e != head)	/* as fill(): an unchanged slot stays valid in the device's cache */
 		*e = head;
 	d->shadow_avail++;
@@ -216,6 +218,7 @@ pvb_virtq_drv_add_burst(struct pvb_virtq_drv *d, const struct pvb_virtq_buf *buf
 		fill(&desc[head], &bufs[i], 0, 0);
 		x[head].token = tokens[i];
 		x[head].ndesc = 1;
+		x[slot & mask].order = head;
 		if (ring[slot & mask] != head)	/* as fill(): unchanged stays valid there */
 			ring[slot & mask] = head;
 		head = x[head].next;	/* private link: the device cannot change it */
@@ -276,6 +279,44 @@ free_chain(struct pvb_virtq_drv_extra *x, struct free_list *f, uint16_t head)
 	x[head].token = NULL;	/* not posted: a used id naming it is refused */
 }
 
+static int
+drv_break(struct pvb_virtq_drv *d, enum pvb_virtq_fault why)
+{
+	d->broken = true;
+	d->fault = why;
+	return -EPIPE;
+}
+
+void
+pvb_virtq_drv_set_broken(struct pvb_virtq_drv *d, enum pvb_virtq_fault why)
+{
+	drv_break(d, why);
+}
+
+/*
+ * IN_ORDER: chain i of the burst is the one posted at avail slot last + i
+ * (extra[].order, private); only the lengths are read from the ring. The
+ * element that ends what the device published must name its chain's head.
+ */
+static uint32_t
+reclaim_in_order(struct pvb_virtq_drv *d, struct free_list *f, void **tokens, uint32_t *lens,
+		 uint32_t n, uint16_t last)
+{
+	const struct pvb_virtq_used_elem *ring = d->used->ring;
+	struct pvb_virtq_drv_extra *x = d->extra;
+	uint16_t mask = d->mask, head;
+	uint32_t i;
+
+	for (i = 0; i < n; i++, last++) {
+		head = x[last & mask].order;
+		tokens[i] = x[head].token;
+		/* relaxed in effect: ordered by the acquire of used->idx */
+		lens[i] = ring[last & mask].len;
+		free_chain(x, f, head);
+	}
+	return n;
+}
+
 int
 pvb_virtq_drv_get_used_burst(struct pvb_virtq_drv *d, void **tokens, uint32_t *lens, uint32_t n)
 {
@@ -299,27 +340,33 @@ pvb_virtq_drv_get_used_burst(struct pvb_virtq_drv *d, void **tokens, uint32_t *l
 	ready = (uint16_t)(used_idx - last);
 	if (ready == 0)
 		return 0;
-	/* more than we posted: a broken device */
-	if (ready > d->size) {
-		d->broken = true;
-		return -EPIPE;
-	}
+	/* more than we posted (also catches used->idx moved back): a broken device */
+	if (ready > pvb_virtq_drv_posted(d))
+		return drv_break(d, PVB_VIRTQ_FAULT_USED_IDX);
 	if (n > ready)
 		n = ready;
 	/* in locals: the stores into tokens[] and extra[] could alias the fields of d */
 	ring = d->used->ring;
 	x = d->extra;
 	f = (struct free_list){ d->free_head, d->free_tail, d->num_free };
-	for (i = 0; i < n; i++, last++) {
-		memcpy(&e, &ring[last & d->mask], sizeof(e));
-		/* an id that is not a head we posted: a broken device */
-		if (unlikely(e.id >= d->size || x[e.id].token == NULL)) {
-			d->broken = true;
-			break;
+	if (d->in_order) {
+		e.id = ring[(uint16_t)(used_idx - 1) & d->mask].id;
+		if (n == ready && e.id != x[(uint16_t)(used_idx - 1) & d->mask].order)
+			return drv_break(d, PVB_VIRTQ_FAULT_USED_ID);
+		i = reclaim_in_order(d, &f, tokens, lens, n, last);
+		last = (uint16_t)(last + n);
+	} else {
+		for (i = 0; i < n; i++, last++) {
+			memcpy(&e, &ring[last & d->mask], sizeof(e));
+			/* an id that is not a head we posted: a broken device */
+			if (unlikely(e.id >= d->size || x[e.id].token == NULL)) {
+				drv_break(d, PVB_VIRTQ_FAULT_USED_ID);
+				break;
+			}
+			tokens[i] = x[e.id].token;
+			lens[i] = e.len;
+			free_chain(x, &f, (uint16_t)e.id);
 		}
-		tokens[i] = x[e.id].token;
-		lens[i] = e.len;
-		free_chain(x, &f, (uint16_t)e.id);
 	}
 	d->free_head = f.head;
 	d->free_tail = f.tail;
@@ -327,6 +374,26 @@ pvb_virtq_drv_get_used_burst(struct pvb_virtq_drv *d, void **tokens, uint32_t *l
 	d->last_used = last;
 	/* what came before a bad id is returned now, -EPIPE on the next call */
 	return i != 0 || !d->broken ? (int)i : -EPIPE;
+}
+
+uint32_t
+pvb_virtq_drv_drain(struct pvb_virtq_drv *d, void **tokens, uint32_t n)
+{
+	struct free_list f = { d->free_head, d->free_tail, d->num_free };
+	uint32_t k = 0;
+	uint16_t i;
+
+	/* a posted head is the only entry with a token (free_chain() clears it) */
+	for (i = 0; i < d->size && k < n; i++) {
+		if (d->extra[i].token == NULL)
+			continue;
+		tokens[k++] = d->extra[i].token;
+		free_chain(d->extra, &f, i);
+	}
+	d->free_head = f.head;
+	d->free_tail = f.tail;
+	d->num_free = f.num;
+	return k;
 }
 
 int
