@@ -165,6 +165,21 @@ bool pvb_vu_backend_vring_ready(const struct pvb_vu_backend *b, uint32_t index);
 /** Features set, and DRIVER_OK in the status when the STATUS protocol feature is acked. */
 bool pvb_vu_backend_running(const struct pvb_vu_backend *b);
 
+/* ---- the socket ---------------------------------------------------------------- */
+
+/**
+ * Listen on unix socket @p path (non-blocking, backlog 1). A socket file
+ * nobody listens on is a leftover and is replaced. The fd, -EADDRINUSE when
+ * another process listens there, -ENAMETOOLONG, -errno.
+ */
+int pvb_vu_listen(const char *path);
+
+/** Connect to @p path: the fd (with the stall limits set), or -errno. */
+int pvb_vu_connect(const char *path);
+
+/** Accept one connection on @p listen_fd: the fd (with the stall limits set), or -errno. */
+int pvb_vu_accept(int listen_fd);
+
 /* ---- front-end --------------------------------------------------------------- */
 
 /** A front-end's end of one connection. */

@@ -260,3 +260,72 @@ pvb_eth_link_get(struct rte_eth_dev *dev, int wait)
 	RTE_SET_USED(wait);
 	return 0;	/* the control thread sets the link as the peer comes and goes */
 }
+
+/* ---- xstats --------------------------------------------------------------------- */
+
+static unsigned int
+xstats_count(const struct pvb_xstat_group *g, unsigned int ng)
+{
+	unsigned int k = 0, i;
+
+	for (i = 0; i < ng; i++)
+		k += g[i].n * g[i].count;
+	return k;
+}
+
+static pvb_counter_t *
+xstat_at(const struct pvb_xstat_group *g, unsigned int q, unsigned int i)
+{
+	return (pvb_counter_t *)((uintptr_t)g->base + q * g->stride + g->xs[i].off);
+}
+
+int
+pvb_xstats_names(const struct pvb_xstat_group *g, unsigned int ng,
+		 struct rte_eth_xstat_name *names, unsigned int n)
+{
+	unsigned int total = xstats_count(g, ng), k = 0, j, q, i;
+
+	if (names == NULL || n < total)
+		return (int)total;
+	for (j = 0; j < ng; j++)
+		for (q = 0; q < g[j].count; q++)
+			for (i = 0; i < g[j].n; i++, k++) {
+				if (g[j].prefix == NULL)
+					strlcpy(names[k].name, g[j].xs[i].name,
+						sizeof(names[k].name));
+				else
+					snprintf(names[k].name, sizeof(names[k].name), "%s%u_%s",
+						 g[j].prefix, q, g[j].xs[i].name);
+			}
+	return (int)k;
+}
+
+int
+pvb_xstats_get(const struct pvb_xstat_group *g, unsigned int ng, struct rte_eth_xstat *xs,
+	       unsigned int n)
+{
+	unsigned int total = xstats_count(g, ng), k = 0, j, q, i;
+
+	if (xs == NULL || n < total)
+		return (int)total;
+	for (j = 0; j < ng; j++)
+		for (q = 0; q < g[j].count; q++)
+			for (i = 0; i < g[j].n; i++, k++) {
+				xs[k].id = k;
+				xs[k].value = pvb_counter_read(xstat_at(&g[j], q, i));
+			}
+	return (int)k;
+}
+
+void
+pvb_xstats_reset(const struct pvb_xstat_group *g, unsigned int ng)
+{
+	unsigned int j, q, i;
+
+	for (j = 0; j < ng; j++)
+		for (q = 0; q < g[j].count; q++)
+			for (i = 0; i < g[j].n; i++)
+				/* relaxed: a reset races with counting by design */
+				atomic_store_explicit(xstat_at(&g[j], q, i), 0,
+						      memory_order_relaxed);
+}

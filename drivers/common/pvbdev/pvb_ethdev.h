@@ -95,6 +95,34 @@ void pvb_eth_intr_free(struct rte_eth_dev *dev);
 /** Mark every configured queue started or stopped. */
 void pvb_eth_queues_state(struct rte_eth_dev *dev, uint8_t state);
 
+/** A counter: its name and its offset in the struct that holds it. */
+struct pvb_xstat {
+	const char *name;
+	size_t off;
+};
+
+/**
+ * Counters kept alike by one struct (the port: @p count 1, no prefix) or by
+ * each of @p count queues @p stride bytes apart from @p base, named
+ * "<prefix><queue>_<name>" ("rx_q0_bad_chains").
+ */
+struct pvb_xstat_group {
+	const char *prefix;
+	const struct pvb_xstat *xs;
+	unsigned int n;
+	const void *base;
+	size_t stride;
+	unsigned int count;
+};
+
+/** The xstats_get_names / xstats_get operations over groups @p g[0..ng). */
+int pvb_xstats_names(const struct pvb_xstat_group *g, unsigned int ng,
+		     struct rte_eth_xstat_name *names, unsigned int n);
+int pvb_xstats_get(const struct pvb_xstat_group *g, unsigned int ng, struct rte_eth_xstat *xs,
+		   unsigned int n);
+/** Zero every counter of the groups (relaxed: a reset races with counting, as on any NIC). */
+void pvb_xstats_reset(const struct pvb_xstat_group *g, unsigned int ng);
+
 /* Operations of ports whose queues live in the port and whose link a control thread sets. */
 uint16_t pvb_eth_no_burst(void *queue, struct rte_mbuf **pkts, uint16_t n);
 void pvb_eth_queue_release(struct rte_eth_dev *dev, uint16_t qid);

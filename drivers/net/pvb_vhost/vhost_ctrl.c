@@ -12,13 +12,8 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -116,11 +111,6 @@ vhost_disconnect(struct vhost_port *p, const char *why)
 static void
 vhost_connected(struct vhost_port *p, int fd)
 {
-	/* a front-end that stops halfway through a message cannot hold the thread */
-	struct timeval tv = { .tv_sec = 1 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	p->conn_fd = fd;
 	p->waiting_logged = false;
 	pvb_counter_add(&p->connects, 1);
@@ -133,21 +123,17 @@ vhost_connected(struct vhost_port *p, int fd)
 static void
 vhost_try_connect(struct vhost_port *p)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = pvb_vu_connect(p->iface);
 
-	memcpy(sa.sun_path, p->iface, sizeof(p->iface));
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+	if (fd >= 0) {
 		vhost_connected(p, fd);
 		return;
 	}
 	if (!p->waiting_logged) {
 		LOG(INFO, "%s: waiting for a front-end to listen (%s); retrying every %u ms",
-		    p->iface, strerror(errno), RECONNECT_MS);
+		    p->iface, strerror(-fd), RECONNECT_MS);
 		p->waiting_logged = true;
 	}
-	if (fd >= 0)
-		close(fd);
 	rte_delay_us_sleep(RECONNECT_MS * 1000);
 }
 
@@ -155,7 +141,7 @@ vhost_try_connect(struct vhost_port *p)
 static void
 vhost_accept(struct vhost_port *p)
 {
-	int fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = pvb_vu_accept(p->listen_fd);
 
 	if (fd < 0)
 		return;
@@ -257,29 +243,12 @@ vhost_ctrl_thread(void *arg)
 int
 vhost_listen(struct vhost_port *p)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, probe;
+	int fd = pvb_vu_listen(p->iface);
 
-	memcpy(sa.sun_path, p->iface, sizeof(p->iface));
-	/* a socket file nobody listens on is a leftover: replace it; a live one is not ours */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(probe);
-		LOG(ERR, "%s: another process listens on this socket", p->iface);
-		return -EADDRINUSE;
-	}
-	if (probe >= 0)
-		close(probe);
-	if (errno == ECONNREFUSED)
-		unlink(p->iface);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1) != 0) {
-		int err = errno;
-
-		LOG(ERR, "%s: cannot listen: %s", p->iface, strerror(err));
-		if (fd >= 0)
-			close(fd);
-		return -err;
+	if (fd < 0) {
+		LOG(ERR, "%s: cannot listen: %s", p->iface,
+		    fd == -EADDRINUSE ? "another process listens on this socket" : strerror(-fd));
+		return fd;
 	}
 	p->listen_fd = fd;
 	return 0;

@@ -175,100 +175,57 @@ vhost_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 	X("bad_chains", bad_chains) \
 	X("notifications_sent", notifications)
 
-struct vhost_xstat {
-	const char *name;
-	size_t off;
-};
-
 #define XS_PORT(n, f) { n, offsetof(struct vhost_port, f) },
 #define XS_RXQ(n, f) { n, offsetof(struct vhost_rxq, f) },
 #define XS_TXQ(n, f) { n, offsetof(struct vhost_txq, f) },
-static const struct vhost_xstat xs_port[] = { PORT_XSTATS(XS_PORT) };
-static const struct vhost_xstat xs_rxq[] = { RXQ_XSTATS(XS_RXQ) };
-static const struct vhost_xstat xs_txq[] = { TXQ_XSTATS(XS_TXQ) };
+static const struct pvb_xstat xs_port[] = { PORT_XSTATS(XS_PORT) };
+static const struct pvb_xstat xs_rxq[] = { RXQ_XSTATS(XS_RXQ) };
+static const struct pvb_xstat xs_txq[] = { TXQ_XSTATS(XS_TXQ) };
+/* counted in stats_get, zeroed with the xstats */
+static const struct pvb_xstat xs_rxq_basic[] = {
+	XS_RXQ("packets", packets) XS_RXQ("bytes", bytes) XS_RXQ("nombuf", nombuf)
+};
+static const struct pvb_xstat xs_txq_basic[] = { XS_TXQ("packets", packets) XS_TXQ("bytes", bytes) };
 
+/* The xstats groups of @p p (the first 3), then the basic counters. */
 static unsigned int
-vhost_xstats_count(const struct vhost_port *p)
+vhost_xstat_groups(const struct vhost_port *p, struct pvb_xstat_group g[5])
 {
-	return RTE_DIM(xs_port) + p->queues * (RTE_DIM(xs_rxq) + RTE_DIM(xs_txq));
+	g[0] = (struct pvb_xstat_group){ NULL, xs_port, RTE_DIM(xs_port), p, 0, 1 };
+	g[1] = (struct pvb_xstat_group){ "rx_q", xs_rxq, RTE_DIM(xs_rxq), p->rxq,
+					 sizeof(p->rxq[0]), p->queues };
+	g[2] = (struct pvb_xstat_group){ "tx_q", xs_txq, RTE_DIM(xs_txq), p->txq,
+					 sizeof(p->txq[0]), p->queues };
+	g[3] = (struct pvb_xstat_group){ "rx_q", xs_rxq_basic, RTE_DIM(xs_rxq_basic), p->rxq,
+					 sizeof(p->rxq[0]), p->queues };
+	g[4] = (struct pvb_xstat_group){ "tx_q", xs_txq_basic, RTE_DIM(xs_txq_basic), p->txq,
+					 sizeof(p->txq[0]), p->queues };
+	return 3;
 }
-
-/* Every counter in xstats order: its name (into @p names) and where it is. */
-static unsigned int
-vhost_xstats_walk(struct vhost_port *p, struct rte_eth_xstat_name *names, pvb_counter_t **c)
-{
-	unsigned int k = 0, i, q;
-
-	for (i = 0; i < RTE_DIM(xs_port); i++, k++) {
-		if (names != NULL)
-			strlcpy(names[k].name, xs_port[i].name, sizeof(names[k].name));
-		c[k] = (pvb_counter_t *)((uint8_t *)p + xs_port[i].off);
-	}
-	for (q = 0; q < p->queues; q++) {
-		for (i = 0; i < RTE_DIM(xs_rxq); i++, k++) {
-			if (names != NULL)
-				snprintf(names[k].name, sizeof(names[k].name), "rx_q%u_%s", q,
-					 xs_rxq[i].name);
-			c[k] = (pvb_counter_t *)((uint8_t *)&p->rxq[q] + xs_rxq[i].off);
-		}
-		for (i = 0; i < RTE_DIM(xs_txq); i++, k++) {
-			if (names != NULL)
-				snprintf(names[k].name, sizeof(names[k].name), "tx_q%u_%s", q,
-					 xs_txq[i].name);
-			c[k] = (pvb_counter_t *)((uint8_t *)&p->txq[q] + xs_txq[i].off);
-		}
-	}
-	return k;
-}
-
-#define XS_MAX	(RTE_DIM(xs_port) + VHOST_MAX_QUEUES * (RTE_DIM(xs_rxq) + RTE_DIM(xs_txq)))
 
 static int
 vhost_xstats_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names, unsigned int n)
 {
-	struct vhost_port *p = vhost_of(dev);
-	pvb_counter_t *c[XS_MAX];
+	struct pvb_xstat_group g[5];
 
-	if (names == NULL || n < vhost_xstats_count(p))
-		return (int)vhost_xstats_count(p);
-	return (int)vhost_xstats_walk(p, names, c);
+	return pvb_xstats_names(g, vhost_xstat_groups(vhost_of(dev), g), names, n);
 }
 
 static int
 vhost_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned int n)
 {
-	struct vhost_port *p = vhost_of(dev);
-	pvb_counter_t *c[XS_MAX];
-	unsigned int k, i;
+	struct pvb_xstat_group g[5];
 
-	if (xs == NULL || n < vhost_xstats_count(p))
-		return (int)vhost_xstats_count(p);
-	k = vhost_xstats_walk(p, NULL, c);
-	for (i = 0; i < k; i++) {
-		xs[i].id = i;
-		xs[i].value = pvb_counter_read(c[i]);
-	}
-	return (int)k;
+	return pvb_xstats_get(g, vhost_xstat_groups(vhost_of(dev), g), xs, n);
 }
 
 static int
 vhost_stats_reset(struct rte_eth_dev *dev)
 {
-	struct vhost_port *p = vhost_of(dev);
-	pvb_counter_t *c[XS_MAX];
-	unsigned int k, i, q;
+	struct pvb_xstat_group g[5];
 
-	k = vhost_xstats_walk(p, NULL, c);
-	for (q = 0; q < p->queues; q++) {
-		c[k++] = &p->rxq[q].packets;
-		c[k++] = &p->rxq[q].bytes;
-		c[k++] = &p->rxq[q].nombuf;
-		c[k++] = &p->txq[q].packets;
-		c[k++] = &p->txq[q].bytes;
-	}
-	/* relaxed: a reset races with counting by design, as on any NIC */
-	for (i = 0; i < k; i++)
-		atomic_store_explicit(c[i], 0, memory_order_relaxed);
+	vhost_xstat_groups(vhost_of(dev), g);
+	pvb_xstats_reset(g, RTE_DIM(g));
 	return 0;
 }
 

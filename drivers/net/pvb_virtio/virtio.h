@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+#ifndef _PVB_VIRTIO_H_
+#define _PVB_VIRTIO_H_
+
+/*
+ * net_pvb_virtio: a virtio-net driver as a DPDK vdev, the front-end of a
+ * vhost-user connection whose back-end is DPDK's net_vhost, OVS-DPDK, VPP
+ * or net_pvb_vhost.
+ *
+ * The port owns the vrings (in DPDK memory) and lends the back-end its
+ * memory through the memory table: every DPDK memory segment, by the fds
+ * DPDK keeps for them, plus whatever the application adds with
+ * rte_pmd_pvb_virtio_mem_add(). Descriptor addresses are our own virtual
+ * addresses (gpa = uva), as DPDK's virtio_user does.
+ *
+ * Queue q is pair q: the rx burst reclaims the receive vring (2q) and
+ * reposts mbufs to it, the tx burst posts mbufs on the transmit vring
+ * (2q + 1) and reclaims those the back-end has read. A control thread per
+ * port owns the socket and the session: it connects (server=0, again and
+ * again while the port is started) or accepts (server=1), negotiates,
+ * sends the table and the vrings, and hands the vrings to the bursts by
+ * the hand-over every pvbridge PMD uses (pvb_handover.h). When the back-end
+ * goes, it takes them back and frees every mbuf they held.
+ *
+ * Locks, always in this order: DPDK's memory hotplug lock (read), then the
+ * port's session lock. A memory event callback runs with the hotplug lock
+ * held (write) and takes only the session lock.
+ */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ethdev_driver.h>
+#include <rte_ether.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+#include "pvb_ethdev.h"
+#include "pvb_handover.h"
+#include "pvb_vhost_user.h"
+
+extern int virtio_logtype;
+#define LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, virtio_logtype, "net_pvb_virtio: " fmt "\n", ##__VA_ARGS__)
+
+#define VIRTIO_MAX_QUEUES	PVB_VU_MAX_QUEUE_PAIRS
+#define VIRTIO_BURST		64	/* used elements reclaimed per step */
+#define VIRTIO_MAX_MTU		9702	/* as net_pvb_vhost: a 9728-byte frame with VLAN */
+#define VIRTIO_MAX_FRAME	(VIRTIO_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN)
+#define VIRTIO_MAX_EXT		(PVB_VU_MAX_REGIONS - 1)	/* DPDK memory keeps at least one */
+
+/** The port state the bursts read: the vrings are theirs only in VIRTIO_RUN. */
+enum virtio_state {
+	VIRTIO_DOWN = 0,
+	VIRTIO_RUN,
+};
+
+/** One vring: shared (in DPDK memory) and the driver side's private state. */
+struct virtio_ring {
+	struct pvb_virtq_drv d;
+	uint8_t *mem;			/* desc, avail, used; rte_zmalloc */
+	size_t avail_off, used_off;
+	struct pvb_virtq_drv_extra *extra;
+	int kick_fd;			/* eventfd: we kick the back-end */
+	int call_fd;			/* eventfd: the back-end calls us (rx interrupts) */
+};
+
+struct virtio_port;
+
+struct virtio_rxq {
+	struct virtio_port *p;
+	struct virtio_ring *r;
+	struct rte_mempool *mp;
+	uint16_t qid;
+	uint16_t port_id;
+	uint32_t hdr_len;
+	bool mrg_rxbuf;
+	uint16_t chain_segs;		/* mbufs per posted buffer (a chain when !mrg_rxbuf) */
+	uint32_t seg_room;		/* bytes of frame one mbuf takes */
+	/* a mergeable frame whose buffers are not all used yet */
+	struct rte_mbuf *part_head, *part_tail;
+	uint16_t part_left;
+	pvb_counter_t packets, bytes, nombuf, bad_used, bad_lengths, kicks;
+	void *tokens[VIRTIO_BURST];
+	uint32_t lens[VIRTIO_BURST];
+} __rte_cache_aligned;
+
+struct virtio_txq {
+	struct virtio_port *p;
+	struct virtio_ring *r;
+	uint16_t qid;
+	uint32_t hdr_len;
+	void *zero_hdr;			/* a virtio-net header of zeros, in DPDK memory */
+	pvb_counter_t packets, bytes, ring_full, unshared, too_many_segs, bad_used, kicks;
+	void *tokens[VIRTIO_BURST];
+	uint32_t lens[VIRTIO_BURST];
+} __rte_cache_aligned;
+
+/** A region of the memory table: ours to describe, the back-end's to map. */
+struct virtio_region {
+	uint64_t va, len, offset;
+	int fd;				/* DPDK's (not ours to close) or a dup of the caller's */
+};
+
+struct virtio_port {
+	/* configuration (devargs) */
+	char path[108];
+	bool server;
+	bool mrg_rxbuf, in_order;
+	uint16_t queues;
+	uint16_t queue_size;
+	struct rte_ether_addr mac;
+	uint16_t port_id;
+	char name[RTE_ETH_NAME_MAX_LEN];
+
+	/* the session: the control thread's, and whoever holds lock */
+	pthread_mutex_t lock;
+	struct pvb_ctrl ctrl;
+	bool started;			/* under lock */
+	bool session;			/* under lock: negotiated, vrings handed over */
+	bool waiting_logged;
+	int listen_fd, conn_fd;
+	struct pvb_vu_frontend fe;
+	uint64_t features, protocol_features;	/* acked */
+	struct virtio_region table[PVB_VU_MAX_REGIONS];	/* as last sent */
+	uint32_t ntable;
+	struct virtio_region ext[VIRTIO_MAX_EXT];	/* rte_pmd_pvb_virtio_mem_add() */
+	uint32_t next;
+	bool mem_cb;			/* the memory event callback is registered */
+
+	/* what the bursts read */
+	pvb_shared_u32 state __rte_cache_aligned;	/* enum virtio_state; W: session */
+	pvb_shared_u32 broken;		/* W: a burst found a vring broken; R: control thread */
+	struct pvb_active act[2 * VIRTIO_MAX_QUEUES];
+	struct virtio_rxq rxq[VIRTIO_MAX_QUEUES];
+	struct virtio_txq txq[VIRTIO_MAX_QUEUES];
+	struct virtio_ring ring[2 * VIRTIO_MAX_QUEUES];	/* 2q: receive, 2q + 1: transmit */
+
+	/* port counters */
+	pvb_counter_t ring_broken, connects, reconnects, disconnects, session_failures,
+		      mem_table_updates;
+};
+
+/* virtio_rxtx.c */
+uint16_t virtio_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n);
+uint16_t virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n);
+/** Post receive buffers into every free slot of @p q's vring (session setup). */
+int virtio_rx_fill(struct virtio_rxq *q);
+/** The vring of @p q is gone: free every mbuf it held. */
+void virtio_rx_release(struct virtio_rxq *q);
+void virtio_tx_release(struct virtio_txq *q);
+/** Is [va, va + len) inside a region of the table sent last? */
+bool virtio_mem_shared(const struct virtio_port *p, uint64_t va, uint64_t len);
+
+/* virtio_ctrl.c */
+void *virtio_ctrl_thread(void *arg);
+/** dev_start / dev_stop: the control thread sets the session up; stop tears it down. */
+void virtio_session_start(struct virtio_port *p);
+void virtio_session_stop(struct virtio_port *p);
+void virtio_lock(struct virtio_port *p);
+void virtio_unlock(struct virtio_port *p);
+
+/* virtio_mem.c */
+/**
+ * Build the table (DPDK's segments, then the external regions) and send it
+ * if it changed. Called under the session lock, with DPDK's memory
+ * hotplug lock held (read or write). 0 or -errno (logged).
+ */
+int virtio_mem_update(struct virtio_port *p);
+int virtio_mem_cb_register(struct virtio_port *p);
+void virtio_mem_cb_unregister(struct virtio_port *p);
+/** Allocate / free the vrings' memory (queue setup / close). */
+int virtio_ring_alloc(struct virtio_ring *r, uint16_t size, int socket);
+void virtio_ring_free(struct virtio_ring *r);
+
+#endif /* _PVB_VIRTIO_H_ */

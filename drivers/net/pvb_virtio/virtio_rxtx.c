@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 pvbridge authors
+ */
+
+/*
+ * The bursts: the driver side of the split ring (lib/virtq) with mbufs as
+ * buffers, no copy either way.
+ *
+ * rx reclaims the receive vring: each used buffer is an mbuf we posted,
+ * with room for the virtio-net header in its headroom, so the back-end
+ * writes the header in front of the frame and the frame lands at the
+ * mbuf's data offset. With mergeable buffers a frame may take several
+ * (num_buffers); without, a posted buffer is a chain of as many mbufs as
+ * the MTU needs. Then it reposts fresh mbufs in bursts. The back-end is
+ * untrusted: a length beyond the buffer posted, an id we never posted, a
+ * used index ahead of what we posted, or a num_buffers larger than the
+ * ring breaks the vring (counted; the control thread closes the session).
+ *
+ * tx posts each mbuf as one descriptor with the header pushed into its
+ * headroom when it is ours alone, else as a chain: a shared header of
+ * zeros, then each segment. The back-end reads them in place; the mbufs
+ * are freed when it hands them back (reclaimed at the next burst).
+ *
+ * An empty poll: the hand-over's epoch stores, the state load, and one
+ * acquire load of used->idx.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "virtio.h"
+
+#define RX_REFILL	32	/* free descriptors before the receive vring is refilled */
+
+static void
+virtio_broken(struct virtio_port *p, pvb_counter_t *c)
+{
+	/* relaxed: a flag the control thread polls; it takes the vrings before it reads more */
+	if (!pvb_load_relaxed(&p->broken))
+		pvb_counter_add1w(c, 1);
+	pvb_store_relaxed(&p->broken, 1);
+}
+
+static void
+virtio_kick(struct virtio_ring *r, pvb_counter_t *c)
+{
+	static const uint64_t one = 1;
+
+	if (pvb_virtq_drv_kick_prepare(&r->d) && write(r->kick_fd, &one, sizeof(one)) > 0)
+		pvb_counter_add1w(c, 1);
+}
+
+/* ---- rx ----------------------------------------------------------------------------- */
+
+/* What the back-end may write into a buffer of @p q: header, then frame bytes. */
+static inline uint32_t
+rx_capacity(const struct virtio_rxq *q)
+{
+	return q->hdr_len + q->chain_segs * q->seg_room;
+}
+
+/* Where the back-end writes: the header just in front of the data offset. */
+static inline uint64_t
+rx_addr(const struct rte_mbuf *m, uint32_t hdr_len)
+{
+	return (uintptr_t)m->buf_addr + RTE_PKTMBUF_HEADROOM - hdr_len;
+}
+
+/* Post chains of q->chain_segs mbufs (no mergeable buffers, frames beyond one mbuf). */
+static uint32_t
+rx_fill_chains(struct virtio_rxq *q, uint32_t chains)
+{
+	struct pvb_virtq_buf b[PVB_VIRTQ_MAX_SEGS];
+	struct rte_mbuf *m[PVB_VIRTQ_MAX_SEGS];
+	uint32_t c, s, k = q->chain_segs;
+
+	for (c = 0; c < chains; c++) {
+		if (rte_pktmbuf_alloc_bulk(q->mp, m, k) != 0) {
+			pvb_counter_add1w(&q->nombuf, k);
+			break;
+		}
+		for (s = 0; s < k; s++) {
+			b[s] = (struct pvb_virtq_buf){ .gpa = rx_addr(m[s], s == 0 ? q->hdr_len : 0),
+						       .len = q->seg_room, .write = true };
+			if (s + 1 < k)
+				m[s]->next = m[s + 1];
+		}
+		b[0].len += q->hdr_len;
+		m[0]->nb_segs = (uint16_t)k;
+		if (pvb_virtq_drv_add(&q->r->d, b, k, m[0]) != 0) {
+			rte_pktmbuf_free(m[0]);
+			break;
+		}
+	}
+	pvb_virtq_drv_publish(&q->r->d);
+	return c;
+}
+
+/* Post fresh mbufs into the free descriptors of the receive vring. */
+static uint32_t
+rx_refill(struct virtio_rxq *q)
+{
+	struct pvb_virtq_buf b[VIRTIO_BURST];
+	struct rte_mbuf **m = (struct rte_mbuf **)q->tokens;
+	uint32_t room = q->r->d.num_free / q->chain_segs, posted = 0, k, i;
+
+	if (q->chain_segs > 1)
+		posted = rx_fill_chains(q, room);
+	while (q->chain_segs == 1 && posted < room) {
+		k = RTE_MIN(room - posted, (uint32_t)VIRTIO_BURST);
+		if (rte_pktmbuf_alloc_bulk(q->mp, m, k) != 0) {
+			pvb_counter_add1w(&q->nombuf, k);
+			break;
+		}
+		for (i = 0; i < k; i++)
+			b[i] = (struct pvb_virtq_buf){ .gpa = rx_addr(m[i], q->hdr_len),
+						       .len = q->seg_room + q->hdr_len,
+						       .write = true };
+		/* room was counted: every one is taken */
+		posted += (uint32_t)pvb_virtq_drv_add_burst(&q->r->d, b, q->tokens, k);
+	}
+	if (posted != 0)
+		virtio_kick(q->r, &q->kicks);
+	return posted;
+}
+
+int
+virtio_rx_fill(struct virtio_rxq *q)
+{
+	struct virtio_port *p = q->p;
+	uint32_t frame = rte_eth_devices[p->port_id].data->mtu + RTE_ETHER_HDR_LEN +
+			 RTE_VLAN_HLEN;
+
+	q->r = &p->ring[2 * q->qid];
+	q->part_head = q->part_tail = NULL;
+	q->part_left = 0;
+	if (q->mp == NULL)	/* a queue the application did not set up: nothing to post */
+		return 0;
+	q->seg_room = rte_pktmbuf_data_room_size(q->mp) - RTE_PKTMBUF_HEADROOM;
+	q->chain_segs = q->mrg_rxbuf ? 1 : (uint16_t)((frame + q->seg_room - 1) / q->seg_room);
+	if (q->chain_segs > PVB_VIRTQ_MAX_SEGS || q->chain_segs > p->queue_size) {
+		LOG(ERR, "%s: rx queue %u: %u-byte frames take %u mbufs of %u bytes without "
+		    "mergeable buffers; use larger mbufs or mrg_rxbuf=1", p->name, q->qid, frame,
+		    q->chain_segs, q->seg_room);
+		return -EINVAL;
+	}
+	rx_refill(q);
+	q->r = NULL;	/* the bursts get it with the session */
+	return 0;
+}
+
+void
+virtio_rx_release(struct virtio_rxq *q)
+{
+	struct virtio_ring *r = &q->p->ring[2 * q->qid];
+	uint32_t k, i;
+
+	while ((k = pvb_virtq_drv_drain(&r->d, q->tokens, VIRTIO_BURST)) != 0)
+		for (i = 0; i < k; i++)
+			rte_pktmbuf_free(q->tokens[i]);
+	rte_pktmbuf_free(q->part_head);
+	q->part_head = q->part_tail = NULL;
+	q->part_left = 0;
+}
+
+/* A frame of one posted buffer (a chain of chain_segs mbufs): trim to @p frame bytes. */
+static struct rte_mbuf *
+rx_chain_trim(struct virtio_rxq *q, struct rte_mbuf *m, uint32_t frame)
+{
+	struct rte_mbuf *s = m, *last = m;
+	uint32_t left = frame;
+	uint16_t segs = 0;
+
+	m->pkt_len = frame;
+	while (s != NULL && (left > 0 || s == m)) {
+		s->data_len = (uint16_t)RTE_MIN(left, q->seg_room);
+		left -= s->data_len;
+		last = s;
+		segs++;
+		s = s->next;
+	}
+	last->next = NULL;
+	m->nb_segs = segs;
+	rte_pktmbuf_free(s);	/* the buffers the frame did not reach */
+	return m;
+}
+
+/*
+ * One used buffer of a mergeable frame: the first (with the header and its
+ * num_buffers) starts a frame, the others continue it from their start.
+ * The frame when it is whole, else NULL. -1 in @p bad when the back-end broke the ring.
+ */
+static struct rte_mbuf *
+rx_merge(struct virtio_rxq *q, struct rte_mbuf *m, uint32_t len, bool *bad)
+{
+	struct rte_mbuf *h;
+
+	if (q->part_left == 0) {
+		const struct pvb_vnet_hdr *hdr =
+			rte_pktmbuf_mtod_offset(m, const struct pvb_vnet_hdr *, -(int)q->hdr_len);
+		uint16_t nb = hdr->num_buffers;
+
+		if (unlikely(nb == 0 || nb > q->p->queue_size)) {
+			*bad = true;
+			rte_pktmbuf_free(m);
+			return NULL;
+		}
+		m->data_len = (uint16_t)(len - q->hdr_len);
+		m->pkt_len = m->data_len;
+		q->part_head = q->part_tail = m;
+		q->part_left = (uint16_t)(nb - 1);
+	} else {
+		/* a continuation buffer holds frame bytes from its first byte */
+		m->data_off = (uint16_t)(RTE_PKTMBUF_HEADROOM - q->hdr_len);
+		m->data_len = (uint16_t)len;
+		q->part_tail->next = m;
+		q->part_tail = m;
+		q->part_head->nb_segs++;
+		q->part_head->pkt_len += len;
+		q->part_left--;
+	}
+	if (q->part_left != 0)
+		return NULL;
+	h = q->part_head;
+	q->part_head = q->part_tail = NULL;
+	return h;
+}
+
+uint16_t
+virtio_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct virtio_rxq *q = queue;
+	struct virtio_port *p = q->p;
+	struct pvb_active *a = &p->act[q->qid];
+	struct virtio_ring *r;
+	uint32_t got = 0, cap, i, len, want;
+	uint64_t bytes = 0;
+	bool bad = false;
+	int k;
+
+	if (!pvb_handover_enter(a, &p->state, VIRTIO_RUN))
+		return 0;
+	r = q->r;
+	cap = rx_capacity(q);
+	while (got < n) {
+		want = RTE_MIN(n - got, (uint32_t)VIRTIO_BURST);
+		k = pvb_virtq_drv_get_used_burst(&r->d, q->tokens, q->lens, want);
+		if (unlikely(k < 0)) {
+			virtio_broken(p, &q->bad_used);
+			break;
+		}
+		for (i = 0; i < (uint32_t)k; i++) {
+			struct rte_mbuf *m = q->tokens[i];
+
+			len = q->lens[i];
+			if (i + 1 < (uint32_t)k)
+				rte_prefetch0(q->tokens[i + 1]);
+			if (unlikely(len > cap)) {
+				rte_pktmbuf_free(m);
+				bad = true;
+				continue;
+			}
+			if (q->mrg_rxbuf) {
+				if (unlikely(q->part_left == 0 && len < q->hdr_len)) {
+					pvb_counter_add1w(&q->bad_lengths, 1);
+					rte_pktmbuf_free(m);
+					continue;
+				}
+				m = rx_merge(q, m, len, &bad);
+				if (m == NULL)
+					continue;
+			} else if (unlikely(len <= q->hdr_len)) {
+				pvb_counter_add1w(&q->bad_lengths, 1);
+				rte_pktmbuf_free(m);
+				continue;
+			} else if (q->chain_segs == 1) {
+				m->data_len = (uint16_t)(len - q->hdr_len);
+				m->pkt_len = m->data_len;
+			} else {
+				m = rx_chain_trim(q, m, len - q->hdr_len);
+			}
+			m->port = q->port_id;
+			bytes += m->pkt_len;
+			pkts[got++] = m;
+		}
+		if (unlikely(bad)) {
+			pvb_virtq_drv_set_broken(&r->d, PVB_VIRTQ_FAULT_USED_LEN);
+			virtio_broken(p, &q->bad_used);
+			break;
+		}
+		if ((uint32_t)k < want)
+			break;	/* nothing more used */
+	}
+	if (r->d.num_free >= RX_REFILL && !bad)
+		rx_refill(q);
+	pvb_handover_leave(a);
+	if (got != 0) {
+		pvb_counter_add1w(&q->packets, got);
+		pvb_counter_add1w(&q->bytes, bytes);
+	}
+	return (uint16_t)got;
+}
+
+/* ---- tx ----------------------------------------------------------------------------- */
+
+/* Free what the back-end has read. */
+static void
+tx_reclaim(struct virtio_txq *q, struct virtio_ring *r)
+{
+	int k;
+
+	do {
+		k = pvb_virtq_drv_get_used_burst(&r->d, q->tokens, q->lens, VIRTIO_BURST);
+		if (unlikely(k < 0)) {
+			virtio_broken(q->p, &q->bad_used);
+			return;
+		}
+		if (k != 0)
+			rte_pktmbuf_free_bulk((struct rte_mbuf **)q->tokens, (unsigned int)k);
+	} while (k == VIRTIO_BURST);
+}
+
+/* May the header go into @p m's headroom (one segment, ours alone, in DPDK memory)? */
+static inline bool
+tx_can_push(const struct rte_mbuf *m, uint32_t hdr_len)
+{
+	return m->nb_segs == 1 && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
+	       rte_pktmbuf_headroom(m) >= hdr_len;
+}
+
+/* Zero the header in front of the frame, writing only what is not zero already. */
+static inline uint64_t
+tx_push_header(struct rte_mbuf *m, uint32_t hdr_len)
+{
+	uint8_t *h = rte_pktmbuf_mtod_offset(m, uint8_t *, -(int)hdr_len);
+	uint64_t w0;
+	uint32_t w1 = 0;
+
+	memcpy(&w0, h, 8);
+	if (hdr_len > 8)
+		memcpy(&w1, h + 8, hdr_len - 8);
+	if (w0 != 0 || w1 != 0)
+		memset(h, 0, hdr_len);
+	return (uintptr_t)h;
+}
+
+/*
+ * Post @p m as a chain: the shared zero header, then each segment. 1 posted,
+ * 0 when the ring is full, -1 when @p m can never go (freed, counted).
+ */
+static int
+tx_post_chain(struct virtio_txq *q, struct virtio_ring *r, struct rte_mbuf *m)
+{
+	struct pvb_virtq_buf b[PVB_VIRTQ_MAX_SEGS + 1];
+	const struct rte_mbuf *s;
+	uint32_t k = 1;
+
+	if (unlikely(m->nb_segs >= RTE_MIN((uint32_t)PVB_VIRTQ_MAX_SEGS, r->d.size))) {
+		pvb_counter_add1w(&q->too_many_segs, 1);
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	if (r->d.num_free < m->nb_segs + 1u)
+		return 0;
+	b[0] = (struct pvb_virtq_buf){ .gpa = (uintptr_t)q->zero_hdr, .len = q->hdr_len };
+	for (s = m; s != NULL; s = s->next) {
+		uint64_t va = rte_pktmbuf_mtod(s, uintptr_t);
+
+		/* an external buffer the back-end cannot see (not added to the table) */
+		if (unlikely(RTE_MBUF_HAS_EXTBUF(s) && !virtio_mem_shared(q->p, va, s->data_len))) {
+			pvb_counter_add1w(&q->unshared, 1);
+			rte_pktmbuf_free(m);
+			return -1;
+		}
+		b[k++] = (struct pvb_virtq_buf){ .gpa = va, .len = s->data_len };
+	}
+	return pvb_virtq_drv_add(&r->d, b, k, m) == 0 ? 1 : 0;
+}
+
+/* Frames waiting to go as one descriptor each (header pushed), posted with one publish. */
+struct tx_batch {
+	struct pvb_virtq_buf b[VIRTIO_BURST];
+	void *tok[VIRTIO_BURST];
+	uint32_t n;
+	uint32_t done;		/* frames of the burst dealt with: posted or dropped */
+	uint32_t dropped;
+	uint64_t bytes;
+};
+
+/* Post the batch; false when the ring took only part of it (the rest stays the caller's). */
+static inline bool
+tx_flush(struct virtio_ring *r, struct tx_batch *t)
+{
+	uint32_t posted, k;
+
+	if (t->n == 0)
+		return true;
+	posted = (uint32_t)RTE_MAX(pvb_virtq_drv_add_burst(&r->d, t->b, t->tok, t->n), 0);
+	for (k = posted; k < t->n; k++)
+		t->bytes -= ((struct rte_mbuf *)t->tok[k])->pkt_len;
+	t->done += posted;
+	k = t->n;
+	t->n = 0;
+	return posted == k;
+}
+
+uint16_t
+virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct virtio_txq *q = queue;
+	struct virtio_port *p = q->p;
+	struct pvb_active *a = &p->act[VIRTIO_MAX_QUEUES + q->qid];
+	struct virtio_ring *r;
+	struct tx_batch t;
+	bool room = true;
+	uint32_t i;
+	int rc;
+
+	if (!pvb_handover_enter(a, &p->state, VIRTIO_RUN))
+		return 0;
+	t.n = t.done = t.dropped = 0;
+	t.bytes = 0;
+	r = q->r;
+	tx_reclaim(q, r);
+	if (unlikely(r->d.broken))
+		goto out;
+	for (i = 0; i < n && room; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (likely(tx_can_push(m, q->hdr_len))) {
+			t.b[t.n] = (struct pvb_virtq_buf){ .gpa = tx_push_header(m, q->hdr_len),
+							   .len = m->data_len + q->hdr_len };
+			t.tok[t.n++] = m;
+			t.bytes += m->pkt_len;
+			if (t.n == VIRTIO_BURST)
+				room = tx_flush(r, &t);
+			continue;
+		}
+		/* in order: what is batched goes first */
+		if (!tx_flush(r, &t))
+			break;
+		rc = tx_post_chain(q, r, m);
+		if (rc == 0)
+			break;
+		t.done++;
+		if (rc > 0)
+			t.bytes += m->pkt_len;
+		else
+			t.dropped++;
+	}
+	room = tx_flush(r, &t) && room;
+	pvb_virtq_drv_publish(&r->d);
+	virtio_kick(r, &q->kicks);
+	if (t.done < n)
+		pvb_counter_add1w(&q->ring_full, 1);
+out:
+	pvb_handover_leave(a);
+	if (t.done != t.dropped) {
+		pvb_counter_add1w(&q->packets, t.done - t.dropped);
+		pvb_counter_add1w(&q->bytes, t.bytes);
+	}
+	return (uint16_t)t.done;
+}
+
+void
+virtio_tx_release(struct virtio_txq *q)
+{
+	struct virtio_ring *r = &q->p->ring[2 * q->qid + 1];
+	uint32_t k, i;
+
+	while ((k = pvb_virtq_drv_drain(&r->d, q->tokens, VIRTIO_BURST)) != 0)
+		for (i = 0; i < k; i++)
+			rte_pktmbuf_free(q->tokens[i]);
+}
