@@ -47,6 +47,11 @@ extern int virtio_logtype;
 #define LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, virtio_logtype, "net_pvb_virtio: " fmt "\n", ##__VA_ARGS__)
 
+/* A set-up that fails again the same way is logged once (then at debug level). */
+#define LOG_SETUP(p, fmt, ...) \
+	rte_log((p)->setup_failed ? RTE_LOG_DEBUG : RTE_LOG_ERR, virtio_logtype, \
+		"net_pvb_virtio: " fmt "\n", ##__VA_ARGS__)
+
 #define VIRTIO_MAX_QUEUES	PVB_VU_MAX_QUEUE_PAIRS
 #define VIRTIO_BURST		64	/* used elements reclaimed per step */
 #define VIRTIO_MAX_MTU		9702	/* as net_pvb_vhost: a 9728-byte frame with VLAN */
@@ -123,6 +128,7 @@ struct virtio_port {
 	bool started;			/* under lock */
 	bool session;			/* under lock: negotiated, vrings handed over */
 	bool waiting_logged;
+	bool setup_failed;		/* the last set-up failed (and said why) */
 	int listen_fd, conn_fd;
 	struct pvb_vu_frontend fe;
 	uint64_t features, protocol_features;	/* acked */

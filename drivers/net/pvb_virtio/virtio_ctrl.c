@@ -81,7 +81,7 @@ virtio_want(struct virtio_port *p, uint64_t offered)
 		     (1ull << PVB_VHOST_USER_F_PROTOCOL_FEATURES);
 
 	if (!has(offered, PVB_VIRTIO_F_VERSION_1)) {
-		LOG(ERR, "%s: the back-end does not offer VIRTIO_F_VERSION_1 (features %#" PRIx64
+		LOG_SETUP(p, "%s: the back-end does not offer VIRTIO_F_VERSION_1 (features %#" PRIx64
 		    "); legacy devices are not driven", p->name, offered);
 		return 0;
 	}
@@ -92,7 +92,7 @@ virtio_want(struct virtio_port *p, uint64_t offered)
 	if (p->queues > 1)
 		f |= 1ull << PVB_VIRTIO_NET_F_MQ;
 	if (p->queues > 1 && !has(offered, PVB_VIRTIO_NET_F_MQ)) {
-		LOG(ERR, "%s: queues=%u, but the back-end offers no VIRTIO_NET_F_MQ", p->name,
+		LOG_SETUP(p, "%s: queues=%u, but the back-end offers no VIRTIO_NET_F_MQ", p->name,
 		    p->queues);
 		return 0;
 	}
@@ -125,7 +125,7 @@ virtio_negotiate(struct virtio_port *p)
 	}
 	if (p->queues > 1) {
 		if (!has(p->protocol_features, PVB_VU_PF_MQ)) {
-			LOG(ERR, "%s: queues=%u, but the back-end offers no MQ protocol feature",
+			LOG_SETUP(p, "%s: queues=%u, but the back-end offers no MQ protocol feature",
 			    p->name, p->queues);
 			return -ENOTSUP;
 		}
@@ -133,7 +133,7 @@ virtio_negotiate(struct virtio_port *p)
 		if (rc != 0)
 			return rc;
 		if (nq < p->queues) {
-			LOG(ERR, "%s: queues=%u, but the back-end has %" PRIu64 " queue pairs",
+			LOG_SETUP(p, "%s: queues=%u, but the back-end has %" PRIu64 " queue pairs",
 			    p->name, p->queues, nq);
 			return -ENOTSUP;
 		}
@@ -219,7 +219,7 @@ virtio_setup(struct virtio_port *p)
 					  STATUS_FEATURES | PVB_VIRTIO_STATUS_DRIVER_OK);
 	if (rc != 0) {
 		if (rc != -ENOTSUP && rc != -ENOSPC)
-			LOG(ERR, "%s: session set-up failed: %s", p->name,
+			LOG_SETUP(p, "%s: session set-up failed: %s", p->name,
 			    p->fe.error[0] != '\0' ? p->fe.error : strerror(-rc));
 		return rc;
 	}
@@ -270,8 +270,9 @@ virtio_end(struct virtio_port *p, const char *why)
 		close(p->conn_fd);
 		p->conn_fd = -1;
 		pvb_counter_add(&p->disconnects, 1);
-		LOG(NOTICE, "%s: back-end session closed (%s)", p->name,
-		    why != NULL ? why : "the back-end closed the connection");
+		rte_log(p->setup_failed ? RTE_LOG_DEBUG : RTE_LOG_NOTICE, virtio_logtype,
+			"net_pvb_virtio: %s: back-end session closed (%s)\n", p->name,
+			why != NULL ? why : "the back-end closed the connection");
 	}
 	virtio_link(p, false);
 }
@@ -286,7 +287,8 @@ virtio_connected(struct virtio_port *p, int fd)
 	pvb_counter_add(&p->connects, 1);
 	if (pvb_counter_read(&p->connects) > 1)
 		pvb_counter_add(&p->reconnects, 1);
-	LOG(NOTICE, "%s: back-end connected", p->name);
+	rte_log(p->setup_failed ? RTE_LOG_DEBUG : RTE_LOG_NOTICE, virtio_logtype,
+		"net_pvb_virtio: %s: back-end connected\n", p->name);
 }
 
 /* server=0: one attempt; false if the back-end is not there yet. */
@@ -372,10 +374,14 @@ virtio_step(struct virtio_port *p)
 {
 	if (p->conn_fd < 0 && !p->server && p->started && !virtio_try_connect(p))
 		return false;
-	if (p->conn_fd >= 0 && p->started && !p->session && virtio_setup(p) != 0) {
-		pvb_counter_add(&p->session_failures, 1);
-		virtio_end(p, "the set-up failed");
-		return false;
+	if (p->conn_fd >= 0 && p->started && !p->session) {
+		if (virtio_setup(p) != 0) {
+			pvb_counter_add(&p->session_failures, 1);
+			virtio_end(p, "the set-up failed");
+			p->setup_failed = true;
+			return false;
+		}
+		p->setup_failed = false;
 	}
 	if (p->session)
 		virtio_check_broken(p);

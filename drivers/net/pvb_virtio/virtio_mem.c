@@ -133,7 +133,7 @@ virtio_mem_update(struct virtio_port *p)
 
 	rte_memseg_walk_thread_unsafe(add_segment, &t);
 	if (t.err != 0) {
-		LOG(ERR, "%s: cannot share memory with the back-end: %s", p->name, t.why);
+		LOG_SETUP(p, "%s: cannot share memory with the back-end: %s", p->name, t.why);
 		return t.err;
 	}
 	for (i = 0; i < p->next; i++)
@@ -147,7 +147,7 @@ virtio_mem_update(struct virtio_port *p)
 	}
 	rc = pvb_vu_front_set_mem_table(&p->fe, wire, fds, t.n);
 	if (rc != 0) {
-		LOG(ERR, "%s: memory table of %u regions refused: %s", p->name, t.n, p->fe.error);
+		LOG_SETUP(p, "%s: memory table of %u regions refused: %s", p->name, t.n, p->fe.error);
 		return rc;
 	}
 	/* the bursts read the table (virtio_mem_shared()): only with the vrings taken */

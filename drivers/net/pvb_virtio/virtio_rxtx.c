@@ -143,7 +143,7 @@ virtio_rx_fill(struct virtio_rxq *q)
 	q->seg_room = rte_pktmbuf_data_room_size(q->mp) - RTE_PKTMBUF_HEADROOM;
 	q->chain_segs = q->mrg_rxbuf ? 1 : (uint16_t)((frame + q->seg_room - 1) / q->seg_room);
 	if (q->chain_segs > PVB_VIRTQ_MAX_SEGS || q->chain_segs > p->queue_size) {
-		LOG(ERR, "%s: rx queue %u: %u-byte frames take %u mbufs of %u bytes without "
+		LOG_SETUP(p, "%s: rx queue %u: %u-byte frames take %u mbufs of %u bytes without "
 		    "mergeable buffers; use larger mbufs or mrg_rxbuf=1", p->name, q->qid, frame,
 		    q->chain_segs, q->seg_room);
 		return -EINVAL;
