@@ -329,3 +329,25 @@ pvb_xstats_reset(const struct pvb_xstat_group *g, unsigned int ng)
 				atomic_store_explicit(xstat_at(&g[j], q, i), 0,
 						      memory_order_relaxed);
 }
+
+unsigned int
+pvb_xstat_port_groups(struct pvb_xstat_group g[PVB_XSTAT_GROUPS], const struct pvb_xstat_tables *t,
+		      const void *port, const void *rxq, size_t rxq_size, const void *txq,
+		      size_t txq_size, unsigned int queues)
+{
+	g[0] = (struct pvb_xstat_group){ NULL, t->port, t->nport, port, 0, 1 };
+	g[1] = (struct pvb_xstat_group){ "rx_q", t->rxq, t->nrxq, rxq, rxq_size, queues };
+	g[2] = (struct pvb_xstat_group){ "tx_q", t->txq, t->ntxq, txq, txq_size, queues };
+	g[3] = (struct pvb_xstat_group){ "rx_q", t->rxq_basic, t->nrxq_basic, rxq, rxq_size,
+					 queues };
+	g[4] = (struct pvb_xstat_group){ "tx_q", t->txq_basic, t->ntxq_basic, txq, txq_size,
+					 queues };
+	return 3;
+}
+
+int
+pvb_eth_nop(struct rte_eth_dev *dev)
+{
+	RTE_SET_USED(dev);
+	return 0;
+}

@@ -115,6 +115,52 @@ struct pvb_xstat_group {
 	unsigned int count;
 };
 
+/** The counter tables of a port that keeps its queues in arrays. */
+struct pvb_xstat_tables {
+	const struct pvb_xstat *port, *rxq, *txq;	/* xstats */
+	const struct pvb_xstat *rxq_basic, *txq_basic;	/* in rte_eth_stats, zeroed with them */
+	unsigned int nport, nrxq, ntxq, nrxq_basic, ntxq_basic;
+};
+
+#define PVB_XSTAT_GROUPS	5
+
+/**
+ * The groups of tables @p t for a port at @p port with @p queues queues in
+ * arrays at @p rxq and @p txq (elements @p rxq_size, @p txq_size bytes).
+ * Returns how many of them are xstats (the first 3; the basic ones follow).
+ */
+unsigned int pvb_xstat_port_groups(struct pvb_xstat_group g[PVB_XSTAT_GROUPS],
+				   const struct pvb_xstat_tables *t, const void *port,
+				   const void *rxq, size_t rxq_size, const void *txq,
+				   size_t txq_size, unsigned int queues);
+
+/**
+ * The xstats operations of a PMD whose @p groups(dev, g) fills the groups
+ * (pvb_xstat_port_groups()): prefix_xstats_names, _get and prefix_stats_reset.
+ */
+#define PVB_XSTATS_OPS(prefix, groups) \
+static int \
+prefix ## _xstats_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names, \
+			unsigned int n) \
+{ \
+	struct pvb_xstat_group g[PVB_XSTAT_GROUPS]; \
+	return pvb_xstats_names(g, groups(dev, g), names, n); \
+} \
+static int \
+prefix ## _xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned int n) \
+{ \
+	struct pvb_xstat_group g[PVB_XSTAT_GROUPS]; \
+	return pvb_xstats_get(g, groups(dev, g), xs, n); \
+} \
+static int \
+prefix ## _stats_reset(struct rte_eth_dev *dev) \
+{ \
+	struct pvb_xstat_group g[PVB_XSTAT_GROUPS]; \
+	groups(dev, g); \
+	pvb_xstats_reset(g, PVB_XSTAT_GROUPS); \
+	return 0; \
+}
+
 /** The xstats_get_names / xstats_get operations over groups @p g[0..ng). */
 int pvb_xstats_names(const struct pvb_xstat_group *g, unsigned int ng,
 		     struct rte_eth_xstat_name *names, unsigned int n);
@@ -125,6 +171,8 @@ void pvb_xstats_reset(const struct pvb_xstat_group *g, unsigned int ng);
 
 /* Operations of ports whose queues live in the port and whose link a control thread sets. */
 uint16_t pvb_eth_no_burst(void *queue, struct rte_mbuf **pkts, uint16_t n);
+/** promiscuous / allmulticast on a virtual wire: every frame is delivered, nothing to set. */
+int pvb_eth_nop(struct rte_eth_dev *dev);
 void pvb_eth_queue_release(struct rte_eth_dev *dev, uint16_t qid);
 int pvb_eth_link_get(struct rte_eth_dev *dev, int wait);
 

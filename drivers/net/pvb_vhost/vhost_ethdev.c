@@ -187,55 +187,22 @@ static const struct pvb_xstat xs_rxq_basic[] = {
 };
 static const struct pvb_xstat xs_txq_basic[] = { XS_TXQ("packets", packets) XS_TXQ("bytes", bytes) };
 
-/* The xstats groups of @p p (the first 3), then the basic counters. */
+static const struct pvb_xstat_tables vhost_xs = {
+	xs_port, xs_rxq, xs_txq, xs_rxq_basic, xs_txq_basic,
+	RTE_DIM(xs_port), RTE_DIM(xs_rxq), RTE_DIM(xs_txq), RTE_DIM(xs_rxq_basic),
+	RTE_DIM(xs_txq_basic),
+};
+
 static unsigned int
-vhost_xstat_groups(const struct vhost_port *p, struct pvb_xstat_group g[5])
+vhost_xstat_groups(struct rte_eth_dev *dev, struct pvb_xstat_group *g)
 {
-	g[0] = (struct pvb_xstat_group){ NULL, xs_port, RTE_DIM(xs_port), p, 0, 1 };
-	g[1] = (struct pvb_xstat_group){ "rx_q", xs_rxq, RTE_DIM(xs_rxq), p->rxq,
-					 sizeof(p->rxq[0]), p->queues };
-	g[2] = (struct pvb_xstat_group){ "tx_q", xs_txq, RTE_DIM(xs_txq), p->txq,
-					 sizeof(p->txq[0]), p->queues };
-	g[3] = (struct pvb_xstat_group){ "rx_q", xs_rxq_basic, RTE_DIM(xs_rxq_basic), p->rxq,
-					 sizeof(p->rxq[0]), p->queues };
-	g[4] = (struct pvb_xstat_group){ "tx_q", xs_txq_basic, RTE_DIM(xs_txq_basic), p->txq,
-					 sizeof(p->txq[0]), p->queues };
-	return 3;
+	const struct vhost_port *p = vhost_of(dev);
+
+	return pvb_xstat_port_groups(g, &vhost_xs, p, p->rxq, sizeof(p->rxq[0]), p->txq,
+				     sizeof(p->txq[0]), p->queues);
 }
 
-static int
-vhost_xstats_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names, unsigned int n)
-{
-	struct pvb_xstat_group g[5];
-
-	return pvb_xstats_names(g, vhost_xstat_groups(vhost_of(dev), g), names, n);
-}
-
-static int
-vhost_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned int n)
-{
-	struct pvb_xstat_group g[5];
-
-	return pvb_xstats_get(g, vhost_xstat_groups(vhost_of(dev), g), xs, n);
-}
-
-static int
-vhost_stats_reset(struct rte_eth_dev *dev)
-{
-	struct pvb_xstat_group g[5];
-
-	vhost_xstat_groups(vhost_of(dev), g);
-	pvb_xstats_reset(g, RTE_DIM(g));
-	return 0;
-}
-
-/* A virtio-net device receives what it is given: no filter to set. */
-static int
-vhost_promisc(struct rte_eth_dev *dev)
-{
-	RTE_SET_USED(dev);
-	return 0;
-}
+PVB_XSTATS_OPS(vhost, vhost_xstat_groups)
 
 static int
 vhost_mac_set(struct rte_eth_dev *dev, struct rte_ether_addr *mac)
@@ -269,10 +236,10 @@ static const struct eth_dev_ops vhost_ops = {
 	.xstats_get = vhost_xstats_get,
 	.xstats_get_names = vhost_xstats_names,
 	.xstats_reset = vhost_stats_reset,
-	.promiscuous_enable = vhost_promisc,
-	.promiscuous_disable = vhost_promisc,
-	.allmulticast_enable = vhost_promisc,
-	.allmulticast_disable = vhost_promisc,
+	.promiscuous_enable = pvb_eth_nop,
+	.promiscuous_disable = pvb_eth_nop,
+	.allmulticast_enable = pvb_eth_nop,
+	.allmulticast_disable = pvb_eth_nop,
 	.mac_addr_set = vhost_mac_set,
 	.mtu_set = vhost_mtu_set,
 };
