@@ -1,35 +1,39 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""A vhost-user backend PMD against stock DPDK net_virtio_user, both loaded by
-stock dpdk-testpmd in two processes: the backend (device side) is DPDK's own
-net_vhost or our net_pvb_vhost (every test runs against both; the second is
-skipped while it is not built), the frontend (driver side) is net_virtio_user
-on split virtqueues (packed_vq=0).
+"""vhost-user back-end and front-end PMDs against each other, both loaded by
+stock dpdk-testpmd in two processes, in every pairing: the backend (device
+side) is DPDK's own net_vhost or our net_pvb_vhost, the frontend (driver side)
+is DPDK's net_virtio_user on split virtqueues (packed_vq=0) or our
+net_pvb_virtio (a PMD not built yet skips its rows).
 
 Each testpmd has its vhost-user port 0 and a net_pcap port 1 and forwards
 between them (io): frames made with scapy, 60 to 9000 bytes, cross the
 virtqueues both ways at once and come out of the other side's pcap byte for
 byte and in order, for every mrg_rxbuf x in_order combination and in both
-socket roles (backend listens and virtio_user connects; virtio_user listens
+socket roles (backend listens and the frontend connects; the frontend listens
 with server=1 and the backend connects with client=1).
 
 A flooding frontend is killed with SIGKILL: the backend's link goes down, every
 mbuf comes back to its pool, and a new frontend on the same socket brings the
-link and the traffic back, without a backend restart.
+link and the traffic back, without a backend restart. (test_virtio.py kills
+the backend instead, under net_pvb_virtio, with this harness.)
 
 The backend runs on one CPU and the frontend on the other, each with its main
 lcore (which only waits at the prompt) and its forwarding lcores on that CPU."""
+import functools
 import os
 import random
 import re
 import secrets
 import shutil
 import subprocess
+from collections import namedtuple
 
 import pytest
 from conftest import pmd_path, read_pcap, runtime_dir, same_frames, wait_until, write_pcap
 from scapy.all import Dot1Q, Ether, IP, IPv6, UDP
 
 BACKENDS = ("net_vhost", "net_pvb_vhost")
+FRONTENDS = ("net_virtio_user", "net_pvb_virtio")
 # Frame lengths without FCS; 1518 is the VLAN-tagged one
 SIZES = [60, 64, 65, 128, 511, 512, 1000, 1514, 1518, 1519, 2048, 2176, 4000, 8192, 9000]
 # every testpmd: frames up to 9000 bytes (MTU 9000), mbufs for the rings and the
@@ -38,11 +42,13 @@ SIZES = [60, 64, 65, 128, 511, 512, 1000, 1514, 1518, 1519, 2048, 2176, 4000, 81
 # (it would land in the middle of what a command prints)
 APP = ["--no-flush-rx", "--max-pkt-len=9018", "--total-num-mbufs=4096",
        "--mask-event=intr_lsc", "--mask-event=queue_state"]
-# a whole 9000-byte frame in one mbuf: virtio's Rx without mergeable buffers
-# posts one descriptor per mbuf and cannot chain them. With testpmd's default
-# 2 KB mbufs jumbo frames are chains on every port, and the frontend's virtio
+# a whole 9000-byte frame in one mbuf: virtio_user's Rx without mergeable
+# buffers posts one descriptor per mbuf and cannot chain them. With testpmd's
+# default 2 KB mbufs jumbo frames are chains on every port, and virtio_user's
 # Rx needs the scatter offload (which needs mrg_rxbuf=1), set on that port
-# alone (net_pcap and net_vhost refuse it) before it starts.
+# alone (net_pcap and net_vhost refuse it) before it starts. net_pvb_virtio
+# posts a chain of mbufs as each buffer when it has no mergeable buffers, and
+# takes the offload (it changes nothing there) when asked.
 BIG_MBUFS = ["--mbuf-size=10240"]
 RING = 256
 
@@ -59,11 +65,34 @@ def backend(request, build):
     return name, ["-d", pmd_path("pvb_vhost", build)]
 
 
+# name, the EAL arguments that load it, the devargs every port of it takes,
+# and whether it receives frames larger than an mbuf without mergeable buffers
+Frontend = namedtuple("Frontend", "name load devargs chains")
+
+
+def front_end(name, build):
+    """The Frontend called @name (skip if it is ours and not built)."""
+    if name == "net_virtio_user":
+        # split virtqueues: the only kind the backends are tested with
+        return Frontend(name, [], ",queues=1,packed_vq=0", False)
+    so = os.path.join(build, "drivers", "librte_net_pvb_virtio.so")
+    if not os.path.exists(so):
+        pytest.skip(f"net_pvb_virtio not built yet ({so} missing)")
+    return Frontend(name, ["-d", pmd_path("pvb_virtio", build)], ",queues=1", True)
+
+
+@pytest.fixture(params=FRONTENDS)
+def frontend(request, build):
+    """Which frontend PMD: a Frontend."""
+    return front_end(request.param, build)
+
+
 @pytest.fixture
-def vp(procs, testpmd, backend, cpu_pair, eal_mem, short_dir):
+def vp(procs, testpmd, backend, frontend, cpu_pair, eal_mem, short_dir):
     """Start backend and frontend testpmds on the socket short_dir/s; at the
     end the processes die first, then their EAL runtime directories go."""
-    peers = Peers(testpmd, backend, cpu_pair, eal_mem, os.path.join(short_dir, "s"))
+    peers = Peers(testpmd, backend, frontend, cpu_pair, eal_mem,
+                  os.path.join(short_dir, "s"))
     yield peers
     procs.cleanup()
     for prefix in peers.prefixes:
@@ -71,13 +100,14 @@ def vp(procs, testpmd, backend, cpu_pair, eal_mem, short_dir):
 
 
 class Peers:
-    def __init__(self, testpmd, backend, cpu_pair, eal_mem, sock):
+    def __init__(self, testpmd, backend, frontend, cpu_pair, eal_mem, sock):
         self.testpmd, self.sock = testpmd, sock
         self.name, self.load = backend
+        self.front = frontend
         self.prefixes = []
         self.front_cpu, self.back_cpu = cpu_pair
-        # virtio_user shares its memory by file descriptor, one per segment
-        # list and at most 8: one file per list, not one per huge page
+        # both frontends share their memory by file descriptor, at most 8:
+        # one file per segment list, not one per huge page
         self.front_mem = ["--single-file-segments"] if "--in-memory" in eal_mem else []
 
     @staticmethod
@@ -106,8 +136,9 @@ class Peers:
             app = [*app, "--disable-device-start"]
         if "queue_size=" not in devargs:
             devargs += f",queue_size={RING}"
-        eal = [*self.lcores(self.front_cpu, app), self.prefix(), *self.front_mem, "--vdev",
-               f"net_virtio_user0,path={self.sock},queues=1,packed_vq=0{devargs}"]
+        f = self.front
+        eal = [*self.lcores(self.front_cpu, app), self.prefix(), *self.front_mem, *f.load,
+               "--vdev", f"{f.name}0,path={self.sock}{f.devargs}{devargs}"]
         for v in vdevs:
             eal += ["--vdev", v]
         tp = self.testpmd(eal, [*APP, *app], interactive=interactive)
@@ -133,6 +164,13 @@ def wait_links(*sides, up=True, timeout=20):
 
 
 def make_frames(seed, count):
+    """frames(@seed, @count) as a list of the caller's own. Each set is made
+    once per run: scapy takes about half a second for a test's two."""
+    return list(frames(seed, count))
+
+
+@functools.lru_cache(maxsize=None)
+def frames(seed, count):
     """Every length of SIZES, then random lengths (half of them up to 1514
     bytes) up to @count frames, to unicast, broadcast and multicast
     destinations in turn; each with its own random payload and its index in
@@ -145,7 +183,7 @@ def make_frames(seed, count):
             ("33:33:00:00:00:01", IPv6(dst="ff02::1"))]
     lengths = SIZES + [rnd.choice((rnd.randint(60, 1514), rnd.randint(1515, 9000)))
                        for _ in range(count - len(SIZES))]
-    frames = []
+    out = []
     for i, n in enumerate(lengths):
         dst, l3 = dsts[i % len(dsts)]
         if n < 62 and isinstance(l3, IPv6):
@@ -154,9 +192,9 @@ def make_frames(seed, count):
         if n == 1518:
             eth = eth / Dot1Q(vlan=100 + i % 7, prio=5)
         head = bytes(eth / l3 / UDP(sport=i, dport=2000 + seed))
-        frames.append(head + rnd.randbytes(n - len(head)))
-        assert len(frames[-1]) == n
-    return frames
+        out.append(head + rnd.randbytes(n - len(head)))
+        assert len(out[-1]) == n
+    return tuple(out)
 
 
 def port_summary(tp):
@@ -169,31 +207,71 @@ def port_summary(tp):
 # a device should honour
 PVB_ZERO = ("ring_broken", "bad_messages", "_bad_chains", "_bad_headers",
             "_notifications_sent", "_too_big_packets")
+# used elements a frame may take: 9000 bytes and the header in 2 KB buffers
+MAX_BUFS = 5
 
 
-def pvb_checks(name, xs, sessions, exact=True):
+def pvb_checks(name, xs, sessions, exact=True, front="net_virtio_user"):
     """Our backend's counters: none of PVB_ZERO moved, and @sessions front-end
     sessions (at least, unless @exact) were seen, all but the last one over.
     Stock net_vhost has none."""
     if name != "net_pvb_vhost":
         return
+    calls = front == "net_pvb_virtio"
     assert [k for k in xs if k.endswith(PVB_ZERO)], xs
     for k in xs:
-        if k.endswith(PVB_ZERO):
+        if k.endswith(PVB_ZERO) and not (calls and k.endswith("_notifications_sent")):
             assert xs[k] == 0, (k, xs)
     n = xs["connects"]
     assert n == sessions if exact else n >= sessions, xs
     assert xs["reconnects"] == xs["disconnects"] == n - 1, xs
+    if calls:
+        # net_pvb_virtio polls too, but with EVENT_IDX, where the flag means
+        # nothing: it leaves used_event at 0, so a call is due each time the
+        # used index passes 0, once at the start of a session and then once
+        # every 65536 used elements
+        for q, bufs in (("rx_q0", 1), ("tx_q0", MAX_BUFS)):
+            used = xs[f"{q}_packets"] * bufs
+            assert xs[f"{q}_notifications_sent"] <= n + used // 65536, (q, xs)
+
+
+# our frontend's xstats that stay 0 with a well-behaved backend: vrings
+# broken, frames dropped (per queue: rx_q0_bad_used, ...)
+VIRTIO_ZERO = ("ring_broken", "_bad_used", "_bad_lengths", "_unshared_memory",
+               "_too_many_segments")
+
+
+def virtio_checks(name, xs, sessions, exact=True, log=""):
+    """Our frontend's counters: none of VIRTIO_ZERO moved, and @sessions
+    back-end sessions (at least, unless @exact) were seen, all but the last
+    one over, every other connection a failed set-up (else fail with the
+    frontend's @log). Stock virtio_user has none."""
+    if name != "net_pvb_virtio":
+        return
+    what = f"{xs}\n{log[-3000:]}"
+    assert [k for k in xs if k.endswith(VIRTIO_ZERO)], xs
+    for k in xs:
+        if k.endswith(VIRTIO_ZERO):
+            assert xs[k] == 0, f"{k}: {what}"
+    n = xs["connects"]
+    assert n == sessions if exact else n >= sessions, what
+    assert xs["session_failures"] == n - sessions, what
+    assert xs["reconnects"] == xs["disconnects"] == n - 1, what
+    assert xs["mem_table_updates"] >= sessions, what
 
 
 # ---- packet by packet, both ways at once ------------------------------------
 
-# net_virtio_user devargs, 10 KB mbufs (else 2 KB ones and chains) on both
-# sides, whether virtio_user listens (server=1) and the backend connects
+# frontend devargs; 10 KB mbufs (True; else 2 KB ones and chains) on both
+# sides, or None: 10 KB ones only for a frontend that cannot chain them
+# without mergeable buffers (virtio_user), 2 KB ones for net_pvb_virtio;
+# whether the frontend listens (server=1) and the backend connects
 CASES = {
     "mrg_rxbuf=1,in_order=1": (",mrg_rxbuf=1,in_order=1", False, False),
     "mrg_rxbuf=1,in_order=0": (",mrg_rxbuf=1,in_order=0", False, False),
-    "mrg_rxbuf=0,in_order=1": (",mrg_rxbuf=0,in_order=1", True, False),
+    "mrg_rxbuf=0,in_order=1": (",mrg_rxbuf=0,in_order=1", None, False),
+    # net_pvb_virtio: one mbuf per buffer here, chains of five in the other
+    # mrg_rxbuf=0 cases
     "mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0", True, False),
     "mrg_rxbuf=1,in_order=1, 10 KB mbufs": (",mrg_rxbuf=1,in_order=1", True, False),
     # a 9000-byte frame takes 5 of the 64 Rx buffers; 600 frames go round
@@ -201,18 +279,36 @@ CASES = {
     "mrg_rxbuf=1,in_order=0,queue_size=64": (",mrg_rxbuf=1,in_order=0,queue_size=64", False,
                                              False),
     "mrg_rxbuf=0,in_order=0,queue_size=1024": (",mrg_rxbuf=0,in_order=0,queue_size=1024",
-                                               True, False),
+                                               None, False),
     "server=1,mrg_rxbuf=1,in_order=1": (",mrg_rxbuf=1,in_order=1,server=1", False, True),
-    "server=1,mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0,server=1", True, True),
+    "server=1,mrg_rxbuf=0,in_order=0": (",mrg_rxbuf=0,in_order=0,server=1", None, True),
 }
 COUNT = 600     # frames each way: more than two rings' worth
+# the cases a pairing of a stock PMD with one of ours leaves out, to save
+# time: each is another case's features again, with another ring or mbuf
+# size. Those pairings still run every feature in both socket roles; the
+# stock pair and our pair run every case.
+FULL_PAIRS_ONLY = ("mrg_rxbuf=1,in_order=0", "mrg_rxbuf=1,in_order=1, 10 KB mbufs",
+                   "mrg_rxbuf=0,in_order=0,queue_size=1024")
 
 
-@pytest.mark.parametrize("case", list(CASES))
+def matrix():
+    """(backend, frontend, case) of every test_packet_by_packet."""
+    for b in BACKENDS:
+        for f in FRONTENDS:
+            mixed = b.startswith("net_pvb") != f.startswith("net_pvb")
+            for c in CASES:
+                if not (mixed and c in FULL_PAIRS_ONLY):
+                    yield pytest.param(b, f, c, id=f"{b}-{f}-{c}")
+
+
+@pytest.mark.parametrize("backend,frontend,case", matrix(), indirect=["backend", "frontend"])
 def test_packet_by_packet(vp, tmp_path, case):
     """Frames from the backend's pcap reach the frontend's, and frames from the
     frontend's pcap reach the backend's, in the same run."""
     devargs, big_mbufs, front_listens = CASES[case]
+    if big_mbufs is None:
+        big_mbufs = not vp.front.chains
     to_front, to_back = make_frames(1, COUNT), make_frames(2, COUNT)
     b_in, b_out = tmp_path / "b_in.pcap", tmp_path / "b_out.pcap"
     f_in, f_out = tmp_path / "f_in.pcap", tmp_path / "f_out.pcap"
@@ -221,12 +317,14 @@ def test_packet_by_packet(vp, tmp_path, case):
     # one forwarding lcore per direction: a single one waiting for room on one
     # ring would stop draining the other, while its peer waits for it there.
     # A listening virtio_user waits in its probe for the backend: the backend
-    # goes first either way.
+    # goes first either way. Jumbo frames in 2 KB mbufs take the scatter
+    # offload with mergeable buffers (virtio_user needs it, ours takes it);
+    # net_pvb_virtio's chains without them are tried without it.
     app = [*(BIG_MBUFS if big_mbufs else []), "--nb-cores=2"]
     back = vp.backend([f"net_pcap0,rx_pcap={b_in},tx_pcap={b_out}"], app,
                       client=front_listens)
     front = vp.frontend([f"net_pcap0,rx_pcap={f_in},tx_pcap={f_out}"], app, devargs,
-                        scatter=not big_mbufs)
+                        scatter=not big_mbufs and "mrg_rxbuf=1" in devargs)
     # net_pcap reads its file as soon as forwarding starts: only with the links up
     wait_links(back, front)
     for tp in (back, front):
@@ -242,7 +340,7 @@ def test_packet_by_packet(vp, tmp_path, case):
                front.stats(1)["tx"] >= len(to_front), 60, state)
     for tp in (front, back):
         tp.cmd("stop")
-    bs, fs, bx = back.stats(0), front.stats(0), back.xstats(0)
+    bs, fs, bx, fx = back.stats(0), front.stats(0), back.xstats(0), front.xstats(0)
     for tp in (front, back):
         r = tp.quit()
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr
@@ -252,7 +350,8 @@ def test_packet_by_packet(vp, tmp_path, case):
     assert fs["rx"] == bs["tx"] == len(to_front), (bs, fs)
     for s in (bs, fs):
         assert s["rx_errors"] == s["rx_missed"] == s["rx_nombuf"] == s["tx_errors"] == 0, s
-    pvb_checks(vp.name, bx, 1)
+    pvb_checks(vp.name, bx, 1, front=vp.front.name)
+    virtio_checks(vp.front.name, fx, 1)
 
 
 # ---- the frontend dies mid-traffic ------------------------------------------
@@ -289,8 +388,9 @@ def test_frontend_dies(vp, front_listens):
 
     def flood():
         """A new frontend, once its frames come in."""
-        if front_listens and os.path.exists(vp.sock):
-            # a killed virtio_user leaves its socket file behind; bind() refuses it
+        if front_listens and vp.front.name == "net_virtio_user" and os.path.exists(vp.sock):
+            # a killed virtio_user leaves its socket file behind; bind() refuses
+            # it (net_pvb_virtio replaces one that nobody listens on)
             os.unlink(vp.sock)
         front = vp.frontend(app=[*BIG_MBUFS, "--forward-mode=txonly", "--txpkts=1000"],
                             devargs=devargs, interactive=False)
@@ -309,7 +409,7 @@ def test_frontend_dies(vp, front_listens):
     xs = back.xstats(0)
     # a connecting backend may reach a killed frontend's socket while the
     # process is still on its way out: one more session, closed at once
-    pvb_checks(vp.name, xs, 3, exact=not front_listens)
+    pvb_checks(vp.name, xs, 3, exact=not front_listens, front=vp.front.name)
     if vp.name == "net_pvb_vhost":
         # what it sent back found the frontend's Rx ring full
         assert xs["tx_q0_no_guest_rx_buffers"] > 0, xs
@@ -333,6 +433,23 @@ BAD = {
 }
 
 
+def probe_fails(procs, eal_mem, one_lcore, pmd, load, args, msg, sock):
+    """testpmd probing @pmd (loaded by the EAL arguments @load) as port 0 with
+    devargs @args ({S} for @sock) exits: one line that names the device holds
+    @msg ({S} too), and no socket is left."""
+    vdev = f"{pmd}0" + ("," + args.replace("{S}", sock) if args else "")
+    # stdin at EOF: a testpmd that probed anyway would exit at "Press enter"
+    r = procs.run(["dpdk-testpmd", *one_lcore, "--no-pci", *eal_mem, *load, "--vdev", vdev,
+                   "--", "--total-num-mbufs=2048"], timeout=30, stdin=subprocess.DEVNULL)
+    log = r.stdout + r.stderr
+    assert r.returncode != 0, log
+    # the PMD's lines say "<device>: ..."; EAL's and testpmd's name it otherwise
+    lines = [ln for ln in log.splitlines() if f"{pmd}0: " in ln]
+    assert len(lines) == 1 and msg.replace("{S}", sock) in lines[0], log
+    assert f"failed to initialize {pmd}0 device" in log
+    assert not os.path.exists(sock)
+
+
 @pytest.mark.parametrize("case", list(BAD))
 def test_bad_devargs(procs, build, eal_mem, one_lcore, short_dir, case):
     """A bad devarg fails the probe with one line that names it, and leaves no socket."""
@@ -340,14 +457,5 @@ def test_bad_devargs(procs, build, eal_mem, one_lcore, short_dir, case):
     if not os.path.exists(so):
         pytest.skip(f"net_pvb_vhost not built yet ({so} missing)")
     args, msg = BAD[case]
-    sock = os.path.join(short_dir, "s")
-    vdev = "net_pvb_vhost0" + ("," + args.replace("{S}", sock) if args else "")
-    # stdin at EOF: a testpmd that probed anyway would exit at "Press enter"
-    r = procs.run(["dpdk-testpmd", *one_lcore, "--no-pci", *eal_mem, "-d",
-                   pmd_path("pvb_vhost", build), "--vdev", vdev, "--",
-                   "--total-num-mbufs=2048"], timeout=30, stdin=subprocess.DEVNULL)
-    log = r.stdout + r.stderr
-    assert r.returncode != 0, log
-    assert [ln for ln in log.splitlines() if msg.replace("{S}", sock) in ln], log
-    assert "failed to initialize net_pvb_vhost0 device" in log
-    assert not os.path.exists(sock)
+    probe_fails(procs, eal_mem, one_lcore, "net_pvb_vhost", ["-d", pmd_path("pvb_vhost", build)],
+                args, msg, os.path.join(short_dir, "s"))
