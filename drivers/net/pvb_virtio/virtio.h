@@ -100,6 +100,7 @@ struct virtio_txq {
 	uint16_t qid;
 	uint32_t hdr_len;
 	void *zero_hdr;			/* a virtio-net header of zeros, in DPDK memory */
+	const struct rte_mempool *pool_ok;	/* last pool found wholly in the table */
 	pvb_counter_t packets, bytes, ring_full, unshared, too_many_segs, bad_used, kicks;
 	void *tokens[VIRTIO_BURST];
 	uint32_t lens[VIRTIO_BURST];
@@ -129,6 +130,7 @@ struct virtio_port {
 	bool session;			/* under lock: negotiated, vrings handed over */
 	bool waiting_logged;
 	bool setup_failed;		/* the last set-up failed (and said why) */
+	bool backoff;			/* a session just ended: wait before connecting again */
 	int listen_fd, conn_fd;
 	struct pvb_vu_frontend fe;
 	uint64_t features, protocol_features;	/* acked */
@@ -140,7 +142,8 @@ struct virtio_port {
 
 	/* what the bursts read */
 	pvb_shared_u32 state __rte_cache_aligned;	/* enum virtio_state; W: session */
-	pvb_shared_u32 broken;		/* W: a burst found a vring broken; R: control thread */
+	pvb_shared_u32 broken;		/* W: a burst found a vring broken, or the table could not
+					 * follow DPDK's memory; R: control thread */
 	struct pvb_active act[2 * VIRTIO_MAX_QUEUES];
 	struct virtio_rxq rxq[VIRTIO_MAX_QUEUES];
 	struct virtio_txq txq[VIRTIO_MAX_QUEUES];
@@ -161,6 +164,8 @@ void virtio_rx_release(struct virtio_rxq *q);
 void virtio_tx_release(struct virtio_txq *q);
 /** Is [va, va + len) inside a region of the table sent last? */
 bool virtio_mem_shared(const struct virtio_port *p, uint64_t va, uint64_t len);
+/** Is all the memory of @p mp inside the table sent last? */
+bool virtio_pool_shared(const struct virtio_port *p, const struct rte_mempool *mp);
 
 /* virtio_ctrl.c */
 void *virtio_ctrl_thread(void *arg);
@@ -177,6 +182,10 @@ void virtio_unlock(struct virtio_port *p);
  * hotplug lock held (read or write). 0 or -errno (logged).
  */
 int virtio_mem_update(struct virtio_port *p);
+/** The regions DPDK's memory takes now (under the session lock), or -errno. */
+int virtio_mem_dpdk_regions(struct virtio_port *p);
+/** Does [va, va + len) overlap DPDK's memory? (Not under the session lock.) */
+bool virtio_mem_is_dpdk(uint64_t va, uint64_t len);
 int virtio_mem_cb_register(struct virtio_port *p);
 void virtio_mem_cb_unregister(struct virtio_port *p);
 /** Allocate / free the vrings' memory (queue setup / close). */

@@ -150,14 +150,24 @@ virtio_ring_reset(struct virtio_port *p, unsigned int i)
 {
 	struct virtio_ring *r = &p->ring[i];
 	size_t total = r->used_off + 6 + 8u * p->queue_size;
+	int rc;
 
 	memset(r->mem, 0, total);
 	r->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	r->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->kick_fd < 0 || r->call_fd < 0)
 		return -errno;
-	return pvb_virtq_drv_init(&r->d, p->queue_size, r->mem, r->mem + r->avail_off,
-				  r->mem + r->used_off, r->extra, p->features);
+	rc = pvb_virtq_drv_init(&r->d, p->queue_size, r->mem, r->mem + r->avail_off,
+				r->mem + r->used_off, r->extra, p->features);
+	/*
+	 * The bursts poll: no calls. With event index that is used_event just
+	 * behind the used index (VIRTIO 1.2 §2.7.10), so a device calls only
+	 * when it wraps all the way round, not at its first used element.
+	 */
+	pvb_virtq_drv_disable_cb(&r->d);
+	if (rc == 0 && has(p->features, PVB_VIRTIO_F_EVENT_IDX))
+		*pvb_virtq_used_event(r->d.avail, p->queue_size) = 0xffff;
+	return rc;
 }
 
 static int
@@ -191,6 +201,7 @@ virtio_setup(struct virtio_port *p)
 	int rc;
 
 	pvb_vu_front_init(&p->fe, p->conn_fd, REPLY_MS);
+	pvb_store_relaxed(&p->broken, 0);	/* relaxed: no burst runs; a new session */
 	p->features = p->protocol_features = 0;
 	p->ntable = 0;
 	rc = virtio_negotiate(p);
@@ -266,6 +277,7 @@ virtio_end(struct virtio_port *p, const char *why)
 	}
 	p->session = false;
 	p->ntable = 0;
+	p->backoff = true;
 	if (p->conn_fd >= 0) {
 		close(p->conn_fd);
 		p->conn_fd = -1;
@@ -349,10 +361,11 @@ virtio_readable(struct virtio_port *p)
 	virtio_end(p, rc == -ECONNRESET ? NULL : "the back-end sent a malformed message");
 }
 
-/* A burst found a vring broken by the back-end. */
+/* A burst found a vring broken by the back-end, or the table could not be sent. */
 static void
 virtio_check_broken(struct virtio_port *p)
 {
+	bool ring = false;
 	unsigned int i;
 
 	/* relaxed: a flag the bursts raise; the faults are read after taking the vrings */
@@ -361,17 +374,26 @@ virtio_check_broken(struct virtio_port *p)
 	pvb_handover_take(&p->state, VIRTIO_DOWN, p->act, RTE_DIM(p->act));
 	pvb_store_relaxed(&p->broken, 0);	/* relaxed: no burst runs now */
 	for (i = 0; i < 2u * p->queues; i++)
-		if (p->ring[i].d.broken)
+		if (p->ring[i].d.broken) {
 			LOG(ERR, "%s: vring %u broken by the back-end: %s", p->name, i,
 			    pvb_virtq_fault_str(p->ring[i].d.fault));
-	pvb_counter_add(&p->ring_broken, 1);
-	virtio_end(p, "a vring broken by the back-end");
+			ring = true;
+		}
+	if (ring)
+		pvb_counter_add(&p->ring_broken, 1);
+	virtio_end(p, ring ? "a vring broken by the back-end" :
+		   "the memory table could not follow the memory");
 }
 
 /* One step while holding the session; false when the thread should wait before the next. */
 static bool
 virtio_step(struct virtio_port *p)
 {
+	if (p->conn_fd < 0 && p->backoff) {
+		/* a back-end that just died may still have its socket open for a moment */
+		p->backoff = false;
+		return false;
+	}
 	if (p->conn_fd < 0 && !p->server && p->started && !virtio_try_connect(p))
 		return false;
 	if (p->conn_fd >= 0 && p->started && !p->session) {

@@ -314,6 +314,9 @@ rte_pmd_pvb_virtio_mem_add(uint16_t port_id, void *va, size_t len, int fd, uint6
 	if (va == NULL || len == 0 || a + len < a || offset + len < offset || fd < 0 ||
 	    fstat(fd, &st) != 0 || (uint64_t)st.st_size < offset + len)
 		return -EINVAL;
+	/* DPDK's own memory is in the table already; twice would overlap */
+	if (virtio_mem_is_dpdk(a, len))
+		return -EINVAL;
 	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dup < 0)
 		return -errno;
@@ -322,8 +325,13 @@ rte_pmd_pvb_virtio_mem_add(uint16_t port_id, void *va, size_t len, int fd, uint6
 	for (i = 0; i < p->next; i++)
 		if (a < p->ext[i].va + p->ext[i].len && p->ext[i].va < a + len)
 			rc = -EINVAL;
-	if (rc == 0 && p->next == VIRTIO_MAX_EXT)
-		rc = -ENOSPC;
+	/* DPDK's memory keeps its regions, whether a session is up or not */
+	if (rc == 0) {
+		int dpdk = virtio_mem_dpdk_regions(p);
+
+		if (dpdk < 0 || (uint32_t)dpdk + p->next + 1 > PVB_VU_MAX_REGIONS)
+			rc = -ENOSPC;
+	}
 	if (rc == 0) {
 		p->ext[p->next++] = (struct virtio_region){ .va = a, .len = len,
 							    .offset = offset, .fd = dup };
@@ -375,7 +383,7 @@ virtio_parse(struct rte_vdev_device *vdev, struct virtio_port *p)
 	const struct pvb_u32_arg num[] = {
 		{ "server", &server, 0, 1, 1 },
 		{ "queues", &queues, 1, VIRTIO_MAX_QUEUES, 1 },
-		{ "queue_size", &size, 16, PVB_VIRTQ_MAX_SIZE, 16 },
+		{ "queue_size", &size, 16, PVB_VIRTQ_MAX_SIZE, 1 },
 		{ "mrg_rxbuf", &mrg, 0, 1, 1 },
 		{ "in_order", &in_order, 0, 1, 1 },
 	};
@@ -387,8 +395,8 @@ virtio_parse(struct rte_vdev_device *vdev, struct virtio_port *p)
 	if (rc == 0)
 		rc = pvb_devargs_u32s(virtio_logtype, kv, name, num, RTE_DIM(num));
 	if (rc == 0 && !rte_is_power_of_2(size)) {
-		LOG(ERR, "%s: queue_size=%u: a power of two from 16 to %u, please", name, size,
-		    PVB_VIRTQ_MAX_SIZE);
+		rte_log(RTE_LOG_ERR, virtio_logtype, "%s: queue_size must be a power of two, "
+			"16..%u\n", name, PVB_VIRTQ_MAX_SIZE);
 		rc = -EINVAL;
 	}
 	if (rc == 0 && pvb_devargs_mac(virtio_logtype, kv, name, "mac", &p->mac) < 0)

@@ -24,6 +24,7 @@
 #include <rte_eal_memconfig.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
 #include <rte_memory.h>
 
 #include "virtio.h"
@@ -68,6 +69,7 @@ struct table_build {
 	struct virtio_region r[PVB_VU_MAX_REGIONS];
 	uint32_t n;
 	uint32_t max;			/* regions DPDK's memory may take */
+	uint64_t skip_va, skip_len;	/* memory DPDK is about to unmap */
 	int err;
 	const char *why;
 };
@@ -81,7 +83,7 @@ add_segment(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void
 	int fd;
 
 	/* memory the application registered with DPDK has no fd: it adds it itself */
-	if (msl->external)
+	if (msl->external || (va >= t->skip_va && va - t->skip_va < t->skip_len))
 		return 0;
 	fd = rte_memseg_get_fd_thread_unsafe(ms);
 	if (fd < 0 || rte_memseg_get_fd_offset_thread_unsafe(ms, &off) != 0) {
@@ -99,8 +101,10 @@ add_segment(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void
 	}
 	if (t->n == t->max) {
 		t->err = -ENOSPC;
-		t->why = "DPDK's memory is in more pieces than the memory table takes "
-			 "(run with --single-file-segments)";
+		t->why = t->max == PVB_VU_MAX_REGIONS ?
+			 "DPDK's memory is in more pieces than the memory table takes "
+			 "(run with --single-file-segments)" :
+			 "DPDK's memory and the regions added take more than the table's 8";
 		return -1;
 	}
 	t->r[t->n++] = (struct virtio_region){ .va = va, .len = ms->len, .offset = off, .fd = fd };
@@ -123,9 +127,37 @@ table_same(const struct virtio_port *p, const struct table_build *t)
 }
 
 int
-virtio_mem_update(struct virtio_port *p)
+virtio_mem_dpdk_regions(struct virtio_port *p)
 {
-	struct table_build t = { .max = PVB_VU_MAX_REGIONS - p->next };
+	struct table_build t = { .max = PVB_VU_MAX_REGIONS };
+
+	RTE_SET_USED(p);
+	rte_memseg_walk_thread_unsafe(add_segment, &t);
+	return t.err != 0 ? t.err : (int)t.n;
+}
+
+static int
+overlaps_list(const struct rte_memseg_list *msl, void *arg)
+{
+	const uint64_t *r = arg;
+	uint64_t base = (uintptr_t)msl->base_va;
+
+	return !msl->external && r[0] < base + msl->len && base < r[0] + r[1];
+}
+
+bool
+virtio_mem_is_dpdk(uint64_t va, uint64_t len)
+{
+	uint64_t r[2] = { va, len };
+
+	return rte_memseg_list_walk(overlaps_list, r) > 0;
+}
+
+static int
+mem_update(struct virtio_port *p, uint64_t skip_va, uint64_t skip_len)
+{
+	struct table_build t = { .max = PVB_VU_MAX_REGIONS - p->next, .skip_va = skip_va,
+				 .skip_len = skip_len };
 	struct pvb_vu_region wire[PVB_VU_MAX_REGIONS];
 	int fds[PVB_VU_MAX_REGIONS];
 	uint32_t i;
@@ -153,8 +185,35 @@ virtio_mem_update(struct virtio_port *p)
 	/* the bursts read the table (virtio_mem_shared()): only with the vrings taken */
 	memcpy(p->table, t.r, sizeof(t.r));
 	p->ntable = t.n;
+	for (i = 0; i < RTE_DIM(p->txq); i++)
+		p->txq[i].pool_ok = NULL;	/* judged against the old table */
 	pvb_counter_add(&p->mem_table_updates, 1);
 	return 0;
+}
+
+int
+virtio_mem_update(struct virtio_port *p)
+{
+	return mem_update(p, 0, 0);
+}
+
+static void
+chunk_shared(struct rte_mempool *mp, void *arg, struct rte_mempool_memhdr *h, unsigned int i)
+{
+	struct { const struct virtio_port *p; bool ok; } *c = arg;
+
+	RTE_SET_USED(mp);
+	RTE_SET_USED(i);
+	c->ok &= virtio_mem_shared(c->p, (uintptr_t)h->addr, h->len);
+}
+
+bool
+virtio_pool_shared(const struct virtio_port *p, const struct rte_mempool *mp)
+{
+	struct { const struct virtio_port *p; bool ok; } c = { p, true };
+
+	rte_mempool_mem_iter((struct rte_mempool *)(uintptr_t)mp, chunk_shared, &c);
+	return c.ok;
 }
 
 bool
@@ -173,21 +232,20 @@ virtio_mem_shared(const struct virtio_port *p, uint64_t va, uint64_t len)
 
 /*
  * Called with DPDK's hotplug lock held for writing, before the new memory
- * is handed out (alloc) or after it is gone (free): the back-end learns of
- * it before any descriptor points there.
+ * is handed out (alloc) or before it is unmapped (free: the segments are
+ * still listed, and left out here): the back-end learns of new memory
+ * before any descriptor points there, and drops freed memory.
  */
 static void
 mem_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
 {
 	struct virtio_port *p = arg;
 
-	RTE_SET_USED(type);
-	RTE_SET_USED(addr);
-	RTE_SET_USED(len);
 	pthread_mutex_lock(&p->lock);
 	if (p->session) {
 		pvb_handover_take(&p->state, VIRTIO_DOWN, p->act, RTE_DIM(p->act));
-		if (virtio_mem_update(p) != 0)
+		if (mem_update(p, type == RTE_MEM_EVENT_FREE ? (uintptr_t)addr : 0,
+			       type == RTE_MEM_EVENT_FREE ? len : 0) != 0)
 			/* the control thread closes the session and starts again */
 			pvb_store_relaxed(&p->broken, 1);	/* relaxed: a flag it polls */
 		pvb_handover_give(&p->state, VIRTIO_RUN);

@@ -148,6 +148,12 @@ virtio_rx_fill(struct virtio_rxq *q)
 		    q->chain_segs, q->seg_room);
 		return -EINVAL;
 	}
+	if (!virtio_pool_shared(p, q->mp)) {
+		LOG_SETUP(p, "%s: rx queue %u: mbuf pool %s is in memory the back-end cannot "
+			  "see; add it with rte_pmd_pvb_virtio_mem_add()", p->name, q->qid,
+			  q->mp->name);
+		return -EFAULT;
+	}
 	rx_refill(q);
 	q->r = NULL;	/* the bursts get it with the session */
 	return 0;
@@ -324,12 +330,27 @@ tx_reclaim(struct virtio_txq *q, struct virtio_ring *r)
 	} while (k == VIRTIO_BURST);
 }
 
-/* May the header go into @p m's headroom (one segment, ours alone, in DPDK memory)? */
+/*
+ * Is @p m's pool in the table? One compare per frame: a pool is looked at
+ * once, when it is first seen after the table was sent.
+ */
 static inline bool
-tx_can_push(const struct rte_mbuf *m, uint32_t hdr_len)
+tx_pool_ok(struct virtio_txq *q, const struct rte_mbuf *m)
+{
+	if (likely(m->pool == q->pool_ok))
+		return true;
+	if (!virtio_pool_shared(q->p, m->pool))
+		return false;
+	q->pool_ok = m->pool;
+	return true;
+}
+
+/* May the header go into @p m's headroom (one segment, ours alone, in a shared pool)? */
+static inline bool
+tx_can_push(struct virtio_txq *q, const struct rte_mbuf *m, uint32_t hdr_len)
 {
 	return m->nb_segs == 1 && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
-	       rte_pktmbuf_headroom(m) >= hdr_len;
+	       rte_pktmbuf_headroom(m) >= hdr_len && tx_pool_ok(q, m);
 }
 
 /* Zero the header in front of the frame, writing only what is not zero already. */
@@ -356,7 +377,7 @@ static int
 tx_post_chain(struct virtio_txq *q, struct virtio_ring *r, struct rte_mbuf *m)
 {
 	struct pvb_virtq_buf b[PVB_VIRTQ_MAX_SEGS + 1];
-	const struct rte_mbuf *s;
+	struct rte_mbuf *s;
 	uint32_t k = 1;
 
 	if (unlikely(m->nb_segs >= RTE_MIN((uint32_t)PVB_VIRTQ_MAX_SEGS, r->d.size))) {
@@ -370,8 +391,9 @@ tx_post_chain(struct virtio_txq *q, struct virtio_ring *r, struct rte_mbuf *m)
 	for (s = m; s != NULL; s = s->next) {
 		uint64_t va = rte_pktmbuf_mtod(s, uintptr_t);
 
-		/* an external buffer the back-end cannot see (not added to the table) */
-		if (unlikely(RTE_MBUF_HAS_EXTBUF(s) && !virtio_mem_shared(q->p, va, s->data_len))) {
+		/* a buffer the back-end cannot see (not added to the table) */
+		if (unlikely(RTE_MBUF_HAS_EXTBUF(s) ? !virtio_mem_shared(q->p, va, s->data_len) :
+			     !tx_pool_ok(q, rte_mbuf_from_indirect(s)))) {
 			pvb_counter_add1w(&q->unshared, 1);
 			rte_pktmbuf_free(m);
 			return -1;
@@ -431,7 +453,7 @@ virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	for (i = 0; i < n && room; i++) {
 		struct rte_mbuf *m = pkts[i];
 
-		if (likely(tx_can_push(m, q->hdr_len))) {
+		if (likely(tx_can_push(q, m, q->hdr_len))) {
 			t.b[t.n] = (struct pvb_virtq_buf){ .gpa = tx_push_header(m, q->hdr_len),
 							   .len = m->data_len + q->hdr_len };
 			t.tok[t.n++] = m;
