@@ -1,14 +1,19 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""pvb-fwd's adaptive idle mode on net_pvb_vhost ports (doc/vhost.md, "rx
-interrupts"; doc/pvb-fwd.md, "Idle modes"): pvb-fwd holds two net_pvb_vhost
-ports, cross-connected, each with a stock dpdk-testpmd driving
-net_virtio_user. Its one worker polls both, so it sleeps in rte_epoll_wait
-when idle, on the drivers' kick eventfds; a driver sending frames from a pcap
-file kicks (the device asked for kicks as the worker went to sleep), which
-wakes it, and every frame reaches the other driver. While the worker polls,
-the drivers are asked not to kick.
+"""pvb-fwd's adaptive idle mode on our vhost-user ports (doc/vhost.md and
+doc/virtio.md, rx interrupts; doc/pvb-fwd.md, "Idle modes"), both ends:
 
-The drivers run on CPU A beside pvb-fwd's main lcore, the worker on CPU B."""
+- device: pvb-fwd holds two net_pvb_vhost ports, cross-connected, each with a
+  stock dpdk-testpmd driving net_virtio_user; the worker sleeps on the
+  drivers' kick eventfds;
+- driver: pvb-fwd holds two net_pvb_virtio ports, each connected to a stock
+  dpdk-testpmd's net_vhost; the worker sleeps on the devices' call eventfds.
+
+Its one worker polls both ports, so it sleeps in rte_epoll_wait when idle; a
+peer sending frames from a pcap file notifies (our port asked for it as the
+worker went to sleep), which wakes it, and every frame reaches the other
+peer. While the worker polls, the peers are asked not to notify.
+
+The peers run on CPU A beside pvb-fwd's main lcore, the worker on CPU B."""
 import os
 import shutil
 
@@ -18,36 +23,42 @@ from test_fwd_adaptive import FRAMES, ROUNDS, check_exit, frames, idle_then_roun
 from test_netvsc import telemetry_of
 
 
-@pytest.fixture
-def vhost_pmd(build):
-    so = os.path.join(build, "drivers", "librte_net_pvb_vhost.so")
-    if not os.path.exists(so):
-        pytest.skip(f"net_pvb_vhost not built ({so} missing)")
-    return pmd_path("pvb_vhost", build)
+# our port in pvb-fwd, its devargs, the stock peer's vdev, the xstat of notifications seen
+SIDES = {
+    "device": ("pvb_vhost", "net_pvb_vhost{i},iface={s}",
+               "net_virtio_user0,path={s},queues=1,packed_vq=0", "rx_q0_kicks_seen"),
+    "driver": ("pvb_virtio", "net_pvb_virtio{i},path={s}", "net_vhost0,iface={s}",
+               "rx_q0_calls_seen"),
+}
 
 
-def test_idle_worker_sleeps_on_kicks(procs, testpmd, spawn, fwd, fwd_lcores, eal_mem, vhost_pmd,
-                                     cpu_pair, short_dir, tmp_path):
+@pytest.mark.parametrize("side", list(SIDES))
+def test_idle_worker_sleeps_on_notifications(procs, testpmd, spawn, fwd, fwd_lcores, eal_mem,
+                                             build, cpu_pair, short_dir, tmp_path, side):
+    pmd, ours, peer, seen = SIDES[side]
+    if not os.path.exists(os.path.join(build, "drivers", f"librte_net_{pmd}.so")):
+        pytest.skip(f"net_{pmd} not built")
     socks = [os.path.join(short_dir, f"s{i}") for i in range(2)]
     inp = tmp_path / "in.pcap"
     write_pcap(inp, frames())
     ini = tmp_path / "fwd.ini"
     ini.write_text("[general]\nmode = xconnect\nidle = adaptive\nstats_period = 0\n"
-                   f"[port.vh0]\ndev = net_pvb_vhost0,iface={socks[0]}\n"
-                   f"[port.vh1]\ndev = net_pvb_vhost1,iface={socks[1]}\n")
+                   f"[port.vh0]\ndev = {ours.format(i=0, s=socks[0])}\n"
+                   f"[port.vh1]\ndev = {ours.format(i=1, s=socks[1])}\n")
     js = tmp_path / "fwd.json"
-    host = spawn([fwd, *fwd_lcores(1), "--no-pci", *eal_mem, "-d", vhost_pmd,
+    # a vhost-user front-end shares its memory by fd, one per segment list (at most 8)
+    front_mem = ["--single-file-segments"] if "--in-memory" in eal_mem else []
+    host = spawn([fwd, *fwd_lcores(1), "--no-pci", *eal_mem,
+                  *(front_mem if side == "driver" else []), "-d", pmd_path(pmd, build),
                   "--", "-f", str(ini), "--json", str(js)])
     tel = telemetry_of(host.pid)
     cpu = cpu_pair[0]
     prefixes = []
-    # virtio_user shares its memory by fd, one per segment list (at most 8)
-    front_mem = ["--single-file-segments"] if "--in-memory" in eal_mem else []
 
     def driver(i, vdevs, app):
         prefixes.append(f"pvbva{os.getpid()}x{i}")
-        eal = ["--lcores", f"0@{cpu},1@{cpu}", f"--file-prefix={prefixes[-1]}", *front_mem,
-               "--vdev", f"net_virtio_user0,path={socks[i]},queues=1,packed_vq=0"]
+        eal = ["--lcores", f"0@{cpu},1@{cpu}", f"--file-prefix={prefixes[-1]}",
+               *(front_mem if side == "device" else []), "--vdev", peer.format(s=socks[i])]
         for v in vdevs:
             eal += ["--vdev", v]
         # --no-flush-rx: start must not read (and drop) the pcap port's frames
@@ -83,9 +94,9 @@ def test_idle_worker_sleeps_on_kicks(procs, testpmd, spawn, fwd, fwd_lcores, eal
         p = ports()
         assert p["vh0"]["rx"] == p["vh1"]["tx"] == ROUNDS * FRAMES, p
         assert p["vh0"]["drops"] == p["vh1"]["drops"] == 0, p
-        # the kicks that woke the worker were read, and counted, by the device
+        # the notifications that woke the worker were read, and counted, by our port
         xs = tel.query("/ethdev/xstats,0")
-        assert xs.get("rx_q0_kicks_seen", 0) > 0, xs
+        assert xs.get(seen, 0) > 0, xs
         for d in (sender, receiver):
             res = d.quit()
             assert res.returncode == 0, res.stdout[-2000:] + res.stderr

@@ -32,6 +32,7 @@
 
 #include "pvb_ethdev.h"
 #include "pvb_handover.h"
+#include "pvb_rxintr.h"
 #include "pvb_vhost_user.h"
 
 extern int vhost_logtype;
@@ -98,10 +99,8 @@ struct vhost_port {
 	struct vhost_rxq rxq[VHOST_MAX_QUEUES];
 	struct vhost_txq txq[VHOST_MAX_QUEUES];
 
-	/* rx interrupts: per queue an epoll set of the guest's kick fd and our own */
-	int intr_ep[VHOST_MAX_QUEUES];
-	int intr_self[VHOST_MAX_QUEUES];
-	bool intr_armed[VHOST_MAX_QUEUES];
+	/* rx interrupts: the guest's kick fd of its transmit vring, per queue */
+	struct pvb_rxintr intr;
 
 	/* port counters (the control thread's) */
 	pvb_counter_t ring_broken, bad_messages, connects, reconnects, disconnects;

@@ -68,7 +68,7 @@ vhost_give(struct vhost_port *p)
 		bool tx_ok = pvb_vu_backend_vring_ready(be, 2 * q);
 
 		/* poll mode: the driver need not kick (rx interrupts re-arm it) */
-		if (rx_ok && !p->intr_armed[q])
+		if (rx_ok && !p->intr.armed[q])
 			pvb_virtq_dev_set_notification(&rx->q, true);
 		if (tx_ok)
 			pvb_virtq_dev_set_notification(&tx->q, true);

@@ -304,8 +304,8 @@ vhost_probe(struct rte_vdev_device *vdev)
 	p = vhost_of(dev);
 	p->port_id = dev->data->port_id;
 	p->listen_fd = p->conn_fd = -1;
+	pvb_rxintr_init(&p->intr);
 	for (q = 0; q < VHOST_MAX_QUEUES; q++) {
-		p->intr_ep[q] = p->intr_self[q] = -1;
 		p->rxq[q] = (struct vhost_rxq){ .p = p, .qid = (uint16_t)q, .call_fd = -1 };
 		p->txq[q] = (struct vhost_txq){ .p = p, .qid = (uint16_t)q, .call_fd = -1 };
 	}

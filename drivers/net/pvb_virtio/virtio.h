@@ -41,6 +41,7 @@
 
 #include "pvb_ethdev.h"
 #include "pvb_handover.h"
+#include "pvb_rxintr.h"
 #include "pvb_vhost_user.h"
 
 extern int virtio_logtype;
@@ -89,7 +90,7 @@ struct virtio_rxq {
 	/* a mergeable frame whose buffers are not all used yet */
 	struct rte_mbuf *part_head, *part_tail;
 	uint16_t part_left;
-	pvb_counter_t packets, bytes, nombuf, bad_used, bad_lengths, kicks;
+	pvb_counter_t packets, bytes, nombuf, bad_used, bad_lengths, kicks, calls;
 	void *tokens[VIRTIO_BURST];
 	uint32_t lens[VIRTIO_BURST];
 } __rte_cache_aligned;
@@ -149,6 +150,9 @@ struct virtio_port {
 	struct virtio_txq txq[VIRTIO_MAX_QUEUES];
 	struct virtio_ring ring[2 * VIRTIO_MAX_QUEUES];	/* 2q: receive, 2q + 1: transmit */
 
+	/* rx interrupts: the back-end's call eventfd of the receive vring, per queue */
+	struct pvb_rxintr intr;
+
 	/* port counters */
 	pvb_counter_t ring_broken, connects, reconnects, disconnects, session_failures,
 		      mem_table_updates;
@@ -188,6 +192,14 @@ int virtio_mem_dpdk_regions(struct virtio_port *p);
 bool virtio_mem_is_dpdk(uint64_t va, uint64_t len);
 int virtio_mem_cb_register(struct virtio_port *p);
 void virtio_mem_cb_unregister(struct virtio_port *p);
+/**
+ * Ask the back-end for no calls (the bursts poll): the flag, or with event
+ * index used_event just behind the used index, so a device calls only after
+ * wrapping all the way round (VIRTIO 1.2 §2.7.10).
+ */
+void virtio_ring_quiet(struct virtio_ring *r);
+int virtio_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid);
+int virtio_rx_intr_disable(struct rte_eth_dev *dev, uint16_t qid);
 /** Allocate / free the vrings' memory (queue setup / close). */
 int virtio_ring_alloc(struct virtio_ring *r, uint16_t size, int socket);
 void virtio_ring_free(struct virtio_ring *r);

@@ -159,14 +159,8 @@ virtio_ring_reset(struct virtio_port *p, unsigned int i)
 		return -errno;
 	rc = pvb_virtq_drv_init(&r->d, p->queue_size, r->mem, r->mem + r->avail_off,
 				r->mem + r->used_off, r->extra, p->features);
-	/*
-	 * The bursts poll: no calls. With event index that is used_event just
-	 * behind the used index (VIRTIO 1.2 §2.7.10), so a device calls only
-	 * when it wraps all the way round, not at its first used element.
-	 */
-	pvb_virtq_drv_disable_cb(&r->d);
-	if (rc == 0 && has(p->features, PVB_VIRTIO_F_EVENT_IDX))
-		*pvb_virtq_used_event(r->d.avail, p->queue_size) = 0xffff;
+	if (rc == 0)
+		virtio_ring_quiet(r);	/* the bursts poll */
 	return rc;
 }
 
@@ -240,6 +234,10 @@ virtio_setup(struct virtio_port *p)
 	}
 	p->session = true;
 	pvb_handover_give(&p->state, VIRTIO_RUN);
+	for (q = 0; q < p->queues; q++)
+		if (pvb_rxintr_bind(&p->intr, q, p->ring[2 * q].call_fd) != 0)
+			LOG(WARNING, "%s: queue %u: the call fd cannot join the rx interrupt set: "
+			    "a sleeping application wakes only on its timeout", p->name, q);
 	LOG(NOTICE, "%s: session up: features %#" PRIx64 ", protocol features %#" PRIx64
 	    ", %u queue pair(s) of %u", p->name, p->features, p->protocol_features, p->queues,
 	    p->queue_size);
@@ -261,6 +259,7 @@ virtio_end(struct virtio_port *p, const char *why)
 			if (pvb_vu_front_get_vring_base(&p->fe, i, &base) != 0)
 				break;
 	for (q = 0; q < p->queues; q++) {
+		pvb_rxintr_bind(&p->intr, q, -1);	/* a sleeper looks: the link went */
 		virtio_rx_release(&p->rxq[q]);
 		virtio_tx_release(&p->txq[q]);
 		p->rxq[q].r = NULL;

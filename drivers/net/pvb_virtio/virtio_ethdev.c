@@ -87,11 +87,12 @@ virtio_stop(struct rte_eth_dev *dev)
 }
 
 static void
-virtio_shutdown(struct virtio_port *p)
+virtio_shutdown(struct rte_eth_dev *dev, struct virtio_port *p)
 {
 	unsigned int i;
 
 	pvb_ctrl_stop(&p->ctrl);
+	pvb_rxintr_free(dev, &p->intr);
 	virtio_mem_cb_unregister(p);
 	if (p->listen_fd >= 0) {
 		close(p->listen_fd);
@@ -113,7 +114,7 @@ static int
 virtio_close(struct rte_eth_dev *dev)
 {
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
-		virtio_shutdown(virtio_of(dev));
+		virtio_shutdown(dev, virtio_of(dev));
 	return 0;
 }
 
@@ -194,6 +195,7 @@ static const struct pvb_xstat xs_rxq[] = {
 	XS_RXQ("bad_used", bad_used)
 	XS_RXQ("bad_lengths", bad_lengths)
 	XS_RXQ("kicks_sent", kicks)
+	XS_RXQ("calls_seen", calls)
 };
 static const struct pvb_xstat xs_txq[] = {
 	XS_TXQ("ring_full", ring_full)
@@ -250,6 +252,8 @@ static const struct eth_dev_ops virtio_ops = {
 	.tx_queue_setup = virtio_txq_setup,
 	.rx_queue_release = pvb_eth_queue_release,
 	.tx_queue_release = pvb_eth_queue_release,
+	.rx_queue_intr_enable = virtio_rx_intr_enable,
+	.rx_queue_intr_disable = virtio_rx_intr_disable,
 	.link_update = pvb_eth_link_get,
 	.stats_get = virtio_stats_get,
 	.stats_reset = virtio_stats_reset,
@@ -451,6 +455,7 @@ virtio_probe(struct rte_vdev_device *vdev)
 	p->port_id = dev->data->port_id;
 	strlcpy(p->name, name, sizeof(p->name));
 	p->listen_fd = p->conn_fd = -1;
+	pvb_rxintr_init(&p->intr);
 	pthread_mutex_init(&p->lock, NULL);
 	for (q = 0; q < RTE_DIM(p->ring); q++)
 		p->ring[q].kick_fd = p->ring[q].call_fd = -1;
@@ -485,6 +490,8 @@ virtio_probe(struct rte_vdev_device *vdev)
 		p->listen_fd = rc;
 	}
 	rc = virtio_mem_cb_register(p);
+	if (rc == 0)
+		rc = pvb_rxintr_setup(dev, &p->intr, p->queues, "pvb_virtio_intr");
 	if (rc != 0)
 		goto shutdown;
 	dev->dev_ops = &virtio_ops;
@@ -500,7 +507,7 @@ virtio_probe(struct rte_vdev_device *vdev)
 	rte_eth_dev_probing_finish(dev);
 	return 0;
 shutdown:
-	virtio_shutdown(p);
+	virtio_shutdown(dev, p);
 release:
 	pthread_mutex_destroy(&p->lock);
 	rte_eth_dev_release_port(dev);

@@ -55,6 +55,52 @@ virtio_ring_alloc(struct virtio_ring *r, uint16_t size, int socket)
 }
 
 void
+virtio_ring_quiet(struct virtio_ring *r)
+{
+	pvb_virtq_drv_disable_cb(&r->d);
+	if (r->d.event_idx)
+		/* relaxed: a hint the device reads after its own fence */
+		pvb_store_relaxed16(pvb_virtq_used_event(r->d.avail, r->d.size),
+				    (uint16_t)(r->d.last_used - 1));
+}
+
+int
+virtio_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct virtio_port *p = dev->data->dev_private;
+	struct pvb_active *a = &p->act[qid];
+	bool work = false;
+
+	p->intr.armed[qid] = true;
+	/* as a burst: the vring cannot go while we are inside */
+	if (!pvb_handover_enter(a, &p->state, VIRTIO_RUN))
+		return 0;	/* no session: its set-up wakes us (pvb_rxintr_bind()) */
+	/* ask for a call, then look once more: used buffers already there wake us now */
+	work = pvb_virtq_drv_enable_cb(&p->rxq[qid].r->d);
+	pvb_handover_leave(a);
+	if (work)
+		pvb_rxintr_wake(&p->intr, qid);
+	return 0;
+}
+
+int
+virtio_rx_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct virtio_port *p = dev->data->dev_private;
+	struct pvb_active *a = &p->act[qid];
+
+	p->intr.armed[qid] = false;
+	if (!pvb_handover_enter(a, &p->state, VIRTIO_RUN)) {
+		pvb_rxintr_drain(&p->intr, qid);
+		return 0;
+	}
+	virtio_ring_quiet(p->rxq[qid].r);
+	pvb_counter_add1w(&p->rxq[qid].calls, pvb_rxintr_drain(&p->intr, qid));
+	pvb_handover_leave(a);
+	return 0;
+}
+
+void
 virtio_ring_free(struct virtio_ring *r)
 {
 	rte_free(r->mem);
