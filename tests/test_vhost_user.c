@@ -48,6 +48,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1736,6 +1737,58 @@ test_vnet_check(void **state)
 	}
 }
 
+/*
+ * The socket either end runs over: a leftover socket file is replaced, a
+ * live one is refused, a connection gets the stall limits, a path that does
+ * not fit sun_path is refused.
+ */
+static void
+test_socket(void **state)
+{
+	char dir[] = "/tmp/pvb-vu-sock-XXXXXX", path[128], lng[200];
+	struct timeval tv;
+	socklen_t tl = sizeof(tv);
+	int l, c, a, l2;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s", dir);
+
+	at("listen, connect, accept");
+	l = pvb_vu_listen(path);
+	assert_true(l >= 0);
+	c = pvb_vu_connect(path);
+	assert_true(c >= 0);
+	a = pvb_vu_accept(l);
+	assert_true(a >= 0);
+	expect_eq(getsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, &tl), 0);
+	expect_eq(tv.tv_sec * 1000 + tv.tv_usec / 1000, PVB_VU_STALL_MS);
+
+	at("a live socket is not taken over");
+	expect_eq(pvb_vu_listen(path), -EADDRINUSE);
+	close(a);
+	close(c);
+
+	at("nobody listens: the file is a leftover and is replaced");
+	close(l);	/* the file stays behind */
+	expect_eq(pvb_vu_connect(path), -ECONNREFUSED);
+	l2 = pvb_vu_listen(path);
+	assert_true(l2 >= 0);
+	c = pvb_vu_connect(path);
+	assert_true(c >= 0);
+	close(c);
+	close(l2);
+
+	at("paths that cannot be a socket address");
+	memset(lng, 'x', sizeof(lng) - 1);
+	lng[sizeof(lng) - 1] = '\0';
+	expect_eq(pvb_vu_listen(lng), -ENAMETOOLONG);
+	expect_eq(pvb_vu_connect(""), -ENAMETOOLONG);
+	expect_eq(pvb_vu_accept(-1), -EBADF);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* Last: the suite as a whole leaves no fd open. */
 static void
 test_no_fd_leak(void **state)
@@ -1779,6 +1832,7 @@ main(void)
 		FX_TEST(test_front_peer_closes),
 		cmocka_unit_test(test_vnet_hdr),
 		cmocka_unit_test(test_vnet_check),
+		cmocka_unit_test(test_socket),
 		cmocka_unit_test(test_no_fd_leak),
 	};
 
