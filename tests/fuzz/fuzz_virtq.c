@@ -3,14 +3,18 @@
  */
 
 /*
- * libFuzzer target: the device side of a split virtqueue over guest memory
- * written by a hostile driver.
+ * libFuzzer target: both sides of a split virtqueue, each against a hostile
+ * peer. Bit 4 of input byte 1 picks the side: clear, the device side over
+ * guest memory written by a hostile driver (below); set, the driver side
+ * against a hostile device (see "The driver side" further down).
  *
- * An input is a memory table, a queue set-up, guest memory and a script:
+ * A device-side input is a memory table, a queue set-up, guest memory and a
+ * script:
  *
  *   0   regions: 1 + b % 3
  *   1   features: bit 0 EVENT_IDX, bit 1 INDIRECT_DESC; bits 2-3 the pop path:
- *       0 pop_avail, 1 avail_count + pop_next, 2 pop_burst, 3 each pop picks
+ *       0 pop_avail, 1 avail_count + pop_next, 2 pop_burst, 3 each pop picks;
+ *       bit 4 clear
  *   2   max_size (le16), 4 requested size (le16)
  *   6   base (le16): next_avail_idx and next_used_idx at enable, as after
  *       SET_VRING_BASE, so the 16-bit indices wrap early
@@ -65,6 +69,7 @@
  * over a scratch copy of that memory, starting at a random base: direct and
  * through indirect tables (some unaligned or straddling regions), buffers
  * anywhere, and now and then one long chain whose buffers cross a region end.
+ * (Driver-side inputs are left to the ordinary mutations.)
  */
 
 #include <errno.h>
@@ -1151,12 +1156,754 @@ run_script(struct fuzz *f)
 	}
 }
 
+/* ----------------------------------------------------------------------------
+ * The driver side against a hostile device
+ *
+ * An input with bit 4 of byte 1 set:
+ *
+ *   1   bit 0 EVENT_IDX, bit 1 INDIRECT_DESC, bit 5 IN_ORDER
+ *   2   queue size: 1 << (b % 9)
+ *   3   base (le16): where avail idx, used idx and the driver's cursors
+ *       start, so the 16-bit indices wrap early
+ *   5.. the script, to the end of the input (byte 0 is not read)
+ *
+ * The three rings and the driver's private extra[] are heap blocks of
+ * exactly their size (ASan sees any access outside them). The script posts
+ * chains (add, add_indirect, add_burst, each with a token never used
+ * before), publishes, decides kicks, asks for interrupts or not, reclaims
+ * (get_used, get_used_burst of any n, and then, as the PMD's receive path
+ * does, checks each length against the chain's writable bytes and marks
+ * the queue broken with USED_LEN), marks it broken itself, drains and
+ * starts again; and plays the device: completing posted chains as a well
+ * behaved device would (in order and in batches that write only their last
+ * element, or in any order), and writing anything into used->idx, the used
+ * elements, the used flags, avail_event, the descriptor table and the
+ * available ring between the calls.
+ *
+ * A model of the posted chains (token, head, descriptors, writable bytes,
+ * avail slot) checks every call:
+ *  - add*: the answer (-EINVAL, -ENOTSUP, -EPIPE, -EAGAIN, the count), and
+ *    the descriptors and available slot the driver wrote: descriptors that
+ *    were free, the buffers as given, whatever the device wrote there before.
+ *  - reclaim: the reference reads the used ring as VIRTIO 1.2 §2.7.8-2.7.9
+ *    and pvb_virtq.h say: used idx ahead of the chains posted breaks the
+ *    queue (USED_IDX); with IN_ORDER the tokens in posting order, the lengths
+ *    from the elements, the id checked only in the element that ends what
+ *    the device published (USED_ID, nothing reclaimed); without it each id
+ *    must be a posted head not yet returned (USED_ID; the chains before it
+ *    are returned, -EPIPE on the next call). Tokens and lengths must be
+ *    exactly the reference's: so every token comes back at most once and
+ *    only if it was posted.
+ *  - kick_prepare, enable_cb, disable_cb: the decision and the words
+ *    written (VIRTIO 1.2 §2.7.7, §2.7.10).
+ *  - drain: exactly the tokens still posted, each once, every descriptor
+ *    free after it.
+ * After every step: the driver's cursors are the model's; num_free plus
+ * the descriptors of the posted chains is the queue size, the free list
+ * (private memory, walked here) holds exactly the other descriptors; only
+ * posted heads hold a token; a broken queue stays broken, with the fault
+ * last named (by a reclaim, or by the caller), and refuses every post and
+ * reclaim with -EPIPE.
+ */
+
+#define D_FEAT		1
+#define D_SIZE		2
+#define D_BASE		3
+#define D_HDR		5
+#define D_MODE		0x10	/* input byte 1: the driver side */
+#define D_IN_ORDER	0x20
+#define D_QMAX		256
+#define D_BUFS		8	/* buffers a chain, at most */
+#define D_BURST		64	/* chains a reclaim or a drain takes at most */
+
+/* A posted chain, as the model keeps it (indexed by its head). */
+struct dchain {
+	bool posted;
+	bool published;		/* avail idx covers it */
+	bool done;		/* the well-behaved device wrote it used */
+	uint32_t token;
+	uint16_t ndesc;		/* descriptors it holds in the table */
+	uint16_t desc[D_BUFS];
+	uint16_t slot;		/* avail idx it was posted at */
+	uint64_t writable;	/* bytes the device may write into it */
+};
+
+struct dfuzz {
+	struct pvb_virtq_drv d;
+	uint16_t size, mask;
+	uint64_t features;
+	struct pvb_virtq_desc *desc;
+	struct pvb_virtq_avail *avail;
+	struct pvb_virtq_used *used;
+	struct pvb_virtq_drv_extra *extra;
+	/* the model */
+	struct dchain c[D_QMAX];	/* by head */
+	uint16_t order[D_QMAX];		/* by avail slot: the head posted there */
+	uint16_t posted, posted_desc;
+	uint16_t shadow, last, kick_old;
+	uint32_t next_token;		/* tokens are 1, 2, ...: never one twice an input */
+	bool broken;
+	enum pvb_virtq_fault fault;
+	/* scratch */
+	void *tokens[D_BURST];
+	uint32_t lens[D_BURST];
+	const uint8_t *script;
+	size_t script_len, pos;
+};
+
+static uint64_t
+d_uint(struct dfuzz *f, unsigned int bytes)
+{
+	uint64_t v = 0;
+	unsigned int i;
+
+	for (i = 0; i < bytes && f->pos < f->script_len; i++)
+		v |= (uint64_t)f->script[f->pos++] << (8 * i);
+	return v;
+}
+
+static void *
+d_token(uint32_t t)
+{
+	return (void *)(uintptr_t)t;
+}
+
+/* The posted chain that @p token names: its head; aborts if none does. */
+static uint16_t
+d_find(const struct dfuzz *f, void *token)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->size; i++)
+		if (f->c[i].posted && d_token(f->c[i].token) == token)
+			return (uint16_t)i;
+	abort();
+}
+
+/* The fresh queue of an input, or again after a drain (as the PMD after a reconnect). */
+static void
+d_reset(struct dfuzz *f, uint16_t base)
+{
+	memset(f->desc, 0, pvb_virtq_desc_bytes(f->size));
+	memset(f->avail, 0, pvb_virtq_avail_bytes(f->size));
+	memset(f->used, 0, pvb_virtq_used_bytes(f->size));
+	CHECK(pvb_virtq_drv_init(&f->d, f->size, f->desc, f->avail, f->used, f->extra,
+				 f->features) == 0);
+	CHECK(f->d.num_free == f->size && !f->d.broken && f->d.fault == PVB_VIRTQ_OK);
+	CHECK(f->d.in_order == ((f->features >> PVB_VIRTIO_F_IN_ORDER) & 1));
+	/* as if both sides had been set to base (SET_VRING_BASE) */
+	f->d.shadow_avail = f->d.kick_old = f->d.last_used = base;
+	poke16(&f->avail->idx, base);
+	poke16(&f->used->idx, base);
+	memset(f->c, 0, sizeof(f->c));
+	f->posted = f->posted_desc = 0;
+	f->shadow = f->last = f->kick_old = base;
+	f->broken = false;
+	f->fault = PVB_VIRTQ_OK;
+}
+
+/*
+ * The invariants after every step. The free list and the tokens are in the
+ * driver's private memory: read here to see that no answer of the device
+ * can corrupt the allocator.
+ */
+static void
+d_check(struct dfuzz *f)
+{
+	static uint8_t owner[D_QMAX];	/* 0 not seen yet, 1 on the free list, 2 in a chain */
+	uint16_t i, k, at;
+	uint32_t n = 0;
+
+	CHECK(f->d.shadow_avail == f->shadow && f->d.last_used == f->last);
+	CHECK(pvb_virtq_drv_posted(&f->d) == f->posted);
+	CHECK((uint32_t)f->d.num_free + f->posted_desc == f->size);
+	CHECK(f->d.broken == f->broken && f->d.fault == f->fault);
+	CHECK(!f->broken || f->fault != PVB_VIRTQ_OK);
+	memset(owner, 0, f->size);
+	for (i = 0; i < f->size; i++) {
+		const struct dchain *c = &f->c[i];
+
+		CHECK(f->extra[i].token == (c->posted ? d_token(c->token) : NULL));
+		if (!c->posted)
+			continue;
+		n++;
+		for (k = 0; k < c->ndesc; k++) {
+			CHECK(owner[c->desc[k]] == 0);
+			owner[c->desc[k]] = 2;
+		}
+	}
+	CHECK(n == f->posted);
+	for (k = 0, at = f->d.free_head; k < f->d.num_free; k++) {
+		CHECK(at < f->size && owner[at] == 0);
+		owner[at] = 1;
+		if (k + 1 == f->d.num_free)
+			CHECK(f->d.free_tail == at);
+		else
+			at = f->extra[at].next;
+	}
+}
+
+/* A fault the caller may name (the driver side's own three). */
+static enum pvb_virtq_fault
+d_fault(uint8_t b)
+{
+	static const enum pvb_virtq_fault faults[] = {
+		PVB_VIRTQ_FAULT_USED_IDX, PVB_VIRTQ_FAULT_USED_ID, PVB_VIRTQ_FAULT_USED_LEN,
+	};
+
+	return faults[b % 3];
+}
+
+/*
+ * Up to D_BUFS buffers from the script: a count, how many are readable,
+ * lengths; @p misorder puts a readable one after a writable one.
+ */
+static uint32_t
+d_bufs(struct dfuzz *f, struct pvb_virtq_buf *b, bool misorder, uint64_t *writable)
+{
+	uint32_t x = (uint32_t)d_uint(f, 1), n = 1 + x % D_BUFS, nr = (x >> 3) % (n + 1), i;
+
+	*writable = 0;
+	for (i = 0; i < n; i++) {
+		b[i] = (struct pvb_virtq_buf){ .gpa = 0x100000ull * f->next_token + 0x1000 * i,
+					       .len = (uint32_t)d_uint(f, 1) << (x >> 7 ? 9 : 3),
+					       .write = i >= nr };
+		if (b[i].write)
+			*writable += b[i].len;
+	}
+	if (misorder && nr > 0 && nr < n) {
+		b[0].write = true;	/* writable, then readable ones: refused */
+		b[n - 1].write = false;
+	}
+	return n;
+}
+
+/* Record chain @p token just posted at slot f->shadow: the head from the available ring. */
+static uint16_t
+d_posted(struct dfuzz *f, uint32_t token, uint16_t ndesc, uint64_t writable)
+{
+	uint16_t head = f->avail->ring[f->shadow & f->mask];
+	struct dchain *c;
+
+	CHECK(head < f->size && !f->c[head].posted);
+	CHECK(f->extra[head].token == d_token(token));
+	c = &f->c[head];
+	*c = (struct dchain){ .posted = true, .token = token, .ndesc = ndesc,
+			      .slot = f->shadow, .writable = writable };
+	c->desc[0] = head;
+	f->order[f->shadow & f->mask] = head;
+	f->shadow++;
+	f->posted++;
+	f->posted_desc = (uint16_t)(f->posted_desc + ndesc);
+	return head;
+}
+
+/* The descriptor the driver must have written for buffer @p b. */
+static void
+d_check_desc(const struct pvb_virtq_desc *t, const struct pvb_virtq_buf *b, uint16_t flags)
+{
+	CHECK(t->addr == b->gpa && t->len == b->len);
+	CHECK(t->flags == (uint16_t)(flags | (b->write ? PVB_VIRTQ_DESC_F_WRITE : 0)));
+}
+
+/* avail->idx now says f->shadow: every posted chain is the device's to take. */
+static void
+d_published(struct dfuzz *f)
+{
+	uint32_t i;
+
+	CHECK(shared16(&f->avail->idx) == f->shadow);
+	for (i = 0; i < f->size; i++)
+		f->c[i].published |= f->c[i].posted;
+}
+
+static void
+d_add(struct dfuzz *f, unsigned int a)
+{
+	struct pvb_virtq_buf b[D_BUFS];
+	bool misorder = (a & 3) == 3;
+	uint64_t writable;
+	uint32_t n = d_bufs(f, b, misorder, &writable), k;
+	uint32_t token = f->next_token++;
+	uint16_t head, at;
+	bool bad = misorder && b[0].write && !b[n - 1].write;
+	int rc, want;
+
+	want = bad || n > f->size ? -EINVAL : f->broken ? -EPIPE :
+	       f->d.num_free < n ? -EAGAIN : 0;
+	rc = pvb_virtq_drv_add(&f->d, b, n, d_token(token));
+	CHECK(rc == want);
+	if (rc != 0)
+		return;
+	head = d_posted(f, token, (uint16_t)n, writable);
+	/* the chain in the table, linked through descriptors that were free */
+	for (k = 0, at = head; k < n; k++) {
+		CHECK(at < f->size);
+		d_check_desc(&f->desc[at], &b[k], k + 1 < n ? PVB_VIRTQ_DESC_F_NEXT : 0);
+		f->c[head].desc[k] = at;
+		at = f->desc[at].next;
+	}
+	if (a & 4) {
+		pvb_virtq_drv_publish(&f->d);
+		d_published(f);
+	}
+}
+
+static void
+d_add_indirect(struct dfuzz *f, unsigned int a)
+{
+	struct pvb_virtq_buf b[D_BUFS];
+	struct pvb_virtq_desc e;
+	bool misorder = (a & 3) == 3;
+	uint64_t writable, gpa = 0xfff00000ull + 16 * (uint64_t)d_uint(f, 1);
+	uint32_t n = d_bufs(f, b, misorder, &writable), k;
+	uint32_t token = f->next_token++;
+	bool bad = misorder && b[0].write && !b[n - 1].write;
+	uint8_t *table = malloc(16 * n);	/* exactly: ASan sees a write past it */
+	uint16_t head;
+	int rc, want;
+
+	CHECK(table != NULL);
+	want = bad || n > f->size ? -EINVAL : !f->d.indirect ? -ENOTSUP : f->broken ? -EPIPE : f->d.num_free < 1 ? -EAGAIN : 0;
+	rc = pvb_virtq_drv_add_indirect(&f->d, b, n, table, gpa, d_token(token));
+	CHECK(rc == want);
+	if (rc == 0) {
+		head = d_posted(f, token, 1, writable);
+		CHECK(f->desc[head].addr == gpa && f->desc[head].len == 16 * n &&
+		      f->desc[head].flags == PVB_VIRTQ_DESC_F_INDIRECT);
+		for (k = 0; k < n; k++) {
+			memcpy(&e, table + 16 * k, sizeof(e));
+			d_check_desc(&e, &b[k], k + 1 < n ? PVB_VIRTQ_DESC_F_NEXT : 0);
+			CHECK(k + 1 == n || e.next == k + 1);
+		}
+		if (a & 4) {
+			pvb_virtq_drv_publish(&f->d);
+			d_published(f);
+		}
+	}
+	free(table);
+}
+
+/* add_burst of one-buffer chains; @p a & 8: one token NULL (all refused). */
+static void
+d_add_burst(struct dfuzz *f, unsigned int a)
+{
+	struct pvb_virtq_buf b[D_BURST];
+	uint32_t n = (uint32_t)d_uint(f, 1) % (D_BURST + 1), i, want;
+	uint32_t first = f->next_token, free0 = f->d.num_free;
+	uint64_t w;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		b[i] = (struct pvb_virtq_buf){ .gpa = 0x100000ull * (first + i),
+					       .len = 64u << (i % 6), .write = (a >> (i % 4)) & 1 };
+		f->tokens[i] = d_token(first + i);
+	}
+	if ((a & 8) && n > 0)
+		f->tokens[n / 2] = NULL;
+	rc = pvb_virtq_drv_add_burst(&f->d, b, f->tokens, n);
+	if ((a & 8) && n > 0) {
+		CHECK(rc == -EINVAL);
+		return;
+	}
+	if (f->broken) {
+		CHECK(rc == -EPIPE);
+		return;
+	}
+	want = n < free0 ? n : free0;
+	CHECK(rc >= 0 && (uint32_t)rc == want);
+	f->next_token += (uint32_t)rc;
+	for (i = 0; i < (uint32_t)rc; i++) {
+		uint16_t head;
+
+		w = b[i].write ? b[i].len : 0;
+		head = d_posted(f, first + i, 1, w);
+		d_check_desc(&f->desc[head], &b[i], 0);
+	}
+	/* published, with anything add left unpublished (nothing is when none was posted) */
+	if (rc > 0)
+		d_published(f);
+}
+
+static void
+d_publish(struct dfuzz *f)
+{
+	pvb_virtq_drv_publish(&f->d);
+	d_published(f);
+}
+
+/* kick_prepare: VIRTIO 1.2 §2.7.10, from what the device wrote. */
+static void
+d_kick(struct dfuzz *f)
+{
+	uint16_t old = f->kick_old, now = f->shadow;
+	bool want;
+
+	if (old == now)
+		want = false;
+	else if (f->d.event_idx)
+		want = pvb_vring_need_event(shared16(pvb_virtq_avail_event(f->used, f->size)),
+					    now, old);
+	else
+		want = !(shared16(&f->used->flags) & PVB_VIRTQ_USED_F_NO_NOTIFY);
+	CHECK(pvb_virtq_drv_kick_prepare(&f->d) == want);
+	f->kick_old = now;
+}
+
+/* enable_cb / disable_cb: the word written, and enable's re-check. */
+static void
+d_cb(struct dfuzz *f, bool enable)
+{
+	pvb_shared_u16 *ev = pvb_virtq_used_event(f->avail, f->size);
+	uint16_t flags = shared16(&f->avail->flags), before = shared16(ev);
+
+	if (enable) {
+		CHECK(pvb_virtq_drv_enable_cb(&f->d) == (shared16(&f->used->idx) != f->last));
+		if (f->d.event_idx)
+			CHECK(shared16(ev) == f->last && shared16(&f->avail->flags) == flags);
+		else
+			CHECK(shared16(&f->avail->flags) == 0 && shared16(ev) == before);
+	} else {
+		pvb_virtq_drv_disable_cb(&f->d);
+		CHECK(shared16(ev) == before);
+		CHECK(shared16(&f->avail->flags) ==
+		      (f->d.event_idx ? flags : PVB_VIRTQ_AVAIL_F_NO_INTERRUPT));
+	}
+}
+
+/* Chain @p head back from the device: out of the model. */
+static void
+d_unpost(struct dfuzz *f, uint16_t head)
+{
+	struct dchain *c = &f->c[head];
+
+	CHECK(c->posted);
+	c->posted = false;
+	c->done = false;
+	f->posted--;
+	f->posted_desc = (uint16_t)(f->posted_desc - c->ndesc);
+}
+
+/*
+ * get_used (a & 1) or get_used_burst of n from the script, against the
+ * reference; then with a & 2 the lengths checked as the receive path does.
+ */
+static void
+d_reclaim(struct dfuzz *f, unsigned int a)
+{
+	static uint16_t heads[D_BURST];
+	uint32_t n = a & 1 ? 1 : (uint32_t)d_uint(f, 1) % (D_BURST + 1), i, k = 0;
+	uint16_t idx = shared16(&f->used->idx), ready = (uint16_t)(idx - f->last), last = f->last;
+	struct pvb_virtq_used_elem e;
+	bool bad_len = false;
+	int rc, want;
+
+	/* the reference: which chains come back, and the answer */
+	if (f->broken) {
+		want = -EPIPE;
+	} else if (ready > f->posted) {
+		want = -EPIPE;
+		f->broken = true;
+		f->fault = PVB_VIRTQ_FAULT_USED_IDX;
+	} else if (f->d.in_order) {
+		k = n < ready ? n : ready;
+		memcpy(&e, &f->used->ring[(uint16_t)(idx - 1) & f->mask], sizeof(e));
+		if (k != 0 && k == ready && e.id != f->order[(uint16_t)(idx - 1) & f->mask]) {
+			k = 0;
+			f->broken = true;
+			f->fault = PVB_VIRTQ_FAULT_USED_ID;
+		}
+		for (i = 0; i < k; i++) {
+			heads[i] = f->order[(uint16_t)(last + i) & f->mask];
+			/* posted in order, reclaimed in order: slot last + i is the oldest */
+			CHECK(f->c[heads[i]].posted && f->c[heads[i]].slot == (uint16_t)(last + i));
+		}
+		want = f->broken ? -EPIPE : (int)k;
+	} else {
+		for (k = 0; k < n && k < ready; k++) {
+			memcpy(&e, &f->used->ring[(uint16_t)(last + k) & f->mask], sizeof(e));
+			if (e.id >= f->size || !f->c[e.id].posted) {
+				f->broken = true;
+				f->fault = PVB_VIRTQ_FAULT_USED_ID;
+				break;
+			}
+			heads[k] = (uint16_t)e.id;
+			f->c[e.id].posted = false;	/* a second element naming it is refused */
+		}
+		for (i = 0; i < k; i++)
+			f->c[heads[i]].posted = true;
+		want = k != 0 || !f->broken ? (int)k : -EPIPE;
+	}
+	if (a & 1) {
+		rc = pvb_virtq_drv_get_used(&f->d, &f->tokens[0], &f->lens[0]);
+		CHECK(want == -EPIPE || want <= 1);
+	} else {
+		rc = pvb_virtq_drv_get_used_burst(&f->d, f->tokens, f->lens, n);
+	}
+	CHECK(rc == want);
+	for (i = 0; i < (rc > 0 ? (uint32_t)rc : 0); i++) {
+		struct dchain *c = &f->c[heads[i]];
+
+		CHECK(f->tokens[i] == d_token(c->token));
+		memcpy(&e, &f->used->ring[(uint16_t)(last + i) & f->mask], sizeof(e));
+		CHECK(f->lens[i] == e.len);
+		bad_len |= e.len > c->writable;
+		d_unpost(f, heads[i]);
+	}
+	f->last = (uint16_t)(last + (rc > 0 ? (uint32_t)rc : 0));
+	/* as net_pvb_virtio's receive path: a length beyond the buffer breaks the queue */
+	if ((a & 2) && bad_len) {
+		pvb_virtq_drv_set_broken(&f->d, PVB_VIRTQ_FAULT_USED_LEN);
+		f->broken = true;
+		f->fault = PVB_VIRTQ_FAULT_USED_LEN;
+	}
+}
+
+/* A broken queue refuses every post and reclaim; nothing moves. */
+static void
+d_check_refuses(struct dfuzz *f)
+{
+	struct pvb_virtq_buf b = { .gpa = 0x1000, .len = 64, .write = true };
+	uint8_t table[16];
+	void *tok = d_token(~0u);
+
+	CHECK(pvb_virtq_drv_add(&f->d, &b, 1, tok) == -EPIPE);
+	CHECK(pvb_virtq_drv_add_burst(&f->d, &b, &tok, 1) == -EPIPE);
+	if (f->d.indirect)
+		CHECK(pvb_virtq_drv_add_indirect(&f->d, &b, 1, table, 0x2000, tok) == -EPIPE);
+	CHECK(pvb_virtq_drv_get_used_burst(&f->d, f->tokens, f->lens, D_BURST) == -EPIPE);
+	CHECK(pvb_virtq_drv_get_used(&f->d, &f->tokens[0], &f->lens[0]) == -EPIPE);
+}
+
+static void
+d_set_broken(struct dfuzz *f)
+{
+	enum pvb_virtq_fault why = d_fault((uint8_t)d_uint(f, 1));
+
+	pvb_virtq_drv_set_broken(&f->d, why);
+	f->broken = true;
+	f->fault = why;
+	d_check(f);
+	d_check_refuses(f);
+}
+
+/*
+ * drain in pieces of 1 + (a & 7) (a & 8: up to D_BURST): exactly the tokens
+ * posted, each once; then the queue starts again, at 0 or a base from the
+ * script, as the PMD's next session does.
+ */
+static void
+d_drain(struct dfuzz *f, unsigned int a)
+{
+	uint32_t piece = a & 8 ? D_BURST : 1 + (a & 7), k, i, total = 0;
+	uint16_t posted = f->posted;
+
+	if (f->broken)
+		d_check_refuses(f);
+	while ((k = pvb_virtq_drv_drain(&f->d, f->tokens, piece)) != 0) {
+		CHECK(k <= piece);
+		for (i = 0; i < k; i++)
+			d_unpost(f, d_find(f, f->tokens[i]));
+		total += k;
+		CHECK(total <= posted);
+	}
+	CHECK(total == posted && f->posted == 0 && f->d.num_free == f->size);
+	d_reset(f, a & 8 ? (uint16_t)d_uint(f, 2) : 0);
+}
+
+/*
+ * A well-behaved device completes up to @p count published chains it has
+ * not completed yet, writing lengths up to their writable bytes (or any,
+ * with a & 1). In order (a & 2, always with IN_ORDER): the next ones by
+ * slot, and with IN_ORDER and a & 4 as one batch that writes only its last
+ * element (VIRTIO 1.2 §2.7.9). Otherwise: any of them, picked by the script.
+ */
+static void
+d_complete(struct dfuzz *f, unsigned int a)
+{
+	uint16_t idx = shared16(&f->used->idx), head, i, n = 0;
+	uint32_t count = 1 + (uint32_t)d_uint(f, 1) % 16, k, pick;
+	bool in_order = f->d.in_order || (a & 2), batch = f->d.in_order && (a & 4);
+	struct pvb_virtq_used_elem e;
+
+	for (k = 0; k < count; k++) {
+		if (in_order) {
+			/* the device's next slot is where its own used idx is */
+			uint16_t slot = (uint16_t)(idx + n);
+
+			if ((uint16_t)(slot - f->last) >= f->posted)
+				break;
+			head = f->order[slot & f->mask];
+			if (!f->c[head].posted || !f->c[head].published || f->c[head].done ||
+			    f->c[head].slot != slot)
+				break;
+		} else {
+			pick = (uint32_t)d_uint(f, 1);
+			head = 0;
+			for (i = 0; i < f->size; i++) {
+				head = (uint16_t)((pick + i) & f->mask);
+				if (f->c[head].posted && f->c[head].published && !f->c[head].done)
+					break;
+			}
+			if (i == f->size)
+				break;
+		}
+		e.id = head;
+		e.len = a & 1 ? (uint32_t)d_uint(f, 4) :
+			(uint32_t)(f->c[head].writable == 0 ? 0 :
+				   d_uint(f, 2) % (f->c[head].writable + 1));
+		f->c[head].done = true;
+		if (!batch)
+			memcpy(&f->used->ring[(uint16_t)(idx + n) & f->mask], &e, sizeof(e));
+		n++;
+	}
+	/* a batch: only its last element is written (the others' lengths are stale) */
+	if (batch && n != 0)
+		memcpy(&f->used->ring[(uint16_t)(idx + n - 1) & f->mask], &e, sizeof(e));
+	poke16(&f->used->idx, (uint16_t)(idx + n));
+}
+
+/* What a hostile device writes: used idx, used elements, its own words. */
+static void
+d_poke_used(struct dfuzz *f, unsigned int a)
+{
+	struct pvb_virtq_used_elem *e;
+
+	switch (a & 3) {
+	case 0:
+		poke16(&f->used->idx, a & 4 ? (uint16_t)d_uint(f, 2) :
+		       (uint16_t)(shared16(&f->used->idx) + (int8_t)d_uint(f, 1)));
+		break;
+	case 1:
+		e = &f->used->ring[(f->last + d_uint(f, 1)) & f->mask];
+		e->id = (uint32_t)d_uint(f, a & 4 ? 4 : 1);
+		if (a & 8)
+			e->len = (uint32_t)d_uint(f, 4);
+		break;
+	case 2:
+		poke16(pvb_virtq_avail_event(f->used, f->size), (uint16_t)d_uint(f, 2));
+		break;
+	default:
+		poke16(&f->used->flags, (uint16_t)d_uint(f, 1));
+		break;
+	}
+}
+
+/* The device writing where only the driver writes: the table and the available ring. */
+static void
+d_poke_driver_area(struct dfuzz *f, unsigned int a)
+{
+	uint8_t *p;
+	size_t n, off;
+	uint32_t i, len = 1 + (a >> 1);
+
+	p = a & 1 ? (uint8_t *)f->avail : (uint8_t *)f->desc;
+	n = a & 1 ? pvb_virtq_avail_bytes(f->size) : pvb_virtq_desc_bytes(f->size);
+	off = (size_t)d_uint(f, 2);
+	for (i = 0; i < len; i++)
+		p[(off + i) % n] = (uint8_t)d_uint(f, 1);
+}
+
+enum d_op {
+	D_ADD, D_ADD_INDIRECT, D_ADD_BURST, D_PUBLISH, D_KICK, D_ENABLE_CB, D_DISABLE_CB,
+	D_RECLAIM, D_COMPLETE, D_POKE_USED, D_POKE_DRIVER, D_SET_BROKEN, D_DRAIN, D_ROUND,
+};
+
+static void
+d_run(const uint8_t *data, size_t size)
+{
+	static struct dfuzz f;
+	uint8_t b, feat = (uint8_t)get_le(data, size, D_FEAT, 1);
+	unsigned int a;
+
+	memset(&f, 0, sizeof(f));
+	f.size = (uint16_t)(1u << (get_le(data, size, D_SIZE, 1) % 9));
+	f.mask = (uint16_t)(f.size - 1);
+	f.features = (feat & 1 ? 1ull << PVB_VIRTIO_F_EVENT_IDX : 0) |
+		     (feat & 2 ? 1ull << PVB_VIRTIO_F_INDIRECT_DESC : 0) |
+		     (feat & D_IN_ORDER ? 1ull << PVB_VIRTIO_F_IN_ORDER : 0);
+	f.desc = malloc(pvb_virtq_desc_bytes(f.size));
+	f.avail = malloc(pvb_virtq_avail_bytes(f.size));
+	f.used = malloc(pvb_virtq_used_bytes(f.size));
+	f.extra = malloc(f.size * sizeof(*f.extra));
+	CHECK(f.desc != NULL && f.avail != NULL && f.used != NULL && f.extra != NULL);
+	f.next_token = 1;
+	d_reset(&f, (uint16_t)get_le(data, size, D_BASE, 2));
+	f.script = data + (size < D_HDR ? size : D_HDR);
+	f.script_len = size < D_HDR ? 0 : size - D_HDR;
+	while (f.pos < f.script_len) {
+		b = (uint8_t)d_uint(&f, 1);
+		a = b >> 4;
+		switch (b & 15) {
+		case D_ADD:
+			d_add(&f, a);
+			break;
+		case D_ADD_INDIRECT:
+			d_add_indirect(&f, a);
+			break;
+		case D_ADD_BURST:
+			d_add_burst(&f, a);
+			break;
+		case D_PUBLISH:
+			d_publish(&f);
+			break;
+		case D_KICK:
+			d_kick(&f);
+			break;
+		case D_ENABLE_CB:
+			d_cb(&f, true);
+			break;
+		case D_DISABLE_CB:
+			d_cb(&f, false);
+			break;
+		case D_RECLAIM:
+			d_reclaim(&f, a);
+			break;
+		case D_COMPLETE:
+			d_complete(&f, a);
+			break;
+		case D_POKE_USED:
+			d_poke_used(&f, a);
+			break;
+		case D_POKE_DRIVER:
+			d_poke_driver_area(&f, a);
+			break;
+		case D_SET_BROKEN:
+			d_set_broken(&f);
+			break;
+		case D_DRAIN:
+			d_drain(&f, a);
+			break;
+		default:	/* D_ROUND and the rest: post, complete, reclaim, as a datapath */
+			d_add_burst(&f, a & 7);
+			d_kick(&f);
+			d_complete(&f, a & 6);
+			d_reclaim(&f, 2);
+			break;
+		}
+		d_check(&f);
+		if (f.broken)
+			d_check_refuses(&f);
+	}
+	/* the device goes: what is still posted comes back by drain */
+	d_drain(&f, 8);
+	d_check(&f);
+	free(f.desc);
+	free(f.avail);
+	free(f.used);
+	free(f.extra);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fuzz f;
 	uint32_t i;
 
+	if (get_le(data, size, H_FEAT, 1) & D_MODE) {
+		d_run(data, size);
+		return 0;
+	}
 	memset(&f, 0, sizeof(f));
 	if (!input_load(&f, data, size))
 		goto out;
@@ -1394,7 +2141,9 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned in
 	size_t l, i;
 
 	size = LLVMFuzzerMutate(data, size, max_size);
-	if (seed % PLANT_ONE_IN != 0 || max_size < IN_HDR + 256)
+	/* a driver-side input has no guest memory to plant in */
+	if (seed % PLANT_ONE_IN != 0 || max_size < IN_HDR + 256 ||
+	    (size > H_FEAT && (data[H_FEAT] & D_MODE)))
 		return size;
 	p.s = seed | 1;
 	l = input_script_len(data, size);
