@@ -46,7 +46,8 @@ if [ "${1:-}" = "--fuzz-only" ]; then
 	secs=${2:-600}
 	asan_setup && ninja -C "$ASAN_BUILD" >/dev/null || exit 1
 	for f in "$ASAN_BUILD"/tests/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		# meson's object directories (fuzz_*.p) match too, and are "executable"
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		corpus=$BUILD/fuzz-corpus/$(basename "$f")
 		mkdir -p "$corpus"
 		echo "== $(basename "$f"): ${secs}s, corpus in $corpus"
