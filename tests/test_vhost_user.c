@@ -1789,6 +1789,52 @@ test_socket(void **state)
 	rmdir(dir);
 }
 
+/* A peer that writes one byte every 300 ms: the message never finishes in time. */
+static void *
+trickle(void *arg)
+{
+	int fd = *(int *)arg;
+	uint8_t b[PVB_VU_HDR_SIZE] = { 1 };
+	size_t i;
+
+	for (i = 0; i < sizeof(b); i++) {
+		if (send(fd, &b[i], 1, MSG_NOSIGNAL) != 1)
+			break;
+		usleep(300 * 1000);
+	}
+	return NULL;
+}
+
+/*
+ * A started message must be whole within PVB_VU_STALL_MS however the peer
+ * spaces its bytes, on a blocking socket too (each byte alone would come
+ * within the socket's own time limit).
+ */
+static void
+test_trickle(void **state)
+{
+	struct pvb_vu_msg m;
+	int sv[2], fds[PVB_VU_MAX_FDS];
+	uint32_t nfds;
+	pthread_t t;
+	struct timespec a, b;
+	long ms;
+
+	(void)state;
+	at("a peer trickling a header, a byte every 300 ms");
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(pthread_create(&t, NULL, trickle, &sv[1]), 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	expect_eq(pvb_vu_recv(sv[0], &m, fds, &nfds), -EPROTO);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	/* cut off after the stall limit, long before the 12 bytes (3.6 s) were in */
+	expect_true(ms < 3000);
+	close(sv[0]);	/* the writer's next byte fails: it ends */
+	pthread_join(t, NULL);
+	close(sv[1]);
+}
+
 /* Last: the suite as a whole leaves no fd open. */
 static void
 test_no_fd_leak(void **state)
@@ -1833,6 +1879,7 @@ main(void)
 		cmocka_unit_test(test_vnet_hdr),
 		cmocka_unit_test(test_vnet_check),
 		cmocka_unit_test(test_socket),
+		cmocka_unit_test(test_trickle),
 		cmocka_unit_test(test_no_fd_leak),
 	};
 

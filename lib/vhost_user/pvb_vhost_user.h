@@ -35,14 +35,14 @@
 
 /* ---- framing ---------------------------------------------------------------- */
 
-/** A message whose first byte arrived must be whole within this (non-blocking sockets). */
+/** A message whose first byte arrived must be whole within this, however its bytes are spaced. */
 #define PVB_VU_STALL_MS		1000
 
 /**
  * Receive one message and its fds (at most PVB_VU_MAX_FDS) from @p sock;
  * blocks until the whole message is in (the caller polls first; on a
- * non-blocking socket, -EAGAIN when nothing has arrived, and a message cut
- * short for PVB_VU_STALL_MS is -EPROTO). 0; -ECONNRESET when the peer
+ * non-blocking socket, -EAGAIN when nothing has arrived; a message not
+ * whole PVB_VU_STALL_MS after its first byte is -EPROTO). 0; -ECONNRESET when the peer
  * closed; -EPROTO for bad framing (version bits not 1, size above
  * PVB_VU_PAYLOAD_MAX, truncated or foreign ancillary data, more than
  * PVB_VU_MAX_FDS fds, a short payload), with every received fd closed and

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vu_pvt.h"
@@ -38,16 +39,29 @@ vu_close_fds(int *fds, uint32_t n)
 	}
 }
 
-/* Wait until @p sock can do @p events, at most PVB_VU_STALL_MS: 0, -EPROTO when it stalls. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Wait until @p sock can do @p events, until @p deadline (now_ms()): 0, -EPROTO when it stalls. */
 static int
-wait_sock(int sock, short events)
+wait_sock(int sock, short events, uint64_t deadline)
 {
 	struct pollfd p = { .fd = sock, .events = events };
+	uint64_t now;
 	int n;
 
-	do
-		n = poll(&p, 1, PVB_VU_STALL_MS);
-	while (n < 0 && errno == EINTR);
+	do {
+		now = now_ms();
+		if (now >= deadline)
+			return -EPROTO;
+		n = poll(&p, 1, (int)(deadline - now));
+	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	return n == 0 ? -EPROTO : 0;
@@ -90,10 +104,13 @@ take_fds(struct msghdr *mh, int *fds, uint32_t *nfds)
  * Read exactly @p len bytes into @p buf, with whatever fds come along.
  * @p first: nothing of the message has arrived yet, so EOF is a clean
  * -ECONNRESET and EAGAIN is returned as is; later both mean a message cut
- * short (-EPROTO).
+ * short (-EPROTO). A started message must be whole by @p *deadline (set
+ * when its first bytes arrive): a peer that trickles it is cut off, however
+ * it spaces its bytes.
  */
 static int
-read_full(int sock, void *buf, size_t len, bool first, int *fds, uint32_t *nfds)
+read_full(int sock, void *buf, size_t len, bool first, int *fds, uint32_t *nfds,
+	  uint64_t *deadline)
 {
 	union vu_cmsg_buf cbuf;
 	size_t got = 0;
@@ -107,20 +124,26 @@ read_full(int sock, void *buf, size_t len, bool first, int *fds, uint32_t *nfds)
 			.msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b),
 		};
 
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		/* started: never block past the deadline, whatever the socket's mode */
+		if (*deadline != 0) {
+			rc = wait_sock(sock, POLLIN, *deadline);
+			if (rc != 0)
+				return rc;
+		}
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | (*deadline != 0 ? MSG_DONTWAIT : 0));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -errno;
-			if (first && got == 0)
+			if (first && got == 0 && *deadline == 0)
 				return -EAGAIN;
-			/* a started message must finish: a peer that stalls is cut off */
-			rc = wait_sock(sock, POLLIN);
-			if (rc != 0)
-				return rc;
+			if (*deadline == 0)
+				*deadline = now_ms() + PVB_VU_STALL_MS;
 			continue;
 		}
+		if (*deadline == 0)
+			*deadline = now_ms() + PVB_VU_STALL_MS;
 		rc = take_fds(&mh, fds, nfds);
 		if (rc != 0)
 			return rc;
@@ -134,18 +157,19 @@ read_full(int sock, void *buf, size_t len, bool first, int *fds, uint32_t *nfds)
 int
 pvb_vu_recv(int sock, struct pvb_vu_msg *m, int *fds, uint32_t *nfds)
 {
+	uint64_t deadline = 0;
 	int rc;
 
 	if (m == NULL || fds == NULL || nfds == NULL)
 		return -EINVAL;
 	*nfds = 0;
 	memset(m, 0, sizeof(*m));
-	rc = read_full(sock, &m->hdr, PVB_VU_HDR_SIZE, true, fds, nfds);
+	rc = read_full(sock, &m->hdr, PVB_VU_HDR_SIZE, true, fds, nfds, &deadline);
 	if (rc == 0 && ((m->hdr.flags & PVB_VU_FLAG_VERSION_MASK) != PVB_VU_VERSION ||
 			m->hdr.size > PVB_VU_PAYLOAD_MAX))
 		rc = -EPROTO;
 	if (rc == 0)
-		rc = read_full(sock, m->p.bytes, m->hdr.size, false, fds, nfds);
+		rc = read_full(sock, m->p.bytes, m->hdr.size, false, fds, nfds, &deadline);
 	if (rc != 0) {
 		vu_close_fds(fds, *nfds);
 		*nfds = 0;
@@ -159,6 +183,7 @@ pvb_vu_send(int sock, const struct pvb_vu_msg *m, const int *fds, uint32_t nfds)
 	union vu_cmsg_buf cbuf;
 	struct iovec iov[2];
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	uint64_t deadline = now_ms() + PVB_VU_STALL_MS;
 	size_t left;
 	ssize_t n;
 	uint32_t i;
@@ -194,7 +219,7 @@ pvb_vu_send(int sock, const struct pvb_vu_msg *m, const int *fds, uint32_t nfds)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -errno;
-			rc = wait_sock(sock, POLLOUT);
+			rc = wait_sock(sock, POLLOUT, deadline);
 			if (rc != 0)
 				return rc == -EPROTO ? -ETIMEDOUT : rc;
 			continue;

@@ -393,6 +393,8 @@ pvb_virtq_drv_drain(struct pvb_virtq_drv *d, void **tokens, uint32_t n)
 	d->free_head = f.head;
 	d->free_tail = f.tail;
 	d->num_free = f.num;
+	/* nothing is posted now: a used element after this is one we never posted */
+	d->last_used = d->shadow_avail;
 	return k;
 }
 
