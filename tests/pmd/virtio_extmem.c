@@ -405,7 +405,6 @@ static bool
 wait_for(bool (*done)(void *), void *arg, const char *what)
 {
 	uint64_t end = rte_get_timer_cycles() + WAIT_S * rte_get_timer_hz();
-	struct rte_mbuf *none[1];
 
 	while (!done(arg)) {
 		if (stalled || rte_get_timer_cycles() > end) {
@@ -414,8 +413,8 @@ wait_for(bool (*done)(void *), void *arg, const char *what)
 			stalled = true;
 			return false;
 		}
-		/* an empty burst frees what the back-end has read */
-		rte_eth_tx_burst(port, 0, none, 0);
+		/* the port frees what the back-end has read at its own pace: ask now */
+		rte_eth_tx_done_cleanup(port, 0, 0);
 		rte_delay_us_sleep(100);
 	}
 	return true;

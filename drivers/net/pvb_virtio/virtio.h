@@ -166,6 +166,8 @@ int virtio_rx_fill(struct virtio_rxq *q);
 /** The vring of @p q is gone: free every mbuf it held. */
 void virtio_rx_release(struct virtio_rxq *q);
 void virtio_tx_release(struct virtio_txq *q);
+/** tx_done_cleanup: free every frame the back-end has read; how many. */
+int virtio_tx_done_cleanup(void *queue, uint32_t free_cnt);
 /** Is [va, va + len) inside a region of the table sent last? */
 bool virtio_mem_shared(const struct virtio_port *p, uint64_t va, uint64_t len);
 /** Is all the memory of @p mp inside the table sent last? */

@@ -252,6 +252,7 @@ static const struct eth_dev_ops virtio_ops = {
 	.tx_queue_setup = virtio_txq_setup,
 	.rx_queue_release = pvb_eth_queue_release,
 	.tx_queue_release = pvb_eth_queue_release,
+	.tx_done_cleanup = virtio_tx_done_cleanup,
 	.rx_queue_intr_enable = virtio_rx_intr_enable,
 	.rx_queue_intr_disable = virtio_rx_intr_disable,
 	.link_update = pvb_eth_link_get,
