@@ -375,7 +375,9 @@ int pvb_virtq_drv_get_used(struct pvb_virtq_drv *d, void **token, uint32_t *len)
  * count, 0 if none, -EPIPE if the device broke the queue (d->fault says
  * how: used idx ahead of the chains posted, or an id that is not a head we
  * posted; the chains reclaimed before the bad one are returned first, and
- * -EPIPE comes on the next call), -EINVAL for NULL arrays.
+ * -EPIPE comes on the next call), -EINVAL for a NULL @p tokens. @p lens may
+ * be NULL (a transmit queue has no use for them): with IN_ORDER the used
+ * elements are then not read, but for the one whose id is checked.
  *
  * With IN_ORDER (VIRTIO 1.2 §2.7.9) the chains come back in the order they
  * were posted, and a device may write only the last used element of a

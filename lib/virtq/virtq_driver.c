@@ -310,8 +310,13 @@ reclaim_in_order(struct pvb_virtq_drv *d, struct free_list *f, void **tokens, ui
 	for (i = 0; i < n; i++, last++) {
 		head = x[last & mask].order;
 		tokens[i] = x[head].token;
-		/* relaxed in effect: ordered by the acquire of used->idx */
-		lens[i] = ring[last & mask].len;
+		/*
+		 * relaxed in effect: ordered by the acquire of used->idx. Without
+		 * @p lens (a transmit queue) the elements are not read at all: their
+		 * lines stay in the device's cache.
+		 */
+		if (lens != NULL)
+			lens[i] = ring[last & mask].len;
 		free_chain(x, f, head);
 	}
 	return n;
@@ -327,7 +332,7 @@ pvb_virtq_drv_get_used_burst(struct pvb_virtq_drv *d, void **tokens, uint32_t *l
 	struct free_list f;
 	uint32_t i;
 
-	if (d == NULL || ((tokens == NULL || lens == NULL) && n != 0))
+	if (d == NULL || (tokens == NULL && n != 0))
 		return -EINVAL;
 	if (d->broken)
 		return -EPIPE;
@@ -364,7 +369,8 @@ pvb_virtq_drv_get_used_burst(struct pvb_virtq_drv *d, void **tokens, uint32_t *l
 				break;
 			}
 			tokens[i] = x[e.id].token;
-			lens[i] = e.len;
+			if (lens != NULL)
+				lens[i] = e.len;
 			free_chain(x, &f, (uint16_t)e.id);
 		}
 	}

@@ -104,7 +104,6 @@ struct virtio_txq {
 	const struct rte_mempool *pool_ok;	/* last pool found wholly in the table */
 	pvb_counter_t packets, bytes, ring_full, unshared, too_many_segs, bad_used, kicks;
 	void *tokens[VIRTIO_BURST];
-	uint32_t lens[VIRTIO_BURST];
 } __rte_cache_aligned;
 
 /** A region of the memory table: ours to describe, the back-end's to map. */
