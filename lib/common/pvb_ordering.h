@@ -170,12 +170,12 @@ pvb_fence_full(void)
 	 * A locked read-modify-write is a full barrier for write-back memory
 	 * (Intel SDM vol. 3, "Locked Instructions": loads and stores are not
 	 * reordered with locked instructions) and costs less than MFENCE, which
-	 * also waits for weakly ordered stores we never issue; DPDK's
-	 * rte_smp_mb() on x86 does the same. It adds 0, so whatever lives there
+	 * also waits for weakly ordered stores we never issue; DPDK's own
+	 * full barrier on x86 is the same instruction. It adds 0, so whatever lives there
 	 * is unchanged; below the stack pointer, so it does not wait on a store
 	 * just made to the top of the stack.
 	 */
-	__asm__ volatile("lock addl $0, -128(%%rsp)" ::: "memory", "cc");
+	__asm__ __volatile__("lock addl $0, -128(%%rsp)" ::: "memory", "cc");
 #else
 	atomic_thread_fence(memory_order_seq_cst);
 #endif
