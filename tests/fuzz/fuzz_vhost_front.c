@@ -545,33 +545,48 @@ acks(void)
 	return (g.acked_pf & BIT(PVB_VU_PF_REPLY_ACK)) != 0;
 }
 
+/* A set under way: whether it waits for an ack, and what the ack written for it says. */
+struct pending {
+	bool ack;
+	struct expect e;
+};
+
+/* Before a set of @p request: its ack written when REPLY_ACK is acked, the error cleared. */
+static struct pending
+before_set(struct in *in, uint32_t request)
+{
+	struct call c = { .request = request, .size = 8 };
+	struct pending p = { .ack = acks() };
+
+	if (p.ack)
+		p.e = write_reply(in, &c);
+	g.f.error[0] = '\0';
+	return p;
+}
+
 /* A set: it reads an ack only when REPLY_ACK is acked, and without one it cannot fail. */
 static int
-after_set(int rc, const struct sent *s, bool ack, const struct expect *e)
+after_set(int rc, const struct sent *s, const struct pending *p)
 {
-	check_sent(s, ack);
-	check_rc(rc, ack ? e : NULL, false, 0);
-	CHECK(ack || rc == 0);
+	check_sent(s, p->ack);
+	check_rc(rc, p->ack ? &p->e : NULL, false, 0);
+	CHECK(p->ack || rc == 0);
 	return rc;
 }
 
 static int
 set_u64(struct in *in, uint32_t request, uint64_t v)
 {
-	bool ack = acks(), has = request != PVB_VU_SET_OWNER && request != PVB_VU_RESET_OWNER;
-	struct call c = { .request = request, .size = 8, .good = 0 };
+	bool has = request != PVB_VU_SET_OWNER && request != PVB_VU_RESET_OWNER;
 	struct sent s = { request, has ? 8 : 0, &v, 0 };
-	struct expect e = { 0 };
+	struct pending p = before_set(in, request);
 	int rc;
 
-	if (ack)
-		e = write_reply(in, &c);
-	g.f.error[0] = '\0';
 	rc = pvb_vu_front_set_u64(&g.f, request, v);
 	if (request == PVB_VU_SET_PROTOCOL_FEATURES && rc == 0)
 		g.acked_pf = v;
 	CHECK(g.f.protocol_features == g.acked_pf);
-	return after_set(rc, &s, ack, &e);
+	return after_set(rc, &s, &p);
 }
 
 static int
@@ -594,17 +609,13 @@ static int
 set_state(struct in *in, uint32_t request, uint32_t index, uint32_t num)
 {
 	struct pvb_vu_vring_state st = { index, num };
-	struct call c = { .request = request, .size = 8 };
 	struct sent s = { request, sizeof(st), &st, 0 };
-	struct expect e = { 0 };
-	bool ack = acks();
+	struct pending p;
 	int rc;
 
-	if (ack)
-		e = write_reply(in, &c);
-	g.f.error[0] = '\0';
+	p = before_set(in, request);
 	rc = pvb_vu_front_set_vring_state(&g.f, request, index, num);
-	return after_set(rc, &s, ack, &e);
+	return after_set(rc, &s, &p);
 }
 
 static int
@@ -613,34 +624,26 @@ set_addr(struct in *in, uint32_t index)
 	struct pvb_vu_vring_addr a = { .index = index, .desc = 0x7f0000000000ull + index * 0x1000,
 				       .used = 0x7f0000000800ull + index * 0x1000,
 				       .avail = 0x7f0000000400ull + index * 0x1000 };
-	struct call c = { .request = PVB_VU_SET_VRING_ADDR, .size = 8 };
 	struct sent s = { PVB_VU_SET_VRING_ADDR, sizeof(a), &a, 0 };
-	struct expect e = { 0 };
-	bool ack = acks();
+	struct pending p;
 	int rc;
 
-	if (ack)
-		e = write_reply(in, &c);
-	g.f.error[0] = '\0';
+	p = before_set(in, PVB_VU_SET_VRING_ADDR);
 	rc = pvb_vu_front_set_vring_addr(&g.f, &a);
-	return after_set(rc, &s, ack, &e);
+	return after_set(rc, &s, &p);
 }
 
 static int
 set_fd(struct in *in, uint32_t request, uint32_t index, int fd)
 {
 	uint64_t v = index | (fd < 0 ? PVB_VU_VRING_NOFD : 0);
-	struct call c = { .request = request, .size = 8 };
 	struct sent s = { request, 8, &v, fd < 0 ? 0 : 1 };
-	struct expect e = { 0 };
-	bool ack = acks();
+	struct pending p;
 	int rc;
 
-	if (ack)
-		e = write_reply(in, &c);
-	g.f.error[0] = '\0';
+	p = before_set(in, request);
 	rc = pvb_vu_front_set_vring_fd(&g.f, request, index, fd);
-	return after_set(rc, &s, ack, &e);
+	return after_set(rc, &s, &p);
 }
 
 static int
@@ -653,18 +656,14 @@ set_mem_table(struct in *in, uint32_t n)
 	};
 	int fds[2] = { g.guest_fd, g.guest_fd };
 	struct pvb_vu_memory mt = { .nregions = n };
-	struct call c = { .request = PVB_VU_SET_MEM_TABLE, .size = 8 };
 	struct sent s = { PVB_VU_SET_MEM_TABLE, (uint32_t)(8 + 32 * n), &mt, n };
-	struct expect e = { 0 };
-	bool ack = acks();
+	struct pending p;
 	int rc;
 
 	memcpy(mt.r, r, n * sizeof(r[0]));
-	if (ack)
-		e = write_reply(in, &c);
-	g.f.error[0] = '\0';
+	p = before_set(in, PVB_VU_SET_MEM_TABLE);
 	rc = pvb_vu_front_set_mem_table(&g.f, r, fds, n);
-	return after_set(rc, &s, ack, &e);
+	return after_set(rc, &s, &p);
 }
 
 static int

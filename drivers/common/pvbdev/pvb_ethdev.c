@@ -351,3 +351,11 @@ pvb_eth_nop(struct rte_eth_dev *dev)
 	RTE_SET_USED(dev);
 	return 0;
 }
+
+int
+pvb_eth_mac_set(struct rte_eth_dev *dev, struct rte_ether_addr *mac)
+{
+	RTE_SET_USED(dev);
+	RTE_SET_USED(mac);
+	return 0;
+}

@@ -135,28 +135,52 @@ unsigned int pvb_xstat_port_groups(struct pvb_xstat_group g[PVB_XSTAT_GROUPS],
 				   size_t txq_size, unsigned int queues);
 
 /**
- * The xstats operations of a PMD whose @p groups(dev, g) fills the groups
- * (pvb_xstat_port_groups()): prefix_xstats_names, _get and prefix_stats_reset.
+ * The xstats of a port of type @p port_t that keeps @p queues queues in
+ * arrays rxq[] and txq[]: tables xs_port, xs_rxq and xs_txq (in scope,
+ * named so) are its xstats; each rxq's packets, bytes and nombuf and each
+ * txq's packets and bytes (its rte_eth_stats) are zeroed with them.
+ * Defines prefix_xstats_names, prefix_xstats_get and prefix_stats_reset.
  */
-#define PVB_XSTATS_OPS(prefix, groups) \
+#define PVB_XSTATS_QUEUE_PORT(prefix, port_t) \
+static const struct pvb_xstat prefix ## _xs_rxq_basic[] = { \
+	{ "packets", offsetof(__typeof__(((port_t *)0)->rxq[0]), packets) }, \
+	{ "bytes", offsetof(__typeof__(((port_t *)0)->rxq[0]), bytes) }, \
+	{ "nombuf", offsetof(__typeof__(((port_t *)0)->rxq[0]), nombuf) }, \
+}; \
+static const struct pvb_xstat prefix ## _xs_txq_basic[] = { \
+	{ "packets", offsetof(__typeof__(((port_t *)0)->txq[0]), packets) }, \
+	{ "bytes", offsetof(__typeof__(((port_t *)0)->txq[0]), bytes) }, \
+}; \
+static const struct pvb_xstat_tables prefix ## _xs = { \
+	xs_port, xs_rxq, xs_txq, prefix ## _xs_rxq_basic, prefix ## _xs_txq_basic, \
+	RTE_DIM(xs_port), RTE_DIM(xs_rxq), RTE_DIM(xs_txq), \
+	RTE_DIM(prefix ## _xs_rxq_basic), RTE_DIM(prefix ## _xs_txq_basic), \
+}; \
+static unsigned int \
+prefix ## _xstat_groups(struct rte_eth_dev *dev, struct pvb_xstat_group *g) \
+{ \
+	const port_t *p = dev->data->dev_private; \
+	return pvb_xstat_port_groups(g, &prefix ## _xs, p, p->rxq, sizeof(p->rxq[0]), \
+				     p->txq, sizeof(p->txq[0]), p->queues); \
+} \
 static int \
 prefix ## _xstats_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names, \
 			unsigned int n) \
 { \
 	struct pvb_xstat_group g[PVB_XSTAT_GROUPS]; \
-	return pvb_xstats_names(g, groups(dev, g), names, n); \
+	return pvb_xstats_names(g, prefix ## _xstat_groups(dev, g), names, n); \
 } \
 static int \
 prefix ## _xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned int n) \
 { \
 	struct pvb_xstat_group g[PVB_XSTAT_GROUPS]; \
-	return pvb_xstats_get(g, groups(dev, g), xs, n); \
+	return pvb_xstats_get(g, prefix ## _xstat_groups(dev, g), xs, n); \
 } \
 static int \
 prefix ## _stats_reset(struct rte_eth_dev *dev) \
 { \
 	struct pvb_xstat_group g[PVB_XSTAT_GROUPS]; \
-	groups(dev, g); \
+	prefix ## _xstat_groups(dev, g); \
 	pvb_xstats_reset(g, PVB_XSTAT_GROUPS); \
 	return 0; \
 }
@@ -173,6 +197,8 @@ void pvb_xstats_reset(const struct pvb_xstat_group *g, unsigned int ng);
 uint16_t pvb_eth_no_burst(void *queue, struct rte_mbuf **pkts, uint16_t n);
 /** promiscuous / allmulticast on a virtual wire: every frame is delivered, nothing to set. */
 int pvb_eth_nop(struct rte_eth_dev *dev);
+/** mac_addr_set on a virtual wire: no filter to program (ethdev keeps the address). */
+int pvb_eth_mac_set(struct rte_eth_dev *dev, struct rte_ether_addr *mac);
 void pvb_eth_queue_release(struct rte_eth_dev *dev, uint16_t qid);
 int pvb_eth_link_get(struct rte_eth_dev *dev, int wait);
 

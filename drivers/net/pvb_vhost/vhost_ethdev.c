@@ -181,35 +181,8 @@ vhost_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 static const struct pvb_xstat xs_port[] = { PORT_XSTATS(XS_PORT) };
 static const struct pvb_xstat xs_rxq[] = { RXQ_XSTATS(XS_RXQ) };
 static const struct pvb_xstat xs_txq[] = { TXQ_XSTATS(XS_TXQ) };
-/* counted in stats_get, zeroed with the xstats */
-static const struct pvb_xstat xs_rxq_basic[] = {
-	XS_RXQ("packets", packets) XS_RXQ("bytes", bytes) XS_RXQ("nombuf", nombuf)
-};
-static const struct pvb_xstat xs_txq_basic[] = { XS_TXQ("packets", packets) XS_TXQ("bytes", bytes) };
 
-static const struct pvb_xstat_tables vhost_xs = {
-	xs_port, xs_rxq, xs_txq, xs_rxq_basic, xs_txq_basic,
-	RTE_DIM(xs_port), RTE_DIM(xs_rxq), RTE_DIM(xs_txq), RTE_DIM(xs_rxq_basic),
-	RTE_DIM(xs_txq_basic),
-};
-
-static unsigned int
-vhost_xstat_groups(struct rte_eth_dev *dev, struct pvb_xstat_group *g)
-{
-	const struct vhost_port *p = vhost_of(dev);
-
-	return pvb_xstat_port_groups(g, &vhost_xs, p, p->rxq, sizeof(p->rxq[0]), p->txq,
-				     sizeof(p->txq[0]), p->queues);
-}
-
-PVB_XSTATS_OPS(vhost, vhost_xstat_groups)
-
-static int
-vhost_mac_set(struct rte_eth_dev *dev, struct rte_ether_addr *mac)
-{
-	vhost_of(dev)->mac = *mac;
-	return 0;
-}
+PVB_XSTATS_QUEUE_PORT(vhost, struct vhost_port)
 
 static int
 vhost_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
@@ -240,7 +213,7 @@ static const struct eth_dev_ops vhost_ops = {
 	.promiscuous_disable = pvb_eth_nop,
 	.allmulticast_enable = pvb_eth_nop,
 	.allmulticast_disable = pvb_eth_nop,
-	.mac_addr_set = vhost_mac_set,
+	.mac_addr_set = pvb_eth_mac_set,
 	.mtu_set = vhost_mtu_set,
 };
 

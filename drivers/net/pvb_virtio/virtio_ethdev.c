@@ -204,35 +204,8 @@ static const struct pvb_xstat xs_txq[] = {
 	XS_TXQ("bad_used", bad_used)
 	XS_TXQ("kicks_sent", kicks)
 };
-/* counted in stats_get, zeroed with the xstats */
-static const struct pvb_xstat xs_rxq_basic[] = {
-	XS_RXQ("packets", packets) XS_RXQ("bytes", bytes) XS_RXQ("nombuf", nombuf)
-};
-static const struct pvb_xstat xs_txq_basic[] = { XS_TXQ("packets", packets) XS_TXQ("bytes", bytes) };
 
-static const struct pvb_xstat_tables virtio_xs = {
-	xs_port, xs_rxq, xs_txq, xs_rxq_basic, xs_txq_basic,
-	RTE_DIM(xs_port), RTE_DIM(xs_rxq), RTE_DIM(xs_txq), RTE_DIM(xs_rxq_basic),
-	RTE_DIM(xs_txq_basic),
-};
-
-static unsigned int
-virtio_xstat_groups(struct rte_eth_dev *dev, struct pvb_xstat_group *g)
-{
-	const struct virtio_port *p = virtio_of(dev);
-
-	return pvb_xstat_port_groups(g, &virtio_xs, p, p->rxq, sizeof(p->rxq[0]), p->txq,
-				     sizeof(p->txq[0]), p->queues);
-}
-
-PVB_XSTATS_OPS(virtio, virtio_xstat_groups)
-
-static int
-virtio_mac_set(struct rte_eth_dev *dev, struct rte_ether_addr *mac)
-{
-	virtio_of(dev)->mac = *mac;
-	return 0;
-}
+PVB_XSTATS_QUEUE_PORT(virtio, struct virtio_port)
 
 /* The receive buffers of the next session are sized for it. */
 static int
@@ -265,7 +238,7 @@ static const struct eth_dev_ops virtio_ops = {
 	.promiscuous_disable = pvb_eth_nop,
 	.allmulticast_enable = pvb_eth_nop,
 	.allmulticast_disable = pvb_eth_nop,
-	.mac_addr_set = virtio_mac_set,
+	.mac_addr_set = pvb_eth_mac_set,
 	.mtu_set = virtio_mtu_set,
 };
 
