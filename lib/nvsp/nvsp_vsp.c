@@ -81,6 +81,13 @@ vsp_fail(struct pvb_vsp *h, const char *why)
 	return -EPROTO;
 }
 
+uint32_t
+pvb_vsp_slot_size(uint32_t mtu)
+{
+	return round_up_u32((uint64_t)SLOT_FRAME_OFF + (mtu == 0 ? MTU_DEFAULT : mtu) + ETH_HLEN +
+			    VLAN_HLEN, SLOT_ALIGN);
+}
+
 static void
 vsp_defaults(struct pvb_vsp_config *c)
 {
@@ -93,8 +100,7 @@ vsp_defaults(struct pvb_vsp_config *c)
 	if (c->link_speed == 0)
 		c->link_speed = LINK_SPEED_DEFAULT;
 	if (c->rx_slot_size == 0)
-		c->rx_slot_size = round_up_u32((uint64_t)SLOT_FRAME_OFF + c->mtu + ETH_HLEN +
-					       VLAN_HLEN, SLOT_ALIGN);
+		c->rx_slot_size = pvb_vsp_slot_size(c->mtu);
 	if (c->send_section_size == 0) {
 		/* one maximal frame with the header and four PPIs the guest may add */
 		uint32_t one = round_up_u32((uint64_t)PVB_RNDIS_PACKET_HDR_SIZE +

@@ -177,6 +177,14 @@ struct pvb_vsp {
 	uint64_t protocol_errors;
 };
 
+/**
+ * The receive slot size a host with rx_slot_size 0 chooses for @p mtu (0:
+ * the default MTU): the frame at offset 128 (room for the RNDIS header and
+ * its per-packet info, or for an mbuf's RTE_PKTMBUF_HEADROOM), a maximal
+ * VLAN-tagged frame after it, rounded up to a cache line.
+ */
+uint32_t pvb_vsp_slot_size(uint32_t mtu);
+
 void pvb_vsp_init(struct pvb_vsp *h, const struct pvb_vsp_config *cfg, pvb_vsp_gpadl_fn fn,
 		  void *arg);
 

@@ -64,12 +64,13 @@ struct nvport;
 struct nvport_rxq {
 	struct nvport *port;
 	struct rte_mempool *mp;
-	pvb_counter_t packets, bytes, nombuf, zero_copy;
+	pvb_counter_t packets, bytes, nombuf, zero_copy, zero_copy_bytes;
 } __rte_cache_aligned;
 
 struct nvport_txq {
 	struct nvport *port;
 	pvb_counter_t packets, bytes, too_big;
+	pvb_counter_t ref_packets, ref_bytes;	/* of packets/bytes: sent in place, not copied */
 } __rte_cache_aligned;
 
 /** A side's own xstat: a pvb_counter_t at @p off in its port struct. */
@@ -167,6 +168,7 @@ struct nvport_poll {
 	uint16_t n, got;
 	uint64_t bytes;		/* of the frames in pkts, counted once per poll */
 	uint32_t zero_copy;	/* of them handed over zero copy */
+	uint64_t zero_copy_bytes;
 	struct nvchan_mbufs cache;
 	uint64_t comps[NVPORT_EVENT_BUDGET];	/* peer completions of our sends */
 	unsigned int ncomp;
@@ -212,6 +214,7 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 	e.got = 0;
 	e.bytes = 0;
 	e.zero_copy = 0;
+	e.zero_copy_bytes = 0;
 	e.ncomp = 0;
 	e.cache.n = 0;
 	e.cache.i = 0;
@@ -235,6 +238,7 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 		pvb_counter_add1w(&p->rxq.packets, e.got);
 		pvb_counter_add1w(&p->rxq.bytes, e.bytes);
 		pvb_counter_add1w(&p->rxq.zero_copy, e.zero_copy);
+		pvb_counter_add1w(&p->rxq.zero_copy_bytes, e.zero_copy_bytes);
 	}
 	if (mode == NVPORT_DROP)
 		nvchan_lock_yield(&ch->out_lock);

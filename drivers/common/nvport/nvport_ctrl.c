@@ -151,6 +151,7 @@ nvport_rx_frame(struct nvport_poll *e, struct nvchan_rec *r, uint8_t *msg, uint3
 		if (m != NULL) {
 			nvchan_rec_attach(r, m, msg, (uint16_t)off, (uint16_t)len);
 			e->zero_copy++;
+			e->zero_copy_bytes += len;
 		}
 	}
 	if (m == NULL)

@@ -165,10 +165,39 @@ nvport_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 static const struct nvport_xstat nvport_xstats_common[] = { NVPORT_XSTATS(NVPORT_XSTAT) };
 #define NVPORT_NCOMMON	RTE_DIM(nvport_xstats_common)
 
+/*
+ * Frames and bytes moved by reference (rx: an mbuf over the peer's buffer;
+ * tx: a frame already in the peer's buffer, sent in place) and copied, the
+ * names every pvbridge PMD gives them (doc/bridge.md). Derived from the
+ * queue counters when read: the bursts count only what they must.
+ */
+static const char *const nvport_flow_names[] = {
+	"rx_ref_packets", "rx_ref_bytes", "rx_copied_packets", "rx_copied_bytes",
+	"tx_ref_packets", "tx_ref_bytes", "tx_copied_packets", "tx_copied_bytes",
+};
+#define NVPORT_NFLOW	RTE_DIM(nvport_flow_names)
+
+static void
+nvport_flow_read(struct nvport *p, uint64_t *v)
+{
+	uint64_t rxp = pvb_counter_read(&p->rxq.packets), rxb = pvb_counter_read(&p->rxq.bytes);
+	uint64_t txp = pvb_counter_read(&p->txq.packets), txb = pvb_counter_read(&p->txq.bytes);
+
+	v[0] = pvb_counter_read(&p->rxq.zero_copy);
+	v[1] = pvb_counter_read(&p->rxq.zero_copy_bytes);
+	/* each pair read apart: a frame counted in between must not make it wrap */
+	v[2] = rxp > v[0] ? rxp - v[0] : 0;
+	v[3] = rxb > v[1] ? rxb - v[1] : 0;
+	v[4] = pvb_counter_read(&p->txq.ref_packets);
+	v[5] = pvb_counter_read(&p->txq.ref_bytes);
+	v[6] = txp > v[4] ? txp - v[4] : 0;
+	v[7] = txb > v[5] ? txb - v[5] : 0;
+}
+
 static unsigned int
 nvport_xstats_count(const struct nvport_side *side)
 {
-	return NVPORT_NCOMMON + side->nxstats + NVCHAN_XSNAP_N;
+	return NVPORT_NCOMMON + NVPORT_NFLOW + side->nxstats + NVCHAN_XSNAP_N;
 }
 
 static pvb_counter_t *
@@ -190,7 +219,8 @@ nvport_stats_reset(struct rte_eth_dev *dev)
 	const struct nvport_side *side = nvport_side_of(dev->data->port_id);
 	struct nvport *p = nvport_of(dev);
 	pvb_counter_t *basic[] = { &p->rxq.packets, &p->rxq.bytes, &p->rxq.nombuf,
-				   &p->txq.packets, &p->txq.bytes };
+				   &p->rxq.zero_copy_bytes, &p->txq.packets, &p->txq.bytes,
+				   &p->txq.ref_packets, &p->txq.ref_bytes };
 	unsigned int i;
 
 	for (i = 0; i < RTE_DIM(basic); i++)
@@ -208,18 +238,18 @@ nvport_xstats_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names, u
 	const struct nvport_side *side = nvport_side_of(dev->data->port_id);
 	const char *snap[NVCHAN_XSNAP_N] = { "completions_pending", side->in_use_name, "signals",
 					     "completion_ring_full" };
-	unsigned int count = nvport_xstats_count(side), i;
+	unsigned int count = nvport_xstats_count(side), i, k = 0;
 
 	if (names == NULL || n < count)
 		return (int)count;
 	for (i = 0; i < NVPORT_NCOMMON; i++)
-		strlcpy(names[i].name, nvport_xstats_common[i].name, sizeof(names[i].name));
+		strlcpy(names[k++].name, nvport_xstats_common[i].name, sizeof(names[0].name));
+	for (i = 0; i < NVPORT_NFLOW; i++)
+		strlcpy(names[k++].name, nvport_flow_names[i], sizeof(names[0].name));
 	for (i = 0; i < side->nxstats; i++)
-		strlcpy(names[NVPORT_NCOMMON + i].name, side->xstats[i].name,
-			sizeof(names[0].name));
+		strlcpy(names[k++].name, side->xstats[i].name, sizeof(names[0].name));
 	for (i = 0; i < NVCHAN_XSNAP_N; i++)
-		strlcpy(names[NVPORT_NCOMMON + side->nxstats + i].name, snap[i],
-			sizeof(names[0].name));
+		strlcpy(names[k++].name, snap[i], sizeof(names[0].name));
 	return (int)count;
 }
 
@@ -229,12 +259,15 @@ nvport_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned in
 	const struct nvport_side *side = nvport_side_of(dev->data->port_id);
 	struct nvport *p = nvport_of(dev);
 	unsigned int count = nvport_xstats_count(side), i, k = 0;
-	uint64_t snap[NVCHAN_XSNAP_N];
+	uint64_t snap[NVCHAN_XSNAP_N], flow[NVPORT_NFLOW];
 
 	if (xs == NULL || n < count)
 		return (int)count;
 	for (i = 0; i < NVPORT_NCOMMON; i++, k++)
 		xs[k].value = pvb_counter_read(nvport_counter(p, nvport_xstats_common[i].off));
+	nvport_flow_read(p, flow);
+	for (i = 0; i < NVPORT_NFLOW; i++, k++)
+		xs[k].value = flow[i];
 	for (i = 0; i < side->nxstats; i++, k++)
 		xs[k].value = pvb_counter_read(nvport_counter(p, side->xstats[i].off));
 	/* the control thread's snapshot: the channel itself may go at any time */

@@ -16,7 +16,7 @@
 RTE_LOG_REGISTER_DEFAULT(netvsp_logtype, NOTICE);
 
 static const char *const netvsp_args[] = { "path", "mac", "mtu", "copybreak", "section_size",
-	NULL };
+	"share", NULL };
 
 /* A locally administered address from the socket path, so restarts keep it. */
 static void
@@ -39,11 +39,13 @@ netvsp_parse(struct nvport *p, struct rte_kvargs *kv, const char *name)
 		{ "mtu", &p->mtu, RTE_ETHER_MIN_MTU, 9216, 1 },
 		{ "copybreak", &p->copybreak, 0, UINT16_MAX, 1 },
 		{ "section_size", &v->section_size, 512, 65536, 64 },
+		{ "share", &v->share, 0, 1, 1 },
 	};
 	int rc;
 
 	v->lfd = -1;
 	v->hc.sock = -1;
+	rte_spinlock_init(&v->lend_lock);
 	p->mtu = RTE_ETHER_MTU;
 	rc = pvb_devargs_mac(netvsp_logtype, kv, name, "mac", &v->guest_mac);
 	if (rc < 0 || pvb_devargs_u32s(netvsp_logtype, kv, name, num, RTE_DIM(num)) != 0)
@@ -67,6 +69,7 @@ netvsp_shutdown(struct nvport *p)
 {
 	struct netvsp_port *v = netvsp_port(p);
 
+	netvsp_lend_shutdown(v);
 	if (v->lfd >= 0) {
 		close(v->lfd);
 		unlink(p->path);
@@ -120,4 +123,4 @@ static struct rte_vdev_driver netvsp_vdev = {
 RTE_PMD_REGISTER_VDEV(net_pvb_netvsp, netvsp_vdev);
 RTE_PMD_REGISTER_PARAM_STRING(net_pvb_netvsp,
 	"path=<unix socket> mac=<guest MAC> mtu=<68-9216> copybreak=<bytes> "
-	"section_size=<bytes>");
+	"section_size=<bytes> share=<0|1>");

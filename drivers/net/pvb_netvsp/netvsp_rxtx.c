@@ -24,7 +24,8 @@
 
 #define NETVSP_MAX_GPA_PAGES	20	/* one frame of up to 9216 + header */
 #define NETVSP_RX_AHEAD		256	/* section bytes asked for ahead of the parse */
-#define NETVSP_CTL_SLOTS	16	/* receive slots only control replies use (as OpenVMM) */
+
+static void netvsp_slots_release(struct netvsp_port *p);
 
 int
 netvsp_slots_setup(struct netvsp_port *p)
@@ -41,14 +42,14 @@ netvsp_slots_setup(struct netvsp_port *p)
 	p->slot_count = rte_zmalloc_socket("netvsp_count", sizeof(uint32_t) * n, 0, socket);
 	if (p->slot_next == NULL || p->slot_count == NULL ||
 	    pvb_nvsp_slots_init(&p->slots, n) != 0) {
-		netvsp_slots_free(p);
+		netvsp_slots_release(p);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-void
-netvsp_slots_free(struct netvsp_port *p)
+static void
+netvsp_slots_release(struct netvsp_port *p)
 {
 	pvb_nvsp_slots_fini(&p->slots);
 	memset(&p->slots, 0, sizeof(p->slots));
@@ -58,12 +59,26 @@ netvsp_slots_free(struct netvsp_port *p)
 	p->slot_count = NULL;
 }
 
-/* The guest completed our transfer @p id: free its slots (out_lock held). */
+void
+netvsp_slots_free(struct netvsp_port *p)
+{
+	rte_spinlock_lock(&p->lend_lock);
+	netvsp_lend_close(p);
+	rte_spinlock_unlock(&p->lend_lock);
+	netvsp_slots_release(p);
+}
+
+/*
+ * The guest completed our transfer @p id: free its slots (out_lock held).
+ * A lent slot is the guest's no more: the slot is free when no mbuf holds it
+ * either, else the last mbuf free gives it back.
+ */
 static void
 netvsp_slots_complete(struct nvport *base, uint64_t id)
 {
 	struct netvsp_port *p = netvsp_port(base);
-	uint32_t i, s, n;
+	struct netvsp_lend *l = p->lend;
+	uint32_t i, s, n, back = 0;
 
 	if (id >= p->slots.n || p->slot_count[id] == 0) {
 		pvb_counter_add(&p->base.bad_completions, 1);
@@ -74,9 +89,20 @@ netvsp_slots_complete(struct nvport *base, uint64_t id)
 	for (i = 0, s = (uint32_t)id; i < n && s < p->slots.n; i++) {
 		uint32_t next = p->slot_next[s];
 
-		pvb_nvsp_slots_put(&p->slots, s, 1);
+		if (l != NULL && l->slot[s].held) {
+			l->slot[s].held = 0;
+			if (rte_mbuf_ext_refcnt_update(&l->slot[s].shinfo, -1) == 0) {
+				pvb_nvsp_slots_put(&p->slots, s, 1);
+				back++;
+			}
+		} else {
+			pvb_nvsp_slots_put(&p->slots, s, 1);
+		}
 		s = next;
 	}
+	/* never the last reference: the port holds one while l is published */
+	if (back != 0)
+		netvsp_lend_put(l, back);
 }
 
 /* ---- guest -> host ---------------------------------------------------------- */
@@ -249,12 +275,18 @@ netvsp_buffers(struct netvsp_port *v)
 
 	if (v->vsp.have_recv_buf && p->rxbuf == NULL) {
 		g = pvb_chan_gpadl_find(&v->open, v->vsp.recv_gpadl);
+		/* the slot pool takes lend_lock, then out_lock: so do we */
+		rte_spinlock_lock(&v->lend_lock);
 		rte_spinlock_lock(&p->ch->out_lock);
 		p->rxbuf = p->ch->shm.base + g->offset;
 		p->rxbuf_len = g->size;
 		if (netvsp_slots_setup(v) != 0)
 			p->rxbuf = NULL;
+		else if (netvsp_lend_open(v) != 0)
+			LOG(WARNING, "%s: no memory to lend receive slots: frames are copied",
+			    p->path);
 		rte_spinlock_unlock(&p->ch->out_lock);
+		rte_spinlock_unlock(&v->lend_lock);
 	}
 	if (v->vsp.have_send_buf && p->sendbuf == NULL) {
 		g = pvb_chan_gpadl_find(&v->open, v->vsp.send_gpadl);
@@ -265,9 +297,12 @@ netvsp_buffers(struct netvsp_port *v)
 		p->sendbuf = NULL;
 	if (!v->vsp.have_recv_buf && p->rxbuf != NULL) {
 		/* revoked: not one more byte into the guest's receive buffer */
+		rte_spinlock_lock(&v->lend_lock);
 		rte_spinlock_lock(&p->ch->out_lock);
 		p->rxbuf = NULL;
+		netvsp_lend_close(v);
 		rte_spinlock_unlock(&p->ch->out_lock);
+		rte_spinlock_unlock(&v->lend_lock);
 	}
 }
 
@@ -347,22 +382,32 @@ netvsp_filter(const struct netvsp_port *v, const struct rte_mbuf *m)
 									  &v->guest_mac);
 }
 
+/*
+ * The RNDIS header without per-packet info of a @p frame_len-byte frame at
+ * @p dst, from the template and straight into the slot (one built on the
+ * stack and copied out stalls on store forwarding): only the lengths vary.
+ * Returns the message length.
+ */
+static inline uint32_t
+netvsp_write_hdr(const struct netvsp_port *v, uint8_t *dst, uint32_t frame_len)
+{
+	uint32_t len = PVB_RNDIS_PACKET_HDR_SIZE + frame_len;
+
+	memcpy(dst, &v->tx_hdr, PVB_RNDIS_PACKET_HDR_SIZE);
+	memcpy(dst + offsetof(struct pvb_rndis_packet_msg, len), &len, sizeof(len));
+	memcpy(dst + offsetof(struct pvb_rndis_packet_msg, data_len), &frame_len,
+	       sizeof(frame_len));
+	return len;
+}
+
 /* Copy one frame behind its RNDIS header into slot @p s; the message length. */
 static uint32_t
 netvsp_fill_slot(struct netvsp_port *v, uint32_t s, const struct rte_mbuf *m)
 {
 	uint8_t *dst = v->base.rxbuf + (uint64_t)s * v->vsp.slot_size;
-	uint32_t off = PVB_RNDIS_PACKET_HDR_SIZE, len = off + m->pkt_len;
+	uint32_t off = PVB_RNDIS_PACKET_HDR_SIZE;
+	uint32_t len = netvsp_write_hdr(v, dst, m->pkt_len);
 
-	/*
-	 * The header without per-packet info, from the template and straight
-	 * into the slot (one built on the stack and copied out stalls on store
-	 * forwarding): only the lengths vary.
-	 */
-	memcpy(dst, &v->tx_hdr, PVB_RNDIS_PACKET_HDR_SIZE);
-	memcpy(dst + offsetof(struct pvb_rndis_packet_msg, len), &len, sizeof(len));
-	memcpy(dst + offsetof(struct pvb_rndis_packet_msg, data_len), &m->pkt_len,
-	       sizeof(m->pkt_len));
 	if (likely(m->next == NULL)) {
 		nvchan_copy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
 		return len;
@@ -374,10 +419,13 @@ netvsp_fill_slot(struct netvsp_port *v, uint32_t s, const struct rte_mbuf *m)
 	return len;
 }
 
-/* Send the RNDIS messages in slots s[0..n) as one transfer-page packet (out_lock held). */
+/*
+ * Send the RNDIS messages at offset @p off[i] (NULL: 0) of slots s[0..n) as
+ * one transfer-page packet (out_lock held).
+ */
 static int
-netvsp_send_xfer(struct netvsp_port *v, const uint32_t *s, const uint32_t *len, uint32_t n,
-		 uint32_t channel_type)
+netvsp_send_xfer(struct netvsp_port *v, const uint32_t *s, const uint32_t *off,
+		 const uint32_t *len, uint32_t n, uint32_t channel_type)
 {
 	struct pvb_vmbus_xfer_range rg[NETVSP_MAX_BURST];
 	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT };
@@ -385,7 +433,7 @@ netvsp_send_xfer(struct netvsp_port *v, const uint32_t *s, const uint32_t *len, 
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		rg[i].byte_offset = s[i] * v->vsp.slot_size;
+		rg[i].byte_offset = s[i] * v->vsp.slot_size + (off != NULL ? off[i] : 0);
 		rg[i].byte_count = len[i];
 		v->slot_next[s[i]] = i + 1 < n ? s[i + 1] : UINT32_MAX;
 	}
@@ -416,7 +464,7 @@ netvsp_send_ctl(struct netvsp_port *v, const void *msg, uint32_t len)
 	if (s >= 0) {
 		slot = (uint32_t)s;
 		memcpy(p->rxbuf + (uint64_t)slot * v->vsp.slot_size, msg, len);
-		rc = netvsp_send_xfer(v, &slot, &l, 1, PVB_NVSP_RNDIS_CONTROL);
+		rc = netvsp_send_xfer(v, &slot, NULL, &l, 1, PVB_NVSP_RNDIS_CONTROL);
 		if (rc != 0)
 			pvb_nvsp_slots_put(&v->slots, slot, 1);
 		else if (pvb_vmbus_out_commit(&p->ch->out))
@@ -435,30 +483,71 @@ netvsp_indicate_link(struct netvsp_port *v, bool up)
 	return len < 0 ? len : netvsp_send_ctl(v, msg, (uint32_t)len);
 }
 
+/*
+ * A frame the guest can take in place: one segment in a slot lent from the
+ * current channel, not with the guest already, with room for the RNDIS
+ * header in front. The slot, or NULL (the frame is copied).
+ */
+static inline struct netvsp_lent *
+netvsp_in_place(const struct netvsp_port *v, const struct rte_mbuf *m)
+{
+	struct netvsp_lent *sl = netvsp_lent_of(v->lend, m);
+
+	if (sl == NULL || sl->held || m->nb_segs != 1 ||
+	    m->data_off < PVB_RNDIS_PACKET_HDR_SIZE ||
+	    (uint32_t)m->data_off + m->pkt_len > v->lend->slot_size)
+		return NULL;
+	return sl;
+}
+
 /* Put up to @p n frames in slots and send them; returns how many were taken. */
 static uint16_t
 netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct nvport_txq *q = &v->base.txq;
-	uint32_t slot[NETVSP_MAX_BURST], len[NETVSP_MAX_BURST];
+	uint32_t slot[NETVSP_MAX_BURST], len[NETVSP_MAX_BURST], off[NETVSP_MAX_BURST];
 	struct rte_mbuf *done[NETVSP_MAX_BURST], *fill[NETVSP_MAX_BURST];
+	struct netvsp_lent *lent[NETVSP_MAX_BURST];
 	uint32_t room = v->vsp.slot_size - PVB_RNDIS_PACKET_HDR_SIZE;
-	uint32_t ns = 0, nd = 0, i, k;
-	uint64_t bytes = 0;
+	uint32_t ns = 0, nd = 0, nref = 0, i, k;
+	uint64_t bytes = 0, ref_bytes = 0;
 	uint8_t *dst;
 	int64_t s;
 
 	/* first the slots, asked for writable at once: their lines come over together */
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		struct netvsp_lent *sl;
 
-		if (m->pkt_len > room || m->pkt_len < RTE_ETHER_HDR_LEN) {
+		if (m->pkt_len < RTE_ETHER_HDR_LEN) {
 			pvb_counter_add1w(&q->too_big, 1);
 			done[nd++] = m;
 			continue;
 		}
 		if (!netvsp_filter(v, m)) {
 			pvb_counter_add1w(&v->tx_filtered, 1);
+			done[nd++] = m;
+			continue;
+		}
+		sl = netvsp_in_place(v, m);
+		if (sl != NULL) {
+			/* already where the guest reads it: the header goes in front */
+			sl->held = 1;
+			rte_mbuf_ext_refcnt_update(&sl->shinfo, 1);
+			off[ns] = m->data_off - PVB_RNDIS_PACKET_HDR_SIZE;
+			len[ns] = netvsp_write_hdr(v, rte_pktmbuf_mtod_offset(m, uint8_t *,
+					-PVB_RNDIS_PACKET_HDR_SIZE), m->pkt_len);
+			lent[ns] = sl;
+			slot[ns] = sl->idx;
+			fill[ns++] = NULL;
+			done[nd++] = m;
+			bytes += m->pkt_len;
+			ref_bytes += m->pkt_len;
+			nref++;
+			continue;
+		}
+		if (m->pkt_len > room) {
+			pvb_counter_add1w(&q->too_big, 1);
 			done[nd++] = m;
 			continue;
 		}
@@ -471,22 +560,36 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 		dst = v->base.rxbuf + (uint64_t)s * v->vsp.slot_size;
 		nvchan_prefetch_w(dst);
 		nvchan_prefetch_w(dst + RTE_CACHE_LINE_SIZE);
+		off[ns] = 0;
+		lent[ns] = NULL;
 		slot[ns] = (uint32_t)s;
 		fill[ns++] = m;
 		done[nd++] = m;
 	}
 	for (k = 0; k < ns; k++) {
+		if (fill[k] == NULL)
+			continue;
 		len[k] = netvsp_fill_slot(v, slot[k], fill[k]);
 		bytes += fill[k]->pkt_len;
 	}
-	if (ns > 0 && netvsp_send_xfer(v, slot, len, ns, PVB_NVSP_RNDIS_DATA) != 0) {
+	if (ns > 0 && netvsp_send_xfer(v, slot, off, len, ns, PVB_NVSP_RNDIS_DATA) != 0) {
 		/* no ring room: nothing was sent, the application keeps the frames */
-		for (k = 0; k < ns; k++)
-			pvb_nvsp_slots_put(&v->slots, slot[k], 1);
+		for (k = 0; k < ns; k++) {
+			if (lent[k] == NULL) {
+				pvb_nvsp_slots_put(&v->slots, slot[k], 1);
+				continue;
+			}
+			lent[k]->held = 0;
+			rte_mbuf_ext_refcnt_update(&lent[k]->shinfo, -1);
+		}
 		return 0;
 	}
 	pvb_counter_add1w(&q->packets, ns);
 	pvb_counter_add1w(&q->bytes, bytes);
+	if (nref != 0) {
+		pvb_counter_add1w(&q->ref_packets, nref);
+		pvb_counter_add1w(&q->ref_bytes, ref_bytes);
+	}
 	rte_pktmbuf_free_bulk(done, nd);
 	return (uint16_t)i;
 }
@@ -517,6 +620,9 @@ netvsp_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		nvport_events(p, NVPORT_STOP_AT_DATA, NULL, NULL, 0, netvsp_packet,
 			      netvsp_slots_complete, NULL);
 	rte_spinlock_lock(&ch->out_lock);
+	/* slots lent out and freed elsewhere: back into the allocator first */
+	if (v->lend != NULL && !rte_ring_empty(v->lend->retq))
+		netvsp_lend_reclaim(v, v->lend);
 	/* the events above may have seen a revoke or a filter of 0 */
 	while (sent < n && p->rxbuf != NULL && pvb_load_acquire(&v->rx_enabled)) {
 		k = netvsp_xmit(v, pkts + sent, (uint16_t)RTE_MIN(n - sent, NETVSP_MAX_BURST));
