@@ -330,6 +330,51 @@ pvb_xstats_reset(const struct pvb_xstat_group *g, unsigned int ng)
 						      memory_order_relaxed);
 }
 
+void
+pvb_flow_xstats_names(struct rte_eth_xstat_name *names)
+{
+	static const char *const flow[PVB_FLOW_XSTATS] = {
+		"rx_ref_packets", "rx_ref_bytes", "rx_copied_packets", "rx_copied_bytes",
+		"tx_ref_packets", "tx_ref_bytes", "tx_copied_packets", "tx_copied_bytes",
+	};
+	unsigned int i;
+
+	for (i = 0; i < PVB_FLOW_XSTATS; i++)
+		strlcpy(names[i].name, flow[i], sizeof(names[i].name));
+}
+
+/* The sum over the queues of counter @p i of basic group @p g. */
+static uint64_t
+flow_sum(const struct pvb_xstat_group *g, unsigned int i)
+{
+	uint64_t v = 0;
+	unsigned int q;
+
+	for (q = 0; q < g->count; q++)
+		v += pvb_counter_read(xstat_at(g, q, i));
+	return v;
+}
+
+void
+pvb_flow_xstats_get(struct rte_eth_xstat *xs, unsigned int id, const struct pvb_xstat_group *rx,
+		    const struct pvb_xstat_group *tx, unsigned int flags)
+{
+	/* the basic groups start with packets, bytes */
+	uint64_t rp = flow_sum(rx, 0), rb = flow_sum(rx, 1), tp = flow_sum(tx, 0);
+	uint64_t tb = flow_sum(tx, 1);
+	bool rref = flags & PVB_FLOW_RX_REF, tref = flags & PVB_FLOW_TX_REF;
+	uint64_t v[PVB_FLOW_XSTATS] = {
+		rref ? rp : 0, rref ? rb : 0, rref ? 0 : rp, rref ? 0 : rb,
+		tref ? tp : 0, tref ? tb : 0, tref ? 0 : tp, tref ? 0 : tb,
+	};
+	unsigned int i;
+
+	for (i = 0; i < PVB_FLOW_XSTATS; i++) {
+		xs[i].id = id + i;
+		xs[i].value = v[i];
+	}
+}
+
 unsigned int
 pvb_xstat_port_groups(struct pvb_xstat_group g[PVB_XSTAT_GROUPS], const struct pvb_xstat_tables *t,
 		      const void *port, const void *rxq, size_t rxq_size, const void *txq,

@@ -135,13 +135,30 @@ unsigned int pvb_xstat_port_groups(struct pvb_xstat_group g[PVB_XSTAT_GROUPS],
 				   size_t txq_size, unsigned int queues);
 
 /**
+ * The flow xstats every pvbridge PMD has (doc/bridge.md): rx and tx frames
+ * and bytes moved by reference and copied, "rx_ref_packets" ...
+ * "tx_copied_bytes". A queue-array port moves every frame of a direction
+ * one way: the sums of its queues' packets and bytes go under ref or
+ * copied, the other pair stays 0.
+ */
+#define PVB_FLOW_XSTATS	8
+#define PVB_FLOW_RX_REF	(1u << 0)	/**< rx frames are the peer's writes into our buffers */
+#define PVB_FLOW_TX_REF	(1u << 1)	/**< tx frames are read in place by the peer */
+/** Write the PVB_FLOW_XSTATS names at @p names. */
+void pvb_flow_xstats_names(struct rte_eth_xstat_name *names);
+/** Write the PVB_FLOW_XSTATS values at @p xs, ids from @p id, from basic groups @p rx, @p tx. */
+void pvb_flow_xstats_get(struct rte_eth_xstat *xs, unsigned int id, const struct pvb_xstat_group *rx,
+			 const struct pvb_xstat_group *tx, unsigned int flags);
+
+/**
  * The xstats of a port of type @p port_t that keeps @p queues queues in
  * arrays rxq[] and txq[]: tables xs_port, xs_rxq and xs_txq (in scope,
- * named so) are its xstats; each rxq's packets, bytes and nombuf and each
- * txq's packets and bytes (its rte_eth_stats) are zeroed with them.
- * Defines prefix_xstats_names, prefix_xstats_get and prefix_stats_reset.
+ * named so) are its xstats, then the flow xstats (@p flow: PVB_FLOW_*);
+ * each rxq's packets, bytes and nombuf and each txq's packets and bytes
+ * (its rte_eth_stats) are zeroed with them. Defines prefix_xstats_names,
+ * prefix_xstats_get and prefix_stats_reset.
  */
-#define PVB_XSTATS_QUEUE_PORT(prefix, port_t) \
+#define PVB_XSTATS_QUEUE_PORT(prefix, port_t, flow) \
 static const struct pvb_xstat prefix ## _xs_rxq_basic[] = { \
 	{ "packets", offsetof(__typeof__(((port_t *)0)->rxq[0]), packets) }, \
 	{ "bytes", offsetof(__typeof__(((port_t *)0)->rxq[0]), bytes) }, \
@@ -168,13 +185,25 @@ prefix ## _xstats_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *name
 			unsigned int n) \
 { \
 	struct pvb_xstat_group g[PVB_XSTAT_GROUPS]; \
-	return pvb_xstats_names(g, prefix ## _xstat_groups(dev, g), names, n); \
+	unsigned int ng = prefix ## _xstat_groups(dev, g); \
+	int k = pvb_xstats_names(g, ng, NULL, 0); \
+	if (names == NULL || n < (unsigned int)k + PVB_FLOW_XSTATS) \
+		return k + PVB_FLOW_XSTATS; \
+	pvb_xstats_names(g, ng, names, n); \
+	pvb_flow_xstats_names(names + k); \
+	return k + PVB_FLOW_XSTATS; \
 } \
 static int \
 prefix ## _xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned int n) \
 { \
 	struct pvb_xstat_group g[PVB_XSTAT_GROUPS]; \
-	return pvb_xstats_get(g, prefix ## _xstat_groups(dev, g), xs, n); \
+	unsigned int ng = prefix ## _xstat_groups(dev, g); \
+	int k = pvb_xstats_get(g, ng, NULL, 0); \
+	if (xs == NULL || n < (unsigned int)k + PVB_FLOW_XSTATS) \
+		return k + PVB_FLOW_XSTATS; \
+	pvb_xstats_get(g, ng, xs, n); \
+	pvb_flow_xstats_get(xs + k, (unsigned int)k, &g[3], &g[4], (flow)); \
+	return k + PVB_FLOW_XSTATS; \
 } \
 static int \
 prefix ## _stats_reset(struct rte_eth_dev *dev) \

@@ -146,7 +146,8 @@ slots_alloc(struct rte_mempool *mp)
 	char name[RTE_RING_NAMESIZE];
 	struct rte_ring *r;
 
-	snprintf(name, sizeof(name), "pvb_sp_%s", mp->name);
+	/* the pool's name is pvb_slots_<port>: the ring takes its number */
+	snprintf(name, sizeof(name), "pvb_sp_%.20s", mp->name);
 	r = rte_ring_create(name, rte_align32pow2(mp->size + 1), mp->socket_id, 0);
 	if (r == NULL)
 		return -rte_errno;

@@ -182,7 +182,7 @@ static const struct pvb_xstat xs_port[] = { PORT_XSTATS(XS_PORT) };
 static const struct pvb_xstat xs_rxq[] = { RXQ_XSTATS(XS_RXQ) };
 static const struct pvb_xstat xs_txq[] = { TXQ_XSTATS(XS_TXQ) };
 
-PVB_XSTATS_QUEUE_PORT(vhost, struct vhost_port)
+PVB_XSTATS_QUEUE_PORT(vhost, struct vhost_port, 0)	/* both ways copied */
 
 static int
 vhost_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)

@@ -90,7 +90,9 @@ struct virtio_rxq {
 	/* a mergeable frame whose buffers are not all used yet */
 	struct rte_mbuf *part_head, *part_tail;
 	uint16_t part_left;
-	pvb_counter_t packets, bytes, nombuf, bad_used, bad_lengths, kicks, calls;
+	pvb_counter_t packets, bytes, nombuf, bad_used, bad_lengths, kicks, calls, unshared;
+	/* the table region the last external buffer was in (checked per buffer) */
+	uint64_t ext_va, ext_len;
 	void *tokens[VIRTIO_BURST];
 	uint32_t lens[VIRTIO_BURST];
 } __rte_cache_aligned;
@@ -139,6 +141,7 @@ struct virtio_port {
 	struct virtio_region ext[VIRTIO_MAX_EXT];	/* rte_pmd_pvb_virtio_mem_add() */
 	uint32_t next;
 	bool mem_cb;			/* the memory event callback is registered */
+	bool restart;			/* under lock: a region left the table; start over */
 
 	/* what the bursts read */
 	pvb_shared_u32 state __rte_cache_aligned;	/* enum virtio_state; W: session */

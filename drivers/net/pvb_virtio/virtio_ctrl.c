@@ -404,6 +404,9 @@ virtio_step(struct virtio_port *p)
 		}
 		p->setup_failed = false;
 	}
+	if (p->session && p->restart)
+		virtio_end(p, "a region left the memory table");
+	p->restart = false;
 	if (p->session)
 		virtio_check_broken(p);
 	return true;

@@ -196,6 +196,7 @@ static const struct pvb_xstat xs_rxq[] = {
 	XS_RXQ("bad_lengths", bad_lengths)
 	XS_RXQ("kicks_sent", kicks)
 	XS_RXQ("calls_seen", calls)
+	XS_RXQ("unshared_memory", unshared)
 };
 static const struct pvb_xstat xs_txq[] = {
 	XS_TXQ("ring_full", ring_full)
@@ -205,7 +206,7 @@ static const struct pvb_xstat xs_txq[] = {
 	XS_TXQ("kicks_sent", kicks)
 };
 
-PVB_XSTATS_QUEUE_PORT(virtio, struct virtio_port)
+PVB_XSTATS_QUEUE_PORT(virtio, struct virtio_port, PVB_FLOW_RX_REF | PVB_FLOW_TX_REF)
 
 /* The receive buffers of the next session are sized for it. */
 static int
@@ -343,10 +344,19 @@ rte_pmd_pvb_virtio_mem_del(uint16_t port_id, void *va)
 	}
 	gone = p->ext[i];
 	p->ext[i] = p->ext[--p->next];
-	/* a table with one region less is never refused for its size */
-	(void)virtio_mem_resend(p);
+	/*
+	 * Descriptors may point into it (receive buffers posted there, frames
+	 * in flight): a back-end given a table without it could neither use
+	 * nor return them. So the session starts over: the vrings are taken
+	 * back and their mbufs freed, and the next session's table leaves the
+	 * region out.
+	 */
+	if (p->session)
+		p->restart = true;
 	virtio_unlock(p);
 	close(gone.fd);
+	LOG(INFO, "%s: the region at %p is no longer shared%s", p->name, va,
+	    p->session ? "; the session starts again without it" : "");
 	return 0;
 }
 

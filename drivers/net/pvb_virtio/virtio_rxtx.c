@@ -71,6 +71,52 @@ rx_addr(const struct rte_mbuf *m, uint32_t hdr_len)
 	return (uintptr_t)m->buf_addr + RTE_PKTMBUF_HEADROOM - hdr_len;
 }
 
+/*
+ * Can the back-end write into the buffers of @p m[0..n)? The pool's own
+ * memory was checked when the queue was filled; an mbuf with an external
+ * buffer (a pool lending another's memory: a netvsc guest's receive slots)
+ * is looked up in the table, the region of the last one remembered.
+ */
+static inline bool
+rx_bufs_shared(struct virtio_rxq *q, struct rte_mbuf **m, uint32_t n)
+{
+	uint32_t i, t;
+
+	for (i = 0; i < n; i++) {
+		uint64_t va = (uintptr_t)m[i]->buf_addr, len = m[i]->buf_len;
+		const struct virtio_region *r;
+
+		if (likely(!RTE_MBUF_HAS_EXTBUF(m[i])) ||
+		    (va - q->ext_va < q->ext_len && len <= q->ext_va + q->ext_len - va))
+			continue;
+		for (t = 0, r = q->p->table; t < q->p->ntable; t++, r++)
+			if (va - r->va < r->len && len <= r->va + r->len - va)
+				break;
+		if (t == q->p->ntable)
+			return false;
+		q->ext_va = r->va;
+		q->ext_len = r->len;
+	}
+	return true;
+}
+
+/* Allocate @p n buffers the back-end can write into; false (counted) if there are none. */
+static inline bool
+rx_alloc(struct virtio_rxq *q, struct rte_mbuf **m, uint32_t n)
+{
+	if (rte_pktmbuf_alloc_bulk(q->mp, m, n) != 0) {
+		pvb_counter_add1w(&q->nombuf, n);
+		return false;
+	}
+	if (unlikely(!rx_bufs_shared(q, m, n))) {
+		/* memory the application has not added (yet): wait for it */
+		pvb_counter_add1w(&q->unshared, n);
+		rte_pktmbuf_free_bulk(m, n);
+		return false;
+	}
+	return true;
+}
+
 /* Post chains of q->chain_segs mbufs (no mergeable buffers, frames beyond one mbuf). */
 static uint32_t
 rx_fill_chains(struct virtio_rxq *q, uint32_t chains)
@@ -80,10 +126,8 @@ rx_fill_chains(struct virtio_rxq *q, uint32_t chains)
 	uint32_t c, s, k = q->chain_segs;
 
 	for (c = 0; c < chains; c++) {
-		if (rte_pktmbuf_alloc_bulk(q->mp, m, k) != 0) {
-			pvb_counter_add1w(&q->nombuf, k);
+		if (!rx_alloc(q, m, k))
 			break;
-		}
 		for (s = 0; s < k; s++) {
 			b[s] = (struct pvb_virtq_buf){ .gpa = rx_addr(m[s], s == 0 ? q->hdr_len : 0),
 						       .len = q->seg_room, .write = true };
@@ -113,10 +157,8 @@ rx_refill(struct virtio_rxq *q)
 		posted = rx_fill_chains(q, room);
 	while (q->chain_segs == 1 && posted < room) {
 		k = RTE_MIN(room - posted, (uint32_t)VIRTIO_BURST);
-		if (rte_pktmbuf_alloc_bulk(q->mp, m, k) != 0) {
-			pvb_counter_add1w(&q->nombuf, k);
+		if (!rx_alloc(q, m, k))
 			break;
-		}
 		for (i = 0; i < k; i++)
 			b[i] = (struct pvb_virtq_buf){ .gpa = rx_addr(m[i], q->hdr_len),
 						       .len = q->seg_room + q->hdr_len,
@@ -137,6 +179,7 @@ virtio_rx_fill(struct virtio_rxq *q)
 			 RTE_VLAN_HLEN;
 
 	q->r = &p->ring[2 * q->qid];
+	q->ext_va = q->ext_len = 0;
 	q->part_head = q->part_tail = NULL;
 	q->part_left = 0;
 	if (q->mp == NULL)	/* a queue the application did not set up: nothing to post */
