@@ -18,6 +18,11 @@
  * external memory that was not added is dropped and counted
  * (tx_qN_unshared_memory).
  *
+ * Receive buffers may be external too: an rx queue whose pool hands out
+ * mbufs with external buffers (rte_pmd_pvb_netvsp_slot_pool()) has them
+ * posted only once they lie in an added region; until then they go back to
+ * the pool and are counted (rx_qN_unshared_memory).
+ *
  * The memory table holds 8 regions: DPDK's memory takes at least one, the
  * added regions at most 7. Adding or removing a region while a session is
  * up sends the table again (SET_MEM_TABLE); the back-end remaps and goes
@@ -46,7 +51,11 @@ int rte_pmd_pvb_virtio_mem_add(uint16_t port_id, void *va, size_t len, int fd, u
 
 /**
  * Stop sharing the region added at @p va. The application must not have
- * frames in flight in it (sent and not yet freed by the port).
+ * frames in flight in it (sent and not yet freed by the port). Receive
+ * buffers the port posted there (an rx queue whose pool lends that
+ * memory, such as net_pvb_netvsp's slot pool) cannot stay with a back-end
+ * that no longer maps it: then the session ends before the call returns
+ * (its mbufs are freed) and the next one is set up without the region.
  *
  * @return 0; -ENODEV: not a net_pvb_virtio port; -ENOENT: no region added there.
  */

@@ -112,6 +112,8 @@ struct virtio_txq {
 struct virtio_region {
 	uint64_t va, len, offset;
 	int fd;				/* DPDK's (not ours to close) or a dup of the caller's */
+	/* ext[] only: receive buffers were posted there (W: rx bursts; R: with the vrings taken) */
+	bool rx_posted;
 };
 
 struct virtio_port {
@@ -141,7 +143,6 @@ struct virtio_port {
 	struct virtio_region ext[VIRTIO_MAX_EXT];	/* rte_pmd_pvb_virtio_mem_add() */
 	uint32_t next;
 	bool mem_cb;			/* the memory event callback is registered */
-	bool restart;			/* under lock: a region left the table; start over */
 
 	/* what the bursts read */
 	pvb_shared_u32 state __rte_cache_aligned;	/* enum virtio_state; W: session */
@@ -176,6 +177,12 @@ bool virtio_mem_shared(const struct virtio_port *p, uint64_t va, uint64_t len);
 bool virtio_pool_shared(const struct virtio_port *p, const struct rte_mempool *mp);
 
 /* virtio_ctrl.c */
+/**
+ * End the session (lock held): the vrings taken back (GET_VRING_BASE when
+ * @p why is not NULL: the back-end is still there), their mbufs freed, the
+ * socket closed; a front-end that connects tries again.
+ */
+void virtio_end(struct virtio_port *p, const char *why);
 void *virtio_ctrl_thread(void *arg);
 /** dev_start / dev_stop: the control thread sets the session up; stop tears it down. */
 void virtio_session_start(struct virtio_port *p);

@@ -245,8 +245,8 @@ virtio_setup(struct virtio_port *p)
 	return 0;
 }
 
-/* The back-end is gone or must go: every vring taken back, every mbuf freed. */
-static void
+/* The back-end is gone or must go: every vring taken back, every mbuf freed (lock held). */
+void
 virtio_end(struct virtio_port *p, const char *why)
 {
 	unsigned int i, q;
@@ -404,9 +404,6 @@ virtio_step(struct virtio_port *p)
 		}
 		p->setup_failed = false;
 	}
-	if (p->session && p->restart)
-		virtio_end(p, "a region left the memory table");
-	p->restart = false;
 	if (p->session)
 		virtio_check_broken(p);
 	return true;

@@ -342,21 +342,29 @@ rte_pmd_pvb_virtio_mem_del(uint16_t port_id, void *va)
 		virtio_unlock(p);
 		return -ENOENT;
 	}
-	gone = p->ext[i];
-	p->ext[i] = p->ext[--p->next];
-	/*
-	 * Descriptors may point into it (receive buffers posted there, frames
-	 * in flight): a back-end given a table without it could neither use
-	 * nor return them. So the session starts over: the vrings are taken
-	 * back and their mbufs freed, and the next session's table leaves the
-	 * region out.
-	 */
-	if (p->session)
-		p->restart = true;
+	if (!p->session) {
+		gone = p->ext[i];
+		p->ext[i] = p->ext[--p->next];
+	} else {
+		pvb_handover_take(&p->state, VIRTIO_DOWN, p->act, RTE_DIM(p->act));
+		gone = p->ext[i];	/* rx_posted read with the bursts out */
+		p->ext[i] = p->ext[--p->next];
+		/* a table with one region less is never refused for its size */
+		if (!gone.rx_posted && virtio_mem_update(p) != 0)
+			pvb_store_relaxed(&p->broken, 1);	/* relaxed: a flag it polls */
+		pvb_handover_give(&p->state, VIRTIO_RUN);
+		/*
+		 * Receive buffers posted there could neither be filled nor given
+		 * back by a back-end whose table lacks the region: the session
+		 * ends (its mbufs freed now) and the next one leaves it out.
+		 */
+		if (gone.rx_posted)
+			virtio_end(p, "a region holding receive buffers left the memory table");
+	}
 	virtio_unlock(p);
 	close(gone.fd);
 	LOG(INFO, "%s: the region at %p is no longer shared%s", p->name, va,
-	    p->session ? "; the session starts again without it" : "");
+	    gone.rx_posted ? " (the session started again without it)" : "");
 	return 0;
 }
 

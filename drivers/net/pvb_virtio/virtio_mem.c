@@ -231,8 +231,10 @@ mem_update(struct virtio_port *p, uint64_t skip_va, uint64_t skip_len)
 	/* the bursts read the table (virtio_mem_shared()): only with the vrings taken */
 	memcpy(p->table, t.r, sizeof(t.r));
 	p->ntable = t.n;
-	for (i = 0; i < RTE_DIM(p->txq); i++)
+	for (i = 0; i < RTE_DIM(p->txq); i++) {
 		p->txq[i].pool_ok = NULL;	/* judged against the old table */
+		p->rxq[i].ext_va = p->rxq[i].ext_len = 0;
+	}
 	pvb_counter_add(&p->mem_table_updates, 1);
 	return 0;
 }

@@ -96,6 +96,10 @@ rx_bufs_shared(struct virtio_rxq *q, struct rte_mbuf **m, uint32_t n)
 			return false;
 		q->ext_va = r->va;
 		q->ext_len = r->len;
+		/* removing it must take these buffers back (rte_pmd_pvb_virtio_mem_del()) */
+		for (t = 0; t < q->p->next; t++)
+			if (q->p->ext[t].va == r->va)
+				q->p->ext[t].rx_posted = true;
 	}
 	return true;
 }
