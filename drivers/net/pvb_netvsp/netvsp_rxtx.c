@@ -536,7 +536,7 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 			rte_mbuf_ext_refcnt_update(&sl->shinfo, 1);
 			off[ns] = m->data_off - PVB_RNDIS_PACKET_HDR_SIZE;
 			len[ns] = netvsp_write_hdr(v, rte_pktmbuf_mtod_offset(m, uint8_t *,
-					-PVB_RNDIS_PACKET_HDR_SIZE), m->pkt_len);
+					-(int)PVB_RNDIS_PACKET_HDR_SIZE), m->pkt_len);
 			lent[ns] = sl;
 			slot[ns] = sl->idx;
 			fill[ns++] = NULL;
