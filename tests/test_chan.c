@@ -69,8 +69,16 @@ static const struct vec v_offer = {
 	"50564243 0200 0100 30000000 00000000"
 	/* chan_id 0x01020304; mtu 1500 = 0x5dc; mac 00:15:5d:01:02:03; pad */
 	"04030201 dc050000 00155d010203 0000"
-	/* max_ring_bytes 1 MiB = 0x100000; pad; max_region_bytes 5 GiB = 0x140000000 */
+	/* max_ring_bytes 1 MiB = 0x100000; flags 0; max_region_bytes 5 GiB = 0x140000000 */
 	"00001000 00000000 0000004001000000"
+};
+
+/* The same OFFER in share mode: flags @36 = 1 (PVB_CHAN_OFFER_F_SHARE, bit 0) */
+static const struct vec v_offer_share = {
+	"OFFER share", PVB_CHAN_OFFER, 48,
+	"50564243 0200 0100 30000000 00000000"
+	"04030201 dc050000 00155d010203 0000"
+	"00001000 01000000 0000004001000000"
 };
 
 static const struct vec v_open = {
@@ -517,6 +525,8 @@ test_encode(void **state)
 	msg_new(&m, PVB_CHAN_OFFER);
 	m.u.offer = the_offer;
 	check_encode(&m, &v_offer);
+	m.u.offer.flags = PVB_CHAN_OFFER_F_SHARE;
+	check_encode(&m, &v_offer_share);
 
 	msg_new(&m, PVB_CHAN_OPEN);
 	m.u.open = the_open();
@@ -564,6 +574,17 @@ test_encode_refuses(void **state)
 	expect_eq(pvb_chan_encode(NULL, buf, sizeof(buf)), -EINVAL);
 	msg_new(&m, PVB_CHAN_CLOSE);
 	expect_eq(pvb_chan_encode(&m, NULL, 24), -EINVAL);
+
+	/* a flag this version does not know would be refused by our own decoder */
+	for (i = 1; i < 32; i++) {
+		at("OFFER flag bit %zu", i);
+		msg_new(&m, PVB_CHAN_OFFER);
+		m.u.offer = the_offer;
+		m.u.offer.flags = PVB_CHAN_OFFER_F_SHARE | 1u << i;
+		memset(buf, POISON, sizeof(buf));
+		expect_eq(pvb_chan_encode(&m, buf, sizeof(buf)), -EINVAL);
+		expect_true(bytes_all(buf, sizeof(buf), POISON));
+	}
 
 	at("n_gpadl 9");
 	msg_new(&m, PVB_CHAN_OPEN);
@@ -623,8 +644,15 @@ test_decode(void **state)
 	expect_true(memcmp(m.u.offer.mac, the_offer.mac, 6) == 0);
 	expect_eq(m.u.offer.max_ring_bytes, MIB);
 	expect_eq(m.u.offer.max_region_bytes, 0x140000000ull);
+	expect_eq(m.u.offer.flags, 0);
 	expect_eq(m.fds[0], -1);
 	expect_eq(m.fds[1], -1);
+
+	decode_vec(&v_offer_share, NULL, 0, &m);
+	expect_eq(m.u.offer.flags, PVB_CHAN_OFFER_F_SHARE);
+	expect_eq(m.u.offer.chan_id, 0x01020304);
+	expect_eq(m.u.offer.max_ring_bytes, MIB);
+	expect_eq(m.u.offer.max_region_bytes, 0x140000000ull);
 
 	decode_vec(&v_open, fds, 2, &m);
 	expect_eq(m.u.open.chan_id, o.chan_id);
@@ -706,7 +734,12 @@ static const struct bad bads[] = {
 	  "status not 0 or a negative errno" },
 	{ "ERROR status 0", &v_error, 0, 16, 4, 0, 0, "status not 0 or a negative errno" },
 	{ "OFFER pad0", &v_offer, 0, 31, 1, 1, 0, "padding not zero" },
-	{ "OFFER pad1", &v_offer, 0, 36, 1, 1, 0, "padding not zero" },
+	{ "OFFER pad0[0]", &v_offer, 0, 30, 1, 0x80, 0, "padding not zero" },
+	{ "OFFER flag bit 1", &v_offer, 0, 36, 1, 2, 0, "unknown offer flags" },
+	{ "OFFER share + bit 1", &v_offer_share, 0, 36, 1, 3, 0, "unknown offer flags" },
+	{ "OFFER flag bit 8", &v_offer, 0, 37, 1, 1, 0, "unknown offer flags" },
+	{ "OFFER flag bit 31", &v_offer, 0, 39, 1, 0x80, 0, "unknown offer flags" },
+	{ "OFFER flags all", &v_offer, 0, 36, 4, 0xff, 0, "unknown offer flags" },
 	{ "OPEN tx pad", &v_open, 0, 44, 1, 1, 2, "padding not zero" },
 	{ "OPEN rx pad", &v_open, 0, 63, 1, 1, 2, "padding not zero" },
 	{ "OPEN gpadl[0] pad", &v_open, 0, 68, 1, 1, 2, "padding not zero" },
@@ -1016,6 +1049,49 @@ test_offer_bytes(void **state)
 	expect_eq(raw_recv(fx->sp[1], b, sizeof(b), &n), 48);
 	expect_eq(n, 0);
 	expect_bytes(b, 48, &v_offer);
+}
+
+/* Share mode: the host's flag reaches the guest's offer; an unknown one is never sent. */
+static void
+test_offer_share(void **state)
+{
+	struct fx *fx = *state;
+	struct pvb_chan_offer offer = the_offer;
+	uint8_t b[MAXMSG];
+	int sp[2];
+
+	at("share flag sent and read");
+	offer.flags = PVB_CHAN_OFFER_F_SHARE;
+	assert_int_equal(pvb_chan_host_start(&fx->h, fx->sp[0], &offer), 0);
+	fx->sp[0] = -1;
+	fx_guest_start(fx);
+	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_OFFER);
+	expect_eq(fx->g.offer.flags, PVB_CHAN_OFFER_F_SHARE);
+	expect_eq(fx->g.msg.u.offer.flags, PVB_CHAN_OFFER_F_SHARE);
+
+	at("unknown flag: not sent, the socket closed");
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+				    sp), 0);
+	fx->extra[0] = sp[1];
+	offer.flags = 1u << 1;
+	pvb_chan_host_close(&fx->h, false);
+	expect_eq(pvb_chan_host_start(&fx->h, sp[0], &offer), -EINVAL);
+	expect_eq(fx->h.state, PVB_CHAN_H_CLOSED);
+	expect_closed(sp[0]);
+	expect_eq(raw_recv(sp[1], b, sizeof(b), NULL), 0);	/* EOF, no OFFER */
+
+	at("a raw OFFER with an unknown flag: the guest refuses it with ERROR");
+	pvb_chan_guest_close(&fx->g);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+				    sp), 0);
+	fx->extra[1] = sp[0];
+	assert_int_equal(pvb_chan_guest_start(&fx->g, sp[1]), 0);
+	vec_bytes(&v_offer_share, b);
+	b[36] = 0x03;
+	raw_send(sp[0], b, 48, NULL, 0);
+	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_CLOSED);
+	expect_eq(fx->g.state, PVB_CHAN_G_CLOSED);
+	expect_error_then_eof(sp[0], -EPROTO, "unknown offer flags");
 }
 
 static void
@@ -1626,6 +1702,7 @@ main(void)
 		FX_TEST(test_open_check),
 		FX_TEST(test_gpadl_find),
 		FX_TEST(test_offer_bytes),
+		FX_TEST(test_offer_share),
 		FX_TEST(test_handshake),
 		FX_TEST(test_rescind),
 		FX_TEST(test_eof),

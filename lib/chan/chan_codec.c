@@ -25,6 +25,7 @@ _Static_assert(PVB_CHAN_WIRE_OFFER == PVB_CHAN_OFFER && PVB_CHAN_WIRE_OPEN == PV
 	       PVB_CHAN_WIRE_CLOSE == PVB_CHAN_CLOSE &&
 	       PVB_CHAN_WIRE_RESCIND == PVB_CHAN_RESCIND && PVB_CHAN_WIRE_ERROR == PVB_CHAN_ERROR,
 	       "wire type numbers are the API's");
+_Static_assert(PVB_CHAN_WIRE_OFFER_F_SHARE == PVB_CHAN_OFFER_F_SHARE, "offer flags are the API's");
 
 /* Any message, as it sits on the wire. */
 union wire {
@@ -68,14 +69,19 @@ hdr_put(struct pvb_chan_wire_hdr *h, uint16_t type)
 	h->reserved = 0;
 }
 
-static void
+static int
 encode_offer(const struct pvb_chan_offer *o, struct pvb_chan_wire_offer *w)
 {
+	/* a bit we do not know would be refused by a peer of our own version */
+	if ((o->flags & ~PVB_CHAN_WIRE_OFFER_F_KNOWN) != 0)
+		return -EINVAL;
 	w->chan_id = htole32(o->chan_id);
 	w->mtu = htole32(o->mtu);
 	memcpy(w->mac, o->mac, sizeof(w->mac));
 	w->max_ring_bytes = htole32(o->max_ring_bytes);
+	w->flags = htole32(o->flags);
 	w->max_region_bytes = htole64(o->max_region_bytes);
+	return 0;
 }
 
 static void
@@ -139,7 +145,7 @@ pvb_chan_encode(const struct pvb_chan_msg *m, void *buf, size_t cap)
 	hdr_put(&w.hdr, m->type);
 	switch (m->type) {
 	case PVB_CHAN_OFFER:
-		encode_offer(&m->u.offer, &w.offer);
+		r = encode_offer(&m->u.offer, &w.offer);
 		break;
 	case PVB_CHAN_OPEN:
 		r = encode_open(&m->u.open, &w.open);
@@ -197,14 +203,22 @@ decode_hdr(const void *buf, size_t len, uint16_t *type, const char **why)
 static int
 decode_offer(const struct pvb_chan_wire_offer *w, struct pvb_chan_offer *o, const char **why)
 {
-	if (w->pad0[0] != 0 || w->pad0[1] != 0 || w->pad1 != 0) {
+	uint32_t flags = le32toh(w->flags);
+
+	if (w->pad0[0] != 0 || w->pad0[1] != 0) {
 		*why = "padding not zero";
+		return -EPROTO;
+	}
+	/* was a pad: a bit we do not know is refused as the pad was (pvb_chan_wire.h) */
+	if ((flags & ~PVB_CHAN_WIRE_OFFER_F_KNOWN) != 0) {
+		*why = "unknown offer flags";
 		return -EPROTO;
 	}
 	o->chan_id = le32toh(w->chan_id);
 	o->mtu = le32toh(w->mtu);
 	memcpy(o->mac, w->mac, sizeof(o->mac));
 	o->max_ring_bytes = le32toh(w->max_ring_bytes);
+	o->flags = flags;
 	o->max_region_bytes = le64toh(w->max_region_bytes);
 	return 0;
 }

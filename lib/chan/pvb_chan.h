@@ -54,12 +54,23 @@ enum pvb_chan_type {
 	PVB_CHAN_ERROR = 6,		/**< either way, then the sender closes */
 };
 
+/**
+ * Offer flag: the host shares the guest's region with a third party (a
+ * vhost-user back-end that maps it writable, again at every reconnect).
+ * The guest creates the region on plain pages (PVB_SHM_F_NO_HUGE) and
+ * prefaults it instead of locking it (pvb_shm_prefault()); the host
+ * refuses a region on huge pages or write-sealed. See doc/shm.md, "Share
+ * mode", for why that is safe on plain pages only.
+ */
+#define PVB_CHAN_OFFER_F_SHARE	(1u << 0)
+
 /** What the host offers. */
 struct pvb_chan_offer {
 	uint32_t chan_id;
 	uint32_t mtu;			/**< L3 MTU the host supports (frame = mtu + 14) */
 	uint8_t mac[6];			/**< the guest's MAC address */
 	uint32_t max_ring_bytes;	/**< each ring, control page included */
+	uint32_t flags;			/**< PVB_CHAN_OFFER_F_*; an unknown bit is refused */
 	uint64_t max_region_bytes;	/**< the whole shared region */
 };
 
@@ -224,7 +235,10 @@ struct pvb_chan_guest {
 	char peer_reason[PVB_CHAN_REASON_LEN];	/**< text of a refused OPEN or an ERROR */
 };
 
-/** Take a connected socket and send the OFFER. */
+/**
+ * Take a connected socket and send the OFFER (with offer->flags; -EINVAL
+ * for a flag this version does not know).
+ */
 int pvb_chan_host_start(struct pvb_chan_host *h, int sock, const struct pvb_chan_offer *offer);
 /** Read what arrived (non-blocking); on a protocol error sends ERROR and closes. */
 enum pvb_chan_event pvb_chan_host_poll(struct pvb_chan_host *h);

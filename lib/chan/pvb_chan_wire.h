@@ -33,7 +33,7 @@
  *   24 mac[6]           24 region_size    u64          24 reason  char[96],
  *   30 pad[2]           32 tx.offset      u64             NUL inside the 96
  *   32 max_ring  u32    40 tx.size        u32
- *   36 pad       u32    44 tx.pad         u32          CLOSE, RESCIND (24)
+ *   36 flags     u32    44 tx.pad         u32          CLOSE, RESCIND (24)
  *   40 max_region u64   48 rx.offset      u64          16 chan_id u32
  *                       56 rx.size        u32          20 pad     u32
  *                       60 rx.pad         u32
@@ -52,6 +52,13 @@
  * hostile peer could clear O_NONBLOCK or fill the counter and make our
  * reads and writes block; each end of a socket pair is its own file
  * description. A version-1 message is refused ("version mismatch").
+ *
+ * The OFFER's flags (@36) were a zero pad when version 2 began, refused
+ * non-zero; a receiver still refuses every bit it does not know. A host that
+ * sets no flag is what every version-2 guest expects. A host that sets
+ * PVB_CHAN_WIRE_OFFER_F_SHARE is refused by a guest that predates the flag
+ * ("padding not zero"), which is the right outcome: that guest would lock
+ * the region and the third party could not map it. So the version stays 2.
  */
 
 #include <stddef.h>
@@ -73,6 +80,14 @@
 #define PVB_CHAN_WIRE_ERROR		6
 #define PVB_CHAN_WIRE_OPEN_FDS		2	/**< fds an OPEN carries; others carry none */
 
+/*
+ * OFFER flags. SHARE: the host shares the guest's region with a third
+ * party (a vhost-user back-end, which maps it writable at any time):
+ * create it on plain pages and do not lock it (doc/shm.md, "Share mode").
+ */
+#define PVB_CHAN_WIRE_OFFER_F_SHARE	(1u << 0)
+#define PVB_CHAN_WIRE_OFFER_F_KNOWN	PVB_CHAN_WIRE_OFFER_F_SHARE	/**< others refused */
+
 /** Header of every message. */
 struct pvb_chan_wire_hdr {
 	uint32_t magic;		/**< @0 PVB_CHAN_MAGIC */
@@ -90,7 +105,7 @@ struct pvb_chan_wire_offer {
 	uint8_t mac[6];			/**< @24 */
 	uint8_t pad0[2];		/**< @30 0 */
 	uint32_t max_ring_bytes;	/**< @32 */
-	uint32_t pad1;			/**< @36 0 */
+	uint32_t flags;			/**< @36 PVB_CHAN_WIRE_OFFER_F_*, others 0 */
 	uint64_t max_region_bytes;	/**< @40 */
 };
 
@@ -146,6 +161,7 @@ _Static_assert(offsetof(struct pvb_chan_wire_hdr, reserved) == 12, "reserved @12
 _Static_assert(offsetof(struct pvb_chan_wire_offer, chan_id) == 16, "offer chan_id @16");
 _Static_assert(offsetof(struct pvb_chan_wire_offer, mac) == 24, "offer mac @24");
 _Static_assert(offsetof(struct pvb_chan_wire_offer, max_ring_bytes) == 32, "max_ring @32");
+_Static_assert(offsetof(struct pvb_chan_wire_offer, flags) == 36, "offer flags @36");
 _Static_assert(offsetof(struct pvb_chan_wire_offer, max_region_bytes) == 40, "max_region @40");
 _Static_assert(sizeof(struct pvb_chan_wire_offer) == 48, "OFFER is 48 bytes");
 
