@@ -752,6 +752,117 @@ test_lock_args(void **state)
 	expect_eq(pvb_shm_lock(&fx->r[0]), -EINVAL);
 }
 
+/* ----------------------------------------------------------------------------
+ * Share mode: prefault without the seal (doc/shm.md, "Share mode")
+ */
+
+/* A third party's writable shared mapping of @p fd: its base, or NULL with errno set. */
+static uint8_t *
+third_party_map(int fd, size_t len)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
+/*
+ * Guest (r[0]) and host (r[1], a dup attached) both prefault a plain
+ * region: every page is present, no seal is added, and a third party can
+ * map it writable, through the fd and through /proc like a process that
+ * was handed it, and again after unmapping. Its writes reach both sides.
+ * Once locked, that mmap is refused (EPERM).
+ */
+static void
+test_prefault_share(void **state)
+{
+	struct fx *fx = *state;
+	struct pvb_shm *g = &fx->r[0], *h = &fx->r[1];
+	const size_t len = 4 * pg;
+	char path[64];
+	uint8_t *m;
+	int fd;
+
+	plain(fx, 0, len);
+	memset(g->base, 0x11, len);
+	assert_int_equal(pvb_shm_attach(h, keep(fx, dup(g->fd)), len), 0);
+	fx->kept[fx->nkept - 1] = -1;
+	at("prefault both sides, twice");
+	expect_eq(pvb_shm_prefault(h), 0);
+	expect_eq(pvb_shm_prefault(g), 0);
+	expect_eq(pvb_shm_prefault(g), 0);
+	expect_eq(seals(g->fd), CREATE_SEALS);
+	expect_true(page_present(h->base + 3 * pg, pg));
+
+	at("a third party maps it writable, twice");
+	for (int round = 0; round < 2; round++) {
+		m = third_party_map(h->fd, len);
+		expect_true(m != NULL);
+		if (m == NULL)
+			return;
+		m[2 * pg + 7] = (uint8_t)(0x40 + round);
+		expect_eq(g->base[2 * pg + 7], 0x40 + round);
+		expect_eq(h->base[2 * pg + 7], 0x40 + round);
+		expect_true(bytes_all(m, pg, 0x11));
+		expect_eq(munmap(m, len), 0);
+	}
+	at("through /proc/self/fd, as a process that was handed the fd");
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", g->fd);
+	fd = keep(fx, open(path, O_RDWR | O_CLOEXEC));
+	m = third_party_map(fd, len);
+	expect_true(m != NULL);
+	if (m != NULL)
+		expect_eq(munmap(m, len), 0);
+
+	at("locked: the same mmap is refused");
+	expect_eq(pvb_shm_lock(g), 0);
+	expect_true(third_party_map(fd, len) == NULL);
+	expect_eq(errno, EPERM);
+	expect_true(third_party_map(h->fd, len) == NULL);
+	expect_eq(errno, EPERM);
+}
+
+/*
+ * Why share mode wants plain pages: without the seal the peer's punch goes
+ * through, and on plain shmem the punched page comes back as a zero page
+ * at the next touch (no signal); a prefault makes it present again.
+ */
+static void
+test_prefault_punch_plain(void **state)
+{
+	struct fx *fx = *state;
+	struct pvb_shm *g = &fx->r[0];
+
+	plain(fx, 0, 2 * pg);
+	memset(g->base, 0x66, 2 * pg);
+	expect_eq(pvb_shm_prefault(g), 0);
+	expect_eq(fallocate(g->fd, PUNCH, pg, pg), 0);
+	expect_false(page_present(g->base + pg, pg));
+	expect_eq(pvb_shm_prefault(g), 0);
+	expect_true(page_present(g->base + pg, pg));
+	expect_true(bytes_all(g->base + pg, pg, 0));
+	expect_true(bytes_all(g->base, pg, 0x66));
+	g->base[pg] = 1;	/* and an ordinary touch after another punch: no signal */
+	expect_eq(fallocate(g->fd, PUNCH, pg, pg), 0);
+	expect_eq(g->base[pg], 0);
+	expect_eq(seals(g->fd), CREATE_SEALS);
+}
+
+static void
+test_prefault_args(void **state)
+{
+	struct fx *fx = *state;
+	struct pvb_shm z;
+
+	expect_eq(pvb_shm_prefault(NULL), -EINVAL);
+	memset(&z, 0, sizeof(z));
+	expect_eq(pvb_shm_prefault(&z), -EINVAL);
+	z.fd = -1;
+	expect_eq(pvb_shm_prefault(&z), -EINVAL);
+	plain(fx, 0, pg);
+	pvb_shm_close(&fx->r[0]);
+	expect_eq(pvb_shm_prefault(&fx->r[0]), -EINVAL);
+}
+
 /*
  * What the lock prevents, shown in a child: with a hugetlb pool that has no
  * free page, a punched page raises SIGBUS at the next touch. This needs the
@@ -1552,6 +1663,9 @@ main(void)
 		FX_TEST(test_lock_peer_sealed),
 		FX_TEST(test_lock_args),
 		FX_TEST(test_lock_sigbus_child),
+		FX_TEST(test_prefault_share),
+		FX_TEST(test_prefault_punch_plain),
+		FX_TEST(test_prefault_args),
 		FX_TEST(test_shared_fork),
 		FX_TEST(test_map_double),
 		FX_TEST(test_map_double_args),

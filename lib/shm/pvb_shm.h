@@ -20,6 +20,10 @@
  *    refuse a hole punch (fallocate(2) FALLOC_FL_PUNCH_HOLE: EPERM), and
  *    every page is faulted in, so that the peer can no longer make us die
  *    of SIGBUS on a hugetlb page it took away;
+ *  - share mode (a third process maps the region writable too, at any
+ *    time): no lock, only pvb_shm_prefault(), and plain pages only, since
+ *    a hole punched in plain shmem faults back in as a zero page while on
+ *    hugetlbfs it raises SIGBUS when the pool is empty;
  *  - ring data areas can be mapped twice back to back;
  *  - regions are bound to a NUMA node with libnuma;
  *  - fds travel over unix sockets with SCM_RIGHTS; doorbells are in
@@ -117,6 +121,24 @@ const char *pvb_shm_attach_strerror(int rc);
  * F_SEAL_FUTURE_WRITE. -EINVAL: @p s is not a mapped region.
  */
 int pvb_shm_lock(struct pvb_shm *s);
+
+/**
+ * The second step of pvb_shm_lock() alone: fault every page of s's mapping
+ * in for writing (MADV_POPULATE_WRITE, or fallocate(2) before Linux 5.14),
+ * without sealing. Share mode (doc/shm.md) uses it where a third process
+ * must keep mapping the region writable, which the lock's
+ * F_SEAL_FUTURE_WRITE would refuse (EPERM).
+ *
+ * Without the seal a peer can still punch holes. On plain pages
+ * (!s->huge) that costs nothing but the bytes: the next touch faults a
+ * zero page in. On huge pages it raises SIGBUS when the pool is empty, so
+ * a region used unlocked must be plain: create it with PVB_SHM_F_NO_HUGE,
+ * refuse a peer's with s->huge set.
+ *
+ * 0: every page present now. -EFAULT/-ENOMEM: a page could not be
+ * allocated. -EINVAL: @p s is not a mapped region.
+ */
+int pvb_shm_prefault(struct pvb_shm *s);
 
 /** Unmap and close; safe on a zeroed or already closed region. */
 void pvb_shm_close(struct pvb_shm *s);

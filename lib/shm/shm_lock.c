@@ -3,7 +3,8 @@
  */
 
 /*
- * Locking a region against its peer (doc/shm.md, "The lock step").
+ * Locking a region against its peer (doc/shm.md, "The lock step"), and
+ * share mode's half of it, the prefault alone (doc/shm.md, "Share mode").
  *
  * A size-sealed memfd still lets the peer punch a hole in it
  * (fallocate(2) FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): on plain shmem
@@ -74,17 +75,26 @@ shm_prefault_fallocate(int fd, size_t len)
 	return errno == ENOSPC ? -ENOMEM : -errno;
 }
 
+static bool
+shm_mapped(const struct pvb_shm *s)
+{
+	return s != NULL && s->base != NULL && s->fd >= 0 && s->page_size != 0;
+}
+
 /*
  * Fault every page of the mapping in for writing, as the fast path will
  * use it. EFAULT is what an empty hugetlb pool looks like here (the fault
  * that would have raised SIGBUS).
  */
-static int
-prefault(const struct pvb_shm *s)
+int
+pvb_shm_prefault(struct pvb_shm *s)
 {
-	size_t len = shm_round_up(s->len, s->page_size);
+	size_t len;
 	int rc;
 
+	if (!shm_mapped(s))
+		return -EINVAL;
+	len = shm_round_up(s->len, s->page_size);
 	if (len == 0)
 		return -EINVAL;
 	do {
@@ -102,10 +112,11 @@ pvb_shm_lock(struct pvb_shm *s)
 {
 	int rc;
 
-	if (s == NULL || s->base == NULL || s->fd < 0 || s->page_size == 0)
+	if (!shm_mapped(s))
 		return -EINVAL;
 	rc = seal_future_write(s->fd);
 	if (rc != 0)
 		return rc;
-	return prefault(s);
+	/* after the seal: a page punched before it comes back, none can go after */
+	return pvb_shm_prefault(s);
 }

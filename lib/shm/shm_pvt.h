@@ -72,7 +72,7 @@ shm_reset(struct pvb_shm *s)
 }
 
 /*
- * pvb_shm_lock()'s way of making every page of the first @p len bytes of
+ * pvb_shm_prefault()'s way of making every page of the first @p len bytes of
  * @p fd present on a kernel without MADV_POPULATE_WRITE (shm_lock.c).
  * Exposed for the unit test, which cannot pick the kernel.
  */
