@@ -75,6 +75,13 @@ netvsc_take_mac(struct netvsc_port *g)
 	g->offer_mac = offered;
 }
 
+/* The host shares our region with a third party: plain pages, prefaulted, not locked. */
+static bool
+netvsc_shared(const struct netvsc_port *g)
+{
+	return (g->gc.offer.flags & PVB_CHAN_OFFER_F_SHARE) != 0;
+}
+
 /* The region, its rings and the doorbell, as the host's offer allows. */
 static int
 netvsc_build(struct netvsc_port *g, struct pvb_chan_open *o, int fds[PVB_CHAN_OPEN_FDS])
@@ -82,6 +89,8 @@ netvsc_build(struct netvsc_port *g, struct pvb_chan_open *o, int fds[PVB_CHAN_OP
 	struct nvport *p = &g->base;
 	uint64_t ring = (uint64_t)g->ring_kb << 10, rxb = (uint64_t)g->rxbuf_mb << 20;
 	uint64_t txb = (uint64_t)g->txbuf_mb << 20, size = 2 * ring + rxb + txb;
+	/* an unlocked region on huge pages would let a punch raise SIGBUS (doc/shm.md) */
+	unsigned int shm_flags = netvsc_shared(g) ? PVB_SHM_F_NO_HUGE : 0;
 	struct nvchan *ch;
 	int rc;
 
@@ -89,7 +98,7 @@ netvsc_build(struct netvsc_port *g, struct pvb_chan_open *o, int fds[PVB_CHAN_OP
 	if (ch == NULL)
 		return -ENOMEM;
 	fds[PVB_CHAN_FD_BELL] = -1;
-	rc = pvb_shm_create(&ch->shm, "pvb-netvsc", size, 0, p->socket_id);
+	rc = pvb_shm_create(&ch->shm, "pvb-netvsc", size, shm_flags, p->socket_id);
 	if (rc == 0)
 		rc = pvb_bell_pair(&ch->bell, &fds[PVB_CHAN_FD_BELL]);
 	/* our tx ring is first; the host's is second */
@@ -156,6 +165,35 @@ netvsc_offer(struct netvsc_port *g)
 	nvport_deadline_in(&g->base, NETVSC_SETUP_S);
 }
 
+/*
+ * Both sides mapped the region: lock it, so that no hole the host punches
+ * can fault us (doc/shm.md, "The lock step"). Shared, it stays writable for
+ * the third party and is only prefaulted: it is on plain pages, where a
+ * punched page comes back as a zero page, never as SIGBUS ("Share mode").
+ */
+static int
+netvsc_region_protect(struct netvsc_port *g)
+{
+	struct nvport *p = &g->base;
+	int rc;
+
+	if (!netvsc_shared(g)) {
+		rc = pvb_shm_lock(&p->ch->shm);
+		if (rc != 0)
+			LOG(ERR, "%s: cannot lock the region against hole punching: %s",
+			    p->path, strerror(-rc));
+		return rc;
+	}
+	rc = pvb_shm_prefault(&p->ch->shm);
+	if (rc != 0) {
+		LOG(ERR, "%s: cannot fault the shared region in: %s", p->path, strerror(-rc));
+		return rc;
+	}
+	LOG(INFO, "%s: region shared unlocked on the host's request (%zu MB on plain pages)",
+	    p->path, p->ch->shm.len >> 20);
+	return 0;
+}
+
 static void
 netvsc_opened(struct netvsc_port *g)
 {
@@ -167,11 +205,8 @@ netvsc_opened(struct netvsc_port *g)
 	};
 	int rc;
 
-	/* both sides mapped it: no hole the host punches can fault us (doc/shm.md) */
-	rc = pvb_shm_lock(&p->ch->shm);
+	rc = netvsc_region_protect(g);
 	if (rc != 0) {
-		LOG(ERR, "%s: cannot lock the region against hole punching: %s", p->path,
-		    strerror(-rc));
 		pvb_chan_guest_close(&g->gc);
 		netvsc_teardown(g);
 		return;

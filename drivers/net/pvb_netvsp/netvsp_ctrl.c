@@ -13,6 +13,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,21 +64,55 @@ netvsp_vsp_start(struct netvsp_port *v)
 	pvb_store_relaxed(&v->rx_enabled, 0);
 }
 
+/*
+ * Share mode (share=1): the region stays unlocked, so that a third party
+ * (a vhost-user back-end) can map it writable whenever it reconnects. That
+ * is safe on plain pages only: a hole the guest punches in plain shmem
+ * faults back in as a zero page, while on hugetlbfs it needs a free huge
+ * page and raises SIGBUS when the pool is empty (doc/shm.md, "Share mode").
+ * A write seal would make the third party's mmap fail (EPERM). The pages
+ * are faulted in instead of locked. A refusal reason or NULL.
+ */
+static const char *
+netvsp_share(struct nvchan *ch, int *rc)
+{
+	int seals;
+
+	if (ch->shm.huge) {
+		*rc = -EINVAL;
+		return "shared region on huge pages: it must be plain pages (share=1)";
+	}
+	seals = fcntl(ch->shm.fd, F_GET_SEALS);
+	if (seals < 0 || (seals & F_SEAL_FUTURE_WRITE) != 0) {
+		*rc = -EACCES;
+		return "shared region write-sealed: a third party could not map it (share=1)";
+	}
+	*rc = pvb_shm_prefault(&ch->shm);
+	return *rc != 0 ? "shared region cannot be faulted in" : NULL;
+}
+
 /* Map the guest's region and rings, take the doorbell; a refusal reason or NULL. */
 static const char *
 netvsp_map(struct netvsp_port *v, struct nvchan *ch, int *rc)
 {
 	struct pvb_chan_msg *m = &v->hc.msg;
 	const struct pvb_chan_open *o = &m->u.open;
+	const char *why;
 
 	*rc = pvb_shm_attach(&ch->shm, m->fds[PVB_CHAN_FD_REGION], o->region_size);
 	if (*rc != 0)
 		return pvb_shm_attach_strerror(*rc);
 	m->fds[PVB_CHAN_FD_REGION] = -1;
-	/* no hole the guest punches from now on can fault us (doc/shm.md) */
-	*rc = pvb_shm_lock(&ch->shm);
-	if (*rc != 0)
-		return "region cannot be locked against hole punching";
+	if (v->share) {
+		why = netvsp_share(ch, rc);
+		if (why != NULL)
+			return why;
+	} else {
+		/* no hole the guest punches from now on can fault us (doc/shm.md) */
+		*rc = pvb_shm_lock(&ch->shm);
+		if (*rc != 0)
+			return "region cannot be locked against hole punching";
+	}
 	ch->bell = m->fds[PVB_CHAN_FD_BELL];
 	m->fds[PVB_CHAN_FD_BELL] = -1;
 	/* the guest's tx ring is our incoming one */
@@ -116,8 +151,8 @@ netvsp_open(struct netvsp_port *v)
 	pvb_chan_host_accept(&v->hc);
 	nvport_intr_attach(p);
 	nvport_set_state(p, NVPORT_CTRL);
-	LOG(INFO, "%s: guest opened channel %u (%" PRIu64 " MB region)", p->path, o->chan_id,
-	    o->region_size >> 20);
+	LOG(INFO, "%s: guest opened channel %u (%" PRIu64 " MB region%s)", p->path, o->chan_id,
+	    o->region_size >> 20, v->share ? ", shared unlocked" : "");
 }
 
 /* Take the channel back from the bursts and drop it. */
@@ -153,6 +188,7 @@ netvsp_offer(struct netvsp_port *v, int fd)
 		.mtu = v->base.mtu,
 		.max_ring_bytes = NETVSP_MAX_RING,
 		.max_region_bytes = NETVSP_MAX_REGION,
+		.flags = v->share ? PVB_CHAN_OFFER_F_SHARE : 0,
 	};
 
 	memcpy(offer.mac, v->guest_mac.addr_bytes, sizeof(offer.mac));
