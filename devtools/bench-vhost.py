@@ -67,31 +67,18 @@ slow).
 of the harness: its ratio should sit around 1.0x).
 """
 import argparse
-import importlib.util
 import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def load_bench_netvsc():
-    """bench-netvsc.py as a module: its testpmd driver, telemetry client,
-    floor and statistics helpers are the ones this benchmark uses."""
-    path = os.path.join(TOP, "devtools", "bench-netvsc.py")
-    spec = importlib.util.spec_from_file_location("bench_netvsc", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.dont_write_bytecode = True	# leave no __pycache__ in devtools/
-    spec.loader.exec_module(mod)
-    return mod
-
-
-bn = load_bench_netvsc()
+sys.dont_write_bytecode = True	# leave no __pycache__ in devtools/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib	# noqa: E402
+from benchlib import TOP, bn, orders, verdict, BUSY_SHARE, STARTED, Testpmd  # noqa: E402
 
 # display name -> bench-netvsc's direction (back-end = "host", front-end = "guest")
 DIRECTIONS = {"front-end->back-end": "guest->host", "back-end->front-end": "host->guest"}
@@ -109,7 +96,6 @@ PMD_NAME = {"virtio_user": "net_virtio_user", "pvb_virtio": "net_pvb_virtio",
 TARGETS = {"pvb": {64: 1.2, 1500: 1.0}}
 # extra devargs per PMD (--<pmd>-devargs), for A/B runs
 EXTRA = {"virtio_user": "", "pvb_virtio": "", "pvb_vhost": ""}
-BUSY_SHARE = 0.05	# a forwarding lcore that waited this share of a run: contended
 
 
 def pair_name(label):
@@ -136,58 +122,6 @@ def vdevs(label, sock, pmds):
     else:
         back = ["--vdev", f"net_vhost0,iface={sock},queues=1"]
     return back, front
-
-
-def pvb_pmd(name, build):
-    """Path of our PMD @name for -d, or None (with the reason printed) when not built."""
-    try:
-        return bn.tool("pmd-path.sh", name, build)[0]
-    except subprocess.CalledProcessError as e:
-        print(f"bench-vhost: {PMD_NAME[name]} is not available: {e.stderr.strip()}")
-        return None
-
-
-def fwd_wait(pid):
-    """How long the busiest thread of process @pid (its forwarding lcore) ran
-    and how long it was runnable but waited for its CPU, from the kernel's
-    per-thread schedstat ("run ns, wait ns, slices"); {} if unreadable."""
-    best = {}
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return best
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                run, wait = (int(x) for x in f.read().split()[:2])
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                name = f.read().strip()
-        except (OSError, ValueError):
-            continue
-        if run > best.get("run_ns", -1):
-            best = {"thread": name, "run_ns": run, "wait_ns": wait}
-    if best.get("run_ns", 0) + best.get("wait_ns", 0) > 0:
-        best["lost"] = best["wait_ns"] / (best["run_ns"] + best["wait_ns"])
-    return best
-
-
-STARTED = []	# the Testpmd processes of the current run, in start order
-
-
-class Testpmd(bn.Testpmd):
-    """bench-netvsc's Testpmd, which reads its forwarding lcore's wait time
-    just before it is told to quit: the share of the run other tasks (the
-    machine may be shared) took from it. A contended run is flagged, not
-    dropped."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.wait = {}
-        STARTED.append(self)
-
-    def ask_stop(self):
-        self.wait = fwd_wait(self.proc.pid)
-        super().ask_stop()
 
 
 def measure(label, bn_dir, size, ctx):
@@ -234,24 +168,6 @@ def ratio_names(cols):
     return [f"{lb}/stock" for lb in cols if lb != "stock"]
 
 
-def orders(n, rounds):
-    """The pairs' order (indexes) round by round: the rows of a balanced
-    Latin square (0, 1, n-1, 2, n-2, ... then each row shifted by one), so
-    that over n rounds (2n when n is odd, the rows then reversed) every pair
-    runs once in every place and once right after every other pair."""
-    first, lo, hi = [0], 1, n - 1
-    while lo <= hi:
-        first.append(lo)
-        lo += 1
-        if lo <= hi:
-            first.append(hi)
-            hi -= 1
-    rows = [[(x + i) % n for x in first] for i in range(n)]
-    if n % 2:
-        rows += [row[::-1] for row in rows]
-    return [rows[r % len(rows)] for r in range(rounds)]
-
-
 def new_results(cols):
     res = {}
     for d in DIRECTIONS:
@@ -282,10 +198,6 @@ def record(case, label, one, r):
     load = one.get("fwd_lost")
     load = "n/a" if load is None else f"{100 * load:.0f}%"
     return f"{label} {one['mpps']:5.2f} ({cyc}, {load})" + (" FAILED" if "error" in one else "")
-
-
-def verdict(s, goal):
-    return "n/a" if s is None else ("PASS" if s["median"] >= goal else "MISSED")
 
 
 def run_rounds(res, rounds, ctx):
@@ -428,16 +340,6 @@ def report_failures(res, cols):
     return failed
 
 
-STOPPED_BY = [signal.SIGINT]
-
-
-def on_sigterm(signum, frame):
-    """SIGTERM unwinds like Ctrl-C: every run's finally kills its testpmds
-    (by process group) and removes its socket; main removes the rest."""
-    STOPPED_BY[0] = signum
-    raise KeyboardInterrupt
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -464,7 +366,7 @@ def main():
     pmds = {}
     for name in OURS:
         if name in wanted:
-            path = pvb_pmd(name, args.build)
+            path = benchlib.pvb_pmd(name, args.build, "bench-vhost")
             if path is not None:
                 pmds[name] = path
     try:
@@ -488,7 +390,7 @@ def main():
            "warmup": args.warmup, "window": args.window, "pfx": f"bvh{os.getpid()}",
            "ringbench": os.path.join(args.build, "app", "pvb-ringbench", "pvb-ringbench"),
            "columns": cols, "ratios": ratios}
-    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGTERM, benchlib.on_sigterm)
     started = time.monotonic()
     try:
         floor_start = bn.floor(ctx, "start")
@@ -500,7 +402,7 @@ def main():
         print(f"  {bn.fmt_floor(floor_end)} at end", flush=True)
     except KeyboardInterrupt:
         print("bench-vhost: interrupted; processes and sockets cleaned up", file=sys.stderr)
-        return 128 + STOPPED_BY[0]
+        return 128 + benchlib.STOPPED_BY[0]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.monotonic() - started
