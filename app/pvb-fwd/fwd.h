@@ -24,6 +24,8 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_seqcount.h>
 
 #include "fwd_config.h"
 #include "fwd_l2.h"
@@ -37,6 +39,7 @@ enum fwd_drop {
 	FWD_DROP_FILTERED,	/* l2: destination learned on the ingress port */
 	FWD_DROP_RING_FULL,	/* hand-off ring to the owning lcore full */
 	FWD_DROP_TOO_BIG,	/* longer than the output port's frame limit */
+	FWD_DROP_NO_MBUF,	/* a copy for a port that cannot reach the frame found no mbuf */
 	FWD_NB_DROPS,
 };
 
@@ -46,6 +49,8 @@ extern const char *const fwd_drop_names[FWD_NB_DROPS];
 struct fwd_port_counters {
 	pvb_counter_t rx;
 	pvb_counter_t tx;
+	pvb_counter_t copied;		/* frames pvb-fwd copied for this output port */
+	pvb_counter_t copied_bytes;
 	pvb_counter_t drop[FWD_NB_DROPS];
 } __rte_cache_aligned;
 
@@ -111,6 +116,40 @@ struct fwd_lcore {
 	struct fwd_run *run;			/* its loop's scratch (fwd_datapath.c) */
 };
 
+/* What a port is to the bridge (fwd_bridge.c), from its driver's name. */
+enum fwd_port_kind {
+	FWD_KIND_OTHER,
+	FWD_KIND_NETVSP,	/* net_pvb_netvsp: lends its guest's slots and region */
+	FWD_KIND_VIRTIO,	/* net_pvb_virtio: a vhost-user front-end, reads frames in place */
+	FWD_KIND_VHOST,		/* net_pvb_vhost: a vhost-user back-end, copies */
+};
+
+#define FWD_REACH_MAX	8	/* regions pvb-fwd adds to one port (the table takes 7) */
+
+/*
+ * External memory a net_pvb_virtio port's back-end maps: the regions
+ * pvb-fwd added to its table. W: the main lcore (fwd_bridge_poll()) inside
+ * the seqcount's write section; R: workers, retrying when the count moved.
+ * A frame judged reachable just as its region goes is dropped and counted
+ * by the PMD (tx_qN_unshared_memory), never sent into unshared memory.
+ */
+struct fwd_reach {
+	rte_seqcount_t sc;
+	uint32_t n;
+	struct {
+		uintptr_t lo, hi;	/* [lo, hi) */
+	} r[FWD_REACH_MAX];
+} __rte_cache_aligned;
+
+/* Flow xstats of our PMDs, read by name; absent from other PMDs. */
+enum fwd_flow {
+	FWD_RX_REF_PKTS, FWD_RX_REF_BYTES, FWD_RX_COPIED_PKTS, FWD_RX_COPIED_BYTES,
+	FWD_TX_REF_PKTS, FWD_TX_REF_BYTES, FWD_TX_COPIED_PKTS, FWD_TX_COPIED_BYTES,
+	FWD_NB_FLOWS,
+};
+
+extern const char *const fwd_flow_names[FWD_NB_FLOWS];
+
 /* A port as the datapath sees it. */
 struct fwd_port {
 	uint16_t port_id;
@@ -124,6 +163,18 @@ struct fwd_port {
 	bool rx_intr;		/* adaptive idle: configured with rx interrupts (intr_conf.rxq) */
 	uint64_t nic_missed_at_close;	/* the device's drops when it closed */
 	char name[FWD_NAME_LEN];
+	/* the bridge (fwd_bridge.c) */
+	enum fwd_port_kind kind;
+	int lender;		/* the net_pvb_netvsp port whose slot pool our rx takes, or -1 */
+	struct fwd_reach *reach;	/* net_pvb_virtio: what its back-end maps; else NULL */
+	struct rte_mempool *copy_pool;	/* where frames copied for this port come from */
+	struct rte_mempool *slot_pool;	/* net_pvb_netvsp: its slot pool, once lent */
+	char slot_pool_name[RTE_MEMPOOL_NAMESIZE];	/* for the reports after close */
+	unsigned int slot_pool_size;	/* 0: none lent */
+	unsigned int slot_in_use_end;	/* slot pool mbufs not back once the ports stopped */
+	uint64_t flow_id[FWD_NB_FLOWS];	/* xstat ids; UINT64_MAX: the PMD has none */
+	uint64_t flow_at_close[FWD_NB_FLOWS];
+	bool has_flows;		/* some flow xstat found */
 };
 
 struct fwd_state {
@@ -139,6 +190,7 @@ struct fwd_state {
 	bool size_check[FWD_MAX_PORTS][FWD_MAX_PORTS];
 	uint64_t tsc_hz;
 	uint64_t l2_age_cycles;
+	struct fwd_bridge *bridge;	/* the main lcore's bridge state (fwd_bridge.c) */
 	pvb_shared_u32 stop_rx;		/* W: main; workers stop polling rx */
 	pvb_shared_u32 quit;		/* W: main; workers leave their loop */
 };
@@ -148,7 +200,16 @@ struct fwd_state {
 int fwd_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen);
-void fwd_ports_close(struct fwd_state *st);
+unsigned int fwd_ports_close(struct fwd_state *st);
+
+/* fwd_bridge.c: the netvsc-virtio bridge (doc/bridge.md); main lcore only */
+int fwd_bridge_init(struct fwd_state *st, char *err, size_t errlen);
+int fwd_bridge_devargs(const struct fwd_state *st, uint16_t p, char *buf, size_t len);
+int fwd_bridge_probed(struct fwd_state *st, char *err, size_t errlen);
+struct rte_mempool *fwd_bridge_rx_pool(struct fwd_state *st, uint16_t p);
+void fwd_bridge_poll(struct fwd_state *st);
+unsigned int fwd_bridge_check_slots(struct fwd_state *st);
+void fwd_bridge_free(struct fwd_state *st);
 
 /* fwd_lcore.c: set-up */
 int fwd_lcores_setup(struct fwd_state *st, char *err, size_t errlen);
@@ -179,8 +240,12 @@ void fwd_stats_unlock(void);
 struct fwd_totals {
 	uint64_t rx, tx, drop[FWD_NB_DROPS], drops;
 	uint64_t nic_missed;	/* dropped by the device before rx: imissed + rx_nombuf */
+	uint64_t copied, copied_bytes;	/* pvb-fwd's own copies for this output port */
+	uint64_t flow[FWD_NB_FLOWS];	/* the PMD's flow xstats, where fwd_port.has_flows */
 };
 void fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t);
+void fwd_flow_lookup(struct fwd_port *fp);
+void fwd_flow_read(const struct fwd_port *fp, uint64_t *v);
 uint64_t fwd_l2_invalid_total(const struct fwd_state *st);
 struct fwd_stats_view;
 struct fwd_stats_view *fwd_stats_start(const struct fwd_state *st);

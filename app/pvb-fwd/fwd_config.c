@@ -105,6 +105,7 @@ fwd_config_defaults(struct fwd_config *c)
 	c->l2_size = 4096;
 	c->l2_age_ms = 300000;
 	c->nb_mbufs = 0;
+	c->zero_copy = true;
 }
 
 /* ----------------------------------------------------------------------------
@@ -138,6 +139,7 @@ static const struct key_rule general_rules[] = {
 	{ .key = "l2_age", .kind = VAL_MSEC, GEN(l2_age_ms), .min = 1, .max = MAX_SEC_MS },
 	{ .key = "mbufs", .kind = VAL_UINT, GEN(nb_mbufs), .min = 1024, .max = 16u << 20,
 	  .zero_ok = true },
+	{ .key = "zero_copy", .kind = VAL_BOOL, GEN(zero_copy) },
 };
 
 static const struct key_rule port_rules[] = {

@@ -9,7 +9,7 @@
  * pvb-fwd configuration: an INI file parsed with DPDK's rte_cfgfile.
  *
  *   [general]            mode, burst, stats_period, idle, idle_polls, idle_sleep_us,
- *                        duration, ring_size, l2_size, l2_age, mbufs
+ *                        duration, ring_size, l2_size, l2_age, mbufs, zero_copy
  *   [port.NAME]          dev, queues, rxd, txd, peer, promisc
  *   [lcore.N]            rx = NAME:Q, NAME:Q ...   tx = NAME:Q ...
  *
@@ -91,6 +91,7 @@ struct fwd_config {
 	uint32_t l2_size;		/* MAC table entries; default 4096 */
 	uint32_t l2_age_ms;		/* default 300 s */
 	uint32_t nb_mbufs;		/* per socket; 0 = computed from ports and queues */
+	bool zero_copy;			/* bridge: lend slots, share regions (doc/bridge.md); default true */
 	uint16_t nb_ports;
 	struct fwd_port_cfg ports[FWD_MAX_PORTS];
 	uint16_t nb_lcores;		/* 0 = assign queues to worker lcores round-robin */

@@ -158,6 +158,85 @@ stage_flush(struct fwd_run *r, uint16_t li)
 
 
 
+/* ---- frames a port cannot reach ------------------------------------------ */
+
+/* Whether [a, a + len) lies in one region of @p rc (the main lcore may be changing it). */
+static inline bool
+reach_holds(const struct fwd_reach *rc, uintptr_t a, uint32_t len)
+{
+	uint32_t sn, i, n;
+	bool in;
+
+	do {
+		sn = rte_seqcount_read_begin(&rc->sc);
+		in = false;
+		n = RTE_MIN(rc->n, (uint32_t)FWD_REACH_MAX);
+		for (i = 0; i < n && !in; i++)
+			in = a >= rc->r[i].lo && a + len <= rc->r[i].hi;
+	} while (rte_seqcount_read_retry(&rc->sc, sn));
+	return in;
+}
+
+/*
+ * Whether a net_pvb_virtio port's back-end maps every byte of @p m. Direct
+ * mbufs are in DPDK's memory, which the port shares by itself; an external
+ * buffer (a netvsc guest's send section or receive slot) only in a region
+ * pvb-fwd added.
+ */
+static inline bool
+reachable(const struct fwd_reach *rc, const struct rte_mbuf *m)
+{
+	for (; m != NULL; m = m->next)
+		if (RTE_MBUF_HAS_EXTBUF(m) &&
+		    !reach_holds(rc, rte_pktmbuf_mtod(m, uintptr_t), m->data_len))
+			return false;
+	return true;
+}
+
+/*
+ * @p m, or a copy of it in our own mempool for @p port, which cannot reach
+ * it; the reference @p m had for @p port is dropped. NULL: no mbuf for the
+ * copy (dropped and counted).
+ */
+static struct rte_mbuf *
+copy_for(struct fwd_run *r, uint16_t port, struct rte_mbuf *m)
+{
+	struct fwd_port_counters *c = &r->lc->cnt[port];
+	struct rte_mbuf *cp;
+
+	cp = rte_pktmbuf_copy(m, r->st->port[port].copy_pool, 0, UINT32_MAX);
+	if (unlikely(cp == NULL)) {
+		drop(r, port, FWD_DROP_NO_MBUF, m);
+		return NULL;
+	}
+	pvb_counter_add1w(&c->copied, 1);
+	pvb_counter_add1w(&c->copied_bytes, cp->pkt_len);
+	rte_pktmbuf_free(m);
+	return cp;
+}
+
+static inline struct rte_mbuf *
+reach(struct fwd_run *r, uint16_t port, struct rte_mbuf *m)
+{
+	const struct fwd_reach *rc = r->st->port[port].reach;
+
+	if (likely(rc == NULL) || likely(reachable(rc, m)))
+		return m;
+	return copy_for(r, port, m);
+}
+
+/* reach() over a burst; returns how many are left (those without a copy are gone). */
+static uint16_t
+reach_burst(struct fwd_run *r, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if ((pkts[k] = reach(r, port, pkts[i])) != NULL)
+			k++;
+	return k;
+}
+
 /* Send @p m out of @p port: our tx queue, or the owner's hand-off link. */
 static inline void
 send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
@@ -165,6 +244,9 @@ send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
 	struct fwd_route rt = r->lc->route[port];
 	struct fwd_stage *sg;
 
+	m = reach(r, port, m);
+	if (unlikely(m == NULL))
+		return;
 	if (unlikely(m->pkt_len > r->st->port[port].max_frame ||
 		     (m->nb_segs > 1 && !r->st->port[port].tx_multi_seg))) {
 		drop(r, port, FWD_DROP_TOO_BIG, m);
@@ -203,7 +285,9 @@ send_burst(struct fwd_run *r, uint16_t in, uint16_t out, struct rte_mbuf **pkts,
 	uint16_t i;
 
 	if (qi >= 0 && r->lc->txq[qi].n == 0 && !r->st->size_check[in][out]) {
-		tx_now(r, &r->lc->txq[qi], pkts, n);
+		n = reach_burst(r, out, pkts, n);
+		if (n != 0)
+			tx_now(r, &r->lc->txq[qi], pkts, n);
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -224,7 +308,13 @@ dispatch_xconnect(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16
 		drop(r, in, FWD_DROP_NO_ROUTE, pkts[i]);
 }
 
-/* Every port but the ingress one, sharing the mbuf by reference. */
+/*
+ * Every port but the ingress one, sharing the mbuf by reference: a PMD
+ * reads a frame it transmits and writes at most its own headers into the
+ * headroom of an mbuf it holds alone (net_pvb_virtio) or of a slot lent
+ * by itself (net_pvb_netvsp), so one frame serves every port that reaches
+ * its bytes; send_to() copies it for one that does not (reach()).
+ */
 static void
 flood(struct fwd_run *r, uint16_t in, struct rte_mbuf *m)
 {

@@ -24,6 +24,7 @@ const char *const fwd_drop_names[FWD_NB_DROPS] = {
 	[FWD_DROP_FILTERED] = "filtered",
 	[FWD_DROP_RING_FULL] = "ring_full",
 	[FWD_DROP_TOO_BIG] = "too_big",
+	[FWD_DROP_NO_MBUF] = "no_mbuf",
 };
 
 /* ---- set-up ------------------------------------------------------------- */

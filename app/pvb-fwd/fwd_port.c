@@ -42,11 +42,12 @@ dev_name(const char *devargs, char *name, size_t len)
 	snprintf(name, len, "%.*s", (int)n, devargs);
 }
 
-/* Probe @c's device if it names one, and find its ethdev port. */
+/* Probe port @p p's device if it names one (with the bridge's devargs), find its ethdev port. */
 static int
-find_port(const struct fwd_port_cfg *c, uint16_t *port_id, char *err, size_t errlen)
+find_port(struct fwd_state *st, uint16_t p, uint16_t *port_id, char *err, size_t errlen)
 {
-	char name[FWD_DEV_LEN];
+	const struct fwd_port_cfg *c = &st->cfg->ports[p];
+	char name[FWD_DEV_LEN], dev[FWD_DEV_LEN + 64];
 	int rc;
 
 	dev_name(c->dev[0] != '\0' ? c->dev : c->name, name, sizeof(name));
@@ -56,10 +57,13 @@ find_port(const struct fwd_port_cfg *c, uint16_t *port_id, char *err, size_t err
 		return fwd_errf(err, errlen,
 				"port %s: no device %s (give it with --vdev/-a or dev =)",
 				c->name, name);
-	rc = rte_dev_probe(c->dev);
+	if (fwd_bridge_devargs(st, p, dev, sizeof(dev)) != 0)
+		return fwd_errf(err, errlen, "port %s: devargs too long with the bridge's keys",
+				c->name);
+	rc = rte_dev_probe(dev);
 	if (rc != 0)
 		return fwd_errf(err, errlen, "port %s: cannot probe '%s' (no such driver, or bad "
-				"devargs; DPDK says: %s)", c->name, c->dev, strerror(-rc));
+				"devargs; DPDK says: %s)", c->name, dev, strerror(-rc));
 	if (rte_eth_dev_get_port_by_name(name, port_id) != 0)
 		return fwd_errf(err, errlen, "port %s: '%s' probed but is not an ethdev", c->name,
 				name);
@@ -153,15 +157,20 @@ port_queues(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
 	const struct fwd_port_cfg *c = &st->cfg->ports[p];
 	struct fwd_port *fp = &st->port[p];
 	int socket = rte_eth_dev_socket_id(fp->port_id);
-	struct rte_mempool *mp = pool_for(st, socket, err, errlen);
+	struct rte_mempool *mp = pool_for(st, socket, err, errlen), *rx_mp;
 	uint16_t nb_rxd = c->nb_rxd, nb_txd = c->nb_txd, q;
 	int rc;
 
 	if (mp == NULL)
 		return -1;
+	fp->copy_pool = mp;
+	/* a bridged port receives into the guest's slots (fwd_bridge.c) */
+	rx_mp = fwd_bridge_rx_pool(st, p);
+	if (rx_mp == NULL)
+		rx_mp = mp;
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(fp->port_id, &nb_rxd, &nb_txd);
 	for (q = 0; rc == 0 && q < c->nb_queues; q++) {
-		rc = rte_eth_rx_queue_setup(fp->port_id, q, nb_rxd, socket, NULL, mp);
+		rc = rte_eth_rx_queue_setup(fp->port_id, q, nb_rxd, socket, NULL, rx_mp);
 		if (rc == 0)
 			rc = rte_eth_tx_queue_setup(fp->port_id, q, nb_txd, socket, NULL);
 	}
@@ -182,9 +191,11 @@ port_has_rx_intr(struct fwd_state *st, uint16_t p)
 	const struct fwd_port_cfg *c = &st->cfg->ports[p];
 	struct fwd_port *fp = &st->port[p];
 	int socket = rte_eth_dev_socket_id(fp->port_id);
-	struct rte_mempool *mp = pool_for(st, socket, NULL, 0);
+	struct rte_mempool *mp = fwd_bridge_rx_pool(st, p);
 	uint16_t nb_rxd = c->nb_rxd, nb_txd = c->nb_txd;
 
+	if (mp == NULL)
+		mp = pool_for(st, socket, NULL, 0);
 	if (mp == NULL || rte_eth_dev_adjust_nb_rx_tx_desc(fp->port_id, &nb_rxd, &nb_txd) != 0 ||
 	    rte_eth_rx_queue_setup(fp->port_id, 0, nb_rxd, socket, NULL, mp) != 0)
 		return false;
@@ -261,9 +272,6 @@ port_setup(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
 	struct rte_eth_dev_info info;
 	int rc;
 
-	snprintf(fp->name, sizeof(fp->name), "%s", c->name);
-	if (find_port(c, &fp->port_id, err, errlen) != 0)
-		return -1;
 	rc = rte_eth_dev_info_get(fp->port_id, &info);
 	if (rc == 0 && (c->nb_queues > info.max_rx_queues || c->nb_queues > info.max_tx_queues))
 		return fwd_errf(err, errlen,
@@ -281,9 +289,25 @@ port_setup(struct fwd_state *st, uint16_t p, char *err, size_t errlen)
 	if (c->promisc)
 		(void)rte_eth_promiscuous_enable(fp->port_id);
 	(void)rte_eth_macaddr_get(fp->port_id, &fp->mac);
+	fwd_flow_lookup(fp);
 	return 0;
 }
 
+/* "FILE:LINE: why", at the line of port @p p's section, as config errors are. */
+static int
+port_err(const struct fwd_state *st, uint16_t p, const char *why, char *err, size_t errlen)
+{
+	const struct fwd_config *cfg = st->cfg;
+
+	return fwd_errf(err, errlen, "%s:%u: %s", cfg->path[0] ? cfg->path : "(built-in config)",
+			cfg->ports[p].line, why);
+}
+
+/*
+ * Every port probed first, so that the bridge knows them all before any
+ * queue is set up (a port's rx queues may take another port's slot pool);
+ * then each is configured and started.
+ */
 int
 fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen)
 {
@@ -292,14 +316,19 @@ fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen)
 	uint16_t p, q;
 
 	st->nb_ports = cfg->nb_ports;
-	for (p = 0; p < st->nb_ports; p++) {
-		if (port_setup(st, p, why, sizeof(why)) == 0)
-			continue;
-		/* name the line of the port's section, as config errors do */
-		snprintf(err, errlen, "%s:%u: %s", cfg->path[0] ? cfg->path : "(built-in config)",
-			 cfg->ports[p].line, why);
+	if (fwd_bridge_init(st, err, errlen) != 0)
 		return -1;
+	for (p = 0; p < st->nb_ports; p++) {
+		memset(st->port[p].flow_id, 0xff, sizeof(st->port[p].flow_id));
+		snprintf(st->port[p].name, sizeof(st->port[p].name), "%s", cfg->ports[p].name);
+		if (find_port(st, p, &st->port[p].port_id, why, sizeof(why)) != 0)
+			return port_err(st, p, why, err, errlen);
 	}
+	if (fwd_bridge_probed(st, err, errlen) != 0)
+		return -1;
+	for (p = 0; p < st->nb_ports; p++)
+		if (port_setup(st, p, why, sizeof(why)) != 0)
+			return port_err(st, p, why, err, errlen);
 	for (p = 0; p < st->nb_ports; p++)
 		for (q = 0; q < st->nb_ports; q++)
 			st->size_check[p][q] =
@@ -308,26 +337,53 @@ fwd_ports_setup(struct fwd_state *st, char *err, size_t errlen)
 	return 0;
 }
 
-void
+/* What each port transmitted and still holds goes back now (a PMD that reclaims lazily). */
+static void
+ports_tx_done(const struct fwd_state *st)
+{
+	uint16_t p, q;
+
+	for (p = 0; p < st->nb_ports; p++)
+		for (q = 0; st->port[p].started && q < st->cfg->ports[p].nb_queues; q++)
+			(void)rte_eth_tx_done_cleanup(st->port[p].port_id, q, 0);
+}
+
+/*
+ * Stop every port, then close: the ports that borrow a slot pool before the
+ * net_pvb_netvsp ports that free theirs at close, once the slot pools are
+ * checked whole. Returns how many slot pools are not (each is reported).
+ */
+unsigned int
 fwd_ports_close(struct fwd_state *st)
 {
 	struct rte_eth_stats es;
+	unsigned int bad;
 	uint16_t p;
+	int pass;
 
+	ports_tx_done(st);
 	for (p = 0; p < st->nb_ports; p++) {
 		if (!st->port[p].configured)
 			continue;
-		/* the summary comes after close: keep the device's drop count */
+		/* the summary comes after close: keep the device's counts */
 		if (rte_eth_stats_get(st->port[p].port_id, &es) == 0)
 			st->port[p].nic_missed_at_close = es.imissed + es.rx_nombuf;
-		/*
-		 * stop releases what the queues hold, close frees the queues:
-		 * before the mempools go, also for a port whose start failed
-		 */
+		fwd_flow_read(&st->port[p], st->port[p].flow_at_close);
+		/* stop releases what the queues hold: before the mempools go */
 		if (st->port[p].started)
 			(void)rte_eth_dev_stop(st->port[p].port_id);
-		(void)rte_eth_dev_close(st->port[p].port_id);
 		st->port[p].started = false;
-		st->port[p].configured = false;
 	}
+	bad = fwd_bridge_check_slots(st);
+	/* close frees the queues, also of a port whose start failed */
+	for (pass = 0; pass < 2; pass++) {
+		for (p = 0; p < st->nb_ports; p++) {
+			if (!st->port[p].configured ||
+			    (st->port[p].kind == FWD_KIND_NETVSP) != (pass == 1))
+				continue;
+			(void)rte_eth_dev_close(st->port[p].port_id);
+			st->port[p].configured = false;
+		}
+	}
+	return bad;
 }

@@ -44,6 +44,51 @@ struct fwd_stats_view {
 	uint64_t prev_total[FWD_MAX_LCORES];
 };
 
+const char *const fwd_flow_names[FWD_NB_FLOWS] = {
+	[FWD_RX_REF_PKTS] = "rx_ref_packets",
+	[FWD_RX_REF_BYTES] = "rx_ref_bytes",
+	[FWD_RX_COPIED_PKTS] = "rx_copied_packets",
+	[FWD_RX_COPIED_BYTES] = "rx_copied_bytes",
+	[FWD_TX_REF_PKTS] = "tx_ref_packets",
+	[FWD_TX_REF_BYTES] = "tx_ref_bytes",
+	[FWD_TX_COPIED_PKTS] = "tx_copied_packets",
+	[FWD_TX_COPIED_BYTES] = "tx_copied_bytes",
+};
+
+/* The ids of the flow xstats the port's PMD has (pvbridge's own PMDs: all of them). */
+void
+fwd_flow_lookup(struct fwd_port *fp)
+{
+	unsigned int f;
+
+	fp->has_flows = false;
+	for (f = 0; f < FWD_NB_FLOWS; f++) {
+		if (rte_eth_xstats_get_id_by_name(fp->port_id, fwd_flow_names[f],
+						  &fp->flow_id[f]) != 0)
+			fp->flow_id[f] = UINT64_MAX;
+		else
+			fp->has_flows = true;
+	}
+}
+
+/* The flow xstats now, 0 where absent; the caller holds the stats lock or is alone. */
+void
+fwd_flow_read(const struct fwd_port *fp, uint64_t *v)
+{
+	uint64_t ids[FWD_NB_FLOWS], vals[FWD_NB_FLOWS];
+	unsigned int f, n = 0;
+
+	memset(v, 0, FWD_NB_FLOWS * sizeof(*v));
+	for (f = 0; fp->has_flows && f < FWD_NB_FLOWS; f++)
+		if (fp->flow_id[f] != UINT64_MAX)
+			ids[n++] = fp->flow_id[f];
+	if (n == 0 || rte_eth_xstats_get_by_id(fp->port_id, ids, vals, n) != (int)n)
+		return;
+	for (f = 0, n = 0; f < FWD_NB_FLOWS; f++)
+		if (fp->flow_id[f] != UINT64_MAX)
+			v[f] = vals[n++];
+}
+
 void
 fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t)
 {
@@ -57,6 +102,8 @@ fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t)
 		c = &st->lc[s]->cnt[p];
 		t->rx += pvb_counter_read(&c->rx);
 		t->tx += pvb_counter_read(&c->tx);
+		t->copied += pvb_counter_read(&c->copied);
+		t->copied_bytes += pvb_counter_read(&c->copied_bytes);
 		for (d = 0; d < FWD_NB_DROPS; d++)
 			t->drop[d] += pvb_counter_read(&c->drop[d]);
 	}
@@ -65,11 +112,13 @@ fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t)
 	/* the device's own drops: not ours to count, ours to show */
 	if (!st->port[p].started) {
 		t->nic_missed = st->port[p].nic_missed_at_close;
+		memcpy(t->flow, st->port[p].flow_at_close, sizeof(t->flow));
 		return;
 	}
 	fwd_stats_lock();
 	if (rte_eth_stats_get(st->port[p].port_id, &es) == 0)
 		t->nic_missed = es.imissed + es.rx_nombuf;
+	fwd_flow_read(&st->port[p], t->flow);
 	fwd_stats_unlock();
 }
 
@@ -134,6 +183,49 @@ drop_reasons(const struct fwd_totals *t, const struct fwd_totals *prev, char *bu
 		snprintf(buf, len, "-");
 }
 
+/* "1.5 MB": bytes for a person */
+static const char *
+human(uint64_t n, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "kB", "MB", "GB", "TB" };
+	double x = (double)n;
+	unsigned int u = 0;
+
+	while (x >= 1000 && u + 1 < RTE_DIM(unit)) {
+		x /= 1000;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", x, unit[u]);
+	return buf;
+}
+
+/*
+ * Under a port's line, where there is something to say: frames (bytes) its
+ * PMD moved by reference / copied, and those pvb-fwd copied for it:
+ *              ref/copied: rx 1000/0 (1.5 MB/0 B), tx 990/10 (...); pvb-fwd copied 0 (0 B)
+ */
+static void
+print_flows(const struct fwd_port *fp, const struct fwd_totals *t, FILE *f)
+{
+	char a[16], b[16], c[16], d[16];
+
+	if (!fp->has_flows && t->copied == 0)
+		return;
+	fprintf(f, "%-12s ", "");
+	if (fp->has_flows)
+		fprintf(f, "ref/copied: rx %llu/%llu (%s/%s), tx %llu/%llu (%s/%s); ",
+			(unsigned long long)t->flow[FWD_RX_REF_PKTS],
+			(unsigned long long)t->flow[FWD_RX_COPIED_PKTS],
+			human(t->flow[FWD_RX_REF_BYTES], a, sizeof(a)),
+			human(t->flow[FWD_RX_COPIED_BYTES], b, sizeof(b)),
+			(unsigned long long)t->flow[FWD_TX_REF_PKTS],
+			(unsigned long long)t->flow[FWD_TX_COPIED_PKTS],
+			human(t->flow[FWD_TX_REF_BYTES], c, sizeof(c)),
+			human(t->flow[FWD_TX_COPIED_BYTES], d, sizeof(d)));
+	fprintf(f, "pvb-fwd copied %llu (%s)\n", (unsigned long long)t->copied,
+		human(t->copied_bytes, a, sizeof(a)));
+}
+
 void
 fwd_stats_print(struct fwd_stats_view *v, FILE *f)
 {
@@ -153,6 +245,7 @@ fwd_stats_print(struct fwd_stats_view *v, FILE *f)
 			(unsigned long long)t.rx, (double)(t.rx - v->prev[p].rx) / secs / 1e6,
 			(unsigned long long)t.tx, (double)(t.tx - v->prev[p].tx) / secs / 1e6,
 			(unsigned long long)t.drops, (unsigned long long)t.nic_missed, why);
+		print_flows(&st->port[p], &t, f);
 		v->prev[p] = t;
 	}
 	fprintf(f, "lcore busy:");
@@ -205,6 +298,7 @@ fwd_stats_summary(struct fwd_stats_view *v, FILE *f)
 			(unsigned long long)t.rx, (double)t.rx / secs / 1e6,
 			(unsigned long long)t.tx, (double)t.tx / secs / 1e6,
 			(unsigned long long)t.drops, (unsigned long long)t.nic_missed, why);
+		print_flows(&st->port[p], &t, f);
 	}
 	for (s = 0; s < st->nb_lcores; s++)
 		summary_lcore(st->lc[s], f);
@@ -214,6 +308,7 @@ fwd_stats_summary(struct fwd_stats_view *v, FILE *f)
 static void
 json_port(const struct fwd_state *st, uint16_t p, double secs, FILE *f, const char *sep)
 {
+	const char *sep2;
 	struct fwd_totals t;
 	unsigned int d;
 
@@ -228,6 +323,16 @@ json_port(const struct fwd_state *st, uint16_t p, double secs, FILE *f, const ch
 	for (d = 0; d < FWD_NB_DROPS; d++)
 		fprintf(f, "%s\"%s\": %llu", d ? ", " : "", fwd_drop_names[d],
 			(unsigned long long)t.drop[d]);
+	fprintf(f, "}, \"copied\": %llu, \"copied_bytes\": %llu, \"flows\": {",
+		(unsigned long long)t.copied, (unsigned long long)t.copied_bytes);
+	/* the PMD's own flow xstats, those it has */
+	for (d = 0, sep2 = ""; d < FWD_NB_FLOWS; d++) {
+		if (st->port[p].flow_id[d] == UINT64_MAX)
+			continue;
+		fprintf(f, "%s\"%s\": %llu", sep2, fwd_flow_names[d],
+			(unsigned long long)t.flow[d]);
+		sep2 = ", ";
+	}
 	fprintf(f, "}}%s\n", sep);
 }
 
@@ -280,6 +385,15 @@ json_pools(const struct fwd_state *st, const unsigned int *in_use_end, FILE *f)
 		fprintf(f, "%s{\"name\": \"%s\", \"size\": %u, \"in_use_start\": %u, "
 			"\"in_use_end\": %u}", sep, st->pool[s]->name, st->pool[s]->size,
 			st->in_use_start[s], in_use_end[s]);
+		sep = ", ";
+	}
+	/* the slot pools net_pvb_netvsp ports lent: all back once the ports stopped */
+	for (s = 0; s < st->nb_ports; s++) {
+		if (st->port[s].slot_pool_size == 0)
+			continue;
+		fprintf(f, "%s{\"name\": \"%s\", \"size\": %u, \"in_use_start\": 0, "
+			"\"in_use_end\": %u}", sep, st->port[s].slot_pool_name,
+			st->port[s].slot_pool_size, st->port[s].slot_in_use_end);
 		sep = ", ";
 	}
 	fprintf(f, "]\n");

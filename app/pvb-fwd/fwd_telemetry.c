@@ -5,7 +5,8 @@
 /*
  * DPDK telemetry commands, answered from the telemetry thread with the same
  * counters the periodic table reads:
- *   /pvb/ports    per port index: name, rx, tx, drops and each drop reason
+ *   /pvb/ports    per port index: name, rx, tx, drops and each drop reason,
+ *                 frames and bytes pvb-fwd copied, the PMD's ref/copied xstats
  *   /pvb/lcores   per worker lcore id: busy %, hand-offs, sleeps: naps and
  *                 sleeps on rx interrupts, and the wake-ups by one
  *   /pvb/l2       MAC table counters, and a table of (up to FWD_TEL_L2_MAX)
@@ -73,6 +74,11 @@ fill_ports(const struct fwd_state *st, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(pd, "rx_intr", st->port[p].rx_intr);
 		for (r = 0; r < FWD_NB_DROPS; r++)
 			rte_tel_data_add_dict_u64(pd, fwd_drop_names[r], t.drop[r]);
+		rte_tel_data_add_dict_u64(pd, "copied", t.copied);
+		rte_tel_data_add_dict_u64(pd, "copied_bytes", t.copied_bytes);
+		for (r = 0; r < FWD_NB_FLOWS; r++)
+			if (st->port[p].flow_id[r] != UINT64_MAX)
+				rte_tel_data_add_dict_u64(pd, fwd_flow_names[r], t.flow[r]);
 		snprintf(key, sizeof(key), "%u", p);
 		if (rte_tel_data_add_dict_container(d, key, pd, 0) != 0)
 			rte_tel_data_free(pd);

@@ -276,6 +276,7 @@ supervise(struct fwd_state *st, struct fwd_stats_view *v)
 			fwd_stats_print(v, stdout);
 			next_stats += period;
 		}
+		fwd_bridge_poll(st);
 		if (st->l2 != NULL && now >= next_age) {
 			fwd_l2_age(st->l2, now);
 			next_age += hz;
@@ -351,6 +352,7 @@ run(struct fwd_state *st, const struct fwd_opts *o)
 	struct fwd_lcore_arg args[FWD_MAX_LCORES];
 	unsigned int in_use[RTE_MAX_NUMA_NODES] = { 0 };
 	struct fwd_stats_view *v;
+	unsigned int slots_bad;
 	uint16_t launched;
 	int rc, e;
 
@@ -365,8 +367,8 @@ run(struct fwd_state *st, const struct fwd_opts *o)
 		supervise(st, v);
 	drain(st, launched);
 	fwd_telemetry_withdraw();
-	fwd_ports_close(st);
-	if (pools_check(st, in_use) != 0 && rc == 0)
+	slots_bad = fwd_ports_close(st);
+	if ((pools_check(st, in_use) != 0 || slots_bad != 0) && rc == 0)
 		rc = -EBADMSG;
 	fwd_stats_summary(v, stdout);
 	if (o->json != NULL && (e = fwd_stats_json(v, o->json, in_use)) != 0) {
@@ -414,6 +416,7 @@ main(int argc, char **argv)
 	    fwd_lcores_setup(&st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "pvb-fwd: %s\n", err);
 		fwd_ports_close(&st);
+		fwd_bridge_free(&st);
 		fwd_lcores_free(&st);
 		pools_free(&st);
 		rte_eal_cleanup();
@@ -422,6 +425,7 @@ main(int argc, char **argv)
 	capture_init(n, argv);
 	rc = run(&st, &o);
 	fwd_ports_close(&st);	/* run() closed them, unless it stopped before */
+	fwd_bridge_free(&st);
 	fwd_lcores_free(&st);
 	pools_free(&st);
 	rte_pdump_uninit();
