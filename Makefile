@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Thin front end: the real work is in meson (build) and devtools/ (set-up, tests).
 #
-#   make demo    install what is missing, build, run the demo
+#   make demo    install what is missing, build, run the demo (the bridge)
 #   make test    install what is missing, build, run every test (CI runs this)
 #   make bench   the benchmarks, side by side with stock DPDK, as ratios
 
@@ -15,7 +15,7 @@ RINGBENCH  := $(BUILD)/app/pvb-ringbench/pvb-ringbench
 FWD        := $(BUILD)/app/pvb-fwd/pvb-fwd
 FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build demo test bench fuzz hugepages clean
+.PHONY: all deps build demo demo-null test bench fuzz hugepages clean
 
 all: build
 
@@ -29,9 +29,15 @@ build: deps
 hugepages:
 	@devtools/hugepages.sh
 
+# The bridge for 10 s: a netvsc guest (testpmd, net_pvb_netvsc) and a virtio
+# peer (testpmd, net_virtio_user) cross-connected by pvb-fwd, both directions,
+# with its per-port rates and ref/copied counters (doc/bridge.md).
+demo: build hugepages
+	@BUILD=$(BUILD) devtools/demo-bridge.sh
+
 # pvb-fwd's built-in demo: two net_null ports cross-connected by two worker
 # lcores, every packet crossing lcores on an scring hand-off, for 10 s.
-demo: build hugepages
+demo-null: build hugepages
 	$(FWD) $(FWD_LCORES) --no-pci $$(devtools/hugepages.sh --eal) --log-level=error
 
 test: build hugepages
@@ -43,6 +49,7 @@ bench: build hugepages
 	devtools/bench-fwd.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-fwd.json
 	devtools/bench-netvsc.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-netvsc.json
 	devtools/bench-vhost.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-vhost.json
+	devtools/bench-bridge.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-bridge.json
 
 # A longer fuzzing run of every target (ASan+UBSan build).
 fuzz: build
