@@ -207,6 +207,10 @@ wire(struct fwd_state *st, uint16_t n, uint16_t v, bool lend)
 	bool share = st->port[v].kind == FWD_KIND_VIRTIO && b->api.mem_add != NULL &&
 		     !b->user_share_off[n];
 
+	if (st->port[v].kind == FWD_KIND_VIRTIO && b->user_share_off[n] && lend)
+		printf("pvb-fwd: port %s: share=0: the back-end of %s cannot map its guest's "
+		       "memory; pvb-fwd copies the guest's frames, %s receives into ordinary "
+		       "mbufs\n", st->port[n].name, st->port[v].name, st->port[v].name);
 	/* lent receive buffers reach a back-end only through the shared region */
 	if (lend && b->api.slot_pool != NULL &&
 	    (st->port[v].kind == FWD_KIND_VHOST || share))
