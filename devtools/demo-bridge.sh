@@ -65,7 +65,7 @@ a=${cpus[0]} b=${cpus[1]}
 tmp=$(mktemp -d /tmp/pvbdemo.XXXXXX)	# short: unix socket paths
 pfx=pvbdemo$$
 pids=()		# process groups we started
-tail_pid=
+tail_pid= sleep_pid=
 runtime=${XDG_RUNTIME_DIR:-/tmp}
 [ "$(id -u)" = 0 ] && runtime=/var/run
 
@@ -81,6 +81,7 @@ cleanup() {
 	done
 	for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
 	[ -z "$tail_pid" ] || kill "$tail_pid" 2>/dev/null
+	[ -z "$sleep_pid" ] || kill "$sleep_pid" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$tmp" "$runtime/dpdk/$pfx"f "$runtime/dpdk/$pfx"g "$runtime/dpdk/$pfx"v
 }
@@ -161,7 +162,9 @@ virtio_pid=${pids[-1]}
 wait_line "$tmp/guest.log" "packet forwarding.*ports=" 20 "$guest_pid"
 wait_line "$tmp/virtio.log" "packet forwarding.*ports=" 20 "$virtio_pid"
 
-sleep "$seconds"
+sleep "$seconds" &	# in the background: a signal interrupts the wait at once
+sleep_pid=$!
+wait "$sleep_pid"
 
 # pvb-fwd first, while both peers still run: it drains, closes its ports
 # and checks that every mbuf and lent slot came back (its exit status)
