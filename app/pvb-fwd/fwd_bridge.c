@@ -210,7 +210,8 @@ wire(struct fwd_state *st, uint16_t n, uint16_t v, bool lend)
 	if (st->port[v].kind == FWD_KIND_VIRTIO && b->user_share_off[n] && lend)
 		printf("pvb-fwd: port %s: share=0: the back-end of %s cannot map its guest's "
 		       "memory; pvb-fwd copies the guest's frames, %s receives into ordinary "
-		       "mbufs\n", st->port[n].name, st->port[v].name, st->port[v].name);
+		       "mbufs\n", st->cfg->ports[n].name, st->cfg->ports[v].name,
+		       st->cfg->ports[v].name);
 	/* lent receive buffers reach a back-end only through the shared region */
 	if (lend && b->api.slot_pool != NULL &&
 	    (st->port[v].kind == FWD_KIND_VHOST || share))
