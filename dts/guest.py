@@ -82,7 +82,11 @@ def image():
 
 
 def accel():
-    """KVM when this user may use it (then TCG if KVM fails to start), else TCG."""
+    """KVM when this user may use it (then TCG if KVM fails to start), else TCG;
+    PVB_GUEST_ACCEL=tcg forces TCG where KVM starts but breaks (nested KVM on
+    some cloud VMs aborts at the first vCPU reset: "failed to set MSR 0x10a")."""
+    if os.environ.get("PVB_GUEST_ACCEL"):
+        return ["-accel", os.environ["PVB_GUEST_ACCEL"]]
     if os.access("/dev/kvm", os.R_OK | os.W_OK):
         return ["-accel", "kvm", "-accel", "tcg"]
     return ["-accel", "tcg"]
