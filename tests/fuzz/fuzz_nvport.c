@@ -105,6 +105,11 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* What netvsp_ethdev.c defines, which is not compiled in: the log type and the
+ * side netvsp_lend.c's API checks a port against (no port here is one). */
+int netvsp_logtype = RTE_LOGTYPE_PMD;
+const struct nvport_side netvsp_side = { .logtype = &netvsp_logtype };
+
 enum op {
 	OP_INBAND, OP_COMP, OP_XFER, OP_GPA, OP_BUF_DATA, OP_BUF_CTL, OP_BUF_RAW, OP_RX,
 	OP_TX, OP_CTRL, OP_PEER, OP_FREE, OP_POKE, OP_REATTACH, OP_RX2, OP_TX2,

@@ -57,7 +57,7 @@
 static unsigned int failures;
 static uint16_t host, guest;
 
-static void
+static void __rte_format_printf(1, 2)
 fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -70,7 +70,7 @@ fail(const char *fmt, ...)
 	failures++;
 }
 
-static __rte_noreturn void
+static __rte_noreturn void __rte_format_printf(1, 2)
 die(const char *fmt, ...)
 {
 	va_list ap;

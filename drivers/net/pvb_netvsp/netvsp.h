@@ -110,10 +110,23 @@ void netvsp_slots_free(struct netvsp_port *v);
 int netvsp_indicate_link(struct netvsp_port *v, bool up);
 
 /* netvsp_lend.c */
-/* Lend the slots of the channel whose buffers were just set up (lend_lock, out_lock held). */
-int netvsp_lend_open(struct netvsp_port *v);
-/* Stop lending (lend_lock held): the guest's holds are dropped, lent slots stay valid. */
-void netvsp_lend_close(struct netvsp_port *v);
+/*
+ * Lending runs in three steps, so that no lock is held while DPDK's heap
+ * grows or shrinks (its memory event callbacks wait for other PMDs' bursts,
+ * which may be waiting for lend_lock in the slot pool): the state is
+ * allocated with no lock held, published under lend_lock and out_lock, and
+ * after netvsp_lend_close() (same locks) the references it returns are
+ * dropped with netvsp_lend_put() once they are released.
+ */
+/* The lend state for the slots just set up (no lock held): NULL without memory. */
+struct netvsp_lend *netvsp_lend_alloc(struct netvsp_port *v);
+/* Publish @p l for the channel whose receive buffer was just mapped (lend_lock, out_lock). */
+void netvsp_lend_open(struct netvsp_port *v, struct netvsp_lend *l);
+/*
+ * Stop lending (lend_lock, out_lock held): the guest's holds are dropped, lent
+ * slots stay valid. Returns the references of *@p out to put after unlocking.
+ */
+uint32_t netvsp_lend_close(struct netvsp_port *v, struct netvsp_lend **out);
 /* Slots the mbuf frees gave back, into the allocator (out_lock held). */
 void netvsp_lend_reclaim(struct netvsp_port *v, struct netvsp_lend *l);
 /* Drop @p k references of @p l; the last frees it. */

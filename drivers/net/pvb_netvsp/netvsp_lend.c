@@ -68,8 +68,8 @@ lend_free_cb(void *addr, void *opaque)
 	netvsp_lend_put(l, 1);
 }
 
-int
-netvsp_lend_open(struct netvsp_port *v)
+struct netvsp_lend *
+netvsp_lend_alloc(struct netvsp_port *v)
 {
 	struct nvport *p = &v->base;
 	uint32_t n = v->slots.n, i;
@@ -79,39 +79,47 @@ netvsp_lend_open(struct netvsp_port *v)
 	l = rte_zmalloc_socket("netvsp_lend", sizeof(*l) + (size_t)n * sizeof(l->slot[0]),
 			       RTE_CACHE_LINE_SIZE, p->socket_id);
 	if (l == NULL)
-		return -ENOMEM;
+		return NULL;
 	snprintf(name, sizeof(name), "pvb_lend_%u_%" PRIu64, p->port_id, v->lend_gen + 1);
 	l->retq = rte_ring_create_elem(name, sizeof(uint32_t), rte_align32pow2(n + 1),
 				       p->socket_id, RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	if (l->retq == NULL) {
 		rte_free(l);
-		return -ENOMEM;
+		return NULL;
 	}
 	atomic_init(&l->refcnt, 1);
-	pvb_ref_get(&p->ch->refcnt, 1);
-	l->ch = p->ch;
-	l->rxbuf = p->rxbuf;
 	l->slot_size = v->vsp.slot_size;
 	l->n = n;
-	l->gen = ++v->lend_gen;
 	for (i = 0; i < n; i++) {
 		l->slot[i].lend = l;
 		l->slot[i].idx = i;
 		l->slot[i].shinfo.free_cb = lend_free_cb;
 		l->slot[i].shinfo.fcb_opaque = &l->slot[i];
 	}
-	v->lend = l;
-	return 0;
+	return l;
 }
 
 void
-netvsp_lend_close(struct netvsp_port *v)
+netvsp_lend_open(struct netvsp_port *v, struct netvsp_lend *l)
+{
+	struct nvport *p = &v->base;
+
+	pvb_ref_get(&p->ch->refcnt, 1);
+	l->ch = p->ch;
+	l->rxbuf = p->rxbuf;
+	l->gen = ++v->lend_gen;
+	v->lend = l;
+}
+
+uint32_t
+netvsp_lend_close(struct netvsp_port *v, struct netvsp_lend **out)
 {
 	struct netvsp_lend *l = v->lend;
 	uint32_t i, back = 0;
 
+	*out = l;
 	if (l == NULL)
-		return;
+		return 0;
 	v->lend = NULL;
 	/* the guest is gone or revoked its buffer: its holds are void */
 	for (i = 0; i < l->n; i++) {
@@ -121,7 +129,7 @@ netvsp_lend_close(struct netvsp_port *v)
 		if (rte_mbuf_ext_refcnt_update(&l->slot[i].shinfo, -1) == 0)
 			back++;
 	}
-	netvsp_lend_put(l, back + 1);
+	return back + 1;
 }
 
 void

@@ -62,9 +62,17 @@ netvsp_slots_release(struct netvsp_port *p)
 void
 netvsp_slots_free(struct netvsp_port *p)
 {
+	struct netvsp_lend *l;
+	uint32_t k;
+
 	rte_spinlock_lock(&p->lend_lock);
-	netvsp_lend_close(p);
+	if (p->base.ch != NULL)
+		rte_spinlock_lock(&p->base.ch->out_lock);
+	k = netvsp_lend_close(p, &l);
+	if (p->base.ch != NULL)
+		rte_spinlock_unlock(&p->base.ch->out_lock);
 	rte_spinlock_unlock(&p->lend_lock);
+	netvsp_lend_put(l, k);
 	netvsp_slots_release(p);
 }
 
@@ -274,19 +282,29 @@ netvsp_buffers(struct netvsp_port *v)
 	const struct pvb_chan_gpadl *g;
 
 	if (v->vsp.have_recv_buf && p->rxbuf == NULL) {
+		struct netvsp_lend *l = NULL;
+
 		g = pvb_chan_gpadl_find(&v->open, v->vsp.recv_gpadl);
-		/* the slot pool takes lend_lock, then out_lock: so do we */
-		rte_spinlock_lock(&v->lend_lock);
-		rte_spinlock_lock(&p->ch->out_lock);
-		p->rxbuf = p->ch->shm.base + g->offset;
-		p->rxbuf_len = g->size;
-		if (netvsp_slots_setup(v) != 0)
-			p->rxbuf = NULL;
-		else if (netvsp_lend_open(v) != 0)
-			LOG(WARNING, "%s: no memory to lend receive slots: frames are copied",
-			    p->path);
-		rte_spinlock_unlock(&p->ch->out_lock);
-		rte_spinlock_unlock(&v->lend_lock);
+		/*
+		 * The memory first, with no lock held (netvsp.h); the slots are
+		 * nobody else's while rxbuf is NULL (no lend state either).
+		 */
+		netvsp_slots_release(v);
+		if (netvsp_slots_setup(v) == 0) {
+			l = netvsp_lend_alloc(v);
+			if (l == NULL)
+				LOG(WARNING, "%s: no memory to lend receive slots: frames are copied",
+				    p->path);
+			/* the slot pool takes lend_lock, then out_lock: so do we */
+			rte_spinlock_lock(&v->lend_lock);
+			rte_spinlock_lock(&p->ch->out_lock);
+			p->rxbuf = p->ch->shm.base + g->offset;
+			p->rxbuf_len = g->size;
+			if (l != NULL)
+				netvsp_lend_open(v, l);
+			rte_spinlock_unlock(&p->ch->out_lock);
+			rte_spinlock_unlock(&v->lend_lock);
+		}
 	}
 	if (v->vsp.have_send_buf && p->sendbuf == NULL) {
 		g = pvb_chan_gpadl_find(&v->open, v->vsp.send_gpadl);
@@ -297,12 +315,16 @@ netvsp_buffers(struct netvsp_port *v)
 		p->sendbuf = NULL;
 	if (!v->vsp.have_recv_buf && p->rxbuf != NULL) {
 		/* revoked: not one more byte into the guest's receive buffer */
+		struct netvsp_lend *l;
+		uint32_t k;
+
 		rte_spinlock_lock(&v->lend_lock);
 		rte_spinlock_lock(&p->ch->out_lock);
 		p->rxbuf = NULL;
-		netvsp_lend_close(v);
+		k = netvsp_lend_close(v, &l);
 		rte_spinlock_unlock(&p->ch->out_lock);
 		rte_spinlock_unlock(&v->lend_lock);
+		netvsp_lend_put(l, k);
 	}
 }
 
