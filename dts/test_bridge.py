@@ -88,16 +88,7 @@ CASES = {
 }
 
 
-# pvb-fwd drops what a full net_pvb_virtio transmit vring refuses (tx_full,
-# the PMD's tx_q0_ring_full) instead of holding back; copied frames are chains
-# of several descriptors, so here the vring fills although the back-end has a
-# CPU of its own (issue 13: "no loss inside the bridge ... backpressure")
-LOSSY = {"A, copying"}
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.xfail(c in LOSSY, reason="pvb-fwd drops on tx_full",
-                                            strict=False)) for c in CASES])
+@pytest.mark.parametrize("case", list(CASES))
 def test_packet_by_packet(rig, tmp_path, case):
     topo, zero_copy, listens = CASES[case]
     r = rig(topo, zero_copy, listens)
@@ -167,12 +158,7 @@ FLOOD = ["--forward-mode=flowgen", "--txpkts=1000"]
 RX_RING = 256
 
 
-# A: the last guest frames sent to the back-end stay held (completions_pending
-# > 0) while no more come: net_pvb_virtio returns sent mbufs only at its next
-# tx burst (or rte_eth_tx_done_cleanup), which an idle pvb-fwd never calls
-@pytest.mark.parametrize("topo", [
-    pytest.param("A", marks=pytest.mark.xfail(reason="guest frames held by an idle vio tx queue",
-                                              strict=False)), "B"])
+@pytest.mark.parametrize("topo", ["A", "B"])
 def test_peers_killed(rig, topo):
     """Both peers flood; the netvsc guest, then the virtio peer, is killed
     with SIGKILL while frames cross, and a new one started: pvb-fwd's port

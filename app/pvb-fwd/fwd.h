@@ -51,6 +51,7 @@ struct fwd_port_counters {
 	pvb_counter_t tx;
 	pvb_counter_t copied;		/* frames pvb-fwd copied for this output port */
 	pvb_counter_t copied_bytes;
+	pvb_counter_t held;		/* frames the tx queue refused, kept to send again */
 	pvb_counter_t drop[FWD_NB_DROPS];
 } __rte_cache_aligned;
 
@@ -86,7 +87,9 @@ struct fwd_txq {
 	uint16_t queue;
 	uint16_t n;				/* local packets buffered */
 	uint16_t nb_handoff;			/* hand-off packets buffered */
-	struct rte_mbuf *pkts[FWD_MAX_BURST];
+	uint64_t held_since;			/* TSC of the last progress while holding; 0: none */
+	/* a burst held back plus the rx burst that came before the rx stopped */
+	struct rte_mbuf *pkts[2 * FWD_MAX_BURST];
 	struct rte_mbuf *handoff_pkts[FWD_MAX_BURST];
 	uint16_t origin[FWD_MAX_BURST];		/* in_links[] index of handoff_pkts[i] */
 };
@@ -241,6 +244,7 @@ struct fwd_totals {
 	uint64_t rx, tx, drop[FWD_NB_DROPS], drops;
 	uint64_t nic_missed;	/* dropped by the device before rx: imissed + rx_nombuf */
 	uint64_t copied, copied_bytes;	/* pvb-fwd's own copies for this output port */
+	uint64_t held;			/* frames held back by a full tx queue, sent later */
 	uint64_t flow[FWD_NB_FLOWS];	/* the PMD's flow xstats, where fwd_port.has_flows */
 };
 void fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t);

@@ -31,11 +31,14 @@ struct fwd_stage {
 };
 
 #define FWD_HANDOFF_ROUNDS	4	/* bursts taken from a link per loop iteration */
+#define FWD_HOLD_MS		100	/* a tx queue that takes nothing so long: drop (txq_send) */
+#define FWD_CLEANUP_POLLS	256	/* empty polls before tx_done_cleanup (idle_cleanup) */
 
 struct fwd_run {
 	struct fwd_state *st;
 	struct fwd_lcore *lc;
 	uint16_t burst;
+	uint64_t hold_tsc;	/* FWD_HOLD_MS in TSC cycles */
 	bool draining;		/* stopping: reap every last completion */
 	bool intr;		/* adaptive: sleeps on its queues' rx interrupts, else naps */
 	int intr_timeout_ms;	/* the longest of those sleeps (fwd_idle.c) */
@@ -62,16 +65,50 @@ drop(struct fwd_run *r, uint16_t port, enum fwd_drop why, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
-/* Transmit @p n local packets now; what the queue refuses is dropped. */
+/* A hold of @p q (re)starts now (held_since is never 0 while holding). */
 static inline void
-tx_now(struct fwd_run *r, const struct fwd_txq *q, struct rte_mbuf **pkts, uint16_t n)
+txq_hold_from(const struct fwd_run *r, struct fwd_txq *q)
 {
-	uint16_t sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, pkts, n);
+	q->held_since = RTE_MAX(r->now, (uint64_t)1);
+}
 
-	pvb_counter_add1w(&r->lc->cnt[q->port].tx, sent);
-	if (unlikely(sent < n)) {
-		pvb_counter_add1w(&r->lc->cnt[q->port].drop[FWD_DROP_TX_FULL], n - sent);
-		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+/*
+ * Transmit the local packets buffered in @p q. What the queue refuses (the
+ * peer has no buffers: a full vring, no free receive slot) stays at the
+ * front of the buffer for the next try, and the ports feeding @p q are not
+ * polled meanwhile (held()): the frames wait in the peer's ring, where its
+ * own backpressure works, instead of being dropped here. A queue that takes
+ * nothing for FWD_HOLD_MS (a peer gone, a link down that does not drop)
+ * has its frames dropped as tx_full, so one dead port cannot stop the others.
+ */
+static inline void
+txq_send(struct fwd_run *r, struct fwd_txq *q)
+{
+	struct fwd_port_counters *c = &r->lc->cnt[q->port];
+	uint16_t sent, left;
+
+	sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, q->pkts, q->n);
+	pvb_counter_add1w(&c->tx, sent);
+	if (likely(sent == q->n)) {
+		q->n = 0;
+		q->held_since = 0;
+		return;
+	}
+	left = q->n - sent;
+	if (sent != 0)
+		memmove(q->pkts, &q->pkts[sent], sizeof(q->pkts[0]) * left);
+	q->n = left;
+	if (q->held_since == 0) {
+		/* a hold begins: what is left is counted once, however often tried */
+		pvb_counter_add1w(&c->held, left);
+		txq_hold_from(r, q);
+	} else if (sent != 0) {
+		txq_hold_from(r, q);	/* progress: the peer is alive */
+	} else if (r->now > q->held_since && r->now - q->held_since > r->hold_tsc) {
+		pvb_counter_add1w(&c->drop[FWD_DROP_TX_FULL], left);
+		rte_pktmbuf_free_bulk(q->pkts, left);
+		q->n = 0;
+		q->held_since = 0;
 	}
 }
 
@@ -99,21 +136,19 @@ tx_remote(struct fwd_run *r, struct fwd_txq *q)
 static void
 txq_flush(struct fwd_run *r, struct fwd_txq *q)
 {
-	if (q->n != 0) {
-		tx_now(r, q, q->pkts, q->n);
-		q->n = 0;
-	}
+	if (q->n != 0)
+		txq_send(r, q);
 	if (q->nb_handoff != 0)
 		tx_remote(r, q);
 }
 
+/* Room for one rx burst more than a burst: backlogged() stops rx while holding. */
 static inline void
 txq_add(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m)
 {
-	if (q->n == r->burst) {
-		tx_now(r, q, q->pkts, q->n);
-		q->n = 0;
-	}
+	if (q->n >= r->burst)
+		txq_send(r, q);
+	RTE_ASSERT(q->n < RTE_DIM(q->pkts));
 	q->pkts[q->n++] = m;
 }
 
@@ -285,9 +320,20 @@ send_burst(struct fwd_run *r, uint16_t in, uint16_t out, struct rte_mbuf **pkts,
 	uint16_t i;
 
 	if (qi >= 0 && r->lc->txq[qi].n == 0 && !r->st->size_check[in][out]) {
+		struct fwd_txq *q = &r->lc->txq[qi];
+
 		n = reach_burst(r, out, pkts, n);
-		if (n != 0)
-			tx_now(r, &r->lc->txq[qi], pkts, n);
+		if (n == 0)
+			return;
+		/* sent from the rx array; only what the queue refuses is kept */
+		i = rte_eth_tx_burst(r->st->port[out].port_id, q->queue, pkts, n);
+		pvb_counter_add1w(&r->lc->cnt[out].tx, i);
+		if (unlikely(i < n)) {
+			memcpy(q->pkts, &pkts[i], sizeof(pkts[0]) * (n - i));
+			q->n = n - i;
+			pvb_counter_add1w(&r->lc->cnt[out].held, q->n);
+			txq_hold_from(r, q);
+		}
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -421,19 +467,43 @@ link_backlogged(const struct fwd_run *r, uint16_t li)
 	       r->burst;
 }
 
+/* Whether tx queue @p q holds frames its queue refused (txq_send()). */
+static inline bool
+txq_held(const struct fwd_txq *q)
+{
+	return q->held_since != 0;
+}
+
+/*
+ * Whether the rx queues of port @p in must wait: in xconnect, its peer's
+ * hand-off link is backlogged or its peer's tx queue here holds frames; in
+ * l2, where a frame may go anywhere, any tx queue of this lcore holds some.
+ * Frames merely buffered do not count: flush_all() sends them, and a queue
+ * not holding has at most a burst buffered, so an rx burst always fits.
+ */
 static inline bool
 backlogged(const struct fwd_run *r, uint16_t in)
 {
 	int peer = r->st->cfg->ports[in].peer;
-	int16_t li;
+	int16_t li, qi;
+	uint16_t i;
 
-	if (r->st->cfg->mode != FWD_MODE_XCONNECT || peer < 0)
+	if (r->st->cfg->mode != FWD_MODE_XCONNECT) {
+		for (i = 0; i < r->lc->nb_txq; i++)
+			if (txq_held(&r->lc->txq[i]))
+				return true;
 		return false;
+	}
+	if (peer < 0)
+		return false;
+	qi = r->lc->route[peer].txq;
+	if (qi >= 0)
+		return txq_held(&r->lc->txq[qi]);
 	li = r->lc->route[peer].link;
 	return li >= 0 && link_backlogged(r, (uint16_t)li);
 }
 
-/* Some link is held back: do not sleep, its completions are due. */
+/* Some link is held back or some tx queue holds frames: do not sleep, they are due. */
 static bool
 any_backlogged(const struct fwd_run *r)
 {
@@ -441,6 +511,9 @@ any_backlogged(const struct fwd_run *r)
 
 	for (li = 0; li < r->lc->nb_out; li++)
 		if (link_backlogged(r, li))
+			return true;
+	for (li = 0; li < r->lc->nb_txq; li++)
+		if (txq_held(&r->lc->txq[li]))
 			return true;
 	return false;
 }
@@ -670,6 +743,7 @@ fwd_run_alloc(struct fwd_state *st, struct fwd_lcore *lc)
 	r->st = st;
 	r->lc = lc;
 	r->burst = st->cfg->burst;
+	r->hold_tsc = st->tsc_hz * FWD_HOLD_MS / 1000;
 	return r;
 }
 
@@ -707,6 +781,25 @@ sleep_on_intr(struct fwd_run *r, struct fwd_clock *clk)
 	return work;
 }
 
+/*
+ * Quiet for a while: our tx queues give back what their peers have read. A
+ * PMD that frees sent frames only at its next tx burst (net_pvb_virtio)
+ * would otherwise keep the last ones, and what they hold (a netvsc guest's
+ * send sections, whose completions the guest waits for), while no more come.
+ */
+static void
+idle_cleanup(struct fwd_run *r)
+{
+	const struct fwd_txq *q;
+	uint16_t i;
+
+	for (i = 0; i < r->lc->nb_txq; i++) {
+		q = &r->lc->txq[i];
+		/* -ENOTSUP from PMDs without it: they free at once, or never hold long */
+		(void)rte_eth_tx_done_cleanup(r->st->port[q->port].port_id, q->queue, 0);
+	}
+}
+
 /* Adaptive mode, idle_polls empty polls in a row: sleep. Returns packets moved. */
 static uint32_t
 idle(struct fwd_run *r, struct fwd_clock *clk)
@@ -728,9 +821,11 @@ fwd_lcore_loop(void *arg)
 	const struct fwd_config *cfg = st->cfg;
 	struct fwd_run *r = a->lc->run;
 	struct fwd_clock clk = { 0 };
-	uint32_t work, empty = 0;
+	uint32_t work, empty = 0, cleanup_at = FWD_CLEANUP_POLLS;
 	bool stopping;
 
+	if (cfg->idle == FWD_IDLE_ADAPTIVE && cfg->idle_polls < cleanup_at)
+		cleanup_at = RTE_MAX(cfg->idle_polls, 1u);
 	/* the queues' event fds go into this thread's own epoll set */
 	r->intr = fwd_idle_intr_register(st, r->lc);
 	r->intr_timeout_ms = fwd_idle_intr_timeout_ms(cfg, r->lc);
@@ -746,8 +841,12 @@ fwd_lcore_loop(void *arg)
 		clock_tick(r, &clk, work != 0);
 		if (work != 0) {
 			empty = 0;
-		} else if (cfg->idle == FWD_IDLE_ADAPTIVE && ++empty >= cfg->idle_polls &&
-			   !stopping && !any_backlogged(r)) {
+			continue;
+		}
+		if (++empty == cleanup_at)
+			idle_cleanup(r);
+		if (cfg->idle == FWD_IDLE_ADAPTIVE && empty >= cfg->idle_polls && !stopping &&
+		    !any_backlogged(r)) {
 			/* not while draining, nor while completions we wait for are due */
 			if (idle(r, &clk) != 0)
 				empty = 0;

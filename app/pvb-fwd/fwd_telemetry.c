@@ -74,6 +74,7 @@ fill_ports(const struct fwd_state *st, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(pd, "rx_intr", st->port[p].rx_intr);
 		for (r = 0; r < FWD_NB_DROPS; r++)
 			rte_tel_data_add_dict_u64(pd, fwd_drop_names[r], t.drop[r]);
+		rte_tel_data_add_dict_u64(pd, "held", t.held);
 		rte_tel_data_add_dict_u64(pd, "copied", t.copied);
 		rte_tel_data_add_dict_u64(pd, "copied_bytes", t.copied_bytes);
 		for (r = 0; r < FWD_NB_FLOWS; r++)
