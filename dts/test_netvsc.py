@@ -224,6 +224,9 @@ def test_guest_echoes(nv, tmp_path):
     assert gx["rx_zero_copy_packets"] == sum(len(f) > GUEST_COPYBREAK for f in frames), gx
     assert hx["rx_zero_copy_packets"] == sum(len(f) > HOST_COPYBREAK for f in frames), hx
     assert gx["tx_gpa_zero_copy_packets"] > 0, gx
+    # the flow xstats: what went back in place is by reference, the rest copied
+    assert gx["tx_ref_packets"] == gx["tx_gpa_zero_copy_packets"], gx
+    assert gx["tx_ref_packets"] + gx["tx_copied_packets"] == len(frames), gx
     for xs in (gx, hx):
         assert xs["rx_bad_packets"] == xs["bad_completions"] == xs["ring_broken"] == 0, xs
 

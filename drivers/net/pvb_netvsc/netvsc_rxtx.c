@@ -416,6 +416,9 @@ netvsc_tx_inplace(struct netvsc_port *g, struct rte_mbuf *m)
 	g->nhold_free--;
 	g->hold[h] = m;
 	pvb_counter_add1w(&g->tx_gpa_zero_copy, 1);
+	/* by reference: the frame is where the host wrote it (the flow xstats) */
+	pvb_counter_add1w(&g->base.txq.ref_packets, 1);
+	pvb_counter_add1w(&g->base.txq.ref_bytes, m->pkt_len);
 	return 1;	/* the mbuf is held until the host completes */
 }
 
