@@ -25,6 +25,17 @@ stock PMD on the virtio side (net_virtio_user towards a back-end in A,
 net_vhost for a front-end in B). pvb-fwd's netvsp port gets copybreak and
 share from pvb-fwd itself (doc/bridge.md); front-ends have queue_size=1024.
 
+The stock composition is set up to lose as little as pvb-fwd does: its
+memif rings have 16384 slots (rsize=14; memif's default of 1024 buffers
+about 1/16 of what the netvsc guest's 16 MB send buffer and 1 MB ring hold),
+and its testpmd retries a short transmit ("set fwd io retry", 64 tries
+1 us apart) where plain io drops. Both matter because the peers share a
+CPU: while the receiving peer is off its CPU, a middle that cannot hold
+frames back drops them, and at each time slice the receiver takes only what
+the rings held. With memif's defaults and plain io, the stock composition
+measured here ~0.07-0.15 Mpps, an artefact of the placement, not of its
+datapath.
+
 Directions: netvsc peer txonly -> virtio peer rxonly ("guest->virtio"), and
 the reverse; frames of 64 and 1500 bytes (testpmd --txpkts, the whole
 frame). The rate is what the receiving peer counted (ipackets through the
@@ -98,10 +109,23 @@ def describe(topo, k):
     return f"net_pvb_netvsc | pvb-fwd net_pvb_netvsp+{port} zero_copy={zc} | {virtio_peer}"
 
 
+MEMIF_RSIZE = 14	# log2 of the stock composition's memif ring slots (above)
+
+
+def io_retry(tmp):
+    """testpmd commands, run before --auto-start: io forwarding that retries a
+    short transmit (64 times, 1 us apart) instead of dropping at once."""
+    path = os.path.join(tmp, "io-retry.cmds")
+    with open(path, "w") as f:
+        f.write("set fwd io retry\nset burst tx delay 1 retry 64\n")
+    return path
+
+
 def peer_vdevs(topo, k, gsock, vsock, pmds):
     """(netvsc-side peer args, virtio-side peer args)."""
     if k == "stock":
-        guest = ["--vdev", f"net_memif0,role=client,socket={gsock},socket-abstract=no"]
+        guest = ["--vdev", f"net_memif0,role=client,socket={gsock},socket-abstract=no,"
+                 f"rsize={MEMIF_RSIZE}"]
     else:
         guest = ["-d", pmds["pvb_netvsc"], "--vdev", f"net_pvb_netvsc0,path={gsock}"]
     if topo == "A":
@@ -165,6 +189,13 @@ class Fwd:
         self.log.close()
         shutil.rmtree(bn.runtime_dir(self.prefix), ignore_errors=True)
 
+    def busy_cycles(self):
+        """The worker lcores' busy cycles so far (/pvb/lcores), or None."""
+        lc = self.tm.get("/pvb/lcores")
+        if not isinstance(lc, dict) or not lc:
+            return None
+        return sum(v.get("busy_cycles", 0) for v in lc.values() if isinstance(v, dict))
+
     def flows(self):
         """{port name: {flow xstat: value}} from pvb-fwd's telemetry."""
         ports = self.tm.get("/pvb/ports")
@@ -220,8 +251,10 @@ def measure(topo, k, direction, size, ctx):
             # leaves the memif link down (testpmd 22.11, seen here)
             mid = Testpmd("middle", b, tag + "m",
                           ["--vdev", vport, "--vdev",
-                           f"net_memif0,role=server,socket={gsock},socket-abstract=no"],
-                          ctx["mem"], ["--forward-mode=io"], os.path.join(tmp, "middle.log"))
+                           f"net_memif0,role=server,socket={gsock},socket-abstract=no,"
+                           f"rsize={MEMIF_RSIZE}"],
+                          ctx["mem"], [f"--cmdline-file={io_retry(tmp)}"],
+                          os.path.join(tmp, "middle.log"))
         else:
             ini = os.path.join(tmp, "fwd.ini")
             with open(ini, "w") as f:
@@ -248,10 +281,12 @@ def measure(topo, k, direction, size, ctx):
         for p in procs:
             p.send(bn.CLEAR)
         f0 = mid.flows() if k != "stock" else {}
+        b0 = mid.busy_cycles() if k != "stock" else None
         t0, r0, s0 = time.monotonic(), rxp.tm.ipackets(), txp.tm.get("/ethdev/stats,0")
         time.sleep(ctx["window"])
         t1, r1, s1 = time.monotonic(), rxp.tm.ipackets(), txp.tm.get("/ethdev/stats,0")
         f1 = mid.flows() if k != "stock" else {}
+        b1 = mid.busy_cycles() if k != "stock" else None
         for p in procs:
             p.send(bn.SHOW)
         shown = True
@@ -263,6 +298,10 @@ def measure(topo, k, direction, size, ctx):
             res["tx_mpps"] = (s1["opackets"] - s0["opackets"]) / (t1 - t0) / 1e6
         if f0 and f1:
             res["flows"] = delta(f1, f0)
+        if b0 is not None and b1 is not None and r1 > r0:
+            # pvb-fwd's busy cycles per frame the receiving peer got (testpmd's
+            # figure for the stock middle comes from its log, finish())
+            res["mid_cycles_per_pkt"] = (b1 - b0) / (r1 - r0)
         return res
     finally:
         t_stop = time.monotonic()
@@ -321,7 +360,8 @@ def new_results(cols):
             res[t][d] = {}
             for sz in SIZES:
                 case = {k: {"contender": describe(t, k), "mpps": [], "tx_mpps": [],
-                            "rx_cyc": [], "tx_cyc": [], "mid_lost": [], "fwd_rc": [],
+                            "rx_cyc": [], "tx_cyc": [], "mid_cyc": [], "mid_lost": [],
+                            "fwd_rc": [],
                             "flows": [], "setup_s": [], "teardown_s": [], "errors": [],
                             "warnings": [], "runs": []} for k in cols}
                 case.update(modes=[], floors_ns=[], orders=[])
@@ -350,6 +390,7 @@ def record(case, k, one, r):
         c[key].append(one.get(key, 0.0))
     c["rx_cyc"].append(one.get("rx_cycles_per_pkt"))
     c["tx_cyc"].append(one.get("tx_cycles_per_pkt"))
+    c["mid_cyc"].append(one.get("mid_cycles_per_pkt"))
     c["mid_lost"].append(one.get("mid_lost"))
     c["fwd_rc"].append(one.get("fwd_rc"))
     c["flows"].append(one.get("flows"))
@@ -460,6 +501,21 @@ def report(res, cols, ratios, meta):
                               f"{bn.fmt(rt['spread'], 'x'):22s} {goal(rt):18s} quiet "
                               f"{bn.fmt(rt['quiet'], 'x')} ({rt['quiet_rounds']})"
                               + (f"; {modes}" if modes else ""))
+    print("\nthe middle's busy cycles per frame, median [min..max] (pvb-fwd: its worker's "
+          "busy cycles over the window / frames received; testpmd: --record-core-cycles); "
+          "the peers bound the rates, this is what the middle itself costs")
+    for t in TOPOLOGIES:
+        for d in DIRECTIONS:
+            for sz in SIZES:
+                case = res[t][d][str(sz)]
+                cells = []
+                for k in cols:
+                    cyc = [x for x in case[k]["mid_cyc"] if x]
+                    case[k]["mid_cyc_spread"] = bn.spread(cyc) if cyc else None
+                    sp = case[k]["mid_cyc_spread"]
+                    cells.append(f"{k} {sp['median']:.0f} [{sp['min']:.0f}..{sp['max']:.0f}]"
+                                 if sp else f"{k} n/a")
+                print(f"  {t} {d:13s} {sz:4d}B  " + "   ".join(cells))
     print("\nhow frames crossed pvb-fwd's ports (flow xstats over the windows: share of "
           "frames moved by reference, the rest copied by the PMD)")
     for t in TOPOLOGIES:
