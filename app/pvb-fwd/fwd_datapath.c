@@ -680,27 +680,30 @@ drained(const struct fwd_run *r)
 }
 
 /*
- * Busy time without a TSC read per iteration (tens of cycles on some CPUs,
- * a few percent of a 64-packet iteration). The clock is read when an
- * iteration's state (moved packets or not) differs from the window's, and
- * every FWD_CLOCK_ITERS iterations of the same state, so windows are of one
- * kind: under full load one read per 16 iterations, under light load the
- * reads are cheap anyway. At a change, a window of one iteration is that
- * iteration's; a longer one is the earlier state's (one iteration off). A
- * sleep is always idle.
+ * Busy time with few TSC reads. Under load, one read per FWD_CLOCK_ITERS
+ * busy iterations in a row (a read is tens of cycles on some CPUs, a few
+ * percent of a 64-packet iteration). An idle iteration reads the clock
+ * before the next one starts (it is idle: the read costs no packet
+ * anything), so a busy iteration after idle ones is charged exactly: when
+ * the traffic comes in single bursts among empty polls (a peer slower than
+ * pvb-fwd) every burst's cycles count as busy, not as the idle window's. A
+ * busy window that ends is charged as busy, the one idle iteration in it
+ * included. A sleep is always idle.
  */
 #define FWD_CLOCK_ITERS	16
 
 struct fwd_clock {
-	uint64_t t0;
+	uint64_t t0;		/* the window's start */
+	uint64_t t_iter;	/* the start of this iteration, when the last one was idle */
 	uint32_t n;		/* iterations in the window */
 	bool busy;		/* the window's state */
+	bool last_busy;		/* the last iteration's */
 };
 
 static inline void
-clock_charge(struct fwd_run *r, struct fwd_clock *c, bool busy)
+clock_charge_to(struct fwd_run *r, struct fwd_clock *c, uint64_t t1, bool busy)
 {
-	uint64_t t1 = rte_rdtsc(), dt = t1 - c->t0;
+	uint64_t dt = t1 - c->t0;
 
 	pvb_counter_add1w(&r->lc->total_cycles, dt);
 	if (busy)
@@ -711,15 +714,35 @@ clock_charge(struct fwd_run *r, struct fwd_clock *c, bool busy)
 }
 
 static inline void
+clock_charge(struct fwd_run *r, struct fwd_clock *c, bool busy)
+{
+	clock_charge_to(r, c, rte_rdtsc(), busy);
+}
+
+/* Before an iteration: after an idle one, note when this one starts. */
+static inline void
+clock_begin(struct fwd_clock *c)
+{
+	if (!c->last_busy)
+		c->t_iter = rte_rdtsc();
+}
+
+static inline void
 clock_tick(struct fwd_run *r, struct fwd_clock *c, bool busy)
 {
 	++c->n;
 	if (busy != c->busy) {
-		clock_charge(r, c, c->n == 1 ? busy : c->busy);
+		if (busy && c->n > 1) {
+			/* the idle iterations up to this one's start, then this one */
+			clock_charge_to(r, c, c->t_iter, false);
+			c->n = 1;
+		}
+		clock_charge(r, c, busy);
 		c->busy = busy;
 	} else if (c->n == FWD_CLOCK_ITERS) {
 		clock_charge(r, c, busy);
 	}
+	c->last_busy = busy;
 }
 
 /* Around a sleep: what came before is charged, the sleep itself is idle. */
@@ -834,6 +857,7 @@ fwd_lcore_loop(void *arg)
 	while (pvb_load_relaxed(&st->quit) == 0) {
 		stopping = pvb_load_relaxed(&st->stop_rx) != 0;
 		r->draining = stopping;
+		clock_begin(&clk);
 		work = poll_all(r, stopping);
 		/* relaxed: a hint; main confirms the drain over two passes */
 		if (stopping)
