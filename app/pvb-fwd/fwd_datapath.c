@@ -76,10 +76,11 @@ txq_hold_from(const struct fwd_run *r, struct fwd_txq *q)
  * Transmit the local packets buffered in @p q. What the queue refuses (the
  * peer has no buffers: a full vring, no free receive slot) stays at the
  * front of the buffer for the next try, and the ports feeding @p q are not
- * polled meanwhile (held()): the frames wait in the peer's ring, where its
- * own backpressure works, instead of being dropped here. A queue that takes
- * nothing for FWD_HOLD_MS (a peer gone, a link down that does not drop)
- * has its frames dropped as tx_full, so one dead port cannot stop the others.
+ * polled meanwhile (backlogged()): the frames wait in the sending peer's
+ * ring, where its own backpressure works, instead of being dropped here. A
+ * queue that takes nothing for FWD_HOLD_MS (a peer gone, a link down that
+ * does not drop) has its frames dropped as tx_full, so one dead port cannot
+ * stop the others.
  */
 static inline void
 txq_send(struct fwd_run *r, struct fwd_txq *q)
