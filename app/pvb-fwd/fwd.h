@@ -116,7 +116,7 @@ struct fwd_lcore {
 	pvb_counter_t l2_invalid;		/* l2: sources not learnable (group, zero) */
 	pvb_shared_u32 quiet;			/* W: this lcore, while draining */
 	pvb_shared_u32 on_intr;			/* W: this lcore: it sleeps on rx interrupts */
-	struct fwd_run *run;			/* its loop's scratch (fwd_datapath.c) */
+	struct fwd_run *run;			/* its loop's scratch (fwd_run.h) */
 };
 
 /* What a port is to the bridge (fwd_bridge.c), from its driver's name. */
@@ -218,7 +218,7 @@ void fwd_bridge_free(struct fwd_state *st);
 int fwd_lcores_setup(struct fwd_state *st, char *err, size_t errlen);
 void fwd_lcores_free(struct fwd_state *st);
 
-/* fwd_datapath.c */
+/* fwd_loop.c */
 struct fwd_run *fwd_run_alloc(struct fwd_state *st, struct fwd_lcore *lc);
 int fwd_lcore_loop(void *arg);	/* arg: struct fwd_lcore_arg * */
 

@@ -4,7 +4,7 @@
 
 /*
  * What an idle worker sleeps on in adaptive mode (the loop that decides when
- * is in fwd_datapath.c; doc/pvb-fwd.md, "Idle modes").
+ * is in fwd_loop.c; doc/pvb-fwd.md, "Idle modes").
  *
  * A worker whose every polled rx queue belongs to a port configured with rx
  * interrupts (fwd_port.c) registers those queues' event fds in its own

@@ -4,7 +4,7 @@
 
 /*
  * The worker lcores' set-up: tx ownership, routes and hand-off links. The
- * loop itself is in fwd_datapath.c.
+ * loop itself is in fwd_loop.c, one poll of it in fwd_datapath.c.
  */
 
 #include <errno.h>
