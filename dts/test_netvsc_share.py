@@ -242,4 +242,5 @@ def test_huge_region_refused(raw_host, pages):
     r = g.open(huge=False)
     assert r["status"] == 0 and r["reason"] == "", r
     wait_log(host, "shared unlocked)")
+    assert host.xstats(0)["guest_open_refused"] == 1
     assert host.quit().returncode == 0

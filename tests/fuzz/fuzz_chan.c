@@ -489,6 +489,9 @@ plant_msg(uint8_t *buf, uint16_t type, uint32_t *s)
 	case PVB_CHAN_OFFER:
 		m.u.offer = offer;
 		m.u.offer.chan_id = rnd(s) % 3;
+		/* share mode (the guest's region then stays unlocked) half the time */
+		if (rnd(s) % 2)
+			m.u.offer.flags |= PVB_CHAN_OFFER_F_SHARE;
 		break;
 	case PVB_CHAN_OPEN:
 		m.u.open = good_open(offer.chan_id);

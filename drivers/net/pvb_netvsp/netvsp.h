@@ -86,6 +86,7 @@ struct netvsp_port {
 
 	/* side counters (xstats) */
 	pvb_counter_t tx_filtered, tx_no_slot, ctl_reply_failed;
+	pvb_counter_t open_refused;	/* guests' OPENs refused (control thread) */
 };
 
 static inline struct netvsp_port *

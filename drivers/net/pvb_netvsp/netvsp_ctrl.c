@@ -132,12 +132,14 @@ netvsp_open(struct netvsp_port *v)
 
 	ch = nvchan_new(NETVSP_NREC, p->socket_id);
 	if (ch == NULL) {
+		pvb_counter_add1w(&v->open_refused, 1);
 		pvb_chan_host_refuse(&v->hc, -ENOMEM, "host out of memory");
 		return;
 	}
 	why = netvsp_map(v, ch, &rc);
 	if (why != NULL) {
 		nvchan_put(ch);
+		pvb_counter_add1w(&v->open_refused, 1);
 		LOG(ERR, "%s: refused the guest's channel: %s", p->path, why);
 		pvb_chan_host_refuse(&v->hc, rc, why);
 		return;
@@ -292,6 +294,7 @@ netvsp_ctrl_thread(void *arg)
 			netvsp_open(v);
 			break;
 		case PVB_CHAN_EV_REFUSED:
+			pvb_counter_add1w(&v->open_refused, 1);
 			LOG(ERR, "%s: refused the guest's channel: %s", p->path, v->hc.why);
 			break;
 		case PVB_CHAN_EV_CLOSED:

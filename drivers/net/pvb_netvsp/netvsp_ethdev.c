@@ -90,6 +90,7 @@ static const struct nvport_xstat netvsp_xstats[] = {
 	NETVSP_XSTAT("control_replies_failed", ctl_reply_failed),
 	NETVSP_XSTAT("guest_connects", base.connects),
 	NETVSP_XSTAT("guest_disconnects", base.disconnects),
+	NETVSP_XSTAT("guest_open_refused", open_refused),
 };
 
 const struct nvport_side netvsp_side = {
