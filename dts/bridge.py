@@ -68,13 +68,23 @@ class Bridge:
         self.vsp_sock, self.vio_sock, self.listens = vsp_sock, vio_sock, listens
         self.proc = self.tel = None
         self.json = os.path.join(workdir, "fwd.json")
+        self.workers = 1
+
+    def two_workers(self):
+        """Each port polled by its own worker, both on the CPU of the first:
+        every frame crosses lcores on a hand-off link."""
+        cpu = self.lcores[-1].split(",")[0].split("@")[1]
+        self.lcores = ["--lcores", f"0@{cpu},1@{cpu},2@{cpu}"]
+        self.workers = 2
 
     def ini(self):
         return ("[general]\nmode = xconnect\nidle = adaptive\nstats_period = 0\n"
                 f"zero_copy = {'yes' if self.zero_copy else 'no'}\n"
                 f"[port.vsp]\ndev = net_pvb_netvsp0,path={self.vsp_sock},mtu={MTU}\n"
                 f"[port.{self.topo.port}]\n"
-                f"dev = {self.topo.devargs(self.vio_sock, self.listens)}\n")
+                f"dev = {self.topo.devargs(self.vio_sock, self.listens)}\n" +
+                ("" if self.workers == 1 else
+                 f"[lcore.1]\nrx = vsp:0\n[lcore.2]\nrx = {self.topo.port}:0\n"))
 
     def start(self):
         ini = os.path.join(self.dir, "fwd.ini")

@@ -85,13 +85,18 @@ CASES = {
     "A, copying": ("A", False, False),
     "B, zero copy": ("B", True, True),
     "B, copying": ("B", False, True),
+    # each port on its own worker: frames cross lcores, and a full vring
+    # holds them back across the hand-off link too
+    "A, copying, two workers": ("A", False, False, 2),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_packet_by_packet(rig, tmp_path, case):
-    topo, zero_copy, listens = CASES[case]
+    topo, zero_copy, listens, *workers = CASES[case]
     r = rig(topo, zero_copy, listens)
+    if workers == [2]:
+        r.bridge.two_workers()
     to_peer, to_guest = frames(1), frames(2)
     g_in, g_out = tmp_path / "g_in.pcap", tmp_path / "g_out.pcap"
     p_in, p_out = tmp_path / "p_in.pcap", tmp_path / "p_out.pcap"
@@ -142,6 +147,10 @@ def test_packet_by_packet(rig, tmp_path, case):
     assert ports["vsp"]["rx"] == ports[vio]["tx"] == len(to_peer), ports
     assert ports[vio]["rx"] == ports["vsp"]["tx"] == len(to_guest), ports
     assert ports["vsp"]["drops"] == ports[vio]["drops"] == 0, ports
+    if workers == [2]:
+        # every frame crossed lcores, none lost on the way
+        assert sum(lc["handoff_tx"] for lc in doc["lcores"]) == \
+            len(to_peer) + len(to_guest), doc["lcores"]
 
     # the copies, from the ports' own counters on this traffic
     assert flows == expected_flows(r.topo, zero_copy, to_peer, to_guest), flows

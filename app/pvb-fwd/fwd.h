@@ -88,6 +88,7 @@ struct fwd_txq {
 	uint16_t n;				/* local packets buffered */
 	uint16_t nb_handoff;			/* hand-off packets buffered */
 	uint64_t held_since;			/* TSC of the last progress while holding; 0: none */
+	uint64_t remote_since;			/* the same for held hand-off packets */
 	/* a burst held back plus the rx burst that came before the rx stopped */
 	struct rte_mbuf *pkts[2 * FWD_MAX_BURST];
 	struct rte_mbuf *handoff_pkts[FWD_MAX_BURST];

@@ -41,11 +41,25 @@ drop(struct fwd_run *r, uint16_t port, enum fwd_drop why, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
-/* A hold of @p q (re)starts now (held_since is never 0 while holding). */
-static inline void
-txq_hold_from(const struct fwd_run *r, struct fwd_txq *q)
+/*
+ * A tx burst left @p left of its frames after taking @p sent: the hold
+ * timer @p since (0: not holding) starts, or restarts on progress. True when
+ * nothing went for FWD_HOLD_MS: the caller drops what is left. The frames
+ * left when a hold begins are counted once in @p held.
+ */
+static inline bool
+hold_expired(const struct fwd_run *r, uint64_t *since, pvb_counter_t *held, uint16_t sent,
+	     uint16_t left)
 {
-	q->held_since = RTE_MAX(r->now, (uint64_t)1);
+	if (*since == 0) {
+		pvb_counter_add1w(held, left);
+		*since = RTE_MAX(r->now, (uint64_t)1);
+	} else if (sent != 0) {
+		*since = RTE_MAX(r->now, (uint64_t)1);	/* progress: the peer is alive */
+	} else if (r->now > *since && r->now - *since > r->hold_tsc) {
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -75,13 +89,7 @@ txq_send(struct fwd_run *r, struct fwd_txq *q)
 	if (sent != 0)
 		memmove(q->pkts, &q->pkts[sent], sizeof(q->pkts[0]) * left);
 	q->n = left;
-	if (q->held_since == 0) {
-		/* a hold begins: what is left is counted once, however often tried */
-		pvb_counter_add1w(&c->held, left);
-		txq_hold_from(r, q);
-	} else if (sent != 0) {
-		txq_hold_from(r, q);	/* progress: the peer is alive */
-	} else if (r->now > q->held_since && r->now - q->held_since > r->hold_tsc) {
+	if (hold_expired(r, &q->held_since, &c->held, sent, left)) {
 		pvb_counter_add1w(&c->drop[FWD_DROP_TX_FULL], left);
 		rte_pktmbuf_free_bulk(q->pkts, left);
 		q->n = 0;
@@ -89,17 +97,30 @@ txq_send(struct fwd_run *r, struct fwd_txq *q)
 	}
 }
 
-/* Transmit hand-off packets; all go back to their origin, sent or not. */
+/*
+ * Transmit hand-off packets: what the queue takes goes back to its origin
+ * (the reference taken for the way back comes home); what it refuses is held
+ * as txq_send() holds local frames, and poll_handoff() takes no more
+ * hand-offs meanwhile, so the origin's link fills and it stops polling the
+ * port (backlogged()). After FWD_HOLD_MS without progress they are dropped
+ * as tx_full and go back too.
+ */
 static void
 tx_remote(struct fwd_run *r, struct fwd_txq *q)
 {
-	uint16_t sent, i, o;
+	struct fwd_port_counters *c = &r->lc->cnt[q->port];
+	uint16_t sent, i, o, left;
+	bool drop_all;
 
 	sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, q->handoff_pkts,
 				q->nb_handoff);
-	pvb_counter_add1w(&r->lc->cnt[q->port].tx, sent);
+	pvb_counter_add1w(&c->tx, sent);
+	left = q->nb_handoff - sent;
+	drop_all = left != 0 && hold_expired(r, &q->remote_since, &c->held, sent, left);
 	for (i = 0; i < q->nb_handoff; i++) {
 		if (i >= sent) {
+			if (!drop_all)
+				break;
 			drop_count(r, q->port, FWD_DROP_TX_FULL);
 			/* the PMD did not take it: drop the reference we took for it */
 			rte_pktmbuf_refcnt_update(q->handoff_pkts[i], -1);
@@ -107,7 +128,14 @@ tx_remote(struct fwd_run *r, struct fwd_txq *q)
 		o = q->origin[i];
 		r->to_return[o][r->nb_to_return[o]++] = q->handoff_pkts[i];
 	}
-	q->nb_handoff = 0;
+	if (left == 0 || drop_all) {
+		q->nb_handoff = 0;
+		q->remote_since = 0;
+		return;
+	}
+	memmove(q->handoff_pkts, &q->handoff_pkts[sent], sizeof(q->handoff_pkts[0]) * left);
+	memmove(q->origin, &q->origin[sent], sizeof(q->origin[0]) * left);
+	q->nb_handoff = left;
 }
 
 static void
@@ -134,6 +162,13 @@ txq_add_remote(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m, uint16_
 {
 	if (q->nb_handoff == r->burst)
 		tx_remote(r, q);
+	if (unlikely(q->nb_handoff == r->burst)) {
+		/* cannot happen (no hand-off is taken while one is held): drop, return it */
+		drop_count(r, q->port, FWD_DROP_TX_FULL);
+		rte_pktmbuf_refcnt_update(m, -1);
+		r->to_return[origin][r->nb_to_return[origin]++] = m;
+		return;
+	}
 	q->handoff_pkts[q->nb_handoff] = m;
 	q->origin[q->nb_handoff++] = origin;
 }
@@ -308,8 +343,7 @@ send_burst(struct fwd_run *r, uint16_t in, uint16_t out, struct rte_mbuf **pkts,
 		if (unlikely(i < n)) {
 			memcpy(q->pkts, &pkts[i], sizeof(pkts[0]) * (n - i));
 			q->n = n - i;
-			pvb_counter_add1w(&r->lc->cnt[out].held, q->n);
-			txq_hold_from(r, q);
+			(void)hold_expired(r, &q->held_since, &r->lc->cnt[out].held, i, q->n);
 		}
 		return;
 	}
@@ -454,7 +488,8 @@ txq_held(const struct fwd_txq *q)
 /*
  * Whether the rx queues of port @p in must wait: in xconnect, its peer's
  * hand-off link is backlogged or its peer's tx queue here holds frames; in
- * l2, where a frame may go anywhere, any tx queue of this lcore holds some.
+ * l2, where a frame may go anywhere, any tx queue of this lcore holds some
+ * or any of its hand-off links is backlogged.
  * Frames merely buffered do not count: flush_all() sends them, and a queue
  * not holding has at most a burst buffered, so an rx burst always fits.
  */
@@ -468,6 +503,9 @@ backlogged(const struct fwd_run *r, uint16_t in)
 	if (r->st->cfg->mode != FWD_MODE_XCONNECT) {
 		for (i = 0; i < r->lc->nb_txq; i++)
 			if (txq_held(&r->lc->txq[i]))
+				return true;
+		for (i = 0; i < r->lc->nb_out; i++)
+			if (link_backlogged(r, i))
 				return true;
 		return false;
 	}
@@ -572,6 +610,28 @@ take_handoff(struct fwd_run *r, uint16_t li)
 }
 
 /*
+ * Some tx queue still holds hand-off packets after trying them once more.
+ * What went is returned at once: to_return holds a burst per link.
+ */
+static bool
+remote_held(struct fwd_run *r)
+{
+	bool held = false, tried = false;
+	uint16_t q;
+
+	for (q = 0; q < r->lc->nb_txq; q++) {
+		if (r->lc->txq[q].remote_since == 0)
+			continue;
+		tried = true;
+		tx_remote(r, &r->lc->txq[q]);
+		held |= r->lc->txq[q].remote_since != 0;
+	}
+	if (tried)
+		complete_flush(r);
+	return held;
+}
+
+/*
  * Take submissions from other lcores and transmit them, several bursts per
  * link before polling rx again: work other lcores already did comes first,
  * so a busy receiver cannot outrun its transmitter and fill the link.
@@ -583,8 +643,11 @@ poll_handoff(struct fwd_run *r)
 	uint16_t li, q;
 	int n, round;
 
+	/* held hand-offs first; while some are, take no more (tx_remote()) */
+	if (remote_held(r))
+		return 0;
 	for (li = 0; li < r->lc->nb_in; li++) {
-		for (round = 0; round < FWD_HANDOFF_ROUNDS; round++) {
+		for (round = 0; round < FWD_HANDOFF_ROUNDS && !remote_held(r); round++) {
 			n = take_handoff(r, li);
 			if (n <= 0)
 				break;
