@@ -50,8 +50,9 @@
  * the region (also between two polls, under the frames the application
  * holds), pokes ring indices, and plays a peer that reads what the PMD wrote
  * and completes it (once, twice, or not). The application polls rx (holding
- * the frames or freeing them), sends (fresh frames, or frames it holds,
- * which may live in the region), and frees what it holds.
+ * the frames or freeing them), sends (fresh frames, frames it holds, which
+ * may live in the region, or, on the host, frames in the guest's receive
+ * slots that the slot pool lent, sent in place), and frees what it holds.
  *
  * Checked (abort, which libFuzzer reports):
  *  - every frame delivered: at most the burst, segments and lengths agree,
@@ -63,7 +64,8 @@
  *    the region;
  *  - at the end, with every frame freed: the records are all free or waiting
  *    to be completed, the channel holds no reference but the port's (and the
- *    record in progress), and every mbuf is back in the pool. ASan's leak
+ *    record in progress, the lend state gone with it), and every mbuf is
+ *    back in its pool, the slot pool's too. ASan's leak
  *    check sees the rest (detect_leaks=1).
  */
 
@@ -81,6 +83,7 @@
 #include "netvsc.h"
 #undef LOG	/* each side's header defines its own; this file logs nothing */
 #include "netvsp.h"
+#include "rte_pmd_pvb_netvsp.h"
 #undef LOG
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
@@ -96,6 +99,7 @@
 #define MTU		1500u
 #define SECTION		2048u			/* the host's send section (a devarg) */
 #define POOL_N		511u
+#define SLOT_POOL_N	63u			/* lent slots: fewer than the receive buffer's */
 #define DATA_ROOM	1024u			/* frames above it are chains when copied */
 #define HELD_MAX	POOL_N
 #define BURST_MAX	64u
@@ -136,6 +140,7 @@ struct fuzz {
 };
 
 static struct rte_mempool *pool;
+static struct rte_mempool *slot_pool;	/* the host's slot pool (netvsp_lend.c) */
 static uint8_t *region;
 /* the guest's MAC, as the host is told it: the address its directed filter passes */
 static const uint8_t guest_mac[RTE_ETHER_ADDR_LEN] = { 0x02, 0x70, 0x01, 0x02, 0x03, 0x04 };
@@ -260,8 +265,15 @@ host_buffers(struct fuzz *f)
 		g = pvb_chan_gpadl_find(&v->open, v->vsp.recv_gpadl);
 		p->rxbuf = region + g->offset;
 		p->rxbuf_len = g->size;
-		if (netvsp_slots_setup(v) != 0)
+		if (netvsp_slots_setup(v) != 0) {
 			p->rxbuf = NULL;
+		} else {
+			/* the receive slots lent, as to a port receiving into them */
+			struct netvsp_lend *l = netvsp_lend_alloc(v);
+
+			if (l != NULL)
+				netvsp_lend_open(v, l);
+		}
 	}
 	if (v->vsp.have_send_buf && p->sendbuf == NULL) {
 		g = pvb_chan_gpadl_find(&v->open, v->vsp.send_gpadl);
@@ -405,10 +417,13 @@ port_build(struct fuzz *f)
 	f->p->rxq.port = f->p;
 	f->p->rxq.mp = pool;
 	f->p->txq.port = f->p;
-	if (f->guest)
+	if (f->guest) {
 		guest_init(f, cfg & 8);
-	else
+	} else {
 		host_init(f);
+		/* the slot pool lends from this run's port (its driver's pool_config) */
+		slot_pool->pool_config = f->p;
+	}
 	setup(f, cfg >> 5, b);
 	return true;
 }
@@ -499,6 +514,17 @@ tx_frame(struct fuzz *f)
 		if ((rte_pktmbuf_mtod(f->held[f->nheld - 1], uintptr_t) & 1) != 0)
 			abort();
 		return f->held[--f->nheld];
+	}
+	/* host: a frame in a slot the slot pool lent (sent in place), when it lends one */
+	if (!f->guest && (kind & 0x40) && (m = rte_pktmbuf_alloc(slot_pool)) != NULL) {
+		len = RTE_MAX(len % (rte_pktmbuf_tailroom(m) + 1), (uint32_t)RTE_ETHER_HDR_LEN);
+		d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+		CHECK(d != NULL);
+		/* the bytes are the guest's receive buffer: inside the region */
+		CHECK(d >= region && d + len <= region + REGION);
+		memset(d, kind, len);
+		memcpy(d, (kind & 1) ? bcast : guest_mac, 6);
+		return m;
 	}
 	m = rte_pktmbuf_alloc(pool);
 	if (m == NULL)
@@ -1050,6 +1076,8 @@ port_teardown(struct fuzz *f)
 	nvchan_put(ch);
 	free(p);
 	CHECK(rte_mempool_avail_count(pool) == POOL_N);
+	/* every lent mbuf came back, and the lend state went with the channel */
+	CHECK(rte_mempool_avail_count(slot_pool) == SLOT_POOL_N);
 }
 
 int
@@ -1065,6 +1093,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run_script(&f);
 	port_teardown(&f);
 	return 0;
+}
+
+/* The host's slot pool, as rte_pmd_pvb_netvsp_slot_pool() makes it (no port here). */
+static struct rte_mempool *
+slot_pool_create(void)
+{
+	struct rte_pktmbuf_pool_private priv = {
+		.mbuf_data_room_size = (uint16_t)pvb_vsp_slot_size(MTU),
+	};
+	struct rte_mempool *mp;
+
+	mp = rte_mempool_create_empty("fuzz_slots", SLOT_POOL_N, sizeof(struct rte_mbuf), 0,
+				      sizeof(priv), SOCKET_ID_ANY, 0);
+	if (mp == NULL || rte_mempool_set_ops_byname(mp, RTE_PMD_PVB_NETVSP_SLOT_OPS, NULL) != 0)
+		abort();
+	rte_pktmbuf_pool_init(mp, &priv);
+	if (rte_mempool_populate_default(mp) < 0)
+		abort();
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
 }
 
 int
@@ -1084,5 +1132,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	region = aligned_alloc(PVB_VMBUS_PAGE, REGION);
 	if (pool == NULL || region == NULL)
 		abort();
+	slot_pool = slot_pool_create();
 	return 0;
 }
