@@ -15,9 +15,9 @@ import shutil
 import signal
 
 import pytest
-from conftest import pmd_path, runtime_dir, wait_until
+from conftest import pmd_path, runtime_dir, wait_until, write_pcap
 from test_netvsc import VSP_LOG, Channel, telemetry_of
-from test_vhost import BIG_MBUFS, Peers, front_end
+from test_vhost import BIG_MBUFS, Peers, front_end, port_summary, wait_links
 
 # the flow xstats every pvbridge PMD has (doc/bridge.md, "Counters")
 FLOWS = tuple(f"{d}_{k}_{u}" for d in ("rx", "tx") for k in ("ref", "copied")
@@ -239,6 +239,32 @@ class Rig:
         devargs = (",mrg_rxbuf=1,in_order=1,queue_size=1024" +
                    ("" if self.bridge.listens else ",server=1"))
         return self.peers.frontend(vdevs, [*BIG_MBUFS, *app], devargs)
+
+    def pcap_peers(self, tmp_path, from_guest, from_peer, ports=None):
+        """pvb-fwd, then the guest and the virtio peer, each with a net_pcap
+        port that sends @from_guest (@from_peer) once forwarding starts and
+        writes what it receives; every link up (pvb-fwd's @ports, default
+        both), the peers set to wait on a full ring or buffer (up to 1 s)
+        rather than drop, not started. Returns (bridge, guest, peer, state,
+        (the guest's pcap out, the peer's)); state() says where each is."""
+        g_in, g_out = tmp_path / "g_in.pcap", tmp_path / "g_out.pcap"
+        p_in, p_out = tmp_path / "p_in.pcap", tmp_path / "p_out.pcap"
+        write_pcap(g_in, from_guest)
+        write_pcap(p_in, from_peer)
+        br = self.bridge.start()
+        guest = self.guest([f"net_pcap0,rx_pcap={g_in},tx_pcap={g_out}"])
+        peer = self.peer([f"net_pcap0,rx_pcap={p_in},tx_pcap={p_out}"])
+
+        def state():
+            return (f"guest:\n{port_summary(guest)}\npeer:\n{port_summary(peer)}\n"
+                    f"{br.state()}")
+        # net_pcap reads its file as soon as forwarding starts: only with every link up
+        wait_links(guest, peer)
+        br.wait_links(ports=ports, why=state)
+        for tp in (guest, peer):
+            tp.cmd("set fwd io retry")
+            tp.cmd("set burst tx delay 100 retry 10000")
+        return br, guest, peer, state, (g_out, p_out)
 
     def cleanup(self):
         for prefix in self.peers.prefixes:

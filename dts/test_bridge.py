@@ -26,9 +26,9 @@ import random
 
 import pytest
 from bridge import FLOWS, Rig, copies, expected_flows, fwd_copied, fwd_ports
-from conftest import read_pcap, same_frames, wait_until, write_pcap
+from conftest import read_pcap, same_frames, wait_until
 from scapy.all import Dot1Q, Ether, IP, UDP
-from test_vhost import make_frames, port_summary, wait_links
+from test_vhost import make_frames
 
 # frames each way from test_vhost.frames() (SIZES, then random lengths), and
 # VLAN-tagged ones: fewer than a vring holds (net_pvb_virtio's 256-entry
@@ -98,24 +98,7 @@ def test_packet_by_packet(rig, tmp_path, case):
     if workers == [2]:
         r.bridge.two_workers()
     to_peer, to_guest = frames(1), frames(2)
-    g_in, g_out = tmp_path / "g_in.pcap", tmp_path / "g_out.pcap"
-    p_in, p_out = tmp_path / "p_in.pcap", tmp_path / "p_out.pcap"
-    write_pcap(g_in, to_peer)
-    write_pcap(p_in, to_guest)
-    br = r.bridge.start()
-    guest = r.guest([f"net_pcap0,rx_pcap={g_in},tx_pcap={g_out}"])
-    peer = r.peer([f"net_pcap0,rx_pcap={p_in},tx_pcap={p_out}"])
-
-    def state():
-        return (f"guest:\n{port_summary(guest)}\npeer:\n{port_summary(peer)}\n"
-                f"{br.state()}")
-    # net_pcap reads its file as soon as forwarding starts: only with every link up
-    wait_links(guest, peer)
-    br.wait_links(why=state)
-    for tp in (guest, peer):
-        # a full ring or buffer makes the sender wait (up to 1 s), not drop
-        tp.cmd("set fwd io retry")
-        tp.cmd("set burst tx delay 100 retry 10000")
+    br, guest, peer, state, (g_out, p_out) = r.pcap_peers(tmp_path, to_peer, to_guest)
     for tp in (guest, peer):
         tp.cmd("start")
     wait_until(lambda: guest.stats(1)["tx"] >= len(to_guest) and

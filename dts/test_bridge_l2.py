@@ -36,7 +36,6 @@ import pytest
 from bridge import Bridge, Rig, fwd_ports
 from conftest import read_pcap, same_frames, wait_until, write_pcap
 from scapy.all import Dot1Q, Ether, IP, UDP
-from test_vhost import port_summary, wait_links
 
 BCAST = "ff:ff:ff:ff:ff:ff"
 GUEST_MAC, PEER_MAC = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
@@ -140,25 +139,9 @@ def flood(r, tmp_path, share_line):
     before it stopped, the flow xstats of vsp and vio (flows) and vio's
     xstats (vio_xs); each peer's port 0 stats (stats)."""
     from_guest, from_peer = broadcasts(GUEST_MAC, 1), broadcasts(PEER_MAC, 2)
-    g_in, g_out = tmp_path / "g_in.pcap", tmp_path / "g_out.pcap"
-    p_in, p_out = tmp_path / "p_in.pcap", tmp_path / "p_out.pcap"
-    write_pcap(g_in, from_guest)
-    write_pcap(p_in, from_peer)
-    br = r.bridge.start()
-    guest = r.guest([f"net_pcap0,rx_pcap={g_in},tx_pcap={g_out}"])
-    peer = r.peer([f"net_pcap0,rx_pcap={p_in},tx_pcap={p_out}"])
-
-    def state():
-        return (f"guest:\n{port_summary(guest)}\npeer:\n{port_summary(peer)}\n"
-                f"{br.state()}")
-    # net_pcap reads its file as soon as forwarding starts: only with every link up
-    wait_links(guest, peer)
-    br.wait_links(ports=("vsp", "vio", "p3"), why=state)
+    br, guest, peer, state, (g_out, p_out) = r.pcap_peers(
+        tmp_path, from_guest, from_peer, ports=("vsp", "vio", "p3"))
     br.wait_line(*share_line, why=state)
-    for tp in (guest, peer):
-        # a full ring or buffer makes the sender wait (up to 1 s), not drop
-        tp.cmd("set fwd io retry")
-        tp.cmd("set burst tx delay 100 retry 10000")
     for tp in (guest, peer):
         tp.cmd("start")
     # every frame in: each peer sent its own and took in the other's
