@@ -393,39 +393,6 @@ txq_held(const struct fwd_txq *q)
 	return q->held_since != 0;
 }
 
-/*
- * Whether the rx queues of port @p in must wait: in xconnect, its peer's
- * hand-off link is backlogged or its peer's tx queue here holds frames; in
- * l2, where a frame may go anywhere, any tx queue of this lcore holds some
- * or any of its hand-off links is backlogged.
- * Frames merely buffered do not count: flush_all() sends them, and a queue
- * not holding has at most a burst buffered, so an rx burst always fits.
- */
-static inline bool
-backlogged(const struct fwd_run *r, uint16_t in)
-{
-	int peer = r->st->cfg->ports[in].peer;
-	int16_t li, qi;
-	uint16_t i;
-
-	if (r->st->cfg->mode != FWD_MODE_XCONNECT) {
-		for (i = 0; i < r->lc->nb_txq; i++)
-			if (txq_held(&r->lc->txq[i]))
-				return true;
-		for (i = 0; i < r->lc->nb_out; i++)
-			if (link_backlogged(r, i))
-				return true;
-		return false;
-	}
-	if (peer < 0)
-		return false;
-	qi = r->lc->route[peer].txq;
-	if (qi >= 0)
-		return txq_held(&r->lc->txq[qi]);
-	li = r->lc->route[peer].link;
-	return li >= 0 && link_backlogged(r, (uint16_t)li);
-}
-
 /* Some link is held back or some tx queue holds frames: do not sleep, they are due. */
 bool
 fwd_any_backlogged(const struct fwd_run *r)
@@ -440,6 +407,32 @@ fwd_any_backlogged(const struct fwd_run *r)
 			return true;
 	return false;
 }
+
+/*
+ * Whether the rx queues of port @p in must wait: in xconnect, its peer's
+ * hand-off link is backlogged or its peer's tx queue here holds frames; in
+ * l2, where a frame may go anywhere, any tx queue of this lcore holds some
+ * or any of its hand-off links is backlogged.
+ * Frames merely buffered do not count: flush_all() sends them, and a queue
+ * not holding has at most a burst buffered, so an rx burst always fits.
+ */
+static inline bool
+backlogged(const struct fwd_run *r, uint16_t in)
+{
+	int peer = r->st->cfg->ports[in].peer;
+	int16_t li, qi;
+
+	if (r->st->cfg->mode != FWD_MODE_XCONNECT)
+		return fwd_any_backlogged(r);
+	if (peer < 0)
+		return false;
+	qi = r->lc->route[peer].txq;
+	if (qi >= 0)
+		return txq_held(&r->lc->txq[qi]);
+	li = r->lc->route[peer].link;
+	return li >= 0 && link_backlogged(r, (uint16_t)li);
+}
+
 
 static uint32_t
 poll_rx(struct fwd_run *r)
@@ -550,20 +543,23 @@ poll_handoff(struct fwd_run *r)
 	uint32_t work = 0;
 	uint16_t li, q;
 	int n, round;
+	bool held;
 
 	/* held hand-offs first; while some are, take no more (tx_remote()) */
-	if (remote_held(r))
-		return 0;
-	for (li = 0; li < r->lc->nb_in; li++) {
-		for (round = 0; round < FWD_HANDOFF_ROUNDS && !remote_held(r); round++) {
+	held = remote_held(r);
+	for (li = 0; li < r->lc->nb_in && !held; li++) {
+		for (round = 0; round < FWD_HANDOFF_ROUNDS && !held; round++) {
 			n = take_handoff(r, li);
 			if (n <= 0)
 				break;
 			work += (uint32_t)n;
 			pvb_counter_add1w(&r->lc->handoff_rx, (uint64_t)n);
-			for (q = 0; q < r->lc->nb_txq; q++)
-				if (r->lc->txq[q].nb_handoff != 0)
-					tx_remote(r, &r->lc->txq[q]);
+			for (q = 0; q < r->lc->nb_txq; q++) {
+				if (r->lc->txq[q].nb_handoff == 0)
+					continue;
+				tx_remote(r, &r->lc->txq[q]);
+				held |= r->lc->txq[q].remote_since != 0;
+			}
 			complete_flush(r);
 		}
 	}

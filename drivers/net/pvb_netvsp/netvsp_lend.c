@@ -9,9 +9,9 @@
  * headers without data room, kept on a stack (most recently freed first),
  * and its dequeue attaches each header to a free receive slot of the
  * current channel as an external buffer, so rte_pktmbuf_alloc_bulk() on it
- * returns mbufs whose bytes are the guest's receive buffer. Any port receiving into it writes frames
- * where the guest will read them; our tx burst then sends such a frame as a
- * transfer-page range in place.
+ * returns mbufs whose bytes are the guest's receive buffer. Any port
+ * receiving into it writes frames where the guest will read them; our tx
+ * burst then sends such a frame as a transfer-page range in place.
  *
  * A slot is owned by whoever holds a reference to its shared info: the
  * mbufs attached to it, and the guest from our send to its completion. The
@@ -27,12 +27,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_pool_ops.h>
+#include <rte_stack.h>
 
 #include "netvsp.h"
 #include "rte_pmd_pvb_netvsp.h"
@@ -150,28 +150,21 @@ netvsp_lend_reclaim(struct netvsp_port *v, struct netvsp_lend *l)
 /* ---- the mempool driver ------------------------------------------------------------ */
 
 /*
- * The pool's free headers: a stack, so that an allocation gets the headers
- * freed last, still in this lcore's cache (a ring hands out the one freed
- * longest ago: two cache misses per mbuf at small frames). Frees come from
- * any lcore; one uncontended lock per burst costs less than a ring's CAS.
+ * The pool's free headers are on a stack (rte_stack), so that an allocation
+ * gets the headers freed last, still in this lcore's cache (a ring hands out
+ * the one freed longest ago: two cache misses per mbuf at small frames).
  */
-struct slots_stack {
-	rte_spinlock_t lock;
-	uint32_t n, cap;
-	void *obj[];
-};
-
 static int
 slots_alloc(struct rte_mempool *mp)
 {
-	struct slots_stack *st;
+	char name[RTE_STACK_NAMESIZE];
+	struct rte_stack *st;
 
-	st = rte_zmalloc_socket("pvb_slots_stack", sizeof(*st) + sizeof(st->obj[0]) * mp->size,
-				RTE_CACHE_LINE_SIZE, mp->socket_id);
+	/* the pool's name is pvb_slots_<port>: the stack takes its number */
+	snprintf(name, sizeof(name), "pvb_sp_%.20s", mp->name);
+	st = rte_stack_create(name, mp->size, mp->socket_id, 0);
 	if (st == NULL)
-		return -ENOMEM;
-	rte_spinlock_init(&st->lock);
-	st->cap = mp->size;
+		return -rte_errno;
 	mp->pool_data = st;
 	return 0;
 }
@@ -179,55 +172,20 @@ slots_alloc(struct rte_mempool *mp)
 static void
 slots_free(struct rte_mempool *mp)
 {
-	rte_free(mp->pool_data);
+	rte_stack_free(mp->pool_data);
 }
 
 static int
 slots_enqueue(struct rte_mempool *mp, void *const *objs, unsigned int n)
 {
-	struct slots_stack *st = mp->pool_data;
-	int rc = -ENOBUFS;
-
-	rte_spinlock_lock(&st->lock);
 	/* the stack holds every header of the pool: cannot fail */
-	if (st->n + n <= st->cap) {
-		memcpy(&st->obj[st->n], objs, sizeof(objs[0]) * n);
-		st->n += n;
-		rc = 0;
-	}
-	rte_spinlock_unlock(&st->lock);
-	return rc;
-}
-
-/* Take @p n headers off the stack, most recently freed first: 0 or -ENOBUFS. */
-static int
-slots_pop(struct slots_stack *st, void **objs, unsigned int n)
-{
-	unsigned int i;
-	int rc = -ENOBUFS;
-
-	rte_spinlock_lock(&st->lock);
-	if (st->n >= n) {
-		for (i = 0; i < n; i++)
-			objs[i] = st->obj[st->n - 1 - i];
-		st->n -= n;
-		rc = 0;
-	}
-	rte_spinlock_unlock(&st->lock);
-	return rc;
+	return rte_stack_push(mp->pool_data, objs, n) == n ? 0 : -ENOBUFS;
 }
 
 static unsigned int
 slots_get_count(const struct rte_mempool *mp)
 {
-	struct slots_stack *st = mp->pool_data;
-	unsigned int n;
-
-	/* a statistic: the lock orders nothing else */
-	rte_spinlock_lock(&st->lock);
-	n = st->n;
-	rte_spinlock_unlock(&st->lock);
-	return n;
+	return rte_stack_count(mp->pool_data);
 }
 
 /* Attach headers @p objs[0..n) to free slots of @p l (out_lock held): 0 or -ENOBUFS. */
@@ -264,7 +222,7 @@ slots_dequeue(struct rte_mempool *mp, void **objs, unsigned int n)
 	struct netvsp_lend *l;
 	int rc = -ENOBUFS;
 
-	if (slots_pop(mp->pool_data, objs, n) != 0)
+	if (rte_stack_pop(mp->pool_data, objs, n) != n)
 		return -ENOBUFS;
 	rte_spinlock_lock(&v->lend_lock);
 	l = v->lend;
