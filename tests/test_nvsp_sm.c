@@ -884,9 +884,9 @@ test_vsp_rndis_requests(void **state)
 		  PVB_RNDIS_SET_CMPLT, PVB_RNDIS_STATUS_NOT_SUPPORTED, PVB_VSP_RNDIS_READY },
 		{ "QUERY unknown OID", H_READY, PVB_RNDIS_QUERY_MSG, 0x00010203, 0, 0, 24,
 		  PVB_RNDIS_QUERY_CMPLT, PVB_RNDIS_STATUS_INVALID_OID, PVB_VSP_RNDIS_READY },
-		{ "QUERY offload capabilities", H_READY, PVB_RNDIS_QUERY_MSG,
-		  PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, 0, 0, 24, PVB_RNDIS_QUERY_CMPLT,
-		  PVB_RNDIS_STATUS_NOT_SUPPORTED, PVB_VSP_RNDIS_READY },
+		{ "SET offload parameters, 4 bytes", H_READY, PVB_RNDIS_SET_MSG,
+		  PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS, 4, 0, 16, PVB_RNDIS_SET_CMPLT,
+		  PVB_RNDIS_STATUS_INVALID_DATA, PVB_VSP_RNDIS_READY },
 		{ "HALT", H_READY, PVB_RNDIS_HALT_MSG, 0, 0, 0, 0, 0, 0, PVB_VSP_HALTED },
 		{ "HALT before ready", H_BUFFERS, PVB_RNDIS_HALT_MSG, 0, 0, 0, 0, 0, 0,
 		  PVB_VSP_HALTED },
@@ -950,7 +950,7 @@ test_vsp_rndis_queries(void **state)
 {
 	static const struct {
 		uint32_t oid, len;
-		uint8_t v[32];
+		uint8_t v[40];
 	} cases[] = {
 		{ PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS, 6, { 0, 0x15, 0x5d, 0x0a, 0x0b, 0x0c } },
 		{ PVB_RNDIS_OID_802_3_CURRENT_ADDRESS, 6, { 0, 0x15, 0x5d, 0x0a, 0x0b, 0x0c } },
@@ -959,9 +959,10 @@ test_vsp_rndis_queries(void **state)
 		{ PVB_RNDIS_OID_GEN_LINK_SPEED, 4, { LE32(100000000) } },
 		{ PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS, 4, { LE32(0) } },
 		{ PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER, 4, { LE32(0) } },
-		{ PVB_RNDIS_OID_GEN_SUPPORTED_LIST, 32, {
+		{ PVB_RNDIS_OID_GEN_SUPPORTED_LIST, 40, {
 			LE32(0x00010101), LE32(0x00010106), LE32(0x00010107), LE32(0x0001010e),
-			LE32(0x00010111), LE32(0x00010114), LE32(0x01010101), LE32(0x01010102) } },
+			LE32(0x00010111), LE32(0x00010114), LE32(0x01010101), LE32(0x01010102),
+			LE32(0xfc01020d), LE32(0xfc01020b) } },
 	};
 	struct pvb_rndis_ctl c = { .type = PVB_RNDIS_QUERY_MSG, .request_id = 42 }, r;
 	struct pvb_rndis_ctl set = { .type = PVB_RNDIS_SET_MSG, .request_id = 43,
@@ -985,7 +986,7 @@ test_vsp_rndis_queries(void **state)
 		expect_true(memcmp(reply + 24, cases[i].v, cases[i].len) == 0);
 	}
 	/* every OID the list names is answered with data */
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 10; i++) {
 		uint32_t oid;
 
 		memcpy(&oid, cases[DIM(cases) - 1].v + 4 * i, 4);
@@ -1027,6 +1028,275 @@ test_vsp_rndis_queries(void **state)
 		expect_eq(h.state, PVB_VSP_RNDIS_READY);
 		expect_eq(h.protocol_errors, 0);
 	}
+}
+
+/* ----------------------------------------------------------------------------
+ * Task offload: the capabilities, the current configuration, the parameters
+ */
+
+/* A guest asking for @p want against a host offering everything (or nothing). */
+static void
+peer_init_offload(struct peer *p, uint32_t want, bool host_none, unsigned int first_ver)
+{
+	peer_init(p, 0);
+	p->g.cfg.offload = want;
+	p->g.ver_idx = first_ver;
+	p->h.cfg.no_offload = host_none;
+}
+
+static void
+test_offload_negotiation(void **state)
+{
+	static const struct {
+		const char *name;
+		uint32_t want;
+		bool host_none;
+		unsigned int first_ver;		/* index into the newest-first version list */
+		uint32_t offered, enabled;
+	} cases[] = {
+		{ "everything, NDIS 6.30", PVB_OFL_ALL, false, 0, PVB_OFL_ALL, PVB_OFL_ALL },
+		{ "checksums only", PVB_OFL_TX_CSUM | PVB_OFL_RX_CSUM, false, 0, PVB_OFL_ALL,
+		  PVB_OFL_TX_CSUM | PVB_OFL_RX_CSUM },
+		{ "LSO and RSC for IPv6 only", PVB_OFL_LSO6 | PVB_OFL_RSC6, false, 0, PVB_OFL_ALL,
+		  PVB_OFL_LSO6 | PVB_OFL_RSC6 },
+		{ "NDIS 6.1 (NVSP v4): no RSC", PVB_OFL_ALL, false, 3,
+		  PVB_OFL_ALL & ~(PVB_OFL_RSC4 | PVB_OFL_RSC6),
+		  PVB_OFL_ALL & ~(PVB_OFL_RSC4 | PVB_OFL_RSC6) },
+		{ "host offers nothing", PVB_OFL_ALL, true, 0, 0, 0 },
+		{ "guest asks for nothing", 0, false, 0, 0, 0 },
+	};
+	struct pvb_rndis_ctl c = { .type = PVB_RNDIS_QUERY_MSG, .request_id = 77,
+				   .oid = PVB_RNDIS_OID_TCP_OFFLOAD_CURRENT_CONFIG }, r;
+	uint8_t reply[256];
+	uint32_t mask;
+	unsigned int i;
+	struct peer p;
+
+	(void)state;
+	for (i = 0; i < DIM(cases); i++) {
+		at("%s", cases[i].name);
+		peer_init_offload(&p, cases[i].want, cases[i].host_none, cases[i].first_ver);
+		pump(&p);
+		assert_true(pvb_vsc_ready(&p.g));
+		expect_eq(p.g.host_offload, cases[i].want != 0 ? cases[i].offered : 0);
+		expect_eq(p.g.offload, cases[i].enabled);
+		expect_eq(p.h.offload, cases[i].enabled);
+		expect_eq(p.g.filter, FILTER_DEFAULT);
+		expect_eq(p.h.protocol_errors, 0);
+		/* the current configuration says what is on */
+		if (cases[i].host_none) {
+			host_rndis(&p.h, &c, NULL, &r, reply);
+			expect_eq(r.status, PVB_RNDIS_STATUS_NOT_SUPPORTED);
+			continue;
+		}
+		expect_true(host_rndis(&p.h, &c, NULL, &r, reply) > 24);
+		expect_eq(r.status, PVB_RNDIS_STATUS_SUCCESS);
+		expect_eq(pvb_ndis_offload_decode(reply + r.info_off, r.info_len, &mask), 0);
+		/* IPv6 checksums have no IP-header bit: what is on comes back as it is */
+		expect_eq(mask, cases[i].enabled);
+	}
+}
+
+/* The NDIS_OFFLOAD bytes: sizes and revisions per NDIS version, words per mask. */
+static void
+test_ndis_offload_codec(void **state)
+{
+	uint8_t b[PVB_NDIS_OFFLOAD_SIZE_6_30 + 8];
+	struct pvb_ndis_offload o;
+	uint32_t mask;
+
+	(void)state;
+	at("6.30");
+	expect_eq(pvb_ndis_offload_encode(b, PVB_NDIS_VER_6_30, PVB_OFL_ALL), 156);
+	memcpy(&o, b, sizeof(o));
+	expect_eq(o.hdr.type, 0xa7);
+	expect_eq(o.hdr.revision, 3);
+	expect_eq(o.hdr.size, 156);
+	expect_eq(o.ip4_tx_csum, 0x155);	/* IP4 | UDP | TCP | TCP options | IP options */
+	expect_eq(o.ip6_tx_csum, 0x055);
+	expect_eq(o.ip4_tx_encap, 2);
+	expect_eq(o.lsov2_ip4_encap, 2);
+	expect_eq(o.lsov2_ip4_max_size, 65536);
+	expect_eq(o.lsov2_ip4_min_segs, 2);
+	expect_eq(o.lsov2_ip6_opts, 5);
+	expect_eq(o.rsc_ip4, 1);
+	expect_eq(o.rsc_ip6, 1);
+	expect_eq(pvb_ndis_offload_decode(b, 156, &mask), 0);
+	expect_eq(mask, PVB_OFL_ALL);
+	at("6.1 and 6.0");
+	expect_eq(pvb_ndis_offload_encode(b, PVB_NDIS_VER_6_1, PVB_OFL_ALL), 144);
+	expect_eq(b[1], 2);
+	expect_eq(pvb_ndis_offload_decode(b, 144, &mask), 0);
+	expect_eq(mask, PVB_OFL_ALL & ~(PVB_OFL_RSC4 | PVB_OFL_RSC6));
+	expect_eq(pvb_ndis_offload_encode(b, 0, PVB_OFL_TX_TCP4), 112);
+	expect_eq(b[1], 1);
+	expect_eq(pvb_ndis_offload_decode(b, 112, &mask), 0);
+	expect_eq(mask, PVB_OFL_TX_TCP4);
+	at("hostile answers");
+	pvb_ndis_offload_encode(b, PVB_NDIS_VER_6_30, PVB_OFL_ALL);
+	expect_eq(pvb_ndis_offload_decode(b, 155, &mask), -EPROTO);	/* size > bytes */
+	expect_eq(pvb_ndis_offload_decode(b, 3, &mask), -EPROTO);
+	b[0] = 0x80;
+	expect_eq(pvb_ndis_offload_decode(b, 156, &mask), -EPROTO);
+	b[0] = 0xa7;
+	b[1] = 0;
+	expect_eq(pvb_ndis_offload_decode(b, 156, &mask), -EPROTO);
+	b[1] = 3;
+	b[2] = 100;	/* size 100 < the 6.0 layout */
+	b[3] = 0;
+	expect_eq(pvb_ndis_offload_decode(b, 156, &mask), -EPROTO);
+	/* a size that stops before the RSC bytes offers no RSC, whatever follows */
+	b[2] = 144;
+	expect_eq(pvb_ndis_offload_decode(b, 156, &mask), 0);
+	expect_eq(mask, PVB_OFL_ALL & ~(PVB_OFL_RSC4 | PVB_OFL_RSC6));
+	/* LSO with a minimum of 3 segments or under 16 KB is not usable */
+	pvb_ndis_offload_encode(b, PVB_NDIS_VER_6_30, PVB_OFL_LSO4 | PVB_OFL_LSO6);
+	memcpy(&o, b, sizeof(o));
+	o.lsov2_ip4_min_segs = 3;
+	o.lsov2_ip6_max_size = 16383;
+	memcpy(b, &o, sizeof(o));
+	expect_eq(pvb_ndis_offload_decode(b, 156, &mask), 0);
+	expect_eq(mask, 0);
+}
+
+/* SET OFFLOAD_PARAMETERS: good objects change the mask, bad ones change nothing. */
+static void
+test_vsp_offload_params(void **state)
+{
+	static const struct {
+		const char *name;
+		uint8_t at, v;			/* byte @at of a rev 3 object set to v */
+		uint32_t len;			/* info bytes sent */
+		uint32_t status, offload;	/* from everything on */
+	} cases[] = {
+		{ "as encoded", 0, 0, 28, PVB_RNDIS_STATUS_SUCCESS, PVB_OFL_ALL },
+		{ "revision 3 at its minimum size", 2, 26, 26, PVB_RNDIS_STATUS_SUCCESS,
+		  PVB_OFL_ALL },
+		{ "tcp4 off", 5, 1, 28, PVB_RNDIS_STATUS_SUCCESS,
+		  PVB_OFL_ALL & ~(PVB_OFL_TX_TCP4 | PVB_OFL_RX_TCP4) },
+		{ "tcp4 TX only", 5, 2, 28, PVB_RNDIS_STATUS_SUCCESS,
+		  PVB_OFL_ALL & ~PVB_OFL_RX_TCP4 },
+		{ "udp6 RX only", 8, 3, 28, PVB_RNDIS_STATUS_SUCCESS,
+		  PVB_OFL_ALL & ~PVB_OFL_TX_UDP6 },
+		{ "LSOv2 IPv4 off", 11, 1, 28, PVB_RNDIS_STATUS_SUCCESS,
+		  PVB_OFL_ALL & ~PVB_OFL_LSO4 },
+		{ "RSC IPv6 no change", 23, 0, 28, PVB_RNDIS_STATUS_SUCCESS, PVB_OFL_ALL },
+		{ "tcp4 value 5", 5, 5, 28, PVB_RNDIS_STATUS_INVALID_DATA, PVB_OFL_ALL },
+		{ "LSOv2 value 3", 12, 3, 28, PVB_RNDIS_STATUS_INVALID_DATA, PVB_OFL_ALL },
+		{ "RSC value 9", 22, 9, 28, PVB_RNDIS_STATUS_INVALID_DATA, PVB_OFL_ALL },
+		{ "LSOv1 value 7", 9, 7, 28, PVB_RNDIS_STATUS_INVALID_DATA, PVB_OFL_ALL },
+		{ "wrong object type", 0, 0xa7, 28, PVB_RNDIS_STATUS_INVALID_DATA, PVB_OFL_ALL },
+		{ "revision 0", 1, 0, 28, PVB_RNDIS_STATUS_INVALID_DATA, PVB_OFL_ALL },
+		{ "revision 4", 1, 4, 28, PVB_RNDIS_STATUS_INVALID_DATA, PVB_OFL_ALL },
+		{ "size beyond the bytes", 2, 29, 28, PVB_RNDIS_STATUS_INVALID_DATA,
+		  PVB_OFL_ALL },
+		{ "size below revision 3's", 2, 22, 28, PVB_RNDIS_STATUS_INVALID_DATA,
+		  PVB_OFL_ALL },
+		{ "fewer bytes than revision 1", 0, 0, 19, PVB_RNDIS_STATUS_INVALID_DATA,
+		  PVB_OFL_ALL },
+		{ "size 0x4000 in 28 bytes", 3, 0x40, 28, PVB_RNDIS_STATUS_INVALID_DATA,
+		  PVB_OFL_ALL },
+	};
+	struct pvb_rndis_ctl set = { .type = PVB_RNDIS_SET_MSG, .request_id = 50,
+				     .oid = PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS }, r;
+	uint8_t obj[32], reply[256];
+	struct pvb_vsp h;
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < DIM(cases); i++) {
+		at("%s", cases[i].name);
+		host_to(&h, H_READY);
+		h.offload = PVB_OFL_ALL;
+		memset(obj, 0, sizeof(obj));
+		expect_eq(pvb_ndis_params_encode(obj, PVB_NDIS_VER_6_30, PVB_OFL_ALL), 28);
+		if (cases[i].at != 0 || cases[i].v != 0)
+			obj[cases[i].at] = cases[i].v;
+		set.info_len = cases[i].len;
+		expect_eq(host_rndis(&h, &set, obj, &r, reply), 16);
+		expect_eq(r.type, PVB_RNDIS_SET_CMPLT);
+		expect_eq(r.status, cases[i].status);
+		expect_eq(h.offload, cases[i].offload);
+		expect_eq(h.state, PVB_VSP_RNDIS_READY);
+		expect_eq(h.protocol_errors, 0);
+	}
+	at("revision 2: 22 bytes, RSC unchanged");
+	host_to(&h, H_READY);
+	h.offload = PVB_OFL_RSC4;
+	set.info_len = pvb_ndis_params_encode(obj, PVB_NDIS_VER_6_1, PVB_OFL_TX_TCP4);
+	expect_eq(set.info_len, 22);
+	expect_eq(host_rndis(&h, &set, obj, &r, reply), 16);
+	expect_eq(r.status, PVB_RNDIS_STATUS_SUCCESS);
+	expect_eq(h.offload, PVB_OFL_TX_TCP4 | PVB_OFL_RSC4);
+	at("beyond the offer");
+	host_to(&h, H_READY);
+	h.ndis_ver = PVB_NDIS_VER_6_1;	/* no RSC offered to NDIS 6.1 */
+	set.info_len = pvb_ndis_params_encode(obj, PVB_NDIS_VER_6_30, PVB_OFL_RSC4);
+	expect_eq(host_rndis(&h, &set, obj, &r, reply), 16);
+	expect_eq(r.status, PVB_RNDIS_STATUS_NOT_SUPPORTED);
+	expect_eq(h.offload, 0);
+	at("host with no offload");
+	host_to(&h, H_READY);
+	h.cfg.no_offload = true;
+	set.info_len = pvb_ndis_params_encode(obj, PVB_NDIS_VER_6_30, PVB_OFL_TX_TCP4);
+	expect_eq(host_rndis(&h, &set, obj, &r, reply), 16);
+	expect_eq(r.status, PVB_RNDIS_STATUS_NOT_SUPPORTED);
+	expect_eq(h.offload, 0);
+}
+
+/* A host's odd answers to the offload OIDs never fail the guest: it goes on without. */
+static void
+test_vsc_offload_refused(void **state)
+{
+	static const struct {
+		const char *name;
+		uint32_t step;			/* 0: capabilities query, 1: parameters */
+		uint32_t status, info_len;
+		uint8_t byte0;			/* first byte of the capabilities */
+		uint32_t offload;
+	} cases[] = {
+		{ "capabilities NOT_SUPPORTED", 0, PVB_RNDIS_STATUS_NOT_SUPPORTED, 0, 0, 0 },
+		{ "capabilities of another object type", 0, 0, 156, 0x80, 0 },
+		{ "capabilities truncated", 0, 0, 100, 0xa7, 0 },
+		{ "parameters refused", 1, PVB_RNDIS_STATUS_INVALID_DATA, 0, 0, 0 },
+		{ "parameters accepted", 1, 0, 0, 0, PVB_OFL_ALL },
+	};
+	uint8_t caps[PVB_NDIS_OFFLOAD_SIZE_6_30];
+	struct pvb_vsc_action a;
+	struct pvb_rndis_ctl c;
+	unsigned int i;
+	struct peer p;
+
+	(void)state;
+	for (i = 0; i < DIM(cases); i++) {
+		at("%s", cases[i].name);
+		peer_init_offload(&p, PVB_OFL_ALL, false, 0);
+		if (cases[i].step == 0)
+			await(&p, 0, PVB_RNDIS_QUERY_MSG,
+			      PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, &a);
+		else
+			await(&p, 0, PVB_RNDIS_SET_MSG, PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS, &a);
+		memset(&c, 0, sizeof(c));
+		c.type = cases[i].step == 0 ? PVB_RNDIS_QUERY_CMPLT : PVB_RNDIS_SET_CMPLT;
+		c.request_id = p.g.pending_req;
+		c.status = cases[i].status;
+		pvb_ndis_offload_encode(caps, PVB_NDIS_VER_6_30, PVB_OFL_ALL);
+		caps[0] = cases[i].byte0;
+		c.info_len = cases[i].info_len;
+		expect_eq(guest_rndis(&p, &c, caps), 0);
+		pump(&p);
+		assert_true(pvb_vsc_ready(&p.g));
+		expect_eq(p.g.offload, cases[i].offload);
+		expect_eq(p.g.protocol_errors, 0);
+	}
+	at("a completion of another type");
+	peer_init_offload(&p, PVB_OFL_ALL, false, 0);
+	await(&p, 0, PVB_RNDIS_SET_MSG, PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS, &a);
+	memset(&c, 0, sizeof(c));
+	c.type = PVB_RNDIS_QUERY_CMPLT;
+	c.request_id = p.g.pending_req;
+	expect_eq(guest_rndis(&p, &c, NULL), -EPROTO);
+	expect_eq(p.g.state, PVB_VSC_FAILED);
 }
 
 /* HALT, a revoke and a protocol violation each clear the filter: nothing more goes out. */
@@ -1883,6 +2153,10 @@ main(void)
 		cmocka_unit_test(test_halt_midway),
 		cmocka_unit_test(test_after_teardown),
 		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_offload_negotiation),
+		cmocka_unit_test(test_ndis_offload_codec),
+		cmocka_unit_test(test_vsp_offload_params),
+		cmocka_unit_test(test_vsc_offload_refused),
 	};
 
 	return cmocka_run_group_tests_name("unit", tests, NULL, NULL);

@@ -41,9 +41,10 @@ static const struct {
 	{ PVB_PI_VLAN, PVB_RNDIS_PPI_VLAN },
 	{ PVB_PI_HASH, PVB_RNDIS_PPI_HASH_VALUE },
 	{ PVB_PI_HASH_INFO, PVB_RNDIS_PPI_HASH_INFO },
+	{ PVB_PI_LSO, PVB_RNDIS_PPI_LSO },
 };
 
-#define PI_ALL	(PVB_PI_CSUM | PVB_PI_VLAN | PVB_PI_HASH | PVB_PI_HASH_INFO)
+#define PI_ALL	(PVB_PI_CSUM | PVB_PI_VLAN | PVB_PI_HASH | PVB_PI_HASH_INFO | PVB_PI_LSO)
 
 static uint32_t
 pi_get(const struct pvb_rndis_pktinfo *pi, uint32_t bit)
@@ -55,6 +56,8 @@ pi_get(const struct pvb_rndis_pktinfo *pi, uint32_t bit)
 		return pi->vlan;
 	case PVB_PI_HASH:
 		return pi->hash;
+	case PVB_PI_LSO:
+		return pi->lso;
 	default:
 		return pi->hash_info;
 	}
@@ -73,6 +76,9 @@ pi_set(struct pvb_rndis_pktinfo *pi, uint32_t bit, uint32_t v)
 	case PVB_PI_HASH:
 		pi->hash = v;
 		break;
+	case PVB_PI_LSO:
+		pi->lso = v;
+		break;
 	default:
 		pi->hash_info = v;
 		break;
@@ -83,7 +89,11 @@ pi_set(struct pvb_rndis_pktinfo *pi, uint32_t bit, uint32_t v)
 /* ---- data messages ---------------------------------------------------------- */
 
 /* PPIs a present mask (PI_ALL bits only) asks for: a table, not a libgcc popcount call. */
-static const uint8_t ppi_count[16] = { 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4 };
+static const uint8_t ppi_count[32] = {
+	0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+	1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5,
+};
+_Static_assert(PI_ALL == 31, "ppi_count covers every PPI bit");
 
 /* Inlined into encode: an exported function called through the PLT would not be. */
 static inline uint32_t
@@ -167,6 +177,8 @@ ppi_bit(uint32_t type)
 		return PVB_PI_HASH;
 	case PVB_RNDIS_PPI_HASH_INFO:
 		return PVB_PI_HASH_INFO;
+	case PVB_RNDIS_PPI_LSO:
+		return PVB_PI_LSO;
 	}
 	return 0;
 }

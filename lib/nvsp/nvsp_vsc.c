@@ -196,12 +196,51 @@ query_info(const struct pvb_rndis_ctl *c, const void *msg, uint32_t len)
 	return (const uint8_t *)msg + c->info_off;
 }
 
+/*
+ * The offload capabilities: optional, so a refusal or an answer that does
+ * not parse means "nothing offered", not a failed channel.
+ */
+static int
+vsc_caps_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *msg)
+{
+	uint8_t v[PVB_NDIS_OFFLOAD_SIZE_6_30];
+	uint32_t n = c->info_len < sizeof(v) ? c->info_len : (uint32_t)sizeof(v);
+	uint32_t mask = 0;
+
+	if (c->type != PVB_RNDIS_QUERY_CMPLT)
+		return vsc_fail(g, "RNDIS completion of another type than QUERY's");
+	g->host_offload = 0;
+	if (c->status == PVB_RNDIS_STATUS_SUCCESS && msg != NULL &&
+	    (uint64_t)c->info_off + c->info_len <= c->len) {
+		memcpy(v, (const uint8_t *)msg + c->info_off, n);	/* the one read */
+		if (pvb_ndis_offload_decode(v, n, &mask) == 0)
+			g->host_offload = mask;
+	}
+	g->query_step = Q_OFFLOAD;
+	return 0;
+}
+
+/* The offload parameters: on success what we asked for is on, else nothing is. */
+static int
+vsc_offload_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c)
+{
+	if (c->type != PVB_RNDIS_SET_CMPLT)
+		return vsc_fail(g, "RNDIS completion of another type than SET's");
+	g->offload = c->status == PVB_RNDIS_STATUS_SUCCESS ? g->cfg.offload & g->host_offload : 0;
+	g->query_step = Q_FILTER;
+	return 0;
+}
+
 static int
 vsc_query_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *msg)
 {
 	const uint8_t *info;
 	uint8_t v[6];
 
+	if (g->query_step == Q_CAPS)
+		return vsc_caps_cmplt(g, c, msg);
+	if (g->query_step == Q_OFFLOAD)
+		return vsc_offload_cmplt(g, c);
 	if (c->type != PVB_RNDIS_QUERY_CMPLT)
 		return vsc_fail(g, "RNDIS completion of another type than QUERY's");
 	info = query_info(c, msg, g->query_step == Q_MAC ? 6 : 4);

@@ -163,6 +163,20 @@ next_set_filter(struct pvb_vsc *g, struct pvb_vsc_action *a, uint32_t filter)
 	act_rndis(g, a, &c, v, true);
 }
 
+/* SET OFFLOAD_PARAMETERS to what we want and the host offers (cfg.offload != 0). */
+static void
+next_set_offload(struct pvb_vsc *g, struct pvb_vsc_action *a, uint32_t want)
+{
+	struct pvb_rndis_ctl c;
+	uint8_t v[PVB_NDIS_PARAMS_SIZE];
+
+	memset(&c, 0, sizeof(c));
+	c.type = PVB_RNDIS_SET_MSG;
+	c.oid = PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS;
+	c.info_len = pvb_ndis_params_encode(v, pvb_ndis_ver_of(g->nvsp_ver), want);
+	act_rndis(g, a, &c, v, true);
+}
+
 static void
 next_queries(struct pvb_vsc *g, struct pvb_vsc_action *a)
 {
@@ -170,11 +184,21 @@ next_queries(struct pvb_vsc *g, struct pvb_vsc_action *a)
 		[Q_MAC] = PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS,
 		[Q_MTU] = PVB_RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE,
 		[Q_LINK] = PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS,
+		[Q_CAPS] = PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES,
 	};
 	uint32_t f = g->want_filter;
 
-	if (g->query_step < Q_FILTER) {
+	/* offloads: asked for only when wanted, set only when the host offers some */
+	if (g->query_step == Q_CAPS && g->cfg.offload == 0)
+		g->query_step = Q_FILTER;
+	if (g->query_step == Q_OFFLOAD && (g->cfg.offload & g->host_offload) == 0)
+		g->query_step = Q_FILTER;
+	if (g->query_step < Q_OFFLOAD) {
 		next_query(g, a, oids[g->query_step]);
+		return;
+	}
+	if (g->query_step == Q_OFFLOAD) {
+		next_set_offload(g, a, g->cfg.offload & g->host_offload);
 		return;
 	}
 	next_set_filter(g, a, f);

@@ -57,9 +57,13 @@ static const uint32_t vsp_oids[] = {
 	PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS,
 	PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS,
 	PVB_RNDIS_OID_802_3_CURRENT_ADDRESS,
+	PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES,
+	PVB_RNDIS_OID_TCP_OFFLOAD_CURRENT_CONFIG,
 };
 
-#define VSP_INFO_MAX	(sizeof(vsp_oids))	/* the longest answer: the OID list */
+/* the longest answer: NDIS_OFFLOAD of NDIS 6.30 */
+#define VSP_INFO_MAX	PVB_NDIS_OFFLOAD_SIZE_6_30
+_Static_assert(sizeof(vsp_oids) <= VSP_INFO_MAX, "the OID list fits the info buffer");
 
 static uint32_t
 round_up_u32(uint64_t v, uint32_t a)
@@ -371,6 +375,32 @@ vsp_rndis_init(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, void *buf, uint
 	return rc;
 }
 
+uint32_t
+pvb_vsp_offload_offered(const struct pvb_vsp *h)
+{
+	if (h->cfg.no_offload)
+		return 0;
+	/* RSC is a field of NDIS 6.30's objects only */
+	if (h->ndis_ver < PVB_NDIS_VER_6_30)
+		return PVB_OFL_ALL & ~(PVB_OFL_RSC4 | PVB_OFL_RSC6);
+	return PVB_OFL_ALL;
+}
+
+/*
+ * An NDIS_OFFLOAD: the capabilities, or what the guest enabled. Guests
+ * before NDIS 6.0 (NDIS version never sent) get the 6.0 layout.
+ */
+static uint32_t
+vsp_query_offload(const struct pvb_vsp *h, uint32_t mask, uint8_t *info, uint32_t *len)
+{
+	if (pvb_vsp_offload_offered(h) == 0) {
+		*len = 0;
+		return PVB_RNDIS_STATUS_NOT_SUPPORTED;
+	}
+	*len = pvb_ndis_offload_encode(info, h->ndis_ver, mask);
+	return PVB_RNDIS_STATUS_SUCCESS;
+}
+
 /* The answer to a QUERY of @p oid into @p info; returns its RNDIS status. */
 static uint32_t
 vsp_query_info(const struct pvb_vsp *h, uint32_t oid, uint8_t *info, uint32_t *len)
@@ -406,8 +436,9 @@ vsp_query_info(const struct pvb_vsp *h, uint32_t oid, uint8_t *info, uint32_t *l
 		pvb_nvsp_put_le32(info, h->filter);
 		return PVB_RNDIS_STATUS_SUCCESS;
 	case PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES:
-		*len = 0;	/* we offload nothing */
-		return PVB_RNDIS_STATUS_NOT_SUPPORTED;
+		return vsp_query_offload(h, pvb_vsp_offload_offered(h), info, len);
+	case PVB_RNDIS_OID_TCP_OFFLOAD_CURRENT_CONFIG:
+		return vsp_query_offload(h, h->offload, info, len);
 	default:
 		*len = 0;
 		return PVB_RNDIS_STATUS_INVALID_OID;
@@ -428,7 +459,32 @@ vsp_rndis_query(const struct pvb_vsp *h, const struct pvb_rndis_ctl *c, void *bu
 	return pvb_rndis_ctl_encode(&r, info, buf, cap);
 }
 
-/* SET: the packet filter is the one OID that does something (§3.6: 0 stops RX). */
+/*
+ * OFFLOAD_PARAMETERS: what the guest turns on, within the offer. A
+ * malformed object or a value outside its field is INVALID_DATA, a wish
+ * beyond the offer NOT_SUPPORTED; either leaves the channel as it was.
+ */
+static uint32_t
+vsp_set_offload(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *msg)
+{
+	uint8_t v[PVB_NDIS_PARAMS_SIZE];
+	uint32_t offered = pvb_vsp_offload_offered(h);
+	uint32_t n = c->info_len < sizeof(v) ? c->info_len : (uint32_t)sizeof(v);
+	int rc;
+
+	if (offered == 0)
+		return PVB_RNDIS_STATUS_NOT_SUPPORTED;
+	if (c->info_len < PVB_NDIS_PARAMS_SIZE_1 || c->info_len > 4096)
+		return PVB_RNDIS_STATUS_INVALID_DATA;
+	/* the one read of the object; a size beyond the copy is refused by the header check */
+	memcpy(v, (const uint8_t *)msg + c->info_off, n);
+	rc = pvb_ndis_params_apply(v, n, offered, &h->offload);
+	if (rc == -ENOTSUP)
+		return PVB_RNDIS_STATUS_NOT_SUPPORTED;
+	return rc == 0 ? PVB_RNDIS_STATUS_SUCCESS : PVB_RNDIS_STATUS_INVALID_DATA;
+}
+
+/* SET: the packet filter (§3.6: 0 stops RX) and the offload parameters. */
 static int
 vsp_rndis_set(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *msg, void *buf,
 	      uint32_t cap)
@@ -436,6 +492,8 @@ vsp_rndis_set(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *msg,
 	uint32_t status = PVB_RNDIS_STATUS_NOT_SUPPORTED;
 	uint8_t v[4];
 
+	if (c->oid == PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS)
+		status = vsp_set_offload(h, c, msg);
 	if (c->oid == PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER) {
 		status = PVB_RNDIS_STATUS_INVALID_DATA;
 		if (c->info_len == sizeof(v)) {

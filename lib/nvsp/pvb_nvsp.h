@@ -65,12 +65,17 @@ struct pvb_rndis_pktinfo {
 	uint32_t vlan;			/**< IEEE_8021Q value */
 	uint32_t hash;			/**< HASH_VALUE */
 	uint32_t hash_info;		/**< HASH_INFO */
+	uint32_t lso;			/**< TCP_LARGESEND (LSOv2 encoding) */
 };
 
 #define PVB_PI_CSUM		(1u << 0)
 #define PVB_PI_VLAN		(1u << 1)
 #define PVB_PI_HASH		(1u << 2)
 #define PVB_PI_HASH_INFO	(1u << 3)
+#define PVB_PI_LSO		(1u << 4)
+
+/** Most bytes pvb_rndis_data_hdr_len() returns: the header and every PPI above. */
+#define PVB_RNDIS_DATA_HDR_MAX	(PVB_RNDIS_PACKET_HDR_SIZE + 5 * 16u)
 
 /** Bytes before the frame in a data message carrying @p pi: 44 + 16 per PPI. */
 uint32_t pvb_rndis_data_hdr_len(const struct pvb_rndis_pktinfo *pi);
@@ -134,6 +139,75 @@ int pvb_rndis_ctl_decode(const void *buf, uint32_t avail, struct pvb_rndis_ctl *
 int pvb_rndis_ctl_encode(const struct pvb_rndis_ctl *c, const void *info, void *buf,
 			 uint32_t cap);
 
+/* ---- NDIS task offload (doc/nvsp.md §3.7) ------------------------------------ */
+
+/*
+ * What a channel offloads, as one mask: the host's offer, the guest's wish
+ * and what the guest enabled are all written in these bits. TX and RX are
+ * the guest's directions: TX_* = the host fills what the guest's frames ask
+ * for, RX_* = the host reports checksum results on frames to the guest,
+ * LSO* = the guest sends large TCP frames (LSOv2), RSC* = the host sends
+ * the guest large TCP frames (receive segment coalescing; pvbridge marks
+ * them with an LSOv2 PPI, doc/netvsp-netvsc.md).
+ */
+#define PVB_OFL_TX_IP4		(1u << 0)
+#define PVB_OFL_TX_TCP4		(1u << 1)
+#define PVB_OFL_TX_UDP4		(1u << 2)
+#define PVB_OFL_TX_TCP6		(1u << 3)
+#define PVB_OFL_TX_UDP6		(1u << 4)
+#define PVB_OFL_RX_IP4		(1u << 5)
+#define PVB_OFL_RX_TCP4		(1u << 6)
+#define PVB_OFL_RX_UDP4		(1u << 7)
+#define PVB_OFL_RX_TCP6		(1u << 8)
+#define PVB_OFL_RX_UDP6		(1u << 9)
+#define PVB_OFL_LSO4		(1u << 10)
+#define PVB_OFL_LSO6		(1u << 11)
+#define PVB_OFL_RSC4		(1u << 12)
+#define PVB_OFL_RSC6		(1u << 13)
+#define PVB_OFL_ALL		0x3fffu
+#define PVB_OFL_TX_CSUM		0x1fu
+#define PVB_OFL_RX_CSUM		(0x1fu << 5)
+
+#define PVB_NDIS_LSO_MAX	65536u	/* the largest LSO/RSC frame payload offered */
+#define PVB_NDIS_LSO_MIN_SEGS	2u
+
+/** The NDIS version (major << 16 | minor) a guest announces under NVSP @p nvsp_ver. */
+static inline uint32_t
+pvb_ndis_ver_of(uint32_t nvsp_ver)
+{
+	return nvsp_ver <= PVB_NVSP_VER_4 ? PVB_NDIS_VER_6_1 : PVB_NDIS_VER_6_30;
+}
+
+/**
+ * Write the NDIS_OFFLOAD describing @p mask (PVB_OFL_*) for NDIS version
+ * @p ndis_ver into @p buf (PVB_NDIS_OFFLOAD_SIZE_6_30 bytes of room): the
+ * revision and size that version knows (RSC only from 6.30). Returns its size.
+ */
+uint32_t pvb_ndis_offload_encode(void *buf, uint32_t ndis_ver, uint32_t mask);
+
+/**
+ * The PVB_OFL_* mask an NDIS_OFFLOAD of @p len bytes offers (the host's
+ * answer, untrusted): type, revision and size checked against @p len and
+ * each other. -EPROTO if malformed.
+ */
+int pvb_ndis_offload_decode(const void *buf, uint32_t len, uint32_t *mask);
+
+/**
+ * Write the NDIS_OFFLOAD_PARAMETERS turning on exactly @p want (every other
+ * field off) for NDIS version @p ndis_ver: revision 3 (28 bytes) from 6.30,
+ * else revision 2 (22 bytes, no RSC). Returns its size.
+ */
+uint32_t pvb_ndis_params_encode(void *buf, uint32_t ndis_ver, uint32_t want);
+
+/**
+ * Apply an NDIS_OFFLOAD_PARAMETERS of @p len bytes (the guest's, untrusted)
+ * to the mask *@p enabled: "no change" keeps a bit, off clears it, on sets
+ * it. 0; -EPROTO (bad header, size or a value outside its field's range:
+ * INVALID_DATA); -ENOTSUP (turns on something outside @p offered). On error
+ * *@p enabled is unchanged.
+ */
+int pvb_ndis_params_apply(const void *buf, uint32_t len, uint32_t offered, uint32_t *enabled);
+
 /* ---- the host (VSP) control state machine --------------------------------- */
 
 /** Host settings. */
@@ -145,6 +219,7 @@ struct pvb_vsp_config {
 	uint32_t max_pkts_per_msg;	/**< RNDIS aggregation limit reported; 0: 8 */
 	uint32_t align_factor;		/**< alignment = 1 << it; 0 -> 3 (8 bytes) */
 	uint32_t link_speed;		/**< OID_GEN_LINK_SPEED, 100 bps units */
+	bool no_offload;		/**< offer no task offload (the OIDs say NOT_SUPPORTED) */
 };
 
 enum pvb_vsp_state {
@@ -173,9 +248,13 @@ struct pvb_vsp {
 	uint32_t slot_size, slot_count;		/**< receive buffer */
 	uint32_t section_size, section_count;	/**< send buffer */
 	uint32_t filter;		/**< PVB_RNDIS_FILTER_*; 0 = send the guest nothing */
+	uint32_t offload;		/**< PVB_OFL_* the guest enabled (OFFLOAD_PARAMETERS) */
 	const char *why;		/**< first protocol violation */
 	uint64_t protocol_errors;
 };
+
+/** What the host offers: PVB_OFL_ALL, RSC only to NDIS 6.30 guests; 0 with no_offload. */
+uint32_t pvb_vsp_offload_offered(const struct pvb_vsp *h);
 
 /**
  * The receive slot size a host with rx_slot_size 0 chooses for @p mtu (0:
@@ -225,6 +304,7 @@ struct pvb_vsc_config {
 	uint32_t recv_gpadl;		/**< GPADL of the receive buffer */
 	uint32_t send_gpadl;		/**< GPADL of the send buffer */
 	uint32_t min_nvsp_ver;		/**< oldest version to try; 0: v1 */
+	uint32_t offload;		/**< PVB_OFL_* to ask for (0: none, no offload OIDs) */
 };
 
 enum pvb_vsc_state {
@@ -267,6 +347,8 @@ struct pvb_vsc {
 	bool link_up;
 	uint32_t filter;		/**< last filter acknowledged */
 	uint32_t want_filter;		/**< filter to set */
+	uint32_t host_offload;		/**< PVB_OFL_* the host offers (hardware capabilities) */
+	uint32_t offload;		/**< PVB_OFL_* enabled: asked for and acknowledged */
 	uint32_t next_req;		/**< RNDIS request id, never 0 */
 	uint32_t pending_req;		/**< request waiting for its completion, 0 none */
 	unsigned int query_step;
@@ -280,7 +362,9 @@ void pvb_vsc_init(struct pvb_vsc *g, const struct pvb_vsc_config *cfg);
 /**
  * What to send next. The sequence (doc/nvsp.md §2.4): INIT newest-first, NDIS
  * CONFIG, NDIS VER, receive buffer, send buffer, RNDIS INITIALIZE, queries
- * (MAC, max frame size, media connect status), SET packet filter; then READY.
+ * (MAC, max frame size, media connect status), with cfg.offload the offload
+ * capabilities QUERY and the OFFLOAD_PARAMETERS SET (refusals leave offload
+ * 0, they are not errors), SET packet filter; then READY.
  * After READY it yields a SET for a changed want_filter, a HALT after
  * pvb_vsc_halt(), else NONE.
  */

@@ -225,6 +225,8 @@ enum pvb_rndis_type {
 #define PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS	0x00010114u
 #define PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS	0x01010101u
 #define PVB_RNDIS_OID_802_3_CURRENT_ADDRESS	0x01010102u
+#define PVB_RNDIS_OID_TCP_OFFLOAD_CURRENT_CONFIG	0xfc01020bu
+#define PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS	0xfc01020cu
 #define PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES 0xfc01020du
 
 #define PVB_RNDIS_FILTER_DIRECTED	0x01u
@@ -276,6 +278,28 @@ struct pvb_rndis_ppi {
 #define PVB_RNDIS_RXCSUM_TCP_OK		(1u << 3)
 #define PVB_RNDIS_RXCSUM_UDP_OK		(1u << 4)
 #define PVB_RNDIS_RXCSUM_IP_OK		(1u << 5)
+
+/* TCPIP_CHKSUM, TX direction (what the guest asks the host to fill) */
+#define PVB_RNDIS_TXCSUM_IPV4		(1u << 0)
+#define PVB_RNDIS_TXCSUM_IPV6		(1u << 1)
+#define PVB_RNDIS_TXCSUM_TCP		(1u << 2)
+#define PVB_RNDIS_TXCSUM_UDP		(1u << 3)
+#define PVB_RNDIS_TXCSUM_IP		(1u << 4)	/* the IPv4 header checksum */
+#define PVB_RNDIS_TXCSUM_L4_OFF(v)	(((v) >> 16) & 0x3ffu)	/* L4 header, from the frame */
+#define PVB_RNDIS_TXCSUM_MK_OFF(o)	(((uint32_t)(o) & 0x3ffu) << 16)
+
+/*
+ * TCP_LARGESEND, LSOv2 (TX, and in pvbridge's receive extension RX too):
+ * bits 0-19 MSS, bits 20-29 TCP header offset, bit 30 type = 1 (v2),
+ * bit 31 IPv6.
+ */
+#define PVB_RNDIS_LSO2_MSS(v)		((v) & 0xfffffu)
+#define PVB_RNDIS_LSO2_TCP_OFF(v)	(((v) >> 20) & 0x3ffu)
+#define PVB_RNDIS_LSO2_TYPE		(1u << 30)
+#define PVB_RNDIS_LSO2_IPV6		(1u << 31)
+#define PVB_RNDIS_LSO2_MK(mss, off, v6) \
+	(((uint32_t)(mss) & 0xfffffu) | ((uint32_t)(off) & 0x3ffu) << 20 | PVB_RNDIS_LSO2_TYPE | \
+	 ((v6) ? PVB_RNDIS_LSO2_IPV6 : 0))
 
 /* VLAN PPI value: bits 0-2 priority, bit 3 CFI, bits 4-15 id */
 #define PVB_RNDIS_VLAN_PRIO(v)		((v) & 0x7u)
@@ -330,5 +354,113 @@ _Static_assert(sizeof(struct pvb_rndis_query_cmplt) == 24, "query cmplt");
 _Static_assert(sizeof(struct pvb_rndis_set_cmplt) == 16, "set cmplt");
 _Static_assert(sizeof(struct pvb_rndis_indicate_status) == 20, "indicate status");
 _Static_assert(sizeof(struct pvb_rndis_keepalive_cmplt) == 16, "keepalive cmplt");
+
+/* ---- NDIS task offload objects (OIDs 0xfc01020b..d) ------------------------ */
+
+/*
+ * Every NDIS object starts with this header ([MS-RNDIS] carries them as the
+ * OID's information buffer; NDIS_OBJECT_HEADER in ntddndis.h).
+ */
+struct pvb_ndis_obj_hdr {
+	uint8_t type;
+	uint8_t revision;
+	uint16_t size;			/* the whole object, header included */
+} __attribute__((packed));
+
+#define PVB_NDIS_OBJ_DEFAULT		0x80u	/* NDIS_OFFLOAD_PARAMETERS */
+#define PVB_NDIS_OBJ_OFFLOAD		0xa7u	/* NDIS_OFFLOAD */
+
+/*
+ * NDIS_OFFLOAD: answer to OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES and
+ * OID_TCP_OFFLOAD_CURRENT_CONFIG. Revision 1 (NDIS 6.0) ends after flags
+ * (112 bytes), revision 2 (6.1) after the IPsec v2 block (144), revision 3
+ * (6.30) after the encapsulation block (156). IPsec is never offered.
+ *
+ *   0 hdr | 4 checksum (8 x u32) | 36 LSOv1 (4 x u32) | 52 IPsec v1 (28)
+ *   80 LSOv2 (7 x u32) | 108 flags | 112 IPsec v2 (32) | 144 RSC v4, v6 (u8)
+ *   148 encapsulation (2 x u32) | 156
+ */
+struct pvb_ndis_offload {
+	struct pvb_ndis_obj_hdr hdr;
+	/* checksum: encapsulation and capability words, IPv4 then IPv6, tx then rx */
+	uint32_t ip4_tx_encap, ip4_tx_csum, ip4_rx_encap, ip4_rx_csum;
+	uint32_t ip6_tx_encap, ip6_tx_csum, ip6_rx_encap, ip6_rx_csum;
+	uint32_t lsov1_encap, lsov1_max_size, lsov1_min_segs, lsov1_opts;
+	uint8_t ipsecv1[28];
+	uint32_t lsov2_ip4_encap, lsov2_ip4_max_size, lsov2_ip4_min_segs;
+	uint32_t lsov2_ip6_encap, lsov2_ip6_max_size, lsov2_ip6_min_segs, lsov2_ip6_opts;
+	uint32_t flags;
+	uint8_t ipsecv2[32];		/* NDIS 6.1 */
+	uint8_t rsc_ip4, rsc_ip6;	/* NDIS 6.30: receive segment coalescing */
+	uint8_t pad[2];
+	uint32_t encap_flags, encap_max_hdr;
+} __attribute__((packed));
+
+#define PVB_NDIS_OFFLOAD_REV_1		1u
+#define PVB_NDIS_OFFLOAD_REV_2		2u
+#define PVB_NDIS_OFFLOAD_REV_3		3u
+#define PVB_NDIS_OFFLOAD_SIZE_6_0	112u
+#define PVB_NDIS_OFFLOAD_SIZE_6_1	144u
+#define PVB_NDIS_OFFLOAD_SIZE_6_30	156u
+
+#define PVB_NDIS_ENCAP_8023		0x2u	/* the *_encap words: Ethernet frames */
+/* checksum capability words (ip4_* and ip6_*) */
+#define PVB_NDIS_CSUM_IP4_OPT		0x001u	/* IPv4 options / IPv6 extension headers */
+#define PVB_NDIS_CSUM_TCP_OPT		0x004u
+#define PVB_NDIS_CSUM_TCP		0x010u
+#define PVB_NDIS_CSUM_UDP		0x040u
+#define PVB_NDIS_CSUM_IP4		0x100u	/* the IPv4 header checksum */
+#define PVB_NDIS_LSOV2_IP6_EXT		0x001u	/* lsov2_ip6_opts */
+#define PVB_NDIS_LSOV2_TCP_OPT		0x004u
+
+_Static_assert(sizeof(struct pvb_ndis_offload) == PVB_NDIS_OFFLOAD_SIZE_6_30, "ndis offload");
+_Static_assert(__builtin_offsetof(struct pvb_ndis_offload, lsov2_ip4_encap) == 80, "lsov2 @80");
+_Static_assert(__builtin_offsetof(struct pvb_ndis_offload, ipsecv2) == PVB_NDIS_OFFLOAD_SIZE_6_0,
+	       "6.0 size");
+_Static_assert(__builtin_offsetof(struct pvb_ndis_offload, rsc_ip4) == PVB_NDIS_OFFLOAD_SIZE_6_1,
+	       "6.1 size");
+
+/*
+ * NDIS_OFFLOAD_PARAMETERS: the information buffer of a SET of
+ * OID_TCP_OFFLOAD_PARAMETERS. Revision 1 ends after flags (20 bytes),
+ * revision 2 after the IPsec v2 bytes (22), revision 3 after the
+ * encapsulation bytes (26; Linux and DPDK send 28, the C struct's size).
+ */
+struct pvb_ndis_offload_params {
+	struct pvb_ndis_obj_hdr hdr;
+	uint8_t ip4_csum, tcp4_csum, udp4_csum, tcp6_csum, udp6_csum;	/* PVB_NDIS_CSUM_* */
+	uint8_t lsov1, ipsecv1, lsov2_ip4, lsov2_ip6;			/* PVB_NDIS_LSO_* */
+	uint8_t tcp4_conn, tcp6_conn;
+	uint8_t pad;
+	uint32_t flags;
+	uint8_t ipsecv2, ipsecv2_ip4;		/* revision 2 */
+	uint8_t rsc_ip4, rsc_ip6;		/* revision 3: PVB_NDIS_RSC_* */
+	uint8_t encap_task, encap_types;
+	uint8_t pad2[2];
+} __attribute__((packed));
+
+#define PVB_NDIS_PARAMS_REV_1		1u
+#define PVB_NDIS_PARAMS_REV_2		2u
+#define PVB_NDIS_PARAMS_REV_3		3u
+#define PVB_NDIS_PARAMS_SIZE_1		20u
+#define PVB_NDIS_PARAMS_SIZE_2		22u
+#define PVB_NDIS_PARAMS_SIZE_3		26u
+#define PVB_NDIS_PARAMS_SIZE		28u	/* what Linux and DPDK send for revision 3 */
+
+/* checksum fields */
+#define PVB_NDIS_CSUM_NO_CHANGE		0u
+#define PVB_NDIS_CSUM_OFF		1u
+#define PVB_NDIS_CSUM_TX		2u
+#define PVB_NDIS_CSUM_RX		3u
+#define PVB_NDIS_CSUM_TX_RX		4u
+/* LSO and RSC fields */
+#define PVB_NDIS_LSO_NO_CHANGE		0u
+#define PVB_NDIS_LSO_OFF		1u
+#define PVB_NDIS_LSO_ON			2u
+
+_Static_assert(sizeof(struct pvb_ndis_offload_params) == PVB_NDIS_PARAMS_SIZE, "offload params");
+_Static_assert(__builtin_offsetof(struct pvb_ndis_offload_params, flags) == 16, "flags @16");
+_Static_assert(__builtin_offsetof(struct pvb_ndis_offload_params, rsc_ip4) ==
+	       PVB_NDIS_PARAMS_SIZE_2, "rsc @22");
 
 #endif /* _PVB_NVSP_WIRE_H_ */
