@@ -246,4 +246,96 @@ int pvb_vnet_hdr_get(const struct pvb_virtq_chain *c, uint32_t hdr_len, struct p
  */
 const char *pvb_vnet_hdr_check(const struct pvb_vnet_hdr *h, uint64_t frame_len);
 
+/* ---- offloads: the header against the frame's own headers -------------------- */
+
+/*
+ * What a frame asks for or was vouched for, in the terms of DPDK's mbuf
+ * offload fields (the PMDs map it to ol_flags, pvb_vnet_mbuf.h), without
+ * DPDK: this library stays libc only.
+ */
+#define PVB_VNET_OL_IPV4	0x01	/**< IPv4 at l2_len */
+#define PVB_VNET_OL_IPV6	0x02	/**< IPv6 at l2_len, TCP/UDP right after its 40 bytes */
+#define PVB_VNET_OL_TCP		0x04
+#define PVB_VNET_OL_UDP		0x08
+#define PVB_VNET_OL_CSUM	0x10	/**< the L4 checksum is to be filled (NEEDS_CSUM) */
+#define PVB_VNET_OL_TSO		0x20	/**< TCP segmentation at mss (implies CSUM) */
+#define PVB_VNET_OL_L4_GOOD	0x40	/**< the L4 checksum was verified (DATA_VALID) */
+#define PVB_VNET_OL_IP_GOOD	0x80	/**< the IPv4 header checksum is right (checked here) */
+#define PVB_VNET_OL_IP_BAD	0x100	/**< the IPv4 header checksum is wrong (checked here) */
+
+/** Offsets and requests of one frame. */
+struct pvb_vnet_ol {
+	uint16_t flags;		/**< PVB_VNET_OL_* */
+	uint16_t l2_len;	/**< Ethernet header, VLAN tags included */
+	uint16_t l3_len;	/**< IP header (IPv4 options included) */
+	uint16_t l4_len;	/**< TCP header with options, or 8 (UDP) */
+	uint16_t mss;		/**< with PVB_VNET_OL_TSO: TCP payload bytes per segment */
+};
+
+/** Why a header's request was refused: one counter each. */
+enum pvb_vnet_bad {
+	PVB_VNET_OK = 0,
+	PVB_VNET_BAD_HEADER,	/**< pvb_vnet_hdr_check() refused the header itself */
+	PVB_VNET_BAD_CSUM,	/**< NEEDS_CSUM that is not the frame's TCP/UDP checksum */
+	PVB_VNET_BAD_GSO,	/**< GSO type or size that does not fit the frame */
+	PVB_VNET_UNSUPPORTED,	/**< sound, but not taken: UDP segmentation, ECN with CWR */
+	PVB_VNET_NOT_NEGOTIATED,	/**< a request for a feature the device did not ack */
+	PVB_VNET_BAD_MAX,
+};
+
+/**
+ * Parse the Ethernet (up to two VLAN tags), IPv4 or IPv6 and TCP or UDP
+ * headers in @p f[0, @p len): the IP and L4 flags and the three lengths of
+ * @p ol (its other fields untouched). 0, or -EPROTO: not TCP/UDP over IP
+ * (IPv6 extension headers and IPv4 fragments included), or a header that
+ * does not lie wholly inside @p len bytes.
+ */
+int pvb_vnet_parse(const uint8_t *f, uint32_t len, struct pvb_vnet_ol *ol);
+
+/** Acked features that let a driver ask the device (HOST_*) or the device the driver (GUEST_*). */
+#define PVB_VNET_ACCEPT_CSUM	0x1	/**< NEEDS_CSUM */
+#define PVB_VNET_ACCEPT_TSO4	0x2	/**< GSO TCPV4 */
+#define PVB_VNET_ACCEPT_TSO6	0x4	/**< GSO TCPV6 */
+
+/**
+ * The receive side of an offload (VIRTIO 1.2 §5.1.6.2.2 and §5.1.6.4.2):
+ * check the peer's header @p h against the frame it precedes, @p f[0,
+ * @p seg_len) being its first contiguous bytes out of @p frame_len, and
+ * fill @p ol. @p accept: PVB_VNET_ACCEPT_* (what the acked features let
+ * the peer ask for). A request becomes PVB_VNET_OL_CSUM / _TSO with its
+ * offsets, after checking that csum_start is the parsed L4 offset and
+ * csum_offset its checksum field, the GSO type the frame's IP version over
+ * TCP, gso_size between 1 and 65535 minus the headers; a frame whose
+ * payload fits one gso_size needs no segmenting and asks for the checksum
+ * only. The frame is then left in the canonical form of the mbuf contract
+ * (doc/vhost.md, "Offloads"): for TSO the IPv4 total length / IPv6 payload
+ * length set to the whole frame and the IPv4 header checksum recomputed;
+ * the L4 checksum field holds the pseudo-header sum, with the L4 length
+ * except for TSO. DATA_VALID becomes L4_GOOD, and the IPv4 header checksum
+ * is checked (IP_GOOD / IP_BAD). PVB_VNET_OK, or why the frame must be
+ * dropped, with a line for the log in @p why.
+ */
+enum pvb_vnet_bad pvb_vnet_rx_ol(const struct pvb_vnet_hdr *h, uint32_t accept, uint8_t *f,
+				 uint32_t seg_len, uint32_t frame_len, struct pvb_vnet_ol *ol,
+				 const char **why);
+
+/**
+ * The sending side: express the request @p want (CSUM, TSO with mss, or
+ * L4_GOOD; its lengths as the application set them) in @p h for the frame
+ * whose first bytes are @p f[0, @p seg_len) of @p frame_len, after parsing
+ * the frame and checking that the lengths agree. NEEDS_CSUM with
+ * csum_start/csum_offset, for TSO the GSO type, gso_size and hdr_len, and
+ * the L4 checksum field rewritten into the form Linux's virtio_net receive
+ * path takes (skb_partial_csum_set(): the pseudo-header sum including the
+ * L4 length); for TSO the IP lengths are made true and the IPv4 header
+ * checksum recomputed. L4_GOOD alone becomes DATA_VALID. 0, or -EINVAL
+ * (the frame's headers do not match @p want; @p h and @p f untouched
+ * then, except for a partly parsed frame).
+ */
+int pvb_vnet_tx_hdr(uint8_t *f, uint32_t seg_len, uint32_t frame_len,
+		    const struct pvb_vnet_ol *want, struct pvb_vnet_hdr *h);
+
+/** The counter name of @p bad (e.g. "rx_offload_bad_csum"). */
+const char *pvb_vnet_bad_str(enum pvb_vnet_bad bad);
+
 #endif /* _PVB_VHOST_USER_H_ */

@@ -85,6 +85,14 @@ enum pvb_vu_request {
 #define PVB_VIRTIO_NET_F_GUEST_CSUM	1
 #define PVB_VIRTIO_NET_F_MTU		3
 #define PVB_VIRTIO_NET_F_MAC		5
+#define PVB_VIRTIO_NET_F_GUEST_TSO4	7	/* device -> driver GSO TCPV4; needs GUEST_CSUM */
+#define PVB_VIRTIO_NET_F_GUEST_TSO6	8	/* device -> driver GSO TCPV6; needs GUEST_CSUM */
+#define PVB_VIRTIO_NET_F_GUEST_ECN	9
+#define PVB_VIRTIO_NET_F_GUEST_UFO	10
+#define PVB_VIRTIO_NET_F_HOST_TSO4	11	/* driver -> device GSO TCPV4; needs CSUM */
+#define PVB_VIRTIO_NET_F_HOST_TSO6	12	/* driver -> device GSO TCPV6; needs CSUM */
+#define PVB_VIRTIO_NET_F_HOST_ECN	13
+#define PVB_VIRTIO_NET_F_HOST_UFO	14
 #define PVB_VIRTIO_NET_F_MRG_RXBUF	15
 #define PVB_VIRTIO_NET_F_STATUS		16
 #define PVB_VIRTIO_NET_F_CTRL_VQ	17

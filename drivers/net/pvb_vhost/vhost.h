@@ -33,7 +33,9 @@
 #include "pvb_ethdev.h"
 #include "pvb_handover.h"
 #include "pvb_rxintr.h"
+#include "pvb_swol.h"
 #include "pvb_vhost_user.h"
+#include "pvb_vnet_mbuf.h"
 
 extern int vhost_logtype;
 #define LOG(level, fmt, ...) \
@@ -42,6 +44,9 @@ extern int vhost_logtype;
 #define VHOST_MAX_QUEUES	PVB_VU_MAX_QUEUE_PAIRS
 #define VHOST_USED_BATCH	256	/* used elements written per publish, at most */
 #define VHOST_MAX_MTU		9702	/* a 9728-byte frame with its Ethernet and VLAN headers */
+#define VHOST_MAX_FRAME		(VHOST_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN)
+/* a GSO frame: two VLAN tags, an IPv6 header and 64 KB of IPv6 payload at most */
+#define VHOST_MAX_GSO_FRAME	(RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN + 40 + UINT16_MAX)
 
 /** The port state the bursts read: the vrings are theirs only in VHOST_RUN. */
 enum vhost_state {
@@ -57,9 +62,13 @@ struct vhost_rxq {
 	struct pvb_virtq_dev *vq;	/* set by the control thread; NULL: not ready */
 	int call_fd;			/* -1: the driver polls */
 	uint32_t hdr_len;
+	uint32_t accept;		/* PVB_VNET_ACCEPT_*: what the acked CSUM/HOST_TSO* allow */
 	uint16_t qid;
 	struct rte_mempool *mp;
 	pvb_counter_t packets, bytes, nombuf, bad_chains, bad_headers, notifications, kicks;
+	/* offload requests taken (as mbuf TX flags) and refused, per reason (enum pvb_vnet_bad) */
+	pvb_counter_t ol_csum, ol_tso, ol_bad[PVB_VNET_BAD_MAX];
+	uint64_t log_last;
 	struct pvb_virtq_used_elem used[VHOST_USED_BATCH];
 	struct pvb_virtq_chain chain;
 } __rte_cache_aligned;
@@ -71,8 +80,19 @@ struct vhost_txq {
 	int call_fd;
 	uint32_t hdr_len;
 	bool mrg_rxbuf;
+	bool data_valid;		/* GUEST_CSUM: a verified frame goes with DATA_VALID */
+	uint32_t accept;		/* PVB_VNET_ACCEPT_*: what the acked GUEST_* take */
+	uint64_t ol_mask;		/* ol_flags that leave the plain path */
 	uint16_t qid;
 	pvb_counter_t packets, bytes, no_buffers, too_big, bad_chains, notifications;
+	/* expressed in the header; done in software; refused (headers not matching) */
+	pvb_counter_t ol_csum, ol_tso, ol_data_valid, sw_cksum, sw_gso, sw_gso_segs, sw_vlan,
+		      ol_bad;
+	uint64_t log_last;
+	struct pvb_swol swol;		/* made at queue setup */
+	/* what pvb_swol_apply() made of a frame, sent before the next frames */
+	struct rte_mbuf *pend[PVB_SWOL_MAX_SEGS];
+	uint16_t pend_n, pend_next;
 	struct pvb_virtq_used_elem used[VHOST_USED_BATCH];
 	struct pvb_virtq_chain first, chain;	/* a frame's first buffer, the one being filled */
 } __rte_cache_aligned;
@@ -84,6 +104,7 @@ struct vhost_port {
 	uint16_t queues;
 	uint16_t mtu;
 	struct rte_ether_addr mac;
+	bool offload;			/* offer CSUM, GUEST_CSUM, HOST_TSO*, GUEST_TSO* */
 	uint16_t port_id;
 	bool started;
 
@@ -111,6 +132,8 @@ struct vhost_port {
 /* vhost_rxtx.c */
 uint16_t vhost_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vhost_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n);
+/** Free the frames software offload made and the tx queue has not sent (queue release, close). */
+void vhost_tx_pending_free(struct vhost_txq *q);
 
 /* vhost_ctrl.c */
 void *vhost_ctrl_thread(void *arg);

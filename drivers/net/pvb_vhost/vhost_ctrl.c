@@ -33,6 +33,13 @@ vhost_backend_cfg(const struct vhost_port *p, struct pvb_vu_backend_cfg *cfg)
 			(1ull << PVB_VIRTIO_NET_F_MRG_RXBUF) | (1ull << PVB_VIRTIO_NET_F_MTU) |
 			(1ull << PVB_VIRTIO_NET_F_MAC) | (1ull << PVB_VIRTIO_NET_F_STATUS) |
 			(1ull << PVB_VIRTIO_NET_F_MQ) | (1ull << PVB_VIRTIO_F_IN_ORDER);
+	if (p->offload)
+		cfg->features |= (1ull << PVB_VIRTIO_NET_F_CSUM) |
+				 (1ull << PVB_VIRTIO_NET_F_GUEST_CSUM) |
+				 (1ull << PVB_VIRTIO_NET_F_HOST_TSO4) |
+				 (1ull << PVB_VIRTIO_NET_F_HOST_TSO6) |
+				 (1ull << PVB_VIRTIO_NET_F_GUEST_TSO4) |
+				 (1ull << PVB_VIRTIO_NET_F_GUEST_TSO6);
 	cfg->protocol_features = (1ull << PVB_VU_PF_MQ) | (1ull << PVB_VU_PF_REPLY_ACK) |
 				 (1ull << PVB_VU_PF_NET_MTU) | (1ull << PVB_VU_PF_STATUS);
 	cfg->queue_pairs = p->queues;
@@ -75,9 +82,14 @@ vhost_give(struct vhost_port *p)
 		p->rxq[q].vq = rx_ok ? &rx->q : NULL;
 		p->rxq[q].call_fd = rx->call_fd;
 		p->rxq[q].hdr_len = be->hdr_len;
+		p->rxq[q].accept = pvb_vnet_accept(be->features, false);
 		p->txq[q].vq = tx_ok ? &tx->q : NULL;
 		p->txq[q].call_fd = tx->call_fd;
 		p->txq[q].hdr_len = be->hdr_len;
+		p->txq[q].accept = pvb_vnet_accept(be->features, true);
+		p->txq[q].data_valid = (be->features >> PVB_VIRTIO_NET_F_GUEST_CSUM) & 1;
+		p->txq[q].ol_mask = PVB_VNET_TX_REQ | RTE_MBUF_F_TX_VLAN |
+				    (p->txq[q].data_valid ? RTE_MBUF_F_RX_L4_CKSUM_GOOD : 0);
 		p->txq[q].mrg_rxbuf = mrg;
 		any |= rx_ok || tx_ok;
 	}

@@ -19,7 +19,9 @@
 
 RTE_LOG_REGISTER_DEFAULT(vhost_logtype, NOTICE);
 
-static const char *const vhost_args[] = { "iface", "client", "queues", "mac", "mtu", NULL };
+static const char *const vhost_args[] = {
+	"iface", "client", "queues", "mac", "mtu", "offload", NULL
+};
 
 static struct vhost_port *
 vhost_of(const struct rte_eth_dev *dev)
@@ -50,13 +52,19 @@ vhost_infos(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	info->max_mac_addrs = 1;
 	info->max_rx_queues = p->queues;
 	info->max_tx_queues = p->queues;
-	info->max_rx_pktlen = VHOST_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
+	info->max_rx_pktlen = VHOST_MAX_FRAME;
+	info->max_lro_pkt_size = VHOST_MAX_GSO_FRAME;
 	info->min_mtu = RTE_ETHER_MIN_MTU;
 	info->max_mtu = VHOST_MAX_MTU;
 	info->min_rx_bufsize = 0;
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	/* frames larger than an mbuf are copied into chains */
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	/* honoured always: by the driver when it acked the feature, else in software */
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+				RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_TSO |
+				RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
+	/* frames larger than an mbuf are copied into chains; GSO frames up to 64 KB */
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+				RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+				RTE_ETH_RX_OFFLOAD_TCP_LRO;
 	info->rx_desc_lim.nb_max = UINT16_MAX;
 	info->tx_desc_lim.nb_max = UINT16_MAX;
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
@@ -96,8 +104,17 @@ vhost_shutdown(struct rte_eth_dev *dev)
 static int
 vhost_close(struct rte_eth_dev *dev)
 {
-	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
-		vhost_shutdown(dev);
+	struct vhost_port *p = vhost_of(dev);
+	unsigned int q;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return 0;
+	vhost_shutdown(dev);
+	/* the control thread is gone: no burst runs */
+	for (q = 0; q < p->queues; q++) {
+		vhost_tx_pending_free(&p->txq[q]);
+		pvb_swol_fini(&p->txq[q].swol);
+	}
 	return 0;
 }
 
@@ -121,10 +138,22 @@ vhost_txq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsigne
 {
 	struct vhost_port *p = vhost_of(dev);
 
+	struct vhost_txq *q = &p->txq[qid];
+	char name[RTE_MEMPOOL_NAMESIZE];
+	int rc;
+
 	RTE_SET_USED(nb_desc);
-	RTE_SET_USED(socket);
 	RTE_SET_USED(conf);
-	dev->data->tx_queues[qid] = &p->txq[qid];
+	vhost_tx_pending_free(q);
+	pvb_swol_fini(&q->swol);
+	snprintf(name, sizeof(name), "pvbvh%u_%u", dev->data->port_id, qid);
+	rc = pvb_swol_init(&q->swol, name, (int)socket);
+	if (rc != 0) {
+		LOG(ERR, "%s: tx queue %u: software offload pools: %s", p->iface, qid,
+		    strerror(-rc));
+		return rc;
+	}
+	dev->data->tx_queues[qid] = q;
 	return 0;
 }
 
@@ -168,12 +197,26 @@ vhost_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 	X("bad_chains", bad_chains) \
 	X("bad_headers", bad_headers) \
 	X("notifications_sent", notifications) \
-	X("kicks_seen", kicks)
+	X("kicks_seen", kicks) \
+	X("offload_csum_packets", ol_csum) \
+	X("offload_tso_packets", ol_tso) \
+	X("offload_bad_csum", ol_bad[PVB_VNET_BAD_CSUM]) \
+	X("offload_bad_gso", ol_bad[PVB_VNET_BAD_GSO]) \
+	X("offload_unsupported", ol_bad[PVB_VNET_UNSUPPORTED]) \
+	X("offload_not_negotiated", ol_bad[PVB_VNET_NOT_NEGOTIATED])
 #define TXQ_XSTATS(X) \
 	X("no_guest_rx_buffers", no_buffers) \
 	X("too_big_packets", too_big) \
 	X("bad_chains", bad_chains) \
-	X("notifications_sent", notifications)
+	X("notifications_sent", notifications) \
+	X("offload_csum_packets", ol_csum) \
+	X("offload_tso_packets", ol_tso) \
+	X("offload_data_valid_packets", ol_data_valid) \
+	X("sw_cksum_packets", sw_cksum) \
+	X("sw_gso_packets", sw_gso) \
+	X("sw_gso_segments", sw_gso_segs) \
+	X("sw_vlan_packets", sw_vlan) \
+	X("offload_bad", ol_bad)
 
 #define XS_PORT(n, f) { n, offsetof(struct vhost_port, f) },
 #define XS_RXQ(n, f) { n, offsetof(struct vhost_rxq, f) },
@@ -233,9 +276,10 @@ vhost_parse(struct rte_vdev_device *vdev, struct vhost_port *p)
 {
 	struct rte_kvargs *kv = pvb_devargs_parse(vhost_logtype, vdev, vhost_args);
 	const char *name = rte_vdev_device_name(vdev);
-	uint32_t client = 0, queues = 1, mtu = RTE_ETHER_MTU;
+	uint32_t client = 0, queues = 1, mtu = RTE_ETHER_MTU, offload = 1;
 	const struct pvb_u32_arg num[] = {
 		{ "client", &client, 0, 1, 1 },
+		{ "offload", &offload, 0, 1, 1 },
 		{ "queues", &queues, 1, VHOST_MAX_QUEUES, 1 },
 		{ "mtu", &mtu, RTE_ETHER_MIN_MTU, VHOST_MAX_MTU, 1 },
 	};
@@ -249,6 +293,7 @@ vhost_parse(struct rte_vdev_device *vdev, struct vhost_port *p)
 	if (rc == 0 && pvb_devargs_mac(vhost_logtype, kv, name, "mac", &p->mac) < 0)
 		rc = -EINVAL;
 	p->client = client != 0;
+	p->offload = offload != 0;
 	p->queues = (uint16_t)queues;
 	p->mtu = (uint16_t)mtu;
 	rte_kvargs_free(kv);
@@ -339,4 +384,5 @@ static struct rte_vdev_driver vhost_vdev = {
 
 RTE_PMD_REGISTER_VDEV(net_pvb_vhost, vhost_vdev);
 RTE_PMD_REGISTER_PARAM_STRING(net_pvb_vhost,
-	"iface=<unix socket> client=<0|1> queues=<1-8> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9702>");
+	"iface=<unix socket> client=<0|1> queues=<1-8> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9702> "
+	"offload=<0|1>");

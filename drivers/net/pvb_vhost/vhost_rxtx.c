@@ -160,16 +160,46 @@ vhost_rx_copy(struct vhost_rxq *q, const struct pvb_virtq_chain *c, struct rte_m
 	return 0;
 }
 
-/* The header of a frame the guest sent: sound, and asking for nothing we did not offer. */
-static bool
-vhost_rx_header_ok(struct vhost_rxq *q, const struct pvb_virtq_chain *c, uint32_t len)
+/* Empty @p m for the next frame (a refused one was copied into it). */
+static void
+vhost_rx_reset(struct rte_mbuf *m)
 {
-	struct pvb_vnet_hdr h;
+	if (m->next != NULL)
+		rte_pktmbuf_free(m->next);
+	m->next = NULL;
+	m->nb_segs = 1;
+	m->data_len = 0;
+	m->pkt_len = 0;
+}
 
-	if (pvb_vnet_hdr_get(c, q->hdr_len, &h) != 0 || pvb_vnet_hdr_check(&h, len) != NULL)
+/*
+ * The offload request of a frame now in @p m (its copy: the checks and the
+ * canonical rewrite act on our bytes, not the guest's), as mbuf TX flags
+ * (doc/vhost.md, "Offloads"). False: refused, counted and logged.
+ */
+static bool
+vhost_rx_ol(struct vhost_rxq *q, const struct pvb_vnet_hdr *h, struct rte_mbuf *m)
+{
+	struct pvb_vnet_ol ol;
+	enum pvb_vnet_bad bad;
+	const char *why;
+
+	bad = pvb_vnet_rx_ol(h, q->accept, rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
+			     m->pkt_len, &ol, &why);
+	if (unlikely(bad != PVB_VNET_OK)) {
+		/* a header unsound in itself counts as before, with the malformed ones */
+		pvb_counter_add1w(bad == PVB_VNET_BAD_HEADER ? &q->bad_headers : &q->ol_bad[bad], 1);
+		if (pvb_vnet_log_due(&q->log_last))
+			LOG(WARNING, "%s: rx queue %u: frame dropped (%s): %s", q->p->iface, q->qid,
+			    pvb_vnet_bad_str(bad), why);
 		return false;
-	/* no checksum or segmentation offload is offered yet: a driver must not ask */
-	return !(h.flags & PVB_VNET_HDR_F_NEEDS_CSUM) && h.gso_type == PVB_VNET_GSO_NONE;
+	}
+	pvb_vnet_ol_to_mbuf(&ol, m);
+	if (ol.flags & PVB_VNET_OL_TSO)
+		pvb_counter_add1w(&q->ol_tso, 1);
+	else if (ol.flags & PVB_VNET_OL_CSUM)
+		pvb_counter_add1w(&q->ol_csum, 1);
+	return true;
 }
 
 uint16_t
@@ -180,6 +210,7 @@ vhost_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	struct pvb_active *a = &p->act[q->qid];
 	struct pvb_virtq_chain *c = &q->chain;
 	struct pvb_virtq_dev *vq;
+	struct pvb_vnet_hdr h;
 	uint32_t nused = 0, i, len, want;
 	uint64_t bytes = 0;
 	uint16_t got = 0;
@@ -217,8 +248,9 @@ vhost_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		/* readable_len > hdr_len is checked by the header walk */
 		len = (uint32_t)(c->readable_len - q->hdr_len);
 		if (unlikely(c->readable_len <= q->hdr_len || c->readable_len > UINT32_MAX ||
-			     len > VHOST_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN ||
-			     !vhost_rx_header_ok(q, c, len))) {
+			     pvb_vnet_hdr_get(c, q->hdr_len, &h) != 0 ||
+			     len > (h.gso_type == PVB_VNET_GSO_NONE ? VHOST_MAX_FRAME :
+								      VHOST_MAX_GSO_FRAME))) {
 			pvb_counter_add1w(&q->bad_headers, 1);
 			q->used[nused++] = (struct pvb_virtq_used_elem){ c->head, 0 };
 			continue;
@@ -228,6 +260,12 @@ vhost_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 			pvb_virtq_dev_unpop(vq, 1);
 			pvb_counter_add1w(&q->nombuf, 1);
 			break;
+		}
+		/* one branch for a frame that asks nothing: its header is all zero */
+		if (unlikely((h.flags | h.gso_type) != 0) && !vhost_rx_ol(q, &h, pkts[got])) {
+			vhost_rx_reset(pkts[got]);
+			q->used[nused++] = (struct pvb_virtq_used_elem){ c->head, 0 };
+			continue;
 		}
 		pkts[got]->port = p->port_id;
 		bytes += len;
@@ -337,22 +375,44 @@ tx_pop(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct pvb_virtq_chain *c)
 	return rc;
 }
 
+/* The front of a frame that asks for something, rewritten: written first, then the mbuf from skip. */
+#define TX_PREFIX_MAX	256	/* Ethernet with two tags, IPv4 with options, TCP with options */
+struct tx_prefix {
+	uint32_t len;		/* bytes in b */
+	uint32_t skip;		/* bytes of the mbuf they stand for */
+	uint8_t b[TX_PREFIX_MAX];
+};
+
 /*
- * Put @p m into the guest's buffers, its used elements at q->used[*nused].
- * 0 (sent), -ENOBUFS (no room now: nothing of it taken), -EMSGSIZE (it can
- * never fit: drop it; nothing taken), -EBADMSG (a refused buffer: whatever
- * was popped is completed empty, the frame dropped), -EPIPE (broken).
+ * Put @p m into the guest's buffers behind header @p h0 (NULL: all zero),
+ * @p pre in front of its bytes (NULL: none), its used elements at
+ * q->used[*nused]. 0 (sent), -ENOBUFS (no room now: nothing of it taken),
+ * -EMSGSIZE (it can never fit: drop it; nothing taken), -EBADMSG (a
+ * refused buffer: whatever was popped is completed empty, the frame
+ * dropped), -EPIPE (broken).
  */
 static int
 vhost_tx_frame(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct rte_mbuf *m,
-	       uint32_t *nused)
+	       const struct pvb_vnet_hdr *h0, const struct tx_prefix *pre, uint32_t *nused)
 {
 	struct pvb_vnet_hdr h = { .num_buffers = 1 };
 	struct tx_cursor t = { .c = &q->first };
 	const struct rte_mbuf *s = m;
-	uint32_t head_slot, left, k, off = 0, i;
+	uint32_t head_slot, left, k, off = 0, i, pre_off = 0, pre_left = 0, frame = m->pkt_len;
+	const uint8_t *src;
 	uint16_t nbufs = 1;
 	int rc;
+
+	if (unlikely(h0 != NULL)) {
+		h = *h0;
+		h.num_buffers = 1;
+	}
+	if (unlikely(pre != NULL)) {
+		pre_left = pre->len;
+		frame = frame - pre->skip + pre->len;
+		for (off = pre->skip; off >= s->data_len && s->next != NULL; s = s->next)
+			off -= s->data_len;
+	}
 
 	/* refused buffers before the frame's first go back empty; the frame goes on */
 	while ((rc = tx_pop(q, vq, &q->first)) == -EBADMSG) {
@@ -363,23 +423,28 @@ vhost_tx_frame(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct rte_mbuf *m
 	if (rc != 0)
 		return rc == -EAGAIN ? -ENOBUFS : rc;
 	head_slot = *nused;
-	if (!q->mrg_rxbuf && q->first.writable_len < q->hdr_len + (uint64_t)m->pkt_len) {
+	if (!q->mrg_rxbuf && q->first.writable_len < q->hdr_len + (uint64_t)frame) {
 		/* without mergeable buffers one buffer must hold it all */
 		pvb_virtq_dev_unpop(vq, 1);
 		return -EMSGSIZE;
 	}
 	tx_put_header(&t, &h, q->hdr_len);
 	(*nused)++;
-	left = m->pkt_len;
+	left = frame;
 	while (left > 0) {
-		if (off == s->data_len) {
+		if (unlikely(pre_left > 0)) {
+			k = tx_put(&t, pre->b + pre_off, RTE_MIN(pre_left, left));
+			pre_off += k;
+			pre_left -= k;
+		} else if (off == s->data_len) {
 			s = s->next;
 			off = 0;
 			continue;
+		} else {
+			src = rte_pktmbuf_mtod_offset(s, const uint8_t *, off);
+			k = tx_put(&t, src, RTE_MIN((uint32_t)s->data_len - off, left));
+			off += k;
 		}
-		k = tx_put(&t, rte_pktmbuf_mtod_offset(s, const uint8_t *, off),
-			   RTE_MIN((uint32_t)s->data_len - off, left));
-		off += k;
 		left -= k;
 		if (left == 0 || t.seg < t.c->nb_segs)
 			continue;
@@ -417,6 +482,164 @@ vhost_tx_frame(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct rte_mbuf *m
 	return 0;
 }
 
+/* ---- tx offloads ------------------------------------------------------------- */
+
+static void
+vhost_tx_bad(struct vhost_txq *q, const char *why)
+{
+	pvb_counter_add1w(&q->ol_bad, 1);
+	if (pvb_vnet_log_due(&q->log_last))
+		LOG(WARNING, "%s: tx queue %u: frame dropped: %s", q->p->iface, q->qid, why);
+}
+
+/*
+ * The header and the rewritten front of @p m, which asks for what the
+ * driver takes (or carries a VLAN tag to insert, or was verified): its
+ * first bytes copied with the 802.1Q tag inserted after the addresses
+ * (virtio has no tag insertion) and the checksum field in the driver's
+ * form. 0, or -EINVAL (its headers do not match its request: drop).
+ */
+static int
+vhost_tx_prepare(struct vhost_txq *q, const struct rte_mbuf *m, struct pvb_vnet_hdr *h,
+		 struct tx_prefix *pre)
+{
+	bool vlan = m->ol_flags & RTE_MBUF_F_TX_VLAN;
+	uint8_t tmp[TX_PREFIX_MAX];
+	struct pvb_vnet_ol ol;
+	const uint8_t *f;
+	uint32_t n, tag;
+
+	pvb_vnet_ol_from_mbuf(m, q->data_valid, &ol);
+	pre->len = pre->skip = 0;
+	if (!vlan && !(ol.flags & PVB_VNET_OL_CSUM))
+		return pvb_vnet_tx_hdr(NULL, 0, 0, &ol, h);	/* DATA_VALID or nothing */
+	n = RTE_MIN(m->pkt_len, (uint32_t)(TX_PREFIX_MAX - RTE_VLAN_HLEN));
+	if (!(ol.flags & PVB_VNET_OL_CSUM))
+		n = RTE_MIN(n, 2u * RTE_ETHER_ADDR_LEN);
+	f = rte_pktmbuf_read(m, 0, n, tmp);
+	if (f == NULL || (vlan && n < 2u * RTE_ETHER_ADDR_LEN)) {
+		vhost_tx_bad(q, "frame shorter than its request");
+		return -EINVAL;
+	}
+	pre->skip = n;
+	if (vlan) {
+		tag = (uint32_t)RTE_ETHER_TYPE_VLAN << 16 | m->vlan_tci;
+		memcpy(pre->b, f, 2 * RTE_ETHER_ADDR_LEN);
+		pre->b[12] = (uint8_t)(tag >> 24);
+		pre->b[13] = (uint8_t)(tag >> 16);
+		pre->b[14] = (uint8_t)(tag >> 8);
+		pre->b[15] = (uint8_t)tag;
+		memcpy(pre->b + 16, f + 12, n - 12);
+		pre->len = n + RTE_VLAN_HLEN;
+		ol.l2_len = (uint16_t)(ol.l2_len + RTE_VLAN_HLEN);
+		pvb_counter_add1w(&q->sw_vlan, 1);
+	} else {
+		memcpy(pre->b, f, n);
+		pre->len = n;
+	}
+	if (pvb_vnet_tx_hdr(pre->b, pre->len, m->pkt_len - n + pre->len, &ol, h) != 0) {
+		vhost_tx_bad(q, "headers do not match the offload request (l2/l3/l4_len, flags)");
+		return -EINVAL;
+	}
+	if (h->gso_type != PVB_VNET_GSO_NONE)
+		pvb_counter_add1w(&q->ol_tso, 1);
+	else if (h->flags & PVB_VNET_HDR_F_NEEDS_CSUM)
+		pvb_counter_add1w(&q->ol_csum, 1);
+	else if (h->flags & PVB_VNET_HDR_F_DATA_VALID)
+		pvb_counter_add1w(&q->ol_data_valid, 1);
+	return 0;
+}
+
+/*
+ * One frame: the plain path, or its request in the header. -EAGAIN: it asks
+ * for something the driver did not ack (done in software by the caller);
+ * else as vhost_tx_frame(), and -EINVAL (refused: drop).
+ */
+static __rte_always_inline int
+vhost_tx_one(struct vhost_txq *q, struct pvb_virtq_dev *vq, struct rte_mbuf *m, uint32_t *nused)
+{
+	struct pvb_vnet_hdr h;
+	struct tx_prefix pre;
+	int rc;
+
+	if (likely(!(m->ol_flags & q->ol_mask)))
+		return vhost_tx_frame(q, vq, m, NULL, NULL, nused);
+	if (pvb_swol_needed(m, pvb_vnet_can(m, q->accept)))
+		return -EAGAIN;
+	rc = vhost_tx_prepare(q, m, &h, &pre);
+	if (rc != 0)
+		return rc;
+	return vhost_tx_frame(q, vq, m, &h, pre.len != 0 ? &pre : NULL, nused);
+}
+
+/* What the driver does not take, in software: @p m becomes the pending frames. 0 or -errno. */
+static int
+vhost_tx_sw(struct vhost_txq *q, struct rte_mbuf *m)
+{
+	bool seg = m->ol_flags & RTE_MBUF_F_TX_TCP_SEG, vlan = m->ol_flags & RTE_MBUF_F_TX_VLAN;
+	uint16_t tci = m->vlan_tci;
+	int n, k;
+
+	n = pvb_swol_apply(&q->swol, m, pvb_vnet_can(m, q->accept), q->pend, PVB_SWOL_MAX_SEGS);
+	if (n < 0) {
+		vhost_tx_bad(q, "software offload failed (headers not matching the request, or "
+				"no mbufs)");
+		return n;
+	}
+	if (seg) {
+		pvb_counter_add1w(&q->sw_gso, 1);
+		pvb_counter_add1w(&q->sw_gso_segs, (uint64_t)n);
+	} else {
+		pvb_counter_add1w(&q->sw_cksum, 1);
+	}
+	/* each frame gets the tag as it is copied */
+	for (k = 0; vlan && k < n; k++) {
+		q->pend[k]->ol_flags |= RTE_MBUF_F_TX_VLAN;
+		q->pend[k]->vlan_tci = tci;
+	}
+	q->pend_n = (uint16_t)n;
+	q->pend_next = 0;
+	return 0;
+}
+
+/*
+ * Send the pending frames, in order, freeing each. 0 when none is left;
+ * -ENOBUFS or -EPIPE when the rest must wait.
+ */
+static int
+vhost_tx_pending(struct vhost_txq *q, struct pvb_virtq_dev *vq, uint32_t *nused,
+		 uint32_t *sent, uint64_t *bytes)
+{
+	struct rte_mbuf *m;
+	int rc;
+
+	while (q->pend_next < q->pend_n) {
+		if (*nused > VHOST_USED_BATCH - TX_MAX_CHAINS)
+			return -ENOBUFS;
+		m = q->pend[q->pend_next];
+		rc = vhost_tx_one(q, vq, m, nused);
+		if (rc == -ENOBUFS || rc == -EPIPE)
+			return rc;
+		if (rc == 0) {
+			(*sent)++;
+			*bytes += m->pkt_len;
+		} else if (rc != -EINVAL) {
+			pvb_counter_add1w(&q->too_big, 1);
+		}
+		rte_pktmbuf_free(m);
+		q->pend_next++;
+	}
+	return 0;
+}
+
+void
+vhost_tx_pending_free(struct vhost_txq *q)
+{
+	while (q->pend_next < q->pend_n)
+		rte_pktmbuf_free(q->pend[q->pend_next++]);
+	q->pend_n = q->pend_next = 0;
+}
+
 uint16_t
 vhost_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -426,7 +649,7 @@ vhost_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	uint32_t nused = 0, sent = 0, dropped = 0, i = 0;
 	struct pvb_virtq_dev *vq;
 	uint64_t bytes = 0;
-	int avail, rc;
+	int avail, rc = 0;
 
 	if (unlikely(n == 0) || !pvb_handover_enter(a, &p->state, VHOST_RUN))
 		return 0;
@@ -437,25 +660,45 @@ vhost_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 			pvb_counter_add1w(&q->no_buffers, n);
 		goto out;
 	}
+	/* what software made of the last frame goes first */
+	if (unlikely(q->pend_next < q->pend_n))
+		rc = vhost_tx_pending(q, vq, &nused, &sent, &bytes);
 	vhost_prefetch_descs(vq, RTE_MIN((uint32_t)avail, (uint32_t)n));
 	for (i = 0; i < PEEK_AHEAD; i++)
 		vhost_prefetch(vq, (uint16_t)i, true);
-	for (i = 0; i < n && nused <= VHOST_USED_BATCH - TX_MAX_CHAINS; i++) {
+	for (i = 0; rc == 0 && i < n && nused <= VHOST_USED_BATCH - TX_MAX_CHAINS; i++) {
 		vhost_prefetch(vq, PEEK_AHEAD, true);
-		rc = vhost_tx_frame(q, vq, pkts[i], &nused);
+		rc = vhost_tx_one(q, vq, pkts[i], &nused);
+		if (unlikely(rc == -EAGAIN)) {
+			rc = vhost_tx_sw(q, pkts[i]);
+			if (rc == 0) {
+				/* consumed: the frames it became are sent, or wait */
+				pkts[i] = NULL;
+				rc = vhost_tx_pending(q, vq, &nused, &sent, &bytes);
+				if (rc != 0) {
+					i++;
+					break;
+				}
+				continue;
+			}
+			rc = -EINVAL;
+		}
 		if (likely(rc == 0)) {
 			bytes += pkts[i]->pkt_len;
 			sent++;
 		} else if (rc == -EMSGSIZE || rc == -EBADMSG) {
 			dropped++;
+			rc = 0;
+		} else if (rc == -EINVAL) {
+			rc = 0;		/* counted as ol_bad */
 		} else {
-			if (rc == -EPIPE)
-				vhost_broken(p);
-			else
-				pvb_counter_add1w(&q->no_buffers, n - i);
 			break;
 		}
 	}
+	if (rc == -EPIPE)
+		vhost_broken(p);
+	else if (rc != 0 && i < n)
+		pvb_counter_add1w(&q->no_buffers, n - i);
 	vhost_publish(vq, q->used, nused, q->call_fd, &q->notifications);
 	/* copied or dropped: ours to free */
 	rte_pktmbuf_free_bulk(pkts, i);
