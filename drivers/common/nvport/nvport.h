@@ -39,6 +39,7 @@
 #include "nvchan.h"
 #include "pvb_ethdev.h"
 #include "pvb_handover.h"
+#include "pvb_swol.h"
 
 struct rte_vdev_device;
 
@@ -71,6 +72,9 @@ struct nvport_txq {
 	struct nvport *port;
 	pvb_counter_t packets, bytes, too_big;
 	pvb_counter_t ref_packets, ref_bytes;	/* of packets/bytes: sent in place, not copied */
+	/* offloads the peer does not take, done in software (tx burst only) */
+	struct pvb_swol swol;
+	pvb_counter_t sw_cksum, sw_gso, sw_gso_segs, sw_failed;
 } __rte_cache_aligned;
 
 /** A side's own xstat: a pvb_counter_t at @p off in its port struct. */
@@ -138,6 +142,8 @@ struct nvport {
 	struct nvport_txq txq;
 	pvb_counter_t ring_broken, protocol_errors, bad_completions, bad_packets;
 	pvb_counter_t not_polled_drops, connects, disconnects;
+	pvb_counter_t rx_offload_bad;	/* offload requests that failed their checks */
+	uint64_t ol_log_next;		/* TSC before which no offload failure is logged */
 };
 
 /** Log with the side's log type; @p fmt has no newline. */

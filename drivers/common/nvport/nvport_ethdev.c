@@ -21,6 +21,7 @@
 #include <rte_string_fns.h>
 
 #include "nvport.h"
+#include "nvport_ol.h"
 
 static const struct nvport_side *nvport_sides[RTE_MAX_ETHPORTS];
 
@@ -59,9 +60,18 @@ nvport_infos(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	info->min_mtu = RTE_ETHER_MIN_MTU;
 	info->max_mtu = (uint16_t)mtu;
 	info->min_rx_bufsize = 0;
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | side->tx_offloads;
-	/* frames larger than an mbuf are copied into chains */
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	/*
+	 * Checksum and TSO requests are always honoured: by the peer when it
+	 * enabled them, else in software (doc/netvsp-netvsc.md, "Offloads").
+	 */
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+				RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_TSO |
+				side->tx_offloads;
+	/* frames larger than an mbuf are copied into chains; results and large frames passed on */
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+				RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+				RTE_ETH_RX_OFFLOAD_TCP_LRO | RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
+	info->max_lro_pkt_size = NVPORT_OL_FRAME_MAX;
 	info->rx_desc_lim.nb_max = UINT16_MAX;
 	info->tx_desc_lim.nb_max = UINT16_MAX;
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
@@ -92,6 +102,7 @@ nvport_shutdown(struct rte_eth_dev *dev)
 	pvb_ctrl_stop(&p->ctrl);
 	nvport_sides[p->port_id]->shutdown(p);
 	nvport_intr_free(dev);
+	pvb_swol_fini(&p->txq.swol);
 }
 
 static int
@@ -123,9 +134,18 @@ nvport_txq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsign
 {
 	struct nvport *p = nvport_of(dev);
 
+	char name[RTE_MEMPOOL_NAMESIZE];
+	int rc;
+
 	RTE_SET_USED(nb_desc);
-	RTE_SET_USED(socket);
 	RTE_SET_USED(conf);
+	/* the software offload pools: made once, here on the control path */
+	if (p->txq.swol.gso.direct_pool == NULL) {
+		snprintf(name, sizeof(name), "nvsw%u", p->port_id);
+		rc = pvb_swol_init(&p->txq.swol, name, (int)socket);
+		if (rc != 0)
+			return rc;
+	}
 	p->txq.port = p;
 	dev->data->tx_queues[qid] = &p->txq;
 	return 0;
@@ -159,7 +179,12 @@ nvport_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 	X("tx_too_big_packets", txq.too_big) \
 	X("ring_broken", ring_broken) \
 	X("protocol_errors", protocol_errors) \
-	X("bad_completions", bad_completions)
+	X("bad_completions", bad_completions) \
+	X("rx_offload_bad", rx_offload_bad) \
+	X("tx_sw_cksum_packets", txq.sw_cksum) \
+	X("tx_sw_gso_packets", txq.sw_gso) \
+	X("tx_sw_gso_segments", txq.sw_gso_segs) \
+	X("tx_sw_offload_failed", txq.sw_failed)
 
 #define NVPORT_XSTAT(n, field) { n, offsetof(struct nvport, field) },
 static const struct nvport_xstat nvport_xstats_common[] = { NVPORT_XSTATS(NVPORT_XSTAT) };

@@ -68,6 +68,7 @@ struct netvsp_port {
 	struct pvb_vsp vsp;		/* in_lock holder */
 	pvb_shared_u32 rx_enabled;	/* guest accepts frames: written by in_lock holder */
 	pvb_shared_u32 filter;		/* the VSP's packet filter, for the tx side */
+	pvb_shared_u32 offload;		/* PVB_OFL_* the guest enabled: both sides read it */
 	/* receive-buffer slots for host -> guest frames: out_lock holder */
 	struct pvb_nvsp_slots slots;
 	uint32_t *slot_next;		/* next slot of the same packet, UINT32_MAX at the end */
@@ -86,6 +87,7 @@ struct netvsp_port {
 
 	/* side counters (xstats) */
 	pvb_counter_t tx_filtered, tx_no_slot, ctl_reply_failed;
+	pvb_counter_t tx_large;		/* TCP frames sent whole to a guest that enabled RSC */
 	pvb_counter_t open_refused;	/* guests' OPENs refused (control thread) */
 };
 

@@ -91,6 +91,7 @@ static const struct nvport_xstat netvsp_xstats[] = {
 	NETVSP_XSTAT("guest_connects", base.connects),
 	NETVSP_XSTAT("guest_disconnects", base.disconnects),
 	NETVSP_XSTAT("guest_open_refused", open_refused),
+	NETVSP_XSTAT("tx_large_packets", tx_large),
 };
 
 const struct nvport_side netvsp_side = {
@@ -105,6 +106,7 @@ const struct nvport_side netvsp_side = {
 	.rx_burst = netvsp_rx_burst,
 	.tx_burst = netvsp_tx_burst,
 	.max_mtu = netvsp_max_mtu,
+	.tx_offloads = RTE_ETH_TX_OFFLOAD_VLAN_INSERT,
 	.xstats = netvsp_xstats,
 	.nxstats = RTE_DIM(netvsp_xstats),
 	.in_use_name = "receive_slots_in_use",

@@ -9,8 +9,12 @@
  *    mbuf over the guest's bytes (no copy above copybreak), and the NVSP
  *    completion goes back once the last of them is freed.
  *  - host -> guest: each frame is copied into a free receive-buffer slot
- *    behind its RNDIS header; one transfer-page packet per burst carries
- *    them all; the guest's completion frees the slots.
+ *    behind its RNDIS header (a TCP frame to segment into a run of
+ *    adjacent slots, when the guest enabled RSC); one transfer-page packet
+ *    per burst carries them all; the guest's completion frees the slots.
+ * Offloads (nvport_ol.h): the guest's checksum and LSOv2 requests become
+ * mbuf TX flags on the way in; on the way out checksum results and large
+ * frames become PPIs, and what the guest did not enable is done by pvb_swol.
  * Control messages met on the way (RNDIS set filter, keepalive, halt,
  * revokes) go to the VSP state machine, whatever thread polls.
  */
@@ -21,6 +25,7 @@
 #include <rte_malloc.h>
 
 #include "netvsp.h"
+#include "nvport_ol.h"
 
 #define NETVSP_MAX_GPA_PAGES	20	/* one frame of up to 9216 + header */
 #define NETVSP_RX_AHEAD		256	/* section bytes asked for ahead of the parse */
@@ -115,6 +120,26 @@ netvsp_slots_complete(struct nvport *base, uint64_t id)
 
 /* ---- guest -> host ---------------------------------------------------------- */
 
+/*
+ * The guest's checksum or LSOv2 request on @p m: checked and turned into TX
+ * flags (0), or counted and logged (-1: drop the frame).
+ */
+static int
+netvsp_rx_offload(struct netvsp_port *v, struct rte_mbuf *m, const struct pvb_rndis_pktinfo *pi)
+{
+	struct nvport_ol_req r;
+	const char *why = NULL;
+	/* relaxed: the in_lock holder (this poll) is its writer */
+	int rc = nvport_ol_from_tx_ppi(pi, pvb_load_relaxed(&v->offload), &r, &why);
+
+	if (rc > 0)
+		why = nvport_ol_request(m, &r);
+	if (rc == 0 || why == NULL)
+		return 0;
+	nvport_ol_bad(&v->base, &v->base.rx_offload_bad, "guest", why);
+	return -1;
+}
+
 /* One frame at @p msg (a decoded PACKET_MSG) into an mbuf of @p r, or a copy. */
 static int
 netvsp_deliver(struct nvport_poll *e, struct nvchan_rec *r, uint8_t *msg,
@@ -132,7 +157,14 @@ netvsp_deliver(struct nvport_poll *e, struct nvchan_rec *r, uint8_t *msg,
 	if (d->pi.present & PVB_PI_VLAN) {
 		m->vlan_tci = (uint16_t)(PVB_RNDIS_VLAN_ID(d->pi.vlan) |
 					 (PVB_RNDIS_VLAN_PRIO(d->pi.vlan) << 13));
-		m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+		/* the guest asked for the tag: whoever sends the frame on inserts it */
+		m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED |
+			       RTE_MBUF_F_TX_VLAN;
+	}
+	if ((d->pi.present & (PVB_PI_CSUM | PVB_PI_LSO)) &&
+	    netvsp_rx_offload(netvsp_port(e->p), m, &d->pi) != 0) {
+		rte_pktmbuf_free(m);
+		return 0;
 	}
 	nvport_rx_count(e, m, d->frame_len);
 	return 0;
@@ -146,6 +178,7 @@ netvsp_publish(struct netvsp_port *v)
 {
 	/* relaxed: published by the store-release below */
 	pvb_store_relaxed(&v->filter, v->vsp.filter);
+	pvb_store_relaxed(&v->offload, v->vsp.offload);
 	/* pairs with the load-acquire in netvsp_tx_burst() */
 	pvb_store_release(&v->rx_enabled, pvb_vsp_rx_enabled(&v->vsp) && v->base.rxbuf != NULL);
 }
@@ -422,14 +455,24 @@ netvsp_write_hdr(const struct netvsp_port *v, uint8_t *dst, uint32_t frame_len)
 	return len;
 }
 
-/* Copy one frame behind its RNDIS header into slot @p s; the message length. */
+/*
+ * Copy one frame behind its RNDIS header (with the PPIs of @p pi, or none)
+ * into slot @p s and, for a large frame, the slots after it; the message
+ * length.
+ */
 static uint32_t
-netvsp_fill_slot(struct netvsp_port *v, uint32_t s, const struct rte_mbuf *m)
+netvsp_fill_slot(struct netvsp_port *v, uint32_t s, const struct rte_mbuf *m,
+		 const struct pvb_rndis_pktinfo *pi)
 {
 	uint8_t *dst = v->base.rxbuf + (uint64_t)s * v->vsp.slot_size;
-	uint32_t off = PVB_RNDIS_PACKET_HDR_SIZE;
-	uint32_t len = netvsp_write_hdr(v, dst, m->pkt_len);
+	uint32_t off = PVB_RNDIS_PACKET_HDR_SIZE, len;
 
+	if (likely(pi->present == 0)) {
+		len = netvsp_write_hdr(v, dst, m->pkt_len);
+	} else {
+		off = pvb_rndis_data_hdr_len(pi);
+		len = pvb_rndis_data_encode(dst, m->pkt_len, pi, 1);
+	}
 	if (likely(m->next == NULL)) {
 		nvchan_copy(dst + off, rte_pktmbuf_mtod(m, const void *), m->data_len);
 		return len;
@@ -442,22 +485,28 @@ netvsp_fill_slot(struct netvsp_port *v, uint32_t s, const struct rte_mbuf *m)
 }
 
 /*
- * Send the RNDIS messages at offset @p off[i] (NULL: 0) of slots s[0..n) as
- * one transfer-page packet (out_lock held).
+ * Send the RNDIS messages at offset @p off[i] (NULL: 0) of slots s[0..n),
+ * each spanning @p nsl[i] adjacent slots (NULL: one), as one transfer-page
+ * packet (out_lock held). The slots are chained in slot_next for the
+ * completion, which frees them all.
  */
 static int
 netvsp_send_xfer(struct netvsp_port *v, const uint32_t *s, const uint32_t *off,
-		 const uint32_t *len, uint32_t n, uint32_t channel_type)
+		 const uint32_t *len, const uint32_t *nsl, uint32_t n, uint32_t channel_type)
 {
 	struct pvb_vmbus_xfer_range rg[NETVSP_MAX_BURST];
 	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT };
 	uint8_t buf[PVB_NVSP_MSG_SIZE];
-	uint32_t i;
+	uint32_t i, j, k, total = 0;
 
 	for (i = 0; i < n; i++) {
+		k = nsl != NULL ? nsl[i] : 1;
 		rg[i].byte_offset = s[i] * v->vsp.slot_size + (off != NULL ? off[i] : 0);
 		rg[i].byte_count = len[i];
-		v->slot_next[s[i]] = i + 1 < n ? s[i + 1] : UINT32_MAX;
+		for (j = 0; j + 1 < k; j++)
+			v->slot_next[s[i] + j] = s[i] + j + 1;
+		v->slot_next[s[i] + k - 1] = i + 1 < n ? s[i + 1] : UINT32_MAX;
+		total += k;
 	}
 	m.u.rndis.channel_type = channel_type;
 	m.u.rndis.section_index = PVB_NVSP_NO_SECTION;
@@ -465,7 +514,7 @@ netvsp_send_xfer(struct netvsp_port *v, const uint32_t *s, const uint32_t *off,
 	if (pvb_vmbus_out_xfer(&v->base.ch->out, s[0], PVB_VMBUS_FLAG_COMPLETION_REQUESTED,
 			       PVB_NVSP_RXBUF_ID, rg, n, buf, pvb_nvsp_encode(&m, buf)) != 0)
 		return -EAGAIN;
-	v->slot_count[s[0]] = n;
+	v->slot_count[s[0]] = total;
 	return 0;
 }
 
@@ -486,7 +535,7 @@ netvsp_send_ctl(struct netvsp_port *v, const void *msg, uint32_t len)
 	if (s >= 0) {
 		slot = (uint32_t)s;
 		memcpy(p->rxbuf + (uint64_t)slot * v->vsp.slot_size, msg, len);
-		rc = netvsp_send_xfer(v, &slot, NULL, &l, 1, PVB_NVSP_RNDIS_CONTROL);
+		rc = netvsp_send_xfer(v, &slot, NULL, &l, NULL, 1, PVB_NVSP_RNDIS_CONTROL);
 		if (rc != 0)
 			pvb_nvsp_slots_put(&v->slots, slot, 1);
 		else if (pvb_vmbus_out_commit(&p->ch->out))
@@ -508,18 +557,90 @@ netvsp_indicate_link(struct netvsp_port *v, bool up)
 /*
  * A frame the guest can take in place: one segment in a slot lent from the
  * current channel, not with the guest already, with room for the RNDIS
- * header in front. The slot, or NULL (the frame is copied).
+ * header of @p hlen bytes (its PPIs included) in front. The slot, or NULL (the frame is copied).
  */
 static inline struct netvsp_lent *
-netvsp_in_place(const struct netvsp_port *v, const struct rte_mbuf *m)
+netvsp_in_place(const struct netvsp_port *v, const struct rte_mbuf *m, uint32_t hlen)
 {
 	struct netvsp_lent *sl = netvsp_lent_of(v->lend, m);
 
-	if (sl == NULL || sl->held || m->nb_segs != 1 ||
-	    m->data_off < PVB_RNDIS_PACKET_HDR_SIZE ||
+	if (sl == NULL || sl->held || m->nb_segs != 1 || m->data_off < hlen ||
 	    (uint32_t)m->data_off + m->pkt_len > v->lend->slot_size)
 		return NULL;
 	return sl;
+}
+
+/* The mbuf flags that make a frame go through netvsp_tx_ol(). */
+#define NETVSP_OL_FLAGS	(RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | \
+			 RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_RX_L4_CKSUM_MASK | \
+			 RTE_MBUF_F_RX_IP_CKSUM_MASK)
+
+/* A TCP frame to segment in software: the guest did not enable RSC for it, or it is odd. */
+static inline bool
+netvsp_needs_gso(uint32_t ofl, const struct rte_mbuf *m)
+{
+	uint64_t f = m->ol_flags;
+	bool v6 = (f & RTE_MBUF_F_TX_IPV6) != 0;
+
+	if (likely(!(f & RTE_MBUF_F_TX_TCP_SEG)))
+		return false;
+	return !(ofl & (v6 ? PVB_OFL_RSC6 : PVB_OFL_RSC4)) || m->tso_segsz == 0 ||
+	       (uint32_t)m->l2_len + m->l3_len > 0x3ff || m->pkt_len > NVPORT_OL_FRAME_MAX;
+}
+
+/* The PPI the checksum value @p v makes, if any. */
+static inline void
+netvsp_csum_ppi(struct pvb_rndis_pktinfo *pi, uint32_t v)
+{
+	if (v != 0) {
+		pi->present |= PVB_PI_CSUM;
+		pi->csum = v;
+	}
+}
+
+/*
+ * What frame @p m asks for, towards a guest that enabled @p ofl: its PPIs
+ * in @p pi. 0: send it; 1: it must be segmented in software first
+ * (netvsp_tx_gso()); -1: drop it (counted).
+ *  - TCP segmentation: one large frame with an LSOv2 PPI (MSS, TCP offset)
+ *    and "checksums good" when the guest enabled RSC for its IP version
+ *    (doc/netvsp-netvsc.md, the receive-side LSO extension), else software;
+ *  - a checksum to fill: filled here (a guest forwarding the frame needs it
+ *    right, not a pseudo-header sum marked good), then marked good;
+ *  - checksums verified before: their results.
+ */
+static int
+netvsp_tx_ol(struct netvsp_port *v, struct rte_mbuf *m, uint32_t ofl,
+	     struct pvb_rndis_pktinfo *pi)
+{
+	uint64_t f = m->ol_flags;
+	uint32_t off = (uint32_t)m->l2_len + m->l3_len;
+	bool v6 = (f & RTE_MBUF_F_TX_IPV6) != 0;
+
+	if (f & RTE_MBUF_F_TX_VLAN) {
+		pi->present |= PVB_PI_VLAN;
+		pi->vlan = (uint32_t)(m->vlan_tci & 0xfff) << 4 | (uint32_t)(m->vlan_tci >> 13);
+	}
+	if (f & RTE_MBUF_F_TX_TCP_SEG) {
+		if (netvsp_needs_gso(ofl, m))
+			return 1;
+		pi->present |= PVB_PI_LSO;
+		pi->lso = PVB_RNDIS_LSO2_MK(m->tso_segsz, off, v6);
+		netvsp_csum_ppi(pi, nvport_ol_rx_good(f, ofl));
+		return 0;
+	}
+	if (f & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)) {
+		if (pvb_swol_cksum(m) != 0) {
+			pvb_counter_add1w(&v->base.txq.sw_failed, 1);
+			return -1;
+		}
+		pvb_counter_add1w(&v->base.txq.sw_cksum, 1);
+		netvsp_csum_ppi(pi, nvport_ol_rx_good(f, ofl));
+		return 0;
+	}
+	if (ofl & PVB_OFL_RX_CSUM)
+		netvsp_csum_ppi(pi, nvport_ol_rx_result(m, ofl));
+	return 0;
 }
 
 /* Put up to @p n frames in slots and send them; returns how many were taken. */
@@ -528,10 +649,13 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct nvport_txq *q = &v->base.txq;
 	uint32_t slot[NETVSP_MAX_BURST], len[NETVSP_MAX_BURST], off[NETVSP_MAX_BURST];
+	uint32_t nsl[NETVSP_MAX_BURST];
+	struct pvb_rndis_pktinfo pis[NETVSP_MAX_BURST];
 	struct rte_mbuf *done[NETVSP_MAX_BURST], *fill[NETVSP_MAX_BURST];
 	struct netvsp_lent *lent[NETVSP_MAX_BURST];
-	uint32_t room = v->vsp.slot_size - PVB_RNDIS_PACKET_HDR_SIZE;
-	uint32_t ns = 0, nd = 0, nref = 0, i, k;
+	/* relaxed: ordered by the load-acquire of rx_enabled in netvsp_tx_burst() */
+	uint32_t ofl = pvb_load_relaxed(&v->offload);
+	uint32_t ns = 0, nd = 0, nref = 0, nlarge = 0, i, k, hlen, need;
 	uint64_t bytes = 0, ref_bytes = 0;
 	uint8_t *dst;
 	int64_t s;
@@ -539,6 +663,7 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 	/* first the slots, asked for writable at once: their lines come over together */
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		struct pvb_rndis_pktinfo *pi = &pis[ns];
 		struct netvsp_lent *sl;
 
 		if (m->pkt_len < RTE_ETHER_HDR_LEN) {
@@ -551,16 +676,32 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 			done[nd++] = m;
 			continue;
 		}
-		sl = netvsp_in_place(v, m);
+		pi->present = 0;
+		if (unlikely(m->ol_flags & NETVSP_OL_FLAGS)) {
+			int rc = netvsp_tx_ol(v, m, ofl, pi);
+
+			if (rc > 0)
+				break;	/* the caller segments it */
+			if (rc < 0) {
+				done[nd++] = m;
+				continue;
+			}
+		}
+		hlen = pvb_rndis_data_hdr_len(pi);
+		sl = netvsp_in_place(v, m, hlen);
 		if (sl != NULL) {
+			uint8_t *h = rte_pktmbuf_mtod_offset(m, uint8_t *, -(int)hlen);
+
 			/* already where the guest reads it: the header goes in front */
 			sl->held = 1;
 			rte_mbuf_ext_refcnt_update(&sl->shinfo, 1);
-			off[ns] = m->data_off - PVB_RNDIS_PACKET_HDR_SIZE;
-			len[ns] = netvsp_write_hdr(v, rte_pktmbuf_mtod_offset(m, uint8_t *,
-					-(int)PVB_RNDIS_PACKET_HDR_SIZE), m->pkt_len);
+			off[ns] = m->data_off - hlen;
+			len[ns] = likely(pi->present == 0) ?
+				  netvsp_write_hdr(v, h, m->pkt_len) :
+				  pvb_rndis_data_encode(h, m->pkt_len, pi, 1);
 			lent[ns] = sl;
 			slot[ns] = sl->idx;
+			nsl[ns] = 1;
 			fill[ns++] = NULL;
 			done[nd++] = m;
 			bytes += m->pkt_len;
@@ -568,14 +709,19 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 			nref++;
 			continue;
 		}
-		if (m->pkt_len > room) {
-			pvb_counter_add1w(&q->too_big, 1);
-			done[nd++] = m;
-			continue;
+		need = 1;
+		if (m->pkt_len > v->vsp.slot_size - hlen) {
+			if (!(pi->present & PVB_PI_LSO)) {
+				pvb_counter_add1w(&q->too_big, 1);
+				done[nd++] = m;
+				continue;
+			}
+			/* a large frame: a run of adjacent slots, one range */
+			need = (hlen + m->pkt_len + v->vsp.slot_size - 1) / v->vsp.slot_size;
 		}
 		/* the last slots are kept for RNDIS control replies */
-		if (v->slots.nfree <= NETVSP_CTL_SLOTS ||
-		    (s = pvb_nvsp_slots_get(&v->slots, 1)) < 0) {
+		if (v->slots.nfree < NETVSP_CTL_SLOTS + need ||
+		    (s = pvb_nvsp_slots_get(&v->slots, need)) < 0) {
 			pvb_counter_add1w(&v->tx_no_slot, 1);
 			break;
 		}
@@ -585,20 +731,22 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 		off[ns] = 0;
 		lent[ns] = NULL;
 		slot[ns] = (uint32_t)s;
+		nsl[ns] = need;
+		nlarge += need > 1;
 		fill[ns++] = m;
 		done[nd++] = m;
 	}
 	for (k = 0; k < ns; k++) {
 		if (fill[k] == NULL)
 			continue;
-		len[k] = netvsp_fill_slot(v, slot[k], fill[k]);
+		len[k] = netvsp_fill_slot(v, slot[k], fill[k], &pis[k]);
 		bytes += fill[k]->pkt_len;
 	}
-	if (ns > 0 && netvsp_send_xfer(v, slot, off, len, ns, PVB_NVSP_RNDIS_DATA) != 0) {
+	if (ns > 0 && netvsp_send_xfer(v, slot, off, len, nsl, ns, PVB_NVSP_RNDIS_DATA) != 0) {
 		/* no ring room: nothing was sent, the application keeps the frames */
 		for (k = 0; k < ns; k++) {
 			if (lent[k] == NULL) {
-				pvb_nvsp_slots_put(&v->slots, slot[k], 1);
+				pvb_nvsp_slots_put(&v->slots, slot[k], nsl[k]);
 				continue;
 			}
 			lent[k]->held = 0;
@@ -612,8 +760,47 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 		pvb_counter_add1w(&q->ref_packets, nref);
 		pvb_counter_add1w(&q->ref_bytes, ref_bytes);
 	}
+	if (nlarge != 0)
+		pvb_counter_add1w(&v->tx_large, nlarge);
 	rte_pktmbuf_free_bulk(done, nd);
 	return (uint16_t)i;
+}
+
+/*
+ * A TCP frame the guest cannot take whole: segmented in software (the
+ * segments' checksums filled, so marked good) and sent; segments that find
+ * no slot are dropped, counted in tx_no_slot. Always consumes @p m.
+ */
+static void
+netvsp_tx_gso(struct netvsp_port *v, struct rte_mbuf *m)
+{
+	struct nvport_txq *q = &v->base.txq;
+	struct rte_mbuf *seg[PVB_SWOL_MAX_SEGS];
+	int n = pvb_swol_apply(&q->swol, m, 0, seg, RTE_DIM(seg)), i, k = 0;
+	uint16_t r;
+
+	if (n < 0) {
+		pvb_counter_add1w(&q->sw_failed, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	pvb_counter_add1w(&q->sw_gso, 1);
+	pvb_counter_add1w(&q->sw_gso_segs, (uint64_t)n);
+	/* every checksum of a segment was just computed: good, whatever m said */
+	for (i = 0; i < n; i++)
+		seg[i]->ol_flags = (seg[i]->ol_flags & ~(RTE_MBUF_F_RX_L4_CKSUM_MASK |
+							  RTE_MBUF_F_RX_IP_CKSUM_MASK)) |
+				   RTE_MBUF_F_RX_L4_CKSUM_GOOD |
+				   ((seg[i]->ol_flags & RTE_MBUF_F_TX_IPV4) ?
+				    RTE_MBUF_F_RX_IP_CKSUM_GOOD : 0);
+	while (k < n) {
+		r = netvsp_xmit(v, seg + k, (uint16_t)RTE_MIN(n - k, NETVSP_MAX_BURST));
+		if (r == 0)
+			break;
+		k += r;
+	}
+	if (k < n)
+		rte_pktmbuf_free_bulk(seg + k, (unsigned int)(n - k));
 }
 
 uint16_t
@@ -647,6 +834,11 @@ netvsp_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		netvsp_lend_reclaim(v, v->lend);
 	/* the events above may have seen a revoke or a filter of 0 */
 	while (sent < n && p->rxbuf != NULL && pvb_load_acquire(&v->rx_enabled)) {
+		/* relaxed: ordered by the load-acquire of rx_enabled above */
+		if (unlikely(netvsp_needs_gso(pvb_load_relaxed(&v->offload), pkts[sent]))) {
+			netvsp_tx_gso(v, pkts[sent++]);
+			continue;
+		}
 		k = netvsp_xmit(v, pkts + sent, (uint16_t)RTE_MIN(n - sent, NETVSP_MAX_BURST));
 		if (k == 0)
 			break;
