@@ -37,6 +37,7 @@ struct netvsc_port {
 	/* configuration (devargs) */
 	uint32_t ring_kb, rxbuf_mb, txbuf_mb;
 	bool zero_copy;
+	bool offload;			/* ask the host for every offload it offers */
 	bool mac_given;
 	struct rte_ether_addr offer_mac;	/* the host's MAC we last applied */
 	bool promisc;
@@ -51,6 +52,7 @@ struct netvsc_port {
 
 	/* the channel */
 	pvb_shared_u32 link_up;		/* the host's medium indication */
+	pvb_shared_u32 ofl;		/* PVB_OFL_* enabled; W: control thread before DATA */
 	struct pvb_vsc vsc;		/* in_lock holder */
 	/* tx (out_lock holder) */
 	struct pvb_nvsp_slots sect;
@@ -63,6 +65,7 @@ struct netvsc_port {
 
 	/* side counters (xstats) */
 	pvb_counter_t tx_no_section, tx_gpa, tx_gpa_zero_copy;
+	pvb_counter_t rx_large;		/* large TCP frames received (the host's RSC) */
 };
 
 static inline struct netvsc_port *

@@ -202,6 +202,7 @@ netvsc_opened(struct netvsc_port *g)
 		.mtu = p->mtu,
 		.recv_gpadl = NETVSC_GPADL_RX,
 		.send_gpadl = NETVSC_GPADL_TX,
+		.offload = g->offload ? PVB_OFL_ALL : 0,
 	};
 	int rc;
 
@@ -328,11 +329,13 @@ netvsc_ctrl_step(struct netvsc_port *g)
 		rte_spinlock_unlock(&ch->out_lock);
 		/* relaxed: published by the store-release of the state below */
 		pvb_store_relaxed(&g->link_up, g->vsc.link_up);
+		pvb_store_relaxed(&g->ofl, g->vsc.offload);
 		nvport_go_data(p);
 		netvsc_link_update(g);
 		LOG(INFO, "%s: up: MAC " RTE_ETHER_ADDR_PRT_FMT ", MTU %u, NVSP 0x%x, %u-byte "
-		    "sections, %u packets per message", p->path, RTE_ETHER_ADDR_BYTES(&p->mac),
-		    g->vsc.mtu, g->vsc.nvsp_ver, g->section_size, g->agg_pkts);
+		    "sections, %u packets per message, offloads 0x%x", p->path,
+		    RTE_ETHER_ADDR_BYTES(&p->mac), g->vsc.mtu, g->vsc.nvsp_ver, g->section_size,
+		    g->agg_pkts, g->vsc.offload);
 		return;
 	}
 	nvport_ctrl_wait(p, g->gc.sock);

@@ -14,19 +14,20 @@
 RTE_LOG_REGISTER_DEFAULT(netvsc_logtype, NOTICE);
 
 static const char *const netvsc_args[] = { "path", "mac", "ring_kb", "rxbuf_mb", "txbuf_mb",
-	"zero_copy", "copybreak", NULL };
+	"zero_copy", "copybreak", "offload", NULL };
 
 static int
 netvsc_parse(struct nvport *p, struct rte_kvargs *kv, const char *name)
 {
 	struct netvsc_port *g = netvsc_port(p);
-	uint32_t zc = 1;
+	uint32_t zc = 1, ofl = 1;
 	const struct pvb_u32_arg num[] = {
 		{ "ring_kb", &g->ring_kb, 8, 65536, 4 },
 		{ "rxbuf_mb", &g->rxbuf_mb, 1, 1024, 1 },
 		{ "txbuf_mb", &g->txbuf_mb, 1, 1024, 1 },
 		{ "zero_copy", &zc, 0, 1, 1 },
 		{ "copybreak", &p->copybreak, 0, UINT16_MAX, 1 },
+		{ "offload", &ofl, 0, 1, 1 },
 	};
 	int rc;
 
@@ -49,6 +50,7 @@ netvsc_parse(struct nvport *p, struct rte_kvargs *kv, const char *name)
 	/* until the host's offer says otherwise */
 	g->mac_given = rc == 1;
 	g->zero_copy = zc != 0;
+	g->offload = ofl != 0;
 	LOG(INFO, "%s: port %u connects to %s", name, p->port_id, p->path);
 	return 0;
 }
@@ -79,6 +81,7 @@ static const struct nvport_xstat netvsc_xstats[] = {
 	NETVSC_XSTAT("tx_send_buffer_full", tx_no_section),
 	NETVSC_XSTAT("tx_gpa_packets", tx_gpa),
 	NETVSC_XSTAT("tx_gpa_zero_copy_packets", tx_gpa_zero_copy),
+	NETVSC_XSTAT("rx_large_packets", rx_large),
 	NETVSC_XSTAT("host_connects", base.connects),
 	NETVSC_XSTAT("host_disconnects", base.disconnects),
 };
@@ -116,4 +119,4 @@ static struct rte_vdev_driver netvsc_vdev = {
 RTE_PMD_REGISTER_VDEV(net_pvb_netvsc, netvsc_vdev);
 RTE_PMD_REGISTER_PARAM_STRING(net_pvb_netvsc,
 	"path=<unix socket> ring_kb=<8-65536> rxbuf_mb=<1-1024> txbuf_mb=<1-1024> "
-	"mac=<xx:xx:xx:xx:xx:xx> zero_copy=<0|1> copybreak=<bytes>");
+	"mac=<xx:xx:xx:xx:xx:xx> zero_copy=<0|1> copybreak=<bytes> offload=<0|1>");

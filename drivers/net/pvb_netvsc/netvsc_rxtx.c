@@ -13,6 +13,9 @@
  *    GPA-direct pages: in place when the mbuf already lives in the region
  *    (a frame received zero copy and sent back), else copied into a run of
  *    adjacent sections. The host's completion frees the sections or mbuf.
+ * Offloads (nvport_ol.h): what the host enabled goes out as checksum and
+ * LSOv2 PPIs, the rest is done by pvb_swol first; a large frame the host
+ * marks with an LSOv2 PPI comes in as a TCP segmentation request.
  */
 
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <rte_malloc.h>
 
 #include "netvsc.h"
+#include "nvport_ol.h"
 
 #define NETVSC_MAX_GPA_PAGES	24
 #define NETVSC_TX_COPYBREAK	512	/* in-region frames above this go by pages, in place */
@@ -103,11 +107,41 @@ netvsc_complete(struct nvport *p, uint64_t id)
 
 static int netvsc_agg_flush(struct netvsc_port *g);
 
-static void
-netvsc_offloads(struct rte_mbuf *m, const struct pvb_rndis_pktinfo *pi)
+/*
+ * A large TCP frame from the host (pvbridge's receive-side LSOv2 PPI): a
+ * segmentation request for whoever sends it on, if we enabled RSC for its
+ * IP version and it checks out against its headers. -1: drop it (counted).
+ */
+static int
+netvsc_rx_large(struct netvsc_port *g, struct rte_mbuf *m, uint32_t lso)
+{
+	bool v6 = (lso & PVB_RNDIS_LSO2_IPV6) != 0;
+	struct nvport_ol_req r = {
+		.l4_proto = IPPROTO_TCP,
+		.family = v6 ? 6 : 4,
+		.l4_off = (uint16_t)PVB_RNDIS_LSO2_TCP_OFF(lso),
+		.mss = PVB_RNDIS_LSO2_MSS(lso),
+	};
+	const char *why = "LSOv2 PPI malformed (type bit, MSS or offset 0)";
+
+	/* relaxed: set before the state went to DATA, read-only since */
+	if (!(pvb_load_relaxed(&g->ofl) & (v6 ? PVB_OFL_RSC6 : PVB_OFL_RSC4)))
+		why = "large frame for an IP version RSC was not enabled for";
+	else if ((lso & PVB_RNDIS_LSO2_TYPE) && r.mss != 0 && r.l4_off != 0)
+		why = nvport_ol_request(m, &r);
+	if (why == NULL) {
+		pvb_counter_add(&g->rx_large, 1);
+		return 0;
+	}
+	nvport_ol_bad(&g->base, &g->base.rx_offload_bad, "host", why);
+	return -1;
+}
+
+static int
+netvsc_offloads(struct netvsc_port *g, struct rte_mbuf *m, const struct pvb_rndis_pktinfo *pi)
 {
 	if (likely(pi->present == 0))
-		return;
+		return 0;
 	if (pi->present & PVB_PI_VLAN) {
 		m->vlan_tci = (uint16_t)(PVB_RNDIS_VLAN_ID(pi->vlan) |
 					 (PVB_RNDIS_VLAN_PRIO(pi->vlan) << 13));
@@ -127,6 +161,9 @@ netvsc_offloads(struct rte_mbuf *m, const struct pvb_rndis_pktinfo *pi)
 		m->hash.rss = pi->hash;
 		m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
 	}
+	if (pi->present & PVB_PI_LSO)
+		return netvsc_rx_large(g, m, pi->lso);
+	return 0;
 }
 
 /* One receive-buffer range: a PACKET_MSG. -ENOMEM: no mbuf, try again later. */
@@ -154,7 +191,10 @@ netvsc_range(struct nvport_poll *e, struct nvchan_rec *r, const struct pvb_vmbus
 	m = nvport_rx_frame(e, r, msg, d.frame_off, d.frame_len, netvsc_port(p)->zero_copy);
 	if (m == NULL)
 		return -ENOMEM;
-	netvsc_offloads(m, &d.pi);
+	if (netvsc_offloads(netvsc_port(p), m, &d.pi) != 0) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
 	nvport_rx_count(e, m, d.frame_len);
 	return 0;
 }
@@ -303,18 +343,16 @@ netvsc_agg_flush(struct netvsc_port *g)
 	return 0;
 }
 
-/* Copy header + frame to @p dst; returns the message length (padding zeroed). */
+/* Copy header (PPIs of @p pi) + frame to @p dst; returns the message length (padding zeroed). */
 static uint32_t
-netvsc_put_msg(struct netvsc_port *g, uint8_t *dst, const struct rte_mbuf *m)
+netvsc_put_msg(struct netvsc_port *g, uint8_t *dst, const struct rte_mbuf *m,
+	       const struct pvb_rndis_pktinfo *pi)
 {
 	uint32_t hdr = PVB_RNDIS_PACKET_HDR_SIZE, len, off;
 
-	if (unlikely(m->ol_flags & RTE_MBUF_F_TX_VLAN)) {
-		struct pvb_rndis_pktinfo pi = { .present = PVB_PI_VLAN };
-
-		pi.vlan = (uint32_t)(m->vlan_tci & 0xfff) << 4 | (uint32_t)(m->vlan_tci >> 13);
-		hdr = pvb_rndis_data_hdr_len(&pi);
-		len = pvb_rndis_data_encode(dst, m->pkt_len, &pi, g->align);
+	if (unlikely(pi->present != 0)) {
+		hdr = pvb_rndis_data_hdr_len(pi);
+		len = pvb_rndis_data_encode(dst, m->pkt_len, pi, g->align);
 	} else {
 		/*
 		 * The common case from a template, stored straight into the
@@ -344,7 +382,8 @@ netvsc_put_msg(struct netvsc_port *g, uint8_t *dst, const struct rte_mbuf *m)
 
 /* A frame that fits a section: into the section being filled. */
 static int
-netvsc_tx_small(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need)
+netvsc_tx_small(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need,
+		const struct pvb_rndis_pktinfo *pi)
 {
 	uint8_t *sect;
 	int64_t s;
@@ -369,7 +408,7 @@ netvsc_tx_small(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need)
 		nvchan_prefetch_w(sect + g->agg_off + NETVSC_PREFETCH_AHEAD);
 		nvchan_prefetch_w(sect + g->agg_off + NETVSC_PREFETCH_AHEAD - RTE_CACHE_LINE_SIZE);
 	}
-	g->agg_off += netvsc_put_msg(g, sect + g->agg_off, m);
+	g->agg_off += netvsc_put_msg(g, sect + g->agg_off, m, pi);
 	g->agg_n++;
 	return 0;
 }
@@ -424,7 +463,8 @@ netvsc_tx_inplace(struct netvsc_port *g, struct rte_mbuf *m)
 
 /* A frame larger than a section: copied into adjacent sections, sent as pages. */
 static int
-netvsc_tx_big(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need)
+netvsc_tx_big(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need,
+	      const struct pvb_rndis_pktinfo *pi)
 {
 	uint32_t k = (need + g->section_size - 1) / g->section_size;
 	int64_t s = pvb_nvsp_slots_get(&g->sect, k);
@@ -434,7 +474,7 @@ netvsc_tx_big(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need)
 		return -ENOSPC;
 	dst = g->base.sendbuf + (uint64_t)s * g->section_size;
 	/* the message's own length: need is an upper bound */
-	need = netvsc_put_msg(g, dst, m);
+	need = netvsc_put_msg(g, dst, m, pi);
 	if (netvsc_send_gpa(g, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, k, s), dst, need) != 0) {
 		pvb_nvsp_slots_put(&g->sect, (uint32_t)s, k);
 		return -EAGAIN;
@@ -443,6 +483,10 @@ netvsc_tx_big(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need)
 	return 0;
 }
 
+/* The flags that send a frame through netvsc_tx_ol(). */
+#define NETVSC_OL_FLAGS	(RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | \
+			 RTE_MBUF_F_TX_IP_CKSUM)
+
 static bool
 netvsc_in_region(const struct netvsc_port *g, const struct rte_mbuf *m)
 {
@@ -450,25 +494,77 @@ netvsc_in_region(const struct netvsc_port *g, const struct rte_mbuf *m)
 
 	return RTE_MBUF_HAS_EXTBUF(m) && m->nb_segs == 1 && a >= base &&
 	       a + m->buf_len <= base + g->base.ch->shm.len &&
-	       m->data_off >= PVB_RNDIS_PACKET_HDR_SIZE && !(m->ol_flags & RTE_MBUF_F_TX_VLAN);
+	       m->data_off >= PVB_RNDIS_PACKET_HDR_SIZE && !(m->ol_flags & NETVSC_OL_FLAGS);
 }
 
-/* Send one frame (out_lock held): 0 sent and free it, 1 sent and held, < 0 stop. */
+/* Send one frame with the PPIs of @p pi (out_lock held): 0 sent and free it, 1 sent and held, < 0 stop. */
 static int
-netvsc_tx_one(struct netvsc_port *g, struct rte_mbuf *m)
+netvsc_tx_one(struct netvsc_port *g, struct rte_mbuf *m, const struct pvb_rndis_pktinfo *pi)
 {
-	uint32_t need = PVB_RNDIS_PACKET_HDR_SIZE + 16 + m->pkt_len;
+	uint32_t need = pvb_rndis_data_hdr_len(pi) + m->pkt_len;
 
 	need = RTE_ALIGN_CEIL(need, g->align);
 	if (need <= g->agg_max && !(m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(g, m)))
-		return netvsc_tx_small(g, m, need);
+		return netvsc_tx_small(g, m, need, pi);
 	/* frames leave in order: the section being filled goes before a page send */
 	if (netvsc_agg_flush(g) != 0)
 		return -EAGAIN;
 	/* a frame already in the region (received zero copy) is sent in place */
 	if (m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(g, m))
 		return netvsc_tx_inplace(g, m);
-	return netvsc_tx_big(g, m, need);
+	return netvsc_tx_big(g, m, need, pi);
+}
+
+/*
+ * The PPIs of @p m for what the host enabled; what it did not is done here
+ * in software. 0: send @p m with @p pi; 1: @p m was segmented and its
+ * segments sent (or dropped, counted): @p m is consumed; -1: drop @p m
+ * (counted).
+ */
+static int
+netvsc_tx_ol(struct netvsc_port *g, struct rte_mbuf *m, struct pvb_rndis_pktinfo *pi)
+{
+	struct nvport_txq *q = &g->base.txq;
+	struct rte_mbuf *seg[PVB_SWOL_MAX_SEGS];
+	/* relaxed: set before the state went to DATA, read-only since */
+	uint32_t ofl = pvb_load_relaxed(&g->ofl);
+	uint64_t can;
+	int n, i;
+
+	if (m->ol_flags & RTE_MBUF_F_TX_VLAN) {
+		pi->present |= PVB_PI_VLAN;
+		pi->vlan = (uint32_t)(m->vlan_tci & 0xfff) << 4 | (uint32_t)(m->vlan_tci >> 13);
+	}
+	can = nvport_ol_tx_ppi(m, ofl, pi);
+	if (!pvb_swol_needed(m, can))
+		return 0;
+	if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)) {
+		if (pvb_swol_cksum(m) != 0) {
+			pvb_counter_add1w(&q->sw_failed, 1);
+			return -1;
+		}
+		pvb_counter_add1w(&q->sw_cksum, 1);
+		return 0;
+	}
+	n = pvb_swol_apply(&q->swol, m, 0, seg, RTE_DIM(seg));
+	if (n < 0) {
+		pvb_counter_add1w(&q->sw_failed, 1);
+		return -1;
+	}
+	pvb_counter_add1w(&q->sw_gso, 1);
+	pvb_counter_add1w(&q->sw_gso_segs, (uint64_t)n);
+	/* segments in order; one that finds no room ends it, the rest are dropped */
+	for (i = 0; i < n; i++) {
+		if (seg[i]->pkt_len > g->base.mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN ||
+		    netvsc_tx_one(g, seg[i], pi) < 0)
+			break;
+		rte_pktmbuf_free(seg[i]);
+	}
+	if (i < n) {
+		pvb_counter_add1w(&g->tx_no_section, 1);
+		rte_pktmbuf_free_bulk(seg + i, (unsigned int)(n - i));
+	}
+	return 1;
 }
 
 uint16_t
@@ -500,13 +596,30 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	rte_spinlock_lock(&ch->out_lock);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		struct pvb_rndis_pktinfo pi;
 
-		if (m->pkt_len > frame_max || m->pkt_len < RTE_ETHER_HDR_LEN) {
+		if ((m->pkt_len > frame_max && (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) ||
+						m->pkt_len > NVPORT_OL_FRAME_MAX)) ||
+		    m->pkt_len < RTE_ETHER_HDR_LEN) {
 			pvb_counter_add1w(&q->too_big, 1);
 			done[nd++] = m;
 			continue;
 		}
-		rc = netvsc_tx_one(g, m);
+		pi.present = 0;
+		if (unlikely(m->ol_flags & NETVSC_OL_FLAGS)) {
+			uint32_t len = m->pkt_len;
+
+			rc = netvsc_tx_ol(g, m, &pi);
+			if (rc != 0) {
+				/* segmented and sent (m consumed), or dropped (counted) */
+				if (rc < 0)
+					done[nd++] = m;
+				sent += rc > 0;
+				bytes += rc > 0 ? len : 0;
+				continue;
+			}
+		}
+		rc = netvsc_tx_one(g, m, &pi);
 		if (rc < 0) {
 			pvb_counter_add1w(&g->tx_no_section, rc == -ENOSPC);
 			break;
