@@ -45,7 +45,7 @@ GUEST_MAC, PEER_MAC = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
 # receiver waits for one of the two CPUs
 SIZES = [60, 64, 65, 128, 511, 512, 1000, 1500, 1514, 1518, 2048, 4000, 9000]
 COUNT = 100
-DROPS = ("tx_full", "no_route", "filtered", "ring_full", "too_big", "no_mbuf")
+DROPS = ("tx_full", "no_route", "filtered", "ring_full", "too_big", "no_mbuf", "bad_offload")
 
 
 def mac(text):

@@ -18,7 +18,7 @@ from scapy.all import Ether, IP, UDP, Raw, RawPcapReader, RawPcapWriter
 
 BCAST = "ff:ff:ff:ff:ff:ff"
 RUNT = b"\x00" * 12
-DROPS = ("tx_full", "no_route", "filtered", "ring_full", "too_big", "no_mbuf")
+DROPS = ("tx_full", "no_route", "filtered", "ring_full", "too_big", "no_mbuf", "bad_offload")
 
 
 def frame(src, dst, tag, size=80):

@@ -31,6 +31,7 @@
 #include "fwd_l2.h"
 #include "pvb_ordering.h"
 #include "pvb_scring.h"
+#include "pvb_swol.h"
 
 /* Why a packet was dropped. Every drop is counted under one of these. */
 enum fwd_drop {
@@ -40,6 +41,7 @@ enum fwd_drop {
 	FWD_DROP_RING_FULL,	/* hand-off ring to the owning lcore full */
 	FWD_DROP_TOO_BIG,	/* longer than the output port's frame limit */
 	FWD_DROP_NO_MBUF,	/* a copy for a port that cannot reach the frame found no mbuf */
+	FWD_DROP_BAD_OFFLOAD,	/* an offload request the frame's headers do not match */
 	FWD_NB_DROPS,
 };
 
@@ -52,6 +54,9 @@ struct fwd_port_counters {
 	pvb_counter_t copied;		/* frames pvb-fwd copied for this output port */
 	pvb_counter_t copied_bytes;
 	pvb_counter_t held;		/* frames the tx queue refused, kept to send again */
+	pvb_counter_t sw_cksum;		/* frames whose checksums pvb-fwd filled for this port */
+	pvb_counter_t sw_gso;		/* frames pvb-fwd segmented for this port */
+	pvb_counter_t sw_gso_segs;	/* the segments they became */
 	pvb_counter_t drop[FWD_NB_DROPS];
 } __rte_cache_aligned;
 
@@ -118,6 +123,7 @@ struct fwd_lcore {
 	pvb_shared_u32 quiet;			/* W: this lcore, while draining */
 	pvb_shared_u32 on_intr;			/* W: this lcore: it sleeps on rx interrupts */
 	struct fwd_run *run;			/* its loop's scratch (fwd_run.h) */
+	struct pvb_swol swol;			/* offloads done here for ports without them */
 };
 
 /* What a port is to the bridge (fwd_bridge.c), from its driver's name. */
@@ -161,6 +167,7 @@ struct fwd_port {
 	uint32_t max_rx_frame;	/* longest frame the port can receive */
 	bool rx_scatter;	/* may receive chained mbufs */
 	bool tx_multi_seg;	/* can transmit chained mbufs */
+	uint64_t tx_can;	/* the mbuf TX requests (PVB_SWOL_FLAGS bits) the port honours */
 	bool configured;	/* rte_eth_dev_configure() done: close it at exit */
 	struct rte_ether_addr mac;
 	bool started;
@@ -246,6 +253,7 @@ struct fwd_totals {
 	uint64_t nic_missed;	/* dropped by the device before rx: imissed + rx_nombuf */
 	uint64_t copied, copied_bytes;	/* pvb-fwd's own copies for this output port */
 	uint64_t held;			/* frames held back by a full tx queue, sent later */
+	uint64_t sw_cksum, sw_gso, sw_gso_segs;	/* offloads pvb-fwd did for this output port */
 	uint64_t flow[FWD_NB_FLOWS];	/* the PMD's flow xstats, where fwd_port.has_flows */
 };
 void fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t);

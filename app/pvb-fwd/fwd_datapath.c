@@ -21,6 +21,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_net.h>
 
 #include "fwd.h"
 
@@ -192,17 +193,26 @@ stage_flush(struct fwd_run *r, uint16_t li)
 
 
 
+/*
+ * The longest frame @p m becomes on the wire: a TCP segment of it when it
+ * asks for segmentation (only ports that segment are given such a frame).
+ */
+static inline uint32_t
+wire_len(const struct rte_mbuf *m)
+{
+	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)
+		return (uint32_t)m->l2_len + m->l3_len + m->l4_len + m->tso_segsz;
+	return m->pkt_len;
+}
+
 /* Send @p m out of @p port: our tx queue, or the owner's hand-off link. */
 static inline void
-send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
+send_one(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
 {
 	struct fwd_route rt = r->lc->route[port];
 	struct fwd_stage *sg;
 
-	m = reach(r, port, m);
-	if (unlikely(m == NULL))
-		return;
-	if (unlikely(m->pkt_len > r->st->port[port].max_frame ||
+	if (unlikely(wire_len(m) > r->st->port[port].max_frame ||
 		     (m->nb_segs > 1 && !r->st->port[port].tx_multi_seg))) {
 		drop(r, port, FWD_DROP_TOO_BIG, m);
 		return;
@@ -229,6 +239,120 @@ send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
 }
 
 /*
+ * @p m asks for an offload @p port does not have: done here (pvb_swol.h),
+ * counted, and the frame or its segments sent. A request that does not
+ * match the frame's headers is dropped.
+ */
+static void
+sw_offload(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
+{
+	struct fwd_port_counters *c = &r->lc->cnt[port];
+	uint64_t can = r->st->port[port].tx_can;
+	bool gso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && !(can & RTE_MBUF_F_TX_TCP_SEG);
+	struct rte_mbuf *seg[PVB_SWOL_MAX_SEGS];
+	int n, i;
+
+	n = pvb_swol_apply(&r->lc->swol, m, can, seg, RTE_DIM(seg));
+	if (unlikely(n < 0)) {
+		drop(r, port, n == -ENOMEM ? FWD_DROP_NO_MBUF : FWD_DROP_BAD_OFFLOAD, m);
+		return;
+	}
+	if (gso) {
+		pvb_counter_add1w(&c->sw_gso, 1);
+		pvb_counter_add1w(&c->sw_gso_segs, (uint64_t)n);
+	} else {
+		pvb_counter_add1w(&c->sw_cksum, 1);
+	}
+	for (i = 0; i < n; i++)
+		send_one(r, seg[i], port);
+}
+
+/*
+ * The receive-side form of a request, as DPDK's net_vhost gives it (its
+ * default since 21.05 is the mbuf API's "compliant" form): RX_LRO with
+ * tso_segsz for a segment a virtio driver asked to have cut, RX_L4_CKSUM_NONE
+ * for a checksum it left partial. Made the transmit-side request pvbridge's
+ * PMDs give (doc/offload.md) from the frame's parsed headers, so that the
+ * output port or pvb_swol does it. False: the headers are not TCP/UDP over IP.
+ */
+static bool
+rx_form_to_request(struct rte_mbuf *m)
+{
+	struct rte_net_hdr_lens hl;
+	uint32_t pt = rte_net_get_ptype(m, &hl, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK |
+					RTE_PTYPE_L4_MASK);
+	uint64_t f = m->ol_flags & ~(RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+	uint32_t l4 = pt & RTE_PTYPE_L4_MASK;
+
+	if (RTE_ETH_IS_IPV4_HDR(pt))
+		f |= RTE_MBUF_F_TX_IPV4;
+	else if (RTE_ETH_IS_IPV6_HDR(pt))
+		f |= RTE_MBUF_F_TX_IPV6;
+	else
+		return false;
+	if (l4 == RTE_PTYPE_L4_TCP)
+		f |= RTE_MBUF_F_TX_TCP_CKSUM;
+	else if (l4 == RTE_PTYPE_L4_UDP && !(m->ol_flags & RTE_MBUF_F_RX_LRO))
+		f |= RTE_MBUF_F_TX_UDP_CKSUM;
+	else
+		return false;
+	if ((m->ol_flags & RTE_MBUF_F_RX_LRO) && m->tso_segsz != 0)
+		f |= RTE_MBUF_F_TX_TCP_SEG;
+	m->l2_len = hl.l2_len;
+	m->l3_len = hl.l3_len;
+	m->l4_len = hl.l4_len;
+	m->ol_flags = f;
+	return true;
+}
+
+/* Flags saying a frame asks for something: a request, or its receive-side form. */
+#define FWD_OL_ASKED	(PVB_SWOL_FLAGS | RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_MASK)
+
+static inline bool
+rx_form(const struct rte_mbuf *m)
+{
+	return (m->ol_flags & RTE_MBUF_F_RX_LRO) ||
+	       (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_NONE;
+}
+
+/* Send @p m out of @p port, copied where the port cannot reach it, offloads done where it lacks them. */
+static inline void
+send_to(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
+{
+	m = reach(r, port, m);
+	if (unlikely(m == NULL))
+		return;
+	if (unlikely(m->ol_flags & FWD_OL_ASKED) && rx_form(m) && !rx_form_to_request(m) &&
+	    (m->ol_flags & RTE_MBUF_F_RX_LRO)) {
+		/* a large frame we cannot make a request of: no port could send it */
+		drop(r, port, FWD_DROP_BAD_OFFLOAD, m);
+		return;
+	}
+	if (unlikely(m->ol_flags & PVB_SWOL_FLAGS) &&
+	    pvb_swol_needed(m, r->st->port[port].tx_can)) {
+		sw_offload(r, m, port);
+		return;
+	}
+	send_one(r, m, port);
+}
+
+/* Whether a frame of @p pkts asks for an offload @p port lacks (then they take send_to()). */
+static inline bool
+burst_needs_sw(const struct fwd_run *r, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint64_t can = r->st->port[port].tx_can;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		if (likely(!(pkts[i]->ol_flags & FWD_OL_ASKED)))
+			continue;
+		if (rx_form(pkts[i]) || (can != PVB_SWOL_FLAGS && pvb_swol_needed(pkts[i], can)))
+			return true;
+	}
+	return false;
+}
+
+/*
  * A whole burst for one output port. When we own its tx queue, nothing is
  * buffered there, and no frame from @p in can be too big for it, the burst
  * goes straight from rx to tx, as testpmd's io mode does.
@@ -239,7 +363,8 @@ send_burst(struct fwd_run *r, uint16_t in, uint16_t out, struct rte_mbuf **pkts,
 	int16_t qi = r->lc->route[out].txq;
 	uint16_t i;
 
-	if (qi >= 0 && r->lc->txq[qi].n == 0 && !r->st->size_check[in][out]) {
+	if (qi >= 0 && r->lc->txq[qi].n == 0 && !r->st->size_check[in][out] &&
+	    !burst_needs_sw(r, out, pkts, n)) {
 		struct fwd_txq *q = &r->lc->txq[qi];
 
 		n = reach_burst(r, out, pkts, n);
@@ -273,6 +398,28 @@ dispatch_xconnect(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16
 		drop(r, in, FWD_DROP_NO_ROUTE, pkts[i]);
 }
 
+/* flood() for a frame with an offload request: a copy for each port but the last. */
+static void
+flood_copies(struct fwd_run *r, uint16_t in, struct rte_mbuf *m)
+{
+	uint16_t nb = r->st->nb_ports, last = in == nb - 1 ? nb - 2 : nb - 1, p;
+	struct rte_mbuf *cp;
+
+	for (p = 0; p < nb; p++) {
+		if (p == in || p == last)
+			continue;
+		cp = rte_pktmbuf_copy(m, r->st->port[p].copy_pool, 0, UINT32_MAX);
+		if (unlikely(cp == NULL)) {
+			drop_count(r, p, FWD_DROP_NO_MBUF);
+			continue;
+		}
+		pvb_counter_add1w(&r->lc->cnt[p].copied, 1);
+		pvb_counter_add1w(&r->lc->cnt[p].copied_bytes, cp->pkt_len);
+		send_to(r, cp, p);
+	}
+	send_to(r, m, last);
+}
+
 /*
  * Every port but the ingress one, sharing the mbuf by reference: a PMD
  * reads a frame it transmits and writes at most its own headers into the
@@ -287,6 +434,14 @@ flood(struct fwd_run *r, uint16_t in, struct rte_mbuf *m)
 
 	if (nb < 2) {
 		drop(r, in, FWD_DROP_NO_ROUTE, m);
+		return;
+	}
+	/*
+	 * A frame with an offload request is one each port may rewrite (its
+	 * checksum field, in its own way): every port but the last gets a copy.
+	 */
+	if (unlikely(m->ol_flags & PVB_SWOL_FLAGS) && nb > 2) {
+		flood_copies(r, in, m);
 		return;
 	}
 	if (nb > 2)

@@ -25,6 +25,7 @@ const char *const fwd_drop_names[FWD_NB_DROPS] = {
 	[FWD_DROP_RING_FULL] = "ring_full",
 	[FWD_DROP_TOO_BIG] = "too_big",
 	[FWD_DROP_NO_MBUF] = "no_mbuf",
+	[FWD_DROP_BAD_OFFLOAD] = "bad_offload",
 };
 
 /* ---- set-up ------------------------------------------------------------- */
@@ -166,6 +167,32 @@ routes_setup(struct fwd_state *st, uint16_t slot, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Each worker's software offload pools, when some port lacks an offload a
+ * frame may ask for (pvb_swol.h): made here, not on first use in a burst.
+ */
+static int
+swol_setup(struct fwd_state *st, char *err, size_t errlen)
+{
+	char name[16];
+	uint16_t p, s;
+	int rc;
+
+	for (p = 0; p < st->nb_ports && st->port[p].tx_can == PVB_SWOL_FLAGS; p++)
+		;
+	if (p == st->nb_ports)
+		return 0;
+	for (s = 0; s < st->nb_lcores; s++) {
+		snprintf(name, sizeof(name), "fwdsw%u", st->lc[s]->lcore_id);
+		rc = pvb_swol_init(&st->lc[s]->swol, name,
+				   (int)rte_lcore_to_socket_id(st->lc[s]->lcore_id));
+		if (rc != 0)
+			return fwd_errf(err, errlen, "lcore %u: software offload pools: %s",
+					st->lc[s]->lcore_id, strerror(-rc));
+	}
+	return 0;
+}
+
 int
 fwd_lcores_setup(struct fwd_state *st, char *err, size_t errlen)
 {
@@ -190,6 +217,8 @@ fwd_lcores_setup(struct fwd_state *st, char *err, size_t errlen)
 	for (s = 0; s < st->nb_lcores; s++)
 		if (routes_setup(st, s, err, errlen) != 0)
 			return -1;
+	if (swol_setup(st, err, errlen) != 0)
+		return -1;
 	/* the loops' scratch now, so a worker cannot fail to start later */
 	for (s = 0; s < st->nb_lcores; s++) {
 		st->lc[s]->run = fwd_run_alloc(st, st->lc[s]);
@@ -215,6 +244,7 @@ fwd_lcores_free(struct fwd_state *st)
 		}
 	for (i = 0; i < st->nb_lcores; i++) {
 		rte_free(st->lc[i]->run);
+		pvb_swol_fini(&st->lc[i]->swol);
 		rte_free(st->lc[i]->txq);
 		rte_free(st->lc[i]->cnt);
 		rte_free(st->lc[i]);

@@ -106,15 +106,42 @@ pool_for(struct fwd_state *st, int socket, char *err, size_t errlen)
 	return st->pool[s];
 }
 
-/* Offloads we use when the device has them: chained mbufs for jumbo frames. */
+/* The transmit offloads pvb-fwd passes on: a frame's request goes to a port that has them. */
+#define FWD_TX_OFFLOADS	(RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_TCP_TSO | \
+			 RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM | \
+			 RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+/* Receive offloads we use: chained mbufs for jumbo frames, checksum results passed on. */
+#define FWD_RX_OFFLOADS	(RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | \
+			 RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
+
+/* Offloads we use when the device has them (doc/pvb-fwd.md, "Offloads"). */
 static void
 port_conf(const struct rte_eth_dev_info *info, struct rte_eth_conf *conf)
 {
 	memset(conf, 0, sizeof(*conf));
-	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
-		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
-		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	conf->txmode.offloads = info->tx_offload_capa & FWD_TX_OFFLOADS;
+	conf->rxmode.offloads = info->rx_offload_capa & FWD_RX_OFFLOADS;
+	/* large TCP frames in, where the device gathers them (a peer's TSO, a NIC's LRO) */
+	if ((info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) && info->max_lro_pkt_size != 0) {
+		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+		conf->rxmode.max_lro_pkt_size = info->max_lro_pkt_size;
+	}
+}
+
+/* The mbuf TX requests (pvb_swol.h) a device with @p capa honours; the rest pvb-fwd does. */
+static uint64_t
+port_tx_can(uint64_t capa)
+{
+	uint64_t can = 0;
+
+	if (capa & RTE_ETH_TX_OFFLOAD_TCP_TSO)
+		can |= RTE_MBUF_F_TX_TCP_SEG;
+	if (capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+		can |= RTE_MBUF_F_TX_IP_CKSUM;
+	/* one mask for both: a device with only one of them gets both done here */
+	if ((capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) && (capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM))
+		can |= RTE_MBUF_F_TX_L4_MASK;
+	return can;
 }
 
 /*
@@ -129,6 +156,7 @@ port_segs(struct fwd_port *fp, const struct rte_eth_dev_info *info)
 
 	fp->rx_scatter = virt || (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER);
 	fp->tx_multi_seg = virt || (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+	fp->tx_can = port_tx_can(info->tx_offload_capa);
 }
 
 /* Raise the MTU as far as the device goes (up to FWD_MAX_MTU); the frame limit follows. */

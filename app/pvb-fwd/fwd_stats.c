@@ -105,6 +105,9 @@ fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t)
 		t->copied += pvb_counter_read(&c->copied);
 		t->copied_bytes += pvb_counter_read(&c->copied_bytes);
 		t->held += pvb_counter_read(&c->held);
+		t->sw_cksum += pvb_counter_read(&c->sw_cksum);
+		t->sw_gso += pvb_counter_read(&c->sw_gso);
+		t->sw_gso_segs += pvb_counter_read(&c->sw_gso_segs);
 		for (d = 0; d < FWD_NB_DROPS; d++)
 			t->drop[d] += pvb_counter_read(&c->drop[d]);
 	}
@@ -210,7 +213,7 @@ print_flows(const struct fwd_port *fp, const struct fwd_totals *t, FILE *f)
 {
 	char a[16], b[16], c[16], d[16];
 
-	if (!fp->has_flows && t->copied == 0 && t->held == 0)
+	if (!fp->has_flows && t->copied == 0 && t->held == 0 && t->sw_cksum == 0 && t->sw_gso == 0)
 		return;
 	fprintf(f, "%-12s ", "");
 	if (fp->has_flows)
@@ -223,8 +226,14 @@ print_flows(const struct fwd_port *fp, const struct fwd_totals *t, FILE *f)
 			(unsigned long long)t->flow[FWD_TX_COPIED_PKTS],
 			human(t->flow[FWD_TX_REF_BYTES], c, sizeof(c)),
 			human(t->flow[FWD_TX_COPIED_BYTES], d, sizeof(d)));
-	fprintf(f, "pvb-fwd copied %llu (%s), held %llu\n", (unsigned long long)t->copied,
+	fprintf(f, "pvb-fwd copied %llu (%s), held %llu", (unsigned long long)t->copied,
 		human(t->copied_bytes, a, sizeof(a)), (unsigned long long)t->held);
+	/* offloads the port lacks, done by pvb-fwd */
+	if (t->sw_cksum != 0 || t->sw_gso != 0)
+		fprintf(f, "; software checksums %llu, segmented %llu into %llu",
+			(unsigned long long)t->sw_cksum, (unsigned long long)t->sw_gso,
+			(unsigned long long)t->sw_gso_segs);
+	fputc('\n', f);
 }
 
 void
@@ -324,9 +333,11 @@ json_port(const struct fwd_state *st, uint16_t p, double secs, FILE *f, const ch
 	for (d = 0; d < FWD_NB_DROPS; d++)
 		fprintf(f, "%s\"%s\": %llu", d ? ", " : "", fwd_drop_names[d],
 			(unsigned long long)t.drop[d]);
-	fprintf(f, "}, \"held\": %llu, \"copied\": %llu, \"copied_bytes\": %llu, \"flows\": {",
+	fprintf(f, "}, \"held\": %llu, \"copied\": %llu, \"copied_bytes\": %llu, "
+		"\"sw_cksum\": %llu, \"sw_gso\": %llu, \"sw_gso_segs\": %llu, \"flows\": {",
 		(unsigned long long)t.held, (unsigned long long)t.copied,
-		(unsigned long long)t.copied_bytes);
+		(unsigned long long)t.copied_bytes, (unsigned long long)t.sw_cksum,
+		(unsigned long long)t.sw_gso, (unsigned long long)t.sw_gso_segs);
 	/* the PMD's own flow xstats, those it has */
 	for (d = 0, sep2 = ""; d < FWD_NB_FLOWS; d++) {
 		if (st->port[p].flow_id[d] == UINT64_MAX)

@@ -77,6 +77,9 @@ fill_ports(const struct fwd_state *st, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(pd, "held", t.held);
 		rte_tel_data_add_dict_u64(pd, "copied", t.copied);
 		rte_tel_data_add_dict_u64(pd, "copied_bytes", t.copied_bytes);
+		rte_tel_data_add_dict_u64(pd, "sw_cksum", t.sw_cksum);
+		rte_tel_data_add_dict_u64(pd, "sw_gso", t.sw_gso);
+		rte_tel_data_add_dict_u64(pd, "sw_gso_segs", t.sw_gso_segs);
 		for (r = 0; r < FWD_NB_FLOWS; r++)
 			if (st->port[p].flow_id[r] != UINT64_MAX)
 				rte_tel_data_add_dict_u64(pd, fwd_flow_names[r], t.flow[r]);
