@@ -19,6 +19,8 @@
 #   pvb.ip=ADDR/LEN   address for eth0 (required)
 #   pvb.mac=MAC       MAC to set on eth0 (optional: QEMU's mac= already sets it)
 # Once eth0 is up, the console shows one line "PVB-GUEST-READY ADDR/LEN MAC".
+# Commands on the console: "stats" (eth0's counters), "send IP PORT N" (the
+# lines 1 to N, as seq prints them, over TCP with busybox nc).
 # Typing "stats" on the console prints "PVB-STATS rx_packets=N tx_packets=N ..."
 # from /sys/class/net/eth0/statistics.
 set -euo pipefail
@@ -168,6 +170,12 @@ while :; do
 	if read -r cmd </dev/console; then
 		case "$cmd" in
 		stats) stats ;;
+		# send IP PORT N: the lines "1" to "N" over TCP (the receiver knows them)
+		send\ *)
+			set -- $cmd
+			seq 1 "$4" | nc -w 10 "$2" "$3"
+			say "PVB-SENT rc=$?"
+			;;
 		esac
 	else
 		sleep 3600

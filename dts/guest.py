@@ -106,6 +106,11 @@ def accel():
     return ["-accel", "kvm"] if kvm_works() else ["-accel", "tcg"]
 
 
+def expected_stream(n):
+    """What Guest.send(..., @n) sends."""
+    return "".join(f"{i}\n" for i in range(1, n + 1)).encode()
+
+
 class Guest:
     """One QEMU at a time; start() again after kill() boots a fresh one with the
     same image. kill() is safe to call at any time, any number of times."""
@@ -196,6 +201,20 @@ class Guest:
                     return {k: int(v) for k, v in (w.split("=") for w in line.split()[1:])}
             time.sleep(0.1)
         pytest.fail(f"no answer to 'stats' within {timeout}s:\n{self.console[-2000:]}")
+
+    def send(self, ip, port, n, timeout=300):
+        """The guest sends the lines 1..@n (seq's output, expected_stream(@n))
+        over TCP to @ip:@port; nc's exit status."""
+        start = len(self.lines)
+        self.p.stdin.write(f"send {ip} {port} {n}\n")
+        self.p.stdin.flush()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for line in self.lines[start:]:
+                if line.startswith("PVB-SENT"):
+                    return int(line.split("rc=")[1])
+            time.sleep(0.2)
+        pytest.fail(f"'send' not done within {timeout}s:\n{self.console[-2000:]}")
 
     @property
     def running(self):

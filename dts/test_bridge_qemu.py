@@ -23,6 +23,7 @@ while the namespace pings; a new one on the same socket brings the pings
 back through the same pvb-fwd and netvsc guest, and pvb-fwd exits 0 at the
 end (every mbuf back, the slot pool's too)."""
 import os
+import subprocess
 
 import pytest
 
@@ -30,9 +31,36 @@ import test_vhost_qemu
 from bridge import TOPOLOGIES, Bridge, fwd_copied, fwd_ports, skip_unbuilt
 from conftest import link_flags, pmd_path, wait_until
 from test_netvsc import Channel
-from test_vhost_qemu import replies
+from test_vhost_qemu import NS_ADDR, replies
+
+import guest as guestmod
+
+NS_IP = NS_ADDR.split("/")[0]
 
 pytestmark = test_vhost_qemu.pytestmark
+
+# RTE_ETH_TX_OFFLOAD_UDP_CKSUM | TCP_CKSUM | TCP_TSO | MULTI_SEGS
+TSO_OFFLOADS = 0x4 | 0x8 | 0x20 | 0x8000
+# the namespace's end of a TCP stream: take N bytes (or until EOF), keep them
+LISTENER = """
+import socket, sys
+n, path, addr = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, 5001))
+s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+got = bytearray()
+while len(got) < n:
+    b = c.recv(1 << 20)
+    if not b:
+        break
+    got += b
+open(path, "wb").write(got)
+print("got", len(got), flush=True)
+c.close()
+"""
 
 
 class QemuBridge(test_vhost_qemu.Bridge):
@@ -53,12 +81,16 @@ class QemuBridge(test_vhost_qemu.Bridge):
         self.pvb.start()
         self.fwd, self.tel, self.vh_port = self.pvb.proc, self.pvb.tel, self.pvb.ids["vh"]
 
-    def start_netvsc(self):
+    def start_netvsc(self, tso=False):
         """The netvsc guest: its channel port cross-connected (io) with a tap
-        port, whose interface then goes into the namespace."""
+        port, whose interface then goes into the namespace. @tso: both ports
+        with checksum and TSO offloads on (net_tap segments and checksums
+        in software what the channel hands over as large frames)."""
         # net_tap takes frames up to 1522 bytes: an MTU of 1500 on both ports
-        self.netvsc = self.channel.guest([f"net_tap0,iface={self.iface}"],
-                                         ["--forward-mode=io", "--max-pkt-len=1518"])
+        app = ["--forward-mode=io", "--max-pkt-len=1518"]
+        if tso:
+            app.append(f"--tx-offloads={TSO_OFFLOADS:#x}")
+        self.netvsc = self.channel.guest([f"net_tap0,iface={self.iface}"], app)
         # testpmd started the tap port and made it promiscuous: move it after that
         wait_until(lambda: {"UP", "PROMISC"} <= set(link_flags(self.iface) or []), 20,
                    lambda: f"{self.iface} not up: {self.netvsc.log[-2000:]}")
@@ -131,3 +163,47 @@ def test_ping_through_bridge(qb):
     qb.guest.kill()
     doc = qb.pvb.stop()
     assert fwd_copied(doc) == 0, fwd_ports(doc)
+
+
+def test_tcp_stream_tso(qb):
+    """The Linux guest's TCP stream to the namespace (TSO on in its virtio-net
+    driver: net_pvb_vhost offers HOST_TSO4) crosses the bridge as large frames:
+    net_pvb_vhost hands them over as TSO requests, net_pvb_netvsp sends them
+    to the netvsc guest as large receives with the LSOv2 info, and the netvsc
+    guest's testpmd forwards them to net_tap, which cuts them into segments.
+    Nothing on the way segments in software; the data arrives intact."""
+    n = 200000                          # about 1.3 MB of seq(1) lines
+    want = guestmod.expected_stream(n)
+    qb.start_fwd()
+    qb.start_netvsc(tso=True)
+    qb.boot()
+    ping_ok(qb, 2)
+    out = os.path.join(qb.dir, "stream.bin")
+    lst = subprocess.Popen(["ip", "netns", "exec", qb.ns, "/usr/bin/python3", "-c", LISTENER,
+                            str(len(want)), out, NS_IP], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert lst.stdout.readline().strip() == "listening", lst.stderr.read()
+        rc = qb.guest.send(NS_IP, 5001, n)
+        lst.wait(60)
+    finally:
+        if lst.poll() is None:
+            lst.kill()
+    got = open(out, "rb").read() if os.path.exists(out) else b""
+    assert got == want, (f"{len(got)} of {len(want)} bytes, nc rc={rc}, first difference at "
+                         f"{next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), None)}"
+                         + qb.state())
+    vh, vsp = qb.pvb.xstats("vh"), qb.pvb.xstats("vsp")
+    vsc = qb.netvsc.xstats(0)
+    # large frames all the way: offered by the guest as GSO, sent as large receives
+    assert vh["rx_gso_packets"] > 0, vh
+    assert vsp["tx_large_packets"] > 0 and vsc["rx_large_packets"] > 0, (vsp, vsc)
+    # nobody on the bridge segmented or checksummed in software
+    for x in (vh, vsp):
+        assert x.get("tx_sw_gso_packets", 0) == 0, x
+    res = qb.netvsc.quit()
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr
+    qb.guest.kill()
+    doc = qb.pvb.stop()
+    for p in fwd_ports(doc).values():
+        assert p["sw_gso"] == 0 and p["drops"] == 0, p
