@@ -262,6 +262,8 @@ const char *pvb_vnet_hdr_check(const struct pvb_vnet_hdr *h, uint64_t frame_len)
 #define PVB_VNET_OL_L4_GOOD	0x40	/**< the L4 checksum was verified (DATA_VALID) */
 #define PVB_VNET_OL_IP_GOOD	0x80	/**< the IPv4 header checksum is right (checked here) */
 #define PVB_VNET_OL_IP_BAD	0x100	/**< the IPv4 header checksum is wrong (checked here) */
+#define PVB_VNET_OL_IP_CKSUM	0x200	/**< sending: fill the IPv4 header checksum (virtio has
+					 *   no such offload: done by pvb_vnet_tx_hdr()) */
 
 /** Offsets and requests of one frame. */
 struct pvb_vnet_ol {
@@ -328,7 +330,8 @@ enum pvb_vnet_bad pvb_vnet_rx_ol(const struct pvb_vnet_hdr *h, uint32_t accept, 
  * the L4 checksum field rewritten into the form Linux's virtio_net receive
  * path takes (skb_partial_csum_set(): the pseudo-header sum including the
  * L4 length); for TSO the IP lengths are made true and the IPv4 header
- * checksum recomputed. L4_GOOD alone becomes DATA_VALID. 0, or -EINVAL
+ * checksum recomputed, as it is with IP_CKSUM. L4_GOOD alone becomes
+ * DATA_VALID. 0, or -EINVAL
  * (the frame's headers do not match @p want; @p h and @p f untouched
  * then, except for a partly parsed frame).
  */

@@ -50,6 +50,8 @@ pvb_vnet_can(const struct rte_mbuf *m, uint32_t accept)
 {
 	uint64_t can = 0;
 
+	/* the IPv4 header checksum: filled as the header is written (pvb_vnet_tx_hdr()) */
+	can |= RTE_MBUF_F_TX_IP_CKSUM;
 	if (accept & PVB_VNET_ACCEPT_CSUM)
 		can |= RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
 	if (accept & ((m->ol_flags & RTE_MBUF_F_TX_IPV6) ? PVB_VNET_ACCEPT_TSO6 :
@@ -106,6 +108,8 @@ pvb_vnet_ol_from_mbuf(const struct rte_mbuf *m, bool vouch, struct pvb_vnet_ol *
 		ol->flags = PVB_VNET_OL_CSUM | PVB_VNET_OL_TCP;
 	else if ((f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_UDP_CKSUM)
 		ol->flags = PVB_VNET_OL_CSUM | PVB_VNET_OL_UDP;
+	if (f & RTE_MBUF_F_TX_IP_CKSUM)
+		ol->flags |= PVB_VNET_OL_IP_CKSUM;
 	if (ol->flags != 0) {
 		if (f & RTE_MBUF_F_TX_IPV4)
 			ol->flags |= PVB_VNET_OL_IPV4;

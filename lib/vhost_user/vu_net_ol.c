@@ -272,6 +272,18 @@ pvb_vnet_rx_ol(const struct pvb_vnet_hdr *h, uint32_t accept, uint8_t *f, uint32
 	return PVB_VNET_OK;
 }
 
+/* IP_CKSUM alone: the IPv4 header at l2_len, whatever follows it. */
+static int
+tx_ip_cksum(uint8_t *f, uint32_t seg_len, const struct pvb_vnet_ol *want)
+{
+	uint32_t l2 = want->l2_len, l3 = want->l3_len;
+
+	if (l3 < 20 || l2 + l3 > seg_len || f[l2] != (0x40 | l3 / 4) || l3 % 4 != 0)
+		return -EINVAL;
+	ipv4_csum_set(f + l2, l3);
+	return 0;
+}
+
 int
 pvb_vnet_tx_hdr(uint8_t *f, uint32_t seg_len, uint32_t frame_len,
 		const struct pvb_vnet_ol *want, struct pvb_vnet_hdr *h)
@@ -286,13 +298,15 @@ pvb_vnet_tx_hdr(uint8_t *f, uint32_t seg_len, uint32_t frame_len,
 	h->flags = 0;
 	h->gso_type = PVB_VNET_GSO_NONE;
 	h->hdr_len = h->gso_size = h->csum_start = h->csum_offset = 0;
-	if (!(want->flags & (PVB_VNET_OL_CSUM | PVB_VNET_OL_TSO))) {
+	if (!(want->flags & (PVB_VNET_OL_CSUM | PVB_VNET_OL_TSO | PVB_VNET_OL_IP_CKSUM))) {
 		if (want->flags & PVB_VNET_OL_L4_GOOD)
 			h->flags = PVB_VNET_HDR_F_DATA_VALID;
 		return 0;
 	}
 	if (seg_len > frame_len)
 		seg_len = frame_len;
+	if (!(want->flags & (PVB_VNET_OL_CSUM | PVB_VNET_OL_TSO)))
+		return tx_ip_cksum(f, seg_len, want);
 	if (pvb_vnet_parse(f, seg_len, &got) != 0 || got.l2_len != want->l2_len ||
 	    got.l3_len != want->l3_len || (want->flags & proto & ~got.flags) != 0)
 		return -EINVAL;
@@ -315,6 +329,8 @@ pvb_vnet_tx_hdr(uint8_t *f, uint32_t seg_len, uint32_t frame_len,
 			return -EINVAL;
 		l4len -= got.l3_len;
 	}
+	if ((want->flags & PVB_VNET_OL_IP_CKSUM) && (got.flags & PVB_VNET_OL_IPV4))
+		ipv4_csum_set(ip, got.l3_len);
 	h->flags = PVB_VNET_HDR_F_NEEDS_CSUM;
 	h->csum_start = (uint16_t)(got.l2_len + got.l3_len);
 	h->csum_offset = tcp ? TCP_CSUM_OFF : UDP_CSUM_OFF;

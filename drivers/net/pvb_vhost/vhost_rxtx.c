@@ -511,10 +511,10 @@ vhost_tx_prepare(struct vhost_txq *q, const struct rte_mbuf *m, struct pvb_vnet_
 
 	pvb_vnet_ol_from_mbuf(m, q->data_valid, &ol);
 	pre->len = pre->skip = 0;
-	if (!vlan && !(ol.flags & PVB_VNET_OL_CSUM))
+	if (!vlan && !(ol.flags & (PVB_VNET_OL_CSUM | PVB_VNET_OL_IP_CKSUM)))
 		return pvb_vnet_tx_hdr(NULL, 0, 0, &ol, h);	/* DATA_VALID or nothing */
 	n = RTE_MIN(m->pkt_len, (uint32_t)(TX_PREFIX_MAX - RTE_VLAN_HLEN));
-	if (!(ol.flags & PVB_VNET_OL_CSUM))
+	if (!(ol.flags & (PVB_VNET_OL_CSUM | PVB_VNET_OL_IP_CKSUM)))
 		n = RTE_MIN(n, 2u * RTE_ETHER_ADDR_LEN);
 	f = rte_pktmbuf_read(m, 0, n, tmp);
 	if (f == NULL || (vlan && n < 2u * RTE_ETHER_ADDR_LEN)) {

@@ -42,7 +42,9 @@
 #include "pvb_ethdev.h"
 #include "pvb_handover.h"
 #include "pvb_rxintr.h"
+#include "pvb_swol.h"
 #include "pvb_vhost_user.h"
+#include "pvb_vnet_mbuf.h"
 
 extern int virtio_logtype;
 #define LOG(level, fmt, ...) \
@@ -84,6 +86,7 @@ struct virtio_rxq {
 	uint16_t qid;
 	uint16_t port_id;
 	uint32_t hdr_len;
+	uint32_t accept;		/* PVB_VNET_ACCEPT_*: what the acked GUEST_* allow */
 	bool mrg_rxbuf;
 	uint16_t chain_segs;		/* mbufs per posted buffer (a chain when !mrg_rxbuf) */
 	uint32_t seg_room;		/* bytes of frame one mbuf takes */
@@ -91,6 +94,9 @@ struct virtio_rxq {
 	struct rte_mbuf *part_head, *part_tail;
 	uint16_t part_left;
 	pvb_counter_t packets, bytes, nombuf, bad_used, bad_lengths, kicks, calls, unshared;
+	/* offload requests taken (as mbuf TX flags) and refused, per reason (enum pvb_vnet_bad) */
+	pvb_counter_t ol_csum, ol_tso, ol_bad[PVB_VNET_BAD_MAX];
+	uint64_t log_last;
 	/* the table region the last external buffer was in (checked per buffer) */
 	uint64_t ext_va, ext_len;
 	void *tokens[VIRTIO_BURST];
@@ -102,9 +108,19 @@ struct virtio_txq {
 	struct virtio_ring *r;
 	uint16_t qid;
 	uint32_t hdr_len;
+	uint32_t accept;		/* PVB_VNET_ACCEPT_*: what the acked CSUM/HOST_TSO* take */
+	uint64_t ol_mask;		/* ol_flags that leave the plain path */
 	void *zero_hdr;			/* a virtio-net header of zeros, in DPDK memory */
 	const struct rte_mempool *pool_ok;	/* last pool found wholly in the table */
 	pvb_counter_t packets, bytes, ring_full, unshared, too_many_segs, bad_used, kicks;
+	/* expressed in the header; done in software; frames copied to be written; refused */
+	pvb_counter_t ol_csum, ol_tso, sw_cksum, sw_gso, sw_gso_segs, sw_vlan, ol_copies, ol_bad;
+	uint64_t log_last;
+	struct pvb_swol swol;		/* made at queue setup */
+	/* frames made by software offload (or one the ring could not take after it was
+	 * prepared), posted before the next frames */
+	struct rte_mbuf *pend[PVB_SWOL_MAX_SEGS];
+	uint16_t pend_n, pend_next;
 	void *tokens[VIRTIO_BURST];
 } __rte_cache_aligned;
 
@@ -121,6 +137,7 @@ struct virtio_port {
 	char path[108];
 	bool server;
 	bool mrg_rxbuf, in_order;
+	bool offload;			/* ack CSUM, HOST_TSO*, GUEST_CSUM, GUEST_TSO* when offered */
 	uint16_t queues;
 	uint16_t queue_size;
 	struct rte_ether_addr mac;

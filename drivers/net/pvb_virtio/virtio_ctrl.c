@@ -96,7 +96,19 @@ virtio_want(struct virtio_port *p, uint64_t offered)
 		    p->queues);
 		return 0;
 	}
-	return f & offered;
+	if (p->offload)
+		f |= (1ull << PVB_VIRTIO_NET_F_CSUM) | (1ull << PVB_VIRTIO_NET_F_HOST_TSO4) |
+		     (1ull << PVB_VIRTIO_NET_F_HOST_TSO6) | (1ull << PVB_VIRTIO_NET_F_GUEST_CSUM);
+	/* a 64 KB GSO frame is received into mergeable buffers only (VIRTIO 1.2 §5.1.6.3) */
+	if (p->offload && p->mrg_rxbuf)
+		f |= (1ull << PVB_VIRTIO_NET_F_GUEST_TSO4) | (1ull << PVB_VIRTIO_NET_F_GUEST_TSO6);
+	f &= offered;
+	/* TSO without its checksum feature must not be acked (VIRTIO 1.2 §5.1.3.1) */
+	if (!has(f, PVB_VIRTIO_NET_F_CSUM))
+		f &= ~((1ull << PVB_VIRTIO_NET_F_HOST_TSO4) | (1ull << PVB_VIRTIO_NET_F_HOST_TSO6));
+	if (!has(f, PVB_VIRTIO_NET_F_GUEST_CSUM) || !has(f, PVB_VIRTIO_NET_F_MRG_RXBUF))
+		f &= ~((1ull << PVB_VIRTIO_NET_F_GUEST_TSO4) | (1ull << PVB_VIRTIO_NET_F_GUEST_TSO6));
+	return f;
 }
 
 /* The vhost-user steps before the vrings. 0 or -errno. */
@@ -208,7 +220,10 @@ virtio_setup(struct virtio_port *p)
 
 		rx->hdr_len = pvb_vnet_hdr_len(p->features);
 		rx->mrg_rxbuf = has(p->features, PVB_VIRTIO_NET_F_MRG_RXBUF);
+		rx->accept = pvb_vnet_accept(p->features, true);
 		p->txq[q].hdr_len = rx->hdr_len;
+		p->txq[q].accept = pvb_vnet_accept(p->features, false);
+		p->txq[q].ol_mask = PVB_VNET_TX_REQ | RTE_MBUF_F_TX_VLAN;
 		rc = virtio_rx_fill(rx);
 	}
 	for (i = 0; i < nr && rc == 0; i++)

@@ -23,7 +23,7 @@
 RTE_LOG_REGISTER_DEFAULT(virtio_logtype, NOTICE);
 
 static const char *const virtio_args[] = {
-	"path", "server", "queues", "queue_size", "mac", "mrg_rxbuf", "in_order", NULL
+	"path", "server", "queues", "queue_size", "mac", "mrg_rxbuf", "in_order", "offload", NULL
 };
 
 static struct virtio_port *
@@ -59,9 +59,15 @@ virtio_infos(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	info->min_mtu = RTE_ETHER_MIN_MTU;
 	info->max_mtu = VIRTIO_MAX_MTU;
 	info->min_rx_bufsize = RTE_PKTMBUF_HEADROOM + RTE_ETHER_MIN_LEN;
-	/* frames larger than an mbuf arrive as chains; chains go out as they are */
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* frames larger than an mbuf arrive as chains (GSO frames up to 64 KB); chains go out
+	 * as they are; every TX request is honoured, by the back-end or in software */
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+				RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+				RTE_ETH_RX_OFFLOAD_TCP_LRO;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+				RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_TSO |
+				RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
+	info->max_lro_pkt_size = RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN + 40 + UINT16_MAX;
 	info->rx_desc_lim.nb_max = p->queue_size;
 	info->tx_desc_lim.nb_max = p->queue_size;
 	info->default_rxportconf.ring_size = p->queue_size;
@@ -104,6 +110,7 @@ virtio_shutdown(struct rte_eth_dev *dev, struct virtio_port *p)
 	for (i = 0; i < RTE_DIM(p->txq); i++) {
 		rte_free(p->txq[i].zero_hdr);
 		p->txq[i].zero_hdr = NULL;
+		pvb_swol_fini(&p->txq[i].swol);
 	}
 	for (i = 0; i < p->next; i++)
 		close(p->ext[i].fd);
@@ -144,10 +151,21 @@ virtio_txq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsign
 {
 	struct virtio_port *p = virtio_of(dev);
 
+	struct virtio_txq *q = &p->txq[qid];
+	char name[RTE_MEMPOOL_NAMESIZE];
+	int rc;
+
 	RTE_SET_USED(nb_desc);
-	RTE_SET_USED(socket);
 	RTE_SET_USED(conf);
-	dev->data->tx_queues[qid] = &p->txq[qid];
+	pvb_swol_fini(&q->swol);
+	snprintf(name, sizeof(name), "pvbvi%u_%u", dev->data->port_id, qid);
+	rc = pvb_swol_init(&q->swol, name, (int)socket);
+	if (rc != 0) {
+		LOG(ERR, "%s: tx queue %u: software offload pools: %s", p->name, qid,
+		    strerror(-rc));
+		return rc;
+	}
+	dev->data->tx_queues[qid] = q;
 	return 0;
 }
 
@@ -197,6 +215,13 @@ static const struct pvb_xstat xs_rxq[] = {
 	XS_RXQ("kicks_sent", kicks)
 	XS_RXQ("calls_seen", calls)
 	XS_RXQ("unshared_memory", unshared)
+	XS_RXQ("offload_csum_packets", ol_csum)
+	XS_RXQ("offload_tso_packets", ol_tso)
+	XS_RXQ("bad_headers", ol_bad[PVB_VNET_BAD_HEADER])
+	XS_RXQ("offload_bad_csum", ol_bad[PVB_VNET_BAD_CSUM])
+	XS_RXQ("offload_bad_gso", ol_bad[PVB_VNET_BAD_GSO])
+	XS_RXQ("offload_unsupported", ol_bad[PVB_VNET_UNSUPPORTED])
+	XS_RXQ("offload_not_negotiated", ol_bad[PVB_VNET_NOT_NEGOTIATED])
 };
 static const struct pvb_xstat xs_txq[] = {
 	XS_TXQ("ring_full", ring_full)
@@ -204,6 +229,14 @@ static const struct pvb_xstat xs_txq[] = {
 	XS_TXQ("too_many_segments", too_many_segs)
 	XS_TXQ("bad_used", bad_used)
 	XS_TXQ("kicks_sent", kicks)
+	XS_TXQ("offload_csum_packets", ol_csum)
+	XS_TXQ("offload_tso_packets", ol_tso)
+	XS_TXQ("sw_cksum_packets", sw_cksum)
+	XS_TXQ("sw_gso_packets", sw_gso)
+	XS_TXQ("sw_gso_segments", sw_gso_segs)
+	XS_TXQ("sw_vlan_packets", sw_vlan)
+	XS_TXQ("offload_copies", ol_copies)
+	XS_TXQ("offload_bad", ol_bad)
 };
 
 PVB_XSTATS_QUEUE_PORT(virtio, struct virtio_port, PVB_FLOW_RX_REF | PVB_FLOW_TX_REF)
@@ -375,13 +408,14 @@ virtio_parse(struct rte_vdev_device *vdev, struct virtio_port *p)
 {
 	struct rte_kvargs *kv = pvb_devargs_parse(virtio_logtype, vdev, virtio_args);
 	const char *name = rte_vdev_device_name(vdev);
-	uint32_t server = 0, queues = 1, size = 256, mrg = 1, in_order = 1;
+	uint32_t server = 0, queues = 1, size = 256, mrg = 1, in_order = 1, offload = 1;
 	const struct pvb_u32_arg num[] = {
 		{ "server", &server, 0, 1, 1 },
 		{ "queues", &queues, 1, VIRTIO_MAX_QUEUES, 1 },
 		{ "queue_size", &size, 16, PVB_VIRTQ_MAX_SIZE, 1 },
 		{ "mrg_rxbuf", &mrg, 0, 1, 1 },
 		{ "in_order", &in_order, 0, 1, 1 },
+		{ "offload", &offload, 0, 1, 1 },
 	};
 	int rc;
 
@@ -402,6 +436,7 @@ virtio_parse(struct rte_vdev_device *vdev, struct virtio_port *p)
 	p->queue_size = (uint16_t)size;
 	p->mrg_rxbuf = mrg != 0;
 	p->in_order = in_order != 0;
+	p->offload = offload != 0;
 	rte_kvargs_free(kv);
 	return rc;
 }
@@ -525,4 +560,4 @@ static struct rte_vdev_driver virtio_vdev = {
 RTE_PMD_REGISTER_VDEV(net_pvb_virtio, virtio_vdev);
 RTE_PMD_REGISTER_PARAM_STRING(net_pvb_virtio,
 	"path=<unix socket> server=<0|1> queues=<1-8> queue_size=<16-32768> "
-	"mac=<xx:xx:xx:xx:xx:xx> mrg_rxbuf=<0|1> in_order=<0|1>");
+	"mac=<xx:xx:xx:xx:xx:xx> mrg_rxbuf=<0|1> in_order=<0|1> offload=<0|1>");

@@ -284,6 +284,50 @@ rx_merge(struct virtio_rxq *q, struct rte_mbuf *m, uint32_t len, bool *bad)
 	return h;
 }
 
+/*
+ * The header the back-end wrote in front of frame @p m (copied first: the
+ * back-end can still write there) asks for something or vouches for the
+ * checksum: mbuf flags per the contract (doc/virtio.md, "Offloads"). False:
+ * refused, counted and logged; the caller frees @p m.
+ */
+static bool
+rx_offload(struct virtio_rxq *q, struct rte_mbuf *m, const struct pvb_vnet_hdr *h)
+{
+	struct pvb_vnet_ol ol;
+	enum pvb_vnet_bad bad;
+	const char *why;
+
+	bad = pvb_vnet_rx_ol(h, q->accept, rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
+			     m->pkt_len, &ol, &why);
+	if (unlikely(bad != PVB_VNET_OK)) {
+		pvb_counter_add1w(&q->ol_bad[bad], 1);
+		if (pvb_vnet_log_due(&q->log_last))
+			LOG(WARNING, "%s: rx queue %u: frame dropped (%s): %s", q->p->name, q->qid,
+			    pvb_vnet_bad_str(bad), why);
+		return false;
+	}
+	pvb_vnet_ol_to_mbuf(&ol, m);
+	if (ol.flags & PVB_VNET_OL_TSO)
+		pvb_counter_add1w(&q->ol_tso, 1);
+	else if (ol.flags & PVB_VNET_OL_CSUM)
+		pvb_counter_add1w(&q->ol_csum, 1);
+	return true;
+}
+
+/* The frame's header: in the headroom of its first mbuf, in front of the data. */
+static __rte_always_inline bool
+rx_header(const struct virtio_rxq *q, const struct rte_mbuf *m, struct pvb_vnet_hdr *h)
+{
+	const uint8_t *b = rte_pktmbuf_mtod_offset(m, const uint8_t *, -(int)q->hdr_len);
+
+	/* one load for a frame that asks nothing: flags and gso_type both zero */
+	if (likely(b[0] == 0 && b[1] == 0))
+		return false;
+	memset(h, 0, sizeof(*h));
+	memcpy(h, b, q->hdr_len);
+	return true;
+}
+
 uint16_t
 virtio_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -292,6 +336,7 @@ virtio_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	struct pvb_active *a = &p->act[q->qid];
 	struct virtio_ring *r;
 	uint32_t got = 0, cap, i, len, want;
+	struct pvb_vnet_hdr h;
 	uint64_t bytes = 0;
 	bool bad = false;
 	int k;
@@ -336,6 +381,10 @@ virtio_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 				m->pkt_len = m->data_len;
 			} else {
 				m = rx_chain_trim(q, m, len - q->hdr_len);
+			}
+			if (unlikely(rx_header(q, m, &h)) && !rx_offload(q, m, &h)) {
+				rte_pktmbuf_free(m);
+				continue;
 			}
 			m->port = q->port_id;
 			bytes += m->pkt_len;
@@ -445,15 +494,17 @@ tx_prefetch_header(struct rte_mbuf *m, uint32_t hdr_len)
 }
 
 /*
- * Post @p m as a chain: the shared zero header, then each segment. 1 posted,
- * 0 when the ring is full, -1 when @p m can never go (freed, counted).
+ * Post @p m as a chain: the shared zero header, then each segment; or, with
+ * @p pushed, its own header already in front of its first segment. 1
+ * posted, 0 when the ring is full, -1 when @p m can never go (freed,
+ * counted).
  */
 static int
-tx_post_chain(struct virtio_txq *q, struct virtio_ring *r, struct rte_mbuf *m)
+tx_post_chain(struct virtio_txq *q, struct virtio_ring *r, struct rte_mbuf *m, bool pushed)
 {
 	struct pvb_virtq_buf b[PVB_VIRTQ_MAX_SEGS + 1];
 	struct rte_mbuf *s;
-	uint32_t k = 1;
+	uint32_t k = 0;
 
 	if (unlikely(m->nb_segs >= RTE_MIN((uint32_t)PVB_VIRTQ_MAX_SEGS, r->d.size))) {
 		pvb_counter_add1w(&q->too_many_segs, 1);
@@ -462,20 +513,45 @@ tx_post_chain(struct virtio_txq *q, struct virtio_ring *r, struct rte_mbuf *m)
 	}
 	if (r->d.num_free < m->nb_segs + 1u)
 		return 0;
-	b[0] = (struct pvb_virtq_buf){ .gpa = (uintptr_t)q->zero_hdr, .len = q->hdr_len };
+	if (!pushed)
+		b[k++] = (struct pvb_virtq_buf){ .gpa = (uintptr_t)q->zero_hdr, .len = q->hdr_len };
 	for (s = m; s != NULL; s = s->next) {
 		uint64_t va = rte_pktmbuf_mtod(s, uintptr_t);
+		uint32_t len = s->data_len;
 
+		if (pushed && s == m) {
+			va -= q->hdr_len;
+			len += q->hdr_len;
+		}
 		/* a buffer the back-end cannot see (not added to the table) */
-		if (unlikely(RTE_MBUF_HAS_EXTBUF(s) ? !virtio_mem_shared(q->p, va, s->data_len) :
+		if (unlikely(RTE_MBUF_HAS_EXTBUF(s) ? !virtio_mem_shared(q->p, va, len) :
 			     !tx_pool_ok(q, rte_mbuf_from_indirect(s)))) {
 			pvb_counter_add1w(&q->unshared, 1);
 			rte_pktmbuf_free(m);
 			return -1;
 		}
-		b[k++] = (struct pvb_virtq_buf){ .gpa = va, .len = s->data_len };
+		b[k++] = (struct pvb_virtq_buf){ .gpa = va, .len = len };
 	}
 	return pvb_virtq_drv_add(&r->d, b, k, m) == 0 ? 1 : 0;
+}
+
+/*
+ * Post one frame now (not batched): one descriptor with the header in its
+ * headroom (@p pushed: written already; else zeros), or a chain. As
+ * tx_post_chain().
+ */
+static int
+tx_post_now(struct virtio_txq *q, struct virtio_ring *r, struct rte_mbuf *m, bool pushed)
+{
+	struct pvb_virtq_buf b;
+
+	if (pushed ? m->nb_segs != 1 || !tx_pool_ok(q, m) : !tx_can_push(q, m, q->hdr_len))
+		return tx_post_chain(q, r, m, pushed);
+	if (!pushed)
+		tx_push_header(m, q->hdr_len);
+	b = (struct pvb_virtq_buf){ .gpa = rte_pktmbuf_mtod_offset(m, uintptr_t, -(int)q->hdr_len),
+				    .len = m->data_len + q->hdr_len };
+	return pvb_virtq_drv_add(&r->d, &b, 1, m) == 0 ? 1 : 0;
 }
 
 /* Frames waiting to go as one descriptor each (header pushed), posted with one publish. */
@@ -485,6 +561,8 @@ struct tx_batch {
 	uint32_t n;
 	uint32_t done;		/* frames of the burst dealt with: posted or dropped */
 	uint32_t dropped;
+	uint32_t absorbed;	/* frames of the burst that became pending frames */
+	uint32_t pend_sent;	/* pending frames posted */
 	uint64_t bytes;
 };
 
@@ -505,6 +583,187 @@ tx_flush(struct virtio_ring *r, struct tx_batch *t)
 	return posted == k;
 }
 
+/* ---- tx offloads -------------------------------------------------------------------- */
+
+static void
+tx_bad(struct virtio_txq *q, const char *why)
+{
+	pvb_counter_add1w(&q->ol_bad, 1);
+	if (pvb_vnet_log_due(&q->log_last))
+		LOG(WARNING, "%s: tx queue %u: frame dropped: %s", q->p->name, q->qid, why);
+}
+
+/*
+ * A frame with a request or a VLAN tag: made ours to write (a copy when its
+ * first segment is shared or lacks headroom, counted), the tag inserted
+ * (virtio has none to ask for), and then either left to software (@p sw:
+ * the back-end did not ack what it asks) or its header written in front of
+ * it, the checksum field in the form the back-end takes. The frame to post
+ * (maybe the copy), or NULL: dropped, counted.
+ */
+static struct rte_mbuf *
+tx_prepare(struct virtio_txq *q, struct rte_mbuf *m, bool *sw)
+{
+	uint32_t room = q->hdr_len + ((m->ol_flags & RTE_MBUF_F_TX_VLAN) ? RTE_VLAN_HLEN : 0);
+	struct pvb_vnet_hdr h;
+	struct pvb_vnet_ol ol;
+	struct rte_mbuf *c;
+
+	*sw = false;
+	/* segments are new frames: the input is only read, shared or not */
+	if ((m->ol_flags & (RTE_MBUF_F_TX_VLAN | RTE_MBUF_F_TX_TCP_SEG)) == RTE_MBUF_F_TX_TCP_SEG &&
+	    pvb_swol_needed(m, pvb_vnet_can(m, q->accept))) {
+		*sw = true;
+		return m;
+	}
+	if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
+	    rte_pktmbuf_headroom(m) < room) {
+		c = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
+		rte_pktmbuf_free(m);
+		if (c == NULL) {
+			tx_bad(q, "no mbuf for a private copy of a shared frame");
+			return NULL;
+		}
+		pvb_counter_add1w(&q->ol_copies, 1);
+		m = c;
+	}
+	if (m->ol_flags & RTE_MBUF_F_TX_VLAN) {
+		/* the tag after the addresses, l2_len grown with it */
+		if (rte_vlan_insert(&m) != 0) {
+			tx_bad(q, "VLAN tag insertion failed (frame shorter than its addresses)");
+			rte_pktmbuf_free(m);
+			return NULL;
+		}
+		pvb_counter_add1w(&q->sw_vlan, 1);
+	}
+	if (!(m->ol_flags & PVB_VNET_TX_REQ))
+		return m;
+	if (pvb_swol_needed(m, pvb_vnet_can(m, q->accept))) {
+		*sw = true;
+		return m;
+	}
+	pvb_vnet_ol_from_mbuf(m, false, &ol);
+	if (pvb_vnet_tx_hdr(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, m->pkt_len, &ol,
+			    &h) != 0) {
+		tx_bad(q, "headers do not match the offload request (l2/l3/l4_len, flags), or "
+			  "are not in the first segment");
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	h.num_buffers = 0;
+	memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, -(int)q->hdr_len), &h, q->hdr_len);
+	if (h.flags & PVB_VNET_HDR_F_NEEDS_CSUM)
+		pvb_counter_add1w(h.gso_type != PVB_VNET_GSO_NONE ? &q->ol_tso : &q->ol_csum, 1);
+	return m;
+}
+
+/*
+ * Post the pending frames, in order. True when none is left; false when the
+ * ring is full (the rest waits for the next burst).
+ */
+static bool
+tx_post_pending(struct virtio_txq *q, struct virtio_ring *r, struct tx_batch *t)
+{
+	struct rte_mbuf *m;
+	bool sw, pushed;
+	int rc;
+
+	while (q->pend_next < q->pend_n) {
+		m = q->pend[q->pend_next];
+		pushed = false;
+		if (m->ol_flags & q->ol_mask) {
+			/* prepared again (the header is rewritten the same) */
+			m = tx_prepare(q, m, &sw);
+			if (m != NULL && sw) {
+				tx_bad(q, "software offload left a request");
+				rte_pktmbuf_free(m);
+				m = NULL;
+			}
+			if (m == NULL) {
+				q->pend_next++;
+				continue;
+			}
+			pushed = (m->ol_flags & PVB_VNET_TX_REQ) != 0;
+		}
+		rc = tx_post_now(q, r, m, pushed);
+		if (rc == 0) {
+			q->pend[q->pend_next] = m;
+			return false;
+		}
+		if (rc > 0) {
+			t->pend_sent++;
+			t->bytes += m->pkt_len;
+		}
+		q->pend_next++;
+	}
+	q->pend_n = q->pend_next = 0;
+	return true;
+}
+
+/* Make @p m the pending frames: what software offload made of it. 0, or -1 (dropped). */
+static int
+tx_software(struct virtio_txq *q, struct rte_mbuf *m)
+{
+	bool seg = m->ol_flags & RTE_MBUF_F_TX_TCP_SEG;
+	int n;
+
+	n = pvb_swol_apply(&q->swol, m, pvb_vnet_can(m, q->accept), q->pend, PVB_SWOL_MAX_SEGS);
+	if (n < 0) {
+		tx_bad(q, "software offload failed (headers not matching the request, or no "
+			  "mbufs)");
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	if (seg) {
+		pvb_counter_add1w(&q->sw_gso, 1);
+		pvb_counter_add1w(&q->sw_gso_segs, (uint64_t)n);
+	} else {
+		pvb_counter_add1w(&q->sw_cksum, 1);
+	}
+	q->pend_n = (uint16_t)n;
+	q->pend_next = 0;
+	return 0;
+}
+
+/*
+ * A frame with a request or a tag (the batch flushed before it): posted,
+ * made pending (software offload, or the ring could not take it once
+ * prepared) or dropped. Always consumed.
+ */
+static void
+tx_offload(struct virtio_txq *q, struct virtio_ring *r, struct rte_mbuf *m, struct tx_batch *t)
+{
+	bool sw;
+	int rc;
+
+	t->done++;
+	m = tx_prepare(q, m, &sw);
+	if (m == NULL) {
+		t->dropped++;
+		return;
+	}
+	if (sw) {
+		if (tx_software(q, m) != 0) {
+			t->dropped++;
+			return;
+		}
+		t->absorbed++;
+		tx_post_pending(q, r, t);
+		return;
+	}
+	rc = tx_post_now(q, r, m, (m->ol_flags & PVB_VNET_TX_REQ) != 0);
+	if (rc > 0) {
+		t->bytes += m->pkt_len;
+	} else if (rc < 0) {
+		t->dropped++;
+	} else {
+		q->pend[0] = m;
+		q->pend_n = 1;
+		q->pend_next = 0;
+		t->absorbed++;
+	}
+}
+
 uint16_t
 virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -519,18 +778,29 @@ virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 
 	if (!pvb_handover_enter(a, &p->state, VIRTIO_RUN))
 		return 0;
-	t.n = t.done = t.dropped = 0;
+	t.n = t.done = t.dropped = t.absorbed = t.pend_sent = 0;
 	t.bytes = 0;
 	r = q->r;
 	tx_reclaim(q, r);
 	if (unlikely(r->d.broken))
 		goto out;
+	/* what software made of an earlier frame goes first */
+	if (unlikely(q->pend_n != 0) && !tx_post_pending(q, r, &t))
+		room = false;
 	for (i = 0; i < n && room; i++) {
 		struct rte_mbuf *m = pkts[i];
 
 		if (i + TX_AHEAD < n)
 			tx_prefetch_header(pkts[i + TX_AHEAD], q->hdr_len);
 
+		if (unlikely(m->ol_flags & q->ol_mask)) {
+			if (!tx_flush(r, &t))
+				break;
+			tx_offload(q, r, m, &t);
+			/* frames left pending: the ring is full */
+			room = q->pend_n == 0;
+			continue;
+		}
 		if (likely(tx_can_push(q, m, q->hdr_len))) {
 			t.b[t.n] = (struct pvb_virtq_buf){ .gpa = tx_push_header(m, q->hdr_len),
 							   .len = m->data_len + q->hdr_len };
@@ -543,7 +813,7 @@ virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		/* in order: what is batched goes first */
 		if (!tx_flush(r, &t))
 			break;
-		rc = tx_post_chain(q, r, m);
+		rc = tx_post_chain(q, r, m, false);
 		if (rc == 0)
 			break;
 		t.done++;
@@ -559,8 +829,8 @@ virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		pvb_counter_add1w(&q->ring_full, 1);
 out:
 	pvb_handover_leave(a);
-	if (t.done != t.dropped) {
-		pvb_counter_add1w(&q->packets, t.done - t.dropped);
+	if (t.done + t.pend_sent != t.dropped + t.absorbed) {
+		pvb_counter_add1w(&q->packets, t.done + t.pend_sent - t.dropped - t.absorbed);
 		pvb_counter_add1w(&q->bytes, t.bytes);
 	}
 	return (uint16_t)t.done;
@@ -588,6 +858,9 @@ virtio_tx_release(struct virtio_txq *q)
 	struct virtio_ring *r = &q->p->ring[2 * q->qid + 1];
 	uint32_t k, i;
 
+	while (q->pend_next < q->pend_n)
+		rte_pktmbuf_free(q->pend[q->pend_next++]);
+	q->pend_n = q->pend_next = 0;
 	while ((k = pvb_virtq_drv_drain(&r->d, q->tokens, VIRTIO_BURST)) != 0)
 		for (i = 0; i < k; i++)
 			rte_pktmbuf_free(q->tokens[i]);
