@@ -1737,6 +1737,474 @@ test_vnet_check(void **state)
 	}
 }
 
+/* ---- offloads: the header against the frame (vu_net_ol.c) ---------------------- */
+
+#define OL_MAX	70000
+
+/* RFC 1071, written plainly: the reference the library is checked against. */
+static uint32_t
+ref_sum(const uint8_t *p, size_t n, uint32_t s)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+static uint16_t
+ref_fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static uint16_t
+be16at(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/*
+ * Ethernet (+ @p tags 802.1Q tags) / IPv4 or IPv6 / TCP (32-byte header) or
+ * UDP / @p payload bytes into @p f; its length. Checksums: IPv4 header valid,
+ * L4 field 0xdead (whatever a sender left there).
+ */
+static uint32_t
+ol_frame(uint8_t *f, bool v6, bool tcp, uint32_t payload, unsigned int tags)
+{
+	uint32_t l2 = 14 + 4 * tags, l3 = v6 ? 40 : 20, l4 = tcp ? 32 : 8, i, len;
+	uint8_t *ip = f + l2, *t = ip + l3;
+
+	len = l2 + l3 + l4 + payload;
+	memset(f, 0, len);
+	memcpy(f, "\x02\0\0\0\0\x0b\x02\0\0\0\0\x0a", 12);
+	for (i = 0; i < tags; i++) {
+		f[12 + 4 * i] = 0x81;
+		f[15 + 4 * i] = (uint8_t)(10 + i);
+	}
+	f[l2 - 2] = v6 ? 0x86 : 0x08;
+	f[l2 - 1] = v6 ? 0xdd : 0x00;
+	if (v6) {
+		ip[0] = 0x60;
+		ip[4] = (uint8_t)((len - l2 - 40) >> 8);
+		ip[5] = (uint8_t)(len - l2 - 40);
+		ip[6] = tcp ? 6 : 17;
+		ip[7] = 64;
+		ip[8] = 0xfd;
+		ip[23] = 1;
+		ip[24] = 0xfd;
+		ip[39] = 2;
+	} else {
+		uint16_t c;
+
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)((len - l2) >> 8);
+		ip[3] = (uint8_t)(len - l2);
+		ip[8] = 64;
+		ip[9] = tcp ? 6 : 17;
+		memcpy(ip + 12, "\x0a\0\0\x01\x0a\0\0\x02", 8);
+		c = (uint16_t)~ref_fold(ref_sum(ip, 20, 0));
+		ip[10] = (uint8_t)(c >> 8);
+		ip[11] = (uint8_t)c;
+	}
+	t[0] = 0x9c;
+	t[2] = 0x13;
+	t[3] = 0x89;
+	if (tcp) {
+		t[12] = 0x80;	/* 32 bytes: 12 of options */
+		t[13] = 0x18;
+		t[16] = 0xde;
+		t[17] = 0xad;
+	} else {
+		t[4] = (uint8_t)((l4 + payload) >> 8);
+		t[5] = (uint8_t)(l4 + payload);
+		t[6] = 0xde;
+		t[7] = 0xad;
+	}
+	for (i = 0; i < payload; i++)
+		t[l4 + i] = (uint8_t)(i * 7 + 3);
+	return len;
+}
+
+/* The pseudo-header sum of the frame's IP header at @p l2, L4 length @p l4len. */
+static uint16_t
+ref_phdr(const uint8_t *f, uint32_t l2, uint32_t l4len)
+{
+	const uint8_t *ip = f + l2;
+	bool v6 = (ip[0] >> 4) == 6;
+	uint32_t s = (v6 ? ip[6] : ip[9]) + (l4len & 0xffff) + (l4len >> 16);
+
+	return ref_fold(v6 ? ref_sum(ip + 8, 32, s) : ref_sum(ip + 12, 8, s));
+}
+
+/*
+ * What a checksum-offloading receiver computes from a partial checksum:
+ * the ones' complement of the sum from csum_start to the end (the field
+ * included), written at csum_start + csum_offset; true if the result is the
+ * L4 checksum the frame must carry (the pseudo-header with the L4 length
+ * from the IP header, and the L4 bytes with the field zero).
+ */
+static bool
+ref_partial_ok(const uint8_t *f, uint32_t len, uint32_t start, uint32_t off, uint32_t l2)
+{
+	uint8_t *c = malloc(len);
+	uint16_t got, want;
+	uint32_t l4len = len - start;
+
+	memcpy(c, f, len);
+	got = (uint16_t)~ref_fold(ref_sum(c + start, l4len, 0));
+	c[start + off] = c[start + off + 1] = 0;
+	want = (uint16_t)~ref_fold(ref_sum(c + start, l4len, ref_phdr(c, l2, l4len)));
+	free(c);
+	return got == want;
+}
+
+static bool
+ipv4_hdr_ok(const uint8_t *ip)
+{
+	return ref_fold(ref_sum(ip, (ip[0] & 0xfu) * 4, 0)) == 0xffff;
+}
+
+/* Frames and offsets the parse takes, and those it does not. */
+static void
+test_vnet_parse(void **state)
+{
+	static uint8_t f[OL_MAX];
+	struct pvb_vnet_ol ol = { 0 };
+	uint32_t len;
+
+	(void)state;
+	at("IPv4/TCP");
+	len = ol_frame(f, false, true, 100, 0);
+	assert_int_equal(pvb_vnet_parse(f, len, &ol), 0);
+	assert_int_equal(ol.flags, PVB_VNET_OL_IPV4 | PVB_VNET_OL_TCP);
+	assert_int_equal(ol.l2_len, 14);
+	assert_int_equal(ol.l3_len, 20);
+	assert_int_equal(ol.l4_len, 32);
+	at("IPv6/UDP behind two tags");
+	len = ol_frame(f, true, false, 10, 2);
+	assert_int_equal(pvb_vnet_parse(f, len, &ol), 0);
+	assert_int_equal(ol.flags, PVB_VNET_OL_IPV6 | PVB_VNET_OL_UDP);
+	assert_int_equal(ol.l2_len, 22);
+	assert_int_equal(ol.l3_len, 40);
+	assert_int_equal(ol.l4_len, 8);
+	at("every truncation of the headers");
+	len = ol_frame(f, false, true, 0, 1);
+	for (uint32_t n = 0; n < len; n++)
+		assert_int_equal(pvb_vnet_parse(f, n, &ol), -EPROTO);
+	assert_int_equal(pvb_vnet_parse(f, len, &ol), 0);
+	at("three tags");
+	len = ol_frame(f, false, true, 10, 3);
+	assert_int_equal(pvb_vnet_parse(f, len, &ol), -EPROTO);
+	at("an IPv4 fragment");
+	len = ol_frame(f, false, true, 10, 0);
+	f[14 + 6] = 0x20;	/* MF */
+	assert_int_equal(pvb_vnet_parse(f, len, &ol), -EPROTO);
+	at("IPv4 IHL 4");
+	len = ol_frame(f, false, true, 10, 0);
+	f[14] = 0x44;
+	assert_int_equal(pvb_vnet_parse(f, len, &ol), -EPROTO);
+	at("an IPv6 extension header");
+	len = ol_frame(f, true, true, 10, 0);
+	f[14 + 6] = 0;	/* hop-by-hop */
+	assert_int_equal(pvb_vnet_parse(f, len, &ol), -EPROTO);
+	at("TCP data offset 4");
+	len = ol_frame(f, false, true, 10, 0);
+	f[34 + 12] = 0x40;
+	assert_int_equal(pvb_vnet_parse(f, len, &ol), -EPROTO);
+	at("ICMP");
+	len = ol_frame(f, false, true, 10, 0);
+	f[14 + 9] = 1;
+	assert_int_equal(pvb_vnet_parse(f, len, &ol), -EPROTO);
+	at("ARP");
+	f[12] = 0x08;
+	f[13] = 0x06;
+	assert_int_equal(pvb_vnet_parse(f, len, &ol), -EPROTO);
+}
+
+static const uint32_t ACCEPT_ALL = PVB_VNET_ACCEPT_CSUM | PVB_VNET_ACCEPT_TSO4 |
+				   PVB_VNET_ACCEPT_TSO6;
+
+/* A request that is sound becomes the mbuf's offsets, the frame left canonical. */
+static void
+test_vnet_rx_ol_good(void **state)
+{
+	static uint8_t f[OL_MAX];
+	struct pvb_vnet_hdr h;
+	struct pvb_vnet_ol ol;
+	const char *why;
+	uint32_t len;
+
+	(void)state;
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (int tcp = 0; tcp < 2; tcp++) {
+			uint32_t l3 = v6 ? 40 : 20, off = tcp ? 16 : 6;
+
+			at(v6 ? (tcp ? "NEEDS_CSUM IPv6/TCP" : "NEEDS_CSUM IPv6/UDP") :
+				(tcp ? "NEEDS_CSUM IPv4/TCP" : "NEEDS_CSUM IPv4/UDP"));
+			len = ol_frame(f, v6, tcp, 1000, 1);
+			h = (struct pvb_vnet_hdr){ .flags = PVB_VNET_HDR_F_NEEDS_CSUM,
+				.csum_start = (uint16_t)(18 + l3), .csum_offset = (uint16_t)off };
+			assert_int_equal(pvb_vnet_rx_ol(&h, PVB_VNET_ACCEPT_CSUM, f, len, len, &ol,
+							&why), PVB_VNET_OK);
+			assert_int_equal(ol.flags, PVB_VNET_OL_CSUM |
+					 (v6 ? PVB_VNET_OL_IPV6 : PVB_VNET_OL_IPV4) |
+					 (tcp ? PVB_VNET_OL_TCP : PVB_VNET_OL_UDP));
+			assert_int_equal(ol.l2_len, 18);
+			assert_int_equal(ol.l3_len, l3);
+			assert_int_equal(ol.l4_len, tcp ? 32 : 8);
+			/* canonical = what rte_ipv{4,6}_phdr_cksum() give: with the length */
+			assert_int_equal(be16at(f + 18 + l3 + off), ref_phdr(f, 18, len - 18 - l3));
+			assert_true(ref_partial_ok(f, len, 18 + l3, off, 18));
+		}
+	}
+
+	at("GSO TCPV4 with the IPv4 total length 0 (as hv_netvsc's LSOv2 sends it)");
+	len = ol_frame(f, false, true, 60000, 0);
+	f[16] = f[17] = 0;
+	h = (struct pvb_vnet_hdr){ .flags = 1, .gso_type = PVB_VNET_GSO_TCPV4, .gso_size = 1448,
+				   .hdr_len = 66, .csum_start = 34, .csum_offset = 16 };
+	assert_int_equal(pvb_vnet_rx_ol(&h, ACCEPT_ALL, f, 2048, len, &ol, &why), PVB_VNET_OK);
+	assert_int_equal(ol.flags, PVB_VNET_OL_CSUM | PVB_VNET_OL_TSO | PVB_VNET_OL_IPV4 |
+			 PVB_VNET_OL_TCP);
+	assert_int_equal(ol.mss, 1448);
+	assert_int_equal(be16at(f + 16), len - 14);
+	assert_true(ipv4_hdr_ok(f + 14));
+	/* TSO: the pseudo-header sum without the length */
+	assert_int_equal(be16at(f + 50), ref_phdr(f, 14, 0));
+
+	at("GSO TCPV6, 64 KB of payload");
+	len = ol_frame(f, true, true, 65535 - 32, 0);
+	h = (struct pvb_vnet_hdr){ .flags = 1, .gso_type = PVB_VNET_GSO_TCPV6, .gso_size = 1440,
+				   .csum_start = 54, .csum_offset = 16 };
+	assert_int_equal(pvb_vnet_rx_ol(&h, ACCEPT_ALL, f, 2048, len, &ol, &why), PVB_VNET_OK);
+	assert_int_equal(ol.flags, PVB_VNET_OL_CSUM | PVB_VNET_OL_TSO | PVB_VNET_OL_IPV6 |
+			 PVB_VNET_OL_TCP);
+	assert_int_equal(be16at(f + 18), 65535);
+	assert_int_equal(be16at(f + 70), ref_phdr(f, 14, 0));
+
+	at("GSO whose payload fits one gso_size: the checksum only");
+	len = ol_frame(f, false, true, 1000, 0);
+	h.gso_type = PVB_VNET_GSO_TCPV4;
+	h.csum_start = 34;
+	assert_int_equal(pvb_vnet_rx_ol(&h, ACCEPT_ALL, f, len, len, &ol, &why), PVB_VNET_OK);
+	assert_int_equal(ol.flags, PVB_VNET_OL_CSUM | PVB_VNET_OL_IPV4 | PVB_VNET_OL_TCP);
+	assert_true(ref_partial_ok(f, len, 34, 16, 14));
+
+	at("no request: nothing read, nothing changed");
+	h = (struct pvb_vnet_hdr){ 0 };
+	assert_int_equal(pvb_vnet_rx_ol(&h, 0, NULL, 0, 60, &ol, &why), PVB_VNET_OK);
+	assert_int_equal(ol.flags, 0);
+}
+
+/* DATA_VALID: the L4 checksum vouched for, the IPv4 header's checked here. */
+static void
+test_vnet_rx_data_valid(void **state)
+{
+	static uint8_t f[2048];
+	struct pvb_vnet_hdr h = { .flags = PVB_VNET_HDR_F_DATA_VALID };
+	struct pvb_vnet_ol ol;
+	const char *why;
+	uint32_t len;
+
+	(void)state;
+	at("IPv4, header checksum right");
+	len = ol_frame(f, false, true, 100, 0);
+	assert_int_equal(pvb_vnet_rx_ol(&h, 0, f, len, len, &ol, &why), PVB_VNET_OK);
+	assert_true(ol.flags & PVB_VNET_OL_L4_GOOD);
+	assert_true(ol.flags & PVB_VNET_OL_IP_GOOD);
+	at("IPv4, header checksum wrong");
+	f[24] ^= 1;
+	assert_int_equal(pvb_vnet_rx_ol(&h, 0, f, len, len, &ol, &why), PVB_VNET_OK);
+	assert_true(ol.flags & PVB_VNET_OL_IP_BAD);
+	at("IPv6");
+	len = ol_frame(f, true, false, 100, 0);
+	assert_int_equal(pvb_vnet_rx_ol(&h, 0, f, len, len, &ol, &why), PVB_VNET_OK);
+	assert_int_equal(ol.flags & (PVB_VNET_OL_L4_GOOD | PVB_VNET_OL_IP_GOOD |
+				     PVB_VNET_OL_IP_BAD), PVB_VNET_OL_L4_GOOD);
+	at("not IP: nothing to say");
+	f[12] = 0x08;
+	f[13] = 0x06;
+	assert_int_equal(pvb_vnet_rx_ol(&h, 0, f, len, len, &ol, &why), PVB_VNET_OK);
+	assert_int_equal(ol.flags, 0);
+}
+
+/* Every refusal, with the reason it is counted under. */
+static void
+test_vnet_rx_ol_bad(void **state)
+{
+	static uint8_t f[OL_MAX];
+	static const struct {
+		const char *name;
+		bool v6, tcp;
+		uint32_t payload, seg;	/* seg 0: the whole frame */
+		struct pvb_vnet_hdr h;
+		uint32_t accept;
+		int poke;		/* byte of the frame set to poke_v first, if >= 0 */
+		uint8_t poke_v;
+		enum pvb_vnet_bad want;
+	} cases[] = {
+		{ "csum_start not the L4 offset", false, true, 100, 0,
+		  { .flags = 1, .csum_start = 33, .csum_offset = 16 }, 7, -1, 0,
+		  PVB_VNET_BAD_CSUM },
+		{ "csum_offset of UDP on TCP", false, true, 100, 0,
+		  { .flags = 1, .csum_start = 34, .csum_offset = 6 }, 7, -1, 0, PVB_VNET_BAD_CSUM },
+		{ "csum_offset of TCP on UDP", true, false, 100, 0,
+		  { .flags = 1, .csum_start = 54, .csum_offset = 16 }, 7, -1, 0, PVB_VNET_BAD_CSUM },
+		{ "checksum field beyond the frame (CVE-2024-11614)", false, true, 0, 0,
+		  { .flags = 1, .csum_start = 60, .csum_offset = 16 }, 7, -1, 0,
+		  PVB_VNET_BAD_HEADER },
+		{ "headers beyond the first segment", false, true, 100, 40,
+		  { .flags = 1, .csum_start = 34, .csum_offset = 16 }, 7, -1, 0, PVB_VNET_BAD_CSUM },
+		{ "NEEDS_CSUM on ICMP", false, true, 100, 0,
+		  { .flags = 1, .csum_start = 34, .csum_offset = 2 }, 7, 23, 1, PVB_VNET_BAD_CSUM },
+		{ "IPv4 total length beyond the frame", false, true, 100, 0,
+		  { .flags = 1, .csum_start = 34, .csum_offset = 16 }, 7, 16, 0x7f,
+		  PVB_VNET_BAD_CSUM },
+		{ "TCPV4 on IPv6", true, true, 5000, 0,
+		  { .flags = 1, .gso_type = 1, .gso_size = 1000, .csum_start = 54,
+		    .csum_offset = 16 }, 7, -1, 0, PVB_VNET_BAD_GSO },
+		{ "TCPV6 on IPv4", false, true, 5000, 0,
+		  { .flags = 1, .gso_type = 4, .gso_size = 1000, .csum_start = 34,
+		    .csum_offset = 16 }, 7, -1, 0, PVB_VNET_BAD_GSO },
+		{ "TCPV4 on UDP", false, false, 5000, 0,
+		  { .flags = 1, .gso_type = 1, .gso_size = 1000, .csum_start = 34,
+		    .csum_offset = 6 }, 7, -1, 0, PVB_VNET_BAD_GSO },
+		{ "gso_size 0", false, true, 5000, 0,
+		  { .flags = 1, .gso_type = 1, .csum_start = 34, .csum_offset = 16 }, 7, -1, 0,
+		  PVB_VNET_BAD_HEADER },
+		{ "gso_size 65535", false, true, 5000, 0,
+		  { .flags = 1, .gso_type = 1, .gso_size = 65535, .csum_start = 34,
+		    .csum_offset = 16 }, 7, -1, 0, PVB_VNET_BAD_GSO },
+		{ "GSO frame beyond 64 KB of IPv4", false, true, 65535, 0,
+		  { .flags = 1, .gso_type = 1, .gso_size = 1448, .csum_start = 34,
+		    .csum_offset = 16 }, 7, -1, 0, PVB_VNET_BAD_GSO },
+		{ "GSO without payload", false, true, 0, 0,
+		  { .flags = 1, .gso_type = 1, .gso_size = 1448, .csum_start = 34,
+		    .csum_offset = 16 }, 7, -1, 0, PVB_VNET_BAD_GSO },
+		{ "UDP segmentation", false, false, 5000, 0,
+		  { .flags = 1, .gso_type = 5, .gso_size = 1000, .csum_start = 34,
+		    .csum_offset = 6 }, 7, -1, 0, PVB_VNET_UNSUPPORTED },
+		{ "UFO", false, false, 5000, 0,
+		  { .flags = 1, .gso_type = 3, .gso_size = 1000, .csum_start = 34,
+		    .csum_offset = 6 }, 7, -1, 0, PVB_VNET_UNSUPPORTED },
+		{ "ECN (not offered)", false, true, 5000, 0,
+		  { .flags = 1, .gso_type = 0x81, .gso_size = 1000, .csum_start = 34,
+		    .csum_offset = 16 }, 7, -1, 0, PVB_VNET_NOT_NEGOTIATED },
+		{ "NEEDS_CSUM not acked", false, true, 100, 0,
+		  { .flags = 1, .csum_start = 34, .csum_offset = 16 }, 0, -1, 0,
+		  PVB_VNET_NOT_NEGOTIATED },
+		{ "TCPV6 not acked", true, true, 5000, 0,
+		  { .flags = 1, .gso_type = 4, .gso_size = 1000, .csum_start = 54,
+		    .csum_offset = 16 }, PVB_VNET_ACCEPT_CSUM | PVB_VNET_ACCEPT_TSO4, -1, 0,
+		  PVB_VNET_NOT_NEGOTIATED },
+		{ "unknown flag", false, true, 100, 0, { .flags = 4 }, 7, -1, 0,
+		  PVB_VNET_BAD_HEADER },
+	};
+	struct pvb_vnet_ol ol;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < DIM(cases); i++) {
+		uint32_t len = ol_frame(f, cases[i].v6, cases[i].tcp, cases[i].payload, 0);
+
+		at("%s", cases[i].name);
+		if (cases[i].poke >= 0)
+			f[cases[i].poke] = cases[i].poke_v;
+		why = NULL;
+		assert_int_equal(pvb_vnet_rx_ol(&cases[i].h, cases[i].accept, f,
+						cases[i].seg ? cases[i].seg : len, len, &ol, &why),
+				 cases[i].want);
+		assert_non_null(why);
+		assert_non_null(strstr(pvb_vnet_bad_str(cases[i].want), "rx_offload"));
+	}
+}
+
+/* The sending side, and what the receiving side makes of it again. */
+static void
+test_vnet_tx_hdr(void **state)
+{
+	static uint8_t f[OL_MAX];
+	struct pvb_vnet_ol want, back;
+	struct pvb_vnet_hdr h;
+	const char *why;
+	uint32_t len;
+
+	(void)state;
+	at("TCP checksum over IPv4: Linux's form, the length in the pseudo-header");
+	len = ol_frame(f, false, true, 500, 0);
+	want = (struct pvb_vnet_ol){ .flags = PVB_VNET_OL_CSUM | PVB_VNET_OL_TCP |
+				     PVB_VNET_OL_IPV4, .l2_len = 14, .l3_len = 20 };
+	assert_int_equal(pvb_vnet_tx_hdr(f, len, len, &want, &h), 0);
+	assert_int_equal(h.flags, PVB_VNET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(h.gso_type, PVB_VNET_GSO_NONE);
+	assert_int_equal(h.csum_start, 34);
+	assert_int_equal(h.csum_offset, 16);
+	assert_true(ref_partial_ok(f, len, 34, 16, 14));
+	assert_int_equal(pvb_vnet_rx_ol(&h, ACCEPT_ALL, f, len, len, &back, &why), PVB_VNET_OK);
+	assert_int_equal(back.flags, want.flags);
+
+	at("TSO over IPv6 with a tag: GSO TCPV6, the length made true, the sum with it");
+	len = ol_frame(f, true, true, 30000, 1);
+	f[22] = f[23] = 0;	/* payload length 0, as a big-TCP sender leaves it */
+	want = (struct pvb_vnet_ol){ .flags = PVB_VNET_OL_CSUM | PVB_VNET_OL_TSO |
+				     PVB_VNET_OL_TCP | PVB_VNET_OL_IPV6, .l2_len = 18,
+				     .l3_len = 40, .l4_len = 32, .mss = 1440 };
+	assert_int_equal(pvb_vnet_tx_hdr(f, 128, len, &want, &h), 0);
+	assert_int_equal(h.gso_type, PVB_VNET_GSO_TCPV6);
+	assert_int_equal(h.gso_size, 1440);
+	assert_int_equal(h.hdr_len, 18 + 40 + 32);
+	assert_int_equal(be16at(f + 22), len - 18 - 40);
+	assert_true(ref_partial_ok(f, len, 58, 16, 18));
+	assert_int_equal(pvb_vnet_rx_ol(&h, ACCEPT_ALL, f, 128, len, &back, &why), PVB_VNET_OK);
+	assert_int_equal(back.flags, want.flags);
+	assert_int_equal(back.mss, 1440);
+	assert_int_equal(be16at(f + 18 + 40 + 16), ref_phdr(f, 18, 0));
+
+	at("UDP over IPv4 with IP_CKSUM: the header checksum filled too");
+	len = ol_frame(f, false, false, 100, 0);
+	f[24] = f[25] = 0;
+	want = (struct pvb_vnet_ol){ .flags = PVB_VNET_OL_CSUM | PVB_VNET_OL_UDP |
+				     PVB_VNET_OL_IPV4 | PVB_VNET_OL_IP_CKSUM, .l2_len = 14,
+				     .l3_len = 20 };
+	assert_int_equal(pvb_vnet_tx_hdr(f, len, len, &want, &h), 0);
+	assert_true(ipv4_hdr_ok(f + 14));
+	assert_int_equal(h.csum_offset, 6);
+
+	at("IP_CKSUM alone: no virtio-net request");
+	f[24] = f[25] = 0;
+	want.flags = PVB_VNET_OL_IP_CKSUM;
+	assert_int_equal(pvb_vnet_tx_hdr(f, len, len, &want, &h), 0);
+	assert_true(ipv4_hdr_ok(f + 14));
+	assert_int_equal(h.flags, 0);
+
+	at("verified: DATA_VALID");
+	want = (struct pvb_vnet_ol){ .flags = PVB_VNET_OL_L4_GOOD };
+	assert_int_equal(pvb_vnet_tx_hdr(NULL, 0, 0, &want, &h), 0);
+	assert_int_equal(h.flags, PVB_VNET_HDR_F_DATA_VALID);
+
+	at("lengths that do not match the frame are refused");
+	len = ol_frame(f, false, true, 500, 0);
+	want = (struct pvb_vnet_ol){ .flags = PVB_VNET_OL_CSUM | PVB_VNET_OL_TCP |
+				     PVB_VNET_OL_IPV4, .l2_len = 18, .l3_len = 20 };
+	assert_int_equal(pvb_vnet_tx_hdr(f, len, len, &want, &h), -EINVAL);
+	want.l2_len = 14;
+	want.flags = PVB_VNET_OL_CSUM | PVB_VNET_OL_UDP | PVB_VNET_OL_IPV4;
+	assert_int_equal(pvb_vnet_tx_hdr(f, len, len, &want, &h), -EINVAL);
+	want.flags = PVB_VNET_OL_CSUM | PVB_VNET_OL_TSO | PVB_VNET_OL_TCP | PVB_VNET_OL_IPV4;
+	want.l4_len = 32;
+	want.mss = 0;
+	assert_int_equal(pvb_vnet_tx_hdr(f, len, len, &want, &h), -EINVAL);
+	at("headers beyond the segment given");
+	want.mss = 1000;
+	assert_int_equal(pvb_vnet_tx_hdr(f, 60, len, &want, &h), -EINVAL);
+}
+
 /*
  * The socket either end runs over: a leftover socket file is replaced, a
  * live one is refused, a connection gets the stall limits, a path that does
@@ -1878,6 +2346,11 @@ main(void)
 		FX_TEST(test_front_peer_closes),
 		cmocka_unit_test(test_vnet_hdr),
 		cmocka_unit_test(test_vnet_check),
+		cmocka_unit_test(test_vnet_parse),
+		cmocka_unit_test(test_vnet_rx_ol_good),
+		cmocka_unit_test(test_vnet_rx_data_valid),
+		cmocka_unit_test(test_vnet_rx_ol_bad),
+		cmocka_unit_test(test_vnet_tx_hdr),
 		cmocka_unit_test(test_socket),
 		cmocka_unit_test(test_trickle),
 		cmocka_unit_test(test_no_fd_leak),
