@@ -22,6 +22,13 @@
  * Blind mutation seldom builds a PACKET_MSG with well-formed PPIs, so the
  * custom mutator now and then plants valid messages written by the
  * library's encoders; the ordinary mutations then break them in every way.
+ *
+ * The same bytes are also the information buffer of the task offload OIDs
+ * (doc/nvsp.md §3.7): the host's NDIS_OFFLOAD as a guest decodes it and the
+ * guest's NDIS_OFFLOAD_PARAMETERS as a host applies it, checked against
+ * what must hold whatever the bytes: a decoded offer encodes and decodes to
+ * itself, a refused parameter object changes nothing, an accepted one
+ * enables nothing outside the offer.
  */
 
 #include <errno.h>
@@ -147,6 +154,8 @@ ref_ppi_bit(uint32_t type)
 		return PVB_PI_HASH;
 	case PVB_RNDIS_PPI_HASH_INFO:
 		return PVB_PI_HASH_INFO;
+	case PVB_RNDIS_PPI_LSO:
+		return PVB_PI_LSO;
 	}
 	return 0;
 }
@@ -161,6 +170,8 @@ ref_pi_set(struct pvb_rndis_pktinfo *pi, uint32_t bit, uint32_t v)
 		pi->vlan = v;
 	else if (bit == PVB_PI_HASH)
 		pi->hash = v;
+	else if (bit == PVB_PI_LSO)
+		pi->lso = v;
 	else
 		pi->hash_info = v;
 }
@@ -222,7 +233,8 @@ same_pi(const struct pvb_rndis_pktinfo *a, const struct pvb_rndis_pktinfo *b)
 	       (!(a->present & PVB_PI_CSUM) || a->csum == b->csum) &&
 	       (!(a->present & PVB_PI_VLAN) || a->vlan == b->vlan) &&
 	       (!(a->present & PVB_PI_HASH) || a->hash == b->hash) &&
-	       (!(a->present & PVB_PI_HASH_INFO) || a->hash_info == b->hash_info);
+	       (!(a->present & PVB_PI_HASH_INFO) || a->hash_info == b->hash_info) &&
+	       (!(a->present & PVB_PI_LSO) || a->lso == b->lso);
 }
 
 /* A decoded message, encoded again around the same frame, decodes the same. */
@@ -260,7 +272,7 @@ fuzz_data_one(const uint8_t *msg, uint32_t avail, struct pvb_rndis_data *d)
 	CHECK(d->msg_len >= PVB_RNDIS_PACKET_HDR_SIZE && d->msg_len <= avail);
 	CHECK(d->frame_off >= PVB_RNDIS_PACKET_HDR_SIZE && d->frame_len >= 14);
 	CHECK((uint64_t)d->frame_off + d->frame_len <= d->msg_len);
-	CHECK((d->pi.present & ~0xfu) == 0);
+	CHECK((d->pi.present & ~0x1fu) == 0);
 	touch(msg + d->frame_off, d->frame_len);
 	return 0;
 }
@@ -421,6 +433,43 @@ fuzz_ctl(const uint8_t *buf, uint32_t avail)
 	free(b);
 }
 
+/* The task offload objects on the same bytes; @p sel (an input byte) picks the offer. */
+static void
+fuzz_ndis(const uint8_t *buf, uint32_t avail, uint8_t sel)
+{
+	static const uint32_t vers[] = { 0, PVB_NDIS_VER_6_1, PVB_NDIS_VER_6_30 };
+	uint8_t b[PVB_NDIS_OFFLOAD_SIZE_6_30];
+	uint32_t mask = 0xdeadbeef, again, offered, enabled, before;
+	uint32_t ver = vers[sel % 3], n;
+	int rc;
+
+	rc = pvb_ndis_offload_decode(buf, avail, &mask);
+	CHECK(rc == 0 || rc == -EPROTO);
+	if (rc == 0) {
+		CHECK((mask & ~PVB_OFL_ALL) == 0);
+		/* what was offered, written as this library writes it, reads the same */
+		n = pvb_ndis_offload_encode(b, PVB_NDIS_VER_6_30, mask);
+		CHECK(n == PVB_NDIS_OFFLOAD_SIZE_6_30);
+		CHECK(pvb_ndis_offload_decode(b, n, &again) == 0 && again == mask);
+	} else {
+		CHECK(mask == 0xdeadbeef);
+	}
+	offered = (uint32_t)sel * 0x9e3779b9u & PVB_OFL_ALL;
+	before = enabled = (uint32_t)sel * 0x85ebca6bu & offered;
+	rc = pvb_ndis_params_apply(buf, avail, offered, &enabled);
+	CHECK(rc == 0 || rc == -EPROTO || rc == -ENOTSUP);
+	if (rc != 0)
+		CHECK(enabled == before);
+	else
+		CHECK((enabled & ~offered) == 0);
+	/* parameters written for a wish, applied to an empty mask, give the wish back */
+	n = pvb_ndis_params_encode(b, ver, offered);
+	enabled = 0;
+	CHECK(pvb_ndis_params_apply(b, n, PVB_OFL_ALL, &enabled) == 0);
+	CHECK(enabled == (ver >= PVB_NDIS_VER_6_30 ? offered :
+			  offered & ~(PVB_OFL_RSC4 | PVB_OFL_RSC6)));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -444,6 +493,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data_round_trip(buf, &d);
 	fuzz_ctl(buf, avail);
 	fuzz_stream(buf, avail);
+	fuzz_ndis(buf, avail, size != 0 ? data[0] : 0);
 	free(buf);
 	return 0;
 }
@@ -470,7 +520,8 @@ plant_data(uint8_t *out, size_t cap, uint32_t *s)
 	uint32_t frame, hdr, len, k, n = 1 + plant_rand(s) % 4;
 
 	for (k = 0; k < n; k++) {
-		pi.present = plant_rand(s) & 0xf;
+		pi.present = plant_rand(s) & 0x1f;
+		pi.lso = plant_rand(s);
 		pi.csum = plant_rand(s);
 		pi.vlan = plant_rand(s) & 0xffff;
 		pi.hash = plant_rand(s);
@@ -562,6 +613,20 @@ plant_ctl(uint8_t *out, size_t cap, uint32_t *s)
 	return n > 0 ? (size_t)n : 0;
 }
 
+/* An NDIS_OFFLOAD or NDIS_OFFLOAD_PARAMETERS of a random mask and NDIS version. */
+static size_t
+plant_ndis(uint8_t *out, size_t cap, uint32_t *s)
+{
+	static const uint32_t vers[] = { 0, PVB_NDIS_VER_6_1, PVB_NDIS_VER_6_30 };
+	uint32_t ver = vers[plant_rand(s) % 3], mask = plant_rand(s) & PVB_OFL_ALL;
+
+	if (cap < PVB_NDIS_OFFLOAD_SIZE_6_30)
+		return 0;
+	if (plant_rand(s) & 1)
+		return pvb_ndis_offload_encode(out, ver, mask);
+	return pvb_ndis_params_encode(out, ver, mask);
+}
+
 /* One NVSP message of a random known type (a random u32 body). */
 static size_t
 plant_nvsp(uint8_t *out, size_t cap, uint32_t *s)
@@ -586,8 +651,9 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned in
 
 	if (seed % PLANT_ONE_IN != 0)
 		return LLVMFuzzerMutate(data, size, max_size);
-	kind = plant_rand(&s) % 4;
+	kind = plant_rand(&s) % 5;
 	n = kind == 0 ? plant_data(data, cap, &s) : kind == 1 ? plant_data_raw(data, cap, &s) :
-	    kind == 2 ? plant_ctl(data, cap, &s) : plant_nvsp(data, cap, &s);
+	    kind == 2 ? plant_ctl(data, cap, &s) : kind == 3 ? plant_nvsp(data, cap, &s) :
+	    plant_ndis(data, cap, &s);
 	return n != 0 ? n : LLVMFuzzerMutate(data, size, max_size);
 }

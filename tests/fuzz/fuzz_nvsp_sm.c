@@ -260,7 +260,10 @@ take_size(struct src *s)
 	return m << (take8(s) % 41);
 }
 
-/* Header: flags, mtu (16 or 32 bits), [slot], [section], pkts, [align], speed, mac, 2 sizes. */
+/*
+ * Header: flags (bit 4: no offload), mtu (16 or 32 bits), [slot], [section], pkts,
+ * [align], speed, mac, 2 sizes.
+ */
 static void
 host_setup(struct host *H, struct src *s)
 {
@@ -275,6 +278,7 @@ host_setup(struct host *H, struct src *s)
 	c.send_section_size = f & 4 ? take32(s) : 0;
 	c.max_pkts_per_msg = take8(s);
 	c.align_factor = f & 8 ? take8(s) : 0;
+	c.no_offload = (f & 16) != 0;
 	c.link_speed = take32(s);
 	for (i = 0; i < sizeof(c.mac); i++)
 		c.mac[i] = take8(s);
@@ -569,16 +573,41 @@ check_query_cmplt(const struct host *H, const struct pvb_rndis_ctl *c,
 	case PVB_RNDIS_OID_GEN_SUPPORTED_LIST:
 		CHECK(r->info_len != 0 && r->info_len % 4 == 0);
 		break;
+	case PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES:
+	case PVB_RNDIS_OID_TCP_OFFLOAD_CURRENT_CONFIG: {
+		uint32_t mask;
+
+		/* an NDIS_OFFLOAD of the guest's NDIS version: the offer, or what is on */
+		CHECK(!h->cfg.no_offload);
+		CHECK(pvb_ndis_offload_decode(info, r->info_len, &mask) == 0);
+		CHECK(mask == (c->oid == PVB_RNDIS_OID_TCP_OFFLOAD_CURRENT_CONFIG ? h->offload :
+			       pvb_vsp_offload_offered(h)));
+		break;
+	}
 	default:
 		CHECK(0);	/* success for an OID the host does not know */
 	}
 }
 
-/* SET: the packet filter is taken when it is a u32; anything else changes nothing. */
+/*
+ * SET: the packet filter is taken when it is a u32, the offload parameters
+ * within the offer; anything else changes nothing.
+ */
 static void
 check_set_cmplt(const struct host *H, const struct pvb_vsp *before,
 		const struct pvb_rndis_ctl *c, const uint8_t *msg, const struct pvb_rndis_ctl *r)
 {
+	if (c->oid != PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS)
+		CHECK(H->h.offload == before->offload);
+	if (c->oid == PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS) {
+		CHECK(H->h.filter == before->filter);
+		if (r->status != PVB_RNDIS_STATUS_SUCCESS)
+			CHECK(H->h.offload == before->offload);
+		else
+			CHECK(!H->h.cfg.no_offload &&
+			      (H->h.offload & ~pvb_vsp_offload_offered(&H->h)) == 0);
+		return;
+	}
 	if (c->oid == PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER && c->info_len == 4) {
 		CHECK(r->status == PVB_RNDIS_STATUS_SUCCESS);
 		CHECK(H->h.filter == le32(msg + c->info_off));
@@ -700,7 +729,10 @@ struct guest {
 	uint32_t mtu;
 };
 
-/* Header: flags, version choice, mtu (16 or 32 bits), [recv gpadl], [send gpadl], [min ver]. */
+/*
+ * Header: flags, version choice, mtu (16 or 32 bits), [recv gpadl], [send gpadl],
+ * [min ver], [offload mask].
+ */
 static void
 guest_setup(struct guest *G, struct src *s)
 {
@@ -714,6 +746,8 @@ guest_setup(struct guest *G, struct src *s)
 	c.recv_gpadl = f & 2 ? take32(s) : GPADL_RECV;
 	c.send_gpadl = f & 4 ? take32(s) : GPADL_SEND;
 	c.min_nvsp_ver = v % 8 == 7 ? take32(s) : v % 8 == 0 ? 0 : nvsp_versions[v % 8 - 1];
+	/* bit 3: ask for every offload; bit 4: for some */
+	c.offload = f & 8 ? PVB_OFL_ALL : f & 16 ? take16(s) & PVB_OFL_ALL : 0;
 	pvb_vsc_init(&G->g, &c);
 }
 
@@ -854,8 +888,23 @@ check_rndis_action(const struct pvb_vsc *g, const struct pvb_vsc *before,
 		break;
 	case PVB_RNDIS_QUERY_MSG:
 		CHECK(before->state == PVB_VSC_WAIT_QUERY && c.info_len == 0);
+		/* the offload capabilities only when offloads are wanted */
+		if (c.oid == PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES)
+			CHECK(g->cfg.offload != 0);
 		break;
 	case PVB_RNDIS_SET_MSG:
+		if (c.oid == PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS) {
+			uint32_t want = 0;
+
+			/* what was asked for within the offer, as an object the host takes */
+			CHECK(before->state == PVB_VSC_WAIT_QUERY);
+			CHECK(c.info_len == PVB_NDIS_PARAMS_SIZE_2 ||
+			      c.info_len == PVB_NDIS_PARAMS_SIZE);
+			CHECK(pvb_ndis_params_apply(a->rndis + c.info_off, c.info_len,
+						    PVB_OFL_ALL, &want) == 0);
+			CHECK(want != 0 && want == (g->cfg.offload & g->host_offload));
+			break;
+		}
 		CHECK(c.oid == PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER && c.info_len == 4);
 		/* the filter asked for; the teardown's is 0 */
 		if (before->state == PVB_VSC_HALTED)
@@ -1072,6 +1121,17 @@ check_rndis_taken(struct guest *G, const struct pvb_vsc *before, const struct pv
 		break;
 	case PVB_VSC_WAIT_QUERY:
 	case PVB_VSC_READY:
+		if (G->req_ctl.oid == PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES ||
+		    G->req_ctl.oid == PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS) {
+			/* optional steps: any answer of the right type leads on */
+			CHECK(g->state == PVB_VSC_WAIT_QUERY && g->filter == before->filter);
+			CHECK((g->host_offload & ~PVB_OFL_ALL) == 0);
+			CHECK((g->offload & ~(g->cfg.offload & g->host_offload)) == 0);
+			if (G->req_ctl.oid == PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS)
+				CHECK(g->offload == (c->status == PVB_RNDIS_STATUS_SUCCESS ?
+						     g->cfg.offload & g->host_offload : 0));
+			break;
+		}
 		if (G->req_ctl.type == PVB_RNDIS_SET_MSG) {
 			check_set_taken(G, before, c);
 			break;
@@ -1214,7 +1274,7 @@ answer_rndis(const struct guest *G, const uint8_t *p, uint8_t *out)
 		PVB_RNDIS_KEEPALIVE_CMPLT,
 	};
 	struct pvb_rndis_ctl c;
-	uint8_t info[8];
+	uint8_t info[PVB_NDIS_OFFLOAD_SIZE_6_30];
 	int n;
 
 	memset(&c, 0, sizeof(c));
@@ -1236,6 +1296,13 @@ answer_rndis(const struct guest *G, const uint8_t *p, uint8_t *out)
 		if (G->req_ctl.oid == PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS) {
 			c.info_len = 6;
 			memcpy(info, p, 6);
+		} else if (G->req_ctl.oid == PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES) {
+			/* an offer of some version, cut short now and then */
+			c.info_len = pvb_ndis_offload_encode(info, p[4] < 128 ? PVB_NDIS_VER_6_30 :
+							     PVB_NDIS_VER_6_1,
+							     le32(p + 11) & PVB_OFL_ALL);
+			if (p[5] >= 224)
+				c.info_len = p[5] % c.info_len;
 		} else if (G->req_ctl.oid == PVB_RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE) {
 			put_le32(info, p[6] < 192 ? 1500 : le32(p + 7));
 		} else {
@@ -1513,6 +1580,9 @@ pair_check_agree(const struct pair *P)
 	CHECK(g->align == ((1u << f) > 4 ? 1u << f : 4));
 	CHECK(g->filter == g->want_filter && h->filter == g->filter);
 	CHECK(P->indications != 0 || g->link_up);
+	/* what the guest wanted within the offer, the same on both ends */
+	CHECK(g->offload == h->offload &&
+	      g->offload == (g->cfg.offload & pvb_vsp_offload_offered(h)));
 }
 
 static void
@@ -1658,7 +1728,7 @@ plant_host_header(struct sink *k, uint32_t *s)
 static void
 plant_guest_header(struct sink *k, uint32_t *s)
 {
-	put8(k, 0);
+	put8(k, plant_rand(s) % 2 ? 8 : 0);	/* half of them ask for every offload */
 	put8(k, 0);
 	put16(k, plant_rand(s) % 4 == 0 ? plant_rand(s) : 1500);
 }
