@@ -175,7 +175,10 @@ vhost_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 		st->obytes += ob;
 		st->rx_nombuf += pvb_counter_read(&r->nombuf);
 		st->ierrors += pvb_counter_read(&r->bad_chains) + pvb_counter_read(&r->bad_headers);
-		st->oerrors += pvb_counter_read(&t->too_big) + pvb_counter_read(&t->bad_chains);
+		for (unsigned int b = PVB_VNET_BAD_CSUM; b < PVB_VNET_BAD_MAX; b++)
+			st->ierrors += pvb_counter_read(&r->ol_bad[b]);
+		st->oerrors += pvb_counter_read(&t->too_big) + pvb_counter_read(&t->bad_chains) +
+			       pvb_counter_read(&t->ol_bad);
 		if (q < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 			st->q_ipackets[q] = ip;
 			st->q_ibytes[q] = ib;
