@@ -50,6 +50,7 @@ bench: build hugepages
 	devtools/bench-netvsc.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-netvsc.json
 	devtools/bench-vhost.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-vhost.json
 	devtools/bench-bridge.py --build $(BUILD) --rounds 5 --json $(BUILD)/bench-bridge.json
+	devtools/bench-offload.py --build $(BUILD) --rounds 4 --json $(BUILD)/bench-offload.json
 
 # A longer fuzzing run of every target (ASan+UBSan build).
 fuzz: build
