@@ -20,16 +20,28 @@ What comes out is checked byte for byte against frames scapy builds:
 Every input frame comes with a good, a bad and an absent (zero) checksum: the
 request overwrites it, so all three come out alike."""
 import os
+import re
 import struct
 
 import pytest
-from conftest import pmd_path, read_pcap, wait_until, write_pcap
+from conftest import TOP, pmd_path, read_pcap, wait_until, write_pcap
 from scapy.all import IP, TCP, UDP, Ether, IPv6, Raw
 from test_netvsc import Channel, port_summary, wait_links
 
 MSS = 1448
 BIG = 63000         # TCP payload of the large frames: 63 054 / 63 074 bytes on the wire
 APP = ["--no-flush-rx", "--max-pkt-len=9018", "--total-num-mbufs=8192"]
+
+
+def doc_example():
+    """The sender's commands, as doc/netvsp-netvsc.md ("Offloads", Example) gives them."""
+    with open(os.path.join(TOP, "doc", "netvsp-netvsc.md")) as f:
+        text = f.read()
+    m = re.search(r"<!-- run by dts/test_offload_netvsc.py -->\n```\n(.*?)```", text, re.S)
+    assert m, "the example block of doc/netvsp-netvsc.md"
+    lines = [ln.strip() for ln in m.group(1).splitlines() if ln.strip()]
+    assert f"tso set {MSS} 0" in lines, lines
+    return lines
 
 
 @pytest.fixture(scope="session")
@@ -168,8 +180,7 @@ def run(nv, tmp_path, direction, guest_devargs):
         sender, receiver = host, guest
     wait_links(host, guest)
     # the example of doc/netvsp-netvsc.md, "Offloads"
-    for line in ("port stop 0", "csum set tcp hw 0", "csum set udp hw 0", f"tso set {MSS} 0",
-                 "port start 0", "set fwd csum"):
+    for line in doc_example():
         said = sender.cmd(line)
         assert "rror" not in said and "not supported" not in said, f"{line}: {said}"
     wait_links(host, guest)

@@ -54,10 +54,18 @@
  * may live in the region, or, on the host, frames in the guest's receive
  * slots that the slot pool lent, sent in place), and frees what it holds.
  *
+ * Offloads (nvport_ol.h): the set-up enables every offload unless the set-up
+ * byte's bit 6 says none; data messages may carry a real IPv4/IPv6 TCP/UDP
+ * header and checksum or LSOv2 PPIs that match it or not, frames up to
+ * 6000 bytes (ranges over several receive slots); frames sent may ask for
+ * checksums and segmentation (with headers right or wrong) or carry checksum
+ * results, so the PPI encoders and pvb_swol run too.
+ *
  * Checked (abort, which libFuzzer reports):
  *  - every frame delivered: at most the burst, segments and lengths agree,
  *    each segment's data inside its buffer, an external buffer inside the
- *    region, the port id set;
+ *    region, the port id set; a frame with TX offload requests has its
+ *    headers in the first segment and one IP version;
  *  - what the PMD writes to its outgoing ring is a valid ring (unless the
  *    fuzzer scribbled over that ring), its transfer-page ranges lie in the
  *    receive buffer, its send sections in the send buffer, its GPA pages in
@@ -141,6 +149,7 @@ struct fuzz {
 
 static struct rte_mempool *pool;
 static struct rte_mempool *slot_pool;	/* the host's slot pool (netvsp_lend.c) */
+static struct pvb_swol swol;		/* every port's software offload pools, made once */
 static uint8_t *region;
 /* the guest's MAC, as the host is told it: the address its directed filter passes */
 static const uint8_t guest_mac[RTE_ETHER_ADDR_LEN] = { 0x02, 0x70, 0x01, 0x02, 0x03, 0x04 };
@@ -281,6 +290,7 @@ host_buffers(struct fuzz *f)
 		p->sendbuf_len = g->size;
 	}
 	pvb_store_relaxed(&v->filter, v->vsp.filter);
+	pvb_store_relaxed(&v->offload, v->vsp.offload);
 	pvb_store_relaxed(&v->rx_enabled, pvb_vsp_rx_enabled(&v->vsp) && p->rxbuf != NULL);
 }
 
@@ -343,6 +353,7 @@ go_data(struct fuzz *f)
 	g->agg_pkts = g->vsc.max_pkts_per_msg;
 	g->align = g->vsc.align;
 	pvb_store_relaxed(&g->link_up, g->vsc.link_up);
+	pvb_store_relaxed(&g->ofl, g->vsc.offload);
 	nvport_set_state(p, NVPORT_DATA);
 }
 
@@ -356,6 +367,8 @@ setup(struct fuzz *f, unsigned int depth, uint8_t b)
 	if (b & 0x80)
 		filter |= PVB_RNDIS_FILTER_PROMISCUOUS;
 	pvb_vsc_set_filter(f->guest ? &guest_port(f)->vsc : &f->vsc, filter);
+	/* the guest asks for every offload (the PMD's default) unless bit 6 */
+	(f->guest ? &guest_port(f)->vsc : &f->vsc)->cfg.offload = b & 0x40 ? 0 : PVB_OFL_ALL;
 	for (i = 0; i < steps; i++) {
 		if (f->guest) {
 			if (!pair_step(&guest_port(f)->vsc, &f->host))
@@ -417,6 +430,7 @@ port_build(struct fuzz *f)
 	f->p->rxq.port = f->p;
 	f->p->rxq.mp = pool;
 	f->p->txq.port = f->p;
+	f->p->txq.swol = swol;
 	if (f->guest) {
 		guest_init(f, cfg & 8);
 	} else {
@@ -449,6 +463,91 @@ check_frame(const struct rte_mbuf *m)
 		len += s->data_len;
 	}
 	CHECK(segs == m->nb_segs && len == m->pkt_len);
+	/* an offload request handed on: checked headers, in the first segment */
+	if (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG)) {
+		CHECK((uint32_t)m->l2_len + m->l3_len + m->l4_len <= m->data_len);
+		CHECK(!(m->ol_flags & RTE_MBUF_F_TX_IPV4) != !(m->ol_flags & RTE_MBUF_F_TX_IPV6));
+		CHECK(!(m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM));
+		if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)
+			CHECK(m->tso_segsz != 0 && m->l4_len >= 20 &&
+			      (m->ol_flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM);
+	}
+}
+
+/*
+ * Ethernet, IPv4 (20) or IPv6 (40), TCP (20) or UDP (8) headers at @p d of a
+ * frame of @p len bytes, lengths true; the destination MAC is left alone.
+ * Their length, 0 if they do not fit in @p room.
+ */
+static uint32_t
+put_headers(uint8_t *d, uint32_t room, uint32_t len, bool v6, bool udp)
+{
+	uint32_t l3 = v6 ? 40 : 20, l4 = udp ? 8 : 20, ip_len = len - 14;
+
+	if (room < 14 + l3 + l4 || len < 14 + l3 + l4 || ip_len > 0xffff)
+		return 0;
+	d[12] = v6 ? 0x86 : 0x08;
+	d[13] = v6 ? 0xdd : 0x00;
+	memset(d + 14, 0, l3 + l4);
+	if (v6) {
+		d[14] = 0x60;
+		d[18] = (uint8_t)((ip_len - 40) >> 8);
+		d[19] = (uint8_t)(ip_len - 40);
+		d[20] = udp ? 17 : 6;
+		d[21] = 64;
+	} else {
+		d[14] = 0x45;
+		d[16] = (uint8_t)(ip_len >> 8);
+		d[17] = (uint8_t)ip_len;
+		d[22] = 64;
+		d[23] = udp ? 17 : 6;
+	}
+	if (udp) {
+		d[14 + l3 + 4] = (uint8_t)((ip_len - l3) >> 8);
+		d[14 + l3 + 5] = (uint8_t)(ip_len - l3);
+	} else {
+		d[14 + l3 + 12] = 0x50;	/* data offset: 20 bytes */
+	}
+	return 14 + l3 + l4;
+}
+
+/*
+ * Ask for offloads on @p m (its first segment has the headers when they
+ * fit): checksums, segmentation to an MSS from the input, or checksum
+ * results only; lengths in the mbuf right or taken from the input.
+ */
+static void
+tx_offload(struct fuzz *f, struct rte_mbuf *m)
+{
+	uint8_t how = in_u8(f);
+	bool v6 = how & 1, udp = how & 2;
+	uint32_t h = put_headers(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, m->pkt_len, v6,
+				 udp);
+
+	if (h == 0 && !(how & 0x40))
+		return;
+	m->l2_len = 14;
+	m->l3_len = v6 ? 40 : 20;
+	m->l4_len = udp ? 8 : 20;
+	if (how & 0x40) {	/* lengths that lie */
+		m->l2_len = in_u8(f);
+		m->l3_len = in_u8(f);
+		m->l4_len = in_u8(f);
+	}
+	if (how & 0x10) {	/* results only: the host passes them on as a PPI */
+		m->ol_flags |= (how & 0x20 ? RTE_MBUF_F_RX_L4_CKSUM_BAD :
+					     RTE_MBUF_F_RX_L4_CKSUM_GOOD) |
+			       RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+		return;
+	}
+	m->ol_flags |= (v6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) |
+		       (udp ? RTE_MBUF_F_TX_UDP_CKSUM : RTE_MBUF_F_TX_TCP_CKSUM);
+	if (how & 0x80)
+		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+	if (!udp && (how & 4)) {
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+		m->tso_segsz = (uint16_t)(64 + in_u8(f) * 4);
+	}
 }
 
 static void
@@ -552,6 +651,8 @@ tx_frame(struct fuzz *f)
 		m->ol_flags |= RTE_MBUF_F_TX_VLAN;
 		m->vlan_tci = (uint16_t)in_uint(f, 2);
 	}
+	if (kind & 0x80)
+		tx_offload(f, m);
 	return m;
 }
 
@@ -832,17 +933,34 @@ op_buf_data(struct fuzz *f, unsigned int a)
 	uint32_t len = 0, i, k, frame, b;
 
 	for (k = 0; k <= (a & 3); k++) {
+		uint32_t o, hlen;
+		uint8_t x;
+
 		b = in_u8(f);
+		x = b & 0x40 ? in_u8(f) : 0;
 		memset(&pi, 0, sizeof(pi));
-		pi.present = b & 0xf;
+		pi.present = (b & 0xf) | (x & 1 ? PVB_PI_LSO : 0);
 		pi.csum = in_u8(f);
 		pi.vlan = in_uint(f, 2);
 		pi.hash = in_uint(f, 4);
-		frame = in_uint(f, 2) % 1800;
-		if (len + 44 + 4 * 16 + frame + 8 > sizeof(buf))
+		pi.lso = in_uint(f, 4);
+		/* a large frame (over several receive slots) now and then */
+		frame = in_uint(f, 2) % (x & 2 ? 6000 : 1800);
+		if (len + 44 + 5 * 16 + frame + 8 > sizeof(buf))
 			break;
+		hlen = pvb_rndis_data_hdr_len(&pi);
+		memset(buf + len + hlen, (int)b, frame);
+		/* real headers, and PPIs that match them unless the input breaks them */
+		o = x & 4 ? put_headers(buf + len + hlen, frame, frame, x & 8, x & 16) : 0;
+		if (o != 0 && !(x & 0x20)) {
+			uint32_t l4 = (x & 8 ? 54u : 34u);
+
+			pi.csum = (x & 8 ? PVB_RNDIS_TXCSUM_IPV6 : PVB_RNDIS_TXCSUM_IPV4) |
+				  (x & 16 ? PVB_RNDIS_TXCSUM_UDP : PVB_RNDIS_TXCSUM_TCP) |
+				  PVB_RNDIS_TXCSUM_MK_OFF(l4) | (x & 0x80 ? PVB_RNDIS_TXCSUM_IP : 0);
+			pi.lso = PVB_RNDIS_LSO2_MK(1 + (pi.lso & 0x7ff), l4, x & 8);
+		}
 		i = pvb_rndis_data_encode(buf + len, frame, &pi, b & 0x10 ? 1 : 8);
-		memset(buf + len + pvb_rndis_data_hdr_len(&pi), (int)b, frame);
 		/* now and then a header field broken after encoding */
 		if (b & 0x20)
 			buf[len + in_u8(f) % 44] ^= in_u8(f);
@@ -1078,6 +1196,9 @@ port_teardown(struct fuzz *f)
 	CHECK(rte_mempool_avail_count(pool) == POOL_N);
 	/* every lent mbuf came back, and the lend state went with the channel */
 	CHECK(rte_mempool_avail_count(slot_pool) == SLOT_POOL_N);
+	/* and every segment or header software offload took */
+	CHECK(rte_mempool_full(swol.gso.direct_pool) && rte_mempool_full(swol.gso.indirect_pool) &&
+	      rte_mempool_full(swol.copy));
 }
 
 int
@@ -1133,5 +1254,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (pool == NULL || region == NULL)
 		abort();
 	slot_pool = slot_pool_create();
+	if (pvb_swol_init(&swol, "fuzz_sw", SOCKET_ID_ANY) != 0)
+		abort();
 	return 0;
 }
