@@ -387,6 +387,8 @@ expect_pi(const struct pvb_rndis_pktinfo *got, const struct pvb_rndis_pktinfo *w
 		expect_eq(got->hash, want->hash);
 	if (want->present & PVB_PI_HASH_INFO)
 		expect_eq(got->hash_info, want->hash_info);
+	if (want->present & PVB_PI_LSO)
+		expect_eq(got->lso, want->lso);
 }
 
 static void
@@ -475,12 +477,13 @@ test_data_round_trip(void **state)
 	uint8_t buf[256];
 	struct pvb_rndis_pktinfo pi = {
 		.csum = 0x10, .vlan = 0xfff7, .hash = 0xdeadbeef, .hash_info = 0x101,
+		.lso = 0xc22005a8,
 	};
 	struct pvb_rndis_data d;
 	uint32_t set, len;
 
 	(void)state;
-	for (set = 0; set < 16; set++) {
+	for (set = 0; set < 32; set++) {
 		at("PPI set %#x", set);
 		pi.present = set;
 		memset(buf, 0, sizeof(buf));
@@ -703,6 +706,61 @@ test_data_ppi_walk(void **state)
 	put32(b, 48, 11);
 	put32(b, 52, 0xffffffff);
 	expect_eq(pvb_rndis_data_decode(b, PKT3_LEN, &d), 0);
+}
+
+/*
+ * The offload PPIs as guests write them: DPDK's checksum request for TCP
+ * over IPv4 with the TCP header at 34, Linux's LSOv2 of MSS 1448 over IPv6
+ * with the TCP header at 54, and a VLAN tag beside them; byte for byte.
+ */
+static void
+test_data_offload_ppis(void **state)
+{
+	static const uint8_t want[44 + 48] = {
+		0x01, 0, 0, 0, 0x70, 0, 0, 0,	/* type 1, len 44 + 48 + 14 -> 112 */
+		0x54, 0, 0, 0, 0x0e, 0, 0, 0,	/* data_offset 84, data_len 14 */
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x24, 0, 0, 0, 0x30, 0, 0, 0,	/* PPIs at 36 (from 8), 48 bytes */
+		0, 0, 0, 0, 0, 0, 0, 0,
+		/* @44 TCPIP_CHKSUM: IPv4 | TCP, offset 34 << 16 */
+		0x10, 0, 0, 0, 0x00, 0, 0, 0, 0x0c, 0, 0, 0, 0x05, 0, 0x22, 0,
+		/* @60 IEEE_8021Q: id 7, priority 3 */
+		0x10, 0, 0, 0, 0x06, 0, 0, 0, 0x0c, 0, 0, 0, 0x73, 0, 0, 0,
+		/* @76 TCP_LARGESEND: 1448 | 54 << 20 | v2 | IPv6 */
+		0x10, 0, 0, 0, 0x02, 0, 0, 0, 0x0c, 0, 0, 0, 0xa8, 0x05, 0x60, 0xc3,
+	};
+	struct pvb_rndis_pktinfo pi = {
+		.present = PVB_PI_CSUM | PVB_PI_VLAN | PVB_PI_LSO,
+		.csum = PVB_RNDIS_TXCSUM_IPV4 | PVB_RNDIS_TXCSUM_TCP | PVB_RNDIS_TXCSUM_MK_OFF(34),
+		.vlan = 7 << 4 | 3,
+		.lso = PVB_RNDIS_LSO2_MK(1448, 54, true),
+	};
+	uint8_t buf[112];
+	struct pvb_rndis_data d;
+
+	(void)state;
+	at("encode");
+	memset(buf, 0, sizeof(buf));
+	expect_eq(pvb_rndis_data_encode(buf, 14, &pi, 8), 112);
+	expect_bytes(buf, want, sizeof(want));
+	at("decode");
+	expect_eq(pvb_rndis_data_decode(exact(buf, sizeof(buf)), sizeof(buf), &d), 0);
+	expect_pi(&d.pi, &pi);
+	expect_eq(PVB_RNDIS_LSO2_MSS(d.pi.lso), 1448);
+	expect_eq(PVB_RNDIS_LSO2_TCP_OFF(d.pi.lso), 54);
+	expect_true(d.pi.lso & PVB_RNDIS_LSO2_TYPE);
+	expect_true(d.pi.lso & PVB_RNDIS_LSO2_IPV6);
+	expect_eq(PVB_RNDIS_TXCSUM_L4_OFF(d.pi.csum), 34);
+	at("the LSO value outside its element");
+	put32(buf, 84, 16);	/* ppi_offset 16 of a 16-byte element */
+	expect_eq(pvb_rndis_data_decode(buf, sizeof(buf), &d), -EPROTO);
+	at("an LSO element running into the frame");
+	put32(buf, 84, 12);
+	put32(buf, 76, 20);
+	expect_eq(pvb_rndis_data_decode(buf, sizeof(buf), &d), -EPROTO);
+	at("the macros keep to their bits");
+	expect_eq(PVB_RNDIS_LSO2_MK(0x1fffff, 0x7ff, false), 0x7fffffffu);
+	expect_eq(PVB_RNDIS_TXCSUM_MK_OFF(0x7ff), 0x3ffu << 16);
 }
 
 /* Every prefix of a valid message is refused, reading nothing past it. */
@@ -1548,6 +1606,7 @@ main(void)
 		TEST(test_data_openvmm_layout),
 		TEST(test_data_violations),
 		TEST(test_data_ppi_walk),
+		TEST(test_data_offload_ppis),
 		TEST(test_data_truncated),
 		TEST(test_data_stream),
 		TEST(test_ctl_encode),
