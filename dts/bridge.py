@@ -228,19 +228,20 @@ class Rig:
         """The netvsc guest: port 0 net_pvb_netvsc, then @vdevs; at its prompt."""
         return self.channel.guest(vdevs, app)
 
-    def peer(self, vdevs=(), app=()):
+    def peer(self, vdevs=(), app=(), backend_args=""):
         """The virtio peer: port 0 its vhost-user port, then @vdevs; started,
         at its prompt. It connects when pvb-fwd's port listens.
         net_virtio_user gets 1024 receive buffers of 10 KB (a whole frame
         each, without the scatter offload): a burst of up to that many frames
         from pvb-fwd fits while its lcore waits for the CPU it shares."""
         if self.topo.pmd == "net_pvb_virtio":
-            return self.peers.backend(vdevs, app, client=self.bridge.listens)
+            return self.peers.backend(vdevs, app, client=self.bridge.listens, extra=backend_args)
         devargs = (",mrg_rxbuf=1,in_order=1,queue_size=1024" +
                    ("" if self.bridge.listens else ",server=1"))
         return self.peers.frontend(vdevs, [*BIG_MBUFS, *app], devargs)
 
-    def pcap_peers(self, tmp_path, from_guest, from_peer, ports=None):
+    def pcap_peers(self, tmp_path, from_guest, from_peer, ports=None, guest_app=(), peer_app=(),
+                   backend_args=""):
         """pvb-fwd, then the guest and the virtio peer, each with a net_pcap
         port that sends @from_guest (@from_peer) once forwarding starts and
         writes what it receives; every link up (pvb-fwd's @ports, default
@@ -252,8 +253,8 @@ class Rig:
         write_pcap(g_in, from_guest)
         write_pcap(p_in, from_peer)
         br = self.bridge.start()
-        guest = self.guest([f"net_pcap0,rx_pcap={g_in},tx_pcap={g_out}"])
-        peer = self.peer([f"net_pcap0,rx_pcap={p_in},tx_pcap={p_out}"])
+        guest = self.guest([f"net_pcap0,rx_pcap={g_in},tx_pcap={g_out}"], guest_app)
+        peer = self.peer([f"net_pcap0,rx_pcap={p_in},tx_pcap={p_out}"], peer_app, backend_args)
 
         def state():
             return (f"guest:\n{port_summary(guest)}\npeer:\n{port_summary(peer)}\n"

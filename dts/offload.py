@@ -109,3 +109,56 @@ def same_but_csums(orig, out, macs=True):
         (x[TCP] if TCP in x else x[UDP]).chksum = 0
     assert bytes(a)[0 if macs else 12:] == bytes(b)[0 if macs else 12:]
     assert csums_ok(out), Ether(out).summary()
+
+
+def _sum(b, s=0):
+    for i in range(0, len(b) - 1, 2):
+        s += b[i] << 8 | b[i + 1]
+    if len(b) & 1:
+        s += b[-1] << 8
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return s
+
+
+def l4_forms(f):
+    """The values @f's TCP/UDP checksum field may hold once it crossed, by
+    form: "full" (the checksum), "phdr_len" (a checksum left partial: the
+    pseudo-header sum with the L4 length, as virtio NEEDS_CSUM and Linux have
+    it) and "phdr_nolen" (without the length: DPDK's TSO form)."""
+    e = Ether(f)
+    l4 = l4_of(f)
+    if IP in e:
+        addrs = bytes(e[IP])[12:20]
+        length = e[IP].len - e[IP].ihl * 4
+        proto = e[IP].proto
+    else:
+        addrs = bytes(e[IPv6])[8:40]
+        length = e[IPv6].plen
+        proto = e[IPv6].nh
+    base = _sum(addrs, proto)
+    e2 = Ether(f)
+    (e2[TCP] if TCP in e2 else e2[UDP]).chksum = None
+    full = Ether(bytes(e2))[type(l4)].chksum
+    return {"full": full, "phdr_len": _sum(length.to_bytes(2, "big"), base),
+            "phdr_nolen": base}
+
+
+def check_whole(orig, out, macs=False):
+    """@out is TCP/UDP frame @orig crossed whole: every byte the same but the
+    Ethernet addresses (unless @macs), the IPv4 header checksum (valid) and
+    the L4 checksum, which holds the full checksum or a partial one (l4_forms())."""
+    assert len(out) == len(orig), f"{len(out)} bytes, {len(orig)} sent: {Ether(out).summary()}"
+    a, b = Ether(orig), Ether(out)
+    form = [k for k, v in l4_forms(out).items() if v == l4_of(out).chksum]
+    assert form, f"L4 checksum {l4_of(out).chksum:#x} is none of {l4_forms(out)}"
+    for x in (a, b):
+        if IP in x:
+            x[IP].chksum = 0
+        (x[TCP] if TCP in x else x[UDP]).chksum = 0
+    assert bytes(a)[0 if macs else 12:] == bytes(b)[0 if macs else 12:]
+    if IP in Ether(out):
+        h = Ether(out)[IP].copy()
+        h.chksum = None
+        assert IP(bytes(h)).chksum == Ether(out)[IP].chksum, "IPv4 header checksum"
+    return form[0]

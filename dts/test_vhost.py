@@ -121,8 +121,8 @@ class Peers:
         self.prefixes.append(f"pvbvh{secrets.token_hex(4)}")
         return f"--file-prefix={self.prefixes[-1]}"
 
-    def backend(self, vdevs=(), app=(), client=False):
-        devargs = f"iface={self.sock}" + (",client=1" if client else "")
+    def backend(self, vdevs=(), app=(), client=False, extra=""):
+        devargs = f"iface={self.sock}" + (",client=1" if client else "") + extra
         if self.name == "net_pvb_vhost":
             devargs += ",mtu=9000"
         eal = [*self.lcores(self.back_cpu, app), self.prefix(), *self.load,
