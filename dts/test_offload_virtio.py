@@ -20,7 +20,11 @@ of 1448. The receiver forwards what arrives as it is (io) into its pcap.
 - The receiving side has offload=0: the sender's pvbridge PMD does it in
   software (pvb_swol), and the receiver's pcap holds the TCP segments and
   filled checksums that scapy computes (dts/offload.py), with the sender's
-  sw_gso / sw_cksum counters."""
+  sw_gso / sw_cksum counters.
+
+test_vlan_insert: testpmd's tx_vlan on the sending port (its txonly engine)
+asks each frame for an 802.1Q tag, which virtio cannot carry: the sending
+pvbridge PMD inserts it, and the frames arrive tagged, counted."""
 import os
 import secrets
 import shutil
@@ -28,7 +32,7 @@ import shutil
 import pytest
 from conftest import pmd_path, read_pcap, runtime_dir, wait_until, write_pcap
 from offload import check_segments, same_but_csums, tcp_frame, udp_frame
-from scapy.all import RawPcapReader
+from scapy.all import IP, Dot1Q, Ether, RawPcapReader
 
 MSS = 1448
 APP = ["--no-flush-rx", "--max-pkt-len=9018", "--total-num-mbufs=8192",
@@ -45,11 +49,15 @@ def frames():
 
 
 def layout(f):
-    """(l2, l3, tcp?, ipv6?) of frame @f (no VLAN tags in these frames)."""
-    v6 = f[12:14] == b"\x86\xdd"
-    l3 = 40 if v6 else (f[14] & 0xf) * 4
-    proto = f[20] if v6 else f[23]
-    return 14, l3, proto == 6, v6
+    """(l2, l3, tcp?, ipv6?) of frame @f (one 802.1Q tag at most)."""
+    l2 = 18 if f[12:14] == b"\x81\x00" else 14
+    v6 = f[l2 - 2:l2] == b"\x86\xdd"
+    l3 = 40 if v6 else (f[l2] & 0xf) * 4
+    proto = f[l2 + 6] if v6 else f[l2 + 9]
+    return l2, l3, proto == 6, v6
+
+
+
 
 
 def payload_len(f):
@@ -113,16 +121,17 @@ PEERS = {
     "pvb-stock": ("net_pvb_virtio", "net_vhost"),
 }
 # id: peers, the direction ("to_device": the driver's side sends), which end has
-# offload=0 (None: both offload)
+# offload=0 (None: both offload), and (test_vlan_insert) the VLAN the sender
+# tags frames with, or None
 CASES = {
-    "virtio-to-vhost": ("pvb-pvb", "to_device", None),
-    "virtio-to-vhost-sw": ("pvb-pvb", "to_device", "device"),
-    "vhost-to-virtio": ("pvb-pvb", "to_driver", None),
-    "vhost-to-virtio-sw": ("pvb-pvb", "to_driver", "driver"),
-    "virtio_user-to-vhost": ("user-pvb", "to_device", None),
-    "vhost-to-virtio_user": ("user-pvb", "to_driver", None),
-    "virtio-to-net_vhost": ("pvb-stock", "to_device", None),
-    "net_vhost-to-virtio": ("pvb-stock", "to_driver", None),
+    "virtio-to-vhost": ("pvb-pvb", "to_device", None, None),
+    "virtio-to-vhost-sw": ("pvb-pvb", "to_device", "device", None),
+    "vhost-to-virtio": ("pvb-pvb", "to_driver", None, None),
+    "vhost-to-virtio-sw": ("pvb-pvb", "to_driver", "driver", None),
+    "virtio_user-to-vhost": ("user-pvb", "to_device", None, None),
+    "vhost-to-virtio_user": ("user-pvb", "to_driver", None, None),
+    "virtio-to-net_vhost": ("pvb-stock", "to_device", None, None),
+    "net_vhost-to-virtio": ("pvb-stock", "to_driver", None, None),
 }
 
 
@@ -137,7 +146,22 @@ def prefixes(procs):
 
 @pytest.mark.parametrize("case", CASES)
 def test_offloads(case, testpmd, build, prefixes, cpu_pair, eal_mem, tmp_path, short_dir):
-    peers, direction, off = CASES[case]
+    run_pair(CASES[case], testpmd, build, prefixes, cpu_pair, eal_mem, tmp_path, short_dir)
+
+
+@pytest.mark.parametrize("direction", ["to_device", "to_driver"])
+def test_vlan_insert(direction, testpmd, build, prefixes, cpu_pair, eal_mem, tmp_path,
+                     short_dir):
+    """RTE_MBUF_F_TX_VLAN (testpmd's tx_vlan, with its txonly engine: its csum
+    engine does not ask for it) with a TSO request: the tag is inserted by the
+    sending PMD (net_pvb_vhost while it copies, net_pvb_virtio in the
+    headroom), counted, and the frames arrive tagged."""
+    run_pair(("pvb-pvb", direction, None, 7), testpmd, build, prefixes, cpu_pair, eal_mem,
+             tmp_path, short_dir)
+
+
+def run_pair(spec, testpmd, build, prefixes, cpu_pair, eal_mem, tmp_path, short_dir):
+    peers, direction, off, vlan = spec
     drv, dev = PEERS[peers]
     sock = f"{short_dir}/s"
     ins = frames()
@@ -170,14 +194,36 @@ def test_offloads(case, testpmd, build, prefixes, cpu_pair, eal_mem, tmp_path, s
     wait_until(lambda: driver.tp.link_up(driver.vport) and device.tp.link_up(device.vport), 20,
                lambda: f"links\n{driver.tp.log[-2000:]}\n{device.tp.log[-2000:]}")
     v = send.vport
-    for c in ("set fwd csum", f"port stop {v}", f"csum set ip sw {v}", f"csum set tcp hw {v}",
-              f"csum set udp hw {v}", f"tso set {MSS} {v}", f"port start {v}"):
+    setup = ["set fwd csum", f"port stop {v}", f"csum set ip sw {v}", f"csum set tcp hw {v}",
+             f"csum set udp hw {v}", f"tso set {MSS} {v}", f"port start {v}"]
+    if vlan:
+        setup = ["set fwd txonly", f"port stop {v}", f"tx_vlan set {v} {vlan}",
+                 f"port start {v}"]
+    for c in setup:
         out = send.tp.cmd(c)
         assert "rror" not in out and "not supported" not in out, (c, out)
     recv.tp.cmd("set fwd io")
     wait_until(lambda: send.tp.link_up(v), 20, lambda: send.tp.log[-2000:])
     recv.tp.cmd("start")
     send.tp.cmd("start")
+    if vlan:
+        wait_until(lambda: recv.tp.stats(recv.pport)["tx"] >= 100, 30,
+                   lambda: f"receiver sent {recv.tp.stats(recv.pport)}")
+        send.tp.cmd("stop")
+        sx = send.tp.xstats(v)
+        recv.tp.cmd("stop")
+        for s in (driver, device):
+            assert s.tp.quit().returncode == 0
+        outs = read_pcap(tmp_path / ("dev_out.pcap" if to_dev else "drv_out.pcap"))
+        assert len(outs) >= 100
+        assert sx["tx_q0_sw_vlan_packets"] >= len(outs), sx
+        for o in outs[:200]:
+            e = Ether(o)
+            assert Dot1Q in e and e[Dot1Q].vlan == vlan and IP in e, e.summary()
+            ip = e[IP].copy()
+            ip.chksum = None
+            assert IP(bytes(ip)).chksum == e[IP].chksum, e.summary()
+        return
     wait_until(lambda: recv.tp.stats(recv.pport)["tx"] >= sum(
         1 if (off is None or not segmented(f)) else -(-payload_len(f) // MSS) for f in ins),
         30, lambda: f"receiver sent {recv.tp.stats(recv.pport)}\nsender {send.tp.xstats(v)}\n"
