@@ -162,3 +162,15 @@ def check_whole(orig, out, macs=False):
         h.chksum = None
         assert IP(bytes(h)).chksum == Ether(out)[IP].chksum, "IPv4 header checksum"
     return form[0]
+
+
+def xsum(xstats, name):
+    """A counter of a PMD's xstats summed over its queues: "tx_sw_gso_packets"
+    is the netvsc ports' own, "tx_q0_sw_gso_packets" (one per queue) the
+    virtio ports'. Fails if the port has neither."""
+    import re
+    d, rest = name.split("_", 1)
+    pat = re.compile(rf"{d}(_q\d+)?_{re.escape(rest)}$")
+    keys = [k for k in xstats if pat.match(k)]
+    assert keys, f"no xstat {name} (or per queue) in {sorted(xstats)}"
+    return sum(xstats[k] for k in keys)
