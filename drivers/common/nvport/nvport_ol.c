@@ -353,6 +353,7 @@ nvport_ol_tx_ppi(const struct rte_mbuf *m, uint32_t enabled, struct pvb_rndis_pk
 void
 nvport_ol_bad(struct nvport *p, pvb_counter_t *c, const char *dir, const char *why)
 {
+	const struct nvport_side *side = nvport_side_of(p->port_id);
 	uint64_t now = rte_get_timer_cycles();
 
 	pvb_counter_add(c, 1);
@@ -360,6 +361,6 @@ nvport_ol_bad(struct nvport *p, pvb_counter_t *c, const char *dir, const char *w
 	if (now < p->ol_log_next)
 		return;
 	p->ol_log_next = now + rte_get_timer_hz();
-	rte_log(RTE_LOG_WARNING, RTE_LOGTYPE_PMD, "%s: %s offload request dropped: %s\n",
-		p->path, dir, why);
+	rte_log(RTE_LOG_WARNING, side != NULL ? (uint32_t)*side->logtype : RTE_LOGTYPE_PMD,
+		"%s: %s offload request dropped: %s\n", p->path, dir, why);
 }
