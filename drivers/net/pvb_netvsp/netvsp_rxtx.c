@@ -702,6 +702,7 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 			lent[ns] = sl;
 			slot[ns] = sl->idx;
 			nsl[ns] = 1;
+			nlarge += (pi->present & PVB_PI_LSO) != 0;
 			fill[ns++] = NULL;
 			done[nd++] = m;
 			bytes += m->pkt_len;
@@ -732,7 +733,7 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 		lent[ns] = NULL;
 		slot[ns] = (uint32_t)s;
 		nsl[ns] = need;
-		nlarge += need > 1;
+		nlarge += (pi->present & PVB_PI_LSO) != 0;
 		fill[ns++] = m;
 		done[nd++] = m;
 	}
