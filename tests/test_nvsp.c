@@ -303,7 +303,7 @@ test_nvsp_unknown(void **state)
 {
 	static const uint32_t types[] = {
 		0, 3, 99, 109, 110, 124, 126, 127, 128, 129, 131, 132,
-		PVB_NVSP_SUBCHANNEL, PVB_NVSP_INDIRECTION_TABLE, 135, 136, 0x80000001, 0xffffffff,
+		130, 135, 136, 0x80000001, 0xffffffff,
 	};
 	uint8_t b[PVB_NVSP_MSG_SIZE];
 	struct pvb_nvsp_msg m;
@@ -1588,6 +1588,226 @@ test_slots_random(void **state)
 	expect_same_as_ref(s, &r, op);
 }
 
+/* ----------------------------------------------------------------------------
+ * Multiple channels: SUBCHANNEL (133), the send table (134), the RSS objects
+ */
+
+static uint32_t
+le32_at(const uint8_t *b, uint32_t at)
+{
+	return pvb_nvsp_get_le32(b + at);
+}
+
+/* 133 both ways and 134 as a host writes it, then refused as a hostile host could write it. */
+static void
+test_nvsp_subchannel_table(void **state)
+{
+	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SUBCHANNEL }, d;
+	uint8_t b[PVB_NVSP_MSG_SIZE], t[PVB_NVSP_INDIRECTION_SIZE + 16];
+	uint32_t table[PVB_NVSP_INDIRECTION_COUNT], i;
+
+	(void)state;
+	at("SUBCHANNEL request");
+	m.u.subchannel.op_or_status = PVB_NVSP_SUBCH_ALLOCATE;
+	m.u.subchannel.num = 3;
+	expect_eq(pvb_nvsp_encode(&m, b), PVB_NVSP_MSG_SIZE);
+	expect_eq(le32_at(b, 0), 133);
+	expect_eq(le32_at(b, 4), 1);
+	expect_eq(le32_at(b, 8), 3);
+	expect_true(bytes_all(b + 12, sizeof(b) - 12, 0));
+	expect_eq(pvb_nvsp_decode(exact(b, 12), 12, &d), 0);
+	expect_eq(d.u.subchannel.op_or_status, 1);
+	expect_eq(d.u.subchannel.num, 3);
+	at("SUBCHANNEL cut short");
+	expect_eq(pvb_nvsp_decode(exact(b, 11), 11, &d), -EPROTO);
+
+	at("send table, 3 channels");
+	memset(t, POISON, sizeof(t));
+	expect_eq(pvb_nvsp_table_encode(t, 3), 76);
+	expect_eq(le32_at(t, 0), 134);
+	expect_eq(le32_at(t, 4), 16);
+	expect_eq(le32_at(t, 8), 12);
+	for (i = 0; i < 16; i++)
+		expect_eq(le32_at(t, 12 + 4 * i), i % 3);
+	expect_eq(t[76], POISON);
+	expect_eq(pvb_nvsp_decode(exact(t, 76), 76, &d), 0);
+	expect_eq(d.u.table.count, 16);
+	expect_eq(pvb_nvsp_table_decode(exact(t, 76), 76, 3, table), 0);
+	for (i = 0; i < 16; i++)
+		expect_eq(table[i], i % 3);
+	at("an entry beyond the guest's channels");
+	expect_eq(pvb_nvsp_table_decode(exact(t, 76), 76, 2, table), -EPROTO);
+	at("cut short");
+	expect_eq(pvb_nvsp_table_decode(exact(t, 75), 75, 3, table), -EPROTO);
+	expect_eq(pvb_nvsp_table_decode(exact(t, 11), 11, 3, table), -EPROTO);
+	at("offset 0 or past the end: read after the header, as Linux does");
+	put32(t, 8, 0);
+	expect_eq(pvb_nvsp_table_decode(exact(t, 76), 76, 3, table), 0);
+	put32(t, 8, 0xfffffff0u);
+	expect_eq(pvb_nvsp_table_decode(exact(t, 76), 76, 3, table), 0);
+	at("offset further in, inside the message");
+	memmove(t + 16, t + 12, 64);
+	put32(t, 8, 16);
+	expect_eq(pvb_nvsp_table_decode(exact(t, 80), 80, 3, table), 0);
+	expect_eq(table[15], 0);
+	at("count other than 16");
+	put32(t, 4, 15);
+	expect_eq(pvb_nvsp_table_decode(exact(t, 80), 80, 3, table), -EPROTO);
+	put32(t, 4, 0xffffffffu);
+	expect_eq(pvb_nvsp_table_decode(exact(t, 80), 80, 3, table), -EPROTO);
+}
+
+static void
+rss_sample(struct pvb_rss_conf *c, uint32_t nchan)
+{
+	uint32_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->enabled = true;
+	c->hash_types = PVB_RSS_HASH_SUPPORTED;
+	for (i = 0; i < PVB_NDIS_RSS_KEY_SIZE; i++)
+		c->key[i] = (uint8_t)(0x6d + 7 * i);
+	for (i = 0; i < PVB_NDIS_RSS_TABLE_N; i++)
+		c->table[i] = (uint8_t)(i % nchan);
+}
+
+/* NDIS_RECEIVE_SCALE_PARAMETERS byte for byte, the round trip, and every refusal. */
+static void
+test_ndis_rss_params(void **state)
+{
+	static const struct {
+		const char *name;
+		uint32_t at, v, width;	/* width 2 or 4 */
+		uint32_t len;
+		int rc;
+	} bad[] = {
+		{ "object type of the capabilities", 0, 0x88, 1, 592, -EPROTO },
+		{ "revision 1", 1, 1, 1, 592, -EPROTO },
+		{ "header size above the buffer", 2, 600, 2, 592, -EPROTO },
+		{ "table inside the fixed part", 16, 8, 4, 592, -EPROTO },
+		{ "table past the end", 16, 100, 4, 592, -EPROTO },
+		{ "table offset wraps", 16, 0xfffffffcu, 4, 592, -EPROTO },
+		{ "key past the end", 24, 560, 4, 592, -EPROTO },
+		{ "table size not in u32s", 12, 510, 2, 592, -EPROTO },
+		{ "another hash function", 8, 0x302, 4, 592, -ENOTSUP },
+		{ "64 entries", 12, 256, 2, 592, -ENOTSUP },
+		{ "a 16-byte key", 20, 16, 2, 592, -ENOTSUP },
+		{ "only hash types this host does not compute", 8, 0x801, 4, 592, -ENOTSUP },
+		{ "an entry beyond the channels", 40 + 4 * 77, 4, 4, 592, -EPROTO },
+		{ "an entry beyond any channel", 40, 0xffffffffu, 4, 592, -EPROTO },
+		{ "cut short", 0, 0x89, 1, 500, -EPROTO },
+		{ "shorter than the fixed part", 0, 0x89, 1, 39, -EPROTO },
+	};
+	uint8_t b[PVB_NDIS_RSS_PARAMS_FULL + 8], w[PVB_NDIS_RSS_PARAMS_FULL];
+	struct pvb_rss_conf c, d, keep;
+	uint32_t i;
+
+	(void)state;
+	at("encode");
+	rss_sample(&c, 4);
+	memset(b, POISON, sizeof(b));
+	expect_eq(pvb_ndis_rss_params_encode(b, &c), 592);
+	expect_eq(b[592], POISON);
+	expect_eq(b[0], 0x89);
+	expect_eq(b[1], 2);
+	expect_eq(b[2] | b[3] << 8, 40);
+	expect_eq(b[4] | b[5] << 8, 0);			/* flags */
+	expect_eq(le32_at(b, 8), 0x1701);		/* Toeplitz | IPv4 TCP4 IPv6 TCP6 */
+	expect_eq(b[12] | b[13] << 8, 512);
+	expect_eq(le32_at(b, 16), 40);
+	expect_eq(b[20] | b[21] << 8, 40);
+	expect_eq(le32_at(b, 24), 552);
+	expect_true(bytes_all(b + 28, 12, 0));
+	for (i = 0; i < 128; i++)
+		expect_eq(le32_at(b, 40 + 4 * i), i % 4);
+	expect_eq(memcmp(b + 552, c.key, 40), 0);
+	at("decode");
+	memset(&d, 0xee, sizeof(d));
+	expect_eq(pvb_ndis_rss_params_decode(exact(b, 592), 592, 4, &d), 0);
+	expect_true(d.enabled);
+	expect_eq(d.hash_types, c.hash_types);
+	expect_eq(memcmp(d.key, c.key, 40), 0);
+	expect_eq(memcmp(d.table, c.table, 128), 0);
+	at("disabled");
+	c.enabled = false;
+	pvb_ndis_rss_params_encode(w, &c);
+	expect_eq(w[4], PVB_NDIS_RSS_FLAG_DISABLE);
+	expect_eq(pvb_ndis_rss_params_decode(exact(w, 40), 40, 1, &d), 0);
+	expect_false(d.enabled);
+	for (i = 0; i < DIM(bad); i++) {
+		at("%s", bad[i].name);
+		memcpy(w, b, sizeof(w));
+		if (bad[i].width == 1)
+			w[bad[i].at] = (uint8_t)bad[i].v;
+		else if (bad[i].width == 2)
+			w[bad[i].at] = (uint8_t)bad[i].v, w[bad[i].at + 1] = (uint8_t)(bad[i].v >> 8);
+		else
+			put32(w, bad[i].at, bad[i].v);
+		memset(&keep, 0x5a, sizeof(keep));
+		d = keep;
+		expect_eq(pvb_ndis_rss_params_decode(exact(w, bad[i].len), bad[i].len, 4, &d),
+			  bad[i].rc);
+		expect_eq(memcmp(&d, &keep, sizeof(d)), 0);	/* untouched */
+		heap_free(NULL);
+	}
+	at("entries below 2 channels only");
+	expect_eq(pvb_ndis_rss_params_decode(exact(b, 592), 592, 2, &d), -EPROTO);
+}
+
+/* NDIS_RECEIVE_SCALE_CAPABILITIES per NDIS version, and what a guest refuses. */
+static void
+test_ndis_rss_caps(void **state)
+{
+	uint8_t b[24];
+	uint32_t nrxr = 0, types = 0;
+
+	(void)state;
+	at("NDIS 6.30");
+	memset(b, POISON, sizeof(b));
+	expect_eq(pvb_ndis_rss_caps_encode(b, PVB_NDIS_VER_6_30, 4), 20);
+	expect_eq(b[0], 0x88);
+	expect_eq(b[1], 2);
+	expect_eq(b[2] | b[3] << 8, 18);
+	expect_eq(le32_at(b, 8), 4);
+	expect_eq(le32_at(b, 12), 4);
+	expect_eq(b[16] | b[17] << 8, 128);
+	expect_eq(b[20], POISON);
+	expect_eq(pvb_ndis_rss_caps_decode(exact(b, 20), 20, &nrxr, &types), 0);
+	expect_eq(nrxr, 4);
+	expect_eq(types, PVB_RSS_HASH_SUPPORTED);
+	at("NDIS 6.1");
+	expect_eq(pvb_ndis_rss_caps_encode(b, PVB_NDIS_VER_6_1, 1), 20);
+	expect_eq(b[1], 1);
+	expect_eq(b[2] | b[3] << 8, 16);
+	expect_eq(pvb_ndis_rss_caps_decode(exact(b, 16), 16, &nrxr, &types), 0);
+	expect_eq(nrxr, 1);
+	at("no queues");
+	put32(b, 12, 0);
+	expect_eq(pvb_ndis_rss_caps_decode(exact(b, 16), 16, &nrxr, &types), -EPROTO);
+	at("cut short, size above the buffer, another object");
+	expect_eq(pvb_ndis_rss_caps_decode(exact(b, 15), 15, &nrxr, &types), -EPROTO);
+	put32(b, 12, 2);
+	b[2] = 40;
+	expect_eq(pvb_ndis_rss_caps_decode(exact(b, 20), 20, &nrxr, &types), -EPROTO);
+	b[2] = 16;
+	b[0] = 0x89;
+	expect_eq(pvb_ndis_rss_caps_decode(exact(b, 20), 20, &nrxr, &types), -EPROTO);
+}
+
+/* The hash type a frame gets under the enabled types. */
+static void
+test_rss_hash_type(void **state)
+{
+	(void)state;
+	at("hash types");
+	expect_eq(pvb_rss_hash_type(PVB_RSS_HASH_SUPPORTED, false, true), PVB_NDIS_HASH_TCP_IPV4);
+	expect_eq(pvb_rss_hash_type(PVB_RSS_HASH_SUPPORTED, false, false), PVB_NDIS_HASH_IPV4);
+	expect_eq(pvb_rss_hash_type(PVB_RSS_HASH_SUPPORTED, true, true), PVB_NDIS_HASH_TCP_IPV6);
+	expect_eq(pvb_rss_hash_type(PVB_NDIS_HASH_IPV6, true, true), PVB_NDIS_HASH_IPV6);
+	expect_eq(pvb_rss_hash_type(PVB_NDIS_HASH_TCP_IPV4, false, false), 0);
+	expect_eq(pvb_rss_hash_type(PVB_NDIS_HASH_TCP_IPV4, true, true), 0);
+}
+
 #define TEST(f)		cmocka_unit_test_teardown(f, heap_free)
 #define SLOTS_TEST(f)	cmocka_unit_test_teardown(f, slots_teardown)
 
@@ -1599,6 +1819,10 @@ main(void)
 		TEST(test_nvsp_decode),
 		TEST(test_nvsp_truncated),
 		TEST(test_nvsp_unknown),
+		TEST(test_nvsp_subchannel_table),
+		TEST(test_ndis_rss_params),
+		TEST(test_ndis_rss_caps),
+		TEST(test_rss_hash_type),
 		TEST(test_data_encode),
 		TEST(test_data_encode_plain),
 		TEST(test_data_decode),

@@ -58,7 +58,7 @@ static const uint8_t host_mac[6] = { 0x00, 0x15, 0x5d, 0x0a, 0x0b, 0x0c };
 
 struct wire {			/* one exchange: what the guest sent, what came back */
 	bool rndis;
-	uint8_t out[64];
+	uint8_t out[PVB_RNDIS_CTL_MAX];
 	uint32_t out_len;
 	uint8_t back[256];
 	uint32_t back_len;	/* 0: no answer */
@@ -655,6 +655,8 @@ reply_status(const struct pvb_nvsp_msg *r)
 		return r->u.recv_buf_complete.status;
 	case PVB_NVSP_SEND_SEND_BUF_COMPLETE:
 		return r->u.send_buf_complete.status;
+	case PVB_NVSP_SUBCHANNEL:
+		return r->u.subchannel.op_or_status;
 	}
 	return 0xdead;
 }
@@ -723,8 +725,9 @@ test_vsp_nvsp_sequences(void **state)
 		  2, -EPROTO, PVB_VSP_FAILED, 0 },
 		{ "105 from the guest", { M_TYPE(PVB_NVSP_SEND_SEND_BUF_COMPLETE) }, 1, -EPROTO,
 		  PVB_VSP_FAILED, 0 },
-		{ "SUBCHANNEL", { M_INIT(V61), M_TYPE(PVB_NVSP_SUBCHANNEL) }, 2, -EPROTO,
-		  PVB_VSP_FAILED, 0 },
+		/* before RNDIS is up: refused with a status, not a violation */
+		{ "SUBCHANNEL before RNDIS", { M_INIT(V61), M_TYPE(PVB_NVSP_SUBCHANNEL) }, 2, 1,
+		  PVB_VSP_NEGOTIATED, PVB_NVSP_STAT_FAIL },
 		{ "type 0", { M_TYPE(0) }, 1, -EPROTO, PVB_VSP_FAILED, 0 },
 	};
 	struct pvb_nvsp_msg reply, again = M_INIT(V61);
@@ -882,7 +885,7 @@ test_vsp_rndis_requests(void **state)
 		  PVB_RNDIS_STATUS_INVALID_DATA, PVB_VSP_RNDIS_READY },
 		{ "SET another OID", H_READY, PVB_RNDIS_SET_MSG, 0x0001021b, 4, 1, 16,
 		  PVB_RNDIS_SET_CMPLT, PVB_RNDIS_STATUS_NOT_SUPPORTED, PVB_VSP_RNDIS_READY },
-		{ "QUERY unknown OID", H_READY, PVB_RNDIS_QUERY_MSG, 0x00010203, 0, 0, 24,
+		{ "QUERY unknown OID", H_READY, PVB_RNDIS_QUERY_MSG, 0x00010202, 0, 0, 24,
 		  PVB_RNDIS_QUERY_CMPLT, PVB_RNDIS_STATUS_INVALID_OID, PVB_VSP_RNDIS_READY },
 		{ "SET offload parameters, 4 bytes", H_READY, PVB_RNDIS_SET_MSG,
 		  PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS, 4, 0, 16, PVB_RNDIS_SET_CMPLT,
@@ -950,7 +953,7 @@ test_vsp_rndis_queries(void **state)
 {
 	static const struct {
 		uint32_t oid, len;
-		uint8_t v[40];
+		uint8_t v[44];
 	} cases[] = {
 		{ PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS, 6, { 0, 0x15, 0x5d, 0x0a, 0x0b, 0x0c } },
 		{ PVB_RNDIS_OID_802_3_CURRENT_ADDRESS, 6, { 0, 0x15, 0x5d, 0x0a, 0x0b, 0x0c } },
@@ -959,10 +962,10 @@ test_vsp_rndis_queries(void **state)
 		{ PVB_RNDIS_OID_GEN_LINK_SPEED, 4, { LE32(100000000) } },
 		{ PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS, 4, { LE32(0) } },
 		{ PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER, 4, { LE32(0) } },
-		{ PVB_RNDIS_OID_GEN_SUPPORTED_LIST, 40, {
+		{ PVB_RNDIS_OID_GEN_SUPPORTED_LIST, 44, {
 			LE32(0x00010101), LE32(0x00010106), LE32(0x00010107), LE32(0x0001010e),
 			LE32(0x00010111), LE32(0x00010114), LE32(0x01010101), LE32(0x01010102),
-			LE32(0xfc01020d), LE32(0xfc01020b) } },
+			LE32(0xfc01020d), LE32(0xfc01020b), LE32(0x00010203) } },
 	};
 	struct pvb_rndis_ctl c = { .type = PVB_RNDIS_QUERY_MSG, .request_id = 42 }, r;
 	struct pvb_rndis_ctl set = { .type = PVB_RNDIS_SET_MSG, .request_id = 43,
@@ -2124,10 +2127,213 @@ test_bad_args(void **state)
 	expect_eq(p.g.protocol_errors, 0);
 }
 
+/* ----------------------------------------------------------------------------
+ * Subchannels and RSS
+ */
+
+/* A guest wanting @p want subchannels against a host granting up to @p max. */
+static void
+peer_init_mq(struct peer *p, uint32_t want, uint32_t max, unsigned int first_ver)
+{
+	peer_init(p, 0);
+	p->g.cfg.subchannels = want;
+	p->g.ver_idx = first_ver;
+	p->h.cfg.max_subchannels = max;
+}
+
+static void
+test_subchannels(void **state)
+{
+	static const struct {
+		const char *name;
+		uint32_t want, max;
+		unsigned int first_ver;
+		uint32_t queues, granted;
+	} cases[] = {
+		{ "3 of 3", 3, 3, 0, 4, 3 },
+		{ "3, host has 1 more", 3, 1, 0, 2, 1 },
+		{ "1, host has 7 more", 1, 7, 0, 8, 1 },
+		{ "host has one queue: nothing asked", 3, 0, 0, 1, 0 },
+		{ "NVSP v4: no subchannels", 3, 3, 3, 0, 0 },
+		{ "none wanted", 0, 3, 0, 0, 0 },
+	};
+	struct pvb_nvsp_msg again = { .type = PVB_NVSP_SUBCHANNEL }, reply;
+	unsigned int i;
+	struct peer p;
+
+	(void)state;
+	for (i = 0; i < DIM(cases); i++) {
+		at("%s", cases[i].name);
+		peer_init_mq(&p, cases[i].want, cases[i].max, cases[i].first_ver);
+		pump(&p);
+		assert_true(pvb_vsc_ready(&p.g));
+		expect_eq(p.g.host_queues, cases[i].queues);
+		expect_eq(p.g.subch_granted, cases[i].granted);
+		expect_eq(p.h.subch_granted, cases[i].granted);
+		expect_eq(p.g.filter, FILTER_DEFAULT);
+		expect_eq(p.h.protocol_errors, 0);
+		/* a second request is refused with a status: the grant stands */
+		again.u.subchannel.op_or_status = PVB_NVSP_SUBCH_ALLOCATE;
+		again.u.subchannel.num = 2;
+		expect_eq(pvb_vsp_nvsp(&p.h, &again, &reply), 1);
+		if (cases[i].first_ver == 0 && cases[i].max != 0 && cases[i].want != 0) {
+			expect_eq(reply.u.subchannel.op_or_status, PVB_NVSP_STAT_FAIL);
+			expect_eq(p.h.subch_granted, cases[i].granted);
+		}
+		expect_eq(p.h.state, PVB_VSP_RNDIS_READY);
+	}
+}
+
+/* A host that grants more than asked, or answers with another type, fails the guest. */
+static void
+test_subchannel_hostile_host(void **state)
+{
+	struct pvb_nvsp_msg back = { .type = PVB_NVSP_SUBCHANNEL };
+	struct pvb_vsc_action a;
+	unsigned int i, k;
+	struct peer p;
+
+	(void)state;
+	for (k = 0; k < 3; k++) {
+		at("answer %u", k);
+		peer_init_mq(&p, 2, 8, 0);
+		for (i = 0; i < 64; i++) {
+			pvb_vsc_next(&p.g, &a);
+			if (a.kind == PVB_VSC_ACT_NVSP && a.nvsp.type == PVB_NVSP_SUBCHANNEL)
+				break;
+			assert_true(a.kind != PVB_VSC_ACT_NONE);
+			deliver(&p, &a);
+		}
+		expect_eq(a.nvsp.u.subchannel.op_or_status, PVB_NVSP_SUBCH_ALLOCATE);
+		expect_eq(a.nvsp.u.subchannel.num, 2);
+		back.type = PVB_NVSP_SUBCHANNEL;
+		back.u.subchannel.op_or_status = PVB_NVSP_STAT_SUCCESS;
+		back.u.subchannel.num = 3;
+		if (k == 1)
+			back.type = PVB_NVSP_SEND_RECV_BUF_COMPLETE;
+		if (k == 2) {
+			/* a failure grants none and is no error */
+			back.u.subchannel.op_or_status = PVB_NVSP_STAT_FAIL;
+			expect_eq(pvb_vsc_nvsp(&p.g, &back), 0);
+			expect_eq(p.g.subch_granted, 0);
+			continue;
+		}
+		expect_eq(pvb_vsc_nvsp(&p.g, &back), -EPROTO);
+		expect_eq(p.g.state, PVB_VSC_FAILED);
+	}
+}
+
+static void
+rss_conf(struct pvb_rss_conf *c, uint32_t nchan, uint32_t types)
+{
+	uint32_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->enabled = true;
+	c->hash_types = types;
+	for (i = 0; i < sizeof(c->key); i++)
+		c->key[i] = (uint8_t)(3 * i + 1);
+	for (i = 0; i < PVB_NDIS_RSS_TABLE_N; i++)
+		c->table[i] = (uint8_t)(i % nchan);
+}
+
+/* RSS set once READY: applied, replaced, refused beyond the channels, turned off. */
+static void
+test_rss_params(void **state)
+{
+	struct pvb_rss_conf c;
+	struct peer p;
+
+	(void)state;
+	at("4 channels");
+	peer_init_mq(&p, 3, 3, 0);
+	pump(&p);
+	assert_true(pvb_vsc_ready(&p.g));
+	expect_false(p.h.rss.enabled);
+	rss_conf(&c, 4, PVB_RSS_HASH_SUPPORTED);
+	pvb_vsc_set_rss(&p.g, &c);
+	pump(&p);
+	expect_true(p.h.rss.enabled);
+	expect_eq(p.h.rss_gen, 1);
+	expect_eq(memcmp(&p.h.rss, &c, sizeof(c)), 0);
+	expect_eq(p.g.rss_gen, p.g.rss_want_gen);
+	expect_false(p.g.rss_refused);
+	at("IPv4 only, table over 2 channels");
+	rss_conf(&c, 2, PVB_NDIS_HASH_IPV4 | PVB_NDIS_HASH_TCP_IPV4);
+	pvb_vsc_set_rss(&p.g, &c);
+	pump(&p);
+	expect_eq(p.h.rss_gen, 2);
+	expect_eq(p.h.rss.hash_types, PVB_NDIS_HASH_IPV4 | PVB_NDIS_HASH_TCP_IPV4);
+	expect_eq(p.h.rss.table[3], 1);
+	at("an entry beyond the channels: refused, RSS as it was");
+	rss_conf(&c, 5, PVB_RSS_HASH_SUPPORTED);
+	pvb_vsc_set_rss(&p.g, &c);
+	pump(&p);
+	expect_true(p.g.rss_refused);
+	expect_eq(p.h.rss_gen, 2);
+	expect_eq(p.h.rss.table[4], 0);
+	expect_eq(p.h.protocol_errors, 0);
+	expect_true(pvb_vsc_ready(&p.g));
+	at("off");
+	c.enabled = false;
+	pvb_vsc_set_rss(&p.g, &c);
+	pump(&p);
+	expect_false(p.g.rss_refused);
+	expect_false(p.h.rss.enabled);
+	at("a filter change and RSS wanted together: both go, filter first");
+	rss_conf(&c, 4, PVB_RSS_HASH_SUPPORTED);
+	pvb_vsc_set_rss(&p.g, &c);
+	pvb_vsc_set_filter(&p.g, FILTER_DEFAULT | PVB_RNDIS_FILTER_PROMISCUOUS);
+	pump(&p);
+	expect_eq(p.h.filter, FILTER_DEFAULT | PVB_RNDIS_FILTER_PROMISCUOUS);
+	expect_true(p.h.rss.enabled);
+	at("halt with RSS out: the teardown goes on");
+	c.table[0] = 1;
+	pvb_vsc_set_rss(&p.g, &c);
+	{
+		struct pvb_vsc_action a;
+
+		pvb_vsc_next(&p.g, &a);
+		expect_true(p.g.rss_out);
+		pvb_vsc_halt(&p.g);
+		deliver(&p, &a);
+		pump(&p);
+		expect_eq(p.g.state, PVB_VSC_HALTED);
+		expect_eq(p.g.protocol_errors, 0);
+	}
+}
+
+/* Before subchannels: RSS entries must all be 0 (the primary only). */
+static void
+test_rss_single_channel(void **state)
+{
+	struct pvb_rss_conf c;
+	struct peer p;
+
+	(void)state;
+	at("one channel");
+	peer_init_mq(&p, 0, 3, 0);
+	pump(&p);
+	rss_conf(&c, 2, PVB_RSS_HASH_SUPPORTED);
+	pvb_vsc_set_rss(&p.g, &c);
+	pump(&p);
+	expect_true(p.g.rss_refused);
+	expect_false(p.h.rss.enabled);
+	rss_conf(&c, 1, PVB_RSS_HASH_SUPPORTED);
+	pvb_vsc_set_rss(&p.g, &c);
+	pump(&p);
+	expect_false(p.g.rss_refused);
+	expect_true(p.h.rss.enabled);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_subchannels),
+		cmocka_unit_test(test_subchannel_hostile_host),
+		cmocka_unit_test(test_rss_params),
+		cmocka_unit_test(test_rss_single_channel),
 		cmocka_unit_test(test_init_vectors),
 		cmocka_unit_test(test_init_to_ready),
 		cmocka_unit_test(test_init_host_settings),

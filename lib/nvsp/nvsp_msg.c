@@ -46,8 +46,12 @@ nvsp_min_len(uint32_t type)
 		return sizeof(struct pvb_nvsp_rndis_pkt_complete);
 	case PVB_NVSP_SEND_NDIS_CONFIG:
 		return sizeof(struct pvb_nvsp_ndis_config);
+	case PVB_NVSP_SUBCHANNEL:
+		return sizeof(struct pvb_nvsp_subchannel);
+	case PVB_NVSP_INDIRECTION_TABLE:
+		return sizeof(struct pvb_nvsp_indirection);
 	}
-	return 0;	/* 133/134 and the deprecated ranges included */
+	return 0;	/* the deprecated ranges included */
 }
 
 /* The body of @p m->type from the private copy @p b (long enough for it). */
@@ -65,6 +69,8 @@ nvsp_decode_body(const uint8_t *b, struct pvb_nvsp_msg *m)
 		struct pvb_nvsp_send_buf_complete sbc;
 		struct pvb_nvsp_rndis_pkt rp;
 		struct pvb_nvsp_rndis_pkt_complete rpc;
+		struct pvb_nvsp_subchannel sc;
+		struct pvb_nvsp_indirection it;
 	} w;
 
 	memcpy(&w, b, sizeof(w));
@@ -108,6 +114,14 @@ nvsp_decode_body(const uint8_t *b, struct pvb_nvsp_msg *m)
 		m->u.rndis.channel_type = w.rp.channel_type;
 		m->u.rndis.section_index = w.rp.send_buf_section_index;
 		m->u.rndis.section_size = w.rp.send_buf_section_size;
+		break;
+	case PVB_NVSP_SUBCHANNEL:
+		m->u.subchannel.op_or_status = w.sc.op_or_status;
+		m->u.subchannel.num = w.sc.num_subchannels;
+		break;
+	case PVB_NVSP_INDIRECTION_TABLE:
+		m->u.table.count = w.it.count;
+		m->u.table.offset = w.it.offset;
 		break;
 	default:	/* PVB_NVSP_SEND_RNDIS_PKT_COMPLETE */
 		m->u.rndis_complete.status = w.rpc.status;
@@ -155,6 +169,8 @@ nvsp_encode_body(const struct pvb_nvsp_msg *m, uint8_t *b)
 		struct pvb_nvsp_send_buf_complete sbc;
 		struct pvb_nvsp_rndis_pkt rp;
 		struct pvb_nvsp_rndis_pkt_complete rpc;
+		struct pvb_nvsp_subchannel sc;
+		struct pvb_nvsp_indirection it;
 		uint8_t raw[PVB_NVSP_MSG_SIZE];
 	} w;
 
@@ -203,6 +219,15 @@ nvsp_encode_body(const struct pvb_nvsp_msg *m, uint8_t *b)
 		break;
 	case PVB_NVSP_SEND_RNDIS_PKT_COMPLETE:
 		w.rpc.status = m->u.rndis_complete.status;
+		break;
+	case PVB_NVSP_SUBCHANNEL:
+		w.sc.op_or_status = m->u.subchannel.op_or_status;
+		w.sc.num_subchannels = m->u.subchannel.num;
+		break;
+	case PVB_NVSP_INDIRECTION_TABLE:
+		/* the header alone: pvb_nvsp_table_encode() writes the whole message */
+		w.it.count = m->u.table.count;
+		w.it.offset = m->u.table.offset;
 		break;
 	default:	/* a type without a layout here: the type word alone */
 		break;

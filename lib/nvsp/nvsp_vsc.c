@@ -13,8 +13,9 @@
  *   INIT -> WAIT_INIT (newest version first; a refusal goes back to INIT
  *   with the next one) -> WAIT_RECV_BUF (NDIS_CONFIG, NDIS_VER, 101)
  *   -> WAIT_SEND_BUF (104) -> WAIT_RNDIS_INIT -> WAIT_QUERY (MAC, MTU,
- *   link, packet filter) -> READY;  pvb_vsc_halt(): -> HALTED (filter 0,
- *   HALT, 103, 106).
+ *   link, offloads, RSS capabilities and SUBCHANNEL when subchannels are
+ *   wanted, packet filter) -> READY (then RSS parameters and filter
+ *   changes);  pvb_vsc_halt(): -> HALTED (filter 0, HALT, 103, 106).
  *
  * query_step is the step inside a state that sends several messages:
  *  - WAIT_RECV_BUF: PRE_* below;
@@ -122,12 +123,32 @@ vsc_send_buf_complete(struct pvb_vsc *g, const struct pvb_nvsp_msg *m)
 	return 0;
 }
 
+/*
+ * SUBCHANNEL granted: never more than asked. A failure status grants none
+ * and is no error: the guest runs on its primary channel.
+ */
+static int
+vsc_subch_complete(struct pvb_vsc *g, const struct pvb_nvsp_msg *m)
+{
+	if (g->query_step != Q_SUBCH || m->type != PVB_NVSP_SUBCHANNEL)
+		return vsc_fail(g, "NVSP completion nobody asked for");
+	g->sent = false;
+	g->query_step = Q_FILTER;
+	g->subch_granted = 0;
+	if (m->u.subchannel.op_or_status != PVB_NVSP_STAT_SUCCESS)
+		return 0;
+	if (m->u.subchannel.num > g->subch_asked)
+		return vsc_fail(g, "SUBCHANNEL: more subchannels granted than asked for");
+	g->subch_granted = m->u.subchannel.num;
+	return 0;
+}
+
 /* The answer to a request that halt() left outstanding: nothing to learn from it now. */
 static int
 vsc_halted_nvsp(struct pvb_vsc *g, const struct pvb_nvsp_msg *m)
 {
 	if (m->type != PVB_NVSP_INIT_COMPLETE && m->type != PVB_NVSP_SEND_RECV_BUF_COMPLETE &&
-	    m->type != PVB_NVSP_SEND_SEND_BUF_COMPLETE)
+	    m->type != PVB_NVSP_SEND_SEND_BUF_COMPLETE && m->type != PVB_NVSP_SUBCHANNEL)
 		return vsc_fail(g, "NVSP completion of an unknown request");
 	g->sent = false;
 	return 0;
@@ -153,6 +174,8 @@ pvb_vsc_nvsp(struct pvb_vsc *g, const struct pvb_nvsp_msg *m)
 		return vsc_recv_buf_complete(g, m);
 	case PVB_VSC_WAIT_SEND_BUF:
 		return vsc_send_buf_complete(g, m);
+	case PVB_VSC_WAIT_QUERY:
+		return vsc_subch_complete(g, m);
 	case PVB_VSC_HALTED:
 		return vsc_halted_nvsp(g, m);
 	default:
@@ -227,7 +250,41 @@ vsc_offload_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c)
 	if (c->type != PVB_RNDIS_SET_CMPLT)
 		return vsc_fail(g, "RNDIS completion of another type than SET's");
 	g->offload = c->status == PVB_RNDIS_STATUS_SUCCESS ? g->cfg.offload & g->host_offload : 0;
-	g->query_step = Q_FILTER;
+	g->query_step = Q_RSS_CAPS;
+	return 0;
+}
+
+/*
+ * The RSS capabilities: optional too. The receive queues the host names
+ * bound the subchannels asked for; a refusal or an answer that does not
+ * parse means one queue, and no SUBCHANNEL request.
+ */
+static int
+vsc_rss_caps_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *msg)
+{
+	uint32_t nrxr = 0, types = 0;
+
+	if (c->type != PVB_RNDIS_QUERY_CMPLT)
+		return vsc_fail(g, "RNDIS completion of another type than QUERY's");
+	g->host_queues = 0;
+	if (c->status == PVB_RNDIS_STATUS_SUCCESS && msg != NULL &&
+	    (uint64_t)c->info_off + c->info_len <= c->len &&
+	    pvb_ndis_rss_caps_decode((const uint8_t *)msg + c->info_off, c->info_len, &nrxr,
+				     &types) == 0)
+		g->host_queues = nrxr;
+	g->query_step = Q_SUBCH;
+	return 0;
+}
+
+/* The RSS parameters: acknowledged, or refused (then not asked again until changed). */
+static int
+vsc_rss_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c)
+{
+	if (c->type != PVB_RNDIS_SET_CMPLT)
+		return vsc_fail(g, "RNDIS completion of another type than SET's");
+	g->rss_out = false;
+	g->rss_gen = g->rss_sent_gen;
+	g->rss_refused = c->status != PVB_RNDIS_STATUS_SUCCESS;
 	return 0;
 }
 
@@ -241,6 +298,8 @@ vsc_query_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *ms
 		return vsc_caps_cmplt(g, c, msg);
 	if (g->query_step == Q_OFFLOAD)
 		return vsc_offload_cmplt(g, c);
+	if (g->query_step == Q_RSS_CAPS)
+		return vsc_rss_caps_cmplt(g, c, msg);
 	if (c->type != PVB_RNDIS_QUERY_CMPLT)
 		return vsc_fail(g, "RNDIS completion of another type than QUERY's");
 	info = query_info(c, msg, g->query_step == Q_MAC ? 6 : 4);
@@ -340,6 +399,8 @@ pvb_vsc_rndis(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *msg)
 			return vsc_set_cmplt(g, c);
 		return vsc_query_cmplt(g, c, msg);
 	case PVB_VSC_READY:
+		if (g->rss_out)
+			return vsc_rss_cmplt(g, c);
 		return vsc_set_cmplt(g, c);
 	default:	/* HALTED: pending_req is only ever set in the states above */
 		return vsc_halted_rndis(g, c);
@@ -354,6 +415,15 @@ pvb_vsc_set_filter(struct pvb_vsc *g, uint32_t filter)
 	if (g->state == PVB_VSC_HALTED || g->state == PVB_VSC_FAILED)
 		return;
 	g->want_filter = filter & FILTER_BITS;
+}
+
+void
+pvb_vsc_set_rss(struct pvb_vsc *g, const struct pvb_rss_conf *c)
+{
+	if (g->state == PVB_VSC_HALTED || g->state == PVB_VSC_FAILED || c == NULL)
+		return;
+	g->rss_want = *c;
+	g->rss_want_gen++;
 }
 
 /*

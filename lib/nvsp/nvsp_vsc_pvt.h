@@ -30,7 +30,7 @@
 #define RNDIS_COMPLETION_BIT	0x80000000u
 
 enum { PRE_NDIS_CONFIG, PRE_NDIS_VER, PRE_RECV_BUF };
-enum { Q_MAC, Q_MTU, Q_LINK, Q_CAPS, Q_OFFLOAD, Q_FILTER };
+enum { Q_MAC, Q_MTU, Q_LINK, Q_CAPS, Q_OFFLOAD, Q_RSS_CAPS, Q_SUBCH, Q_FILTER };
 
 #define STEP_SET		0x80000000u	/* a SET of the filter in the low bits is out */
 #define FILTER_BITS		0x7fffffffu	/* NDIS filter bits end far below bit 31 */

@@ -177,6 +177,41 @@ next_set_offload(struct pvb_vsc *g, struct pvb_vsc_action *a, uint32_t want)
 	act_rndis(g, a, &c, v, true);
 }
 
+/* SUBCHANNEL ALLOCATE: what is wanted, within the host's queues. */
+static void
+next_subchannel(struct pvb_vsc *g, struct pvb_vsc_action *a)
+{
+	uint32_t n = g->cfg.subchannels;
+
+	if (n > g->host_queues - 1)
+		n = g->host_queues - 1;
+	if (n > PVB_NVSP_MAX_CHANNELS - 1)
+		n = PVB_NVSP_MAX_CHANNELS - 1;
+	act_nvsp(a, PVB_NVSP_SUBCHANNEL, true);
+	a->nvsp.u.subchannel.op_or_status = PVB_NVSP_SUBCH_ALLOCATE;
+	a->nvsp.u.subchannel.num = n;
+	g->subch_asked = n;
+	g->sent = true;
+}
+
+/* SET the RSS parameters wanted; rss_out marks the request out. */
+static void
+next_set_rss(struct pvb_vsc *g, struct pvb_vsc_action *a)
+{
+	struct pvb_rndis_ctl c;
+	uint8_t v[PVB_NDIS_RSS_PARAMS_FULL];
+
+	memset(&c, 0, sizeof(c));
+	c.type = PVB_RNDIS_SET_MSG;
+	c.oid = PVB_RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS;
+	c.info_len = pvb_ndis_rss_params_encode(v, &g->rss_want);
+	act_rndis(g, a, &c, v, true);
+	if (g->state != PVB_VSC_FAILED) {
+		g->rss_out = true;
+		g->rss_sent_gen = g->rss_want_gen;
+	}
+}
+
 static void
 next_queries(struct pvb_vsc *g, struct pvb_vsc_action *a)
 {
@@ -185,20 +220,31 @@ next_queries(struct pvb_vsc *g, struct pvb_vsc_action *a)
 		[Q_MTU] = PVB_RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE,
 		[Q_LINK] = PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS,
 		[Q_CAPS] = PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES,
+		[Q_RSS_CAPS] = PVB_RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES,
 	};
 	uint32_t f = g->want_filter;
 
 	/* offloads: asked for only when wanted, set only when the host offers some */
 	if (g->query_step == Q_CAPS && g->cfg.offload == 0)
-		g->query_step = Q_FILTER;
+		g->query_step = Q_RSS_CAPS;
 	if (g->query_step == Q_OFFLOAD && (g->cfg.offload & g->host_offload) == 0)
+		g->query_step = Q_RSS_CAPS;
+	/* subchannels: NVSP v5 on, when wanted, and when the host has more than one queue */
+	if (g->query_step == Q_RSS_CAPS &&
+	    (g->cfg.subchannels == 0 || g->nvsp_ver < PVB_NVSP_VER_5))
 		g->query_step = Q_FILTER;
-	if (g->query_step < Q_OFFLOAD) {
+	if (g->query_step == Q_SUBCH && g->host_queues <= 1)
+		g->query_step = Q_FILTER;
+	if (g->query_step < Q_OFFLOAD || g->query_step == Q_RSS_CAPS) {
 		next_query(g, a, oids[g->query_step]);
 		return;
 	}
 	if (g->query_step == Q_OFFLOAD) {
 		next_set_offload(g, a, g->cfg.offload & g->host_offload);
+		return;
+	}
+	if (g->query_step == Q_SUBCH) {
+		next_subchannel(g, a);
 		return;
 	}
 	next_set_filter(g, a, f);
@@ -211,8 +257,11 @@ next_ready(struct pvb_vsc *g, struct pvb_vsc_action *a)
 {
 	uint32_t f = g->want_filter;
 
-	if (f == g->filter)
+	if (f == g->filter) {
+		if (g->rss_want_gen != g->rss_gen)
+			next_set_rss(g, a);
 		return;
+	}
 	next_set_filter(g, a, f);
 	if (g->state != PVB_VSC_FAILED)
 		g->query_step = STEP_SET | f;

@@ -59,6 +59,7 @@ static const uint32_t vsp_oids[] = {
 	PVB_RNDIS_OID_802_3_CURRENT_ADDRESS,
 	PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES,
 	PVB_RNDIS_OID_TCP_OFFLOAD_CURRENT_CONFIG,
+	PVB_RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES,
 };
 
 /* the longest answer: NDIS_OFFLOAD of NDIS 6.30 */
@@ -298,6 +299,31 @@ vsp_nvsp_revoke(struct pvb_vsp *h, const struct pvb_nvsp_msg *in)
 	return 0;
 }
 
+/*
+ * SUBCHANNEL ALLOCATE (NVSP v5 on, once RNDIS is up): grant what the guest
+ * asks for up to max_subchannels, once. A request out of place is refused
+ * with a failure status and none granted, as OpenVMM's netvsp answers a
+ * count it cannot give; the guest carries on with the primary alone.
+ */
+static int
+vsp_nvsp_subchannel(struct pvb_vsp *h, const struct pvb_nvsp_msg *in, struct pvb_nvsp_msg *reply)
+{
+	uint32_t n = in->u.subchannel.num, max = h->cfg.max_subchannels;
+
+	reply->type = PVB_NVSP_SUBCHANNEL;
+	reply->u.subchannel.op_or_status = PVB_NVSP_STAT_FAIL;
+	if (max > PVB_NVSP_MAX_CHANNELS - 1)
+		max = PVB_NVSP_MAX_CHANNELS - 1;
+	if (h->nvsp_ver < PVB_NVSP_VER_5 || h->state != PVB_VSP_RNDIS_READY || h->subch_asked ||
+	    in->u.subchannel.op_or_status != PVB_NVSP_SUBCH_ALLOCATE || n == 0)
+		return 1;
+	h->subch_asked = true;
+	h->subch_granted = n < max ? n : max;
+	reply->u.subchannel.op_or_status = PVB_NVSP_STAT_SUCCESS;
+	reply->u.subchannel.num = h->subch_granted;
+	return 1;
+}
+
 int
 pvb_vsp_nvsp(struct pvb_vsp *h, const struct pvb_nvsp_msg *in, struct pvb_nvsp_msg *reply)
 {
@@ -320,6 +346,8 @@ pvb_vsp_nvsp(struct pvb_vsp *h, const struct pvb_nvsp_msg *in, struct pvb_nvsp_m
 	case PVB_NVSP_REVOKE_RECV_BUF:
 	case PVB_NVSP_REVOKE_SEND_BUF:
 		return vsp_nvsp_revoke(h, in);
+	case PVB_NVSP_SUBCHANNEL:
+		return vsp_nvsp_subchannel(h, in, reply);
 	case PVB_NVSP_SEND_RNDIS_PKT:
 	case PVB_NVSP_SEND_RNDIS_PKT_COMPLETE:
 		return vsp_fail(h, "NVSP 107/108 handed to the control path");
@@ -401,6 +429,15 @@ vsp_query_offload(const struct pvb_vsp *h, uint32_t mask, uint8_t *info, uint32_
 	return PVB_RNDIS_STATUS_SUCCESS;
 }
 
+/* Subchannels this host may grant: the configured count, within Hyper-V's 63. */
+static uint32_t
+vsp_max_subchannels(const struct pvb_vsp *h)
+{
+	uint32_t max = h->cfg.max_subchannels;
+
+	return max < PVB_NVSP_MAX_CHANNELS - 1 ? max : PVB_NVSP_MAX_CHANNELS - 1;
+}
+
 /* The answer to a QUERY of @p oid into @p info; returns its RNDIS status. */
 static uint32_t
 vsp_query_info(const struct pvb_vsp *h, uint32_t oid, uint8_t *info, uint32_t *len)
@@ -439,6 +476,9 @@ vsp_query_info(const struct pvb_vsp *h, uint32_t oid, uint8_t *info, uint32_t *l
 		return vsp_query_offload(h, pvb_vsp_offload_offered(h), info, len);
 	case PVB_RNDIS_OID_TCP_OFFLOAD_CURRENT_CONFIG:
 		return vsp_query_offload(h, h->offload, info, len);
+	case PVB_RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES:
+		*len = pvb_ndis_rss_caps_encode(info, h->ndis_ver, 1 + vsp_max_subchannels(h));
+		return PVB_RNDIS_STATUS_SUCCESS;
 	default:
 		*len = 0;
 		return PVB_RNDIS_STATUS_INVALID_OID;
@@ -484,7 +524,33 @@ vsp_set_offload(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *ms
 	return rc == 0 ? PVB_RNDIS_STATUS_SUCCESS : PVB_RNDIS_STATUS_INVALID_DATA;
 }
 
-/* SET: the packet filter (§3.6: 0 stops RX) and the offload parameters. */
+/*
+ * RECEIVE_SCALE_PARAMETERS: the guest's key, hash types and table of
+ * channels, each entry below the channels it has (the primary and the
+ * subchannels granted). Malformed: INVALID_DATA; well formed but not what
+ * this host computes: NOT_SUPPORTED; either leaves RSS as it was.
+ */
+static uint32_t
+vsp_set_rss(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *msg)
+{
+	struct pvb_rss_conf rss;
+	int rc;
+
+	if (c->info_len < PVB_NDIS_RSS_PARAMS_SIZE || c->info_len > 4096)
+		return PVB_RNDIS_STATUS_INVALID_DATA;
+	/* info_off + info_len lie inside the message (pvb_rndis_ctl_decode()) */
+	rc = pvb_ndis_rss_params_decode((const uint8_t *)msg + c->info_off, c->info_len,
+					1 + h->subch_granted, &rss);
+	if (rc == -ENOTSUP)
+		return PVB_RNDIS_STATUS_NOT_SUPPORTED;
+	if (rc != 0)
+		return PVB_RNDIS_STATUS_INVALID_DATA;
+	h->rss = rss;
+	h->rss_gen++;
+	return PVB_RNDIS_STATUS_SUCCESS;
+}
+
+/* SET: the packet filter (§3.6: 0 stops RX), the offload and the RSS parameters. */
 static int
 vsp_rndis_set(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *msg, void *buf,
 	      uint32_t cap)
@@ -494,6 +560,8 @@ vsp_rndis_set(struct pvb_vsp *h, const struct pvb_rndis_ctl *c, const void *msg,
 
 	if (c->oid == PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS)
 		status = vsp_set_offload(h, c, msg);
+	if (c->oid == PVB_RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS)
+		status = vsp_set_rss(h, c, msg);
 	if (c->oid == PVB_RNDIS_OID_GEN_CURRENT_PACKET_FILTER) {
 		status = PVB_RNDIS_STATUS_INVALID_DATA;
 		if (c->info_len == sizeof(v)) {

@@ -43,6 +43,10 @@ struct pvb_nvsp_msg {
 		struct { uint32_t status, section_size; } send_buf_complete;
 		struct { uint32_t channel_type, section_index, section_size; } rndis;
 		struct { uint32_t status; } rndis_complete;
+		/* 133: request (op PVB_NVSP_SUBCH_ALLOCATE) or completion (status) */
+		struct { uint32_t op_or_status, num; } subchannel;
+		/* 134: the header only; pvb_nvsp_table_decode() reads the table */
+		struct { uint32_t count, offset; } table;
 	} u;
 };
 
@@ -208,6 +212,88 @@ uint32_t pvb_ndis_params_encode(void *buf, uint32_t ndis_ver, uint32_t want);
  */
 int pvb_ndis_params_apply(const void *buf, uint32_t len, uint32_t offered, uint32_t *enabled);
 
+/* ---- receive side scaling (doc/nvsp.md §3.8) --------------------------------- */
+
+/** Most channels one port has: the primary and up to 63 subchannels (Hyper-V's limit). */
+#define PVB_NVSP_MAX_CHANNELS	64u
+
+/** RSS as a guest asks for it and a host applies it. */
+struct pvb_rss_conf {
+	bool enabled;			/**< false: every frame on the primary channel */
+	uint32_t hash_types;		/**< PVB_NDIS_HASH_* (IPv4, TCP4, IPv6, TCP6 used) */
+	uint8_t key[PVB_NDIS_RSS_KEY_SIZE];	/**< Toeplitz key */
+	uint8_t table[PVB_NDIS_RSS_TABLE_N];	/**< channel of each hash % 128 */
+};
+
+/** The hash types pvbridge computes: IPv4 and IPv6 addresses, with TCP ports or without. */
+#define PVB_RSS_HASH_SUPPORTED	(PVB_NDIS_HASH_IPV4 | PVB_NDIS_HASH_TCP_IPV4 | \
+				 PVB_NDIS_HASH_IPV6 | PVB_NDIS_HASH_TCP_IPV6)
+
+/**
+ * Write the NDIS_RECEIVE_SCALE_PARAMETERS for @p c into @p buf
+ * (PVB_NDIS_RSS_PARAMS_FULL bytes of room): the layout Linux and DPDK send.
+ * Returns its size.
+ */
+uint32_t pvb_ndis_rss_params_encode(void *buf, const struct pvb_rss_conf *c);
+
+/**
+ * Read an NDIS_RECEIVE_SCALE_PARAMETERS of @p len bytes (the guest's,
+ * untrusted) for a port of @p nchan channels into @p c: header type,
+ * revision and size; table and key inside @p len, not overlapping the
+ * header; 128 entries each below @p nchan; a 40-byte key; Toeplitz. The
+ * DISABLE flag turns RSS off (the rest is not looked at). 0; -EPROTO
+ * (malformed: INVALID_DATA); -ENOTSUP (well formed, not something this host
+ * does: another hash function, another table or key size, hash types
+ * outside PVB_RSS_HASH_SUPPORTED only). On error @p c is unchanged.
+ */
+int pvb_ndis_rss_params_decode(const void *buf, uint32_t len, uint32_t nchan,
+			       struct pvb_rss_conf *c);
+
+/**
+ * Write the NDIS_RECEIVE_SCALE_CAPABILITIES of a host with @p nrxr channels
+ * for NDIS version @p ndis_ver into @p buf (20 bytes of room). Returns its size.
+ */
+uint32_t pvb_ndis_rss_caps_encode(void *buf, uint32_t ndis_ver, uint32_t nrxr);
+
+/**
+ * Read the host's NDIS_RECEIVE_SCALE_CAPABILITIES of @p len bytes: the
+ * number of receive queues (>= 1) and the hash types it offers. -EPROTO.
+ */
+int pvb_ndis_rss_caps_decode(const void *buf, uint32_t len, uint32_t *nrxr,
+			     uint32_t *hash_types);
+
+/**
+ * Write NVSP 134 with the send table i % @p nchan into @p buf
+ * (PVB_NVSP_INDIRECTION_SIZE bytes of room). Returns its size.
+ */
+uint32_t pvb_nvsp_table_encode(void *buf, uint32_t nchan);
+
+/**
+ * Read NVSP 134 of @p len bytes (in-band payload, untrusted) for a guest
+ * with @p nchan channels: PVB_NVSP_INDIRECTION_COUNT entries, at the offset
+ * it names or, where that is not 12, right after the header as Linux reads
+ * it for NVSP <= v6; every entry below @p nchan. The table into @p table.
+ * -EPROTO.
+ */
+int pvb_nvsp_table_decode(const void *buf, uint32_t len, uint32_t nchan,
+			  uint32_t table[PVB_NVSP_INDIRECTION_COUNT]);
+
+/**
+ * The NDIS hash type of a frame with these parsed protocols (@p v6: IPv6
+ * else IPv4; @p tcp) under the enabled @p types: the TCP type when
+ * enabled for a TCP frame, else the address-only type, else 0 (no hash).
+ */
+static inline uint32_t
+pvb_rss_hash_type(uint32_t types, bool v6, bool tcp)
+{
+	uint32_t t = v6 ? PVB_NDIS_HASH_TCP_IPV6 : PVB_NDIS_HASH_TCP_IPV4;
+	uint32_t a = v6 ? PVB_NDIS_HASH_IPV6 : PVB_NDIS_HASH_IPV4;
+
+	if (tcp && (types & t))
+		return t;
+	return types & a;
+}
+
 /* ---- the host (VSP) control state machine --------------------------------- */
 
 /** Host settings. */
@@ -220,6 +306,7 @@ struct pvb_vsp_config {
 	uint32_t align_factor;		/**< alignment = 1 << it; 0 -> 3 (8 bytes) */
 	uint32_t link_speed;		/**< OID_GEN_LINK_SPEED, 100 bps units */
 	bool no_offload;		/**< offer no task offload (the OIDs say NOT_SUPPORTED) */
+	uint32_t max_subchannels;	/**< subchannels granted at most (queues - 1); 0: none */
 };
 
 enum pvb_vsp_state {
@@ -249,6 +336,10 @@ struct pvb_vsp {
 	uint32_t section_size, section_count;	/**< send buffer */
 	uint32_t filter;		/**< PVB_RNDIS_FILTER_*; 0 = send the guest nothing */
 	uint32_t offload;		/**< PVB_OFL_* the guest enabled (OFFLOAD_PARAMETERS) */
+	uint32_t subch_granted;		/**< subchannels granted by SUBCHANNEL (133), once */
+	bool subch_asked;		/**< a SUBCHANNEL request was answered */
+	struct pvb_rss_conf rss;	/**< RSS the guest set; rss.enabled false until then */
+	uint32_t rss_gen;		/**< bumped by every RSS parameters SET applied */
 	const char *why;		/**< first protocol violation */
 	uint64_t protocol_errors;
 };
@@ -305,6 +396,7 @@ struct pvb_vsc_config {
 	uint32_t send_gpadl;		/**< GPADL of the send buffer */
 	uint32_t min_nvsp_ver;		/**< oldest version to try; 0: v1 */
 	uint32_t offload;		/**< PVB_OFL_* to ask for (0: none, no offload OIDs) */
+	uint32_t subchannels;		/**< subchannels to ask for (NVSP >= v5); 0: none */
 };
 
 enum pvb_vsc_state {
@@ -319,6 +411,9 @@ enum pvb_vsc_state {
 	PVB_VSC_FAILED,
 };
 
+/** The longest RNDIS control message a guest sends: a SET of the RSS parameters. */
+#define PVB_RNDIS_CTL_MAX	640u
+
 /** The next thing the guest must send. */
 struct pvb_vsc_action {
 	enum {
@@ -329,7 +424,7 @@ struct pvb_vsc_action {
 	bool want_comp;
 	struct pvb_nvsp_msg nvsp;
 	uint32_t rndis_len;
-	uint8_t rndis[64];
+	uint8_t rndis[PVB_RNDIS_CTL_MAX];
 };
 
 struct pvb_vsc {
@@ -353,6 +448,14 @@ struct pvb_vsc {
 	uint32_t pending_req;		/**< request waiting for its completion, 0 none */
 	unsigned int query_step;
 	bool sent;			/**< current request sent, waiting */
+	uint32_t host_queues;		/**< receive queues the host's RSS capabilities name, 0 */
+	uint32_t subch_granted;		/**< subchannels the host granted */
+	struct pvb_rss_conf rss_want;	/**< RSS to set (pvb_vsc_set_rss()) */
+	uint32_t rss_want_gen, rss_gen;	/**< set asked for / acknowledged (or refused) */
+	uint32_t rss_sent_gen;		/**< the generation of the SET out */
+	uint32_t subch_asked;		/**< subchannels the SUBCHANNEL request asked for */
+	bool rss_out;			/**< an RSS parameters SET is the request out */
+	bool rss_refused;		/**< the host refused the last one */
 	const char *why;
 	uint64_t protocol_errors;
 };
@@ -382,6 +485,11 @@ int pvb_vsc_rndis(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *
 
 /** Ask for packet filter @p filter (sent by pvb_vsc_next() when READY). */
 void pvb_vsc_set_filter(struct pvb_vsc *g, uint32_t filter);
+/**
+ * Ask for RSS @p c (sent by pvb_vsc_next() when READY, after any filter
+ * change): table entries are channel numbers below 1 + subch_granted.
+ */
+void pvb_vsc_set_rss(struct pvb_vsc *g, const struct pvb_rss_conf *c);
 /** Ask for the teardown: filter 0, HALT, then the buffer revokes. */
 void pvb_vsc_halt(struct pvb_vsc *g);
 

@@ -175,6 +175,39 @@ struct pvb_nvsp_rndis_pkt_complete {	/* 108 */
 	uint32_t status;
 } __attribute__((packed));
 
+/*
+ * 133 SUBCHANNEL (NVSP v5 on): the guest asks for more channels with
+ * op = ALLOCATE and a count; the completion carries the same type, a status
+ * and the count the host granted (never more than asked).
+ */
+struct pvb_nvsp_subchannel {		/* 133, request and completion */
+	uint32_t type;
+	uint32_t op_or_status;		/* request: PVB_NVSP_SUBCH_ALLOCATE; completion: status */
+	uint32_t num_subchannels;
+} __attribute__((packed));
+
+#define PVB_NVSP_SUBCH_ALLOCATE		1u
+
+/*
+ * 134 SEND_INDIRECTION_TABLE (NVSP v5 on), host -> guest in-band, no
+ * completion: count u32 channel numbers at offset (from the start of the
+ * NVSP message). The host's send table: which channel a guest should send a
+ * flow of a given hash on. Linux reads the table right after this header
+ * whatever offset says for NVSP <= v6 (a host bug it works around), so a
+ * host writes offset 12, where both readings agree.
+ *
+ *   0 type | 4 count (16) | 8 offset (12) | 12 table[16] u32 | 76
+ */
+struct pvb_nvsp_indirection {		/* 134 */
+	uint32_t type;
+	uint32_t count;
+	uint32_t offset;
+} __attribute__((packed));
+
+#define PVB_NVSP_INDIRECTION_COUNT	16u
+#define PVB_NVSP_INDIRECTION_OFF	12u
+#define PVB_NVSP_INDIRECTION_SIZE	(PVB_NVSP_INDIRECTION_OFF + 4 * PVB_NVSP_INDIRECTION_COUNT)
+
 _Static_assert(sizeof(struct pvb_nvsp_init) == 12, "nvsp init");
 _Static_assert(sizeof(struct pvb_nvsp_init_complete) == 16, "nvsp init complete");
 _Static_assert(sizeof(struct pvb_nvsp_ndis_config) == 20, "nvsp ndis config");
@@ -185,6 +218,8 @@ _Static_assert(__builtin_offsetof(struct pvb_nvsp_recv_buf_complete, section) ==
 _Static_assert(sizeof(struct pvb_nvsp_send_buf_complete) == 12, "nvsp send buf complete");
 _Static_assert(sizeof(struct pvb_nvsp_rndis_pkt) == 16, "nvsp rndis pkt");
 _Static_assert(sizeof(struct pvb_nvsp_rndis_pkt_complete) == 8, "nvsp rndis complete");
+_Static_assert(sizeof(struct pvb_nvsp_subchannel) == 12, "nvsp subchannel");
+_Static_assert(sizeof(struct pvb_nvsp_indirection) == PVB_NVSP_INDIRECTION_OFF, "nvsp table");
 
 /* ---- RNDIS ----------------------------------------------------------- */
 
@@ -225,6 +260,8 @@ enum pvb_rndis_type {
 #define PVB_RNDIS_OID_GEN_MEDIA_CONNECT_STATUS	0x00010114u
 #define PVB_RNDIS_OID_802_3_PERMANENT_ADDRESS	0x01010101u
 #define PVB_RNDIS_OID_802_3_CURRENT_ADDRESS	0x01010102u
+#define PVB_RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES	0x00010203u
+#define PVB_RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS	0x00010204u
 #define PVB_RNDIS_OID_TCP_OFFLOAD_CURRENT_CONFIG	0xfc01020bu
 #define PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS	0xfc01020cu
 #define PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES 0xfc01020du
@@ -462,5 +499,82 @@ _Static_assert(sizeof(struct pvb_ndis_offload_params) == PVB_NDIS_PARAMS_SIZE, "
 _Static_assert(__builtin_offsetof(struct pvb_ndis_offload_params, flags) == 16, "flags @16");
 _Static_assert(__builtin_offsetof(struct pvb_ndis_offload_params, rsc_ip4) ==
 	       PVB_NDIS_PARAMS_SIZE_2, "rsc @22");
+
+/* ---- NDIS receive side scaling objects (OIDs 0x00010203, 0x00010204) ------- */
+
+#define PVB_NDIS_OBJ_RSS_CAPS		0x88u	/* NDIS_RECEIVE_SCALE_CAPABILITIES */
+#define PVB_NDIS_OBJ_RSS_PARAMS		0x89u	/* NDIS_RECEIVE_SCALE_PARAMETERS */
+
+/*
+ * NDIS_RECEIVE_SCALE_CAPABILITIES: the answer to a QUERY of
+ * OID_GEN_RECEIVE_SCALE_CAPABILITIES. Revision 1 (NDIS 6.0) ends after
+ * nrxr (16 bytes), revision 2 (6.30) after nind (18; the struct pads to 20).
+ */
+struct pvb_ndis_rss_caps {
+	struct pvb_ndis_obj_hdr hdr;
+	uint32_t caps;			/* PVB_NDIS_RSS_CAP_* | hash types PVB_NDIS_HASH_* */
+	uint32_t nmsi;			/* message-signalled interrupts: the queue count */
+	uint32_t nrxr;			/* receive queues (channels) */
+	uint16_t nind;			/* indirection table entries (revision 2) */
+	uint16_t pad;
+} __attribute__((packed));
+
+#define PVB_NDIS_RSS_CAPS_REV_1		1u
+#define PVB_NDIS_RSS_CAPS_REV_2		2u
+#define PVB_NDIS_RSS_CAPS_SIZE_1	16u
+#define PVB_NDIS_RSS_CAPS_SIZE_2	18u
+#define PVB_NDIS_RSS_CAP_MSI		0x01000000u
+#define PVB_NDIS_RSS_CAP_CLASS_ISR	0x02000000u
+#define PVB_NDIS_RSS_CAP_CLASS_DPC	0x04000000u
+
+/* The hash function (bits 0-7) and hash types (bits 8-) of a hash_info word and PPI 9. */
+#define PVB_NDIS_HASH_FUNC_TOEPLITZ	0x00000001u
+#define PVB_NDIS_HASH_FUNC_MASK		0x000000ffu
+#define PVB_NDIS_HASH_IPV4		0x00000100u
+#define PVB_NDIS_HASH_TCP_IPV4		0x00000200u
+#define PVB_NDIS_HASH_IPV6		0x00000400u
+#define PVB_NDIS_HASH_IPV6_EX		0x00000800u
+#define PVB_NDIS_HASH_TCP_IPV6		0x00001000u
+#define PVB_NDIS_HASH_TCP_IPV6_EX	0x00002000u
+#define PVB_NDIS_HASH_TYPES		0x00003f00u
+
+/*
+ * NDIS_RECEIVE_SCALE_PARAMETERS: the information buffer of a SET of
+ * OID_GEN_RECEIVE_SCALE_PARAMETERS, revision 2, 40 bytes, then the
+ * indirection table and the key at the offsets it names (from the start of
+ * the object). What Linux and DPDK send: table of 128 u32 at 40, the
+ * 40-byte Toeplitz key at 552, 592 bytes in all.
+ *
+ *   0 hdr | 4 flags u16 | 6 base_cpu u16 | 8 hash_info | 12 table_size u16 (bytes)
+ *   16 table_off | 20 key_size u16 | 24 key_off | 28 cpu masks (3 x u32, 0) | 40
+ */
+struct pvb_ndis_rss_params {
+	struct pvb_ndis_obj_hdr hdr;
+	uint16_t flags;			/* PVB_NDIS_RSS_FLAG_* */
+	uint16_t base_cpu;
+	uint32_t hash_info;		/* PVB_NDIS_HASH_FUNC_* | PVB_NDIS_HASH_* */
+	uint16_t table_size;		/* bytes */
+	uint16_t pad0;
+	uint32_t table_off;
+	uint16_t key_size;
+	uint16_t pad1;
+	uint32_t key_off;
+	uint32_t cpu_masks_off, cpu_masks_n, cpu_masks_entry;
+} __attribute__((packed));
+
+#define PVB_NDIS_RSS_PARAMS_REV_2	2u
+#define PVB_NDIS_RSS_PARAMS_SIZE	40u
+#define PVB_NDIS_RSS_FLAG_DISABLE	0x0010u	/* RSS off: everything on the primary channel */
+#define PVB_NDIS_RSS_KEY_SIZE		40u	/* Toeplitz */
+#define PVB_NDIS_RSS_TABLE_N		128u
+#define PVB_NDIS_RSS_PARAMS_FULL	(PVB_NDIS_RSS_PARAMS_SIZE + 4 * PVB_NDIS_RSS_TABLE_N + \
+					 PVB_NDIS_RSS_KEY_SIZE)
+
+_Static_assert(sizeof(struct pvb_ndis_rss_caps) == 20, "rss caps");
+_Static_assert(__builtin_offsetof(struct pvb_ndis_rss_caps, nind) == PVB_NDIS_RSS_CAPS_SIZE_1,
+	       "rss caps nind @16");
+_Static_assert(sizeof(struct pvb_ndis_rss_params) == PVB_NDIS_RSS_PARAMS_SIZE, "rss params");
+_Static_assert(__builtin_offsetof(struct pvb_ndis_rss_params, key_off) == 24, "key_off @24");
+_Static_assert(PVB_NDIS_RSS_PARAMS_FULL == 592, "what Linux and DPDK send");
 
 #endif /* _PVB_NVSP_WIRE_H_ */

@@ -279,6 +279,8 @@ host_setup(struct host *H, struct src *s)
 	c.max_pkts_per_msg = take8(s);
 	c.align_factor = f & 8 ? take8(s) : 0;
 	c.no_offload = (f & 16) != 0;
+	/* bit 5: subchannels to grant, up to 64 (63 is the most a host gives) */
+	c.max_subchannels = f & 32 ? take8(s) % 65 : 0;
 	c.link_speed = take32(s);
 	for (i = 0; i < sizeof(c.mac); i++)
 		c.mac[i] = take8(s);
@@ -573,6 +575,14 @@ check_query_cmplt(const struct host *H, const struct pvb_rndis_ctl *c,
 	case PVB_RNDIS_OID_GEN_SUPPORTED_LIST:
 		CHECK(r->info_len != 0 && r->info_len % 4 == 0);
 		break;
+	case PVB_RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES: {
+		uint32_t nrxr = 0, types = 0;
+
+		/* the primary and every subchannel this host may grant */
+		CHECK(pvb_ndis_rss_caps_decode(info, r->info_len, &nrxr, &types) == 0);
+		CHECK(nrxr == 1 + (h->cfg.max_subchannels < 63 ? h->cfg.max_subchannels : 63));
+		break;
+	}
 	case PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES:
 	case PVB_RNDIS_OID_TCP_OFFLOAD_CURRENT_CONFIG: {
 		uint32_t mask;
@@ -599,6 +609,24 @@ check_set_cmplt(const struct host *H, const struct pvb_vsp *before,
 {
 	if (c->oid != PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS)
 		CHECK(H->h.offload == before->offload);
+	if (c->oid != PVB_RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS)
+		CHECK(H->h.rss_gen == before->rss_gen);
+	if (c->oid == PVB_RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS) {
+		uint32_t i;
+
+		/* applied: every entry names a channel the guest has; refused: nothing moved */
+		CHECK(H->h.filter == before->filter);
+		if (r->status != PVB_RNDIS_STATUS_SUCCESS) {
+			CHECK(H->h.rss_gen == before->rss_gen &&
+			      memcmp(&H->h.rss, &before->rss, sizeof(H->h.rss)) == 0);
+			return;
+		}
+		CHECK(H->h.rss_gen == before->rss_gen + 1);
+		for (i = 0; H->h.rss.enabled && i < PVB_NDIS_RSS_TABLE_N; i++)
+			CHECK(H->h.rss.table[i] <= H->h.subch_granted);
+		CHECK((H->h.rss.hash_types & ~PVB_RSS_HASH_SUPPORTED) == 0);
+		return;
+	}
 	if (c->oid == PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS) {
 		CHECK(H->h.filter == before->filter);
 		if (r->status != PVB_RNDIS_STATUS_SUCCESS)
@@ -748,6 +776,8 @@ guest_setup(struct guest *G, struct src *s)
 	c.min_nvsp_ver = v % 8 == 7 ? take32(s) : v % 8 == 0 ? 0 : nvsp_versions[v % 8 - 1];
 	/* bit 3: ask for every offload; bit 4: for some */
 	c.offload = f & 8 ? PVB_OFL_ALL : f & 16 ? take16(s) & PVB_OFL_ALL : 0;
+	/* bit 5: subchannels to ask for */
+	c.subchannels = f & 32 ? take8(s) : 0;
 	pvb_vsc_init(&G->g, &c);
 }
 
