@@ -559,7 +559,7 @@ test_encode(void **state)
 static void
 test_encode_refuses(void **state)
 {
-	static const uint16_t bad_types[] = { 0, 7, 0xffff };
+	static const uint16_t bad_types[] = { 0, 8, 0xffff };
 	struct pvb_chan_msg m;
 	uint8_t buf[MAXMSG];
 	size_t i;
@@ -718,7 +718,7 @@ static const struct bad bads[] = {
 	{ "version 1 OPEN, 3 fds", &v_open, 0, 4, 1, 1, 3, "version mismatch" },
 	{ "version 0x102", &v_close, 0, 5, 1, 1, 0, "version mismatch" },
 	{ "type 0", &v_close, 0, 6, 1, 0, 0, "unknown message type" },
-	{ "type 7", &v_close, 0, 6, 1, 7, 0, "unknown message type" },
+	{ "type 8", &v_close, 0, 6, 1, 8, 0, "unknown message type" },
 	{ "type 0x0104", &v_close, 0, 7, 1, 1, 0, "unknown message type" },
 	{ "reserved", &v_close, 0, 15, 1, 0x80, 0, "reserved header field not zero" },
 	{ "OFFER with an fd", &v_offer, 0, 0, 0, 0, 1, "wrong number of fds for the message type" },
@@ -1689,6 +1689,243 @@ test_no_fd_leak(void **state)
 	expect_eq(count_fds(), fds_at_start);
 }
 
+/* ---- subchannels ------------------------------------------------------------- */
+
+/* Open the primary channel between fx->h and fx->g (test_handshake, briefly). */
+static void
+fx_open_primary(struct fx *fx)
+{
+	struct pvb_chan_open o = the_open();
+
+	fx_host_start(fx);
+	fx_guest_start(fx);
+	assert_int_equal(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_OFFER);
+	fx_guest_fds(fx, REGION);
+	assert_int_equal(pvb_chan_guest_open(&fx->g, &o, fx->gfds), 0);
+	assert_int_equal(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_OPEN);
+	memcpy(fx->hfds, fx->h.msg.fds, sizeof(fx->hfds));
+	assert_int_equal(pvb_chan_host_accept(&fx->h), 0);
+	assert_int_equal(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_OPENED);
+}
+
+/* A subchannel's OPEN: its own small region of two rings, no GPADL. */
+static struct pvb_chan_open
+sub_open(uint32_t chan_id)
+{
+	struct pvb_chan_open o;
+
+	memset(&o, 0, sizeof(o));
+	o.chan_id = chan_id;
+	o.region_size = 0x20000;
+	o.tx = (struct pvb_chan_ring){ .offset = 0, .size = 0x10000 };
+	o.rx = (struct pvb_chan_ring){ .offset = 0x10000, .size = 0x10000 };
+	return o;
+}
+
+/* Fresh fds for a subchannel OPEN into @p fds; @p own gets the guest's bell end. */
+static void
+sub_fds(int fds[PVB_CHAN_OPEN_FDS], int *own)
+{
+	int sv[2];
+
+	fds[PVB_CHAN_FD_REGION] = make_region(0x20000, F_SEAL_SHRINK | F_SEAL_GROW);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	*own = sv[0];
+	fds[PVB_CHAN_FD_BELL] = sv[1];
+}
+
+static void
+close_fds(int *fds, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* Three subchannels offered, opened and accepted; closing the primary closes them all. */
+static void
+test_subchannels(void **state)
+{
+	struct fx *fx = *state;
+	struct pvb_chan_open o;
+	int fds[PVB_CHAN_OPEN_FDS], own, got[3][PVB_CHAN_OPEN_FDS];
+	uint32_t i, ids[4] = { 0 };
+
+	at("subchannels");
+	fx_open_primary(fx);
+	expect_eq(pvb_chan_host_offer_sub(&fx->h, 64), -EINVAL);
+	expect_eq(pvb_chan_guest_expect_sub(&fx->g, 3), 0);
+	expect_eq(pvb_chan_host_offer_sub(&fx->h, 3), 0);
+	expect_eq(fx->h.nsub, 3);
+	expect_eq(pvb_chan_host_offer_sub(&fx->h, 2), -EINVAL);	/* never fewer */
+	for (i = 1; i <= 3; i++) {
+		at("subchannel %u", i);
+		expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_SUBOFFER);
+		expect_eq(fx->g.sub.index, i);
+		expect_eq(fx->g.sub.parent, the_offer.chan_id);
+		expect_true(fx->g.sub.chan_id != the_offer.chan_id);
+		ids[i] = fx->g.sub.chan_id;
+		expect_true(i == 1 || ids[i] != ids[i - 1]);
+		o = sub_open(ids[i]);
+		sub_fds(fds, &own);
+		/* another id than the one offered is the caller's mistake */
+		o.chan_id ^= 1;
+		expect_eq(pvb_chan_guest_open_sub(&fx->g, &o, fds), -EINVAL);
+		o.chan_id ^= 1;
+		expect_eq(pvb_chan_guest_open_sub(&fx->g, &o, fds), 0);
+		expect_eq(pvb_chan_guest_open_sub(&fx->g, &o, fds), -EINVAL);	/* answered */
+		close_fds(fds, PVB_CHAN_OPEN_FDS);
+		close(own);
+	}
+	for (i = 1; i <= 3; i++) {
+		at("host, subchannel %u", i);
+		expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_SUB_OPEN);
+		expect_eq(fx->h.sub_cur, i);
+		expect_eq(fx->h.msg.u.open.chan_id, ids[i]);
+		memcpy(got[i - 1], fx->h.msg.fds, sizeof(got[0]));
+		expect_eq(pvb_chan_host_accept(&fx->h), 0);
+		expect_eq(fx->h.state, PVB_CHAN_H_OPEN);
+		expect_eq(pvb_chan_host_sub_count(&fx->h), i);
+		expect_eq(fx->h.msg.fds[0], -1);
+	}
+	for (i = 1; i <= 3; i++) {
+		at("guest, subchannel %u", i);
+		expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_SUB_OPENED);
+		expect_eq(fx->g.sub_done, i);
+	}
+	for (i = 0; i < 3; i++)
+		close_fds(got[i], PVB_CHAN_OPEN_FDS);
+	at("close");
+	pvb_chan_guest_close(&fx->g);
+	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_CLOSED);
+	expect_str(fx->h.why, "closed by guest");
+}
+
+/* What a hostile host can send a guest about subchannels: every one is an error. */
+static void
+test_subchannel_hostile_host(void **state)
+{
+	static const struct {
+		const char *name;
+		uint32_t expect, parent_xor, index, twice;
+		const char *why;
+	} cases[] = {
+		{ "not asked for", 0, 0, 1, 0, "SUBOFFER beyond the subchannels granted" },
+		{ "beyond the grant", 2, 0, 3, 0, "SUBOFFER beyond the subchannels granted" },
+		{ "of another channel", 2, 1, 1, 0, "SUBOFFER of another channel" },
+		{ "twice", 2, 0, 1, 1, "SUBOFFER twice" },
+		{ "index 0", 2, 0, 0, 0, "subchannel index not 1..63" },
+		{ "index 64", 63, 0, 64, 0, "subchannel index not 1..63" },
+	};
+	struct fx *fx;
+	struct pvb_chan_msg m;
+	uint8_t b[MAXMSG];
+	unsigned int i;
+	int len;
+
+	for (i = 0; i < DIM(cases); i++) {
+		at("%s", cases[i].name);
+		if (i > 0) {
+			fx_teardown(state);
+			fx_setup(state);
+		}
+		fx = *state;
+		fx_open_primary(fx);
+		expect_eq(pvb_chan_guest_expect_sub(&fx->g, cases[i].expect), 0);
+		msg_new(&m, PVB_CHAN_SUBOFFER);
+		m.u.sub.chan_id = 0x77;
+		m.u.sub.parent = the_offer.chan_id ^ cases[i].parent_xor;
+		m.u.sub.index = 1;
+		len = pvb_chan_encode(&m, b, sizeof(b));
+		assert_int_equal(len, 32);
+		/* past what encode allows; little-endian as the wire */
+		b[24] = (uint8_t)cases[i].index;
+		/* the host's socket: the host machine stands aside, raw bytes go instead */
+		raw_send(fx->h.sock, b, (size_t)len, NULL, 0);
+		if (cases[i].twice) {
+			raw_send(fx->h.sock, b, (size_t)len, NULL, 0);
+			expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_SUBOFFER);
+		}
+		expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_CLOSED);
+		expect_str(fx->g.why, cases[i].why);
+	}
+}
+
+/* What a hostile guest can send a host about subchannels. */
+static void
+test_subchannel_hostile_guest(void **state)
+{
+	struct fx *fx = *state;
+	struct pvb_chan_open o;
+	int fds[PVB_CHAN_OPEN_FDS], own;
+	uint32_t id;
+
+	at("OPEN of no subchannel offered");
+	fx_open_primary(fx);
+	expect_eq(pvb_chan_guest_expect_sub(&fx->g, 2), 0);
+	expect_eq(pvb_chan_host_offer_sub(&fx->h, 1), 0);
+	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_SUBOFFER);
+	id = fx->g.sub.chan_id;
+	o = sub_open(id ^ (2u << 24) ^ (1u << 24));	/* index 2's id: not offered */
+	sub_fds(fds, &own);
+	fx->g.sub.chan_id = o.chan_id;	/* the guest machine stands aside */
+	expect_eq(pvb_chan_guest_open_sub(&fx->g, &o, fds), 0);
+	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_CLOSED);
+	expect_str(fx->h.why, "OPEN of no subchannel offered");
+	close_fds(fds, PVB_CHAN_OPEN_FDS);
+	close(own);
+
+	at("a subchannel OPEN with a GPADL: refused, the guest closes");
+	fx_teardown(state);
+	fx_setup(state);
+	fx = *state;
+	fx_open_primary(fx);
+	expect_eq(pvb_chan_guest_expect_sub(&fx->g, 1), 0);
+	expect_eq(pvb_chan_host_offer_sub(&fx->h, 1), 0);
+	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_SUBOFFER);
+	o = sub_open(fx->g.sub.chan_id);
+	o.n_gpadl = 1;
+	o.gpadl[0] = (struct pvb_chan_gpadl){ .id = 9, .offset = 0, .size = 0x1000 };
+	o.region_size = 0x40000;
+	o.gpadl[0].offset = 0x20000;
+	sub_fds(fds, &own);
+	close(fds[PVB_CHAN_FD_REGION]);
+	fds[PVB_CHAN_FD_REGION] = make_region(0x40000, F_SEAL_SHRINK | F_SEAL_GROW);
+	expect_eq(pvb_chan_guest_open_sub(&fx->g, &o, fds), 0);
+	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_REFUSED);
+	expect_str(fx->h.why, "subchannel OPEN with a GPADL");
+	expect_eq(pvb_chan_host_sub_count(&fx->h), 0);
+	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_CLOSED);
+	expect_str(fx->g.why, "subchannel OPEN refused by host");
+	expect_str(fx->g.peer_reason, "subchannel OPEN with a GPADL");
+	close_fds(fds, PVB_CHAN_OPEN_FDS);
+	close(own);
+
+	at("a subchannel opened twice");
+	fx_teardown(state);
+	fx_setup(state);
+	fx = *state;
+	fx_open_primary(fx);
+	expect_eq(pvb_chan_guest_expect_sub(&fx->g, 1), 0);
+	expect_eq(pvb_chan_host_offer_sub(&fx->h, 1), 0);
+	expect_eq(pvb_chan_guest_poll(&fx->g), PVB_CHAN_EV_SUBOFFER);
+	o = sub_open(fx->g.sub.chan_id);
+	sub_fds(fds, &own);
+	expect_eq(pvb_chan_guest_open_sub(&fx->g, &o, fds), 0);
+	fx->g.sub.index = 1;	/* the guest machine stands aside */
+	expect_eq(pvb_chan_guest_open_sub(&fx->g, &o, fds), 0);
+	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_SUB_OPEN);
+	close_fds(fx->h.msg.fds, PVB_CHAN_OPEN_FDS);
+	fx->h.msg.fds[0] = fx->h.msg.fds[1] = -1;
+	expect_eq(pvb_chan_host_accept(&fx->h), 0);
+	expect_eq(pvb_chan_host_poll(&fx->h), PVB_CHAN_EV_CLOSED);
+	expect_str(fx->h.why, "subchannel opened twice");
+	close_fds(fds, PVB_CHAN_OPEN_FDS);
+	close(own);
+}
+
 #define FX_TEST(f)	cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int
@@ -1710,6 +1947,9 @@ main(void)
 		FX_TEST(test_open_refused),
 		FX_TEST(test_host_injected),
 		FX_TEST(test_guest_injected),
+		FX_TEST(test_subchannels),
+		FX_TEST(test_subchannel_hostile_host),
+		FX_TEST(test_subchannel_hostile_guest),
 		FX_TEST(test_recv),
 		FX_TEST(test_bad_args),
 		FX_TEST(test_listen),

@@ -23,8 +23,10 @@ _Static_assert(PVB_CHAN_WIRE_OPEN_FDS == PVB_CHAN_OPEN_FDS, "OPEN fd count");
 _Static_assert(PVB_CHAN_WIRE_OFFER == PVB_CHAN_OFFER && PVB_CHAN_WIRE_OPEN == PVB_CHAN_OPEN &&
 	       PVB_CHAN_WIRE_OPEN_RESULT == PVB_CHAN_OPEN_RESULT &&
 	       PVB_CHAN_WIRE_CLOSE == PVB_CHAN_CLOSE &&
-	       PVB_CHAN_WIRE_RESCIND == PVB_CHAN_RESCIND && PVB_CHAN_WIRE_ERROR == PVB_CHAN_ERROR,
+	       PVB_CHAN_WIRE_RESCIND == PVB_CHAN_RESCIND && PVB_CHAN_WIRE_ERROR == PVB_CHAN_ERROR &&
+	       PVB_CHAN_WIRE_SUBOFFER == PVB_CHAN_SUBOFFER,
 	       "wire type numbers are the API's");
+_Static_assert(PVB_CHAN_WIRE_MAX_SUB == PVB_CHAN_MAX_SUB, "subchannel limit");
 _Static_assert(PVB_CHAN_WIRE_OFFER_F_SHARE == PVB_CHAN_OFFER_F_SHARE, "offer flags are the API's");
 
 /* Any message, as it sits on the wire. */
@@ -34,6 +36,7 @@ union wire {
 	struct pvb_chan_wire_open open;
 	struct pvb_chan_wire_result result;
 	struct pvb_chan_wire_close close;
+	struct pvb_chan_wire_suboffer sub;
 };
 
 void
@@ -153,6 +156,13 @@ pvb_chan_encode(const struct pvb_chan_msg *m, void *buf, size_t cap)
 	case PVB_CHAN_OPEN_RESULT:
 	case PVB_CHAN_ERROR:
 		r = encode_result(m, &w.result);
+		break;
+	case PVB_CHAN_SUBOFFER:
+		if (m->u.sub.index == 0 || m->u.sub.index > PVB_CHAN_MAX_SUB)
+			return -EINVAL;
+		w.sub.chan_id = htole32(m->u.sub.chan_id);
+		w.sub.parent = htole32(m->u.sub.parent);
+		w.sub.index = htole32(m->u.sub.index);
 		break;
 	default:	/* CLOSE, RESCIND */
 		w.close.chan_id = htole32(m->u.close.chan_id);
@@ -289,6 +299,26 @@ decode_result(const struct pvb_chan_wire_result *w, struct pvb_chan_msg *m, cons
 }
 
 static int
+decode_suboffer(const struct pvb_chan_wire_suboffer *w, struct pvb_chan_suboffer *o,
+		const char **why)
+{
+	uint32_t index = le32toh(w->index);
+
+	if (w->pad != 0) {
+		*why = "padding not zero";
+		return -EPROTO;
+	}
+	if (index == 0 || index > PVB_CHAN_MAX_SUB) {
+		*why = "subchannel index not 1..63";
+		return -EPROTO;
+	}
+	o->chan_id = le32toh(w->chan_id);
+	o->parent = le32toh(w->parent);
+	o->index = index;
+	return 0;
+}
+
+static int
 decode_body(const union wire *w, struct pvb_chan_msg *m, const char **why)
 {
 	switch (m->type) {
@@ -299,6 +329,8 @@ decode_body(const union wire *w, struct pvb_chan_msg *m, const char **why)
 	case PVB_CHAN_OPEN_RESULT:
 	case PVB_CHAN_ERROR:
 		return decode_result(&w->result, m, why);
+	case PVB_CHAN_SUBOFFER:
+		return decode_suboffer(&w->sub, &m->u.sub, why);
 	}
 	/* CLOSE, RESCIND: decode_hdr let no other type through */
 	if (w->close.pad != 0) {

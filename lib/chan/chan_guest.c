@@ -48,6 +48,44 @@ pvb_chan_guest_start(struct pvb_chan_guest *g, int sock)
 	return 0;
 }
 
+/* The result of the oldest subchannel OPEN out (results come in the order of the OPENs). */
+static enum pvb_chan_event
+guest_on_sub_result(struct pvb_chan_guest *g, const struct pvb_chan_msg *m)
+{
+	uint32_t i = g->sub_q[g->sub_qh];
+
+	g->sub_qh = (g->sub_qh + 1) % PVB_CHAN_MAX_SUB;
+	g->sub_qn--;
+	if (m->u.result.status == 0) {
+		g->sub_done = i;
+		return PVB_CHAN_EV_SUB_OPENED;
+	}
+	memcpy(g->peer_reason, m->u.result.reason, sizeof(g->peer_reason));
+	guest_shut(g, m->u.result.status, "subchannel OPEN refused by host");
+	return PVB_CHAN_EV_CLOSED;
+}
+
+/* A SUBOFFER: of our channel, one we expect (granted in the rings), each once. */
+static enum pvb_chan_event
+guest_on_suboffer(struct pvb_chan_guest *g, const struct pvb_chan_msg *m)
+{
+	const struct pvb_chan_suboffer *o = &m->u.sub;
+
+	if (g->state != PVB_CHAN_G_OPEN)
+		return guest_fail(g, "message out of order");
+	if (o->parent != g->offer.chan_id)
+		return guest_fail(g, "SUBOFFER of another channel");
+	if (o->index > g->sub_want)
+		return guest_fail(g, "SUBOFFER beyond the subchannels granted");
+	if (g->sub_seen & (1ull << o->index))
+		return guest_fail(g, "SUBOFFER twice");
+	if (o->chan_id == g->offer.chan_id)
+		return guest_fail(g, "SUBOFFER with the primary's id");
+	g->sub_seen |= 1ull << o->index;
+	g->sub = *o;
+	return PVB_CHAN_EV_SUBOFFER;
+}
+
 static enum pvb_chan_event
 guest_on_result(struct pvb_chan_guest *g, const struct pvb_chan_msg *m)
 {
@@ -78,7 +116,11 @@ guest_dispatch(struct pvb_chan_guest *g, struct pvb_chan_msg *m)
 	case PVB_CHAN_OPEN_RESULT:
 		if (g->state == PVB_CHAN_G_WAIT_RESULT)
 			return guest_on_result(g, m);
+		if (g->state == PVB_CHAN_G_OPEN && g->sub_qn > 0)
+			return guest_on_sub_result(g, m);
 		break;
+	case PVB_CHAN_SUBOFFER:
+		return guest_on_suboffer(g, m);
 	case PVB_CHAN_CLOSE:
 	case PVB_CHAN_RESCIND:
 		/* before the OFFER there is no chan id to hold it to */
@@ -136,6 +178,38 @@ pvb_chan_guest_open(struct pvb_chan_guest *g, const struct pvb_chan_open *o,
 	if (r != 0)
 		return r;
 	g->state = PVB_CHAN_G_WAIT_RESULT;
+	return 0;
+}
+
+int
+pvb_chan_guest_expect_sub(struct pvb_chan_guest *g, uint32_t n)
+{
+	if (g == NULL || g->state != PVB_CHAN_G_OPEN || n > PVB_CHAN_MAX_SUB)
+		return -EINVAL;
+	g->sub_want = n;
+	return 0;
+}
+
+int
+pvb_chan_guest_open_sub(struct pvb_chan_guest *g, const struct pvb_chan_open *o,
+			const int fds[PVB_CHAN_OPEN_FDS])
+{
+	struct pvb_chan_msg m;
+	int r;
+
+	if (g == NULL || o == NULL || fds == NULL || g->state != PVB_CHAN_G_OPEN ||
+	    g->sub.index == 0 || o->chan_id != g->sub.chan_id || g->sub_qn >= PVB_CHAN_MAX_SUB)
+		return -EINVAL;
+	chan_msg_init(&m, PVB_CHAN_OPEN);
+	m.u.open = *o;
+	memcpy(m.fds, fds, sizeof(m.fds));	/* borrowed: m is never released */
+	m.nfds = PVB_CHAN_OPEN_FDS;
+	r = pvb_chan_send(g->sock, &m);
+	if (r != 0)
+		return r;
+	g->sub_q[(g->sub_qh + g->sub_qn) % PVB_CHAN_MAX_SUB] = (uint8_t)g->sub.index;
+	g->sub_qn++;
+	g->sub.index = 0;	/* answered */
 	return 0;
 }
 

@@ -139,18 +139,84 @@ host_on_open(struct pvb_chan_host *h, struct pvb_chan_msg *m)
 	return PVB_CHAN_EV_REFUSED;
 }
 
+/* The id of subchannel @p i: the primary's with the index in the top byte, never the primary's. */
+static uint32_t
+host_sub_id(const struct pvb_chan_host *h, uint32_t i)
+{
+	return h->offer.chan_id ^ (i << 24);
+}
+
+/* The subchannel offered under @p chan_id, 0 if none. */
+static uint32_t
+host_sub_of(const struct pvb_chan_host *h, uint32_t chan_id)
+{
+	uint32_t i = (chan_id ^ h->offer.chan_id) >> 24;
+
+	return i >= 1 && i <= h->nsub && host_sub_id(h, i) == chan_id ? i : 0;
+}
+
+/*
+ * An OPEN of subchannel @p i: its own ring pair in its own region, no
+ * GPADL (the buffers are the primary's), checked as the primary's against
+ * the offer's limits. A layout that does not fit is refused (the guest then
+ * closes); a second OPEN of one subchannel is a protocol error.
+ */
+static enum pvb_chan_event
+host_on_sub_open(struct pvb_chan_host *h, struct pvb_chan_msg *m, uint32_t i)
+{
+	struct pvb_chan_offer sub = h->offer;
+	const char *why = NULL;
+	int r;
+
+	if (h->sub_open & (1ull << i)) {
+		pvb_chan_msg_release(m);
+		return host_fail(h, "subchannel opened twice");
+	}
+	sub.chan_id = host_sub_id(h, i);
+	r = pvb_chan_open_check(&m->u.open, &sub, &why);
+	if (r == 0 && m->u.open.n_gpadl != 0) {
+		why = "subchannel OPEN with a GPADL";
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = open_fds_check(m, &why);
+	if (r == 0) {
+		h->msg = *m;
+		h->sub_cur = i;
+		return PVB_CHAN_EV_SUB_OPEN;
+	}
+	pvb_chan_msg_release(m);
+	h->status = r;
+	h->why = why;
+	r = chan_send_result(h->sock, PVB_CHAN_OPEN_RESULT, r, why);
+	if (r != 0) {
+		host_shut(h, r, "OPEN_RESULT not sent");
+		return PVB_CHAN_EV_CLOSED;
+	}
+	return PVB_CHAN_EV_REFUSED;
+}
+
 static enum pvb_chan_event
 host_dispatch(struct pvb_chan_host *h, struct pvb_chan_msg *m)
 {
 	const char *why = "message out of order";
+	uint32_t i;
 
 	switch (m->type) {
 	case PVB_CHAN_OPEN:
 		if (h->state == PVB_CHAN_H_OFFERED)
 			return host_on_open(h, m);
+		if (h->state != PVB_CHAN_H_OPEN || h->sub_cur != 0)
+			break;
+		i = host_sub_of(h, m->u.open.chan_id);
+		if (i != 0)
+			return host_on_sub_open(h, m, i);
+		why = "OPEN of no subchannel offered";
 		break;
 	case PVB_CHAN_CLOSE:
-		if (m->u.close.chan_id == h->offer.chan_id) {
+		/* a subchannel does not close alone: the guest closes the channel */
+		if (m->u.close.chan_id == h->offer.chan_id ||
+		    host_sub_of(h, m->u.close.chan_id) != 0) {
 			host_shut(h, 0, "closed by guest");
 			return PVB_CHAN_EV_CLOSED;
 		}
@@ -187,13 +253,20 @@ pvb_chan_host_poll(struct pvb_chan_host *h)
 	return host_dispatch(h, &m);
 }
 
+/* An OPEN is being handled: the primary's (OPENING) or a subchannel's. */
+static bool
+host_handling_open(const struct pvb_chan_host *h)
+{
+	return h->state == PVB_CHAN_H_OPENING || (h->state == PVB_CHAN_H_OPEN && h->sub_cur != 0);
+}
+
 int
 pvb_chan_host_accept(struct pvb_chan_host *h)
 {
 	unsigned int i;
 	int r;
 
-	if (h == NULL || h->state != PVB_CHAN_H_OPENING)
+	if (h == NULL || !host_handling_open(h))
 		return -EINVAL;
 	r = chan_send_result(h->sock, PVB_CHAN_OPEN_RESULT, 0, "");
 	if (r != 0)
@@ -201,6 +274,9 @@ pvb_chan_host_accept(struct pvb_chan_host *h)
 	for (i = 0; i < PVB_CHAN_OPEN_FDS; i++)
 		h->msg.fds[i] = -1;	/* the caller's now */
 	h->msg.nfds = 0;
+	if (h->state == PVB_CHAN_H_OPEN)
+		h->sub_open |= 1ull << h->sub_cur;
+	h->sub_cur = 0;
 	h->state = PVB_CHAN_H_OPEN;
 	return 0;
 }
@@ -208,12 +284,45 @@ pvb_chan_host_accept(struct pvb_chan_host *h)
 int
 pvb_chan_host_refuse(struct pvb_chan_host *h, int status, const char *reason)
 {
-	if (h == NULL || h->state != PVB_CHAN_H_OPENING || status == 0 || !chan_status_ok(status))
+	if (h == NULL || !host_handling_open(h) || status == 0 || !chan_status_ok(status))
 		return -EINVAL;
+	if (h->state == PVB_CHAN_H_OPEN) {
+		/* a subchannel: the guest closes on a refusal; its offer stands until then */
+		pvb_chan_msg_release(&h->msg);
+		h->sub_cur = 0;
+		return chan_send_result(h->sock, PVB_CHAN_OPEN_RESULT, status, reason);
+	}
 	/* the fds go and the offer stands even if the guest is gone: poll will see it */
 	pvb_chan_msg_release(&h->msg);
 	h->state = PVB_CHAN_H_OFFERED;
 	return chan_send_result(h->sock, PVB_CHAN_OPEN_RESULT, status, reason);
+}
+
+int
+pvb_chan_host_offer_sub(struct pvb_chan_host *h, uint32_t n)
+{
+	struct pvb_chan_msg m;
+	int r;
+
+	if (h == NULL || h->state != PVB_CHAN_H_OPEN || n > PVB_CHAN_MAX_SUB || n < h->nsub)
+		return -EINVAL;
+	while (h->nsub < n) {
+		chan_msg_init(&m, PVB_CHAN_SUBOFFER);
+		m.u.sub.chan_id = host_sub_id(h, h->nsub + 1);
+		m.u.sub.parent = h->offer.chan_id;
+		m.u.sub.index = h->nsub + 1;
+		r = pvb_chan_send(h->sock, &m);
+		if (r != 0)
+			return r;
+		h->nsub++;
+	}
+	return 0;
+}
+
+uint32_t
+pvb_chan_host_sub_count(const struct pvb_chan_host *h)
+{
+	return h == NULL ? 0 : (uint32_t)__builtin_popcountll(h->sub_open);
 }
 
 void

@@ -18,7 +18,10 @@
  *                                                  GPADL table, ring offsets}
  *                                                  + fds: region, doorbell socket
  *     OPEN_RESULT {status, reason}        --->
- *     ... NVSP/RNDIS in the rings ...
+ *     ... NVSP/RNDIS in the rings (the guest asks for subchannels) ...
+ *     SUBOFFER {sub id, parent, index}    --->   (one per subchannel granted)
+ *                                         <---   OPEN {sub id, rings} + fds
+ *     OPEN_RESULT                         --->   (in the order of the OPENs)
  *     CLOSE / RESCIND                     <-->   CLOSE
  *
  * Every message starts with a versioned header (pvb_chan_wire.h). Anything
@@ -43,6 +46,7 @@
 
 #define PVB_CHAN_MAX_GPADL	8	/**< GPADL entries one OPEN carries */
 #define PVB_CHAN_REASON_LEN	96	/**< reason text, NUL included */
+#define PVB_CHAN_MAX_SUB	63	/**< subchannels of one channel */
 
 /** Message types. */
 enum pvb_chan_type {
@@ -52,6 +56,14 @@ enum pvb_chan_type {
 	PVB_CHAN_CLOSE = 4,		/**< either way: orderly close of the channel */
 	PVB_CHAN_RESCIND = 5,		/**< host -> guest: the offer is withdrawn */
 	PVB_CHAN_ERROR = 6,		/**< either way, then the sender closes */
+	PVB_CHAN_SUBOFFER = 7,		/**< host -> guest: a subchannel of the open channel */
+};
+
+/** A subchannel the host offers. */
+struct pvb_chan_suboffer {
+	uint32_t chan_id;		/**< its own id, which its OPEN names */
+	uint32_t parent;		/**< the primary's chan_id */
+	uint32_t index;			/**< 1 .. PVB_CHAN_MAX_SUB; the queue it serves */
 };
 
 /**
@@ -118,6 +130,7 @@ struct pvb_chan_msg {
 		struct {
 			uint32_t chan_id;
 		} close;		/**< CLOSE and RESCIND */
+		struct pvb_chan_suboffer sub;	/**< SUBOFFER */
 	} u;
 	int fds[PVB_CHAN_OPEN_FDS];	/**< OPEN only; -1 elsewhere */
 	unsigned int nfds;
@@ -214,6 +227,12 @@ enum pvb_chan_event {
 	PVB_CHAN_EV_CLOSED,		/**< either: closed; reason in why */
 	PVB_CHAN_EV_REFUSED,		/**< host: an OPEN failed the checks and was refused
 					 *   (status, why); the offer stands */
+	PVB_CHAN_EV_SUBOFFER,		/**< guest: g->sub is valid; answer with
+					 *   _guest_open_sub() */
+	PVB_CHAN_EV_SUB_OPEN,		/**< host: an OPEN of subchannel h->sub_cur, checked as
+					 *   EV_OPEN is (fds in msg); _host_accept() or
+					 *   _host_refuse() */
+	PVB_CHAN_EV_SUB_OPENED,		/**< guest: OPEN_RESULT 0 of subchannel g->sub_done */
 };
 
 struct pvb_chan_host {
@@ -223,6 +242,9 @@ struct pvb_chan_host {
 	struct pvb_chan_msg msg;	/**< the OPEN being handled (owns its fds) */
 	const char *why;		/**< why it closed */
 	int status;			/**< 0, or the -errno it closed with */
+	uint32_t nsub;			/**< subchannels offered: indices 1 .. nsub */
+	uint64_t sub_open;		/**< bit i: subchannel i accepted */
+	uint32_t sub_cur;		/**< the subchannel whose OPEN is handled, 0: none */
 };
 
 struct pvb_chan_guest {
@@ -233,6 +255,12 @@ struct pvb_chan_guest {
 	const char *why;
 	int status;
 	char peer_reason[PVB_CHAN_REASON_LEN];	/**< text of a refused OPEN or an ERROR */
+	uint32_t sub_want;		/**< subchannels the guest takes offers for */
+	uint64_t sub_seen;		/**< bit i: subchannel i offered */
+	struct pvb_chan_suboffer sub;	/**< the last SUBOFFER (EV_SUBOFFER) */
+	uint32_t sub_done;		/**< the subchannel EV_SUB_OPENED is about */
+	uint8_t sub_q[PVB_CHAN_MAX_SUB];	/**< subchannels opened, waiting for results */
+	uint32_t sub_qh, sub_qn;	/**< the queue's head and length */
 };
 
 /**
@@ -246,6 +274,14 @@ enum pvb_chan_event pvb_chan_host_poll(struct pvb_chan_host *h);
 int pvb_chan_host_accept(struct pvb_chan_host *h);
 /** Answer the pending OPEN with failure (@p status < 0, @p reason); closes its fds. */
 int pvb_chan_host_refuse(struct pvb_chan_host *h, int status, const char *reason);
+/**
+ * Offer subchannels nsub + 1 .. @p n of the open channel (SUBOFFERs; their
+ * ids are the primary's with the index in the top byte). -EINVAL when not
+ * open or @p n is beyond PVB_CHAN_MAX_SUB or below what was offered.
+ */
+int pvb_chan_host_offer_sub(struct pvb_chan_host *h, uint32_t n);
+/** Subchannels accepted so far. */
+uint32_t pvb_chan_host_sub_count(const struct pvb_chan_host *h);
 /** Send RESCIND (offer withdrawn) then close; or just close when not open. */
 void pvb_chan_host_close(struct pvb_chan_host *h, bool rescind);
 
@@ -259,6 +295,18 @@ enum pvb_chan_event pvb_chan_guest_poll(struct pvb_chan_guest *g);
  */
 int pvb_chan_guest_open(struct pvb_chan_guest *g, const struct pvb_chan_open *o,
 			const int fds[PVB_CHAN_OPEN_FDS]);
+/**
+ * Take SUBOFFERs for subchannels 1 .. @p n (what the host granted in the
+ * rings); any other, or one twice, is a protocol error. Open channel only.
+ */
+int pvb_chan_guest_expect_sub(struct pvb_chan_guest *g, uint32_t n);
+/**
+ * Open the subchannel of the last EV_SUBOFFER (o->chan_id must be its id),
+ * with fds as for _guest_open(); its result comes as EV_SUB_OPENED (a
+ * refusal closes the channel).
+ */
+int pvb_chan_guest_open_sub(struct pvb_chan_guest *g, const struct pvb_chan_open *o,
+			    const int fds[PVB_CHAN_OPEN_FDS]);
 /** Send CLOSE (if open) and close the socket. */
 void pvb_chan_guest_close(struct pvb_chan_guest *g);
 

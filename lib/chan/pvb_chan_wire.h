@@ -59,6 +59,17 @@
  * PVB_CHAN_WIRE_OFFER_F_SHARE is refused by a guest that predates the flag
  * ("padding not zero"), which is the right outcome: that guest would lock
  * the region and the third party could not map it. So the version stays 2.
+ *
+ * SUBOFFER (type 7) came later in version 2 too: a host sends it only to a
+ * guest that asked for subchannels inside the open channel (NVSP 133,
+ * doc/nvsp.md), which only a guest that knows the type does. It offers
+ * subchannel `index` (1..63) of the channel `parent` under its own chan_id;
+ * the guest opens it with an OPEN of that chan_id (its own ring pair, no
+ * GPADL: the buffers are the primary's) and the two fds, and the host
+ * answers OPEN_RESULTs in the order the OPENs came.
+ *
+ *   SUBOFFER (32)
+ *   16 chan_id u32 | 20 parent u32 | 24 index u32 | 28 pad u32 (0)
  */
 
 #include <stddef.h>
@@ -78,6 +89,8 @@
 #define PVB_CHAN_WIRE_CLOSE		4
 #define PVB_CHAN_WIRE_RESCIND		5
 #define PVB_CHAN_WIRE_ERROR		6
+#define PVB_CHAN_WIRE_SUBOFFER		7
+#define PVB_CHAN_WIRE_MAX_SUB		63	/* subchannels of one channel (Hyper-V's limit) */
 #define PVB_CHAN_WIRE_OPEN_FDS		2	/**< fds an OPEN carries; others carry none */
 
 /*
@@ -150,6 +163,15 @@ struct pvb_chan_wire_close {
 	uint32_t pad;		/**< @20 0 */
 };
 
+/** SUBOFFER, host -> guest: subchannel @p index of channel @p parent. */
+struct pvb_chan_wire_suboffer {
+	struct pvb_chan_wire_hdr hdr;
+	uint32_t chan_id;	/**< @16 the subchannel's own id */
+	uint32_t parent;	/**< @20 the primary's chan_id */
+	uint32_t index;		/**< @24 1 .. PVB_CHAN_WIRE_MAX_SUB */
+	uint32_t pad;		/**< @28 0 */
+};
+
 #define PVB_CHAN_WIRE_MAX	sizeof(struct pvb_chan_wire_open)	/**< largest message */
 
 _Static_assert(sizeof(struct pvb_chan_wire_hdr) == 16, "header is 16 bytes");
@@ -181,6 +203,8 @@ _Static_assert(sizeof(struct pvb_chan_wire_result) == 120, "OPEN_RESULT/ERROR is
 
 _Static_assert(offsetof(struct pvb_chan_wire_close, chan_id) == 16, "close chan_id @16");
 _Static_assert(sizeof(struct pvb_chan_wire_close) == 24, "CLOSE/RESCIND is 24 bytes");
+_Static_assert(offsetof(struct pvb_chan_wire_suboffer, index) == 24, "suboffer index @24");
+_Static_assert(sizeof(struct pvb_chan_wire_suboffer) == 32, "SUBOFFER is 32 bytes");
 
 /**
  * The one length a message of @p type has, or 0 for a type this version
@@ -200,6 +224,8 @@ pvb_chan_wire_len(uint16_t type)
 	case PVB_CHAN_WIRE_CLOSE:
 	case PVB_CHAN_WIRE_RESCIND:
 		return sizeof(struct pvb_chan_wire_close);
+	case PVB_CHAN_WIRE_SUBOFFER:
+		return sizeof(struct pvb_chan_wire_suboffer);
 	}
 	return 0;
 }
