@@ -210,6 +210,7 @@ check_gso(int v6, uint32_t payload, uint16_t mss, uint32_t seg)
 	uint32_t n = (payload + mss - 1) / mss, i, got = 0, k;
 	struct rte_mbuf *m, *o[PVB_SWOL_MAX_SEGS];
 	uint8_t in_hdr[L2 + 40 + TCPH];
+	uint32_t seq;
 
 	memcpy(in_hdr, frame, hdrs);
 	m = to_mbuf(len, seg, v6, IPPROTO_TCP, RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM);
@@ -224,7 +225,8 @@ check_gso(int v6, uint32_t payload, uint16_t mss, uint32_t seg)
 		/* the payload is the input's, in order */
 		assert_memory_equal(out + hdrs, frame + hdrs + got, k);
 		/* seq advances by the payload before it; FIN and PSH only on the last */
-		assert_int_equal(rte_be_to_cpu_32(*(uint32_t *)(out + L2 + l3 + 4)), 0x10000000u + got);
+		memcpy(&seq, out + L2 + l3 + 4, sizeof(seq));	/* unaligned in the frame */
+		assert_int_equal(rte_be_to_cpu_32(seq), 0x10000000u + got);
 		assert_int_equal(out[L2 + l3 + 13], i == n - 1 ? in_hdr[L2 + l3 + 13] :
 				 RTE_TCP_ACK_FLAG);
 		/* the options go with every segment */
