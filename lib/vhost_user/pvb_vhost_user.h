@@ -296,8 +296,8 @@ int pvb_vnet_parse(const uint8_t *f, uint32_t len, struct pvb_vnet_ol *ol);
 
 /** Acked features that let a driver ask the device (HOST_*) or the device the driver (GUEST_*). */
 #define PVB_VNET_ACCEPT_CSUM	0x1	/**< NEEDS_CSUM */
-#define PVB_VNET_ACCEPT_TSO4	0x2	/**< GSO TCPV4 */
-#define PVB_VNET_ACCEPT_TSO6	0x4	/**< GSO TCPV6 */
+#define PVB_VNET_ACCEPT_TSO4	0x2	/**< GSO TCPV4 (with its NEEDS_CSUM) */
+#define PVB_VNET_ACCEPT_TSO6	0x4	/**< GSO TCPV6 (with its NEEDS_CSUM) */
 
 /**
  * The receive side of an offload (VIRTIO 1.2 §5.1.6.2.2 and §5.1.6.4.2):

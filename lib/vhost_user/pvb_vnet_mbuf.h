@@ -28,15 +28,22 @@
 /** The TX requests a virtio-net header can carry. */
 #define PVB_VNET_TX_REQ	(RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)
 
-/** What the acked @p features let the peer ask for: GUEST_* (@p to_driver) or CSUM/HOST_*. */
+/**
+ * What the acked @p features let the peer ask for: GUEST_* (@p to_driver)
+ * or CSUM/HOST_*. A TSO feature counts without its checksum feature, which
+ * VIRTIO 1.2 §5.1.3.1 says it requires: DPDK 22.11's virtio PMD acks
+ * GUEST_TSO4/6 without GUEST_CSUM when LRO is on and the checksum offloads
+ * are not, and takes GSO frames (with their NEEDS_CSUM) all the same, as
+ * DPDK's vhost library sends them; a checksum alone still needs the
+ * checksum feature.
+ */
 static inline uint32_t
 pvb_vnet_accept(uint64_t features, bool to_driver)
 {
 	uint32_t a = 0;
 
-	if (!((features >> (to_driver ? PVB_VIRTIO_NET_F_GUEST_CSUM : PVB_VIRTIO_NET_F_CSUM)) & 1))
-		return 0;	/* TSO needs the checksum feature (VIRTIO 1.2 §5.1.3.1) */
-	a |= PVB_VNET_ACCEPT_CSUM;
+	if ((features >> (to_driver ? PVB_VIRTIO_NET_F_GUEST_CSUM : PVB_VIRTIO_NET_F_CSUM)) & 1)
+		a |= PVB_VNET_ACCEPT_CSUM;
 	if ((features >> (to_driver ? PVB_VIRTIO_NET_F_GUEST_TSO4 : PVB_VIRTIO_NET_F_HOST_TSO4)) & 1)
 		a |= PVB_VNET_ACCEPT_TSO4;
 	if ((features >> (to_driver ? PVB_VIRTIO_NET_F_GUEST_TSO6 : PVB_VIRTIO_NET_F_HOST_TSO6)) & 1)
@@ -120,6 +127,25 @@ pvb_vnet_ol_from_mbuf(const struct rte_mbuf *m, bool vouch, struct pvb_vnet_ol *
 	if (vouch && (f & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
 	    (f & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_BAD)
 		ol->flags = PVB_VNET_OL_L4_GOOD;
+}
+
+/**
+ * The frames pvb_swol_apply() made of @p in (@p out[0, @p n)): the first
+ * segment of each that is not @p in itself is a direct mbuf it allocated,
+ * but pvb_swol (as of its first version) gives it the input's ol_flags,
+ * RTE_MBUF_F_EXTERNAL and RTE_MBUF_F_INDIRECT included, and freeing such a
+ * segment would detach a buffer it never had (a crash with an input in an
+ * external buffer: a netvsc guest's frame). Clear those two bits there;
+ * @p in is compared, never read (it may be freed).
+ */
+static inline void
+pvb_vnet_swol_out_fix(const struct rte_mbuf *in, struct rte_mbuf **out, int n)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		if (out[k] != in)
+			out[k]->ol_flags &= ~(RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT);
 }
 
 /** Rate limit for a burst's log lines: true at most once a second per @p last. */

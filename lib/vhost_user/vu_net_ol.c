@@ -243,7 +243,8 @@ pvb_vnet_rx_ol(const struct pvb_vnet_hdr *h, uint32_t accept, uint8_t *f, uint32
 			rx_data_valid(f, seg_len, ol);
 		return PVB_VNET_OK;
 	}
-	if (!(accept & PVB_VNET_ACCEPT_CSUM))
+	/* a GSO frame's NEEDS_CSUM comes with its TSO feature (pvb_vnet_mbuf.h) */
+	if (gso == PVB_VNET_GSO_NONE && !(accept & PVB_VNET_ACCEPT_CSUM))
 		BAD(PVB_VNET_NOT_NEGOTIATED, "NEEDS_CSUM, but the checksum feature is not acked");
 	if (h->gso_type & PVB_VNET_GSO_ECN)
 		BAD(PVB_VNET_NOT_NEGOTIATED, "GSO ECN, but no ECN feature is offered");

@@ -586,6 +586,7 @@ vhost_tx_sw(struct vhost_txq *q, struct rte_mbuf *m)
 				"no mbufs)");
 		return n;
 	}
+	pvb_vnet_swol_out_fix(m, q->pend, n);
 	if (seg) {
 		pvb_counter_add1w(&q->sw_gso, 1);
 		pvb_counter_add1w(&q->sw_gso_segs, (uint64_t)n);
@@ -623,6 +624,9 @@ vhost_tx_pending(struct vhost_txq *q, struct pvb_virtq_dev *vq, uint32_t *nused,
 		if (rc == 0) {
 			(*sent)++;
 			*bytes += m->pkt_len;
+		} else if (rc == -EAGAIN) {
+			/* software offload made it: it asks nothing more */
+			vhost_tx_bad(q, "a frame made by software offload still asks for one");
 		} else if (rc != -EINVAL) {
 			pvb_counter_add1w(&q->too_big, 1);
 		}
