@@ -289,6 +289,78 @@ test_bad_requests(void **state)
 	assert_int_equal(rte_mempool_in_use_count(pool), 0);
 }
 
+static int ext_freed;
+
+static void
+ext_free_cb(void *addr, void *opaque)
+{
+	(void)addr;
+	(void)opaque;
+	ext_freed++;
+}
+
+/*
+ * A frame in an external buffer (a guest's send section): its segments'
+ * header mbufs are direct ones of their own, the payload refers to the
+ * buffer, and the buffer is released once, when the last segment goes.
+ */
+static void
+test_ext_input(void **state)
+{
+	static uint8_t ext[16384] __rte_aligned(64);
+	uint32_t len = build(0, IPPROTO_TCP, 10000), i;
+	struct rte_mbuf_ext_shared_info shinfo = { .free_cb = ext_free_cb };
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *o[PVB_SWOL_MAX_SEGS];
+	int n;
+
+	(void)state;
+	assert_non_null(m);
+	memcpy(ext, frame, len);
+	rte_mbuf_ext_refcnt_set(&shinfo, 1);
+	rte_pktmbuf_attach_extbuf(m, ext, rte_mem_virt2iova(ext), sizeof(ext), &shinfo);
+	m->data_off = 0;
+	m->data_len = (uint16_t)len;
+	m->pkt_len = len;
+	m->l2_len = L2;
+	m->l3_len = 20;
+	m->l4_len = TCPH;
+	m->tso_segsz = 1448;
+	m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM;
+	ext_freed = 0;
+	n = pvb_swol_apply(&sw, m, 0, o, PVB_SWOL_MAX_SEGS);
+	assert_int_equal(n, 7);
+	for (i = 0; i < (uint32_t)n; i++) {
+		assert_false(o[i]->ol_flags & (RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT));
+		assert_non_null(o[i]->next);
+	}
+	assert_int_equal(ext_freed, 0);
+	rte_pktmbuf_free_bulk(o, (unsigned int)n);
+	assert_int_equal(ext_freed, 1);
+	assert_int_equal(rte_mempool_in_use_count(pool), 0);
+}
+
+/* A peer that segments gets the request; only the IPv4 header checksum it lacks is done here. */
+static void
+test_tso_kept(void **state)
+{
+	uint32_t len = build(0, IPPROTO_TCP, 5000);
+	struct rte_mbuf *m = to_mbuf(len, 2048, 0, IPPROTO_TCP, RTE_MBUF_F_TX_TCP_SEG |
+				     RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IP_CKSUM), *o[4];
+	uint8_t hdr[20];
+
+	(void)state;
+	m->tso_segsz = 1448;
+	assert_int_equal(pvb_swol_apply(&sw, m, RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK,
+					o, 4), 1);
+	assert_ptr_equal(o[0], m);
+	assert_int_equal(m->ol_flags & PVB_SWOL_FLAGS, RTE_MBUF_F_TX_TCP_SEG |
+			 RTE_MBUF_F_TX_TCP_CKSUM);
+	assert_int_equal(m->pkt_len, len);
+	memcpy(hdr, rte_pktmbuf_mtod_offset(m, void *, L2), sizeof(hdr));
+	assert_int_equal(fold(sum16(hdr, sizeof(hdr), 0)), 0xffff);
+	rte_pktmbuf_free(m);
+}
+
 /* What the peer takes is left to it: checksums alone when it segments, nothing when it does both. */
 static void
 test_peer_takes(void **state)
@@ -345,6 +417,8 @@ main(void)
 		cmocka_unit_test(test_gso_v6),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_peer_takes),
+		cmocka_unit_test(test_ext_input),
+		cmocka_unit_test(test_tso_kept),
 	};
 
 	/* a setup that fails must fail the suite, not run no test and pass */

@@ -129,25 +129,6 @@ pvb_vnet_ol_from_mbuf(const struct rte_mbuf *m, bool vouch, struct pvb_vnet_ol *
 		ol->flags = PVB_VNET_OL_L4_GOOD;
 }
 
-/**
- * The frames pvb_swol_apply() made of @p in (@p out[0, @p n)): the first
- * segment of each that is not @p in itself is a direct mbuf it allocated,
- * but pvb_swol (as of its first version) gives it the input's ol_flags,
- * RTE_MBUF_F_EXTERNAL and RTE_MBUF_F_INDIRECT included, and freeing such a
- * segment would detach a buffer it never had (a crash with an input in an
- * external buffer: a netvsc guest's frame). Clear those two bits there;
- * @p in is compared, never read (it may be freed).
- */
-static inline void
-pvb_vnet_swol_out_fix(const struct rte_mbuf *in, struct rte_mbuf **out, int n)
-{
-	int k;
-
-	for (k = 0; k < n; k++)
-		if (out[k] != in)
-			out[k]->ol_flags &= ~(RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT);
-}
-
 /** Rate limit for a burst's log lines: true at most once a second per @p last. */
 static inline bool
 pvb_vnet_log_due(uint64_t *last)

@@ -30,6 +30,8 @@
 #define SWOL_COPIES	511
 #define SWOL_CACHE	32
 #define SWOL_HDR_ROOM	(RTE_PKTMBUF_HEADROOM + 192)	/* L2 + IP + TCP with options */
+/* What an mbuf's own buffer is: never copied from another mbuf's flags */
+#define SWOL_BUF_FLAGS	(RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT)
 
 int
 pvb_swol_init(struct pvb_swol *s, const char *name, int socket_id)
@@ -291,7 +293,19 @@ pvb_swol_apply(struct pvb_swol *s, struct rte_mbuf *m, uint64_t can, struct rte_
 		return l4len;
 	if (cap == 0)
 		return -E2BIG;
-	if (!(f & RTE_MBUF_F_TX_TCP_SEG) || (can & RTE_MBUF_F_TX_TCP_SEG)) {
+	if ((f & RTE_MBUF_F_TX_TCP_SEG) && (can & RTE_MBUF_F_TX_TCP_SEG)) {
+		/* the peer segments (and fills the TCP checksums): an IPv4 header checksum at most */
+		if ((f & RTE_MBUF_F_TX_IP_CKSUM) && !(can & RTE_MBUF_F_TX_IP_CKSUM)) {
+			struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, void *, m->l2_len);
+
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+			m->ol_flags &= ~RTE_MBUF_F_TX_IP_CKSUM;
+		}
+		out[0] = m;
+		return 1;
+	}
+	if (!(f & RTE_MBUF_F_TX_TCP_SEG)) {
 		swol_fill(m, f & RTE_MBUF_F_TX_L4_MASK, !!(f & RTE_MBUF_F_TX_IP_CKSUM));
 		out[0] = m;
 		return 1;
@@ -302,9 +316,17 @@ pvb_swol_apply(struct pvb_swol *s, struct rte_mbuf *m, uint64_t can, struct rte_
 				       swol_gso6(s, m, (uint32_t)l4len, out, cap);
 	if (n < 0)
 		return n;
-	/* rte_gso leaves the checksums to the caller; a copied segment carries the request too */
+	/*
+	 * rte_gso leaves the checksums to the caller; a copied segment carries
+	 * the request too. A segment's first mbuf is a direct one from our
+	 * pools: rte_gso (22.11) gives it the input's flags, RTE_MBUF_F_EXTERNAL
+	 * of an input in an external buffer among them, and freeing it would
+	 * then release a buffer it never had. (A frame that fits one segment
+	 * goes as it is: @p m keeps its own.)
+	 */
 	for (i = 0; i < n; i++) {
-		out[i]->ol_flags = (f & ~PVB_SWOL_FLAGS) | RTE_MBUF_F_TX_TCP_CKSUM;
+		out[i]->ol_flags = (out[i] == m ? f & SWOL_BUF_FLAGS : 0) |
+				   (f & ~(PVB_SWOL_FLAGS | SWOL_BUF_FLAGS)) | RTE_MBUF_F_TX_TCP_CKSUM;
 		out[i]->l2_len = m->l2_len;
 		out[i]->l3_len = m->l3_len;
 		out[i]->l4_len = m->l4_len;

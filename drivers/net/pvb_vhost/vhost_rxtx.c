@@ -586,7 +586,6 @@ vhost_tx_sw(struct vhost_txq *q, struct rte_mbuf *m)
 				"no mbufs)");
 		return n;
 	}
-	pvb_vnet_swol_out_fix(m, q->pend, n);
 	if (seg) {
 		pvb_counter_add1w(&q->sw_gso, 1);
 		pvb_counter_add1w(&q->sw_gso_segs, (uint64_t)n);

@@ -714,7 +714,6 @@ tx_software(struct virtio_txq *q, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return -1;
 	}
-	pvb_vnet_swol_out_fix(m, q->pend, n);
 	if (seg) {
 		pvb_counter_add1w(&q->sw_gso, 1);
 		pvb_counter_add1w(&q->sw_gso_segs, (uint64_t)n);
