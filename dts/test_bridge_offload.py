@@ -78,9 +78,12 @@ def test_offloads_cross(rig, tmp_path, topo, direction):
         backend_args=",tso=1" if topo == "A" else "")
     src, dst, out = (guest, peer, p_out) if g2p else (peer, guest, g_out)
     if topo == "B":
-        # LRO on virtio_user's port alone (net_pcap has none): it renegotiates
-        # with GUEST_TSO4/6 and GUEST_CSUM, and takes large frames
-        for c in ("port stop 0", "port config 0 rx_offload tcp_lro on", "port start 0"):
+        # LRO and checksum offloads on virtio_user's port alone (net_pcap has
+        # none): it renegotiates with GUEST_TSO4/6 and GUEST_CSUM, and takes
+        # large frames and partial checksums
+        for c in ("port stop 0", "port config 0 rx_offload tcp_lro on",
+                  "port config 0 rx_offload tcp_cksum on", "port config 0 rx_offload udp_cksum on",
+                  "port start 0"):
             res = peer.cmd(c)
             assert "rror" not in res and "ail" not in res, (c, res, state())
         wait_links(peer, state)
