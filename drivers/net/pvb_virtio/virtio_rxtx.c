@@ -601,12 +601,70 @@ tx_bad(struct virtio_txq *q, const char *why)
  * it, the checksum field in the form the back-end takes. The frame to post
  * (maybe the copy), or NULL: dropped, counted.
  */
+/*
+ * The virtio-net header of @p m's request into @p h, the checksum field of
+ * the frame set in the form the back-end takes. False: dropped (counted;
+ * the caller frees).
+ */
+static bool
+tx_vnet_hdr(struct virtio_txq *q, struct rte_mbuf *m, struct pvb_vnet_hdr *h)
+{
+	struct pvb_vnet_ol ol;
+
+	pvb_vnet_ol_from_mbuf(m, false, &ol);
+	if (pvb_vnet_tx_hdr(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, m->pkt_len, &ol,
+			    h) != 0) {
+		tx_bad(q, "headers do not match the offload request (l2/l3/l4_len, flags), or "
+			  "are not in the first segment");
+		return false;
+	}
+	h->num_buffers = 0;
+	if (h->flags & PVB_VNET_HDR_F_NEEDS_CSUM)
+		pvb_counter_add1w(h->gso_type != PVB_VNET_GSO_NONE ? &q->ol_tso : &q->ol_csum, 1);
+	return true;
+}
+
+/* A header mbuf tx_hdr_chain() made: no data, the header in its headroom, the frame after it. */
+static inline bool
+tx_is_hdr_chain(const struct virtio_txq *q, const struct rte_mbuf *m)
+{
+	return m->pool == q->swol.gso.direct_pool && m->data_len == 0 && m->next != NULL;
+}
+
+/*
+ * @p m (a request, no tag) whose headroom is not ours to write (a netvsc
+ * guest's send section, a shared mbuf): its header goes in an mbuf of its
+ * own in front, so the frame stays where it is, read in place by the
+ * back-end. The chain to post, or NULL: dropped (counted, freed).
+ */
+static struct rte_mbuf *
+tx_hdr_chain(struct virtio_txq *q, struct rte_mbuf *m)
+{
+	struct rte_mbuf *h;
+	struct pvb_vnet_hdr vh;
+
+	if (!tx_vnet_hdr(q, m, &vh)) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	h = rte_pktmbuf_alloc(q->swol.gso.direct_pool);
+	if (h == NULL) {
+		tx_bad(q, "no mbuf for the header of a frame sent in place");
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memcpy(rte_pktmbuf_mtod_offset(h, uint8_t *, -(int)q->hdr_len), &vh, q->hdr_len);
+	h->next = m;
+	h->nb_segs = (uint16_t)(m->nb_segs + 1);
+	h->pkt_len = m->pkt_len;
+	return h;
+}
+
 static struct rte_mbuf *
 tx_prepare(struct virtio_txq *q, struct rte_mbuf *m, bool *sw)
 {
 	uint32_t room = q->hdr_len + ((m->ol_flags & RTE_MBUF_F_TX_VLAN) ? RTE_VLAN_HLEN : 0);
 	struct pvb_vnet_hdr h;
-	struct pvb_vnet_ol ol;
 	struct rte_mbuf *c;
 
 	*sw = false;
@@ -618,6 +676,10 @@ tx_prepare(struct virtio_txq *q, struct rte_mbuf *m, bool *sw)
 	}
 	if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
 	    rte_pktmbuf_headroom(m) < room) {
+		/* no tag to insert: the frame need not move, its header goes in front */
+		if (!(m->ol_flags & RTE_MBUF_F_TX_VLAN) && m->nb_segs < PVB_VIRTQ_MAX_SEGS - 1 &&
+		    !pvb_swol_needed(m, pvb_vnet_can(m, q->accept)))
+			return tx_hdr_chain(q, m);
 		c = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
 		rte_pktmbuf_free(m);
 		if (c == NULL) {
@@ -642,18 +704,11 @@ tx_prepare(struct virtio_txq *q, struct rte_mbuf *m, bool *sw)
 		*sw = true;
 		return m;
 	}
-	pvb_vnet_ol_from_mbuf(m, false, &ol);
-	if (pvb_vnet_tx_hdr(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, m->pkt_len, &ol,
-			    &h) != 0) {
-		tx_bad(q, "headers do not match the offload request (l2/l3/l4_len, flags), or "
-			  "are not in the first segment");
+	if (!tx_vnet_hdr(q, m, &h)) {
 		rte_pktmbuf_free(m);
 		return NULL;
 	}
-	h.num_buffers = 0;
 	memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, -(int)q->hdr_len), &h, q->hdr_len);
-	if (h.flags & PVB_VNET_HDR_F_NEEDS_CSUM)
-		pvb_counter_add1w(h.gso_type != PVB_VNET_GSO_NONE ? &q->ol_tso : &q->ol_csum, 1);
 	return m;
 }
 
@@ -670,8 +725,8 @@ tx_post_pending(struct virtio_txq *q, struct virtio_ring *r, struct tx_batch *t)
 
 	while (q->pend_next < q->pend_n) {
 		m = q->pend[q->pend_next];
-		pushed = false;
-		if (m->ol_flags & q->ol_mask) {
+		pushed = tx_is_hdr_chain(q, m);
+		if (!pushed && (m->ol_flags & q->ol_mask)) {
 			/* prepared again (the header is rewritten the same) */
 			m = tx_prepare(q, m, &sw);
 			if (m != NULL && sw) {
@@ -751,7 +806,7 @@ tx_offload(struct virtio_txq *q, struct virtio_ring *r, struct rte_mbuf *m, stru
 		tx_post_pending(q, r, t);
 		return;
 	}
-	rc = tx_post_now(q, r, m, (m->ol_flags & PVB_VNET_TX_REQ) != 0);
+	rc = tx_post_now(q, r, m, tx_is_hdr_chain(q, m) || (m->ol_flags & PVB_VNET_TX_REQ));
 	if (rc > 0) {
 		t->bytes += m->pkt_len;
 	} else if (rc < 0) {
