@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
 """Bulk TCP through the bridge (doc/offload.md) with offloads on and off,
-three processes per run, topology B of doc/bridge.md:
+three processes per run, in both topologies of doc/bridge.md:
 
   netvsc peer (testpmd)          middle (pvb-fwd)                  virtio peer (testpmd)
-  net_pvb_netvsc                 net_pvb_netvsp + net_pvb_vhost    net_virtio_user
+  B  net_pvb_netvsc              net_pvb_netvsp + net_pvb_vhost    net_virtio_user
+  A  net_pvb_netvsc              net_pvb_netvsp + net_pvb_virtio   net_vhost (tso=1 when on)
 
 The sending peer reads TCP/IPv4 frames of 62000 payload bytes (the largest a
 pcap file holds whole) from a net_pcap port, over and over (infinite_rx),
@@ -19,7 +20,9 @@ MSS of 1448 asked of its pvbridge or virtio port. The receiving peer counts
        virtio->guest: testpmd's GSO, as virtio_user then has no TSO), 43
        frames per segment cross the bridge
 
-Directions: guest->virtio and virtio->guest. Figures: TCP payload Gbps at
+Cases: B each way, A guest->virtio (in A the virtio sender would be the
+back-end, whose TSO capability exists only once pvb-fwd's front-end has
+connected, after testpmd has read its commands). Figures: TCP payload Gbps at
 the receiver (its ibytes less the 66 header bytes of each frame it got,
 through DPDK telemetry) over a window after a warm-up, and the middle's busy
 cycles per payload byte (pvb-fwd's /pvb/lcores). Placement, rounds, floors
@@ -58,7 +61,7 @@ bb = load_bench_bridge()
 bn.NB_MBUFS = 2048
 
 CONTENDERS = ("on", "off")
-DIRECTIONS = ("guest->virtio", "virtio->guest")
+CASES = (("B", "guest->virtio"), ("B", "virtio->guest"), ("A", "guest->virtio"))
 MSS = 1448
 PAYLOAD = 62000
 HDRS = 14 + 20 + 32	# Ethernet, IPv4, TCP with timestamps
@@ -93,24 +96,31 @@ def sender_cmds(tmp, gso):
     return path
 
 
-def measure(k, direction, ctx):
+def measure(k, topo, direction, ctx):
     """One run: {"gbps": payload rate at the receiver (0 on failure), ...}."""
     tmp, a, b = ctx["tmp"], ctx["cpu_peers"], ctx["cpu_middle"]
     gsock, vsock = os.path.join(tmp, "g.sock"), os.path.join(tmp, "v.sock")
-    tag = f"{ctx['pfx']}{k[1]}"
+    tag = f"{ctx['pfx']}{topo}{k[1]}"
     g2v = direction == "guest->virtio"
     off = ",offload=0" if k == "off" else ""
     pcap = ["--vdev", f"net_pcap0,rx_pcap={ctx['pcap']},tx_pcap=/dev/null,infinite_rx=1"]
     guest = ["-d", ctx["pmds"]["pvb_netvsc"], "--vdev",
              f"net_pvb_netvsc0,path={gsock},rxbuf_mb={bb.GUEST_BUF_MB},"
              f"txbuf_mb={bb.GUEST_BUF_MB}{off}"]
-    virtio = ["--vdev", f"net_virtio_user0,path={vsock},queues=1,queue_size=1024"]
+    if topo == "A":
+        virtio = ["--vdev", f"net_vhost0,iface={vsock},queues=1{',tso=1' if k == 'on' else ''}"]
+    else:
+        virtio = ["--vdev", f"net_virtio_user0,path={vsock},queues=1,queue_size=1024"]
     # net_pcap's infinite_rx keeps each frame in one mbuf
     # the virtio sender without TSO (net_pvb_vhost offload=0) segments itself
     send = ["--forward-mode=csum", f"--cmdline-file={sender_cmds(tmp, k == 'off' and not g2v)}",
             f"--mbuf-size={PAYLOAD + HDRS + 256}"]
-    # a virtio receiver takes large frames (GUEST_TSO4) only with LRO on
-    recv = ["--forward-mode=rxonly"] + (["--enable-lro"] if k == "on" and g2v else [])
+    # a virtio receiver takes large frames (GUEST_TSO4) only with LRO on; its
+    # receive buffers hold a whole segment, as a Linux guest's do with GSO
+    # (both contenders: 1514-byte frames cost no more in a large buffer)
+    recv = ["--forward-mode=rxonly", f"--mbuf-size={PAYLOAD + HDRS + 256}"] + \
+        (["--enable-lro"] if k == "on" and g2v and topo == "B" else []) + \
+        (["--rx-offloads=0xc"] if topo == "A" else [])	# net_vhost: TCP and UDP checksums
     res = {"gbps": 0.0}
     procs = []
     STARTED.clear()
@@ -124,23 +134,30 @@ def measure(k, direction, ctx):
         return bn.wait_for(lambda: os.path.exists(path), UP_TIMEOUT, procs)
 
     try:
+        if topo == "A":	# the back-end listens; pvb-fwd's front-end connects to it
+            rxp = peer("virtio", virtio, recv, "v")
+            if not up(vsock):
+                res["error"] = bn.why(procs, "the back-end's socket never appeared")
+                return res
+        port = (f"net_pvb_virtio0,path={vsock},queues=1,queue_size=1024{off}" if topo == "A"
+                else f"net_pvb_vhost0,iface={vsock},queues=1{off}")
         ini = os.path.join(tmp, "fwd.ini")
         with open(ini, "w") as f:
             f.write("[general]\nmode = xconnect\nstats_period = 0\nidle = busy\n"
                     f"[port.netvsp]\ndev = net_pvb_netvsp0,path={gsock}\npeer = virtio\n"
-                    f"[port.virtio]\ndev = net_pvb_vhost0,iface={vsock},queues=1{off}\n"
-                    "peer = netvsp\n")
-        mid = bb.Fwd(ctx["fwd"], b, tag + "m", ["-d", ctx["pmds"]["pvb_netvsp"],
-                                              "-d", ctx["pmds"]["pvb_vhost"]],
+                    f"[port.virtio]\ndev = {port}\npeer = netvsp\n")
+        pmd = ctx["pmds"]["pvb_virtio" if topo == "A" else "pvb_vhost"]
+        mid = bb.Fwd(ctx["fwd"], b, tag + "m", ["-d", ctx["pmds"]["pvb_netvsp"], "-d", pmd],
                      ctx["mem"], ini, os.path.join(tmp, "fwd.json"),
                      os.path.join(tmp, "middle.log"))
         procs.append(mid)
-        if not up(gsock) or not up(vsock):
+        if not up(gsock) or (topo == "B" and not up(vsock)):
             res["error"] = bn.why(procs, "the middle's sockets never appeared")
             return res
         if g2v:
             txp = peer("guest", pcap + guest, send, "g")
-            rxp = peer("virtio", virtio, recv, "v")
+            if topo == "B":
+                rxp = peer("virtio", virtio, recv, "v")
         else:
             rxp = peer("guest", guest, ["--forward-mode=rxonly"], "g")
             txp = peer("virtio", pcap + virtio, send, "v")
@@ -207,7 +224,7 @@ def main():
     args = ap.parse_args()
     a, b = bn.cpus()
     pmds = {n: benchlib.pvb_pmd(n, args.build, "bench-offload")
-            for n in ("pvb_netvsc", "pvb_netvsp", "pvb_vhost")}
+            for n in ("pvb_netvsc", "pvb_netvsp", "pvb_vhost", "pvb_virtio")}
     if None in pmds.values():
         return 1
     tmp = tempfile.mkdtemp(prefix="pvbbo", dir="/tmp")
@@ -220,17 +237,17 @@ def main():
            "warmup": args.warmup, "window": args.window,
            "pcap": os.path.join(tmp, "bulk.pcap")}
     bulk_pcap(ctx["pcap"])
-    res = {d: {k: [] for k in CONTENDERS} for d in DIRECTIONS}
+    res = {f"{t} {d}": {k: [] for k in CONTENDERS} for t, d in CASES}
     signal.signal(signal.SIGTERM, benchlib.on_sigterm)
     try:
         floors = [bn.floor(ctx, "start")]
         for r, order in enumerate(orders(len(CONTENDERS), args.rounds)):
-            for d in DIRECTIONS:
+            for t, d in CASES:
                 for i in order:
                     k = CONTENDERS[i]
-                    one = measure(k, d, ctx)
-                    res[d][k].append(one)
-                    print(f"round {r + 1} {d:14} {k:3}: {one['gbps']:.2f} Gbps"
+                    one = measure(k, t, d, ctx)
+                    res[f"{t} {d}"][k].append(one)
+                    print(f"round {r + 1} {t} {d:14} {k:3}: {one['gbps']:.2f} Gbps"
                           + (f", {one['mid_cycles_per_byte']:.3f} middle cycles/byte"
                              if "mid_cycles_per_byte" in one else "")
                           + (f"  ({one['error']})" if "error" in one else ""), flush=True)
@@ -241,16 +258,16 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     mode = bn.vm_mode(floors)
-    print(f"\nbench-offload: 62 KB TCP segments through the bridge (topology B); "
+    print(f"\nbench-offload: 62 KB TCP segments through the bridge; "
           f"{bn.fmt_floor(floors[0])} at start, {bn.fmt_floor(floors[-1])} at end: {mode}")
     report = {"floors": floors, "mode": mode, "runs": res, "summary": {}}
-    for d in DIRECTIONS:
+    for d in res:
         on, off = res[d]["on"], res[d]["off"]
         ratio = spread([a["gbps"] / b["gbps"] for a, b in zip(on, off) if b["gbps"] > 0])
         cyc = spread([b.get("mid_cycles_per_byte", 0) / a["mid_cycles_per_byte"]
                       for a, b in zip(on, off)
                       if a.get("mid_cycles_per_byte") and b.get("mid_cycles_per_byte")])
-        print(f"  {d:14} on {fmt(spread([x['gbps'] for x in on]), ' Gbps')}, "
+        print(f"  {d:16} on {fmt(spread([x['gbps'] for x in on]), ' Gbps')}, "
               f"off {fmt(spread([x['gbps'] for x in off]), ' Gbps')}; on/off {fmt(ratio, 'x')} "
               f"(target >= {TARGET}x: {verdict(ratio, TARGET)}); middle cycles/byte "
               f"on {fmt(spread([x.get('mid_cycles_per_byte') for x in on]))}, "
@@ -260,7 +277,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
-    bad = any(not x["gbps"] for d in DIRECTIONS for x in res[d]["on"])
+    bad = any(not x["gbps"] for d in res for x in res[d]["on"])
     return 1 if bad else 0
 
 

@@ -129,7 +129,8 @@ sleep_on_intr(struct fwd_run *r, struct fwd_clock *clk)
 }
 
 /*
- * Quiet for a while: our tx queues give back what their peers have read. A
+ * Quiet for a while (and every while after that): our tx queues give back
+ * what their peers have read. A
  * PMD that frees sent frames only at its next tx burst (net_pvb_virtio)
  * would otherwise keep the last ones, and what they hold (a netvsc guest's
  * send sections, whose completions the guest waits for), while no more come.
@@ -191,7 +192,13 @@ fwd_lcore_loop(void *arg)
 			empty = 0;
 			continue;
 		}
-		if (++empty == cleanup_at)
+		/*
+		 * Again every cleanup_at empty polls, not once: the peer may read
+		 * what we sent after the first cleanup (a back-end sharing its
+		 * CPU), and the netvsc guest whose whole send buffer those frames
+		 * hold sends nothing more until they are freed.
+		 */
+		if (++empty % cleanup_at == 0)
 			idle_cleanup(r);
 		if (cfg->idle == FWD_IDLE_ADAPTIVE && empty >= cfg->idle_polls && !stopping &&
 		    !fwd_any_backlogged(r)) {
