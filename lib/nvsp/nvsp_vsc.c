@@ -238,6 +238,9 @@ vsc_caps_cmplt(struct pvb_vsc *g, const struct pvb_rndis_ctl *c, const void *msg
 		memcpy(v, (const uint8_t *)msg + c->info_off, n);	/* the one read */
 		if (pvb_ndis_offload_decode(v, n, &mask) == 0)
 			g->host_offload = mask;
+		/* RSC is NDIS 6.30's: before it our parameters cannot ask for it */
+		if (pvb_ndis_ver_of(g->nvsp_ver) < PVB_NDIS_VER_6_30)
+			g->host_offload &= ~(PVB_OFL_RSC4 | PVB_OFL_RSC6);
 	}
 	g->query_step = Q_OFFLOAD;
 	return 0;

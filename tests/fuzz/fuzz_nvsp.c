@@ -97,6 +97,8 @@ ref_nvsp_need(uint32_t type)
 		return 8;
 	case 125:
 		return 20;
+	case 133: case 134:
+		return 12;
 	}
 	return 0;
 }
@@ -470,6 +472,8 @@ fuzz_ndis(const uint8_t *buf, uint32_t avail, uint8_t sel)
 			  offered & ~(PVB_OFL_RSC4 | PVB_OFL_RSC6)));
 }
 
+static void fuzz_rss(const uint8_t *buf, uint32_t avail, uint8_t sel);
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -494,8 +498,48 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_ctl(buf, avail);
 	fuzz_stream(buf, avail);
 	fuzz_ndis(buf, avail, size != 0 ? data[0] : 0);
+	fuzz_rss(buf, avail, size != 0 ? data[size - 1] : 0);
 	free(buf);
 	return 0;
+}
+
+/* ----------------------------------------------------------------------------
+ * Multiple channels: the send table and the RSS objects from a hostile peer
+ */
+
+/*
+ * NVSP 134 as a host sends it and as the guest reads it: an accepted table
+ * has every entry below the channel count; the RSS parameters as the guest
+ * sends them and the host reads them: an accepted setting round-trips and
+ * names only channels there are; the capabilities name at least one queue.
+ */
+static void
+fuzz_rss(const uint8_t *buf, uint32_t avail, uint8_t sel)
+{
+	uint32_t nchan = 1 + sel % 64, t[PVB_NVSP_INDIRECTION_COUNT], i, nrxr, types;
+	uint8_t enc[PVB_NDIS_RSS_PARAMS_FULL];
+	struct pvb_rss_conf c, keep, again;
+	int rc;
+
+	if (pvb_nvsp_table_decode(buf, avail, nchan, t) == 0)
+		for (i = 0; i < PVB_NVSP_INDIRECTION_COUNT; i++)
+			CHECK(t[i] < nchan);
+	memset(&keep, 0x5a, sizeof(keep));
+	c = keep;
+	rc = pvb_ndis_rss_params_decode(buf, avail, nchan, &c);
+	CHECK(rc == 0 || rc == -EPROTO || rc == -ENOTSUP);
+	if (rc != 0) {
+		CHECK(memcmp(&c, &keep, sizeof(c)) == 0);
+	} else if (c.enabled) {
+		for (i = 0; i < PVB_NDIS_RSS_TABLE_N; i++)
+			CHECK(c.table[i] < nchan);
+		CHECK((c.hash_types & ~PVB_RSS_HASH_SUPPORTED) == 0);
+		CHECK(pvb_ndis_rss_params_encode(enc, &c) == sizeof(enc));
+		CHECK(pvb_ndis_rss_params_decode(enc, sizeof(enc), nchan, &again) == 0);
+		CHECK(memcmp(&again, &c, sizeof(c)) == 0);
+	}
+	if (pvb_ndis_rss_caps_decode(buf, avail, &nrxr, &types) == 0)
+		CHECK(nrxr >= 1 && (types & ~PVB_NDIS_HASH_TYPES) == 0);
 }
 
 /* ----------------------------------------------------------------------------
@@ -632,7 +676,7 @@ static size_t
 plant_nvsp(uint8_t *out, size_t cap, uint32_t *s)
 {
 	static const uint32_t types[] = { 1, 2, 100, 101, 102, 103, 104, 105, 106, 107, 108,
-					  125 };
+					  125, 133, 134 };
 	uint32_t i, type = types[plant_rand(s) % (sizeof(types) / sizeof(types[0]))];
 
 	if (cap < PVB_NVSP_MSG_SIZE)
@@ -643,6 +687,33 @@ plant_nvsp(uint8_t *out, size_t cap, uint32_t *s)
 	return PVB_NVSP_MSG_SIZE;
 }
 
+/* A send table, RSS parameters or capabilities, then a few random bytes changed. */
+static size_t
+plant_rss(uint8_t *out, size_t cap, uint32_t *s)
+{
+	struct pvb_rss_conf c;
+	uint32_t i, n, k = plant_rand(s) % 3;
+
+	if (cap < PVB_NDIS_RSS_PARAMS_FULL)
+		return 0;
+	if (k == 0) {
+		n = pvb_nvsp_table_encode(out, 1 + plant_rand(s) % 8);
+	} else if (k == 1) {
+		c.enabled = plant_rand(s) % 8 != 0;
+		c.hash_types = plant_rand(s) & PVB_NDIS_HASH_TYPES;
+		for (i = 0; i < sizeof(c.key); i++)
+			c.key[i] = (uint8_t)plant_rand(s);
+		for (i = 0; i < sizeof(c.table); i++)
+			c.table[i] = (uint8_t)(plant_rand(s) % 8);
+		n = pvb_ndis_rss_params_encode(out, &c);
+	} else {
+		n = pvb_ndis_rss_caps_encode(out, PVB_NDIS_VER_6_30, plant_rand(s) % 9);
+	}
+	for (i = plant_rand(s) % 3; i > 0; i--)
+		out[plant_rand(s) % n] = (uint8_t)plant_rand(s);
+	return n;
+}
+
 size_t
 LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
@@ -651,9 +722,9 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned in
 
 	if (seed % PLANT_ONE_IN != 0)
 		return LLVMFuzzerMutate(data, size, max_size);
-	kind = plant_rand(&s) % 5;
+	kind = plant_rand(&s) % 6;
 	n = kind == 0 ? plant_data(data, cap, &s) : kind == 1 ? plant_data_raw(data, cap, &s) :
 	    kind == 2 ? plant_ctl(data, cap, &s) : kind == 3 ? plant_nvsp(data, cap, &s) :
-	    plant_ndis(data, cap, &s);
+	    kind == 4 ? plant_ndis(data, cap, &s) : plant_rss(data, cap, &s);
 	return n != 0 ? n : LLVMFuzzerMutate(data, size, max_size);
 }

@@ -348,9 +348,33 @@ ref_vsp_nvsp(const struct host *H, const struct pvb_nvsp_msg *in)
 	case PVB_NVSP_REVOKE_RECV_BUF:
 	case PVB_NVSP_REVOKE_SEND_BUF:
 		return h->state != PVB_VSP_WAIT_INIT ? 0 : -EPROTO;
+	case PVB_NVSP_SUBCHANNEL:
+		return 1;	/* granted or refused with a status, never a violation */
 	default:
 		return -EPROTO;
 	}
+}
+
+/* 133: granted once, after RNDIS, at most what was asked and what the host has. */
+static void
+check_subchannel_reply(const struct host *H, const struct pvb_vsp *before,
+		       const struct pvb_nvsp_msg *in, const struct pvb_nvsp_msg *r)
+{
+	const struct pvb_vsp *h = &H->h;
+	uint32_t max = h->cfg.max_subchannels < 63 ? h->cfg.max_subchannels : 63;
+	bool ok = before->nvsp_ver >= PVB_NVSP_VER_5 && before->state == PVB_VSP_RNDIS_READY &&
+		  !before->subch_asked && in->u.subchannel.op_or_status == PVB_NVSP_SUBCH_ALLOCATE &&
+		  in->u.subchannel.num != 0;
+
+	CHECK(r->type == PVB_NVSP_SUBCHANNEL && h->state == before->state);
+	if (!ok) {
+		CHECK(r->u.subchannel.op_or_status == PVB_NVSP_STAT_FAIL);
+		CHECK(h->subch_granted == before->subch_granted);
+		return;
+	}
+	CHECK(r->u.subchannel.op_or_status == PVB_NVSP_STAT_SUCCESS && h->subch_asked);
+	CHECK(r->u.subchannel.num == h->subch_granted);
+	CHECK(h->subch_granted == (in->u.subchannel.num < max ? in->u.subchannel.num : max));
 }
 
 static uint32_t
@@ -438,6 +462,9 @@ check_nvsp_reply(const struct host *H, const struct pvb_vsp *before,
 		break;
 	case PVB_NVSP_SEND_RECV_BUF:
 		check_recv_buf_reply(H, before, in, r);
+		break;
+	case PVB_NVSP_SUBCHANNEL:
+		check_subchannel_reply(H, before, in, r);
 		break;
 	default:
 		CHECK(in->type == PVB_NVSP_SEND_SEND_BUF);
@@ -888,6 +915,14 @@ check_nvsp_action(const struct pvb_vsc *g, const struct pvb_vsc *before,
 		CHECK(before->state == PVB_VSC_HALTED && !a->want_comp);
 		CHECK(m->u.revoke.id == PVB_NVSP_RXBUF_ID);
 		break;
+	case PVB_NVSP_SUBCHANNEL:
+		/* after the RSS capabilities, within what we want and the host has */
+		CHECK(before->state == PVB_VSC_WAIT_QUERY && a->want_comp);
+		CHECK(g->nvsp_ver >= PVB_NVSP_VER_5 && g->cfg.subchannels != 0);
+		CHECK(m->u.subchannel.op_or_status == PVB_NVSP_SUBCH_ALLOCATE);
+		CHECK(m->u.subchannel.num >= 1 && m->u.subchannel.num <= g->cfg.subchannels &&
+		      m->u.subchannel.num < g->host_queues);
+		break;
 	default:
 		CHECK(m->type == PVB_NVSP_REVOKE_SEND_BUF);
 		CHECK(before->state == PVB_VSC_HALTED && !a->want_comp);
@@ -921,6 +956,9 @@ check_rndis_action(const struct pvb_vsc *g, const struct pvb_vsc *before,
 		/* the offload capabilities only when offloads are wanted */
 		if (c.oid == PVB_RNDIS_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES)
 			CHECK(g->cfg.offload != 0);
+		/* the RSS capabilities only when subchannels are wanted, NVSP v5 on */
+		if (c.oid == PVB_RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES)
+			CHECK(g->cfg.subchannels != 0 && g->nvsp_ver >= PVB_NVSP_VER_5);
 		break;
 	case PVB_RNDIS_SET_MSG:
 		if (c.oid == PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS) {
@@ -1039,12 +1077,20 @@ check_nvsp_taken(const struct pvb_vsc *g, const struct pvb_vsc *before,
 		CHECK(g->section_size == m->u.send_buf_complete.section_size);
 		CHECK(g->state == PVB_VSC_WAIT_RNDIS_INIT);
 		break;
+	case PVB_VSC_WAIT_QUERY:
+		/* SUBCHANNEL: never more granted than asked; a failure grants none */
+		CHECK(m->type == PVB_NVSP_SUBCHANNEL && g->state == PVB_VSC_WAIT_QUERY);
+		CHECK(g->subch_granted <= g->subch_asked);
+		CHECK(g->subch_granted == (m->u.subchannel.op_or_status == PVB_NVSP_STAT_SUCCESS ?
+					   m->u.subchannel.num : 0));
+		break;
 	default:
 		/* after a halt: the answer to what was outstanding, nothing learned */
 		CHECK(before->state == PVB_VSC_HALTED && g->state == PVB_VSC_HALTED);
 		CHECK(m->type == PVB_NVSP_INIT_COMPLETE ||
 		      m->type == PVB_NVSP_SEND_RECV_BUF_COMPLETE ||
-		      m->type == PVB_NVSP_SEND_SEND_BUF_COMPLETE);
+		      m->type == PVB_NVSP_SEND_SEND_BUF_COMPLETE ||
+		      m->type == PVB_NVSP_SUBCHANNEL);
 		break;
 	}
 }
@@ -1160,6 +1206,19 @@ check_rndis_taken(struct guest *G, const struct pvb_vsc *before, const struct pv
 			if (G->req_ctl.oid == PVB_RNDIS_OID_TCP_OFFLOAD_PARAMETERS)
 				CHECK(g->offload == (c->status == PVB_RNDIS_STATUS_SUCCESS ?
 						     g->cfg.offload & g->host_offload : 0));
+			break;
+		}
+		if (G->req_ctl.oid == PVB_RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES) {
+			/* optional: any answer leads on to SUBCHANNEL or the filter */
+			CHECK(g->state == PVB_VSC_WAIT_QUERY && g->filter == before->filter);
+			CHECK(c->status == PVB_RNDIS_STATUS_SUCCESS || g->host_queues == 0);
+			break;
+		}
+		if (G->req_ctl.oid == PVB_RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS) {
+			/* acknowledged or refused: not asked again until changed */
+			CHECK(g->state == PVB_VSC_READY && !g->rss_out && g->filter == before->filter);
+			CHECK(g->rss_gen == before->rss_sent_gen);
+			CHECK(g->rss_refused == (c->status != PVB_RNDIS_STATUS_SUCCESS));
 			break;
 		}
 		if (G->req_ctl.type == PVB_RNDIS_SET_MSG) {
