@@ -230,6 +230,8 @@ host_init(struct fuzz *f)
 	memcpy(cfg.mac, guest_mac, sizeof(cfg.mac));
 	memcpy(v->guest_mac.addr_bytes, guest_mac, sizeof(guest_mac));
 	v->section_size = SECTION;
+	rte_spinlock_init(&v->slot_lock);
+	rte_spinlock_init(&v->lend_lock);
 	v->open = (struct pvb_chan_open){
 		.region_size = REGION,
 		.tx = { .offset = 0, .size = RING },
@@ -252,7 +254,9 @@ guest_init(struct fuzz *f, bool zero_copy)
 	struct pvb_vsp_config hcfg = peer_host_cfg;
 
 	g->zero_copy = zero_copy;
-	g->agg_sect = -1;
+	for (unsigned int q = 0; q < NVPORT_MAX_QUEUES; q++)
+		g->agg[q].sect = -1;
+	rte_spinlock_init(&g->sect_lock);
 	f->p->rxbuf = region + RXBUF_OFF;
 	f->p->rxbuf_len = RXBUF;
 	f->p->sendbuf = region + SENDBUF_OFF;
@@ -423,14 +427,17 @@ port_build(struct fuzz *f)
 	CHECK(nvchan_attach_rings(f->ch, f->in_off, RING, f->out_off, RING) == 0);
 	peer_attach(f);
 	f->p->ch = f->ch;
+	f->p->chs[0] = f->ch;
+	f->p->nchan = 1;
+	f->p->nb_queues = 1;
 	f->p->port_id = PORT_ID;
 	f->p->socket_id = SOCKET_ID_ANY;
 	f->p->mtu = MTU;
 	f->p->copybreak = cfg & 0x10 ? 128 : 0;
-	f->p->rxq.port = f->p;
-	f->p->rxq.mp = pool;
-	f->p->txq.port = f->p;
-	f->p->txq.swol = swol;
+	f->p->rxq[0].port = f->p;
+	f->p->rxq[0].mp = pool;
+	f->p->txq[0].port = f->p;
+	f->p->txq[0].swol = swol;
 	if (f->guest) {
 		guest_init(f, cfg & 8);
 	} else {
@@ -566,8 +573,8 @@ op_rx(struct fuzz *f, unsigned int a, bool keep)
 	struct rte_mbuf *pkts[BURST_MAX];
 	uint16_t n = sizes[a & 7], got, i;
 
-	got = f->guest ? netvsc_rx_burst(&f->p->rxq, pkts, n) :
-			 netvsp_rx_burst(&f->p->rxq, pkts, n);
+	got = f->guest ? netvsc_rx_burst(&f->p->rxq[0], pkts, n) :
+			 netvsp_rx_burst(&f->p->rxq[0], pkts, n);
 	CHECK(got <= n);
 	for (i = 0; i < got; i++) {
 		check_frame(pkts[i]);
@@ -666,8 +673,8 @@ op_tx(struct fuzz *f, unsigned int a)
 		pkts[n] = tx_frame(f);
 		n += pkts[n] != NULL;
 	}
-	sent = f->guest ? netvsc_tx_burst(&f->p->txq, pkts, n) :
-			  netvsp_tx_burst(&f->p->txq, pkts, n);
+	sent = f->guest ? netvsc_tx_burst(&f->p->txq[0], pkts, n) :
+			  netvsp_tx_burst(&f->p->txq[0], pkts, n);
 	CHECK(sent <= n);
 	/* what was not taken is ours again: held frames go back, fresh ones are freed */
 	for (i = sent; i < n; i++)
@@ -719,9 +726,9 @@ op_ctrl(struct fuzz *f)
 		rte_spinlock_lock(&f->ch->in_lock);
 		guest_ctrl_send(f);
 		rte_spinlock_unlock(&f->ch->in_lock);
-		netvsc_ctrl_events(f->p);
+		netvsc_ctrl_events(f->p, NVPORT_ALL_CHANNELS);
 	} else {
-		netvsp_ctrl_events(f->p);
+		netvsp_ctrl_events(f->p, NVPORT_ALL_CHANNELS);
 	}
 	if (ctrl)
 		go_data(f);
@@ -1184,11 +1191,11 @@ port_teardown(struct fuzz *f)
 		netvsp_slots_free(host_port(f));
 	/* every record is free, waiting to be written, or the one in progress */
 	pending = pvb_load_relaxed(&ch->nstash) + rte_ring_count(ch->compq);
-	CHECK(ch->rec_nfree + pending + (p->cur_rec != NULL) == ch->nrec);
-	CHECK(pvb_load_relaxed(&ch->refcnt) == 1u + (p->cur_rec != NULL));
-	if (p->cur_rec != NULL)
-		nvchan_rec_parsed(p->cur_rec);
-	p->cur_rec = NULL;
+	CHECK(ch->rec_nfree + pending + (ch->cur_rec != NULL) == ch->nrec);
+	CHECK(pvb_load_relaxed(&ch->refcnt) == 1u + (ch->cur_rec != NULL));
+	if (ch->cur_rec != NULL)
+		nvchan_rec_parsed(ch->cur_rec);
+	ch->cur_rec = NULL;
 	nvchan_kill(ch);
 	ch->shm = (struct pvb_shm){ .fd = -1 };
 	nvchan_put(ch);

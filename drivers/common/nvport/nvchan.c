@@ -83,9 +83,18 @@ nvchan_attach_rings(struct nvchan *ch, uint64_t in_off, uint32_t in_size, uint64
 	return rc;
 }
 
+void
+nvchan_set_parent(struct nvchan *ch, struct nvchan *primary, uint32_t idx)
+{
+	pvb_ref_get(&primary->refcnt, 1);
+	ch->parent = primary;
+	ch->idx = idx;
+}
+
 static void
 nvchan_destroy(struct nvchan *ch)
 {
+	nvchan_put(ch->parent);
 	pvb_shm_close(&ch->shm);
 	if (ch->bell >= 0)
 		close(ch->bell);

@@ -26,6 +26,12 @@
  * last mbuf attached to it is freed, on whatever thread frees it. So the
  * region stays mapped while an application still holds mbufs pointing into
  * it, even after the peer died, and is unmapped by the last free.
+ *
+ * Subchannels. A port with several queues has one channel per queue pair:
+ * the primary (the guest's region with the buffers) and subchannels, each a
+ * small region of its own with just a ring pair. The frames a subchannel
+ * carries sit in the primary's buffers, so a subchannel holds a reference
+ * to the primary (parent) for as long as it lives.
  */
 
 #include <sched.h>
@@ -73,6 +79,11 @@ struct nvchan {
 	pvb_shared_u32 nstash;		/* W: in_lock holder; R: nvchan_idle() */
 	pvb_counter_t signals;		/* doorbells rung */
 	pvb_counter_t comp_ring_full;	/* completions delayed for lack of ring space */
+	/* the in_lock holder's: a peer packet split over bursts */
+	struct nvchan_rec *cur_rec;	/* its record */
+	uint32_t cur_pos;		/* where in it the next burst resumes */
+	uint32_t idx;			/* 0: the primary; else the subchannel's index (queue) */
+	struct nvchan *parent;		/* a subchannel's reference to the primary, else NULL */
 };
 
 /**
@@ -87,6 +98,9 @@ struct nvchan *nvchan_new(uint32_t nrec, int socket_id);
  */
 int nvchan_attach_rings(struct nvchan *ch, uint64_t in_off, uint32_t in_size,
 			uint64_t out_off, uint32_t out_size);
+
+/** Make @p ch subchannel @p idx of @p primary (takes a reference to it). */
+void nvchan_set_parent(struct nvchan *ch, struct nvchan *primary, uint32_t idx);
 
 /** Drop a reference; the last one unmaps and frees everything. */
 void nvchan_put(struct nvchan *ch);

@@ -18,6 +18,12 @@
  *
  * A side's port struct starts with a struct nvport (its first member).
  *
+ * Queues. Queue pair q is channel q: the primary for 0, subchannel q
+ * after it (NVSP 133, lib/chan SUBOFFER), up to the `queues` devarg. A
+ * queue whose channel the peer did not grant stays idle. Each queue has
+ * its own burst presence (act[2q] rx, act[2q + 1] tx), counters and rx
+ * interrupt set; each channel its own ring locks.
+ *
  * The bursts and the control thread. The control thread sets the channel up
  * (CTRL) and then hands the rings to the bursts (DATA); to take them back it
  * moves the state away from DATA and waits until no burst is inside
@@ -58,6 +64,7 @@ enum nvport_mode {
 };
 
 #define NVPORT_EVENT_BUDGET	256	/* ring packets per poll */
+#define NVPORT_MAX_QUEUES	8	/* queue pairs (channels) of a port, the `queues` devarg */
 
 struct nvport;
 
@@ -65,11 +72,13 @@ struct nvport;
 struct nvport_rxq {
 	struct nvport *port;
 	struct rte_mempool *mp;
+	uint16_t qid;
 	pvb_counter_t packets, bytes, nombuf, zero_copy, zero_copy_bytes;
 } __rte_cache_aligned;
 
 struct nvport_txq {
 	struct nvport *port;
+	uint16_t qid;
 	pvb_counter_t packets, bytes, too_big;
 	pvb_counter_t ref_packets, ref_bytes;	/* of packets/bytes: sent in place, not copied */
 	/* offloads the peer does not take, done in software (tx burst only) */
@@ -101,6 +110,7 @@ struct nvport_side {
 	uint32_t (*max_mtu)(const struct nvport *p);
 	int (*promisc)(struct nvport *p, bool on);
 	uint64_t tx_offloads;
+	bool rss;			/**< the side takes rss_conf and a RETA (the guest) */
 	const struct nvport_xstat *xstats;	/**< its counters, after the common ones */
 	unsigned int nxstats;
 	const char *in_use_name;	/**< "receive_slots_in_use" or "send_sections_in_use" */
@@ -115,31 +125,40 @@ struct nvport {
 	uint16_t port_id;
 	int socket_id;
 	bool started;
+	uint32_t nb_queues;		/* the `queues` devarg: channels asked for / granted at most */
+
+	/* RSS the application set (a side with rss): read by the control thread */
+	struct {
+		uint64_t hf;		/* RTE_ETH_RSS_* */
+		uint8_t key[40];
+		uint16_t reta[128];	/* rx queue of each hash % 128 */
+		bool on;		/* RSS mq mode with more than one rx queue */
+		pvb_shared_u32 gen;	/* bumped by every change; W: ethdev calls */
+	} rss;
 
 	/* control thread */
 	struct pvb_ctrl ctrl;
-	uint32_t idle_epoch;		/* the rx epoch as the control thread last saw it */
-	uint32_t idle_polls;		/* control-thread rounds without an rx burst */
+	uint32_t idle_epoch[NVPORT_MAX_QUEUES];	/* each rx epoch as the control thread saw it */
+	uint32_t idle_polls[NVPORT_MAX_QUEUES];	/* control-thread rounds without its rx burst */
 	uint64_t ctrl_deadline;		/* TSC by which the set-up must be done */
 
 	/* the channel: set up by the control thread, read by the bursts in DATA */
 	pvb_shared_u32 state __rte_cache_aligned;	/* enum nvport_state; W: control thread */
-	struct nvchan *ch;
+	struct nvchan *ch;		/* the primary: chs[0] */
+	struct nvchan *chs[NVPORT_MAX_QUEUES];	/* channel q, NULL: not granted (yet) */
+	uint32_t nchan;			/* channels in chs: 1 + subchannels open */
 	uint8_t *rxbuf, *sendbuf;	/* in the region */
 	uint64_t rxbuf_len, sendbuf_len;
-	/* written by the in_lock holder: not on the line every burst reads */
-	struct nvchan_rec *cur_rec __rte_cache_aligned;	/* a peer packet split over bursts */
-	uint32_t cur_pos;		/* where in it the next burst resumes */
-	pvb_shared_u32 broken;		/* a burst found a ring broken */
+	pvb_shared_u32 broken __rte_cache_aligned;	/* a burst found a ring broken */
 	struct nvchan_xsnap xsnap;	/* channel figures for xstats */
 
 	/* rx interrupts: an epoll set of the doorbell and a private wake-up */
-	int intr_ep;			/* the queue's event fd as DPDK sees it */
-	int intr_self;			/* eventfd only this process holds */
+	int intr_ep[NVPORT_MAX_QUEUES];	/* each queue's event fd as DPDK sees it */
+	int intr_self[NVPORT_MAX_QUEUES];	/* eventfds only this process holds */
 
-	struct pvb_active act[2];	/* rx, tx */
-	struct nvport_rxq rxq;
-	struct nvport_txq txq;
+	struct pvb_active act[2 * NVPORT_MAX_QUEUES];	/* rx q at 2q, tx q at 2q + 1 */
+	struct nvport_rxq rxq[NVPORT_MAX_QUEUES];
+	struct nvport_txq txq[NVPORT_MAX_QUEUES];
 	pvb_counter_t ring_broken, protocol_errors, bad_completions, bad_packets;
 	pvb_counter_t not_polled_drops, connects, disconnects;
 	pvb_counter_t rx_offload_bad;	/* offload requests that failed their checks */
@@ -168,6 +187,8 @@ nvport_leave(struct pvb_active *a)
 /** The state of a poll of the incoming ring. */
 struct nvport_poll {
 	struct nvport *p;
+	struct nvchan *ch;		/* the channel polled */
+	struct nvport_rxq *q;		/* its rx queue (counters) */
 	enum nvport_mode mode;
 	struct rte_mempool *mp;
 	struct rte_mbuf **pkts;
@@ -182,10 +203,11 @@ struct nvport_poll {
 
 /** A side's handler of one ring packet: 0, -EAGAIN (leave it for later), -EPIPE. */
 typedef int (*nvport_packet_fn)(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk);
-/** A side's handling of the peer's completion of our send @p trans_id (out_lock held). */
-typedef void (*nvport_complete_fn)(struct nvport *p, uint64_t trans_id);
-/** A side's last work before the outgoing ring is committed (out_lock held), or NULL. */
-typedef void (*nvport_tail_fn)(struct nvport *p);
+/** A side's handling of the peer's completions of our sends @p ids on @p ch (out_lock held). */
+typedef void (*nvport_complete_fn)(struct nvport *p, struct nvchan *ch, const uint64_t *ids,
+				   unsigned int n);
+/** A side's last work before @p ch's outgoing ring is committed (out_lock held), or NULL. */
+typedef void (*nvport_tail_fn)(struct nvport *p, struct nvchan *ch);
 
 /**
  * Consume the incoming ring (a trylock: another poller inside means nothing
@@ -194,15 +216,14 @@ typedef void (*nvport_tail_fn)(struct nvport *p);
  * directly. Returns the frames put in @p pkts.
  */
 static __rte_always_inline uint16_t
-nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
-	      struct rte_mbuf **pkts, uint16_t n, nvport_packet_fn packet,
+nvport_events(struct nvport *p, struct nvchan *ch, struct nvport_rxq *q, enum nvport_mode mode,
+	      struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n, nvport_packet_fn packet,
 	      nvport_complete_fn complete, nvport_tail_fn tail)
 {
 	/* not zero-initialised: the arrays are large and filled from their counts */
 	struct nvport_poll e;
-	struct nvchan *ch = p->ch;
 	struct pvb_vmbus_pkt pk;
-	unsigned int budget, i;
+	unsigned int budget;
 	int rc;
 
 	if (!rte_spinlock_trylock(&ch->in_lock))
@@ -213,6 +234,8 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 		return 0;
 	}
 	e.p = p;
+	e.ch = ch;
+	e.q = q;
 	e.mode = mode;
 	e.mp = mp;
 	e.pkts = pkts;
@@ -240,20 +263,20 @@ nvport_events(struct nvport *p, enum nvport_mode mode, struct rte_mempool *mp,
 	pvb_vmbus_in_commit(&ch->in);
 	nvchan_mbufs_release(&e.cache);
 	if (e.got > 0) {
-		/* single writer: only the rx burst delivers */
-		pvb_counter_add1w(&p->rxq.packets, e.got);
-		pvb_counter_add1w(&p->rxq.bytes, e.bytes);
-		pvb_counter_add1w(&p->rxq.zero_copy, e.zero_copy);
-		pvb_counter_add1w(&p->rxq.zero_copy_bytes, e.zero_copy_bytes);
+		/* single writer: only the queue's rx burst delivers */
+		pvb_counter_add1w(&q->packets, e.got);
+		pvb_counter_add1w(&q->bytes, e.bytes);
+		pvb_counter_add1w(&q->zero_copy, e.zero_copy);
+		pvb_counter_add1w(&q->zero_copy_bytes, e.zero_copy_bytes);
 	}
 	if (mode == NVPORT_DROP)
 		nvchan_lock_yield(&ch->out_lock);
 	else
 		rte_spinlock_lock(&ch->out_lock);
-	for (i = 0; i < e.ncomp; i++)
-		complete(p, e.comps[i]);
+	if (e.ncomp > 0)
+		complete(p, ch, e.comps, e.ncomp);
 	if (tail != NULL)
-		tail(p);
+		tail(p, ch);
 	nvchan_comp_flush(ch);
 	/* the peer unmasked (it sleeps): wake it; never blocks */
 	if (pvb_vmbus_out_commit(&ch->out))
@@ -269,13 +292,18 @@ nvport_rx(struct nvport_rxq *q, struct rte_mbuf **pkts, uint16_t n, nvport_packe
 	  nvport_complete_fn complete, nvport_tail_fn tail)
 {
 	struct nvport *p = q->port;
+	struct pvb_active *a = &p->act[2 * q->qid];
+	struct nvchan *ch;
 	uint16_t got = 0;
 
-	if (!nvport_enter(&p->act[0], &p->state))
+	if (!nvport_enter(a, &p->state))
 		return 0;
-	if (!nvchan_idle(p->ch))
-		got = nvport_events(p, NVPORT_DELIVER, q->mp, pkts, n, packet, complete, tail);
-	nvport_leave(&p->act[0]);
+	/* a queue whose channel the peer did not grant stays idle */
+	ch = p->chs[q->qid];
+	if (ch != NULL && !nvchan_idle(ch))
+		got = nvport_events(p, ch, q, NVPORT_DELIVER, q->mp, pkts, n, packet, complete,
+				    tail);
+	nvport_leave(a);
 	return got;
 }
 
@@ -285,21 +313,21 @@ nvport_rx(struct nvport_rxq *q, struct rte_mbuf **pkts, uint16_t n, nvport_packe
  * record is out with the application: leave the packet for later.
  */
 static __rte_always_inline struct nvchan_rec *
-nvport_rec(struct nvport *p, uint64_t trans_id)
+nvport_rec(struct nvchan *ch, uint64_t trans_id)
 {
-	if (p->cur_rec == NULL) {
-		p->cur_rec = nvchan_rec_get(p->ch, trans_id);
-		p->cur_pos = 0;
+	if (ch->cur_rec == NULL) {
+		ch->cur_rec = nvchan_rec_get(ch, trans_id);
+		ch->cur_pos = 0;
 	}
-	return p->cur_rec;
+	return ch->cur_rec;
 }
 
 /** The packet is parsed: its completion is owed once its mbufs are freed. */
 static __rte_always_inline void
-nvport_rec_parsed(struct nvport *p)
+nvport_rec_parsed(struct nvchan *ch)
 {
-	nvchan_rec_parsed(p->cur_rec);
-	p->cur_rec = NULL;
+	nvchan_rec_parsed(ch->cur_rec);
+	ch->cur_rec = NULL;
 }
 
 /** Count a frame delivered to the application. */
@@ -331,10 +359,14 @@ prefix ## _rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)			\
 	return nvport_rx(queue, pkts, n, packet, complete, tail);			\
 }											\
 void											\
-prefix ## _ctrl_events(struct nvport *p)						\
+prefix ## _ctrl_events(struct nvport *p, uint32_t which)				\
 {											\
-	if (!nvchan_idle(p->ch))							\
-		nvport_events(p, NVPORT_DROP, NULL, NULL, 0, packet, complete, tail);	\
+	uint32_t i;									\
+											\
+	for (i = 0; i < p->nchan; i++)							\
+		if ((which & (1u << i)) && !nvchan_idle(p->chs[i]))			\
+			nvport_events(p, p->chs[i], &p->rxq[i], NVPORT_DROP, NULL, NULL, 0,	\
+				      packet, complete, tail);				\
 }
 
 /* ---- the control thread (nvport_ctrl.c) -------------------------------------- */
@@ -345,8 +377,27 @@ void nvport_set_state(struct nvport *p, enum nvport_state state);
 /** Move the state to @p to and wait until no burst is inside. */
 void nvport_quiesce(struct nvport *p, enum nvport_state to);
 
-/** Nobody polled rx for a second (or the port is stopped): the thread must poll. */
-bool nvport_unpolled(struct nvport *p);
+/**
+ * The channels (bit i: channel i) whose rx queue nobody polled for a second
+ * (all when the port is stopped): the thread must poll them.
+ */
+uint32_t nvport_unpolled(struct nvport *p);
+
+/** Every channel open (for _ctrl_events()). */
+#define NVPORT_ALL_CHANNELS	UINT32_MAX
+
+/**
+ * Channel @p ch becomes channel @p idx (1 .. nb_queues - 1) of the port:
+ * its doorbell joins rx queue idx's interrupt set. Not in DATA.
+ */
+void nvport_add_channel(struct nvport *p, uint32_t idx, struct nvchan *ch);
+
+/** The channel a tx queue @p qid writes when the peer decides nothing: qid's, else by modulo. */
+static __rte_always_inline struct nvchan *
+nvport_tx_chan(const struct nvport *p, uint16_t qid)
+{
+	return p->chs[qid < p->nchan ? qid : qid % p->nchan];
+}
 
 /**
  * The channel must close: the side's state machine failed (@p why, else
@@ -382,11 +433,11 @@ const struct nvport_side *nvport_side_of(uint16_t port_id);
 
 /* ---- rx interrupts (nvport_intr.c) ------------------------------------------------ */
 
-/** The doorbell of a new channel joins the queue's event set. */
-int nvport_intr_attach(struct nvport *p);
-/** Wake a sleeper on the rx interrupt (the channel came up: it must poll again). */
+/** The doorbell of channel @p idx joins its rx queue's event set. */
+int nvport_intr_attach(struct nvport *p, uint32_t idx);
+/** Wake sleepers on every rx interrupt (the channels came up: they must poll again). */
 void nvport_intr_wake(struct nvport *p);
-/** The channel's doorbell leaves the event set (before the channel is dropped). */
+/** The channels' doorbells leave the event sets (before the channels are dropped). */
 void nvport_intr_detach(struct nvport *p);
 int nvport_intr_setup(struct rte_eth_dev *dev);
 void nvport_intr_free(struct rte_eth_dev *dev);

@@ -28,33 +28,49 @@ nvport_quiesce(struct nvport *p, enum nvport_state to)
 	pvb_handover_take(&p->state, to, p->act, RTE_DIM(p->act));
 }
 
-bool
+uint32_t
 nvport_unpolled(struct nvport *p)
 {
-	uint32_t e = pvb_handover_epoch(&p->act[0]);
+	uint32_t i, e, which = 0;
 
 	/*
-	 * A poller descheduled for a while is not an idle port: only when the
-	 * port is stopped or nobody polled for a second (100 rounds of 10 ms).
+	 * A poller descheduled for a while is not an idle queue: only when the
+	 * port is stopped or nobody polled it for a second (100 rounds of 10 ms).
 	 */
-	p->idle_polls = e == p->idle_epoch ? p->idle_polls + 1 : 0;
-	p->idle_epoch = e;
-	return !p->started || p->idle_polls >= 100;
+	for (i = 0; i < p->nchan; i++) {
+		e = pvb_handover_epoch(&p->act[2 * i]);
+		p->idle_polls[i] = e == p->idle_epoch[i] ? p->idle_polls[i] + 1 : 0;
+		p->idle_epoch[i] = e;
+		if (!p->started || p->idle_polls[i] >= 100)
+			which |= 1u << i;
+	}
+	return which;
+}
+
+static bool
+nvport_chan_broken(const struct nvchan *ch)
+{
+	return pvb_vmbus_in_broken(&ch->in) || pvb_vmbus_out_broken(&ch->out);
 }
 
 static bool
 nvport_broken(struct nvport *p, const char *peer)
 {
 	struct nvchan *ch = p->ch;
+	uint32_t i;
 
 	/* relaxed: a flag the bursts raise; the fault codes are read after quiescing */
-	if (!pvb_load_relaxed(&p->broken) && !pvb_vmbus_in_broken(&ch->in) &&
-	    !pvb_vmbus_out_broken(&ch->out))
+	for (i = 0; i < p->nchan && !nvport_chan_broken(p->chs[i]); i++)
+		;
+	if (!pvb_load_relaxed(&p->broken) && i == p->nchan)
 		return false;
 	nvport_quiesce(p, NVPORT_CTRL);
+	if (i < p->nchan)
+		ch = p->chs[i];
 	NVPORT_LOG(nvport_side_of(p->port_id), ERR, "%s: the %s broke the ring protocol "
-		   "(in: %s, out: %s); channel closed", p->path, peer,
-		   pvb_vmbus_fault_str(ch->in.fault), pvb_vmbus_fault_str(ch->out.fault));
+		   "on channel %u (in: %s, out: %s); channel closed", p->path, peer,
+		   i < p->nchan ? i : 0, pvb_vmbus_fault_str(ch->in.fault),
+		   pvb_vmbus_fault_str(ch->out.fault));
 	pvb_counter_add(&p->ring_broken, 1);
 	return true;
 }
@@ -85,29 +101,53 @@ nvport_ctrl_wait(struct nvport *p, int sock)
 void
 nvport_go_data(struct nvport *p)
 {
-	rte_spinlock_lock(&p->ch->in_lock);
-	pvb_vmbus_in_set_mask(&p->ch->in, true);
-	rte_spinlock_unlock(&p->ch->in_lock);
+	uint32_t i;
+
+	for (i = 0; i < p->nchan; i++) {
+		rte_spinlock_lock(&p->chs[i]->in_lock);
+		pvb_vmbus_in_set_mask(&p->chs[i]->in, true);
+		rte_spinlock_unlock(&p->chs[i]->in_lock);
+	}
 	nvport_set_state(p, NVPORT_DATA);
 	/* an application asleep on rx interrupts armed nothing without a channel */
 	nvport_intr_wake(p);
 }
 
 void
+nvport_add_channel(struct nvport *p, uint32_t idx, struct nvchan *ch)
+{
+	RTE_VERIFY(idx > 0 && idx < NVPORT_MAX_QUEUES && p->chs[idx] == NULL &&
+		   pvb_load_relaxed(&p->state) != NVPORT_DATA);
+	p->chs[idx] = ch;
+	if (idx >= p->nchan)
+		p->nchan = idx + 1;
+	nvport_intr_attach(p, idx);
+}
+
+void
 nvport_drop_channel(struct nvport *p)
 {
-	struct nvchan *ch = p->ch;
+	struct nvchan *ch;
+	uint32_t i;
 
 	nvport_intr_detach(p);
-	/* no burst runs now: a half-read peer packet is ours */
-	if (p->cur_rec != NULL)
-		nvchan_rec_parsed(p->cur_rec);
-	p->cur_rec = NULL;
+	/* subchannels first: each holds the primary */
+	for (i = NVPORT_MAX_QUEUES; i-- > 0;) {
+		ch = p->chs[i];
+		if (ch == NULL)
+			continue;
+		/* no burst runs now: a half-read peer packet is ours */
+		if (ch->cur_rec != NULL)
+			nvchan_rec_parsed(ch->cur_rec);
+		ch->cur_rec = NULL;
+		p->chs[i] = NULL;
+		nvchan_kill(ch);
+		nvchan_put(ch);
+	}
+	p->nchan = 0;
 	p->rxbuf = NULL;
 	p->sendbuf = NULL;
 	p->ch = NULL;
-	nvchan_kill(ch);
-	nvchan_put(ch);
 	pvb_counter_add(&p->disconnects, 1);
 	nvchan_xsnap_clear(&p->xsnap);
 }
@@ -135,7 +175,7 @@ struct rte_mbuf *
 nvport_rx_frame(struct nvport_poll *e, struct nvchan_rec *r, uint8_t *msg, uint32_t off,
 		uint32_t len, bool zero_copy)
 {
-	struct nvport_rxq *q = &e->p->rxq;
+	struct nvport_rxq *q = e->q;
 	struct rte_mbuf *m;
 
 	/*

@@ -39,11 +39,133 @@ nvport_of(const struct rte_eth_dev *dev)
 
 /* ---- operations ----------------------------------------------------------- */
 
+/* RSS hash functions a guest asks the host for (only TCP gets its ports hashed). */
+#define NVPORT_RSS_HF	(RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_OTHER | \
+			 RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV6 | RTE_ETH_RSS_FRAG_IPV6 | \
+			 RTE_ETH_RSS_NONFRAG_IPV6_OTHER | RTE_ETH_RSS_NONFRAG_IPV6_TCP)
+
+/* The Toeplitz key of Microsoft's RSS verification examples, the one DPDK's netvsc uses too. */
+static const uint8_t nvport_rss_key_default[40] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+	0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+	0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+/* Something of the RSS set-up changed: the control thread sends it to the host. */
+static void
+nvport_rss_changed(struct nvport *p)
+{
+	/* release: the writes above are seen by the control thread's load-acquire */
+	pvb_store_release(&p->rss.gen, pvb_load_relaxed(&p->rss.gen) + 1);
+}
+
+/* RSS from the configuration: the key and hash functions, a round-robin RETA. */
+static int
+nvport_rss_configure(struct rte_eth_dev *dev, struct nvport *p)
+{
+	const struct rte_eth_rss_conf *rc = &dev->data->dev_conf.rx_adv_conf.rss_conf;
+	uint16_t nq = dev->data->nb_rx_queues;
+	uint32_t i;
+
+	if (rc->rss_key != NULL && rc->rss_key_len != sizeof(p->rss.key))
+		return -EINVAL;
+	memcpy(p->rss.key, rc->rss_key != NULL ? rc->rss_key : nvport_rss_key_default,
+	       sizeof(p->rss.key));
+	p->rss.hf = rc->rss_hf & NVPORT_RSS_HF;
+	for (i = 0; i < RTE_DIM(p->rss.reta); i++)
+		p->rss.reta[i] = (uint16_t)(i % nq);
+	p->rss.on = (dev->data->dev_conf.rxmode.mq_mode & RTE_ETH_MQ_RX_RSS_FLAG) != 0 &&
+		    nq > 1 && p->rss.hf != 0;
+	nvport_rss_changed(p);
+	return 0;
+}
+
 static int
 nvport_configure(struct rte_eth_dev *dev)
 {
-	if (dev->data->nb_rx_queues > 1 || dev->data->nb_tx_queues > 1)
+	const struct nvport_side *side = nvport_side_of(dev->data->port_id);
+	struct nvport *p = nvport_of(dev);
+
+	if (dev->data->nb_rx_queues > p->nb_queues || dev->data->nb_tx_queues > p->nb_queues)
 		return -EINVAL;
+	if (side->rss)
+		return nvport_rss_configure(dev, p);
+	if (dev->data->dev_conf.rxmode.mq_mode & RTE_ETH_MQ_RX_RSS_FLAG &&
+	    dev->data->nb_rx_queues > 1)
+		return -ENOTSUP;	/* the guest decides where the host's frames go */
+	return 0;
+}
+
+static int
+nvport_reta_update(struct rte_eth_dev *dev, struct rte_eth_rss_reta_entry64 *reta,
+		   uint16_t size)
+{
+	struct nvport *p = nvport_of(dev);
+	uint16_t i, nq = dev->data->nb_rx_queues;
+
+	if (!nvport_side_of(dev->data->port_id)->rss)
+		return -ENOTSUP;
+	if (size != RTE_DIM(p->rss.reta))
+		return -EINVAL;
+	for (i = 0; i < size; i++)
+		if ((reta[i / RTE_ETH_RETA_GROUP_SIZE].mask >> (i % RTE_ETH_RETA_GROUP_SIZE)) & 1 &&
+		    reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] >= nq)
+			return -EINVAL;
+	for (i = 0; i < size; i++)
+		if ((reta[i / RTE_ETH_RETA_GROUP_SIZE].mask >> (i % RTE_ETH_RETA_GROUP_SIZE)) & 1)
+			p->rss.reta[i] =
+				reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+	nvport_rss_changed(p);
+	return 0;
+}
+
+static int
+nvport_reta_query(struct rte_eth_dev *dev, struct rte_eth_rss_reta_entry64 *reta, uint16_t size)
+{
+	struct nvport *p = nvport_of(dev);
+	uint16_t i;
+
+	if (!nvport_side_of(dev->data->port_id)->rss)
+		return -ENOTSUP;
+	if (size != RTE_DIM(p->rss.reta))
+		return -EINVAL;
+	for (i = 0; i < size; i++)
+		if ((reta[i / RTE_ETH_RETA_GROUP_SIZE].mask >> (i % RTE_ETH_RETA_GROUP_SIZE)) & 1)
+			reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] =
+				p->rss.reta[i];
+	return 0;
+}
+
+static int
+nvport_rss_hash_update(struct rte_eth_dev *dev, struct rte_eth_rss_conf *rc)
+{
+	struct nvport *p = nvport_of(dev);
+
+	if (!nvport_side_of(dev->data->port_id)->rss)
+		return -ENOTSUP;
+	if ((rc->rss_key != NULL && rc->rss_key_len != sizeof(p->rss.key)) ||
+	    (rc->rss_hf & ~NVPORT_RSS_HF) != 0)
+		return -EINVAL;
+	if (rc->rss_key != NULL)
+		memcpy(p->rss.key, rc->rss_key, sizeof(p->rss.key));
+	p->rss.hf = rc->rss_hf;
+	p->rss.on = (dev->data->dev_conf.rxmode.mq_mode & RTE_ETH_MQ_RX_RSS_FLAG) != 0 &&
+		    dev->data->nb_rx_queues > 1 && p->rss.hf != 0;
+	nvport_rss_changed(p);
+	return 0;
+}
+
+static int
+nvport_rss_conf_get(struct rte_eth_dev *dev, struct rte_eth_rss_conf *rc)
+{
+	struct nvport *p = nvport_of(dev);
+
+	if (!nvport_side_of(dev->data->port_id)->rss)
+		return -ENOTSUP;
+	if (rc->rss_key != NULL && rc->rss_key_len >= sizeof(p->rss.key))
+		memcpy(rc->rss_key, p->rss.key, sizeof(p->rss.key));
+	rc->rss_key_len = sizeof(p->rss.key);
+	rc->rss_hf = p->rss.hf;
 	return 0;
 }
 
@@ -54,8 +176,14 @@ nvport_infos(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	uint32_t mtu = side->max_mtu(nvport_of(dev));
 
 	info->max_mac_addrs = 1;
-	info->max_rx_queues = 1;
-	info->max_tx_queues = 1;
+	/* queue pair q is channel q; the peer may grant fewer (doc/netvsp-netvsc.md) */
+	info->max_rx_queues = (uint16_t)nvport_of(dev)->nb_queues;
+	info->max_tx_queues = (uint16_t)nvport_of(dev)->nb_queues;
+	if (side->rss) {
+		info->reta_size = RTE_DIM(nvport_of(dev)->rss.reta);
+		info->hash_key_size = sizeof(nvport_of(dev)->rss.key);
+		info->flow_type_rss_offloads = NVPORT_RSS_HF;
+	}
 	info->max_rx_pktlen = mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
 	info->min_mtu = RTE_ETHER_MIN_MTU;
 	info->max_mtu = (uint16_t)mtu;
@@ -101,8 +229,11 @@ nvport_shutdown(struct rte_eth_dev *dev)
 
 	pvb_ctrl_stop(&p->ctrl);
 	nvport_sides[p->port_id]->shutdown(p);
+	uint32_t q;
+
 	nvport_intr_free(dev);
-	pvb_swol_fini(&p->txq.swol);
+	for (q = 0; q < NVPORT_MAX_QUEUES; q++)
+		pvb_swol_fini(&p->txq[q].swol);
 }
 
 static int
@@ -122,9 +253,10 @@ nvport_rxq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsign
 	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(socket);
 	RTE_SET_USED(conf);
-	p->rxq.port = p;
-	p->rxq.mp = mp;
-	dev->data->rx_queues[qid] = &p->rxq;
+	p->rxq[qid].port = p;
+	p->rxq[qid].qid = qid;
+	p->rxq[qid].mp = mp;
+	dev->data->rx_queues[qid] = &p->rxq[qid];
 	return 0;
 }
 
@@ -140,55 +272,121 @@ nvport_txq_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc, unsign
 	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(conf);
 	/* the software offload pools: made once, here on the control path */
-	if (p->txq.swol.gso.direct_pool == NULL) {
-		snprintf(name, sizeof(name), "nvsw%u", p->port_id);
-		rc = pvb_swol_init(&p->txq.swol, name, (int)socket);
+	if (p->txq[qid].swol.gso.direct_pool == NULL) {
+		snprintf(name, sizeof(name), "nvsw%u_%u", p->port_id, qid);
+		rc = pvb_swol_init(&p->txq[qid].swol, name, (int)socket);
 		if (rc != 0)
 			return rc;
 	}
-	p->txq.port = p;
-	dev->data->tx_queues[qid] = &p->txq;
+	p->txq[qid].port = p;
+	p->txq[qid].qid = qid;
+	dev->data->tx_queues[qid] = &p->txq[qid];
 	return 0;
 }
+
+/* The sum over the queues of the counter at @p off in a struct nvport_rxq (or _txq). */
+static uint64_t
+nvport_rxq_sum(const struct nvport *p, size_t off)
+{
+	uint64_t v = 0;
+	uint32_t q;
+
+	for (q = 0; q < NVPORT_MAX_QUEUES; q++)
+		v += pvb_counter_read((pvb_counter_t *)((uintptr_t)&p->rxq[q] + off));
+	return v;
+}
+
+static uint64_t
+nvport_txq_sum(const struct nvport *p, size_t off)
+{
+	uint64_t v = 0;
+	uint32_t q;
+
+	for (q = 0; q < NVPORT_MAX_QUEUES; q++)
+		v += pvb_counter_read((pvb_counter_t *)((uintptr_t)&p->txq[q] + off));
+	return v;
+}
+
+#define RXQ_SUM(p, f)	nvport_rxq_sum(p, offsetof(struct nvport_rxq, f))
+#define TXQ_SUM(p, f)	nvport_txq_sum(p, offsetof(struct nvport_txq, f))
 
 static int
 nvport_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 {
 	struct nvport *p = nvport_of(dev);
+	uint32_t q;
 
-	st->ipackets = pvb_counter_read(&p->rxq.packets);
-	st->ibytes = pvb_counter_read(&p->rxq.bytes);
-	st->rx_nombuf = pvb_counter_read(&p->rxq.nombuf);
+	st->ipackets = RXQ_SUM(p, packets);
+	st->ibytes = RXQ_SUM(p, bytes);
+	st->rx_nombuf = RXQ_SUM(p, nombuf);
 	st->ierrors = pvb_counter_read(&p->bad_packets);
 	st->imissed = pvb_counter_read(&p->not_polled_drops);
-	st->opackets = pvb_counter_read(&p->txq.packets);
-	st->obytes = pvb_counter_read(&p->txq.bytes);
-	st->oerrors = pvb_counter_read(&p->txq.too_big);
-	st->q_ipackets[0] = st->ipackets;
-	st->q_ibytes[0] = st->ibytes;
-	st->q_opackets[0] = st->opackets;
-	st->q_obytes[0] = st->obytes;
+	st->opackets = TXQ_SUM(p, packets);
+	st->obytes = TXQ_SUM(p, bytes);
+	st->oerrors = TXQ_SUM(p, too_big);
+	for (q = 0; q < p->nb_queues && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++) {
+		st->q_ipackets[q] = pvb_counter_read(&p->rxq[q].packets);
+		st->q_ibytes[q] = pvb_counter_read(&p->rxq[q].bytes);
+		st->q_opackets[q] = pvb_counter_read(&p->txq[q].packets);
+		st->q_obytes[q] = pvb_counter_read(&p->txq[q].bytes);
+	}
 	return 0;
 }
 
-/* The common counters, then the side's, then the channel snapshot. */
+/*
+ * The common counters, then the side's, then the channel snapshot. Where
+ * says where a counter lives: the port (0), or each rx (1) or tx (2) queue
+ * (summed over the queues).
+ */
 #define NVPORT_XSTATS(X) \
-	X("rx_zero_copy_packets", rxq.zero_copy) \
-	X("rx_bad_packets", bad_packets) \
-	X("rx_dropped_not_polled", not_polled_drops) \
-	X("tx_too_big_packets", txq.too_big) \
-	X("ring_broken", ring_broken) \
-	X("protocol_errors", protocol_errors) \
-	X("bad_completions", bad_completions) \
-	X("rx_offload_bad", rx_offload_bad) \
-	X("tx_sw_cksum_packets", txq.sw_cksum) \
-	X("tx_sw_gso_packets", txq.sw_gso) \
-	X("tx_sw_gso_segments", txq.sw_gso_segs) \
-	X("tx_sw_offload_failed", txq.sw_failed)
+	X("rx_zero_copy_packets", 1, struct nvport_rxq, zero_copy) \
+	X("rx_bad_packets", 0, struct nvport, bad_packets) \
+	X("rx_dropped_not_polled", 0, struct nvport, not_polled_drops) \
+	X("tx_too_big_packets", 2, struct nvport_txq, too_big) \
+	X("ring_broken", 0, struct nvport, ring_broken) \
+	X("protocol_errors", 0, struct nvport, protocol_errors) \
+	X("bad_completions", 0, struct nvport, bad_completions) \
+	X("rx_offload_bad", 0, struct nvport, rx_offload_bad) \
+	X("tx_sw_cksum_packets", 2, struct nvport_txq, sw_cksum) \
+	X("tx_sw_gso_packets", 2, struct nvport_txq, sw_gso) \
+	X("tx_sw_gso_segments", 2, struct nvport_txq, sw_gso_segs) \
+	X("tx_sw_offload_failed", 2, struct nvport_txq, sw_failed)
 
-#define NVPORT_XSTAT(n, field) { n, offsetof(struct nvport, field) },
-static const struct nvport_xstat nvport_xstats_common[] = { NVPORT_XSTATS(NVPORT_XSTAT) };
+struct nvport_cxstat {
+	const char *name;
+	unsigned int where;
+	size_t off;
+};
+
+#define NVPORT_XSTAT(n, w, type, field) { n, w, offsetof(type, field) },
+static const struct nvport_cxstat nvport_xstats_common[] = { NVPORT_XSTATS(NVPORT_XSTAT) };
 #define NVPORT_NCOMMON	RTE_DIM(nvport_xstats_common)
+
+static pvb_counter_t *nvport_counter(struct nvport *p, size_t off);
+
+static uint64_t
+nvport_common_read(struct nvport *p, const struct nvport_cxstat *x)
+{
+	if (x->where == 1)
+		return nvport_rxq_sum(p, x->off);
+	if (x->where == 2)
+		return nvport_txq_sum(p, x->off);
+	return pvb_counter_read(nvport_counter(p, x->off));
+}
+
+static void
+nvport_common_zero(struct nvport *p, const struct nvport_cxstat *x)
+{
+	uint32_t q;
+
+	/* relaxed: a reset races with counting by design, as on any NIC */
+	for (q = 0; q < NVPORT_MAX_QUEUES && x->where != 0; q++)
+		atomic_store_explicit((pvb_counter_t *)((uintptr_t)(x->where == 1 ?
+						(void *)&p->rxq[q] : (void *)&p->txq[q]) + x->off),
+				      0, memory_order_relaxed);
+	if (x->where == 0)
+		atomic_store_explicit(nvport_counter(p, x->off), 0, memory_order_relaxed);
+}
 
 /*
  * Frames and bytes moved by reference (rx: an mbuf over the peer's buffer;
@@ -205,16 +403,16 @@ static const char *const nvport_flow_names[] = {
 static void
 nvport_flow_read(struct nvport *p, uint64_t *v)
 {
-	uint64_t rxp = pvb_counter_read(&p->rxq.packets), rxb = pvb_counter_read(&p->rxq.bytes);
-	uint64_t txp = pvb_counter_read(&p->txq.packets), txb = pvb_counter_read(&p->txq.bytes);
+	uint64_t rxp = RXQ_SUM(p, packets), rxb = RXQ_SUM(p, bytes);
+	uint64_t txp = TXQ_SUM(p, packets), txb = TXQ_SUM(p, bytes);
 
-	v[0] = pvb_counter_read(&p->rxq.zero_copy);
-	v[1] = pvb_counter_read(&p->rxq.zero_copy_bytes);
+	v[0] = RXQ_SUM(p, zero_copy);
+	v[1] = RXQ_SUM(p, zero_copy_bytes);
 	/* each pair read apart: a frame counted in between must not make it wrap */
 	v[2] = rxp > v[0] ? rxp - v[0] : 0;
 	v[3] = rxb > v[1] ? rxb - v[1] : 0;
-	v[4] = pvb_counter_read(&p->txq.ref_packets);
-	v[5] = pvb_counter_read(&p->txq.ref_bytes);
+	v[4] = TXQ_SUM(p, ref_packets);
+	v[5] = TXQ_SUM(p, ref_bytes);
 	v[6] = txp > v[4] ? txp - v[4] : 0;
 	v[7] = txb > v[5] ? txb - v[5] : 0;
 }
@@ -243,15 +441,19 @@ nvport_stats_reset(struct rte_eth_dev *dev)
 {
 	const struct nvport_side *side = nvport_side_of(dev->data->port_id);
 	struct nvport *p = nvport_of(dev);
-	pvb_counter_t *basic[] = { &p->rxq.packets, &p->rxq.bytes, &p->rxq.nombuf,
-				   &p->rxq.zero_copy_bytes, &p->txq.packets, &p->txq.bytes,
-				   &p->txq.ref_packets, &p->txq.ref_bytes };
-	unsigned int i;
+	unsigned int i, q;
 
-	for (i = 0; i < RTE_DIM(basic); i++)
-		nvport_counter_zero(basic[i]);
+	for (q = 0; q < NVPORT_MAX_QUEUES; q++) {
+		pvb_counter_t *basic[] = { &p->rxq[q].packets, &p->rxq[q].bytes,
+					   &p->rxq[q].nombuf, &p->rxq[q].zero_copy_bytes,
+					   &p->txq[q].packets, &p->txq[q].bytes,
+					   &p->txq[q].ref_packets, &p->txq[q].ref_bytes };
+
+		for (i = 0; i < RTE_DIM(basic); i++)
+			nvport_counter_zero(basic[i]);
+	}
 	for (i = 0; i < NVPORT_NCOMMON; i++)
-		nvport_counter_zero(nvport_counter(p, nvport_xstats_common[i].off));
+		nvport_common_zero(p, &nvport_xstats_common[i]);
 	for (i = 0; i < side->nxstats; i++)
 		nvport_counter_zero(nvport_counter(p, side->xstats[i].off));
 	return 0;
@@ -289,7 +491,7 @@ nvport_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned in
 	if (xs == NULL || n < count)
 		return (int)count;
 	for (i = 0; i < NVPORT_NCOMMON; i++, k++)
-		xs[k].value = pvb_counter_read(nvport_counter(p, nvport_xstats_common[i].off));
+		xs[k].value = nvport_common_read(p, &nvport_xstats_common[i]);
 	nvport_flow_read(p, flow);
 	for (i = 0; i < NVPORT_NFLOW; i++, k++)
 		xs[k].value = flow[i];
@@ -367,6 +569,10 @@ static const struct eth_dev_ops nvport_ops = {
 	.allmulticast_disable = nvport_allmulti,
 	.mac_addr_set = nvport_mac_set,
 	.mtu_set = nvport_mtu_set,
+	.reta_update = nvport_reta_update,
+	.reta_query = nvport_reta_query,
+	.rss_hash_update = nvport_rss_hash_update,
+	.rss_hash_conf_get = nvport_rss_conf_get,
 };
 
 /*
@@ -390,11 +596,15 @@ nvport_parse(struct rte_vdev_device *vdev, const struct nvport_side *side, struc
 {
 	struct rte_kvargs *kv = pvb_devargs_parse(*side->logtype, vdev, side->args);
 	const char *name = rte_vdev_device_name(vdev);
+	const struct pvb_u32_arg queues = { "queues", &p->nb_queues, 1, NVPORT_MAX_QUEUES, 1 };
 	int rc;
 
 	if (kv == NULL)
 		return -EINVAL;
+	p->nb_queues = 1;
 	rc = pvb_devargs_path(*side->logtype, kv, name, "path", p->path, sizeof(p->path));
+	if (rc == 0)
+		rc = pvb_devargs_u32s(*side->logtype, kv, name, &queues, 1);
 	if (rc == 0)
 		rc = side->parse(p, kv, name);
 	rte_kvargs_free(kv);
@@ -421,6 +631,7 @@ nvport_probe(struct rte_vdev_device *vdev, const struct nvport_side *side)
 	const char *name = rte_vdev_device_name(vdev);
 	struct rte_eth_dev *dev;
 	struct nvport *p;
+	unsigned int i;
 	int rc;
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
@@ -434,8 +645,8 @@ nvport_probe(struct rte_vdev_device *vdev, const struct nvport_side *side)
 	p->port_id = dev->data->port_id;
 	p->socket_id = rte_socket_id();
 	p->copybreak = 256;
-	p->intr_ep = -1;
-	p->intr_self = -1;
+	for (i = 0; i < NVPORT_MAX_QUEUES; i++)
+		p->intr_ep[i] = p->intr_self[i] = -1;
 	dev->data->mac_addrs = rte_zmalloc_socket(name, RTE_ETHER_ADDR_LEN, 0, p->socket_id);
 	if (dev->data->mac_addrs == NULL) {
 		rc = -ENOMEM;

@@ -7,8 +7,8 @@
  * (rte_eth_dev_rx_intr_enable() and the queue's event fd in its epoll set,
  * as l3fwd-power does).
  *
- * The queue's event fd is a private epoll set holding two fds: our end of
- * the channel's doorbell socket pair (the peer sends a byte when it writes
+ * Each rx queue's event fd is a private epoll set holding two fds: our end
+ * of its channel's doorbell socket pair (the peer sends a byte when it writes
  * into a ring we unmasked) and an eventfd only this process holds (we wake
  * ourselves when work was already there as we armed, or when a channel
  * comes up). DPDK waits on the set edge-triggered and reads nothing from it
@@ -37,44 +37,59 @@ nvport_intr_setup(struct rte_eth_dev *dev)
 {
 	struct nvport *p = dev->data->dev_private;
 	struct epoll_event ev = { .events = EPOLLIN };
+	uint32_t q;
 
-	p->intr_ep = epoll_create1(EPOLL_CLOEXEC);
-	p->intr_self = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->intr_ep < 0 || p->intr_self < 0 ||
-	    epoll_ctl(p->intr_ep, EPOLL_CTL_ADD, p->intr_self, &ev) != 0)
-		return -errno;
-	return pvb_eth_intr_alloc(dev, &p->intr_ep, 1, "pvb_nvport_intr");
+	for (q = 0; q < p->nb_queues; q++) {
+		p->intr_ep[q] = epoll_create1(EPOLL_CLOEXEC);
+		p->intr_self[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->intr_ep[q] < 0 || p->intr_self[q] < 0 ||
+		    epoll_ctl(p->intr_ep[q], EPOLL_CTL_ADD, p->intr_self[q], &ev) != 0)
+			return -errno;
+	}
+	return pvb_eth_intr_alloc(dev, p->intr_ep, p->nb_queues, "pvb_nvport_intr");
 }
 
 void
 nvport_intr_free(struct rte_eth_dev *dev)
 {
 	struct nvport *p = dev->data->dev_private;
+	uint32_t q;
 
 	pvb_eth_intr_free(dev);
-	if (p->intr_ep >= 0)
-		close(p->intr_ep);
-	if (p->intr_self >= 0)
-		close(p->intr_self);
-	p->intr_ep = p->intr_self = -1;
+	for (q = 0; q < NVPORT_MAX_QUEUES; q++) {
+		if (p->intr_ep[q] >= 0)
+			close(p->intr_ep[q]);
+		if (p->intr_self[q] >= 0)
+			close(p->intr_self[q]);
+		p->intr_ep[q] = p->intr_self[q] = -1;
+	}
+}
+
+static void
+nvport_intr_wake_q(struct nvport *p, uint32_t q)
+{
+	uint64_t one = 1;
+
+	/* our own eventfd, non-blocking: a full counter is a wake already due */
+	if (write(p->intr_self[q], &one, sizeof(one)) < 0)
+		one = 0;
 }
 
 void
 nvport_intr_wake(struct nvport *p)
 {
-	uint64_t one = 1;
+	uint32_t q;
 
-	/* our own eventfd, non-blocking: a full counter is a wake already due */
-	if (write(p->intr_self, &one, sizeof(one)) < 0)
-		one = 0;
+	for (q = 0; q < p->nb_queues; q++)
+		nvport_intr_wake_q(p, q);
 }
 
 int
-nvport_intr_attach(struct nvport *p)
+nvport_intr_attach(struct nvport *p, uint32_t idx)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	if (epoll_ctl(p->intr_ep, EPOLL_CTL_ADD, p->ch->bell, &ev) != 0) {
+	if (epoll_ctl(p->intr_ep[idx], EPOLL_CTL_ADD, p->chs[idx]->bell, &ev) != 0) {
 		NVPORT_LOG(nvport_side_of(p->port_id), WARNING, "%s: the doorbell cannot join "
 			   "the rx interrupt set (%s): a sleeping application wakes only on "
 			   "its timeout", p->path, strerror(errno));
@@ -86,28 +101,36 @@ nvport_intr_attach(struct nvport *p)
 void
 nvport_intr_detach(struct nvport *p)
 {
-	if (p->ch != NULL && p->ch->bell >= 0)
-		epoll_ctl(p->intr_ep, EPOLL_CTL_DEL, p->ch->bell, NULL);
+	uint32_t i;
+
+	for (i = 0; i < NVPORT_MAX_QUEUES; i++)
+		if (p->chs[i] != NULL && p->chs[i]->bell >= 0 && p->intr_ep[i] >= 0)
+			epoll_ctl(p->intr_ep[i], EPOLL_CTL_DEL, p->chs[i]->bell, NULL);
 }
 
 int
 nvport_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
 {
 	struct nvport *p = dev->data->dev_private;
+	struct pvb_active *a = &p->act[2 * qid];
 	struct nvchan *ch;
 	bool work;
 
-	RTE_SET_USED(qid);
 	/* as a burst: the channel cannot go while we are inside */
-	if (!nvport_enter(&p->act[0], &p->state))
-		return 0;	/* no channel: nvport_intr_attach() wakes us when one comes */
-	ch = p->ch;
+	if (!nvport_enter(a, &p->state))
+		return 0;	/* no channel: nvport_go_data() wakes us when one comes */
+	ch = p->chs[qid];
+	if (ch == NULL) {
+		/* not granted: nothing ever arrives on this queue */
+		nvport_leave(a);
+		return 0;
+	}
 	rte_spinlock_lock(&ch->in_lock);
 	work = pvb_vmbus_in_unmask_and_check(&ch->in) || !nvchan_idle(ch);
 	rte_spinlock_unlock(&ch->in_lock);
-	nvport_leave(&p->act[0]);
+	nvport_leave(a);
 	if (work)
-		nvport_intr_wake(p);
+		nvport_intr_wake_q(p, qid);
 	return 0;
 }
 
@@ -115,18 +138,22 @@ int
 nvport_rx_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
 {
 	struct nvport *p = dev->data->dev_private;
+	struct pvb_active *a = &p->act[2 * qid];
+	struct nvchan *ch;
 	uint64_t v;
 
-	RTE_SET_USED(qid);
-	if (read(p->intr_self, &v, sizeof(v)) < 0)
+	if (read(p->intr_self[qid], &v, sizeof(v)) < 0)
 		v = 0;	/* nothing was due */
-	if (!nvport_enter(&p->act[0], &p->state))
+	if (!nvport_enter(a, &p->state))
 		return 0;
-	rte_spinlock_lock(&p->ch->in_lock);
-	/* polled again: the peer need not signal */
-	pvb_vmbus_in_set_mask(&p->ch->in, true);
-	rte_spinlock_unlock(&p->ch->in_lock);
-	pvb_bell_drain(p->ch->bell);
-	nvport_leave(&p->act[0]);
+	ch = p->chs[qid];
+	if (ch != NULL) {
+		rte_spinlock_lock(&ch->in_lock);
+		/* polled again: the peer need not signal */
+		pvb_vmbus_in_set_mask(&ch->in, true);
+		rte_spinlock_unlock(&ch->in_lock);
+		pvb_bell_drain(ch->bell);
+	}
+	nvport_leave(a);
 	return 0;
 }

@@ -13,6 +13,9 @@
  *
  *   region:  [ tx ring | rx ring | receive buffer | send buffer ]
  *              g -> h    h -> g    GPADL 1          GPADL 2
+ *
+ * With queues=N the guest asks for N - 1 subchannels once RNDIS is up; each
+ * granted one is a region of its own with just [ tx ring | rx ring ].
  */
 
 #include <stdint.h>
@@ -50,22 +53,40 @@ struct netvsc_port {
 	struct pvb_vsc_action act;	/* the action being sent */
 	bool have_act;
 
+	/* subchannels (control thread) */
+	struct nvchan *sub_pending[NVPORT_MAX_QUEUES];	/* opened, waiting for the result */
+	bool subs_expected;		/* the grant was handed to lib/chan */
+	uint32_t rss_gen_sent;		/* the port's rss.gen last handed to the VSC */
+
 	/* the channel */
 	pvb_shared_u32 link_up;		/* the host's medium indication */
 	pvb_shared_u32 ofl;		/* PVB_OFL_* enabled; W: control thread before DATA */
 	struct pvb_vsc vsc;		/* in_lock holder */
-	/* tx (out_lock holder) */
+	/*
+	 * tx. The send sections and the held mbufs are the port's, shared by
+	 * every channel: sect_lock holder (the innermost lock, taken after a
+	 * channel's out_lock, once per burst). Each channel aggregates into a
+	 * section of its own: its out_lock holder.
+	 */
+	rte_spinlock_t sect_lock;
 	struct pvb_nvsp_slots sect;
 	uint32_t section_size, agg_max, agg_pkts, align;
-	int64_t agg_sect;		/* section being filled, -1 none */
-	uint32_t agg_off, agg_n;
+	struct {
+		int64_t sect;		/* section being filled, -1 none */
+		uint32_t off, n;
+	} agg[NVPORT_MAX_QUEUES];
 	struct pvb_rndis_packet_msg tx_hdr;	/* data header template */
 	struct rte_mbuf **hold;
 	uint32_t *hold_free, nhold_free;
+	uint32_t send_table[PVB_NVSP_INDIRECTION_COUNT];	/* the host's (NVSP 134) */
 
 	/* side counters (xstats) */
 	pvb_counter_t tx_no_section, tx_gpa, tx_gpa_zero_copy;
 	pvb_counter_t rx_large;		/* large TCP frames received (the host's RSC) */
+	pvb_counter_t subch_granted;	/* subchannels the host granted */
+	pvb_counter_t subch_missing;	/* subchannels asked for and not granted */
+	pvb_counter_t send_tables;	/* send indirection tables received */
+	pvb_counter_t rss_refused;	/* RSS settings the host refused */
 };
 
 static inline struct netvsc_port *
@@ -81,8 +102,8 @@ extern int netvsc_logtype;
 /* netvsc_rxtx.c */
 uint16_t netvsc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t netvsc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
-/* The control thread's poll of the incoming ring. */
-void netvsc_ctrl_events(struct nvport *p);
+/* The control thread's poll of the incoming rings (bit i: channel i). */
+void netvsc_ctrl_events(struct nvport *p, uint32_t which);
 int netvsc_tx_setup(struct netvsc_port *g);
 void netvsc_tx_free(struct netvsc_port *g);
 int netvsc_send_ctl(struct netvsc_port *g, const struct pvb_vsc_action *a);

@@ -129,11 +129,118 @@ netvsc_build(struct netvsc_port *g, struct pvb_chan_open *o, int fds[PVB_CHAN_OP
 	p->mtu = g->gc.offer.mtu;
 	netvsc_take_mac(g);
 	p->ch = ch;
+	p->chs[0] = ch;
+	p->nchan = 1;
 	return 0;
 }
 
 static void
 netvsc_teardown(struct netvsc_port *g);
+
+/* Subchannels opened and not answered yet go with the channel. */
+static void
+netvsc_subs_drop(struct netvsc_port *g)
+{
+	uint32_t i;
+
+	for (i = 0; i < NVPORT_MAX_QUEUES; i++) {
+		nvchan_put(g->sub_pending[i]);
+		g->sub_pending[i] = NULL;
+	}
+	atomic_store_explicit(&g->subch_granted, 0, memory_order_relaxed);
+	atomic_store_explicit(&g->subch_missing, 0, memory_order_relaxed);
+}
+
+/* A subchannel's region: its ring pair and nothing else (the buffers are the primary's). */
+static int
+netvsc_sub_build(struct netvsc_port *g, uint32_t idx, struct pvb_chan_open *o,
+		 int fds[PVB_CHAN_OPEN_FDS])
+{
+	struct nvport *p = &g->base;
+	uint64_t ring = (uint64_t)g->ring_kb << 10;
+	unsigned int shm_flags = netvsc_shared(g) ? PVB_SHM_F_NO_HUGE : 0;
+	struct nvchan *ch;
+	int rc;
+
+	ch = nvchan_new(NETVSC_NREC, p->socket_id);
+	if (ch == NULL)
+		return -ENOMEM;
+	fds[PVB_CHAN_FD_BELL] = -1;
+	rc = pvb_shm_create(&ch->shm, "pvb-netvsc-sub", 2 * ring, shm_flags, p->socket_id);
+	if (rc == 0)
+		rc = pvb_bell_pair(&ch->bell, &fds[PVB_CHAN_FD_BELL]);
+	if (rc == 0)
+		rc = nvchan_attach_rings(ch, ring, (uint32_t)ring, 0, (uint32_t)ring);
+	if (rc != 0) {
+		if (fds[PVB_CHAN_FD_BELL] >= 0)
+			close(fds[PVB_CHAN_FD_BELL]);
+		nvchan_put(ch);
+		return rc;
+	}
+	nvchan_set_parent(ch, p->ch, idx);
+	*o = (struct pvb_chan_open){
+		.chan_id = g->gc.sub.chan_id,
+		.region_size = ch->shm.len,
+		.tx = { .offset = 0, .size = (uint32_t)ring },
+		.rx = { .offset = ring, .size = (uint32_t)ring },
+	};
+	fds[PVB_CHAN_FD_REGION] = ch->shm.fd;
+	nvchan_put(g->sub_pending[idx]);
+	g->sub_pending[idx] = ch;
+	return 0;
+}
+
+/* The host offers subchannel g->gc.sub.index: build its rings and open it. */
+static void
+netvsc_suboffer(struct netvsc_port *g)
+{
+	uint32_t idx = g->gc.sub.index;
+	struct pvb_chan_open o;
+	int fds[PVB_CHAN_OPEN_FDS];
+	int rc = -EINVAL;
+
+	if (idx < NVPORT_MAX_QUEUES && g->base.ch != NULL)
+		rc = netvsc_sub_build(g, idx, &o, fds);
+	if (rc == 0) {
+		rc = pvb_chan_guest_open_sub(&g->gc, &o, fds);
+		close(fds[PVB_CHAN_FD_BELL]);
+	}
+	if (rc != 0) {
+		LOG(ERR, "%s: cannot open subchannel %u: %s", g->base.path, idx, strerror(-rc));
+		pvb_chan_guest_close(&g->gc);
+		netvsc_teardown(g);
+	}
+}
+
+/* The host accepted subchannel g->gc.sub_done: it becomes queue pair sub_done. */
+static void
+netvsc_sub_opened(struct netvsc_port *g)
+{
+	struct nvport *p = &g->base;
+	uint32_t idx = g->gc.sub_done;
+	struct nvchan *ch = idx < NVPORT_MAX_QUEUES ? g->sub_pending[idx] : NULL;
+	int rc;
+
+	/* relaxed: only this thread writes state; subchannels open during set-up only */
+	if (ch == NULL || pvb_load_relaxed(&p->state) != NVPORT_CTRL) {
+		LOG(ERR, "%s: the host accepted subchannel %u out of turn", p->path, idx);
+		pvb_chan_guest_close(&g->gc);
+		netvsc_teardown(g);
+		return;
+	}
+	g->sub_pending[idx] = NULL;
+	rc = netvsc_shared(g) ? pvb_shm_prefault(&ch->shm) : pvb_shm_lock(&ch->shm);
+	if (rc != 0) {
+		LOG(ERR, "%s: cannot protect subchannel %u's region: %s", p->path, idx,
+		    strerror(-rc));
+		nvchan_put(ch);
+		pvb_chan_guest_close(&g->gc);
+		netvsc_teardown(g);
+		return;
+	}
+	nvport_add_channel(p, idx, ch);
+	LOG(INFO, "%s: subchannel %u open", p->path, idx);
+}
 
 static void
 netvsc_offer(struct netvsc_port *g)
@@ -203,6 +310,8 @@ netvsc_opened(struct netvsc_port *g)
 		.recv_gpadl = NETVSC_GPADL_RX,
 		.send_gpadl = NETVSC_GPADL_TX,
 		.offload = g->offload ? PVB_OFL_ALL : 0,
+		/* queue pair q is channel q: ask for the rest of our queues */
+		.subchannels = p->nb_queues - 1,
 	};
 	int rc;
 
@@ -214,12 +323,20 @@ netvsc_opened(struct netvsc_port *g)
 	}
 	pvb_vsc_init(&g->vsc, &cfg);
 	pvb_vsc_set_filter(&g->vsc, netvsc_filter_wanted(g));
-	p->cur_rec = NULL;
 	g->have_act = false;
+	g->subs_expected = false;
+	/*
+	 * The host's offers may come before its grant is read from the ring:
+	 * take offers for as many as we ask for; more than it granted is
+	 * refused once the grant is known (netvsc_subs_ready()).
+	 */
+	pvb_chan_guest_expect_sub(&g->gc, cfg.subchannels);
+	/* the RSS the application set goes to the host once the channels are there */
+	g->rss_gen_sent = pvb_load_acquire(&p->rss.gen) - 1;
 	/* relaxed: the bursts do not run in CTRL */
 	pvb_store_relaxed(&p->broken, 0);
 	nvport_deadline_in(p, NETVSC_SETUP_S);
-	nvport_intr_attach(p);
+	nvport_intr_attach(p, 0);
 	nvport_set_state(p, NVPORT_CTRL);
 	pvb_counter_add(&p->connects, 1);
 	LOG(INFO, "%s: channel %u open", p->path, g->gc.offer.chan_id);
@@ -238,6 +355,7 @@ netvsc_teardown(struct netvsc_port *g)
 	netvsc_link_update(g);
 	/* no burst runs now: the allocator and the held mbufs are ours */
 	netvsc_tx_free(g);
+	netvsc_subs_drop(g);
 	nvport_drop_channel(p);
 }
 
@@ -303,16 +421,104 @@ netvsc_failed(struct netvsc_port *g)
 	return true;
 }
 
+/* NDIS hash types for DPDK's RSS hash functions (TCP alone gets its ports hashed). */
+static uint32_t
+netvsc_rss_types(uint64_t hf)
+{
+	uint32_t t = 0;
+
+	if (hf & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_OTHER))
+		t |= PVB_NDIS_HASH_IPV4;
+	if (hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP)
+		t |= PVB_NDIS_HASH_TCP_IPV4;
+	if (hf & (RTE_ETH_RSS_IPV6 | RTE_ETH_RSS_FRAG_IPV6 | RTE_ETH_RSS_NONFRAG_IPV6_OTHER))
+		t |= PVB_NDIS_HASH_IPV6;
+	if (hf & RTE_ETH_RSS_NONFRAG_IPV6_TCP)
+		t |= PVB_NDIS_HASH_TCP_IPV6;
+	return t;
+}
+
+/*
+ * The application's RSS, as the channels the host granted allow (in_lock
+ * held): a RETA entry naming a queue without a channel goes to entry % the
+ * channels. The VSC sends it once READY. Ports of one queue send none.
+ */
+static void
+netvsc_rss_sync(struct netvsc_port *g)
+{
+	struct nvport *p = &g->base;
+	/* pairs with the store-release in nvport_rss_changed() */
+	uint32_t gen = pvb_load_acquire(&p->rss.gen), i;
+	struct pvb_rss_conf c;
+
+	if (p->nb_queues < 2 || gen == g->rss_gen_sent || !pvb_vsc_ready(&g->vsc))
+		return;
+	g->rss_gen_sent = gen;
+	memset(&c, 0, sizeof(c));
+	c.enabled = p->rss.on && p->nchan > 1;
+	c.hash_types = netvsc_rss_types(p->rss.hf);
+	memcpy(c.key, p->rss.key, sizeof(c.key));
+	for (i = 0; i < RTE_DIM(c.table); i++)
+		c.table[i] = (uint8_t)(p->rss.reta[i] % p->nchan);
+	pvb_vsc_set_rss(&g->vsc, &c);
+}
+
+/* A refused RSS setting is said once and counted (in_lock held). */
+static void
+netvsc_rss_refused(struct netvsc_port *g)
+{
+	if (!g->vsc.rss_refused || g->vsc.rss_gen != g->vsc.rss_want_gen)
+		return;
+	g->vsc.rss_refused = false;
+	pvb_counter_add(&g->rss_refused, 1);
+	LOG(WARNING, "%s: the host refused our RSS settings: frames arrive on its choice of "
+	    "queues", g->base.path);
+}
+
+/*
+ * The subchannels the host granted (NVSP 133) are all open. A host granting
+ * fewer than asked is said and counted; the queues beyond stay idle. One
+ * that offered more than it granted broke the protocol.
+ */
+static bool
+netvsc_subs_ready(struct netvsc_port *g)
+{
+	struct nvport *p = &g->base;
+	uint32_t granted = g->vsc.subch_granted, asked = p->nb_queues - 1, i;
+
+	for (i = granted + 1; i < NVPORT_MAX_QUEUES; i++)
+		if (p->chs[i] != NULL || g->sub_pending[i] != NULL ||
+		    (g->gc.sub_seen & (1ull << i)) != 0) {
+			g->vsc.why = "the host offered more subchannels than it granted";
+			g->vsc.state = PVB_VSC_FAILED;
+			return false;
+		}
+	if (!g->subs_expected) {
+		g->subs_expected = true;
+		atomic_store_explicit(&g->subch_granted, granted, memory_order_relaxed);
+		atomic_store_explicit(&g->subch_missing, asked - granted, memory_order_relaxed);
+		if (granted < asked)
+			LOG(WARNING, "%s: the host granted %u of %u subchannels: queues %u..%u "
+			    "stay idle", p->path, granted, asked, granted + 1, asked);
+	}
+	return p->nchan == 1 + granted;
+}
+
 static void
 netvsc_ctrl_step(struct netvsc_port *g)
 {
 	struct nvport *p = &g->base;
 	struct nvchan *ch = p->ch;
+	bool rss_due;
 
 	rte_spinlock_lock(&ch->in_lock);
+	if (pvb_vsc_ready(&g->vsc) && netvsc_subs_ready(g))
+		netvsc_rss_sync(g);
 	netvsc_vsc_send(g);
+	rss_due = g->vsc.rss_want_gen != g->vsc.rss_gen;
+	netvsc_rss_refused(g);
 	rte_spinlock_unlock(&ch->in_lock);
-	netvsc_ctrl_events(p);
+	netvsc_ctrl_events(p, NVPORT_ALL_CHANNELS);
 	if (netvsc_failed(g))
 		return;
 	/* a host that stops answering must not hold the port for ever */
@@ -320,7 +526,8 @@ netvsc_ctrl_step(struct netvsc_port *g)
 		netvsc_fail(g, "the host did not finish the set-up within 10 s");
 		return;
 	}
-	if (pvb_vsc_ready(&g->vsc)) {
+	/* link up once every channel granted is open and the host took our RSS */
+	if (pvb_vsc_ready(&g->vsc) && netvsc_subs_ready(g) && !rss_due) {
 		/* the host's limits for aggregation, now known */
 		rte_spinlock_lock(&ch->out_lock);
 		g->agg_max = RTE_MIN(g->section_size, g->vsc.max_xfer);
@@ -333,9 +540,9 @@ netvsc_ctrl_step(struct netvsc_port *g)
 		nvport_go_data(p);
 		netvsc_link_update(g);
 		LOG(INFO, "%s: up: MAC " RTE_ETHER_ADDR_PRT_FMT ", MTU %u, NVSP 0x%x, %u-byte "
-		    "sections, %u packets per message, offloads 0x%x", p->path,
+		    "sections, %u packets per message, offloads 0x%x, %u channels", p->path,
 		    RTE_ETHER_ADDR_BYTES(&p->mac), g->vsc.mtu, g->vsc.nvsp_ver, g->section_size,
-		    g->agg_pkts, g->vsc.offload);
+		    g->agg_pkts, g->vsc.offload, p->nchan);
 		return;
 	}
 	nvport_ctrl_wait(p, g->gc.sock);
@@ -346,17 +553,20 @@ static void
 netvsc_data_step(struct netvsc_port *g)
 {
 	struct nvport *p = &g->base;
-	uint32_t want = netvsc_filter_wanted(g);
+	uint32_t want = netvsc_filter_wanted(g), which;
 
 	/* trylock: never spin against a burst that holds the ring; retry in 10 ms */
 	if (rte_spinlock_trylock(&p->ch->in_lock)) {
 		if (want != g->vsc.want_filter)
 			pvb_vsc_set_filter(&g->vsc, want);
+		netvsc_rss_sync(g);
 		netvsc_vsc_send(g);
+		netvsc_rss_refused(g);
 		rte_spinlock_unlock(&p->ch->in_lock);
 	}
-	if (nvport_unpolled(p))
-		netvsc_ctrl_events(p);
+	which = nvport_unpolled(p);
+	if (which != 0)
+		netvsc_ctrl_events(p, which);
 	if (netvsc_failed(g))
 		return;
 	/* relaxed: the rx handler writes it; a status report */
@@ -418,7 +628,7 @@ netvsc_halt(struct netvsc_port *g)
 		rte_spinlock_lock(&ch->in_lock);
 		netvsc_vsc_send(g);
 		rte_spinlock_unlock(&ch->in_lock);
-		netvsc_ctrl_events(p);
+		netvsc_ctrl_events(p, NVPORT_ALL_CHANNELS);
 		nvchan_wait(ch, -1, 1);
 	}
 }
@@ -463,6 +673,12 @@ netvsc_ctrl_thread(void *arg)
 			break;
 		case PVB_CHAN_EV_OPENED:
 			netvsc_opened(g);
+			break;
+		case PVB_CHAN_EV_SUBOFFER:
+			netvsc_suboffer(g);
+			break;
+		case PVB_CHAN_EV_SUB_OPENED:
+			netvsc_sub_opened(g);
 			break;
 		case PVB_CHAN_EV_CLOSED:
 			/* a host that keeps refusing us is said once, not every retry */

@@ -14,13 +14,13 @@
 RTE_LOG_REGISTER_DEFAULT(netvsc_logtype, NOTICE);
 
 static const char *const netvsc_args[] = { "path", "mac", "ring_kb", "rxbuf_mb", "txbuf_mb",
-	"zero_copy", "copybreak", "offload", NULL };
+	"zero_copy", "copybreak", "offload", "queues", NULL };
 
 static int
 netvsc_parse(struct nvport *p, struct rte_kvargs *kv, const char *name)
 {
 	struct netvsc_port *g = netvsc_port(p);
-	uint32_t zc = 1, ofl = 1;
+	uint32_t zc = 1, ofl = 1, q;
 	const struct pvb_u32_arg num[] = {
 		{ "ring_kb", &g->ring_kb, 8, 65536, 4 },
 		{ "rxbuf_mb", &g->rxbuf_mb, 1, 1024, 1 },
@@ -43,7 +43,9 @@ netvsc_parse(struct nvport *p, struct rte_kvargs *kv, const char *name)
 	 */
 	p->copybreak = 0;
 	g->gc.sock = -1;
-	g->agg_sect = -1;
+	rte_spinlock_init(&g->sect_lock);
+	for (q = 0; q < NVPORT_MAX_QUEUES; q++)
+		g->agg[q].sect = -1;
 	rc = pvb_devargs_mac(netvsc_logtype, kv, name, "mac", &p->mac);
 	if (rc < 0 || pvb_devargs_u32s(netvsc_logtype, kv, name, num, RTE_DIM(num)) != 0)
 		return -EINVAL;
@@ -84,6 +86,10 @@ static const struct nvport_xstat netvsc_xstats[] = {
 	NETVSC_XSTAT("rx_large_packets", rx_large),
 	NETVSC_XSTAT("host_connects", base.connects),
 	NETVSC_XSTAT("host_disconnects", base.disconnects),
+	NETVSC_XSTAT("subchannels_granted", subch_granted),
+	NETVSC_XSTAT("subchannels_missing", subch_missing),
+	NETVSC_XSTAT("send_table_updates", send_tables),
+	NETVSC_XSTAT("rss_refused", rss_refused),
 };
 
 static const struct nvport_side netvsc_side = {
@@ -100,6 +106,7 @@ static const struct nvport_side netvsc_side = {
 	.max_mtu = netvsc_max_mtu,
 	.promisc = netvsc_promisc,
 	.tx_offloads = RTE_ETH_TX_OFFLOAD_VLAN_INSERT,
+	.rss = true,
 	.xstats = netvsc_xstats,
 	.nxstats = RTE_DIM(netvsc_xstats),
 	.in_use_name = "send_sections_in_use",
@@ -119,4 +126,5 @@ static struct rte_vdev_driver netvsc_vdev = {
 RTE_PMD_REGISTER_VDEV(net_pvb_netvsc, netvsc_vdev);
 RTE_PMD_REGISTER_PARAM_STRING(net_pvb_netvsc,
 	"path=<unix socket> ring_kb=<8-65536> rxbuf_mb=<1-1024> txbuf_mb=<1-1024> "
-	"mac=<xx:xx:xx:xx:xx:xx> zero_copy=<0|1> copybreak=<bytes> offload=<0|1>");
+	"mac=<xx:xx:xx:xx:xx:xx> zero_copy=<0|1> copybreak=<bytes> offload=<0|1> "
+	"queues=<1-8>");

@@ -16,6 +16,9 @@
  * Offloads (nvport_ol.h): what the host enabled goes out as checksum and
  * LSOv2 PPIs, the rest is done by pvb_swol first; a large frame the host
  * marks with an LSOv2 PPI comes in as a TCP segmentation request.
+ * Queues: rx queue q reads channel q; tx queue q writes channel q (as
+ * DPDK's netvsc does, whatever the host's send table says); the sections
+ * and held mbufs are shared under sect_lock, one take per burst.
  */
 
 #include <errno.h>
@@ -49,7 +52,8 @@ netvsc_tx_setup(struct netvsc_port *g)
 	g->agg_max = g->section_size;
 	g->agg_pkts = 1;
 	g->align = 8;
-	g->agg_sect = -1;
+	for (i = 0; i < NVPORT_MAX_QUEUES; i++)
+		g->agg[i].sect = -1;
 	g->hold = rte_zmalloc_socket("netvsc_hold", sizeof(*g->hold) * NETVSC_NHOLD, 0, socket);
 	g->hold_free = rte_malloc_socket("netvsc_hfree", sizeof(uint32_t) * NETVSC_NHOLD, 0,
 					 socket);
@@ -77,14 +81,14 @@ netvsc_tx_free(struct netvsc_port *g)
 	g->hold_free = NULL;
 	pvb_nvsp_slots_fini(&g->sect);
 	memset(&g->sect, 0, sizeof(g->sect));
-	g->agg_sect = -1;
+	for (i = 0; i < NVPORT_MAX_QUEUES; i++)
+		g->agg[i].sect = -1;
 }
 
-/* The host completed send @p id (out_lock held). */
+/* The host completed send @p id (sect_lock held). */
 static void
-netvsc_complete(struct nvport *p, uint64_t id)
+netvsc_complete_one(struct netvsc_port *g, uint64_t id)
 {
-	struct netvsc_port *g = netvsc_port(p);
 	uint64_t kind = id >> 56;
 	uint32_t hi = (uint32_t)(id >> 32) & 0xffffff, lo = (uint32_t)id;
 
@@ -103,9 +107,23 @@ netvsc_complete(struct nvport *p, uint64_t id)
 	pvb_counter_add(&g->base.bad_completions, 1);
 }
 
+/* The host's completions read from @p ch (its out_lock held): one sect_lock for them all. */
+static void
+netvsc_complete(struct nvport *p, struct nvchan *ch, const uint64_t *ids, unsigned int n)
+{
+	struct netvsc_port *g = netvsc_port(p);
+	unsigned int i;
+
+	RTE_SET_USED(ch);
+	rte_spinlock_lock(&g->sect_lock);
+	for (i = 0; i < n; i++)
+		netvsc_complete_one(g, ids[i]);
+	rte_spinlock_unlock(&g->sect_lock);
+}
+
 /* ---- host -> guest ---------------------------------------------------------- */
 
-static int netvsc_agg_flush(struct netvsc_port *g);
+static int netvsc_agg_flush(struct netvsc_port *g, struct nvchan *ch);
 
 /*
  * A large TCP frame from the host (pvbridge's receive-side LSOv2 PPI): a
@@ -201,7 +219,7 @@ netvsc_range(struct nvport_poll *e, struct nvchan_rec *r, const struct pvb_vmbus
 
 /* RNDIS control from the host (a completion or an indication), then complete it. */
 static void
-netvsc_control(struct netvsc_port *g, const struct pvb_vmbus_pkt *pk)
+netvsc_control(struct netvsc_port *g, struct nvchan *ch, const struct pvb_vmbus_pkt *pk)
 {
 	struct nvport *p = &g->base;
 	struct pvb_vmbus_xfer_range rg;
@@ -209,7 +227,12 @@ netvsc_control(struct netvsc_port *g, const struct pvb_vmbus_pkt *pk)
 	uint8_t msg[512];
 	uint32_t len;
 
-	if (pvb_vmbus_in_xfer_range(&p->ch->in, pk, 0, &rg) != 0 ||
+	/* control travels on the primary */
+	if (ch->idx != 0) {
+		pvb_counter_add(&p->protocol_errors, 1);
+		return;
+	}
+	if (pvb_vmbus_in_xfer_range(&ch->in, pk, 0, &rg) != 0 ||
 	    (uint64_t)rg.byte_offset + rg.byte_count > p->rxbuf_len) {
 		pvb_counter_add(&p->bad_packets, 1);
 		return;
@@ -229,11 +252,12 @@ netvsc_control(struct netvsc_port *g, const struct pvb_vmbus_pkt *pk)
  * host's cache. Only a hint: a range that does not check out is skipped.
  */
 static inline void
-netvsc_prefetch_range(const struct nvport *p, const struct pvb_vmbus_pkt *pk, uint32_t i)
+netvsc_prefetch_range(const struct nvport *p, const struct nvchan *ch,
+		      const struct pvb_vmbus_pkt *pk, uint32_t i)
 {
 	struct pvb_vmbus_xfer_range rg;
 
-	if (i >= pk->range_count || pvb_vmbus_in_xfer_range(&p->ch->in, pk, i, &rg) != 0 ||
+	if (i >= pk->range_count || pvb_vmbus_in_xfer_range(&ch->in, pk, i, &rg) != 0 ||
 	    (uint64_t)rg.byte_offset + RTE_CACHE_LINE_SIZE * 2 > p->rxbuf_len)
 		return;
 	rte_prefetch0(p->rxbuf + rg.byte_offset);
@@ -246,32 +270,58 @@ netvsc_xfer(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk,
 	    const struct pvb_nvsp_msg *m)
 {
 	struct nvport *p = e->p;
+	struct nvchan *ch = e->ch;
 	struct pvb_vmbus_xfer_range rg;
 	struct nvchan_rec *r;
 
 	if (e->mode == NVPORT_STOP_AT_DATA && m->u.rndis.channel_type == PVB_NVSP_RNDIS_DATA)
 		return -EAGAIN;
-	r = nvport_rec(p, pk->trans_id);
+	r = nvport_rec(ch, pk->trans_id);
 	if (r == NULL)
 		return -EAGAIN;	/* every record is out with the application */
 	if (pk->xfer_set_id != PVB_NVSP_RXBUF_ID || p->rxbuf == NULL) {
 		pvb_counter_add(&p->bad_packets, 1);
 		r->status = PVB_NVSP_STAT_FAIL;
 	} else if (m->u.rndis.channel_type == PVB_NVSP_RNDIS_CONTROL) {
-		netvsc_control(netvsc_port(p), pk);
+		netvsc_control(netvsc_port(p), ch, pk);
 	} else {
-		for (; p->cur_pos < pk->range_count; p->cur_pos++) {
+		for (; ch->cur_pos < pk->range_count; ch->cur_pos++) {
 			if (e->mode == NVPORT_DELIVER && e->got == e->n)
 				return -EAGAIN;
-			netvsc_prefetch_range(p, pk, p->cur_pos + NETVSC_RX_AHEAD);
-			if (pvb_vmbus_in_xfer_range(&p->ch->in, pk, p->cur_pos, &rg) != 0)
+			netvsc_prefetch_range(p, ch, pk, ch->cur_pos + NETVSC_RX_AHEAD);
+			if (pvb_vmbus_in_xfer_range(&ch->in, pk, ch->cur_pos, &rg) != 0)
 				break;
 			if (netvsc_range(e, r, &rg) != 0)
 				return -EAGAIN;
 		}
 	}
-	nvport_rec_parsed(p);
+	nvport_rec_parsed(ch);
 	return 0;
+}
+
+/*
+ * The host's send indirection table (NVSP 134, in-band on the primary):
+ * checked against our channels and recorded. We keep sending tx queue q
+ * on channel q, as DPDK's netvsc does (doc/netvsp-netvsc.md).
+ */
+static void
+netvsc_send_table(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk)
+{
+	struct netvsc_port *g = netvsc_port(e->p);
+	uint8_t buf[PVB_NVSP_INDIRECTION_SIZE + 64];
+	uint32_t t[PVB_NVSP_INDIRECTION_COUNT];
+	int len;
+
+	/* the channels granted: the table may come before the last of them is open */
+	len = pvb_vmbus_in_payload(&e->ch->in, pk, buf, sizeof(buf));
+	if (e->ch->idx != 0 || len < 0 ||
+	    pvb_nvsp_table_decode(buf, (uint32_t)RTE_MIN(len, (int)sizeof(buf)),
+				  1 + g->vsc.subch_granted, t) != 0) {
+		pvb_counter_add(&e->p->bad_packets, 1);
+		return;
+	}
+	memcpy(g->send_table, t, sizeof(t));
+	pvb_counter_add(&g->send_tables, 1);
 }
 
 static int
@@ -282,7 +332,7 @@ netvsc_packet(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk)
 	uint8_t buf[PVB_NVSP_MSG_SIZE];
 	int len;
 
-	len = pvb_vmbus_in_payload(&p->ch->in, pk, buf, sizeof(buf));
+	len = pvb_vmbus_in_payload(&e->ch->in, pk, buf, sizeof(buf));
 	if (len < 0 || pvb_nvsp_decode(buf, (uint32_t)RTE_MIN(len, (int)sizeof(buf)), &m) != 0) {
 		pvb_counter_add(&p->bad_packets, 1);
 		return 0;
@@ -291,7 +341,7 @@ netvsc_packet(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk)
 	case PVB_VMBUS_PKT_COMP:
 		if (m.type == PVB_NVSP_SEND_RNDIS_PKT_COMPLETE)
 			e->comps[e->ncomp++] = pk->trans_id;
-		else if (pvb_vsc_nvsp(&netvsc_port(p)->vsc, &m) != 0)
+		else if (e->ch->idx != 0 || pvb_vsc_nvsp(&netvsc_port(p)->vsc, &m) != 0)
 			pvb_counter_add(&p->protocol_errors, 1);
 		return 0;
 	case PVB_VMBUS_PKT_DATA_XFER_PAGES:
@@ -299,17 +349,21 @@ netvsc_packet(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk)
 			return netvsc_xfer(e, pk, &m);
 		break;
 	default:
-		break;	/* in-band notes (indirection table, VF): nothing to do */
+		if (m.type == PVB_NVSP_INDIRECTION_TABLE) {
+			netvsc_send_table(e, pk);
+			return 0;
+		}
+		break;	/* other in-band notes (VF): nothing to do */
 	}
-	pvb_counter_add(&p->bad_packets, m.type != PVB_NVSP_INDIRECTION_TABLE);
+	pvb_counter_add(&p->bad_packets, 1);
 	return 0;
 }
 
 /* A section a tx burst could not send for lack of ring room goes now (out_lock held). */
 static void
-netvsc_tail(struct nvport *p)
+netvsc_tail(struct nvport *p, struct nvchan *ch)
 {
-	netvsc_agg_flush(netvsc_port(p));
+	netvsc_agg_flush(netvsc_port(p), ch);
 }
 
 NVPORT_EVENTS_DEFINE(netvsc, netvsc_packet, netvsc_complete, netvsc_tail)
@@ -322,24 +376,24 @@ netvsc_gpa(const struct netvsc_port *g, const void *va)
 	return (uint64_t)((const uint8_t *)va - g->base.ch->shm.base);
 }
 
-/* Send the section being filled (out_lock held); it stays pending if the ring is full. */
+/* Send the section @p ch is filling (its out_lock held); it stays pending if the ring is full. */
 static int
-netvsc_agg_flush(struct netvsc_port *g)
+netvsc_agg_flush(struct netvsc_port *g, struct nvchan *ch)
 {
 	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT };
 	uint8_t buf[PVB_NVSP_MSG_SIZE];
-	uint32_t s = (uint32_t)g->agg_sect;
+	uint32_t s = (uint32_t)g->agg[ch->idx].sect;
 
-	if (g->agg_sect < 0)
+	if (g->agg[ch->idx].sect < 0)
 		return 0;
 	m.u.rndis.channel_type = PVB_NVSP_RNDIS_DATA;
 	m.u.rndis.section_index = s;
-	m.u.rndis.section_size = g->agg_off;
-	if (pvb_vmbus_out_inband(&g->base.ch->out, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, 1, s),
+	m.u.rndis.section_size = g->agg[ch->idx].off;
+	if (pvb_vmbus_out_inband(&ch->out, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, 1, s),
 				 PVB_VMBUS_FLAG_COMPLETION_REQUESTED, buf,
 				 pvb_nvsp_encode(&m, buf)) != 0)
 		return -EAGAIN;
-	g->agg_sect = -1;
+	g->agg[ch->idx].sect = -1;
 	return 0;
 }
 
@@ -380,42 +434,47 @@ netvsc_put_msg(struct netvsc_port *g, uint8_t *dst, const struct rte_mbuf *m,
 	return len;
 }
 
-/* A frame that fits a section: into the section being filled. */
+/* A frame that fits a section: into the section @p ch is filling (sect_lock held). */
 static int
-netvsc_tx_small(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need,
-		const struct pvb_rndis_pktinfo *pi)
+netvsc_tx_small(struct netvsc_port *g, struct nvchan *ch, const struct rte_mbuf *m,
+		uint32_t need, const struct pvb_rndis_pktinfo *pi)
 {
+	typeof(g->agg[0]) *a = &g->agg[ch->idx];
 	uint8_t *sect;
 	int64_t s;
 
-	if (g->agg_sect >= 0 && (g->agg_off + need > g->agg_max || g->agg_n >= g->agg_pkts))
-		if (netvsc_agg_flush(g) != 0)
+	if (a->sect >= 0 && (a->off + need > g->agg_max || a->n >= g->agg_pkts))
+		if (netvsc_agg_flush(g, ch) != 0)
 			return -EAGAIN;
-	if (g->agg_sect < 0) {
+	if (a->sect < 0) {
 		s = pvb_nvsp_slots_get(&g->sect, 1);
 		if (s < 0)
 			return -ENOSPC;
-		g->agg_sect = s;
-		g->agg_off = 0;
-		g->agg_n = 0;
+		a->sect = s;
+		a->off = 0;
+		a->n = 0;
 		sect = g->base.sendbuf + (uint64_t)s * g->section_size;
 		for (s = 0; s < NETVSC_PREFETCH_AHEAD; s += RTE_CACHE_LINE_SIZE)
 			nvchan_prefetch_w(sect + s);
 	}
-	sect = g->base.sendbuf + (uint64_t)g->agg_sect * g->section_size;
+	sect = g->base.sendbuf + (uint64_t)a->sect * g->section_size;
 	/* the lines a few frames on, while this one is copied (inside the section only) */
-	if (g->agg_off + NETVSC_PREFETCH_AHEAD + RTE_CACHE_LINE_SIZE <= g->section_size) {
-		nvchan_prefetch_w(sect + g->agg_off + NETVSC_PREFETCH_AHEAD);
-		nvchan_prefetch_w(sect + g->agg_off + NETVSC_PREFETCH_AHEAD - RTE_CACHE_LINE_SIZE);
+	if (a->off + NETVSC_PREFETCH_AHEAD + RTE_CACHE_LINE_SIZE <= g->section_size) {
+		nvchan_prefetch_w(sect + a->off + NETVSC_PREFETCH_AHEAD);
+		nvchan_prefetch_w(sect + a->off + NETVSC_PREFETCH_AHEAD - RTE_CACHE_LINE_SIZE);
 	}
-	g->agg_off += netvsc_put_msg(g, sect + g->agg_off, m, pi);
-	g->agg_n++;
+	a->off += netvsc_put_msg(g, sect + a->off, m, pi);
+	a->n++;
 	return 0;
 }
 
-/* One GPA-direct NVSP 107 for the contiguous region bytes [va, va + len). */
+/*
+ * One GPA-direct NVSP 107 on @p ch for the contiguous region bytes
+ * [va, va + len): page numbers of the primary's region, on a subchannel too.
+ */
 static int
-netvsc_send_gpa(struct netvsc_port *g, uint64_t cookie, const uint8_t *va, uint32_t len)
+netvsc_send_gpa(struct netvsc_port *g, struct nvchan *ch, uint64_t cookie, const uint8_t *va,
+		uint32_t len)
 {
 	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT };
 	uint64_t pfn[NETVSC_MAX_GPA_PAGES], gpa = netvsc_gpa(g, va);
@@ -433,13 +492,14 @@ netvsc_send_gpa(struct netvsc_port *g, uint64_t cookie, const uint8_t *va, uint3
 		pfn[i] = gpa / PVB_VMBUS_PAGE + i;
 	m.u.rndis.channel_type = PVB_NVSP_RNDIS_DATA;
 	m.u.rndis.section_index = PVB_NVSP_NO_SECTION;
-	return pvb_vmbus_out_gpa(&g->base.ch->out, cookie, PVB_VMBUS_FLAG_COMPLETION_REQUESTED, &rg, 1,
+	return pvb_vmbus_out_gpa(&ch->out, cookie, PVB_VMBUS_FLAG_COMPLETION_REQUESTED, &rg, 1,
 				 buf, pvb_nvsp_encode(&m, buf));
 }
 
 /* A frame received zero copy and sent back: header into its headroom, pages in place. */
 static int
-netvsc_tx_inplace(struct netvsc_port *g, struct rte_mbuf *m)
+netvsc_tx_inplace(struct netvsc_port *g, struct nvport_txq *q, struct nvchan *ch,
+		  struct rte_mbuf *m)
 {
 	static const struct pvb_rndis_pktinfo none;
 	uint32_t hdr = pvb_rndis_data_hdr_len(&none), h;
@@ -449,21 +509,21 @@ netvsc_tx_inplace(struct netvsc_port *g, struct rte_mbuf *m)
 		return -ENOSPC;
 	h = g->hold_free[g->nhold_free - 1];
 	pvb_rndis_data_encode(frame - hdr, m->pkt_len, &none, 1);
-	if (netvsc_send_gpa(g, NETVSC_COOKIE(NETVSC_COOKIE_HOLD, 0, h), frame - hdr,
+	if (netvsc_send_gpa(g, ch, NETVSC_COOKIE(NETVSC_COOKIE_HOLD, 0, h), frame - hdr,
 			    hdr + m->pkt_len) != 0)
 		return -EAGAIN;
 	g->nhold_free--;
 	g->hold[h] = m;
-	pvb_counter_add1w(&g->tx_gpa_zero_copy, 1);
+	pvb_counter_add(&g->tx_gpa_zero_copy, 1);
 	/* by reference: the frame is where the host wrote it (the flow xstats) */
-	pvb_counter_add1w(&g->base.txq.ref_packets, 1);
-	pvb_counter_add1w(&g->base.txq.ref_bytes, m->pkt_len);
+	pvb_counter_add1w(&q->ref_packets, 1);
+	pvb_counter_add1w(&q->ref_bytes, m->pkt_len);
 	return 1;	/* the mbuf is held until the host completes */
 }
 
 /* A frame larger than a section: copied into adjacent sections, sent as pages. */
 static int
-netvsc_tx_big(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need,
+netvsc_tx_big(struct netvsc_port *g, struct nvchan *ch, const struct rte_mbuf *m, uint32_t need,
 	      const struct pvb_rndis_pktinfo *pi)
 {
 	uint32_t k = (need + g->section_size - 1) / g->section_size;
@@ -475,11 +535,11 @@ netvsc_tx_big(struct netvsc_port *g, const struct rte_mbuf *m, uint32_t need,
 	dst = g->base.sendbuf + (uint64_t)s * g->section_size;
 	/* the message's own length: need is an upper bound */
 	need = netvsc_put_msg(g, dst, m, pi);
-	if (netvsc_send_gpa(g, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, k, s), dst, need) != 0) {
+	if (netvsc_send_gpa(g, ch, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, k, s), dst, need) != 0) {
 		pvb_nvsp_slots_put(&g->sect, (uint32_t)s, k);
 		return -EAGAIN;
 	}
-	pvb_counter_add1w(&g->tx_gpa, 1);
+	pvb_counter_add(&g->tx_gpa, 1);
 	return 0;
 }
 
@@ -497,22 +557,26 @@ netvsc_in_region(const struct netvsc_port *g, const struct rte_mbuf *m)
 	       m->data_off >= PVB_RNDIS_PACKET_HDR_SIZE && !(m->ol_flags & NETVSC_OL_FLAGS);
 }
 
-/* Send one frame with the PPIs of @p pi (out_lock held): 0 sent and free it, 1 sent and held, < 0 stop. */
+/*
+ * Send one frame with the PPIs of @p pi on @p ch (its out_lock and
+ * sect_lock held): 0 sent and free it, 1 sent and held, < 0 stop.
+ */
 static int
-netvsc_tx_one(struct netvsc_port *g, struct rte_mbuf *m, const struct pvb_rndis_pktinfo *pi)
+netvsc_tx_one(struct netvsc_port *g, struct nvport_txq *q, struct nvchan *ch,
+	      struct rte_mbuf *m, const struct pvb_rndis_pktinfo *pi)
 {
 	uint32_t need = pvb_rndis_data_hdr_len(pi) + m->pkt_len;
 
 	need = RTE_ALIGN_CEIL(need, g->align);
 	if (need <= g->agg_max && !(m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(g, m)))
-		return netvsc_tx_small(g, m, need, pi);
+		return netvsc_tx_small(g, ch, m, need, pi);
 	/* frames leave in order: the section being filled goes before a page send */
-	if (netvsc_agg_flush(g) != 0)
+	if (netvsc_agg_flush(g, ch) != 0)
 		return -EAGAIN;
 	/* a frame already in the region (received zero copy) is sent in place */
 	if (m->pkt_len > NETVSC_TX_COPYBREAK && netvsc_in_region(g, m))
-		return netvsc_tx_inplace(g, m);
-	return netvsc_tx_big(g, m, need, pi);
+		return netvsc_tx_inplace(g, q, ch, m);
+	return netvsc_tx_big(g, ch, m, need, pi);
 }
 
 /*
@@ -522,9 +586,9 @@ netvsc_tx_one(struct netvsc_port *g, struct rte_mbuf *m, const struct pvb_rndis_
  * (counted).
  */
 static int
-netvsc_tx_ol(struct netvsc_port *g, struct rte_mbuf *m, struct pvb_rndis_pktinfo *pi)
+netvsc_tx_ol(struct netvsc_port *g, struct nvport_txq *q, struct nvchan *ch, struct rte_mbuf *m,
+	     struct pvb_rndis_pktinfo *pi)
 {
-	struct nvport_txq *q = &g->base.txq;
 	struct rte_mbuf *seg[PVB_SWOL_MAX_SEGS];
 	/* relaxed: set before the state went to DATA, read-only since */
 	uint32_t ofl = pvb_load_relaxed(&g->ofl);
@@ -556,12 +620,12 @@ netvsc_tx_ol(struct netvsc_port *g, struct rte_mbuf *m, struct pvb_rndis_pktinfo
 	/* segments in order; one that finds no room ends it, the rest are dropped */
 	for (i = 0; i < n; i++) {
 		if (seg[i]->pkt_len > g->base.mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN ||
-		    netvsc_tx_one(g, seg[i], pi) < 0)
+		    netvsc_tx_one(g, q, ch, seg[i], pi) < 0)
 			break;
 		rte_pktmbuf_free(seg[i]);
 	}
 	if (i < n) {
-		pvb_counter_add1w(&g->tx_no_section, 1);
+		pvb_counter_add(&g->tx_no_section, 1);
 		rte_pktmbuf_free_bulk(seg + i, (unsigned int)(n - i));
 	}
 	return 1;
@@ -580,9 +644,9 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t i;
 	int rc;
 
-	if (unlikely(n == 0) || !nvport_enter(&p->act[1], &p->state))
+	if (unlikely(n == 0) || !nvport_enter(&p->act[2 * q->qid + 1], &p->state))
 		return 0;
-	ch = p->ch;
+	ch = nvport_tx_chan(p, q->qid);
 	n = RTE_MIN(n, NETVSC_MAX_BURST);
 	frame_max = p->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
 	/*
@@ -591,9 +655,10 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	 * sender that waits until it runs short walks the whole send buffer).
 	 */
 	if (!nvchan_idle(ch))
-		nvport_events(p, NVPORT_STOP_AT_DATA, NULL, NULL, 0, netvsc_packet,
-			      netvsc_complete, netvsc_tail);
+		nvport_events(p, ch, &p->rxq[ch->idx], NVPORT_STOP_AT_DATA, NULL, NULL, 0,
+			      netvsc_packet, netvsc_complete, netvsc_tail);
 	rte_spinlock_lock(&ch->out_lock);
+	rte_spinlock_lock(&g->sect_lock);
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct pvb_rndis_pktinfo pi;
@@ -609,7 +674,7 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		if (unlikely(m->ol_flags & NETVSC_OL_FLAGS)) {
 			uint32_t len = m->pkt_len;
 
-			rc = netvsc_tx_ol(g, m, &pi);
+			rc = netvsc_tx_ol(g, q, ch, m, &pi);
 			if (rc != 0) {
 				/* segmented and sent (m consumed), or dropped (counted) */
 				if (rc < 0)
@@ -619,9 +684,9 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 				continue;
 			}
 		}
-		rc = netvsc_tx_one(g, m, &pi);
+		rc = netvsc_tx_one(g, q, ch, m, &pi);
 		if (rc < 0) {
-			pvb_counter_add1w(&g->tx_no_section, rc == -ENOSPC);
+			pvb_counter_add(&g->tx_no_section, rc == -ENOSPC);
 			break;
 		}
 		bytes += m->pkt_len;
@@ -629,12 +694,13 @@ netvsc_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		if (rc == 0)
 			done[nd++] = m;
 	}
-	netvsc_agg_flush(g);
+	rte_spinlock_unlock(&g->sect_lock);
+	netvsc_agg_flush(g, ch);
 	/* the host unmasked (it sleeps): wake it; never blocks */
 	if (pvb_vmbus_out_commit(&ch->out))
 		nvchan_signal(ch);
 	rte_spinlock_unlock(&ch->out_lock);
-	nvport_leave(&p->act[1]);
+	nvport_leave(&p->act[2 * q->qid + 1]);
 	rte_pktmbuf_free_bulk(done, nd);
 	pvb_counter_add1w(&q->packets, sent);
 	pvb_counter_add1w(&q->bytes, bytes);
@@ -651,7 +717,9 @@ netvsc_send_ctl(struct netvsc_port *g, const struct pvb_vsc_action *a)
 	int rc;
 
 	rte_spinlock_lock(&g->base.ch->out_lock);
+	rte_spinlock_lock(&g->sect_lock);
 	s = pvb_nvsp_slots_get(&g->sect, 1);
+	rte_spinlock_unlock(&g->sect_lock);
 	if (s < 0) {
 		rte_spinlock_unlock(&g->base.ch->out_lock);
 		return -ENOSPC;
@@ -663,9 +731,11 @@ netvsc_send_ctl(struct netvsc_port *g, const struct pvb_vsc_action *a)
 	rc = pvb_vmbus_out_inband(&g->base.ch->out, NETVSC_COOKIE(NETVSC_COOKIE_SECTIONS, 1, s),
 				  PVB_VMBUS_FLAG_COMPLETION_REQUESTED, buf,
 				  pvb_nvsp_encode(&m, buf));
-	if (rc != 0)
+	if (rc != 0) {
+		rte_spinlock_lock(&g->sect_lock);
 		pvb_nvsp_slots_put(&g->sect, (uint32_t)s, 1);
-	else if (pvb_vmbus_out_commit(&g->base.ch->out))
+		rte_spinlock_unlock(&g->sect_lock);
+	} else if (pvb_vmbus_out_commit(&g->base.ch->out))
 		nvchan_signal(g->base.ch);
 	rte_spinlock_unlock(&g->base.ch->out_lock);
 	return rc;

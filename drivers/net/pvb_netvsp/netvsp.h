@@ -25,12 +25,25 @@
 
 struct netvsp_lend;
 
+/* The RSS hash a frame to the guest carries (type 0: none), and thus its channel. */
+struct netvsp_hash {
+	uint32_t hash;
+	uint32_t type;			/* PVB_NDIS_HASH_* */
+};
+
+/* RSS as the guest set it, as the tx bursts read it (netvsp_rss.c). */
+struct netvsp_rss {
+	uint32_t types;			/* PVB_NDIS_HASH_* */
+	uint8_t key[PVB_NDIS_RSS_KEY_SIZE];
+	uint8_t table[PVB_NDIS_RSS_TABLE_N];	/* channel of hash % 128 */
+};
+
 /* One receive slot lent out as an mbuf's external buffer (netvsp_lend.c). */
 struct netvsp_lent {
 	struct rte_mbuf_ext_shared_info shinfo;	/* refcnt: the mbufs, + 1 while the guest has it */
 	struct netvsp_lend *lend;
 	uint32_t idx;
-	uint8_t held;		/* sent to the guest, not completed: out_lock holder */
+	uint8_t held;		/* sent to the guest, not completed: slot_lock holder */
 };
 
 /*
@@ -44,7 +57,7 @@ struct netvsp_lend {
 	uint8_t *rxbuf;
 	uint32_t slot_size, n;
 	uint64_t gen;			/* the channel's number, for the region API */
-	struct rte_ring *retq;		/* slots the mbuf frees gave back: MP, SC (out_lock) */
+	struct rte_ring *retq;		/* slots the mbuf frees gave back: MP, SC (slot_lock) */
 	struct netvsp_lent slot[];
 };
 
@@ -69,7 +82,13 @@ struct netvsp_port {
 	pvb_shared_u32 rx_enabled;	/* guest accepts frames: written by in_lock holder */
 	pvb_shared_u32 filter;		/* the VSP's packet filter, for the tx side */
 	pvb_shared_u32 offload;		/* PVB_OFL_* the guest enabled: both sides read it */
-	/* receive-buffer slots for host -> guest frames: out_lock holder */
+	/*
+	 * Receive-buffer slots for host -> guest frames, shared by every
+	 * channel: slot_lock holder. slot_lock is the innermost lock (taken
+	 * after a channel's out_lock, or after lend_lock) and is held for a
+	 * burst's slots, never for a poll that found nothing.
+	 */
+	rte_spinlock_t slot_lock;
 	struct pvb_nvsp_slots slots;
 	uint32_t *slot_next;		/* next slot of the same packet, UINT32_MAX at the end */
 	uint32_t *slot_count;		/* slots of the packet whose first slot this is, else 0 */
@@ -77,16 +96,31 @@ struct netvsp_port {
 
 	/*
 	 * Lending (netvsp_lend.c): the published lend state of the current
-	 * channel, NULL without one. Written under lend_lock then out_lock;
-	 * read by the slot pool under lend_lock and by out_lock holders.
+	 * channel, NULL without one. Written under lend_lock then slot_lock;
+	 * read by the slot pool under lend_lock and by slot_lock holders.
 	 */
 	rte_spinlock_t lend_lock;
 	struct netvsp_lend *lend;
 	struct rte_mempool *slot_pool;	/* created on demand, freed at close */
 	uint64_t lend_gen;		/* channels lent so far */
 
+	/*
+	 * RSS (netvsp_rss.c): two copies, the bursts read rss[rss_cur - 1]
+	 * (rss_cur 0: off). The in_lock holder of the primary writes the other
+	 * copy and publishes it.
+	 */
+	struct netvsp_rss rss[2];
+	pvb_shared_u32 rss_cur;		/* W: primary's in_lock holder; R: tx bursts */
+	uint32_t rss_gen_seen;		/* the VSP's rss_gen last published */
+
+	/* subchannels (control thread) */
+	bool table_sent;		/* the send table of this channel set went out */
+	uint32_t subch_offered;		/* the VSP's grant, as offered on the socket */
+
 	/* side counters (xstats) */
 	pvb_counter_t tx_filtered, tx_no_slot, ctl_reply_failed;
+	pvb_counter_t subch_open;	/* subchannels open now */
+	pvb_counter_t rss_updates;	/* RSS parameters the guest set */
 	pvb_counter_t tx_large;		/* TCP frames sent whole to a guest that enabled RSC */
 	pvb_counter_t open_refused;	/* guests' OPENs refused (control thread) */
 };
@@ -105,8 +139,10 @@ extern const struct nvport_side netvsp_side;
 /* netvsp_rxtx.c */
 uint16_t netvsp_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t netvsp_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
-/* The control thread's poll of the incoming ring. */
-void netvsp_ctrl_events(struct nvport *p);
+/* The control thread's poll of the incoming rings (bit i: channel i). */
+void netvsp_ctrl_events(struct nvport *p, uint32_t which);
+/* NVSP 134 on the primary: the send table over the channels open. */
+int netvsp_send_table(struct netvsp_port *v);
 int netvsp_slots_setup(struct netvsp_port *v);
 void netvsp_slots_free(struct netvsp_port *v);
 /* Tell the guest the medium is (dis)connected: an RNDIS status indication. */
@@ -117,20 +153,20 @@ int netvsp_indicate_link(struct netvsp_port *v, bool up);
  * Lending runs in three steps, so that no lock is held while DPDK's heap
  * grows or shrinks (its memory event callbacks wait for other PMDs' bursts,
  * which may be waiting for lend_lock in the slot pool): the state is
- * allocated with no lock held, published under lend_lock and out_lock, and
+ * allocated with no lock held, published under lend_lock and slot_lock, and
  * after netvsp_lend_close() (same locks) the references it returns are
  * dropped with netvsp_lend_put() once they are released.
  */
 /* The lend state for the slots just set up (no lock held): NULL without memory. */
 struct netvsp_lend *netvsp_lend_alloc(struct netvsp_port *v);
-/* Publish @p l for the channel whose receive buffer was just mapped (lend_lock, out_lock). */
+/* Publish @p l for the channel whose receive buffer was just mapped (lend_lock, slot_lock). */
 void netvsp_lend_open(struct netvsp_port *v, struct netvsp_lend *l);
 /*
- * Stop lending (lend_lock, out_lock held): the guest's holds are dropped, lent
+ * Stop lending (lend_lock, slot_lock held): the guest's holds are dropped, lent
  * slots stay valid. Returns the references of *@p out to put after unlocking.
  */
 uint32_t netvsp_lend_close(struct netvsp_port *v, struct netvsp_lend **out);
-/* Slots the mbuf frees gave back, into the allocator (out_lock held). */
+/* Slots the mbuf frees gave back, into the allocator (slot_lock held). */
 void netvsp_lend_reclaim(struct netvsp_port *v, struct netvsp_lend *l);
 /* Drop @p k references of @p l; the last frees it. */
 void netvsp_lend_put(struct netvsp_lend *l, uint32_t k);
@@ -148,6 +184,26 @@ netvsp_lent_of(const struct netvsp_lend *l, const struct rte_mbuf *m)
 	if (off >= (uintptr_t)l->n * sizeof(l->slot[0]) || off % sizeof(l->slot[0]) != 0)
 		return NULL;
 	return &((struct netvsp_lend *)(uintptr_t)l)->slot[off / sizeof(l->slot[0])];
+}
+
+/* netvsp_rss.c */
+/* The guest's RSS changed in the VSP: publish it to the tx bursts (primary's in_lock holder). */
+void netvsp_rss_publish(struct netvsp_port *v);
+/*
+ * The channel of each of @p pkts[0..n) (< @p nchan) and its hash under
+ * @p rss; frames without one (not IP, or a type not enabled) go on 0.
+ */
+void netvsp_rss_steer(const struct netvsp_rss *rss, uint32_t nchan, struct rte_mbuf **pkts,
+		      uint16_t n, uint8_t *chan, struct netvsp_hash *hi);
+
+/* The RSS the bursts steer by, NULL when the guest set none. */
+static inline const struct netvsp_rss *
+netvsp_rss_get(struct netvsp_port *v)
+{
+	/* pairs with the store-release in netvsp_rss_publish() */
+	uint32_t c = pvb_load_acquire(&v->rss_cur);
+
+	return c == 0 ? NULL : &v->rss[c - 1];
 }
 
 /* netvsp_ctrl.c */

@@ -53,6 +53,8 @@ netvsp_vsp_start(struct netvsp_port *v)
 		.send_section_size = v->section_size != 0 ? v->section_size :
 				     RTE_MAX(NETVSP_SECTION_DEFAULT,
 					     RTE_ALIGN_CEIL(p->mtu + 256, 64)),
+		/* queue pair q is channel q: the rest of our queues as subchannels */
+		.max_subchannels = p->nb_queues - 1,
 	};
 
 	memcpy(cfg.mac, v->guest_mac.addr_bytes, sizeof(cfg.mac));
@@ -62,6 +64,10 @@ netvsp_vsp_start(struct netvsp_port *v)
 	pvb_store_relaxed(&v->filter, 0);
 	/* nothing is published yet: the bursts do not run in CTRL */
 	pvb_store_relaxed(&v->rx_enabled, 0);
+	pvb_store_relaxed(&v->rss_cur, 0);
+	v->rss_gen_seen = 0;
+	v->table_sent = false;
+	v->subch_offered = 0;
 }
 
 /*
@@ -147,14 +153,98 @@ netvsp_open(struct netvsp_port *v)
 	v->open = *o;
 	netvsp_vsp_start(v);
 	p->ch = ch;
+	p->chs[0] = ch;
+	p->nchan = 1;
 	/* relaxed: the bursts do not run in CTRL */
 	pvb_store_relaxed(&p->broken, 0);
 	nvport_deadline_in(p, 30);
 	pvb_chan_host_accept(&v->hc);
-	nvport_intr_attach(p);
+	nvport_intr_attach(p, 0);
 	nvport_set_state(p, NVPORT_CTRL);
 	LOG(INFO, "%s: guest opened channel %u (%" PRIu64 " MB region%s)", p->path, o->chan_id,
 	    o->region_size >> 20, v->share ? ", shared unlocked" : "");
+}
+
+/*
+ * The guest's OPEN of subchannel h->sub_cur: its own ring pair, mapped as
+ * the primary's region is; it serves queue pair sub_cur. Refused, the
+ * guest closes the whole channel.
+ */
+static void
+netvsp_sub_open(struct netvsp_port *v)
+{
+	struct nvport *p = &v->base;
+	uint32_t idx = v->hc.sub_cur;
+	const char *why;
+	struct nvchan *ch;
+	int rc;
+
+	ch = nvchan_new(NETVSP_NREC, p->socket_id);
+	if (ch == NULL) {
+		pvb_chan_host_refuse(&v->hc, -ENOMEM, "host out of memory");
+		return;
+	}
+	why = netvsp_map(v, ch, &rc);
+	if (why != NULL) {
+		nvchan_put(ch);
+		LOG(ERR, "%s: refused the guest's subchannel %u: %s", p->path, idx, why);
+		pvb_chan_host_refuse(&v->hc, rc, why);
+		return;
+	}
+	nvchan_set_parent(ch, p->ch, idx);
+	nvport_add_channel(p, idx, ch);
+	pvb_chan_host_accept(&v->hc);
+	atomic_store_explicit(&v->subch_open, pvb_chan_host_sub_count(&v->hc),
+			      memory_order_relaxed);
+	LOG(INFO, "%s: guest opened subchannel %u", p->path, idx);
+}
+
+/*
+ * The VSP granted subchannels (NVSP 133): offer them on the socket. The
+ * bursts must not see channels come (nvport_add_channel()): in DATA the
+ * port goes back to CTRL until every one is open.
+ */
+static void
+netvsp_subs_offer(struct netvsp_port *v)
+{
+	struct nvport *p = &v->base;
+	uint32_t granted;
+	int rc;
+
+	/* trylock: a burst inside answers the guest; we look again in 10 ms */
+	if (!rte_spinlock_trylock(&p->ch->in_lock))
+		return;
+	granted = v->vsp.subch_granted;
+	rte_spinlock_unlock(&p->ch->in_lock);
+	if (granted <= v->subch_offered)
+		return;
+	/* relaxed: only this thread writes state */
+	if (pvb_load_relaxed(&p->state) == NVPORT_DATA)
+		nvport_quiesce(p, NVPORT_CTRL);
+	rc = pvb_chan_host_offer_sub(&v->hc, granted);
+	if (rc != 0) {
+		LOG(ERR, "%s: cannot offer %u subchannels: %s", p->path, granted, strerror(-rc));
+		return;
+	}
+	v->subch_offered = granted;
+	v->table_sent = false;
+	nvport_deadline_in(p, 30);
+	LOG(INFO, "%s: granted the guest %u subchannels", p->path, granted);
+}
+
+/* Every subchannel offered is open (the send table follows, once). */
+static bool
+netvsp_subs_ready(struct netvsp_port *v)
+{
+	int rc;
+
+	if (pvb_chan_host_sub_count(&v->hc) != v->subch_offered)
+		return false;
+	if (v->subch_offered == 0 || v->table_sent)
+		return true;
+	rc = netvsp_send_table(v);
+	v->table_sent = rc == 0;
+	return v->table_sent;
 }
 
 /* Take the channel back from the bursts and drop it. */
@@ -170,6 +260,8 @@ netvsp_teardown(struct netvsp_port *v)
 	/* no burst runs now: the allocator is ours */
 	netvsp_slots_free(v);
 	pvb_store_relaxed(&v->rx_enabled, 0);
+	pvb_store_relaxed(&v->rss_cur, 0);
+	atomic_store_explicit(&v->subch_open, 0, memory_order_relaxed);
 	nvport_drop_channel(p);
 }
 
@@ -216,7 +308,7 @@ netvsp_ctrl_step(struct netvsp_port *v)
 {
 	struct nvport *p = &v->base;
 
-	netvsp_ctrl_events(p);
+	netvsp_ctrl_events(p, NVPORT_ALL_CHANNELS);
 	if (netvsp_failed(v))
 		return;
 	/* a guest that stops half way must not hold the port for ever */
@@ -224,14 +316,16 @@ netvsp_ctrl_step(struct netvsp_port *v)
 		netvsp_close(v, "the guest did not finish the set-up within 30 s");
 		return;
 	}
-	if (v->vsp.state == PVB_VSP_RNDIS_READY && p->rxbuf != NULL && p->sendbuf != NULL) {
+	netvsp_subs_offer(v);
+	if (v->vsp.state == PVB_VSP_RNDIS_READY && p->rxbuf != NULL && p->sendbuf != NULL &&
+	    netvsp_subs_ready(v)) {
 		/* the guest's media query was answered "connected" */
 		v->media_said = true;
 		nvport_go_data(p);
 		nvport_link_update(p, true);
-		LOG(INFO, "%s: guest up (NVSP 0x%x, %u receive slots of %u, %u send sections)",
-		    p->path, v->vsp.nvsp_ver, v->vsp.slot_count, v->vsp.slot_size,
-		    v->vsp.section_count);
+		LOG(INFO, "%s: guest up (NVSP 0x%x, %u receive slots of %u, %u send sections, "
+		    "%u channels)", p->path, v->vsp.nvsp_ver, v->vsp.slot_count,
+		    v->vsp.slot_size, v->vsp.section_count, p->nchan);
 		return;
 	}
 	nvport_ctrl_wait(p, v->hc.sock);
@@ -242,11 +336,16 @@ static void
 netvsp_data_step(struct netvsp_port *v)
 {
 	struct nvport *p = &v->base;
+	uint32_t which = nvport_unpolled(p);
 
-	if (nvport_unpolled(p))
-		netvsp_ctrl_events(p);
+	if (which != 0)
+		netvsp_ctrl_events(p, which);
 	if (netvsp_failed(v))
 		return;
+	netvsp_subs_offer(v);
+	/* relaxed: only this thread writes state */
+	if (pvb_load_relaxed(&p->state) != NVPORT_DATA)
+		return;	/* subchannels to open first */
 	/* the guest's medium follows this port: disconnected while it is stopped */
 	if (p->started != v->media_said && netvsp_indicate_link(v, p->started) == 0)
 		v->media_said = p->started;
@@ -292,6 +391,9 @@ netvsp_ctrl_thread(void *arg)
 		switch (pvb_chan_host_poll(&v->hc)) {
 		case PVB_CHAN_EV_OPEN:
 			netvsp_open(v);
+			break;
+		case PVB_CHAN_EV_SUB_OPEN:
+			netvsp_sub_open(v);
 			break;
 		case PVB_CHAN_EV_REFUSED:
 			pvb_counter_add1w(&v->open_refused, 1);

@@ -16,7 +16,7 @@
 RTE_LOG_REGISTER_DEFAULT(netvsp_logtype, NOTICE);
 
 static const char *const netvsp_args[] = { "path", "mac", "mtu", "copybreak", "section_size",
-	"share", NULL };
+	"share", "queues", NULL };
 
 /* A locally administered address from the socket path, so restarts keep it. */
 static void
@@ -46,6 +46,7 @@ netvsp_parse(struct nvport *p, struct rte_kvargs *kv, const char *name)
 	v->lfd = -1;
 	v->hc.sock = -1;
 	rte_spinlock_init(&v->lend_lock);
+	rte_spinlock_init(&v->slot_lock);
 	p->mtu = RTE_ETHER_MTU;
 	rc = pvb_devargs_mac(netvsp_logtype, kv, name, "mac", &v->guest_mac);
 	if (rc < 0 || pvb_devargs_u32s(netvsp_logtype, kv, name, num, RTE_DIM(num)) != 0)
@@ -92,6 +93,8 @@ static const struct nvport_xstat netvsp_xstats[] = {
 	NETVSP_XSTAT("guest_disconnects", base.disconnects),
 	NETVSP_XSTAT("guest_open_refused", open_refused),
 	NETVSP_XSTAT("tx_large_packets", tx_large),
+	NETVSP_XSTAT("subchannels_open", subch_open),
+	NETVSP_XSTAT("rss_updates", rss_updates),
 };
 
 const struct nvport_side netvsp_side = {
@@ -126,4 +129,4 @@ static struct rte_vdev_driver netvsp_vdev = {
 RTE_PMD_REGISTER_VDEV(net_pvb_netvsp, netvsp_vdev);
 RTE_PMD_REGISTER_PARAM_STRING(net_pvb_netvsp,
 	"path=<unix socket> mac=<guest MAC> mtu=<68-9216> copybreak=<bytes> "
-	"section_size=<bytes> share=<0|1>");
+	"section_size=<bytes> share=<0|1> queues=<1-8>");

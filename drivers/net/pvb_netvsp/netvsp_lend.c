@@ -16,8 +16,9 @@
  * A slot is owned by whoever holds a reference to its shared info: the
  * mbufs attached to it, and the guest from our send to its completion. The
  * last one gives the slot back: an mbuf free through the free callback (on
- * any thread: the slot index goes on an MP/SC ring the out_lock holder
- * drains), the guest's completion directly (it runs under out_lock).
+ * any thread: the slot index goes on an MP/SC ring the slot_lock holder
+ * drains), the guest's completion directly (it runs under slot_lock). A
+ * lent slot can go to the guest on any channel: the slots are the port's.
  *
  * Every lent slot holds a reference to its channel's lend state, and that
  * one to the channel: a guest that goes away leaves the slots out valid
@@ -188,7 +189,7 @@ slots_get_count(const struct rte_mempool *mp)
 	return rte_stack_count(mp->pool_data);
 }
 
-/* Attach headers @p objs[0..n) to free slots of @p l (out_lock held): 0 or -ENOBUFS. */
+/* Attach headers @p objs[0..n) to free slots of @p l (slot_lock held): 0 or -ENOBUFS. */
 static int
 slots_attach(struct netvsp_port *v, struct netvsp_lend *l, void **objs, unsigned int n)
 {
@@ -228,9 +229,9 @@ slots_dequeue(struct rte_mempool *mp, void **objs, unsigned int n)
 	l = v->lend;
 	/* a channel whose slots differ from the pool's data room is not lent from */
 	if (l != NULL && l->slot_size == rte_pktmbuf_data_room_size(mp)) {
-		rte_spinlock_lock(&l->ch->out_lock);
+		rte_spinlock_lock(&v->slot_lock);
 		rc = slots_attach(v, l, objs, n);
-		rte_spinlock_unlock(&l->ch->out_lock);
+		rte_spinlock_unlock(&v->slot_lock);
 		if (rc == 0)
 			pvb_ref_get(&l->refcnt, n);
 	}

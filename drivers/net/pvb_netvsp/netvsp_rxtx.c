@@ -71,25 +71,24 @@ netvsp_slots_free(struct netvsp_port *p)
 	uint32_t k;
 
 	rte_spinlock_lock(&p->lend_lock);
-	if (p->base.ch != NULL)
-		rte_spinlock_lock(&p->base.ch->out_lock);
+	rte_spinlock_lock(&p->slot_lock);
 	k = netvsp_lend_close(p, &l);
-	if (p->base.ch != NULL)
-		rte_spinlock_unlock(&p->base.ch->out_lock);
+	rte_spinlock_unlock(&p->slot_lock);
 	rte_spinlock_unlock(&p->lend_lock);
 	netvsp_lend_put(l, k);
 	netvsp_slots_release(p);
 }
 
 /*
- * The guest completed our transfer @p id: free its slots (out_lock held).
+ * The guest completed our transfer @p id: free its slots (slot_lock held).
  * A lent slot is the guest's no more: the slot is free when no mbuf holds it
- * either, else the last mbuf free gives it back.
+ * either, else the last mbuf free gives it back. A transfer sent on one
+ * channel and completed on another is the guest's confusion: the slots go
+ * back all the same (trans ids are first slots, unique across channels).
  */
 static void
-netvsp_slots_complete(struct nvport *base, uint64_t id)
+netvsp_slot_complete(struct netvsp_port *p, uint64_t id)
 {
-	struct netvsp_port *p = netvsp_port(base);
 	struct netvsp_lend *l = p->lend;
 	uint32_t i, s, n, back = 0;
 
@@ -116,6 +115,21 @@ netvsp_slots_complete(struct nvport *base, uint64_t id)
 	/* never the last reference: the port holds one while l is published */
 	if (back != 0)
 		netvsp_lend_put(l, back);
+}
+
+/* The guest's completions read from @p ch (its out_lock held): one slot_lock for them all. */
+static void
+netvsp_slots_complete(struct nvport *base, struct nvchan *ch, const uint64_t *ids,
+		      unsigned int n)
+{
+	struct netvsp_port *p = netvsp_port(base);
+	unsigned int i;
+
+	RTE_SET_USED(ch);
+	rte_spinlock_lock(&p->slot_lock);
+	for (i = 0; i < n; i++)
+		netvsp_slot_complete(p, ids[i]);
+	rte_spinlock_unlock(&p->slot_lock);
 }
 
 /* ---- guest -> host ---------------------------------------------------------- */
@@ -179,6 +193,7 @@ netvsp_publish(struct netvsp_port *v)
 	/* relaxed: published by the store-release below */
 	pvb_store_relaxed(&v->filter, v->vsp.filter);
 	pvb_store_relaxed(&v->offload, v->vsp.offload);
+	netvsp_rss_publish(v);
 	/* pairs with the load-acquire in netvsp_tx_burst() */
 	pvb_store_release(&v->rx_enabled, pvb_vsp_rx_enabled(&v->vsp) && v->base.rxbuf != NULL);
 }
@@ -187,7 +202,8 @@ static uint32_t
 netvsp_rndis_control(struct netvsp_port *v, uint8_t *buf, uint32_t len)
 {
 	struct pvb_rndis_ctl c;
-	uint8_t msg[512], reply[512];
+	/* the largest request a guest sends: RSS parameters (PVB_RNDIS_CTL_MAX) */
+	uint8_t msg[1024], reply[512];
 	int rc;
 
 	/* one private copy: the guest can rewrite its section meanwhile */
@@ -218,23 +234,24 @@ static int
 netvsp_rndis_stream(struct nvport_poll *e, struct nvchan_rec *r, uint8_t *buf, uint32_t len)
 {
 	struct nvport *p = e->p;
+	struct nvchan *ch = e->ch;
 	struct pvb_rndis_data d;
 
-	while (p->cur_pos < len) {
+	while (ch->cur_pos < len) {
 		if (e->mode == NVPORT_DELIVER && e->got == e->n)
 			return -EAGAIN;
 		/* the lines a few small frames on, from the guest's cache (a hint) */
-		if (p->cur_pos + NETVSP_RX_AHEAD < len)
-			rte_prefetch0(buf + p->cur_pos + NETVSP_RX_AHEAD);
-		if (pvb_rndis_data_decode(buf + p->cur_pos, len - p->cur_pos, &d) != 0) {
+		if (ch->cur_pos + NETVSP_RX_AHEAD < len)
+			rte_prefetch0(buf + ch->cur_pos + NETVSP_RX_AHEAD);
+		if (pvb_rndis_data_decode(buf + ch->cur_pos, len - ch->cur_pos, &d) != 0) {
 			pvb_counter_add(&p->bad_packets, 1);
 			r->status = PVB_NVSP_STAT_INVALID_RNDIS;
 			return 0;
 		}
-		if (netvsp_deliver(e, r, buf + p->cur_pos, &d) != 0)
+		if (netvsp_deliver(e, r, buf + ch->cur_pos, &d) != 0)
 			return -EAGAIN;
 		/* msg_len >= 44: the walk ends */
-		p->cur_pos += d.msg_len;
+		ch->cur_pos += d.msg_len;
 	}
 	return 0;
 }
@@ -252,14 +269,20 @@ netvsp_section(struct netvsp_port *v, const struct pvb_nvsp_msg *m, uint32_t *le
 	return v->base.sendbuf + (uint64_t)idx * v->vsp.section_size;
 }
 
-/* Where the RNDIS bytes of a GPA-direct NVSP 107 are: one range of contiguous region pages. */
+/*
+ * Where the RNDIS bytes of a GPA-direct NVSP 107 are: one range of
+ * contiguous pages of the primary's region (a subchannel's packet names
+ * pages of the guest's memory as the primary's do: that is where the send
+ * buffer and the frames are).
+ */
 static uint8_t *
-netvsp_gpa(struct nvchan *ch, const struct pvb_vmbus_pkt *pk, uint32_t *len)
+netvsp_gpa(struct nvchan *ch, struct nvchan *primary, const struct pvb_vmbus_pkt *pk,
+	   uint32_t *len)
 {
 	struct pvb_vmbus_gpa_iter it = { 0 };
 	struct pvb_vmbus_xfer_range rg;
 	uint64_t pfn[NETVSP_MAX_GPA_PAGES];
-	uint64_t pages = ch->shm.len / PVB_VMBUS_PAGE;
+	uint64_t pages = primary->shm.len / PVB_VMBUS_PAGE;
 	int np, i;
 
 	np = pvb_vmbus_in_gpa_next(&ch->in, pk, &it, &rg, pfn, RTE_DIM(pfn));
@@ -270,7 +293,7 @@ netvsp_gpa(struct nvchan *ch, const struct pvb_vmbus_pkt *pk, uint32_t *len)
 		if (pfn[i] >= pages || pfn[i] != pfn[0] + (uint64_t)i)
 			return NULL;
 	*len = rg.byte_count;
-	return ch->shm.base + pfn[0] * PVB_VMBUS_PAGE + rg.byte_offset;
+	return primary->shm.base + pfn[0] * PVB_VMBUS_PAGE + rg.byte_offset;
 }
 
 /* NVSP 107 from the guest: data frames (resumable) or one RNDIS control message. */
@@ -279,6 +302,7 @@ netvsp_rndis(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk, const struct
 {
 	struct nvport *p = e->p;
 	struct netvsp_port *v = netvsp_port(p);
+	struct nvchan *ch = e->ch;
 	struct nvchan_rec *r;
 	uint8_t *buf = NULL;
 	uint32_t len = 0;
@@ -286,24 +310,30 @@ netvsp_rndis(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk, const struct
 
 	if (m->u.rndis.channel_type != PVB_NVSP_RNDIS_CONTROL && e->mode == NVPORT_STOP_AT_DATA)
 		return -EAGAIN;
-	r = nvport_rec(p, pk->trans_id);
+	r = nvport_rec(ch, pk->trans_id);
 	if (r == NULL)
 		return -EAGAIN;	/* every record is out with the application */
 	if (pk->type == PVB_VMBUS_PKT_DATA_GPA_DIRECT)
-		buf = netvsp_gpa(p->ch, pk, &len);
+		buf = netvsp_gpa(ch, p->ch, pk, &len);
 	else if (m->u.rndis.section_index != PVB_NVSP_NO_SECTION)
 		buf = netvsp_section(v, m, &len);
-	if (pvb_vmbus_in_broken(&p->ch->in))
+	if (pvb_vmbus_in_broken(&ch->in))
 		rc = -EPIPE;
 	if (buf == NULL) {
 		pvb_counter_add(&p->bad_packets, 1);
 		r->status = PVB_NVSP_STAT_FAIL;
 	} else if (m->u.rndis.channel_type == PVB_NVSP_RNDIS_CONTROL) {
-		r->status = netvsp_rndis_control(v, buf, len);
+		/* control travels on the primary: on a subchannel it is refused, not run */
+		if (ch->idx == 0) {
+			r->status = netvsp_rndis_control(v, buf, len);
+		} else {
+			pvb_counter_add(&p->protocol_errors, 1);
+			r->status = PVB_NVSP_STAT_FAIL;
+		}
 	} else if (netvsp_rndis_stream(e, r, buf, len) != 0) {
 		return -EAGAIN;
 	}
-	nvport_rec_parsed(p);
+	nvport_rec_parsed(ch);
 	return rc;
 }
 
@@ -328,14 +358,14 @@ netvsp_buffers(struct netvsp_port *v)
 			if (l == NULL)
 				LOG(WARNING, "%s: no memory to lend receive slots: frames are copied",
 				    p->path);
-			/* the slot pool takes lend_lock, then out_lock: so do we */
+			/* the slot pool takes lend_lock, then slot_lock: so do we */
 			rte_spinlock_lock(&v->lend_lock);
-			rte_spinlock_lock(&p->ch->out_lock);
+			rte_spinlock_lock(&v->slot_lock);
 			p->rxbuf = p->ch->shm.base + g->offset;
 			p->rxbuf_len = g->size;
 			if (l != NULL)
 				netvsp_lend_open(v, l);
-			rte_spinlock_unlock(&p->ch->out_lock);
+			rte_spinlock_unlock(&v->slot_lock);
 			rte_spinlock_unlock(&v->lend_lock);
 		}
 	}
@@ -352,10 +382,10 @@ netvsp_buffers(struct netvsp_port *v)
 		uint32_t k;
 
 		rte_spinlock_lock(&v->lend_lock);
-		rte_spinlock_lock(&p->ch->out_lock);
+		rte_spinlock_lock(&v->slot_lock);
 		p->rxbuf = NULL;
 		k = netvsp_lend_close(v, &l);
-		rte_spinlock_unlock(&p->ch->out_lock);
+		rte_spinlock_unlock(&v->slot_lock);
 		rte_spinlock_unlock(&v->lend_lock);
 		netvsp_lend_put(l, k);
 	}
@@ -391,7 +421,7 @@ netvsp_nvsp_control(struct netvsp_port *v, const struct pvb_vmbus_pkt *pk,
 static int
 netvsp_packet(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk)
 {
-	struct nvchan *ch = e->p->ch;
+	struct nvchan *ch = e->ch;
 	struct pvb_nvsp_msg m;
 	uint8_t buf[PVB_NVSP_MSG_SIZE];
 	int len;
@@ -409,7 +439,11 @@ netvsp_packet(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk)
 		return 0;
 	}
 	if (m.type != PVB_NVSP_SEND_RNDIS_PKT) {
-		netvsp_nvsp_control(netvsp_port(e->p), pk, &m);
+		/* NVSP control travels on the primary; on a subchannel it is not run */
+		if (ch->idx != 0)
+			pvb_counter_add(&e->p->protocol_errors, 1);
+		else
+			netvsp_nvsp_control(netvsp_port(e->p), pk, &m);
 		return 0;
 	}
 	return netvsp_rndis(e, pk, &m);
@@ -487,12 +521,13 @@ netvsp_fill_slot(struct netvsp_port *v, uint32_t s, const struct rte_mbuf *m,
 /*
  * Send the RNDIS messages at offset @p off[i] (NULL: 0) of slots s[0..n),
  * each spanning @p nsl[i] adjacent slots (NULL: one), as one transfer-page
- * packet (out_lock held). The slots are chained in slot_next for the
- * completion, which frees them all.
+ * packet on @p ch (its out_lock and slot_lock held). The slots are chained
+ * in slot_next for the completion, which frees them all.
  */
 static int
-netvsp_send_xfer(struct netvsp_port *v, const uint32_t *s, const uint32_t *off,
-		 const uint32_t *len, const uint32_t *nsl, uint32_t n, uint32_t channel_type)
+netvsp_send_xfer(struct netvsp_port *v, struct nvchan *ch, const uint32_t *s,
+		 const uint32_t *off, const uint32_t *len, const uint32_t *nsl, uint32_t n,
+		 uint32_t channel_type)
 {
 	struct pvb_vmbus_xfer_range rg[NETVSP_MAX_BURST];
 	struct pvb_nvsp_msg m = { .type = PVB_NVSP_SEND_RNDIS_PKT };
@@ -511,14 +546,14 @@ netvsp_send_xfer(struct netvsp_port *v, const uint32_t *s, const uint32_t *off,
 	m.u.rndis.channel_type = channel_type;
 	m.u.rndis.section_index = PVB_NVSP_NO_SECTION;
 	/* trans_id: the first slot, below the slot count, as guests expect (doc/nvsp.md) */
-	if (pvb_vmbus_out_xfer(&v->base.ch->out, s[0], PVB_VMBUS_FLAG_COMPLETION_REQUESTED,
+	if (pvb_vmbus_out_xfer(&ch->out, s[0], PVB_VMBUS_FLAG_COMPLETION_REQUESTED,
 			       PVB_NVSP_RXBUF_ID, rg, n, buf, pvb_nvsp_encode(&m, buf)) != 0)
 		return -EAGAIN;
 	v->slot_count[s[0]] = total;
 	return 0;
 }
 
-/* An RNDIS control reply in one slot (in_lock held; takes out_lock). */
+/* An RNDIS control reply in one slot, on the primary (in_lock held; takes out_lock). */
 static int
 netvsp_send_ctl(struct netvsp_port *v, const void *msg, uint32_t len)
 {
@@ -530,18 +565,36 @@ netvsp_send_ctl(struct netvsp_port *v, const void *msg, uint32_t len)
 	if (len > v->vsp.slot_size)
 		return -EINVAL;
 	rte_spinlock_lock(&p->ch->out_lock);
-	/* under out_lock: a revoke clears rxbuf under it */
+	rte_spinlock_lock(&v->slot_lock);
+	/* under slot_lock: a revoke clears rxbuf under it */
 	s = p->rxbuf != NULL ? pvb_nvsp_slots_get(&v->slots, 1) : -EINVAL;
 	if (s >= 0) {
 		slot = (uint32_t)s;
 		memcpy(p->rxbuf + (uint64_t)slot * v->vsp.slot_size, msg, len);
-		rc = netvsp_send_xfer(v, &slot, NULL, &l, NULL, 1, PVB_NVSP_RNDIS_CONTROL);
+		rc = netvsp_send_xfer(v, p->ch, &slot, NULL, &l, NULL, 1, PVB_NVSP_RNDIS_CONTROL);
 		if (rc != 0)
 			pvb_nvsp_slots_put(&v->slots, slot, 1);
-		else if (pvb_vmbus_out_commit(&p->ch->out))
-			nvchan_signal(p->ch);
 	}
+	rte_spinlock_unlock(&v->slot_lock);
+	if (rc == 0 && pvb_vmbus_out_commit(&p->ch->out))
+		nvchan_signal(p->ch);
 	rte_spinlock_unlock(&p->ch->out_lock);
+	return rc;
+}
+
+int
+netvsp_send_table(struct netvsp_port *v)
+{
+	struct nvchan *ch = v->base.ch;
+	uint8_t buf[PVB_NVSP_INDIRECTION_SIZE];
+	uint32_t len = pvb_nvsp_table_encode(buf, v->base.nchan);
+	int rc;
+
+	rte_spinlock_lock(&ch->out_lock);
+	rc = pvb_vmbus_out_inband(&ch->out, 0, 0, buf, len);
+	if (rc == 0 && pvb_vmbus_out_commit(&ch->out))
+		nvchan_signal(ch);
+	rte_spinlock_unlock(&ch->out_lock);
 	return rc;
 }
 
@@ -610,8 +663,7 @@ netvsp_csum_ppi(struct pvb_rndis_pktinfo *pi, uint32_t v)
  *  - checksums verified before: their results.
  */
 static int
-netvsp_tx_ol(struct netvsp_port *v, struct rte_mbuf *m, uint32_t ofl,
-	     struct pvb_rndis_pktinfo *pi)
+netvsp_tx_ol(struct nvport_txq *q, struct rte_mbuf *m, uint32_t ofl, struct pvb_rndis_pktinfo *pi)
 {
 	uint64_t f = m->ol_flags;
 	uint32_t off = (uint32_t)m->l2_len + m->l3_len;
@@ -631,10 +683,10 @@ netvsp_tx_ol(struct netvsp_port *v, struct rte_mbuf *m, uint32_t ofl,
 	}
 	if (f & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)) {
 		if (pvb_swol_cksum(m) != 0) {
-			pvb_counter_add1w(&v->base.txq.sw_failed, 1);
+			pvb_counter_add1w(&q->sw_failed, 1);
 			return -1;
 		}
-		pvb_counter_add1w(&v->base.txq.sw_cksum, 1);
+		pvb_counter_add1w(&q->sw_cksum, 1);
 		netvsp_csum_ppi(pi, nvport_ol_rx_good(f, ofl));
 		return 0;
 	}
@@ -643,11 +695,15 @@ netvsp_tx_ol(struct netvsp_port *v, struct rte_mbuf *m, uint32_t ofl,
 	return 0;
 }
 
-/* Put up to @p n frames in slots and send them; returns how many were taken. */
+/*
+ * Put up to @p n frames in slots and send them on @p ch (its out_lock
+ * held), with the RSS hashes of @p hi (NULL: none); returns how many were
+ * taken.
+ */
 static uint16_t
-netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
+netvsp_xmit(struct netvsp_port *v, struct nvport_txq *q, struct nvchan *ch,
+	    struct rte_mbuf **pkts, uint16_t n, const struct netvsp_hash *hi)
 {
-	struct nvport_txq *q = &v->base.txq;
 	uint32_t slot[NETVSP_MAX_BURST], len[NETVSP_MAX_BURST], off[NETVSP_MAX_BURST];
 	uint32_t nsl[NETVSP_MAX_BURST];
 	struct pvb_rndis_pktinfo pis[NETVSP_MAX_BURST];
@@ -660,6 +716,12 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 	uint8_t *dst;
 	int64_t s;
 
+	rte_spinlock_lock(&v->slot_lock);
+	/* the events before may have seen a revoke: not one byte into the buffer then */
+	if (unlikely(v->base.rxbuf == NULL)) {
+		rte_spinlock_unlock(&v->slot_lock);
+		return 0;
+	}
 	/* first the slots, asked for writable at once: their lines come over together */
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -677,8 +739,14 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		pi->present = 0;
+		if (hi != NULL && hi[i].type != 0) {
+			/* where the frame goes was its hash's choice: the guest learns both */
+			pi->present = PVB_PI_HASH | PVB_PI_HASH_INFO;
+			pi->hash = hi[i].hash;
+			pi->hash_info = PVB_NDIS_HASH_FUNC_TOEPLITZ | hi[i].type;
+		}
 		if (unlikely(m->ol_flags & NETVSP_OL_FLAGS)) {
-			int rc = netvsp_tx_ol(v, m, ofl, pi);
+			int rc = netvsp_tx_ol(q, m, ofl, pi);
 
 			if (rc > 0)
 				break;	/* the caller segments it */
@@ -743,7 +811,7 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 		len[k] = netvsp_fill_slot(v, slot[k], fill[k], &pis[k]);
 		bytes += fill[k]->pkt_len;
 	}
-	if (ns > 0 && netvsp_send_xfer(v, slot, off, len, nsl, ns, PVB_NVSP_RNDIS_DATA) != 0) {
+	if (ns > 0 && netvsp_send_xfer(v, ch, slot, off, len, nsl, ns, PVB_NVSP_RNDIS_DATA) != 0) {
 		/* no ring room: nothing was sent, the application keeps the frames */
 		for (k = 0; k < ns; k++) {
 			if (lent[k] == NULL) {
@@ -753,8 +821,10 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
 			lent[k]->held = 0;
 			rte_mbuf_ext_refcnt_update(&lent[k]->shinfo, -1);
 		}
+		rte_spinlock_unlock(&v->slot_lock);
 		return 0;
 	}
+	rte_spinlock_unlock(&v->slot_lock);
 	pvb_counter_add1w(&q->packets, ns);
 	pvb_counter_add1w(&q->bytes, bytes);
 	if (nref != 0) {
@@ -773,9 +843,10 @@ netvsp_xmit(struct netvsp_port *v, struct rte_mbuf **pkts, uint16_t n)
  * no slot are dropped, counted in tx_no_slot. Always consumes @p m.
  */
 static void
-netvsp_tx_gso(struct netvsp_port *v, struct rte_mbuf *m)
+netvsp_tx_gso(struct netvsp_port *v, struct nvport_txq *q, struct nvchan *ch,
+	      struct rte_mbuf *m, const struct netvsp_hash *hi)
 {
-	struct nvport_txq *q = &v->base.txq;
+	struct netvsp_hash segh[PVB_SWOL_MAX_SEGS];
 	struct rte_mbuf *seg[PVB_SWOL_MAX_SEGS];
 	int n = pvb_swol_apply(&q->swol, m, 0, seg, RTE_DIM(seg)), i, k = 0;
 	uint16_t r;
@@ -794,8 +865,12 @@ netvsp_tx_gso(struct netvsp_port *v, struct rte_mbuf *m)
 				   RTE_MBUF_F_RX_L4_CKSUM_GOOD |
 				   ((seg[i]->ol_flags & RTE_MBUF_F_TX_IPV4) ?
 				    RTE_MBUF_F_RX_IP_CKSUM_GOOD : 0);
+	/* the segments of one flow: one hash, one channel */
+	for (i = 0; hi != NULL && i < n; i++)
+		segh[i] = *hi;
 	while (k < n) {
-		r = netvsp_xmit(v, seg + k, (uint16_t)RTE_MIN(n - k, NETVSP_MAX_BURST));
+		r = netvsp_xmit(v, q, ch, seg + k, (uint16_t)RTE_MIN(n - k, NETVSP_MAX_BURST),
+				hi != NULL ? segh + k : NULL);
 		if (r == 0)
 			break;
 		k += r;
@@ -804,43 +879,44 @@ netvsp_tx_gso(struct netvsp_port *v, struct rte_mbuf *m)
 		rte_pktmbuf_free_bulk(seg + k, (unsigned int)(n - k));
 }
 
-uint16_t
-netvsp_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
+/*
+ * Frames @p pkts[0..n) on channel @p ch for tx queue @p q (enter held):
+ * completions first, then slots and one transfer-page packet per burst of
+ * up to NETVSP_MAX_BURST; returns how many were taken.
+ */
+static uint16_t
+netvsp_tx_chan(struct netvsp_port *v, struct nvport_txq *q, struct nvchan *ch,
+	       struct rte_mbuf **pkts, uint16_t n, const struct netvsp_hash *hi)
 {
-	struct nvport_txq *q = queue;
-	struct nvport *p = q->port;
-	struct netvsp_port *v = netvsp_port(p);
-	struct nvchan *ch;
+	struct nvport *p = &v->base;
 	uint16_t sent = 0, k;
 
-	if (unlikely(n == 0) || !nvport_enter(&p->act[1], &p->state))
-		return 0;
-	ch = p->ch;
-	/* pairs with the store-release in netvsp_publish() */
-	if (!pvb_load_acquire(&v->rx_enabled)) {
-		nvport_leave(&p->act[1]);
-		return 0;
-	}
 	/*
 	 * Slots come back in guest completions: take them as they come, so the
 	 * next slots are the ones just freed, still in our cache (a sender that
 	 * waits until it runs short walks the whole receive buffer).
 	 */
 	if (!nvchan_idle(ch))
-		nvport_events(p, NVPORT_STOP_AT_DATA, NULL, NULL, 0, netvsp_packet,
-			      netvsp_slots_complete, NULL);
+		nvport_events(p, ch, &p->rxq[ch->idx], NVPORT_STOP_AT_DATA, NULL, NULL, 0,
+			      netvsp_packet, netvsp_slots_complete, NULL);
 	rte_spinlock_lock(&ch->out_lock);
 	/* slots lent out and freed elsewhere: back into the allocator first */
-	if (v->lend != NULL && !rte_ring_empty(v->lend->retq))
-		netvsp_lend_reclaim(v, v->lend);
+	if (v->lend != NULL && !rte_ring_empty(v->lend->retq)) {
+		rte_spinlock_lock(&v->slot_lock);
+		if (v->lend != NULL)
+			netvsp_lend_reclaim(v, v->lend);
+		rte_spinlock_unlock(&v->slot_lock);
+	}
 	/* the events above may have seen a revoke or a filter of 0 */
-	while (sent < n && p->rxbuf != NULL && pvb_load_acquire(&v->rx_enabled)) {
+	while (sent < n && pvb_load_acquire(&v->rx_enabled)) {
 		/* relaxed: ordered by the load-acquire of rx_enabled above */
 		if (unlikely(netvsp_needs_gso(pvb_load_relaxed(&v->offload), pkts[sent]))) {
-			netvsp_tx_gso(v, pkts[sent++]);
+			netvsp_tx_gso(v, q, ch, pkts[sent], hi != NULL ? &hi[sent] : NULL);
+			sent++;
 			continue;
 		}
-		k = netvsp_xmit(v, pkts + sent, (uint16_t)RTE_MIN(n - sent, NETVSP_MAX_BURST));
+		k = netvsp_xmit(v, q, ch, pkts + sent, (uint16_t)RTE_MIN(n - sent, NETVSP_MAX_BURST),
+				hi != NULL ? hi + sent : NULL);
 		if (k == 0)
 			break;
 		sent += k;
@@ -849,6 +925,59 @@ netvsp_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	if (pvb_vmbus_out_commit(&ch->out))
 		nvchan_signal(ch);
 	rte_spinlock_unlock(&ch->out_lock);
-	nvport_leave(&p->act[1]);
+	return sent;
+}
+
+/*
+ * With RSS set by the guest: each frame goes on the channel its Toeplitz
+ * hash names in the guest's table, in runs of frames for one channel (the
+ * order of a flow is kept: a flow is one channel). Returns how many were
+ * taken: a run that stops short ends the burst.
+ */
+static uint16_t
+netvsp_tx_rss(struct netvsp_port *v, struct nvport_txq *q, const struct netvsp_rss *rss,
+	      struct rte_mbuf **pkts, uint16_t n)
+{
+	struct netvsp_hash hi[NETVSP_MAX_BURST];
+	uint8_t chan[NETVSP_MAX_BURST];
+	uint16_t sent = 0, k, j, r;
+
+	n = RTE_MIN(n, NETVSP_MAX_BURST);
+	netvsp_rss_steer(rss, v->base.nchan, pkts, n, chan, hi);
+	for (k = 0; k < n; k = j) {
+		for (j = k + 1; j < n && chan[j] == chan[k]; j++)
+			;
+		r = netvsp_tx_chan(v, q, v->base.chs[chan[k]], pkts + k, (uint16_t)(j - k),
+				   hi + k);
+		sent += r;
+		if (r < j - k)
+			break;
+	}
+	return sent;
+}
+
+uint16_t
+netvsp_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct nvport_txq *q = queue;
+	struct nvport *p = q->port;
+	struct netvsp_port *v = netvsp_port(p);
+	struct pvb_active *a = &p->act[2 * q->qid + 1];
+	const struct netvsp_rss *rss;
+	uint16_t sent;
+
+	if (unlikely(n == 0) || !nvport_enter(a, &p->state))
+		return 0;
+	/* pairs with the store-release in netvsp_publish() */
+	if (!pvb_load_acquire(&v->rx_enabled)) {
+		nvport_leave(a);
+		return 0;
+	}
+	rss = netvsp_rss_get(v);
+	if (rss == NULL)
+		sent = netvsp_tx_chan(v, q, nvport_tx_chan(p, q->qid), pkts, n, NULL);
+	else
+		sent = netvsp_tx_rss(v, q, rss, pkts, n);
+	nvport_leave(a);
 	return sent;
 }

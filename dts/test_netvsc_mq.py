@@ -1,0 +1,203 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Queues and RSS across a netvsc channel (doc/netvsp-netvsc.md, "Queues and
+RSS"): stock testpmd with net_pvb_netvsc queues=4 (the guest) and stock
+testpmd with net_pvb_netvsp queues=4 (the host), each with a net_pcap port
+of four queues beside it in io forwarding, one pcap file per queue.
+
+Host to guest: frames of many TCP and UDP flows, IPv4 and IPv6, each flow
+with a source MAC of its own, go out of the host's tx queues; each must come
+out of the guest's rx queue that the guest's indirection table names for
+its Toeplitz hash, computed here from the key by the RSS definition (bit by
+bit over the addresses and, for TCP, the ports), not by DPDK; testpmd's
+verbose lines give the hash each mbuf carries. A RETA update moves the
+flows; a host with fewer queues grants fewer subchannels and the guest runs
+on what it got. Guest to host: tx queue q is channel q is the host's rx
+queue q.
+
+Each testpmd has one forwarding lcore, the two on different CPUs: the four
+queues of a port are polled in turn by one core."""
+import os
+import re
+
+import pytest
+from conftest import read_pcap, wait_until, write_pcap
+from test_netvsc import APP, Channel, wait_links
+from scapy.all import Ether, IP, IPv6, TCP, UDP
+
+Q = 4
+# Microsoft's RSS verification key, the one the guest uses when the
+# application gives none
+KEY = bytes.fromhex("6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c"
+                    "6a42b73bbeac01fa")
+ANOTHER_KEY = bytes(range(1, 41))
+
+
+def toeplitz(key, data):
+    """The Toeplitz hash of @data (bytes) under @key, as NDIS and RFC-style
+    RSS define it: for every set bit i of the input (most significant first),
+    XOR in the 32 bits of the key starting at bit i."""
+    k = int.from_bytes(key, "big")
+    klen = len(key) * 8
+    h = 0
+    for i in range(len(data) * 8):
+        if data[i // 8] & (0x80 >> (i % 8)):
+            h ^= (k >> (klen - 32 - i)) & 0xffffffff
+    return h
+
+
+def flow_input(frame, tcp_ports=True):
+    """The hash input NDIS takes for @frame: addresses, then the ports of TCP."""
+    e = Ether(frame)
+    l3 = e[IP] if IP in e else e[IPv6]
+    if IP in e:
+        addrs = bytes(map(int, l3.src.split("."))) + bytes(map(int, l3.dst.split(".")))
+    else:
+        import ipaddress
+        addrs = ipaddress.IPv6Address(l3.src).packed + ipaddress.IPv6Address(l3.dst).packed
+    if TCP in e and tcp_ports:
+        return addrs + e[TCP].sport.to_bytes(2, "big") + e[TCP].dport.to_bytes(2, "big")
+    return addrs
+
+
+def expect_hash(frame, key=KEY, tcp=True):
+    return toeplitz(key, flow_input(frame, tcp))
+
+
+def make_flows(n=48, per_flow=3):
+    """@n flows (TCP and UDP, IPv4 and IPv6), @per_flow frames each, frames of
+    one flow in order, flows interleaved: (frames, flow index of each)."""
+    flows = []
+    for f in range(n):
+        mac = f"02:00:00:00:{f // 256:02x}:{f % 256:02x}"
+        eth = Ether(src=mac, dst="02:00:00:00:00:99")
+        l3 = IP(src=f"10.1.{f}.1", dst=f"10.2.0.{f + 1}") if f % 4 < 2 else \
+            IPv6(src=f"2001:db8::{f:x}:1", dst=f"2001:db8:1::{f + 1:x}")
+        l4 = TCP(sport=1024 + 7 * f, dport=80, flags="A") if f % 2 == 0 else \
+            UDP(sport=2000 + 13 * f, dport=53)
+        flows.append(eth / l3 / l4)
+    frames, owner = [], []
+    for k in range(per_flow):
+        for f, pkt in enumerate(flows):
+            frames.append(bytes(pkt / (bytes([k]) * 20)))
+            owner.append(f)
+    return frames, owner
+
+
+def pcap_port(tmp_path, tag, rx_files=None):
+    """net_pcap with Q queues: rx from @rx_files (else empty files), tx into
+    tmp_path/TAG-out-Q.pcap."""
+    args = []
+    for q in range(Q):
+        rx = rx_files[q] if rx_files else tmp_path / f"{tag}-empty-{q}.pcap"
+        if not rx_files:
+            write_pcap(rx, [])
+        args += [f"rx_pcap={rx}", f"tx_pcap={tmp_path / f'{tag}-out-{q}.pcap'}"]
+    return "net_pcap0," + ",".join(args)
+
+
+def queue_files(tmp_path, tag, per_queue):
+    """One pcap file per queue with the frames of @per_queue[q]."""
+    files = []
+    for q in range(Q):
+        f = tmp_path / f"{tag}-in-{q}.pcap"
+        write_pcap(f, per_queue[q] if q < len(per_queue) else [])
+        files.append(f)
+    return files
+
+
+def outputs(tmp_path, tag):
+    return [read_pcap(tmp_path / f"{tag}-out-{q}.pcap") for q in range(Q)]
+
+
+MQ_APP = [f"--rxq={Q}", f"--txq={Q}", "--rss-ip"]
+
+
+def start_pair(nv, tmp_path, host_files=None, guest_files=None, host_queues=Q, guest_app=()):
+    host = nv.host([pcap_port(tmp_path, "host", host_files)], app=MQ_APP,
+                   devargs=f",mtu=9000,queues={host_queues}")
+    guest = nv.guest([pcap_port(tmp_path, "guest", guest_files)], app=[*MQ_APP, *guest_app],
+                     devargs=f",queues={Q}")
+    wait_links(host, guest)
+    return host, guest
+
+
+def run(sender, receiver, n, port_in=1):
+    """io forwarding until the receiver's port 0 took @n frames and wrote them."""
+    receiver.cmd("set fwd io")
+    sender.cmd("set fwd io retry")
+    receiver.cmd("start")
+    sender.cmd("start")
+
+    def done():
+        return (receiver.stats(0)["rx"] >= n and
+                receiver.stats(1)["tx"] >= receiver.stats(0)["rx"])
+    wait_until(done, 30, lambda: f"receiver {receiver.stats(0)} {receiver.xstats(0)}\n"
+               f"sender {sender.stats(0)} {sender.xstats(0)}")
+    sender.cmd("stop")
+    receiver.cmd("stop")
+
+
+def reta_of(tp, port=0):
+    """The 128-entry RETA as testpmd shows it."""
+    out = tp.cmd(f"show port {port} rss reta 128 (0xffffffffffffffff,0xffffffffffffffff)")
+    table = {int(h): int(q) for h, q in re.findall(r"RSS RETA configuration: hash index=(\d+), "
+                                                     r"queue=(\d+)", out)}
+    assert len(table) == 128, out
+    return [table[i] for i in range(128)]
+
+
+def quit_all(*tps):
+    for tp in tps:
+        r = tp.quit()
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+
+
+def check_steering(frames, owner, outs, reta, nchan, key=KEY, tcp=True):
+    """Every frame in the output file of the queue its hash names, each flow in order."""
+    where = {}
+    for q, got in enumerate(outs):
+        for f in got:
+            where.setdefault(f, []).append(q)
+    seen_queues = set()
+    for fr in frames:
+        qs = where.get(fr)
+        assert qs, f"a frame of flow {owner[frames.index(fr)]} never arrived"
+        want = reta[expect_hash(fr, key, tcp) % 128] % nchan
+        assert qs == [want], f"flow {owner[frames.index(fr)]}: queue {qs}, want {want}"
+        seen_queues.add(want)
+    for q, got in enumerate(outs):
+        mine = [f for f in frames if f in got]
+        assert got == mine, f"queue {q}: frames out of order"
+    return seen_queues
+
+
+@pytest.fixture
+def nv(testpmd, pmds, cpu_pair, short_dir):
+    return Channel(testpmd, pmds, cpu_pair, os.path.join(short_dir, "s"))
+
+
+@pytest.fixture(scope="session")
+def pmds(build):
+    from conftest import pmd_path
+    return {"vsp": pmd_path("pvb_netvsp", build), "vsc": pmd_path("pvb_netvsc", build)}
+
+
+def test_subchannels_and_rss(nv, tmp_path):
+    """queues=4 both sides: three subchannels, and every frame on the rx queue
+    its Toeplitz hash names (IPv4/IPv6 addresses; testpmd's --rss-ip)."""
+    frames, owner = make_flows()
+    host, guest = start_pair(nv, tmp_path, host_files=queue_files(tmp_path, "host", [frames]))
+    xs = guest.xstats(0)
+    assert xs["subchannels_granted"] == Q - 1 and xs["subchannels_missing"] == 0, xs
+    assert host.xstats(0)["subchannels_open"] == Q - 1
+    assert host.xstats(0)["rss_updates"] >= 1
+    reta = reta_of(guest)
+    assert reta == [i % Q for i in range(128)]
+    run(host, guest, len(frames))
+    queues = check_steering(frames, owner, outputs(tmp_path, "guest"), reta, Q, tcp=False)
+    assert len(queues) == Q, queues     # 48 flows spread over all four queues
+    gx = guest.xstats(0)
+    assert gx["send_table_updates"] == 1 and gx["rss_refused"] == 0, gx
+    for q in range(Q):
+        assert gx[f"rx_q{q}_packets"] == sum(len(o) for o in outputs(tmp_path, "guest")[q:q + 1])
+    quit_all(host, guest)
