@@ -106,14 +106,28 @@ def queue_files(tmp_path, tag, per_queue):
 
 
 def outputs(tmp_path, tag):
-    return [read_pcap(tmp_path / f"{tag}-out-{q}.pcap") for q in range(Q)]
+    """The frames written to each queue's output file (none: a queue unused)."""
+    outs = []
+    for q in range(Q):
+        f = tmp_path / f"{tag}-out-{q}.pcap"
+        outs.append(read_pcap(f) if f.exists() and f.stat().st_size > 24 else [])
+    return outs
+
+
+def rss_applied(guest):
+    """Until the host took every RSS change the application made on the guest."""
+    def done():
+        xs = guest.xstats(0)
+        return xs["rss_changes"] == xs["rss_changes_applied"]
+    wait_until(done, 10, lambda: f"{guest.xstats(0)}")
 
 
 MQ_APP = [f"--rxq={Q}", f"--txq={Q}", "--rss-ip"]
 
 
 def start_pair(nv, tmp_path, host_files=None, guest_files=None, host_queues=Q, guest_app=()):
-    host = nv.host([pcap_port(tmp_path, "host", host_files)], app=MQ_APP,
+    host_app = [f"--rxq={host_queues}", f"--txq={host_queues}", "--rss-ip"]
+    host = nv.host([pcap_port(tmp_path, "host", host_files)], app=host_app,
                    devargs=f",mtu=9000,queues={host_queues}")
     guest = nv.guest([pcap_port(tmp_path, "guest", guest_files)], app=[*MQ_APP, *guest_app],
                      devargs=f",queues={Q}")
@@ -200,4 +214,98 @@ def test_subchannels_and_rss(nv, tmp_path):
     assert gx["send_table_updates"] == 1 and gx["rss_refused"] == 0, gx
     for q in range(Q):
         assert gx[f"rx_q{q}_packets"] == sum(len(o) for o in outputs(tmp_path, "guest")[q:q + 1])
+    quit_all(host, guest)
+
+
+def verbose_lines(tp, start):
+    """(source MAC, RSS hash, RSS queue) of every frame testpmd's verbose mode
+    printed after offset @start of its output."""
+    out = tp.stdout[start:]
+    return [(m.group(1), int(m.group(2), 16), int(m.group(3), 16)) for m in
+            re.finditer(r"src=([0-9A-F:]+) - dst=[0-9A-F:]+ .*?RSS hash=(0x[0-9a-f]+) - "
+                        r"RSS queue=(0x[0-9a-f]+)", out)]
+
+
+def test_mbuf_hash_tcp_ports(nv, tmp_path):
+    """`port config all rss all`: TCP flows hashed with their ports, UDP with
+    the addresses; every mbuf carries the hash the host computed (the hash
+    PPIs), RTE_MBUF_F_RX_RSS_HASH set (testpmd prints it), on its queue."""
+    frames, owner = make_flows()
+    host, guest = start_pair(nv, tmp_path, host_files=queue_files(tmp_path, "host", [frames]))
+    before = host.xstats(0)["rss_updates"]
+    guest.cmd("port config all rss all")
+    rss_applied(guest)
+    assert host.xstats(0)["rss_updates"] > before
+    reta = reta_of(guest)
+    guest.cmd("set verbose 1")
+    start = len(guest.stdout)
+    run(host, guest, len(frames))
+    check_steering(frames, owner, outputs(tmp_path, "guest"), reta, Q, tcp=True)
+    seen = verbose_lines(guest, start)
+    assert len(seen) == len(frames), guest.stdout[start:start + 3000]
+    mac_of = {f"02:00:00:00:{f // 256:02X}:{f % 256:02X}": f for f in range(len(frames))}
+    first = {}
+    for fr, f in zip(frames, owner):
+        first.setdefault(f, fr)
+    for mac, h, q in seen:
+        want = expect_hash(first[mac_of[mac]], tcp=True)
+        assert h == want, f"flow {mac}: hash {h:#x}, want {want:#x}"
+        assert q == reta[h % 128], f"flow {mac}: queue {q}, want {reta[h % 128]}"
+    guest.cmd("set verbose 0")
+    quit_all(host, guest)
+
+
+def test_reta_update_moves_flows(nv, tmp_path):
+    """A RETA naming queue 3 for every hash: every flow comes out of queue 3;
+    the table the guest shows is the one the host applies."""
+    frames, owner = make_flows(n=32, per_flow=2)
+    host, guest = start_pair(nv, tmp_path, host_files=queue_files(tmp_path, "host", [frames]))
+    # testpmd takes a list of at most 128 characters: 12 entries a command
+    for base in range(0, 128, 12):
+        pairs = ",".join(f"({i},3)" for i in range(base, min(base + 12, 128)))
+        out = guest.cmd(f"port config 0 rss reta {pairs}")
+        assert "Bad" not in out and "Invalid" not in out, out
+    reta = reta_of(guest)
+    assert reta == [3] * 128
+    # the last change reached the host: its channel table names channel 3 only
+    rss_applied(guest)
+    run(host, guest, len(frames))
+    outs = outputs(tmp_path, "guest")
+    assert [len(o) for o in outs] == [0, 0, 0, len(frames)], [len(o) for o in outs]
+    check_steering(frames, owner, outs, reta, Q, tcp=False)
+    quit_all(host, guest)
+
+
+def test_host_grants_fewer(nv, tmp_path):
+    """Host queues=2, guest queues=4: one subchannel granted, said and counted;
+    the guest's table over its four queues lands on the two channels it has."""
+    frames, owner = make_flows()
+    host, guest = start_pair(nv, tmp_path, host_files=queue_files(tmp_path, "host", [frames]),
+                             host_queues=2)
+    xs = guest.xstats(0)
+    assert xs["subchannels_granted"] == 1 and xs["subchannels_missing"] == 2, xs
+    assert "the host granted 1 of 3 subchannels" in guest.log
+    assert host.xstats(0)["subchannels_open"] == 1
+    reta = reta_of(guest)
+    run(host, guest, len(frames))
+    outs = outputs(tmp_path, "guest")
+    queues = check_steering(frames, owner, outs, reta, 2, tcp=False)
+    assert queues == {0, 1} and outs[2] == outs[3] == [], [len(o) for o in outs]
+    quit_all(host, guest)
+
+
+def test_guest_to_host_by_tx_queue(nv, tmp_path):
+    """Guest tx queue q is channel q is the host's rx queue q: what the guest
+    sends on each queue comes out of the host's queue of the same number, in
+    order."""
+    frames, _ = make_flows(n=16, per_flow=2)
+    per_queue = [frames[q::Q] for q in range(Q)]
+    host, guest = start_pair(nv, tmp_path,
+                             guest_files=queue_files(tmp_path, "guest", per_queue))
+    run(guest, host, len(frames))
+    outs = outputs(tmp_path, "host")
+    assert outs == per_queue, [len(o) for o in outs]
+    hx = host.xstats(0)
+    for q in range(Q):
+        assert hx[f"rx_q{q}_packets"] == len(per_queue[q]), hx
     quit_all(host, guest)

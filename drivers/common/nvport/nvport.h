@@ -134,6 +134,8 @@ struct nvport {
 		uint16_t reta[128];	/* rx queue of each hash % 128 */
 		bool on;		/* RSS mq mode with more than one rx queue */
 		pvb_shared_u32 gen;	/* bumped by every change; W: ethdev calls */
+		pvb_counter_t changes;	/* the same count, for xstats (rss_changes) */
+		pvb_counter_t applied;	/* the change the peer last took (the side's) */
 	} rss;
 
 	/* control thread */

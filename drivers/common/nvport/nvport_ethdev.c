@@ -55,6 +55,7 @@ static const uint8_t nvport_rss_key_default[40] = {
 static void
 nvport_rss_changed(struct nvport *p)
 {
+	pvb_counter_add(&p->rss.changes, 1);
 	/* release: the writes above are seen by the control thread's load-acquire */
 	pvb_store_release(&p->rss.gen, pvb_load_relaxed(&p->rss.gen) + 1);
 }

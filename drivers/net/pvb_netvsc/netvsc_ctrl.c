@@ -451,9 +451,17 @@ netvsc_rss_sync(struct netvsc_port *g)
 	uint32_t gen = pvb_load_acquire(&p->rss.gen), i;
 	struct pvb_rss_conf c;
 
-	if (p->nb_queues < 2 || gen == g->rss_gen_sent || !pvb_vsc_ready(&g->vsc))
+	/* the last change sent is taken (or refused): applied, as far as it goes */
+	if (g->vsc.rss_gen == g->vsc.rss_want_gen)
+		atomic_store_explicit(&p->rss.applied, g->rss_gen_sent, memory_order_relaxed);
+	if (gen == g->rss_gen_sent || !pvb_vsc_ready(&g->vsc))
 		return;
 	g->rss_gen_sent = gen;
+	if (p->nb_queues < 2) {
+		/* one queue: nothing to steer, nothing to send */
+		atomic_store_explicit(&p->rss.applied, gen, memory_order_relaxed);
+		return;
+	}
 	memset(&c, 0, sizeof(c));
 	c.enabled = p->rss.on && p->nchan > 1;
 	c.hash_types = netvsc_rss_types(p->rss.hf);

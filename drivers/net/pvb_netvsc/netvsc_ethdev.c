@@ -90,6 +90,8 @@ static const struct nvport_xstat netvsc_xstats[] = {
 	NETVSC_XSTAT("subchannels_missing", subch_missing),
 	NETVSC_XSTAT("send_table_updates", send_tables),
 	NETVSC_XSTAT("rss_refused", rss_refused),
+	NETVSC_XSTAT("rss_changes", base.rss.changes),
+	NETVSC_XSTAT("rss_changes_applied", base.rss.applied),
 };
 
 static const struct nvport_side netvsc_side = {
