@@ -34,6 +34,12 @@
  *             be of a type its side may send; a guest answers an OFFER with
  *             a fixed good OPEN.
  *
+ *             Subchannels: once open, the host offers SUBS subchannels and
+ *             the guest takes offers for as many; a host answers a
+ *             subchannel's OPEN as it does the primary's (bit 3), a guest
+ *             answers a SUBOFFER with a good subchannel OPEN (its own ring
+ *             pair, no GPADL).
+ *
  * No run may leave an fd open: the fds a run created are checked closed at
  * its end, and the count in /proc/self/fd is checked flat every 256 runs.
  *
@@ -68,6 +74,7 @@
 #define POLLS		3		/* polls after each chunk (one message each at most) */
 #define LEAK_EVERY	256		/* runs between /proc/self/fd counts */
 #define PLANT_ONE_IN	4
+#define SUBS		2		/* subchannels a host offers, a guest expects */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
@@ -130,6 +137,24 @@ good_open(uint32_t chan_id)
 	o.gpadl[1] = (struct pvb_chan_gpadl){ .id = 2, .offset = 64 * KIB,
 					      .size = REGION - 64 * KIB };
 	return o;
+}
+
+/* A subchannel's OPEN the host accepts: rings only. */
+static struct pvb_chan_open
+good_sub_open(uint32_t chan_id)
+{
+	struct pvb_chan_open o = good_open(chan_id);
+
+	o.n_gpadl = 0;
+	memset(o.gpadl, 0, sizeof(o.gpadl));
+	return o;
+}
+
+/* The id the host gives subchannel @p i of channel @p parent (lib/chan). */
+static uint32_t
+sub_id(uint32_t parent, uint32_t i)
+{
+	return parent ^ (i << 24);
 }
 
 /* ----------------------------------------------------------------------------
@@ -303,6 +328,34 @@ is_bell_socket(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM;
 }
 
+/* A subchannel's OPEN the host took: its id, no GPADL, rings that fit; accepted or refused. */
+static void
+host_sub_open(struct run *r)
+{
+	struct pvb_chan_open o = r->h.msg.u.open;
+	uint32_t i = r->h.sub_cur, before = pvb_chan_host_sub_count(&r->h);
+	int fds[PVB_CHAN_OPEN_FDS], k;
+
+	CHECK(r->h.state == PVB_CHAN_H_OPEN && i >= 1 && i <= r->h.nsub && i <= SUBS);
+	CHECK(o.chan_id == sub_id(offer.chan_id, i) && o.n_gpadl == 0);
+	CHECK(!(r->h.sub_open & (1ull << i)));
+	o.chan_id = offer.chan_id;
+	CHECK(ref_open_ok(&o));
+	CHECK(r->h.msg.nfds == PVB_CHAN_OPEN_FDS && is_bell_socket(r->h.msg.fds[PVB_CHAN_FD_BELL]));
+	if (r->ctl & 8) {
+		(void)pvb_chan_host_refuse(&r->h, -EINVAL, "fuzz says no");
+		CHECK(r->h.sub_cur == 0 && r->h.msg.fds[0] == -1 && r->h.msg.fds[1] == -1);
+		CHECK(pvb_chan_host_sub_count(&r->h) == before);
+		return;
+	}
+	memcpy(fds, r->h.msg.fds, sizeof(fds));
+	if (pvb_chan_host_accept(&r->h) == 0) {
+		CHECK(r->h.sub_cur == 0 && pvb_chan_host_sub_count(&r->h) == before + 1);
+		for (k = 0; k < PVB_CHAN_OPEN_FDS; k++)
+			close(fds[k]);	/* the caller's now */
+	}
+}
+
 static void
 host_step(struct run *r)
 {
@@ -310,9 +363,11 @@ host_step(struct run *r)
 	int fds[PVB_CHAN_OPEN_FDS], i;
 
 	CHECK(ev == PVB_CHAN_EV_NONE || ev == PVB_CHAN_EV_OPEN || ev == PVB_CHAN_EV_CLOSED ||
-	      ev == PVB_CHAN_EV_REFUSED);
+	      ev == PVB_CHAN_EV_REFUSED || ev == PVB_CHAN_EV_SUB_OPEN);
 	if (ev == PVB_CHAN_EV_CLOSED)
 		CHECK(r->h.state == PVB_CHAN_H_CLOSED && r->h.sock == -1 && r->h.why != NULL);
+	if (ev == PVB_CHAN_EV_SUB_OPEN)
+		host_sub_open(r);
 	if (ev != PVB_CHAN_EV_OPEN)
 		return;
 	/* what EV_OPEN promises: a layout that fits the offer, a region and a bell socket */
@@ -330,6 +385,9 @@ host_step(struct run *r)
 		CHECK(r->h.state == PVB_CHAN_H_OPEN);
 		for (i = 0; i < PVB_CHAN_OPEN_FDS; i++)
 			close(fds[i]);	/* the caller's now */
+		/* the guest asked in the rings: its subchannels follow (the guest may be gone) */
+		if (pvb_chan_host_offer_sub(&r->h, SUBS) == 0)
+			CHECK(r->h.nsub == SUBS);
 	}
 }
 
@@ -341,12 +399,27 @@ guest_step(struct run *r)
 	enum pvb_chan_event ev = pvb_chan_guest_poll(&r->g);
 
 	CHECK(ev == PVB_CHAN_EV_NONE || ev == PVB_CHAN_EV_OFFER || ev == PVB_CHAN_EV_OPENED ||
-	      ev == PVB_CHAN_EV_CLOSED);
+	      ev == PVB_CHAN_EV_CLOSED || ev == PVB_CHAN_EV_SUBOFFER ||
+	      ev == PVB_CHAN_EV_SUB_OPENED);
 	if (ev == PVB_CHAN_EV_CLOSED)
 		CHECK(r->g.state == PVB_CHAN_G_CLOSED && r->g.sock == -1 && r->g.why != NULL &&
 		      memchr(r->g.peer_reason, 0, PVB_CHAN_REASON_LEN) != NULL);
-	if (ev == PVB_CHAN_EV_OPENED)
+	if (ev == PVB_CHAN_EV_OPENED) {
 		CHECK(r->g.state == PVB_CHAN_G_OPEN);
+		CHECK(pvb_chan_guest_expect_sub(&r->g, SUBS) == 0);
+	}
+	if (ev == PVB_CHAN_EV_SUBOFFER) {
+		/* one of ours, of our channel, once: then answered with its own rings */
+		CHECK(r->g.state == PVB_CHAN_G_OPEN && r->g.sub.index >= 1 &&
+		      r->g.sub.index <= SUBS && r->g.sub.parent == r->g.offer.chan_id &&
+		      r->g.sub.chan_id != r->g.offer.chan_id);
+		o = good_sub_open(r->g.sub.chan_id);
+		(void)pvb_chan_guest_open_sub(&r->g, &o, fds);
+		return;
+	}
+	if (ev == PVB_CHAN_EV_SUB_OPENED)
+		CHECK(r->g.state == PVB_CHAN_G_OPEN && r->g.sub_done >= 1 && r->g.sub_done <= SUBS &&
+		      (r->g.sub_seen & (1ull << r->g.sub_done)));
 	if (ev != PVB_CHAN_EV_OFFER)
 		return;
 	CHECK(r->g.state == PVB_CHAN_G_OFFERED);
@@ -398,6 +471,8 @@ drain_peer(struct run *r)
 		CHECK(pvb_chan_decode(buf, (size_t)n, fds, nfds, &m, NULL) == 0);
 		if (r->mode == M_HOST)
 			CHECK(m.type != PVB_CHAN_OPEN);
+		else if (m.type == PVB_CHAN_OPEN && m.u.open.chan_id != r->g.offer.chan_id)
+			CHECK(m.u.open.n_gpadl == 0);	/* a subchannel's */
 		else
 			CHECK(m.type == PVB_CHAN_OPEN || m.type == PVB_CHAN_CLOSE ||
 			      m.type == PVB_CHAN_ERROR);
@@ -493,8 +568,20 @@ plant_msg(uint8_t *buf, uint16_t type, uint32_t *s)
 		if (rnd(s) % 2)
 			m.u.offer.flags |= PVB_CHAN_OFFER_F_SHARE;
 		break;
+	case PVB_CHAN_SUBOFFER:
+		m.u.sub.parent = rnd(s) % 4 ? offer.chan_id : rnd(s) % 3;
+		m.u.sub.index = 1 + rnd(s) % (SUBS + 1);
+		m.u.sub.chan_id = sub_id(m.u.sub.parent, m.u.sub.index);
+		break;
 	case PVB_CHAN_OPEN:
 		m.u.open = good_open(offer.chan_id);
+		if (rnd(s) % 2) {
+			/* a subchannel's: offered (1, 2) or not (3) */
+			m.u.open = good_sub_open(sub_id(offer.chan_id, 1 + rnd(s) % (SUBS + 1)));
+			if (rnd(s) % 4 == 0)
+				m.u.open.n_gpadl = 1, m.u.open.gpadl[0] = good_open(1).gpadl[0];
+			break;
+		}
 		switch (rnd(s) % 4) {	/* often one field off by a little */
 		case 1:
 			m.u.open.gpadl[rnd(s) % 2].offset += 4096 * (rnd(s) % 3);
@@ -539,7 +626,8 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned in
 	/* what each side's peer sends, in a plausible order */
 	static const uint16_t to_host[] = { PVB_CHAN_OPEN, PVB_CHAN_CLOSE, PVB_CHAN_ERROR };
 	static const uint16_t to_guest[] = { PVB_CHAN_OFFER, PVB_CHAN_OPEN_RESULT,
-					     PVB_CHAN_RESCIND, PVB_CHAN_CLOSE };
+					     PVB_CHAN_RESCIND, PVB_CHAN_CLOSE, PVB_CHAN_SUBOFFER,
+					     PVB_CHAN_OPEN_RESULT };
 	uint8_t msg[PVB_CHAN_WIRE_MAX];
 	uint32_t s = seed;
 	size_t len, at, i;
@@ -550,18 +638,18 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned in
 		return size;
 	data[0] = (uint8_t)(rnd(&s) % M_COUNT);
 	if (data[0] == M_DECODE) {
-		type = (uint16_t)(1 + rnd(&s) % 6);
+		type = (uint16_t)(1 + rnd(&s) % 7);
 		len = plant_msg(msg, type, &s);
 		data[1] = (uint8_t)pvb_chan_wire_nfds(type);
 		memcpy(data + 2, msg, len);
 		return 2 + len;
 	}
 	at = 1;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 6; i++) {
 		if (data[0] == M_HOST)
-			type = to_host[i < 1 ? 0 : rnd(&s) % 3];
+			type = to_host[i < 2 ? 0 : rnd(&s) % 3];
 		else
-			type = to_guest[i < 2 ? i : 2 + rnd(&s) % 2];
+			type = to_guest[i < 2 ? i : i < 5 ? 4 + rnd(&s) % 2 : 2 + rnd(&s) % 4];
 		len = plant_msg(msg, type, &s);
 		at = put_chunk(data, at, max_size,
 			       (uint8_t)((type == PVB_CHAN_OPEN ? PVB_CHAN_OPEN_FDS : 0) |
