@@ -33,7 +33,10 @@
  *   config  bit 0: side (0 host, 1 guest); bits 1-2: records (4, 16, 64, 256);
  *           bit 3: zero copy (guest); bit 4: copybreak 128, else 0;
  *           bits 5-7: set-up depth (0-5 done, 6 partial, 7 none)
- *   set-up  the partial depth (requests answered); bit 7: promiscuous filter
+ *   set-up  the partial depth (requests answered); bit 7: promiscuous filter;
+ *           bit 5: a subchannel beside the primary (queue pair 1), then one
+ *           more byte: bit 0 RSS on the host (a table over both channels,
+ *           hash types from bits 1-4, the key from the input)
  *
  * The set-up runs the state machines of lib/nvsp against each other (the
  * side's own and one the harness plays for the peer) with their own codecs,
@@ -53,6 +56,13 @@
  * the frames or freeing them), sends (fresh frames, frames it holds, which
  * may live in the region, or, on the host, frames in the guest's receive
  * slots that the slot pool lent, sent in place), and frees what it holds.
+ *
+ * Subchannels: the subchannel's ring pair is a heap block of its own, as a
+ * guest's subchannel region is; its frames and GPA pages are the primary's.
+ * OP_REATTACH with bit 3 of its argument moves the peer, the rx and tx ops
+ * and the ring pokes to channel (bit 0); the host's tx bursts steer by the
+ * RSS table when it is on. At the end the subchannel's records are checked
+ * as the primary's, and it holds the primary until it goes.
  *
  * Offloads (nvport_ol.h): the set-up enables every offload unless the set-up
  * byte's bit 6 says none; data messages may carry a real IPv4/IPv6 TCP/UDP
@@ -100,6 +110,7 @@
 #define RXBUF		(64u << 10)
 #define SENDBUF		(32u << 10)
 #define REGION		(2 * RING + RXBUF + SENDBUF)
+#define SUBREGION	(2 * RING)		/* a subchannel's own region: its ring pair */
 #define RXBUF_OFF	(2 * RING)
 #define SENDBUF_OFF	(2 * RING + RXBUF)
 #define GPADL_RX	1u			/* netvsc.h: NETVSC_GPADL_RX */
@@ -135,9 +146,14 @@ struct fuzz {
 	bool guest;
 	struct nvport *p;		/* a struct netvsp_port or netvsc_port */
 	struct nvchan *ch;
-	uint32_t in_off, out_off;	/* the PMD's rings in the region */
-	struct pvb_vmbus_out peer_out;	/* the peer writes the PMD's incoming ring */
-	struct pvb_vmbus_in peer_in;	/* and reads its outgoing one */
+	struct nvchan *sub;		/* subchannel 1, or NULL */
+	uint32_t in_off, out_off;	/* the PMD's rings in the region (and the subregion) */
+	struct pvb_vmbus_out peer_outs[2];	/* the peer writes the PMD's incoming rings */
+	struct pvb_vmbus_in peer_ins[2];	/* and reads its outgoing ones */
+	struct pvb_vmbus_out *po;	/* those of the channel the script is on */
+	struct pvb_vmbus_in *pi;
+	unsigned int cur;		/* that channel: 0 primary, 1 the subchannel */
+	uint8_t *rbase;			/* its rings' memory: region or subregion */
 	bool out_scribbled;		/* the fuzzer wrote over the PMD's outgoing ring */
 	struct pvb_vsp host;		/* the peer's host, for a guest PMD's set-up */
 	struct pvb_vsc vsc;		/* the peer's guest, for a host PMD's set-up */
@@ -151,6 +167,7 @@ static struct rte_mempool *pool;
 static struct rte_mempool *slot_pool;	/* the host's slot pool (netvsp_lend.c) */
 static struct pvb_swol swol;		/* every port's software offload pools, made once */
 static uint8_t *region;
+static uint8_t *subregion;
 /* the guest's MAC, as the host is told it: the address its directed filter passes */
 static const uint8_t guest_mac[RTE_ETHER_ADDR_LEN] = { 0x02, 0x70, 0x01, 0x02, 0x03, 0x04 };
 
@@ -393,11 +410,55 @@ peer_attach(struct fuzz *f)
 {
 	struct pvb_vmbus_mem m;
 
+	f->po = &f->peer_outs[f->cur];
+	f->pi = &f->peer_ins[f->cur];
+	f->rbase = f->cur == 0 ? region : subregion;
 	/* may be refused after pokes: the peer's writes and reads then fail */
-	if (pvb_vmbus_mem_flat(&m, region + f->in_off, RING) == 0)
-		(void)pvb_vmbus_out_attach(&f->peer_out, &m, 0);
-	if (pvb_vmbus_mem_flat(&m, region + f->out_off, RING) == 0)
-		(void)pvb_vmbus_in_attach(&f->peer_in, &m);
+	if (pvb_vmbus_mem_flat(&m, f->rbase + f->in_off, RING) == 0)
+		(void)pvb_vmbus_out_attach(f->po, &m, 0);
+	if (pvb_vmbus_mem_flat(&m, f->rbase + f->out_off, RING) == 0)
+		(void)pvb_vmbus_in_attach(f->pi, &m);
+}
+
+/*
+ * Subchannel 1: its own ring pair, as the control threads open it; with RSS
+ * on, the host steers by a table over both channels.
+ */
+static void
+sub_build(struct fuzz *f, unsigned int nrec)
+{
+	uint8_t r = in_u8(f);
+	unsigned int i;
+
+	f->sub = nvchan_new(nrec, SOCKET_ID_ANY);
+	CHECK(f->sub != NULL);
+	memset(subregion, 0, SUBREGION);
+	f->sub->shm = (struct pvb_shm){ .fd = -1, .base = subregion, .len = SUBREGION,
+					.page_size = PVB_VMBUS_PAGE };
+	CHECK(nvchan_attach_rings(f->sub, f->in_off, RING, f->out_off, RING) == 0);
+	nvchan_set_parent(f->sub, f->ch, 1);
+	f->p->chs[1] = f->sub;
+	f->p->nchan = 2;
+	f->p->nb_queues = 2;
+	f->p->rxq[1] = f->p->rxq[0];
+	f->p->rxq[1].qid = 1;
+	f->p->txq[1].port = f->p;
+	f->p->txq[1].qid = 1;
+	f->p->txq[1].swol = swol;
+	f->cur = 1;
+	peer_attach(f);
+	f->cur = 0;
+	peer_attach(f);
+	if (!f->guest && (r & 1)) {
+		struct netvsp_port *v = host_port(f);
+
+		v->rss[0].types = (uint32_t)(r & 0x1e) << 7;
+		for (i = 0; i < sizeof(v->rss[0].key); i++)
+			v->rss[0].key[i] = in_u8(f);
+		for (i = 0; i < PVB_NDIS_RSS_TABLE_N; i++)
+			v->rss[0].table[i] = (uint8_t)((i ^ r) & 1);
+		pvb_store_relaxed(&v->rss_cur, 1);
+	}
 }
 
 static bool
@@ -425,6 +486,7 @@ port_build(struct fuzz *f)
 	f->in_off = f->guest ? RING : 0;
 	f->out_off = f->guest ? 0 : RING;
 	CHECK(nvchan_attach_rings(f->ch, f->in_off, RING, f->out_off, RING) == 0);
+	f->cur = 0;
 	peer_attach(f);
 	f->p->ch = f->ch;
 	f->p->chs[0] = f->ch;
@@ -446,6 +508,8 @@ port_build(struct fuzz *f)
 		slot_pool->pool_config = f->p;
 	}
 	setup(f, cfg >> 5, b);
+	if (b & 0x20)
+		sub_build(f, nrec[(cfg >> 1) & 3]);
 	return true;
 }
 
@@ -573,8 +637,8 @@ op_rx(struct fuzz *f, unsigned int a, bool keep)
 	struct rte_mbuf *pkts[BURST_MAX];
 	uint16_t n = sizes[a & 7], got, i;
 
-	got = f->guest ? netvsc_rx_burst(&f->p->rxq[0], pkts, n) :
-			 netvsp_rx_burst(&f->p->rxq[0], pkts, n);
+	got = f->guest ? netvsc_rx_burst(&f->p->rxq[f->cur], pkts, n) :
+			 netvsp_rx_burst(&f->p->rxq[f->cur], pkts, n);
 	CHECK(got <= n);
 	for (i = 0; i < got; i++) {
 		check_frame(pkts[i]);
@@ -673,8 +737,8 @@ op_tx(struct fuzz *f, unsigned int a)
 		pkts[n] = tx_frame(f);
 		n += pkts[n] != NULL;
 	}
-	sent = f->guest ? netvsc_tx_burst(&f->p->txq[0], pkts, n) :
-			  netvsp_tx_burst(&f->p->txq[0], pkts, n);
+	sent = f->guest ? netvsc_tx_burst(&f->p->txq[f->cur], pkts, n) :
+			  netvsp_tx_burst(&f->p->txq[f->cur], pkts, n);
 	CHECK(sent <= n);
 	/* what was not taken is ours again: held frames go back, fresh ones are freed */
 	for (i = sent; i < n; i++)
@@ -750,7 +814,7 @@ area(struct fuzz *f, enum area a, uint32_t *len)
 		return region + SENDBUF_OFF;
 	case AREA_IN_RING:
 		*len = RING - PVB_VMBUS_CTL_SIZE;
-		return region + f->in_off + PVB_VMBUS_CTL_SIZE;
+		return f->rbase + f->in_off + PVB_VMBUS_CTL_SIZE;
 	default:
 		*len = REGION;
 		f->out_scribbled = true;
@@ -824,7 +888,7 @@ trans_id(struct fuzz *f)
 static void
 peer_commit(struct fuzz *f)
 {
-	(void)pvb_vmbus_out_commit(&f->peer_out);
+	(void)pvb_vmbus_out_commit(f->po);
 }
 
 static void
@@ -841,10 +905,10 @@ op_packet(struct fuzz *f, enum op op, unsigned int a)
 	len = nvsp_payload(f, pl, sizeof(pl));
 	switch (op) {
 	case OP_INBAND:
-		(void)pvb_vmbus_out_inband(&f->peer_out, id, flags, pl, len);
+		(void)pvb_vmbus_out_inband(f->po, id, flags, pl, len);
 		break;
 	case OP_COMP:
-		(void)pvb_vmbus_out_comp(&f->peer_out, id, pl, len);
+		(void)pvb_vmbus_out_comp(f->po, id, pl, len);
 		break;
 	case OP_XFER:
 		n = 1 + ((a >> 1) & 7);
@@ -853,7 +917,7 @@ op_packet(struct fuzz *f, enum op op, unsigned int a)
 			xr[i].byte_offset = a & 0x10 ? in_uint(f, 3) : in_u8(f) * 1664u;
 			xr[i].byte_count = in_uint(f, 2);
 		}
-		(void)pvb_vmbus_out_xfer(&f->peer_out, id, flags, in_u8(f) & 1 ? in_uint(f, 2) :
+		(void)pvb_vmbus_out_xfer(f->po, id, flags, in_u8(f) & 1 ? in_uint(f, 2) :
 					 PVB_NVSP_RXBUF_ID, xr, n, pl, len);
 		break;
 	default:
@@ -868,7 +932,7 @@ op_packet(struct fuzz *f, enum op op, unsigned int a)
 			for (j = 1; j < pages; j++)
 				pfn[i][j] = a & 4 ? in_u8(f) : pfn[i][0] + j;
 		}
-		(void)pvb_vmbus_out_gpa(&f->peer_out, id, flags, g, n, pl, len);
+		(void)pvb_vmbus_out_gpa(f->po, id, flags, g, n, pl, len);
 	}
 	peer_commit(f);
 }
@@ -893,10 +957,10 @@ announce(struct fuzz *f, enum area a, uint32_t off, uint32_t len, bool control)
 	if (a == AREA_SENDBUF) {
 		m.u.rndis.section_index = off / SECTION;
 		m.u.rndis.section_size = len;
-		(void)pvb_vmbus_out_inband(&f->peer_out, id, PVB_VMBUS_FLAG_COMPLETION_REQUESTED,
+		(void)pvb_vmbus_out_inband(f->po, id, PVB_VMBUS_FLAG_COMPLETION_REQUESTED,
 					   pl, pvb_nvsp_encode(&m, pl));
 	} else if (a == AREA_RXBUF) {
-		(void)pvb_vmbus_out_xfer(&f->peer_out, id, PVB_VMBUS_FLAG_COMPLETION_REQUESTED,
+		(void)pvb_vmbus_out_xfer(f->po, id, PVB_VMBUS_FLAG_COMPLETION_REQUESTED,
 					 PVB_NVSP_RXBUF_ID, &xr, 1, pl, pvb_nvsp_encode(&m, pl));
 	} else {
 		at = (a == AREA_IN_RING ? f->in_off + PVB_VMBUS_CTL_SIZE : 0) + off;
@@ -905,7 +969,7 @@ announce(struct fuzz *f, enum area a, uint32_t off, uint32_t len, bool control)
 			return;
 		for (i = 0; i < pvb_vmbus_gpa_pages(g.byte_offset, len); i++)
 			pfn[i] = at / PVB_VMBUS_PAGE + i;
-		(void)pvb_vmbus_out_gpa(&f->peer_out, id, PVB_VMBUS_FLAG_COMPLETION_REQUESTED, &g,
+		(void)pvb_vmbus_out_gpa(f->po, id, PVB_VMBUS_FLAG_COMPLETION_REQUESTED, &g,
 					1, pl, pvb_nvsp_encode(&m, pl));
 	}
 	peer_commit(f);
@@ -1040,16 +1104,16 @@ check_out_packet(struct fuzz *f, const struct pvb_vmbus_pkt *pk)
 	uint32_t i;
 	int np, len;
 
-	len = pvb_vmbus_in_payload(&f->peer_in, pk, buf, sizeof(buf));
+	len = pvb_vmbus_in_payload(f->pi, pk, buf, sizeof(buf));
 	CHECK(len >= 0 && pvb_nvsp_decode(buf, (uint32_t)RTE_MIN(len, (int)sizeof(buf)), &m) == 0);
 	if (pk->type == PVB_VMBUS_PKT_DATA_XFER_PAGES) {
 		CHECK(!f->guest && pk->xfer_set_id == PVB_NVSP_RXBUF_ID);
 		for (i = 0; i < pk->range_count; i++) {
-			CHECK(pvb_vmbus_in_xfer_range(&f->peer_in, pk, i, &rg) == 0);
+			CHECK(pvb_vmbus_in_xfer_range(f->pi, pk, i, &rg) == 0);
 			CHECK((uint64_t)rg.byte_offset + rg.byte_count <= RXBUF);
 		}
 	} else if (pk->type == PVB_VMBUS_PKT_DATA_GPA_DIRECT) {
-		np = pvb_vmbus_in_gpa_next(&f->peer_in, pk, &it, &rg, pfn, RTE_DIM(pfn));
+		np = pvb_vmbus_in_gpa_next(f->pi, pk, &it, &rg, pfn, RTE_DIM(pfn));
 		CHECK(f->guest && np > 0 && np <= (int)RTE_DIM(pfn));
 		for (i = 0; i < (uint32_t)np; i++)
 			CHECK(pfn[i] < REGION / PVB_VMBUS_PAGE);
@@ -1075,7 +1139,7 @@ op_peer(struct fuzz *f, unsigned int a)
 	m.u.rndis_complete.status = a & 2 ? PVB_NVSP_STAT_FAIL : PVB_NVSP_STAT_SUCCESS;
 	pvb_nvsp_encode(&m, buf);
 	for (i = 0; i < 256; i++) {
-		rc = pvb_vmbus_in_peek(&f->peer_in, &pk);
+		rc = pvb_vmbus_in_peek(f->pi, &pk);
 		/* the PMD writes a valid ring unless the fuzzer wrote over it */
 		CHECK(rc != -EPIPE || f->out_scribbled);
 		if (rc != 0)
@@ -1083,16 +1147,16 @@ op_peer(struct fuzz *f, unsigned int a)
 		if (!f->out_scribbled)
 			check_out_packet(f, &pk);
 		if ((a & 1) && (pk.flags & PVB_VMBUS_FLAG_COMPLETION_REQUESTED)) {
-			(void)pvb_vmbus_out_comp(&f->peer_out, pk.trans_id, buf, sizeof(buf));
+			(void)pvb_vmbus_out_comp(f->po, pk.trans_id, buf, sizeof(buf));
 			if (a & 4)
-				(void)pvb_vmbus_out_comp(&f->peer_out, pk.trans_id, buf,
+				(void)pvb_vmbus_out_comp(f->po, pk.trans_id, buf,
 							 sizeof(buf));
 		}
-		pvb_vmbus_in_consume(&f->peer_in, &pk);
+		pvb_vmbus_in_consume(f->pi, &pk);
 		if (a & 8)
 			break;
 	}
-	(void)pvb_vmbus_in_commit(&f->peer_in);
+	(void)pvb_vmbus_in_commit(f->pi);
 	peer_commit(f);
 }
 
@@ -1100,8 +1164,8 @@ op_peer(struct fuzz *f, unsigned int a)
 static void
 op_poke(struct fuzz *f, unsigned int a)
 {
-	struct pvb_vmbus_ctl *in = (struct pvb_vmbus_ctl *)(void *)(region + f->in_off);
-	struct pvb_vmbus_ctl *out = (struct pvb_vmbus_ctl *)(void *)(region + f->out_off);
+	struct pvb_vmbus_ctl *in = (struct pvb_vmbus_ctl *)(void *)(f->rbase + f->in_off);
+	struct pvb_vmbus_ctl *out = (struct pvb_vmbus_ctl *)(void *)(f->rbase + f->out_off);
 	uint32_t v = in_uint(f, a & 4 ? 4 : 2);
 
 	/* relaxed: one thread plays the PMD and its peer */
@@ -1169,10 +1233,31 @@ run_script(struct fuzz *f)
 		case OP_POKE:
 			op_poke(f, a);
 			break;
-		default:	/* OP_REATTACH */
+		default:	/* OP_REATTACH; bit 3: to the channel of bit 0 */
+			if ((a & 8) && f->sub != NULL)
+				f->cur = a & 1;
 			peer_attach(f);
 		}
 	}
+}
+
+/*
+ * A subchannel's records all free or owed, its references the port's (and
+ * the record in progress); then dropped, as nvport_drop_channel() does.
+ */
+static void
+chan_check_drop(struct nvchan *ch)
+{
+	uint32_t pending = pvb_load_relaxed(&ch->nstash) + rte_ring_count(ch->compq);
+
+	CHECK(ch->rec_nfree + pending + (ch->cur_rec != NULL) == ch->nrec);
+	CHECK(pvb_load_relaxed(&ch->refcnt) == 1u + (ch->cur_rec != NULL));
+	if (ch->cur_rec != NULL)
+		nvchan_rec_parsed(ch->cur_rec);
+	ch->cur_rec = NULL;
+	nvchan_kill(ch);
+	ch->shm = (struct pvb_shm){ .fd = -1 };
+	nvchan_put(ch);
 }
 
 /* Take the channel down as the control thread does, and check nothing is left behind. */
@@ -1189,6 +1274,11 @@ port_teardown(struct fuzz *f)
 		netvsc_tx_free(guest_port(f));	/* frees the frames held for the host */
 	else
 		netvsp_slots_free(host_port(f));
+	/* the subchannel first: it holds the primary */
+	if (f->sub != NULL) {
+		chan_check_drop(f->sub);
+		CHECK(pvb_load_relaxed(&ch->refcnt) == 1u + (ch->cur_rec != NULL));
+	}
 	/* every record is free, waiting to be written, or the one in progress */
 	pending = pvb_load_relaxed(&ch->nstash) + rte_ring_count(ch->compq);
 	CHECK(ch->rec_nfree + pending + (ch->cur_rec != NULL) == ch->nrec);
@@ -1258,7 +1348,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	pool = rte_pktmbuf_pool_create("fuzz_nvport", POOL_N, 0, 0,
 				       DATA_ROOM + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
 	region = aligned_alloc(PVB_VMBUS_PAGE, REGION);
-	if (pool == NULL || region == NULL)
+	subregion = aligned_alloc(PVB_VMBUS_PAGE, SUBREGION);
+	if (pool == NULL || region == NULL || subregion == NULL)
 		abort();
 	slot_pool = slot_pool_create();
 	if (pvb_swol_init(&swol, "fuzz_sw", SOCKET_ID_ANY) != 0)
