@@ -19,6 +19,8 @@ queues of a port are polled in turn by one core."""
 import os
 import re
 
+from conftest import TOP
+
 import pytest
 from conftest import read_pcap, wait_until, write_pcap
 from test_netvsc import APP, Channel, wait_links
@@ -308,4 +310,29 @@ def test_guest_to_host_by_tx_queue(nv, tmp_path):
     hx = host.xstats(0)
     for q in range(Q):
         assert hx[f"rx_q{q}_packets"] == len(per_queue[q]), hx
+    quit_all(host, guest)
+
+
+def doc_example():
+    """The guest's commands, as doc/netvsp-netvsc.md ("Queues and RSS", Example) gives them."""
+    with open(os.path.join(TOP, "doc", "netvsp-netvsc.md")) as f:
+        text = f.read()
+    m = re.search(r"<!-- run by dts/test_netvsc_mq.py -->\n```\n(.*?)```", text, re.S)
+    assert m, "the example block of doc/netvsp-netvsc.md"
+    return [ln.strip() for ln in m.group(1).splitlines() if ln.strip()]
+
+
+def test_doc_example(nv, tmp_path):
+    """The page's example, line by line in the guest's testpmd: TCP flows then
+    hash with their ports, and the first eight table entries name queue 3."""
+    frames, owner = make_flows()
+    host, guest = start_pair(nv, tmp_path, host_files=queue_files(tmp_path, "host", [frames]))
+    said = [guest.cmd(line) for line in doc_example()]
+    assert all("Bad" not in s and "Invalid" not in s for s in said), said
+    rss_applied(guest)
+    reta = reta_of(guest)
+    assert reta[:8] == [3] * 8 and reta[8:] == [i % Q for i in range(8, 128)]
+    assert "queue=3" in said[-1]
+    run(host, guest, len(frames))
+    check_steering(frames, owner, outputs(tmp_path, "guest"), reta, Q, tcp=True)
     quit_all(host, guest)
