@@ -336,3 +336,37 @@ def test_doc_example(nv, tmp_path):
     run(host, guest, len(frames))
     check_steering(frames, owner, outputs(tmp_path, "guest"), reta, Q, tcp=True)
     quit_all(host, guest)
+
+
+def test_guest_reconnects(nv, tmp_path):
+    """A guest that goes takes its subchannels with it; the next one gets
+    them again, and its RSS steers as the first one's did."""
+    frames, owner = make_flows(n=24, per_flow=2)
+    host, guest = start_pair(nv, tmp_path, host_files=queue_files(tmp_path, "host", [frames]))
+    quit_all(guest)
+    wait_until(lambda: host.xstats(0)["subchannels_open"] == 0, 10, lambda: host.log[-2000:])
+    guest = nv.guest([pcap_port(tmp_path, "guest2")], app=MQ_APP, devargs=f",queues={Q}")
+    wait_links(host, guest)
+    assert host.xstats(0)["subchannels_open"] == Q - 1
+    assert host.xstats(0)["guest_connects"] == 2
+    reta = reta_of(guest)
+    run(host, guest, len(frames))
+    check_steering(frames, owner, outputs(tmp_path, "guest2"), reta, Q, tcp=False)
+    quit_all(host, guest)
+
+
+def test_host_restarts(nv, tmp_path):
+    """The host goes and comes back: the guest reconnects and asks again."""
+    frames, owner = make_flows(n=24, per_flow=2)
+    host, guest = start_pair(nv, tmp_path, host_files=queue_files(tmp_path, "host", [frames]))
+    quit_all(host)
+    wait_links(guest, up=False)
+    host = nv.host([pcap_port(tmp_path, "host2", queue_files(tmp_path, "host2", [frames]))],
+                   app=MQ_APP, devargs=f",mtu=9000,queues={Q}")
+    wait_links(host, guest)
+    assert guest.xstats(0)["subchannels_granted"] == Q - 1
+    assert guest.xstats(0)["host_connects"] == 2
+    reta = reta_of(guest)
+    run(host, guest, len(frames))
+    check_steering(frames, owner, outputs(tmp_path, "guest"), reta, Q, tcp=False)
+    quit_all(host, guest)

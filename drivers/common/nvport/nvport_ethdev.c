@@ -89,12 +89,8 @@ nvport_configure(struct rte_eth_dev *dev)
 
 	if (dev->data->nb_rx_queues > p->nb_queues || dev->data->nb_tx_queues > p->nb_queues)
 		return -EINVAL;
-	if (side->rss)
-		return nvport_rss_configure(dev, p);
-	if (dev->data->dev_conf.rxmode.mq_mode & RTE_ETH_MQ_RX_RSS_FLAG &&
-	    dev->data->nb_rx_queues > 1)
-		return -ENOTSUP;	/* the guest decides where the host's frames go */
-	return 0;
+	/* the host takes RSS mode and ignores it: the guest decides where frames go */
+	return side->rss ? nvport_rss_configure(dev, p) : 0;
 }
 
 static int
