@@ -370,3 +370,20 @@ def test_host_restarts(nv, tmp_path):
     run(host, guest, len(frames))
     check_steering(frames, owner, outputs(tmp_path, "guest"), reta, Q, tcp=False)
     quit_all(host, guest)
+
+
+def test_guest_without_rss(nv, tmp_path):
+    """queues=4 but an application with one rx queue: everything arrives on
+    queue 0, whichever of its four tx queues the host sent it from."""
+    frames, _ = make_flows(n=16, per_flow=2)
+    per_queue = [frames[q::Q] for q in range(Q)]
+    host = nv.host([pcap_port(tmp_path, "host", queue_files(tmp_path, "host", per_queue))],
+                   app=MQ_APP, devargs=f",mtu=9000,queues={Q}")
+    guest = nv.guest([pcap_port(tmp_path, "guest")], app=["--rxq=1", "--txq=1"],
+                     devargs=f",queues={Q}")
+    wait_links(host, guest)
+    run(host, guest, len(frames))
+    outs = outputs(tmp_path, "guest")
+    assert sorted(outs[0]) == sorted(frames) and outs[1:] == [[], [], []]
+    assert guest.xstats(0)["rx_dropped_not_polled"] == 0
+    quit_all(host, guest)

@@ -462,12 +462,19 @@ netvsc_rss_sync(struct netvsc_port *g)
 		atomic_store_explicit(&p->rss.applied, gen, memory_order_relaxed);
 		return;
 	}
+	/*
+	 * Without RSS from the application (one rx queue, or no RSS mode)
+	 * everything comes to queue 0, as on any NIC: a table of zeros and no
+	 * hash type, so that no frame lands on a queue nobody polls.
+	 */
 	memset(&c, 0, sizeof(c));
-	c.enabled = p->rss.on && p->nchan > 1;
-	c.hash_types = netvsc_rss_types(p->rss.hf);
+	c.enabled = p->nchan > 1;
 	memcpy(c.key, p->rss.key, sizeof(c.key));
-	for (i = 0; i < RTE_DIM(c.table); i++)
-		c.table[i] = (uint8_t)(p->rss.reta[i] % p->nchan);
+	if (p->rss.on) {
+		c.hash_types = netvsc_rss_types(p->rss.hf);
+		for (i = 0; i < RTE_DIM(c.table); i++)
+			c.table[i] = (uint8_t)(p->rss.reta[i] % p->nchan);
+	}
 	pvb_vsc_set_rss(&g->vsc, &c);
 }
 

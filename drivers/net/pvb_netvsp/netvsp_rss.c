@@ -115,6 +115,12 @@ netvsp_rss_steer(const struct netvsp_rss *rss, uint32_t nchan, struct rte_mbuf *
 	uint16_t i;
 	uint8_t c;
 
+	/* no hash type: every frame on the primary, nothing parsed */
+	if (rss->types == 0) {
+		memset(chan, 0, n);
+		memset(hi, 0, sizeof(*hi) * n);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		hi[i].hash = netvsp_rss_hash(rss, pkts[i], &hi[i].type);
 		c = hi[i].type != 0 ? rss->table[hi[i].hash % PVB_NDIS_RSS_TABLE_N] : 0;
