@@ -293,23 +293,31 @@ nvchan_wait(struct nvchan *ch, int fd, int ms)
 }
 
 void
-nvchan_xsnap_take(struct nvchan *ch, const struct pvb_nvsp_slots *s, struct nvchan_xsnap *x)
+nvchan_xsnap_take(struct nvchan *const *chs, unsigned int n, const struct pvb_nvsp_slots *s,
+		  struct nvchan_xsnap *x)
 {
-	/* never spin against a burst: the next round takes it */
-	if (!rte_spinlock_trylock(&ch->in_lock))
-		return;
-	if (!rte_spinlock_trylock(&ch->out_lock)) {
-		rte_spinlock_unlock(&ch->in_lock);
-		return;
+	uint64_t pending = 0, signals = 0, full = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		/* never spin against a burst: the next round takes it */
+		if (!rte_spinlock_trylock(&chs[i]->in_lock))
+			return;
+		if (!rte_spinlock_trylock(&chs[i]->out_lock)) {
+			rte_spinlock_unlock(&chs[i]->in_lock);
+			return;
+		}
+		pending += nvchan_rec_outstanding(chs[i]);
+		signals += pvb_counter_read(&chs[i]->signals);
+		full += pvb_counter_read(&chs[i]->comp_ring_full);
+		rte_spinlock_unlock(&chs[i]->out_lock);
+		rte_spinlock_unlock(&chs[i]->in_lock);
 	}
-	/* relaxed: report values, published as they are */
-	atomic_store_explicit(&x->pending, nvchan_rec_outstanding(ch), memory_order_relaxed);
+	/* relaxed: report values, published as they are (the allocator's count a hint) */
+	atomic_store_explicit(&x->pending, pending, memory_order_relaxed);
 	atomic_store_explicit(&x->in_use, s->n - s->nfree, memory_order_relaxed);
-	atomic_store_explicit(&x->signals, pvb_counter_read(&ch->signals), memory_order_relaxed);
-	atomic_store_explicit(&x->ring_full, pvb_counter_read(&ch->comp_ring_full),
-			      memory_order_relaxed);
-	rte_spinlock_unlock(&ch->out_lock);
-	rte_spinlock_unlock(&ch->in_lock);
+	atomic_store_explicit(&x->signals, signals, memory_order_relaxed);
+	atomic_store_explicit(&x->ring_full, full, memory_order_relaxed);
 }
 
 void

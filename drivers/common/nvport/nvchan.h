@@ -250,11 +250,12 @@ struct nvchan_xsnap {
 #define NVCHAN_XSNAP_N	4
 
 /**
- * Take the snapshot under the ring locks (skipped if a burst holds in_lock),
- * so the ethdev thread never touches a channel that may be going away.
+ * Take the snapshot of channels @p chs[0..n) (summed) and allocator @p s
+ * under each channel's ring locks (skipped if a burst holds one), so the
+ * ethdev thread never touches a channel that may be going away.
  */
-void nvchan_xsnap_take(struct nvchan *ch, const struct pvb_nvsp_slots *s,
-		       struct nvchan_xsnap *x);
+void nvchan_xsnap_take(struct nvchan *const *chs, unsigned int n,
+		       const struct pvb_nvsp_slots *s, struct nvchan_xsnap *x);
 /** The channel is gone: nothing pending, nothing in use. */
 void nvchan_xsnap_clear(struct nvchan_xsnap *x);
 /** The NVCHAN_XSNAP_N values, in field order. */

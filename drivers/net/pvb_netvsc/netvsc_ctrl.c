@@ -586,7 +586,7 @@ netvsc_data_step(struct netvsc_port *g)
 		return;
 	/* relaxed: the rx handler writes it; a status report */
 	pvb_store_relaxed(&g->link_up, g->vsc.link_up);
-	nvchan_xsnap_take(p->ch, &g->sect, &p->xsnap);
+	nvchan_xsnap_take(p->chs, p->nchan, &g->sect, &p->xsnap);
 	netvsc_link_update(g);
 	nvchan_wait(NULL, g->gc.sock, 10);
 }

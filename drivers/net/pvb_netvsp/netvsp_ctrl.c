@@ -349,7 +349,7 @@ netvsp_data_step(struct netvsp_port *v)
 	/* the guest's medium follows this port: disconnected while it is stopped */
 	if (p->started != v->media_said && netvsp_indicate_link(v, p->started) == 0)
 		v->media_said = p->started;
-	nvchan_xsnap_take(p->ch, &v->slots, &p->xsnap);
+	nvchan_xsnap_take(p->chs, p->nchan, &v->slots, &p->xsnap);
 	nvport_link_update(p, true);
 	nvchan_wait(NULL, v->hc.sock, 10);
 }
