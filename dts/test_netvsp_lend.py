@@ -29,14 +29,17 @@ def summary(out):
     return dict(kv.split("=", 1) for kv in lines[0].split()[1:])
 
 
-@pytest.mark.parametrize("frames", [3000])
-def test_lend(lend, procs, eal_mem, lcores, short_dir, frames):
+@pytest.mark.parametrize("frames,queues", [(3000, 1), (3000, 4)])
+def test_lend(lend, procs, eal_mem, lcores, short_dir, frames, queues):
+    """With queues=4 the guest spreads the frames over four channels by RSS:
+    lent slots go out on subchannels too and come back from their
+    completions."""
     sock = os.path.join(short_dir, "lend.sock")
-    guest = f"path={sock}"
+    guest = f"path={sock},queues={queues}"
     argv = [lend, *lcores, "--no-pci", *eal_mem, "-d", pmd_path("pvb_netvsc"),
-            "--vdev", f"net_pvb_netvsp0,path={sock},copybreak=0",
+            "--vdev", f"net_pvb_netvsp0,path={sock},copybreak=0,queues={queues}",
             "--vdev", f"net_pvb_netvsc0,{guest}",
-            "--", "--frames", str(frames), guest]
+            "--", "--frames", str(frames), "--queues", str(queues), guest]
     r = procs.run(argv, timeout=90)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out

@@ -10,7 +10,7 @@
  *
  *   netvsp_lend [EAL args: --vdev net_pvb_netvsp0,path=S,copybreak=0
  *               -d .../librte_net_pvb_netvsc.so --vdev net_pvb_netvsc0,path=S] --
- *               [--frames N]
+ *               [--frames N] [--queues Q]
  *
  * Before a guest: the region call says -ENOTCONN and the slot pool hands
  * out nothing. With the guest up: the region holds every mbuf the pool
@@ -23,6 +23,13 @@
  * generation changes, and the held frames, sent to the new guest, are
  * copied (their slots belong to the old channel), received intact, and
  * freed back into the pool.
+ *
+ * With --queues Q (both ports' `queues` devarg too), both ports have Q queue
+ * pairs and the guest RSS over them: the frames (IPv4, each from its own
+ * source address) are spread over the channels by the host, so lent slots go
+ * to the guest on subchannels too and come back from their completions; the
+ * guest polls every queue, each must get some, and each frame is matched by
+ * the index in its source address (queues do not keep the order across them).
  *
  * One line sums it up: "netvsp_lend: result=ok|FAIL key=value ...". Exit 0
  * when every check held, 1 when one failed (each said on a FAIL line), 2
@@ -56,6 +63,8 @@
 
 static unsigned int failures;
 static uint16_t host, guest;
+static uint16_t nq = 1;			/* queue pairs of both ports */
+static uint64_t per_queue[RTE_MAX_QUEUES_PER_PORT];	/* frames the guest got on each */
 
 static void __rte_format_printf(1, 2)
 fail(const char *fmt, ...)
@@ -122,12 +131,22 @@ static void
 port_start(uint16_t port, struct rte_mempool *mp)
 {
 	struct rte_eth_conf conf = { 0 };
+	uint16_t q;
 
-	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(port, 0, 512, rte_eth_dev_socket_id(port), NULL, mp) != 0 ||
-	    rte_eth_tx_queue_setup(port, 0, 512, rte_eth_dev_socket_id(port), NULL) != 0 ||
-	    rte_eth_dev_start(port) != 0)
-		die("port %u: set-up failed", port);
+	/* the guest spreads over its queues by RSS on the IPv4 addresses */
+	if (nq > 1 && port == guest) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_OTHER;
+	}
+	if (rte_eth_dev_configure(port, nq, nq, &conf) != 0)
+		die("port %u: configure failed", port);
+	for (q = 0; q < nq; q++)
+		if (rte_eth_rx_queue_setup(port, q, 512, rte_eth_dev_socket_id(port), NULL,
+					   mp) != 0 ||
+		    rte_eth_tx_queue_setup(port, q, 512, rte_eth_dev_socket_id(port), NULL) != 0)
+			die("port %u: queue %u set-up failed", port, q);
+	if (rte_eth_dev_start(port) != 0)
+		die("port %u: start failed", port);
 }
 
 static bool
@@ -145,18 +164,41 @@ find_port(const char *drv, uint16_t *port)
 	return false;
 }
 
-/* Frame @p i: @p len bytes to the guest's address (its filter takes it), a pattern after. */
+/*
+ * Frame @p i: @p len bytes to the guest's address (its filter takes it): an
+ * IPv4 header of protocol 253 (experimental) from 10.i (its index, which
+ * RSS hashes and the receiver reads back), a pattern after.
+ */
 static void
 frame_fill(uint8_t *b, uint32_t len, uint32_t i, const struct rte_ether_addr *dst)
 {
-	uint32_t k;
+	uint32_t k, ip_len = len - 14;
 
 	memcpy(b, dst, 6);
 	memset(b + 6, 0x02, 6);
-	b[12] = 0x88;
-	b[13] = 0xb5;	/* local experimental ethertype */
-	for (k = 14; k < len; k++)
+	b[12] = 0x08;
+	b[13] = 0x00;
+	memset(b + 14, 0, 20);
+	b[14] = 0x45;
+	b[16] = (uint8_t)(ip_len >> 8);
+	b[17] = (uint8_t)ip_len;
+	b[22] = 64;
+	b[23] = 253;
+	b[26] = 10;
+	b[27] = (uint8_t)(i >> 16);
+	b[28] = (uint8_t)(i >> 8);
+	b[29] = (uint8_t)i;
+	b[30] = 10;
+	b[33] = 1;
+	for (k = 34; k < len; k++)
 		b[k] = (uint8_t)(i * 7 + k);
+}
+
+/* The index frame_fill() wrote into frame @p b. */
+static uint32_t
+frame_index(const uint8_t *b)
+{
+	return (uint32_t)b[27] << 16 | (uint32_t)b[28] << 8 | b[29];
 }
 
 static uint32_t
@@ -165,29 +207,45 @@ frame_len(uint32_t i)
 	return 60 + (i * 37) % (1514 - 60 + 1);
 }
 
-/* Receive on the guest until @p n frames came or the wait ends; checks each against frame i0 + k. */
+/*
+ * Receive on every guest queue until @p n frames came or the wait ends;
+ * checks each against the frame of its index, in i0 .. i0 + n - 1, once
+ * each (with one queue, in order).
+ */
 static uint32_t
 guest_receive(uint32_t i0, uint32_t n, const struct rte_ether_addr *dst, bool copy_lens)
 {
 	struct rte_mbuf *m[BURST];
-	uint8_t want[1514];
+	uint8_t want[1514], seen[BURST] = { 0 };
 	uint64_t end = rte_get_timer_cycles() + WAIT_S * rte_get_timer_hz();
-	uint32_t got = 0, k, len;
-	uint16_t r;
+	uint32_t got = 0, k, len, i;
+	uint16_t r, q, none;
 
 	RTE_SET_USED(copy_lens);
 	while (got < n && rte_get_timer_cycles() < end) {
-		r = rte_eth_rx_burst(guest, 0, m, BURST);
-		for (k = 0; k < r; k++, got++) {
-			len = frame_len(i0 + got);
-			frame_fill(want, len, i0 + got, dst);
-			if (m[k]->pkt_len != len || m[k]->nb_segs != 1 ||
-			    memcmp(rte_pktmbuf_mtod(m[k], void *), want, len) != 0)
-				fail("frame %u: received %u bytes unlike the %u sent", i0 + got,
-				     m[k]->pkt_len, len);
+		for (q = 0, none = 0; q < nq; q++) {
+			r = rte_eth_rx_burst(guest, q, m, BURST);
+			none += r == 0;
+			per_queue[q] += r;
+			for (k = 0; k < r; k++, got++) {
+				i = m[k]->data_len >= 30 ?
+				    frame_index(rte_pktmbuf_mtod(m[k], uint8_t *)) : UINT32_MAX;
+				if (i - i0 >= n || i - i0 >= BURST || seen[i - i0] ||
+				    (nq == 1 && i != i0 + got)) {
+					fail("frame %u: index %u out of place", i0 + got, i);
+					continue;
+				}
+				seen[i - i0] = 1;
+				len = frame_len(i);
+				frame_fill(want, len, i, dst);
+				if (m[k]->pkt_len != len || m[k]->nb_segs != 1 ||
+				    memcmp(rte_pktmbuf_mtod(m[k], void *), want, len) != 0)
+					fail("frame %u: received %u bytes unlike the %u sent", i,
+					     m[k]->pkt_len, len);
+			}
+			rte_pktmbuf_free_bulk(m, r);
 		}
-		rte_pktmbuf_free_bulk(m, r);
-		if (r == 0)
+		if (none == nq)
 			rte_delay_us(50);
 	}
 	return got;
@@ -242,7 +300,7 @@ pool_full(struct rte_mempool *mp)
 static void
 usage(void)
 {
-	die("usage: " PROG " [EAL args] -- [--frames N]");
+	die("usage: " PROG " [EAL args] -- [--frames N] [--queues Q]");
 }
 
 int
@@ -250,6 +308,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "frames", required_argument, NULL, 'f' },
+		{ "queues", required_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rte_pmd_pvb_netvsp_region r1, r2;
@@ -266,11 +325,14 @@ main(int argc, char **argv)
 	argc -= rc;
 	argv += rc;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'f')
+		if (c == 'f')
+			frames = (uint32_t)atoi(optarg);
+		else if (c == 'q')
+			nq = (uint16_t)atoi(optarg);
+		else
 			usage();
-		frames = (uint32_t)atoi(optarg);
 	}
-	if (frames == 0)
+	if (frames == 0 || nq == 0 || nq > 8)
 		usage();
 	if (!find_port("net_pvb_netvsp", &host) || !find_port("net_pvb_netvsc", &guest))
 		die("needs a net_pvb_netvsp and a net_pvb_netvsc port");
@@ -394,9 +456,14 @@ main(int argc, char **argv)
 	if (rc == 0)
 		close(r2.fd);
 
+	/* with RSS over several queues, every queue got some of the frames */
+	for (k = 0; nq > 1 && k < nq; k++)
+		if (per_queue[k] == 0)
+			fail("guest queue %u received nothing", k);
 	printf(PROG ": result=%s frames=%u ref=%" PRIu64 " copied=%" PRIu64 " gen=%" PRIu64
-	       "->%" PRIu64 "\n", failures == 0 ? "ok" : "FAIL", frames,
-	       xstat(host, "tx_ref_packets"), xstat(host, "tx_copied_packets"), r1.gen, r2.gen);
+	       "->%" PRIu64 " queues=%u\n", failures == 0 ? "ok" : "FAIL", frames,
+	       xstat(host, "tx_ref_packets"), xstat(host, "tx_copied_packets"), r1.gen, r2.gen,
+	       nq);
 	rte_eth_dev_stop(guest);
 	rte_eth_dev_close(guest);
 	rte_eth_dev_stop(host);
