@@ -6,11 +6,12 @@ hands over regions and doorbells it made to misbehave (doc/shm.md: seals,
 hole punching, the doorbell socket pair).
 
 Against net_pvb_netvsc (the test plays the host): a host that never offers, one
-that never answers the OPEN, offers with an MTU outside 68..9216.
+that never answers the OPEN, offers with an MTU outside 68..9216, subchannel
+offers the guest did not ask for (beyond its queues, of another channel, twice).
 
 Against net_pvb_netvsp (the test plays the guest): write-sealed and unlockable
 regions, a hole punched after the hand-off, doorbell floods and a closed
-doorbell, an eventfd as the doorbell.
+doorbell, an eventfd as the doorbell, an OPEN of a subchannel never offered.
 
 Each test asserts what the PMD says or does (a log line, a refusal with its
 reason, a reconnect, a counter) and that testpmd still answers and quits."""
@@ -28,8 +29,9 @@ from conftest import free_hugepages, pmd_path, wait_until
 # ---- the channel control protocol (doc/chan.md, "Messages") ----------------
 
 MAGIC, VERSION = 0x43425650, 2
-OFFER, OPEN, OPEN_RESULT, CLOSE, RESCIND, ERROR = range(1, 7)
-LENGTHS = {OFFER: 48, OPEN: 256, OPEN_RESULT: 120, ERROR: 120, CLOSE: 24, RESCIND: 24}
+OFFER, OPEN, OPEN_RESULT, CLOSE, RESCIND, ERROR, SUBOFFER = range(1, 8)
+LENGTHS = {OFFER: 48, OPEN: 256, OPEN_RESULT: 120, ERROR: 120, CLOSE: 24, RESCIND: 24,
+           SUBOFFER: 32}
 PAGE = 4096
 
 # fcntl(2) "File Sealing", memfd_create(2), fallocate(2)
@@ -62,6 +64,14 @@ def open_msg(chan_id, region_size, tx, rx, gpadls=()):
         body += struct.pack("<I4xQQ", *g)
     body += bytes(24 * (8 - len(gpadls)))
     return hdr(OPEN) + body
+
+
+def result_msg(status=0, reason=b""):
+    return hdr(OPEN_RESULT) + struct.pack("<i4x96s", status, reason)
+
+
+def suboffer_msg(chan_id, parent, index):
+    return hdr(SUBOFFER) + struct.pack("<III4x", chan_id, parent, index)
 
 
 def parse(msg):
@@ -315,6 +325,49 @@ def test_refused_offer_retry_paced(fake_host, vsc):
     assert min(gaps) >= 0.08, f"reconnected after {[round(g, 3) for g in gaps]} s"
 
 
+# (queues of the guest, parent id, index, offers sent, the guest's reason)
+SUBOFFERS = {
+    "not asked for": (1, 5, 1, 1, "SUBOFFER beyond the subchannels granted"),
+    "beyond the queues": (4, 5, 4, 1, "SUBOFFER beyond the subchannels granted"),
+    "of another channel": (4, 6, 1, 1, "SUBOFFER of another channel"),
+    "twice": (4, 5, 1, 2, "SUBOFFER twice"),
+}
+
+
+@pytest.mark.parametrize("case", list(SUBOFFERS))
+def test_hostile_suboffer(fake_host, testpmd, pmds, cpu_pair, short_dir, case):
+    """Subchannel offers the guest did not ask for: ERROR with the reason, the
+    connection closed, the guest connects again (doc/chan.md, Subchannels)."""
+    queues, parent, index, times, why = SUBOFFERS[case]
+    cpu = cpu_pair[0]
+    guest = testpmd(["--lcores", f"0@{cpu},1@{cpu}", "-d", pmds["vsc"], VSC_LOG, "--vdev",
+                     f"net_pvb_netvsc0,path={os.path.join(short_dir, 's')},ring_kb=64,"
+                     f"rxbuf_mb=1,txbuf_mb=1,queues={queues}"], APP)
+    conn = fake_host.accept()
+    conn.sendall(offer_msg(chan_id=5))
+    o, fds = recv_msg(conn)
+    for fd in fds:
+        os.close(fd)
+    assert o is not None and o["type"] == OPEN, o
+    conn.sendall(result_msg(0))
+    for _ in range(times):
+        conn.sendall(suboffer_msg(0x77, parent, index))
+    if times > 1:
+        # the first is taken: the guest opens it with its own rings, no GPADL
+        so, fds = recv_msg(conn)
+        for fd in fds:
+            os.close(fd)
+        assert so is not None and so["type"] == OPEN and so["chan_id"] == 0x77, so
+        assert so["n_gpadl"] == 0 and len(fds) == 2, so
+    err, fds = recv_msg(conn)
+    assert err is not None and err["type"] == ERROR and err["reason"] == why, err
+    assert at_eof(conn)
+    wait_log(guest, why, 5)
+    fake_host.accept(3)     # and it comes back
+    still_serves(guest)
+    quits(guest)
+
+
 # ---- the test plays the guest: net_pvb_netvsp under attack -------------------
 
 class FakeGuest:
@@ -373,6 +426,32 @@ def vsp(testpmd, pmds, cpu_pair, short_dir):
     yield start
     for g in guests:
         g.close()
+
+
+def test_subchannel_open_not_offered(vsp):
+    """An OPEN of a subchannel the host never offered (the id it would give
+    subchannel 1): ERROR, the connection closed, the port serves the next
+    guest."""
+    tp, g = vsp()
+    g.open_good()
+    lay = layout()
+    lay = dict(lay, gpadls=())
+    reg = g.keep(region(lay["region_size"]))
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    socket.send_fds(g.sock, [open_msg(g.offer["chan_id"] ^ (1 << 24), lay["region_size"],
+                                      lay["tx"], lay["rx"])], [reg, theirs.fileno()])
+    theirs.close()
+    mine.close()
+    err, fds = recv_msg(g.sock)
+    assert err is not None and err["type"] == ERROR, err
+    assert err["reason"] == "OPEN of no subchannel offered", err
+    assert at_eof(g.sock)
+    wait_log(tp, "guest gone", 5)
+    g2 = FakeGuest(g.sock.getpeername())
+    g2.open_good()
+    g2.close()
+    still_serves(tp)
+    quits(tp)
 
 
 # the region refusals of doc/shm.md ("Attach refusals"): seals, status, reason
