@@ -311,7 +311,7 @@ nvport_rx(struct nvport_rxq *q, struct rte_mbuf **pkts, uint16_t n, nvport_packe
 
 /**
  * The record of the peer packet being parsed: the one a full burst left
- * (resume at p->cur_pos), or a new one for @p trans_id. NULL when every
+ * (resume at ch->cur_pos), or a new one for @p trans_id. NULL when every
  * record is out with the application: leave the packet for later.
  */
 static __rte_always_inline struct nvchan_rec *
