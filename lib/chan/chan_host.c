@@ -108,6 +108,21 @@ pvb_chan_host_start(struct pvb_chan_host *h, int sock, const struct pvb_chan_off
 	return 0;
 }
 
+/* An OPEN refused with @p r for @p why: said to the guest in a failed OPEN_RESULT. */
+static enum pvb_chan_event
+host_refuse_open(struct pvb_chan_host *h, struct pvb_chan_msg *m, int r, const char *why)
+{
+	pvb_chan_msg_release(m);
+	h->status = r;
+	h->why = why;
+	r = chan_send_result(h->sock, PVB_CHAN_OPEN_RESULT, r, why);
+	if (r != 0) {
+		host_shut(h, r, "OPEN_RESULT not sent");
+		return PVB_CHAN_EV_CLOSED;
+	}
+	return PVB_CHAN_EV_REFUSED;
+}
+
 /*
  * A well-formed OPEN in OFFERED. One that does not fit the offer is
  * answered with a failed OPEN_RESULT and the offer stands: the guest may
@@ -128,15 +143,7 @@ host_on_open(struct pvb_chan_host *h, struct pvb_chan_msg *m)
 		h->state = PVB_CHAN_H_OPENING;
 		return PVB_CHAN_EV_OPEN;
 	}
-	pvb_chan_msg_release(m);
-	h->status = r;
-	h->why = why;
-	r = chan_send_result(h->sock, PVB_CHAN_OPEN_RESULT, r, why);
-	if (r != 0) {
-		host_shut(h, r, "OPEN_RESULT not sent");
-		return PVB_CHAN_EV_CLOSED;
-	}
-	return PVB_CHAN_EV_REFUSED;
+	return host_refuse_open(h, m, r, why);
 }
 
 /* The id of subchannel @p i: the primary's with the index in the top byte, never the primary's. */
@@ -185,15 +192,7 @@ host_on_sub_open(struct pvb_chan_host *h, struct pvb_chan_msg *m, uint32_t i)
 		h->sub_cur = i;
 		return PVB_CHAN_EV_SUB_OPEN;
 	}
-	pvb_chan_msg_release(m);
-	h->status = r;
-	h->why = why;
-	r = chan_send_result(h->sock, PVB_CHAN_OPEN_RESULT, r, why);
-	if (r != 0) {
-		host_shut(h, r, "OPEN_RESULT not sent");
-		return PVB_CHAN_EV_CLOSED;
-	}
-	return PVB_CHAN_EV_REFUSED;
+	return host_refuse_open(h, m, r, why);
 }
 
 static enum pvb_chan_event
