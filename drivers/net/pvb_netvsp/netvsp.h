@@ -136,15 +136,24 @@ extern const struct nvport_side netvsp_side;
 #define LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, netvsp_logtype, "net_pvb_netvsp: " fmt "\n", ##__VA_ARGS__)
 
-/* netvsp_rxtx.c */
+/* netvsp_rxtx.c: guest -> host, and the guest's completions of our sends */
 uint16_t netvsp_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
-uint16_t netvsp_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* The control thread's poll of the incoming rings (bit i: channel i). */
 void netvsp_ctrl_events(struct nvport *p, uint32_t which);
-/* NVSP 134 on the primary: the send table over the channels open. */
-int netvsp_send_table(struct netvsp_port *v);
 int netvsp_slots_setup(struct netvsp_port *v);
 void netvsp_slots_free(struct netvsp_port *v);
+/* One incoming ring packet (the tx burst takes completions on its way). */
+int netvsp_packet(struct nvport_poll *e, const struct pvb_vmbus_pkt *pk);
+/* The guest's completions of receive slots read from @p ch. */
+void netvsp_slots_complete(struct nvport *base, struct nvchan *ch, const uint64_t *ids,
+			   unsigned int n);
+
+/* netvsp_tx.c: host -> guest */
+uint16_t netvsp_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
+/* An RNDIS control message to the guest, in a receive slot of its own. */
+int netvsp_send_ctl(struct netvsp_port *v, const void *msg, uint32_t len);
+/* NVSP 134 on the primary: the send table over the channels open. */
+int netvsp_send_table(struct netvsp_port *v);
 /* Tell the guest the medium is (dis)connected: an RNDIS status indication. */
 int netvsp_indicate_link(struct netvsp_port *v, bool up);
 
