@@ -82,26 +82,29 @@ netvsc_shared(const struct netvsc_port *g)
 	return (g->gc.offer.flags & PVB_CHAN_OFFER_F_SHARE) != 0;
 }
 
-/* The region, its rings and the doorbell, as the host's offer allows. */
+/*
+ * A channel of @p size bytes of region (named @p name) with its ring pair
+ * at the start, ours to transmit on first and the host's second, and its
+ * doorbell, whose other end goes in @p fds. 0 or -errno (nothing left).
+ */
 static int
-netvsc_build(struct netvsc_port *g, struct pvb_chan_open *o, int fds[PVB_CHAN_OPEN_FDS])
+netvsc_chan_region(struct netvsc_port *g, const char *name, uint64_t size,
+		   int fds[PVB_CHAN_OPEN_FDS], struct nvchan **out)
 {
-	struct nvport *p = &g->base;
-	uint64_t ring = (uint64_t)g->ring_kb << 10, rxb = (uint64_t)g->rxbuf_mb << 20;
-	uint64_t txb = (uint64_t)g->txbuf_mb << 20, size = 2 * ring + rxb + txb;
+	uint64_t ring = (uint64_t)g->ring_kb << 10;
 	/* an unlocked region on huge pages would let a punch raise SIGBUS (doc/shm.md) */
 	unsigned int shm_flags = netvsc_shared(g) ? PVB_SHM_F_NO_HUGE : 0;
+	int socket = g->base.socket_id;
 	struct nvchan *ch;
 	int rc;
 
-	ch = nvchan_new(NETVSC_NREC, p->socket_id);
+	ch = nvchan_new(NETVSC_NREC, socket);
 	if (ch == NULL)
 		return -ENOMEM;
 	fds[PVB_CHAN_FD_BELL] = -1;
-	rc = pvb_shm_create(&ch->shm, "pvb-netvsc", size, shm_flags, p->socket_id);
+	rc = pvb_shm_create(&ch->shm, name, size, shm_flags, socket);
 	if (rc == 0)
 		rc = pvb_bell_pair(&ch->bell, &fds[PVB_CHAN_FD_BELL]);
-	/* our tx ring is first; the host's is second */
 	if (rc == 0)
 		rc = nvchan_attach_rings(ch, ring, (uint32_t)ring, 0, (uint32_t)ring);
 	if (rc != 0) {
@@ -110,6 +113,23 @@ netvsc_build(struct netvsc_port *g, struct pvb_chan_open *o, int fds[PVB_CHAN_OP
 		nvchan_put(ch);
 		return rc;
 	}
+	*out = ch;
+	return 0;
+}
+
+/* The region, its rings and the doorbell, as the host's offer allows. */
+static int
+netvsc_build(struct netvsc_port *g, struct pvb_chan_open *o, int fds[PVB_CHAN_OPEN_FDS])
+{
+	struct nvport *p = &g->base;
+	uint64_t ring = (uint64_t)g->ring_kb << 10, rxb = (uint64_t)g->rxbuf_mb << 20;
+	uint64_t txb = (uint64_t)g->txbuf_mb << 20, size = 2 * ring + rxb + txb;
+	struct nvchan *ch;
+	int rc;
+
+	rc = netvsc_chan_region(g, "pvb-netvsc", size, fds, &ch);
+	if (rc != 0)
+		return rc;
 	*o = (struct pvb_chan_open){
 		.chan_id = g->gc.offer.chan_id,
 		.region_size = ch->shm.len,
@@ -158,25 +178,12 @@ netvsc_sub_build(struct netvsc_port *g, uint32_t idx, struct pvb_chan_open *o,
 {
 	struct nvport *p = &g->base;
 	uint64_t ring = (uint64_t)g->ring_kb << 10;
-	unsigned int shm_flags = netvsc_shared(g) ? PVB_SHM_F_NO_HUGE : 0;
 	struct nvchan *ch;
 	int rc;
 
-	ch = nvchan_new(NETVSC_NREC, p->socket_id);
-	if (ch == NULL)
-		return -ENOMEM;
-	fds[PVB_CHAN_FD_BELL] = -1;
-	rc = pvb_shm_create(&ch->shm, "pvb-netvsc-sub", 2 * ring, shm_flags, p->socket_id);
-	if (rc == 0)
-		rc = pvb_bell_pair(&ch->bell, &fds[PVB_CHAN_FD_BELL]);
-	if (rc == 0)
-		rc = nvchan_attach_rings(ch, ring, (uint32_t)ring, 0, (uint32_t)ring);
-	if (rc != 0) {
-		if (fds[PVB_CHAN_FD_BELL] >= 0)
-			close(fds[PVB_CHAN_FD_BELL]);
-		nvchan_put(ch);
+	rc = netvsc_chan_region(g, "pvb-netvsc-sub", 2 * ring, fds, &ch);
+	if (rc != 0)
 		return rc;
-	}
 	nvchan_set_parent(ch, p->ch, idx);
 	*o = (struct pvb_chan_open){
 		.chan_id = g->gc.sub.chan_id,

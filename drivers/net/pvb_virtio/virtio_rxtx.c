@@ -594,14 +594,6 @@ tx_bad(struct virtio_txq *q, const char *why)
 }
 
 /*
- * A frame with a request or a VLAN tag: made ours to write (a copy when its
- * first segment is shared or lacks headroom, counted), the tag inserted
- * (virtio has none to ask for), and then either left to software (@p sw:
- * the back-end did not ack what it asks) or its header written in front of
- * it, the checksum field in the form the back-end takes. The frame to post
- * (maybe the copy), or NULL: dropped, counted.
- */
-/*
  * The virtio-net header of @p m's request into @p h, the checksum field of
  * the frame set in the form the back-end takes. False: dropped (counted;
  * the caller frees).
@@ -660,6 +652,15 @@ tx_hdr_chain(struct virtio_txq *q, struct rte_mbuf *m)
 	return h;
 }
 
+/*
+ * A frame with a request or a VLAN tag: made ours to write (a copy when its
+ * first segment is shared or lacks headroom, counted; a request without a
+ * tag keeps the frame where it is: tx_hdr_chain()), the tag inserted
+ * (virtio has none to ask for), and then either left to software (@p sw:
+ * the back-end did not ack what it asks) or its header written in front of
+ * it, the checksum field in the form the back-end takes. The frame to post
+ * (maybe the copy), or NULL: dropped, counted.
+ */
 static struct rte_mbuf *
 tx_prepare(struct virtio_txq *q, struct rte_mbuf *m, bool *sw)
 {
