@@ -2,6 +2,7 @@
 """pvb-ringbench as a user runs it: the table, --json, --plot, bad options."""
 import json
 import os
+import re
 
 import pytest
 
@@ -37,6 +38,11 @@ def test_table_has_every_kind_and_the_ratios(procs, ringbench, lcores, eal_mem):
         assert f"  {kind} " in r.stdout
     assert "scring / rte_ring streaming, burst 32" in r.stdout
     assert "scring / floor p50 round trip" in r.stdout
+    # each ratio line says the VM mode its rounds ran in, and the target
+    line = next(ln for ln in r.stdout.splitlines() if "scring / rte_ring streaming" in ln)
+    assert re.search(r"(fast|slow) mode, floor \d+ ns, \d rd", line), line
+    assert "target >= 2.00x" in line
+    assert "scring, time per burst of 32" in r.stdout
     assert "vmbus64 / vmbus64pp streaming, burst 32" in r.stdout
     assert "vmbus1500 / memcpy bytes/s, burst 32" in r.stdout
     assert "virtq / rte_ring16 streaming, burst 32" in r.stdout
@@ -64,7 +70,18 @@ def test_json(procs, ringbench, lcores, eal_mem, tmp_path):
     assert all(s["elements_per_s"]["median"] > 0 for s in kinds["scring"]["stream"])
     ratios = doc["ratios"]
     assert ratios["scring_vs_rte_ring_stream_b32"]["median"] > 0
-    assert ratios["scring_vs_floor_p50"]["target"] == 1.15
+    assert ratios["scring_vs_floor_p50"]["target"] == 1.3
+    # every run carries the floor probed just before it, and so its VM mode
+    for x in doc["results"]:
+        assert len(x["latency_floor_ns_by_round"]) == 2
+        assert all(v > 0 for v in x["latency_floor_ns_by_round"])
+        for s in x["stream"]:
+            assert len(s["floor_ns_by_round"]) == len(s["elements_per_s_by_round"]) == 2
+            assert 0 <= s["receives_ring_empty"]["median"] <= 1
+            assert s["elements_per_receive"]["median"] >= 1
+    modes = ratios["scring_vs_rte_ring_stream_b32"]["modes"]
+    assert modes and set(modes) <= {"fast", "slow"}
+    assert sum(m["rounds"] for m in modes.values()) <= 2
     assert ratios["vmbus64_batched_vs_per_packet_b32"]["target"] == 3.0
     assert ratios["vmbus1500_vs_memcpy_bytes_b32"]["target"] == 0.5
     assert ratios["vmbus1500_vs_memcpy_bytes_b32"]["median"] > 0

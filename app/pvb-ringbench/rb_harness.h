@@ -139,8 +139,12 @@ rb_stream_tx(void *arg, const struct rb_ops *ops)
 		if (unlikely(n < 0))
 			return rb_fail(j, n);
 		sent += (uint32_t)n;
-		if (n == 0 && j->yield)
-			sched_yield();
+		j->calls++;
+		if (n == 0) {
+			j->idle++;
+			if (j->yield)
+				sched_yield();
+		}
 		/* read the clock every 16 bursts: cheap, and 16 bursts take well under 1 us */
 		if ((++iter & 15) == 0 && (rte_rdtsc() >= j->deadline || rb_should_stop(j)))
 			break;
@@ -161,6 +165,7 @@ rb_stream_rx(void *arg, const struct rb_ops *ops)
 
 	for (;;) {
 		n = ops->fwd_recv(j->ch, objs, j->burst);
+		j->calls++;
 		if (likely(n > 0)) {
 			if (unlikely(got == 0))
 				t_first = rte_rdtsc();
@@ -169,6 +174,7 @@ rb_stream_rx(void *arg, const struct rb_ops *ops)
 		}
 		if (unlikely(n < 0))
 			return rb_fail(j, n);
+		j->idle++;
 		/* Pairs with the store-release in rb_stream_tx(). */
 		expect = pvb_load_acquire64(&j->sync->sent);
 		if (expect != RB_DONE_UNKNOWN && got >= expect)

@@ -25,6 +25,12 @@ struct rb_result {
 	double lat[RB_MAX_ROUNDS][RB_NB_LAT_STATS];	/* cycles */
 	double rate[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* elements per second */
 	double cpe[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* receiver cycles per element */
+	double tx_full[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* share of sends that found the ring full */
+	double rx_empty[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* share of receives that found it empty */
+	double rx_batch[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* elements per receive that got some */
+	/* the floor probed just before each run (p50 cycles), which says its VM mode */
+	double lat_floor[RB_MAX_ROUNDS];
+	double stream_floor[RB_MAX_BURSTS][RB_MAX_ROUNDS];
 	uint64_t *samples;	/* last round's round trips, sorted (cycles) */
 	uint32_t nb_samples;
 	int rc;			/* first error, 0 if none */
@@ -39,7 +45,34 @@ struct rb_report {
 	struct rb_result *results;	/* pairs outer, kinds inner */
 };
 
+/*
+ * This VM's two modes: the floor (a one-line ping-pong round trip) is 50-90
+ * ns in the fast one and 170 ns or more in the slow ones. Every run is
+ * filed under the mode of the floor probed just before it.
+ */
+enum rb_mode { RB_MODE_FAST, RB_MODE_SLOW, RB_NB_MODES, RB_MODE_ANY = RB_NB_MODES };
+#define RB_FAST_FLOOR_NS	120
+
+/** What a figure measured over the rounds of one mode. */
+struct rb_moded {
+	struct rb_spread s;	/* of the figure (or of per-round ratios) */
+	uint32_t rounds;	/* rounds counted: both contenders' runs in the mode */
+	double floor_ns;	/* median floor probed before those runs */
+};
+
 /* rb_stats.c */
+enum rb_mode rb_mode_of(const struct rb_report *r, double floor_cycles);
+const char *rb_mode_name(enum rb_mode m);
+/* Per-round ratios over the rounds in mode @m (RB_MODE_ANY: all); false if none. */
+bool rb_ratio_stream_in(const struct rb_report *r, const struct rb_result *num,
+			const struct rb_result *den, int bi, enum rb_mode m, struct rb_moded *out);
+bool rb_ratio_lat_in(const struct rb_report *r, const struct rb_result *num,
+		     const struct rb_result *den, enum rb_lat_stat s, enum rb_mode m,
+		     struct rb_moded *out);
+/* A kind's rate (elements/s) and receiver cycles/element at burst @bi in mode @m. */
+bool rb_rate_in(const struct rb_report *r, const struct rb_result *x, int bi, enum rb_mode m,
+		struct rb_moded *rate, struct rb_spread *cpe);
+
 void rb_sort_u64(uint64_t *v, uint32_t n);
 double rb_percentile(const uint64_t *sorted, uint32_t n, double pct);
 struct rb_spread rb_spread_of(const double *v, uint32_t n);

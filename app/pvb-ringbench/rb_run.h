@@ -13,7 +13,11 @@ struct rb_pair_ctx {
 	struct rb_result *res;
 	struct rb_sync *sync;
 	void *ch;
+	uint64_t *probe;	/* RB_PROBE_TRIPS round trips of the last floor probe */
 };
+
+/* Round trips of the floor probe run before each measurement (about 0.1-0.5 ms). */
+#define RB_PROBE_TRIPS	1024
 
 int rb_pair_ctx_init(struct rb_pair_ctx *c, const struct rb_params *p, struct rb_result *x,
 		     unsigned int id);

@@ -115,22 +115,6 @@ rb_burst_index(const struct rb_params *p, uint32_t burst)
 	return -1;
 }
 
-/* Ratios round by round: the contenders ran interleaved, so each round pairs them. */
-static bool
-ratio_rounds(const double *num, const double *den, uint32_t n, struct rb_spread *out)
-{
-	double v[RB_MAX_ROUNDS];
-	uint32_t i;
-
-	for (i = 0; i < n; i++) {
-		if (den[i] <= 0 || num[i] <= 0)
-			return false;
-		v[i] = num[i] / den[i];
-	}
-	*out = rb_spread_of(v, n);
-	return n > 0;
-}
-
 static uint32_t
 common_rounds(const struct rb_result *a, const struct rb_result *b)
 {
@@ -139,18 +123,62 @@ common_rounds(const struct rb_result *a, const struct rb_result *b)
 	return a->rounds_done < b->rounds_done ? a->rounds_done : b->rounds_done;
 }
 
-bool
-rb_ratio_stream(const struct rb_report *r __rte_unused, const struct rb_result *num,
-		const struct rb_result *den, int bi, struct rb_spread *out)
+enum rb_mode
+rb_mode_of(const struct rb_report *r, double floor_cycles)
 {
-	if (num == NULL || den == NULL || bi < 0 || num->kind->floor || den->kind->floor)
+	return rb_cycles_to_ns(r, floor_cycles) <= RB_FAST_FLOOR_NS ? RB_MODE_FAST : RB_MODE_SLOW;
+}
+
+const char *
+rb_mode_name(enum rb_mode m)
+{
+	return m == RB_MODE_FAST ? "fast" : m == RB_MODE_SLOW ? "slow" : "any";
+}
+
+static bool
+in_mode(const struct rb_report *r, double floor_cycles, enum rb_mode m)
+{
+	return floor_cycles > 0 && (m == RB_MODE_ANY || rb_mode_of(r, floor_cycles) == m);
+}
+
+/* Ratios of the rounds whose two runs (floors fa[i], fb[i]) were both in mode @m. */
+static bool
+ratio_in(const struct rb_report *r, const double *num, const double *den, const double *fa,
+	 const double *fb, uint32_t n, enum rb_mode m, struct rb_moded *out)
+{
+	double v[RB_MAX_ROUNDS], fl[RB_MAX_ROUNDS];
+	uint32_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!in_mode(r, fa[i], m) || !in_mode(r, fb[i], m))
+			continue;
+		if (den[i] <= 0 || num[i] <= 0)
+			return false;
+		fl[k] = (fa[i] + fb[i]) / 2;
+		v[k++] = num[i] / den[i];
+	}
+	if (k == 0)
 		return false;
-	return ratio_rounds(num->rate[bi], den->rate[bi], common_rounds(num, den), out);
+	out->s = rb_spread_of(v, k);
+	out->rounds = k;
+	out->floor_ns = rb_cycles_to_ns(r, rb_spread_of(fl, k).med);
+	return true;
 }
 
 bool
-rb_ratio_lat(const struct rb_report *r __rte_unused, const struct rb_result *num,
-	     const struct rb_result *den, enum rb_lat_stat s, struct rb_spread *out)
+rb_ratio_stream_in(const struct rb_report *r, const struct rb_result *num,
+		   const struct rb_result *den, int bi, enum rb_mode m, struct rb_moded *out)
+{
+	if (num == NULL || den == NULL || bi < 0 || num->kind->floor || den->kind->floor)
+		return false;
+	return ratio_in(r, num->rate[bi], den->rate[bi], num->stream_floor[bi],
+			den->stream_floor[bi], common_rounds(num, den), m, out);
+}
+
+bool
+rb_ratio_lat_in(const struct rb_report *r, const struct rb_result *num,
+		const struct rb_result *den, enum rb_lat_stat s, enum rb_mode m,
+		struct rb_moded *out)
 {
 	double a[RB_MAX_ROUNDS], b[RB_MAX_ROUNDS];
 	uint32_t i, n;
@@ -162,5 +190,55 @@ rb_ratio_lat(const struct rb_report *r __rte_unused, const struct rb_result *num
 		a[i] = num->lat[i][s];
 		b[i] = den->lat[i][s];
 	}
-	return ratio_rounds(a, b, n, out);
+	return ratio_in(r, a, b, num->lat_floor, den->lat_floor, n, m, out);
+}
+
+bool
+rb_rate_in(const struct rb_report *r, const struct rb_result *x, int bi, enum rb_mode m,
+	   struct rb_moded *rate, struct rb_spread *cpe)
+{
+	double v[RB_MAX_ROUNDS], c[RB_MAX_ROUNDS], fl[RB_MAX_ROUNDS];
+	uint32_t i, k = 0;
+
+	if (bi < 0 || x->kind->floor || x->rc != 0)
+		return false;
+	for (i = 0; i < x->rounds_done; i++) {
+		if (!in_mode(r, x->stream_floor[bi][i], m))
+			continue;
+		fl[k] = x->stream_floor[bi][i];
+		c[k] = x->cpe[bi][i];
+		v[k++] = x->rate[bi][i];
+	}
+	if (k == 0)
+		return false;
+	rate->s = rb_spread_of(v, k);
+	rate->rounds = k;
+	rate->floor_ns = rb_cycles_to_ns(r, rb_spread_of(fl, k).med);
+	*cpe = rb_spread_of(c, k);
+	return true;
+}
+
+/* Ratios round by round: the contenders ran interleaved, so each round pairs them. */
+bool
+rb_ratio_stream(const struct rb_report *r, const struct rb_result *num,
+		const struct rb_result *den, int bi, struct rb_spread *out)
+{
+	struct rb_moded m;
+
+	if (!rb_ratio_stream_in(r, num, den, bi, RB_MODE_ANY, &m))
+		return false;
+	*out = m.s;
+	return true;
+}
+
+bool
+rb_ratio_lat(const struct rb_report *r, const struct rb_result *num,
+	     const struct rb_result *den, enum rb_lat_stat s, struct rb_spread *out)
+{
+	struct rb_moded m;
+
+	if (!rb_ratio_lat_in(r, num, den, s, RB_MODE_ANY, &m))
+		return false;
+	*out = m.s;
+	return true;
 }
