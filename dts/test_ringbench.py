@@ -79,6 +79,10 @@ def test_json(procs, ringbench, lcores, eal_mem, tmp_path):
             assert len(s["floor_ns_by_round"]) == len(s["elements_per_s_by_round"]) == 2
             assert 0 <= s["receives_ring_empty"]["median"] <= 1
             assert s["elements_per_receive"]["median"] >= 1
+    # scring counts its loads of the peer's index: at most one per call
+    for s in kinds["scring"]["stream"]:
+        assert 0 <= s["peer_loads_per_send"]["median"] <= 1
+        assert 0 < s["peer_loads_per_receive"]["median"] <= 1
     modes = ratios["scring_vs_rte_ring_stream_b32"]["modes"]
     assert modes and set(modes) <= {"fast", "slow"}
     assert sum(m["rounds"] for m in modes.values()) <= 2

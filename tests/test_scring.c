@@ -1628,6 +1628,8 @@ assert_info_equal(const struct pvb_scring_info *got, const struct pvb_scring_inf
 	assert_int_equal(got->sub_used, want->sub_used);
 	assert_int_equal(got->cmp_used, want->cmp_used);
 	assert_int_equal(got->fault, want->fault);
+	assert_int_equal(got->sub_peer_loads, want->sub_peer_loads);
+	assert_int_equal(got->cmp_peer_loads, want->cmp_peer_loads);
 }
 
 static void
@@ -1657,12 +1659,18 @@ test_info(void **state)
 	pvb_scring_prod_info(&fx->prod, &got);
 	want.sub_used = 5;
 	want.cmp_used = 1;
+	/* and never loaded it; the one reap loaded complete_head once */
+	want.sub_peer_loads = 0;
+	want.cmp_peer_loads = 1;
 	assert_info_equal(&got, &want);
 	assert_int_equal(pvb_scring_submit_free(&fx->prod), DEF_SUB_SIZE - 5);
 
 	pvb_scring_cons_info(&fx->cons, &got);
 	want.sub_used = 3;
 	want.cmp_used = 2;
+	/* one consume loaded submit_head; the completions had room without a load */
+	want.sub_peer_loads = 1;
+	want.cmp_peer_loads = 0;
 	assert_info_equal(&got, &want);
 
 	/* an end that never attached reports zeros rather than reading anything */

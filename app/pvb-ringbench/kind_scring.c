@@ -51,6 +51,19 @@ static const struct rb_ops scring_ops = {
 RB_HARNESS(scring, scring_ops)
 
 static void
+scring_peer_loads(void *ch, uint64_t *a, uint64_t *b)
+{
+	struct rb_scring *s = ch;
+	struct pvb_scring_info i;
+
+	/* between runs: the lcores that own the ends are idle */
+	pvb_scring_prod_info(&s->prod, &i);
+	*a = i.sub_peer_loads;
+	pvb_scring_cons_info(&s->cons, &i);
+	*b = i.sub_peer_loads;
+}
+
+static void
 scring_destroy(void *ch)
 {
 	struct rb_scring *s = ch;
@@ -105,4 +118,5 @@ const struct rb_kind rb_kind_scring = {
 	.lat_b = scring_lat_b,
 	.stream_tx = scring_stream_tx,
 	.stream_rx = scring_stream_rx,
+	.peer_loads = scring_peer_loads,
 };

@@ -84,6 +84,12 @@ struct rb_kind {
 	int (*lat_b)(void *job);
 	int (*stream_tx)(void *job);
 	int (*stream_rx)(void *job);
+	/**
+	 * Optional: how many times so far A (sending on fwd) loaded B's index and
+	 * B (receiving on fwd) loaded A's; rings that load it on every call
+	 * (rte_ring) leave it NULL.
+	 */
+	void (*peer_loads)(void *ch, uint64_t *a, uint64_t *b);
 };
 
 /* The kinds compiled in, in report order. */

@@ -91,6 +91,23 @@ print_stream_regime(const struct rb_report *r, const struct rb_result *first, un
 		}
 		fprintf(f, "\n");
 	}
+	fprintf(f, "  loads of the peer's index per send / per receive (rte_ring: 1 / 1)\n");
+	for (i = 0; i < n; i++) {
+		const struct rb_result *x = &first[i];
+
+		if (x->kind->floor || x->rc != 0 || x->kind->peer_loads == NULL)
+			continue;
+		fprintf(f, "  %-10s", x->kind->name);
+		for (b = 0; b < r->p->nb_bursts; b++) {
+			char cell[64];
+
+			snprintf(cell, sizeof(cell), "%.3f / %.3f",
+				 rb_spread_of(x->tx_loads[b], x->rounds_done).med,
+				 rb_spread_of(x->rx_loads[b], x->rounds_done).med);
+			fprintf(f, " %-25s", cell);
+		}
+		fprintf(f, "\n");
+	}
 }
 
 static void
@@ -420,6 +437,12 @@ json_result(const struct rb_report *r, const struct rb_result *x, FILE *f, const
 			    1, ", ");
 		json_spread(f, "elements_per_receive", rb_spread_of(x->rx_batch[b], x->rounds_done),
 			    1, ", ");
+		if (x->kind->peer_loads != NULL) {
+			json_spread(f, "peer_loads_per_send",
+				    rb_spread_of(x->tx_loads[b], x->rounds_done), 1, ", ");
+			json_spread(f, "peer_loads_per_receive",
+				    rb_spread_of(x->rx_loads[b], x->rounds_done), 1, ", ");
+		}
 		fprintf(f, "\"elements_per_s_by_round\": ");
 		json_rounds(f, x->rate[b], x->rounds_done, 1);
 		fprintf(f, ", \"floor_ns_by_round\": ");

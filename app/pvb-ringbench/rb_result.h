@@ -28,6 +28,8 @@ struct rb_result {
 	double tx_full[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* share of sends that found the ring full */
 	double rx_empty[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* share of receives that found it empty */
 	double rx_batch[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* elements per receive that got some */
+	double tx_loads[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* peer index loads per send (peer_loads) */
+	double rx_loads[RB_MAX_BURSTS][RB_MAX_ROUNDS];	/* peer index loads per receive */
 	/* the floor probed just before each run (p50 cycles), which says its VM mode */
 	double lat_floor[RB_MAX_ROUNDS];
 	double stream_floor[RB_MAX_BURSTS][RB_MAX_ROUNDS];

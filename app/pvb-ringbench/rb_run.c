@@ -161,10 +161,13 @@ int
 rb_run_stream(struct rb_pair_ctx *c, uint32_t round, uint32_t bi, uint64_t tsc_hz)
 {
 	struct rb_result *x = c->res;
+	uint64_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
 	struct rb_job ja, jb;
 	int rc;
 
 	x->stream_floor[bi][round] = probe_floor(c);
+	if (x->kind->peer_loads != NULL)
+		x->kind->peer_loads(c->ch, &a0, &b0);
 	init_jobs(c, &ja, &jb);
 	ja.burst = jb.burst = c->p->bursts[bi];
 	ja.deadline = rte_rdtsc() + tsc_hz * c->p->stream_ms / 1000;
@@ -179,6 +182,11 @@ rb_run_stream(struct rb_pair_ctx *c, uint32_t round, uint32_t bi, uint64_t tsc_h
 	x->tx_full[bi][round] = ja.calls ? (double)ja.idle / (double)ja.calls : 0;
 	x->rx_empty[bi][round] = jb.calls ? (double)jb.idle / (double)jb.calls : 0;
 	x->rx_batch[bi][round] = (double)jb.moved / (double)RTE_MAX(jb.calls - jb.idle, 1);
+	if (x->kind->peer_loads != NULL) {
+		x->kind->peer_loads(c->ch, &a1, &b1);
+		x->tx_loads[bi][round] = ja.calls ? (double)(a1 - a0) / (double)ja.calls : 0;
+		x->rx_loads[bi][round] = jb.calls ? (double)(b1 - b0) / (double)jb.calls : 0;
+	}
 	return 0;
 }
 

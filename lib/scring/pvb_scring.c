@@ -333,6 +333,8 @@ info(const struct pvb_scring__end *e, bool producer, struct pvb_scring_info *i)
 
 	memset(i, 0, sizeof(*i));
 	i->fault = e->fault;
+	i->sub_peer_loads = producer ? e->out.loads : e->in.loads;
+	i->cmp_peer_loads = producer ? e->in.loads : e->out.loads;
 	if (h == NULL)
 		return;
 	/* relaxed: a snapshot for humans; nothing is derived from it */

@@ -80,6 +80,12 @@ struct pvb_scring_info {
 	uint32_t sub_size, cmp_size;
 	uint32_t sub_used;	/**< submissions in flight, from this end's private view */
 	uint32_t cmp_used;	/**< completions in flight, from this end's private view */
+	/**
+	 * Times this end loaded the other end's index on the submission and on
+	 * the completion ring: once per call whose cached copy could not satisfy
+	 * it, so a count per call near 1 means the two ends chase each other.
+	 */
+	uint64_t sub_peer_loads, cmp_peer_loads;
 	enum pvb_scring_fault fault;
 };
 

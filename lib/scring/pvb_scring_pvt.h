@@ -33,6 +33,7 @@ struct pvb_scring__dir {
 	uint32_t mask;
 	uint32_t esize;			/* 8 or 16, as the caller expected at attach */
 	uint32_t pending;		/* reserved or peeked, not yet published */
+	uint64_t loads;			/* times the peer's index was loaded (stats) */
 	enum pvb_scring_fault fault_code; /* what a bad peer index on this direction means */
 };
 
@@ -125,6 +126,7 @@ pvb_scring__wr_room(struct pvb_scring__end *e, struct pvb_scring__dir *d, uint32
 		 * publishing it, so they are ours to overwrite.
 		 */
 		tail = pvb_load_acquire(d->peer_p);
+		d->loads++;
 		/* the tail may only move forward, and never past what we published */
 		if (__builtin_expect(tail - d->peer > d->own - d->peer, 0))
 			return pvb_scring__fault(e, d->fault_code);
@@ -172,6 +174,7 @@ pvb_scring__rd_ready(struct pvb_scring__end *e, struct pvb_scring__dir *d, uint3
 		 * the entries below the head we load are fully written.
 		 */
 		head = pvb_load_acquire(d->peer_p);
+		d->loads++;
 		used = head - d->own;
 		/* the head may only move forward, and never more than size ahead of us */
 		if (__builtin_expect(used > d->size || used < ready, 0))
