@@ -1680,6 +1680,82 @@ test_info(void **state)
 	assert_info_equal(&got, &want);
 }
 
+/* The consumer's loads of submit_head so far. */
+static uint64_t
+cons_loads(const struct fx *fx)
+{
+	struct pvb_scring_info i;
+
+	pvb_scring_cons_info(&fx->cons, &i);
+	return i.sub_peer_loads;
+}
+
+static void
+test_slip(void **state)
+{
+	struct fx *fx = *state;
+	const struct dir *d = &dirs[0];	/* submissions: put = submit, get = consume */
+	struct stream sub = { 0, 0 };
+	uint64_t loads;
+	int k;
+
+	assert_int_equal(pvb_scring_consume_set_slip(NULL, 1), -EINVAL);
+	assert_int_equal(pvb_scring_reap_set_slip(NULL, 1), -EINVAL);
+	assert_int_equal(pvb_scring_consume_set_slip(&fx->cons, PVB_SCRING_MAX_SLIP + 1),
+			 -EINVAL);
+	assert_int_equal(pvb_scring_reap_set_slip(&fx->prod, PVB_SCRING_MAX_SLIP), 0);
+
+	/* off by default: after bursts and an empty call, the next burst is seen at once */
+	put_seq(fx, d, &sub, 4, false);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 4);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 0);
+	put_seq(fx, d, &sub, 4, false);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 4);
+
+	/* on: a dry load after bursts skips the next 3 empty calls, touching nothing */
+	assert_int_equal(pvb_scring_consume_set_slip(&fx->cons, 3), 0);
+	put_seq(fx, d, &sub, 4, false);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 4);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 0);
+	put_seq(fx, d, &sub, 4, false);
+	loads = cons_loads(fx);
+	for (k = 0; k < 3; k++)
+		assert_int_equal(get_seq(fx, d, &sub, 4, false), 0);
+	assert_int_equal(cons_loads(fx), loads);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 4);
+	assert_int_equal(cons_loads(fx), loads + 1);
+
+	/* entries one at a time (a request and its answer) never arm it */
+	put_seq(fx, d, &sub, 1, false);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 1);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 0);
+	put_seq(fx, d, &sub, 1, false);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 1);
+
+	/* nor does a quarter of the ring (8 of 32) per load */
+	put_seq(fx, d, &sub, DEF_SUB_SIZE / 4, false);
+	assert_int_equal(get_seq(fx, d, &sub, DEF_SUB_SIZE / 4, false), DEF_SUB_SIZE / 4);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 0);
+	put_seq(fx, d, &sub, 2, false);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 2);
+
+	/* cached entries are never held back; and about to sleep, the re-check loads */
+	put_seq(fx, d, &sub, 4, false);
+	assert_int_equal(get_seq(fx, d, &sub, 2, false), 2);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 2);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 0);	/* armed: skipping from here */
+	put_seq(fx, d, &sub, 4, false);
+	assert_int_equal(pvb_scring_consume_prepare_wait(&fx->cons), 1);
+	pvb_scring_consume_end_wait(&fx->cons);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 4);
+
+	/* 0 turns it off again */
+	assert_int_equal(pvb_scring_consume_set_slip(&fx->cons, 0), 0);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 0);
+	put_seq(fx, d, &sub, 4, false);
+	assert_int_equal(get_seq(fx, d, &sub, 4, false), 4);
+}
+
 static void
 test_fault_str(void **state)
 {
@@ -1729,6 +1805,7 @@ main(void)
 		FX_TEST(test_format_bad),
 		FX_TEST(test_idle_handshake),
 		FX_TEST(test_info),
+		FX_TEST(test_slip),
 		FX_TEST(test_fault_str),
 	};
 

@@ -65,6 +65,7 @@ struct stress_run {
 	uint16_t esize;		/* of both rings */
 	unsigned int words;	/* 64-bit words per entry */
 	const struct stress_io *io;
+	uint32_t slip;		/* both readers' slip (pvb_scring_*_set_slip) */
 	void *area;
 	size_t area_len;
 	struct stress_peer peer;	/* the consumer: consumer_main(), in a thread or a child */
@@ -406,6 +407,8 @@ consumer_main(struct stress_run *run)
 	x = stress_params(run->esize);
 	rc = pvb_scring_attach_cons(&c, run->area, run->area_len, &x, sd.msg, STRESS_MSG_LEN);
 	if (rc == 0)
+		rc = pvb_scring_consume_set_slip(&c, run->slip);
+	if (rc == 0)
 		rc = consumer_loop(&sd, &c);
 	return rc;
 }
@@ -477,7 +480,8 @@ suite_teardown(void **state)
 
 /* The workload template: one full run with the consumer placed by @mode, entries moved by @io. */
 static void
-stress(void **state, const struct stress_mode *mode, const struct stress_io *io, uint16_t esize)
+stress(void **state, const struct stress_mode *mode, const struct stress_io *io, uint16_t esize,
+       uint32_t slip)
 {
 	const uint32_t end = (uint32_t)(STRESS_START + STRESS_ENTRIES);
 	struct pvb_scring_params p = stress_params(esize);
@@ -486,6 +490,7 @@ stress(void **state, const struct stress_mode *mode, const struct stress_io *io,
 		.esize = esize,
 		.words = esize / sizeof(uint64_t),
 		.io = io,
+		.slip = slip,
 		.area = fx->map,
 		.area_len = pvb_scring_area_size(&p),
 		.peer = {
@@ -503,6 +508,7 @@ stress(void **state, const struct stress_mode *mode, const struct stress_io *io,
 	memset(run.peer.ctl, 0, sizeof(*run.peer.ctl));
 	assert_int_equal(pvb_scring_format(run.area, run.area_len, &p), 0);
 	assert_int_equal(pvb_scring_attach_prod(&prod, run.area, run.area_len, &p, NULL, 0), 0);
+	assert_int_equal(pvb_scring_reap_set_slip(&prod, slip), 0);
 	side_init(&sd, &run.peer, mode->peer_lost, run.msg, 0x9e3779b9u);
 
 	/* no cmocka assertion until finish(): a failure must not leave the consumer running */
@@ -513,8 +519,8 @@ stress(void **state, const struct stress_mode *mode, const struct stress_io *io,
 	crc = mode->finish(&run.peer, prc != 0);
 	ns = now_ns() - t0;
 	if (prc != 0 || crc != 0)
-		fail_msg("%s, %s, %u-byte entries: producer: %s; consumer: %s", mode->name,
-			 io->name, esize, prc != 0 ? run.msg : "ok",
+		fail_msg("%s, %s, %u-byte entries, slip %u: producer: %s; consumer: %s",
+			 mode->name, io->name, esize, slip, prc != 0 ? run.msg : "ok",
 			 crc != 0 ? run.peer.ctl->msg : "ok");
 
 	pvb_scring_prod_info(&prod, &info);
@@ -523,57 +529,70 @@ stress(void **state, const struct stress_mode *mode, const struct stress_io *io,
 	assert_int_equal(info.submit_tail, end);
 	assert_int_equal(info.complete_head, end);
 	assert_int_equal(info.complete_tail, end);
-	printf("scring %s, %s, %u-byte entries: %u round trips in %.2f s, %.1f M/s\n",
-	       mode->name, io->name, esize, STRESS_ENTRIES, (double)ns / 1e9,
+	printf("scring %s, %s, %u-byte entries, slip %u: %u round trips in %.2f s, %.1f M/s\n",
+	       mode->name, io->name, esize, slip, STRESS_ENTRIES, (double)ns / 1e9,
 	       STRESS_ENTRIES * 1e3 / (double)ns);
 }
 
 static void
 test_thread_small(void **state)
 {
-	stress(state, &stress_thread_mode, &copy_io, PVB_SCRING_ENTRY_SMALL);
+	stress(state, &stress_thread_mode, &copy_io, PVB_SCRING_ENTRY_SMALL, 0);
 }
 
 static void
 test_thread_large(void **state)
 {
-	stress(state, &stress_thread_mode, &copy_io, PVB_SCRING_ENTRY_LARGE);
+	stress(state, &stress_thread_mode, &copy_io, PVB_SCRING_ENTRY_LARGE, 0);
 }
 
 static void
 test_process_small(void **state)
 {
-	stress(state, &stress_process_mode, &copy_io, PVB_SCRING_ENTRY_SMALL);
+	stress(state, &stress_process_mode, &copy_io, PVB_SCRING_ENTRY_SMALL, 0);
 }
 
 static void
 test_process_large(void **state)
 {
-	stress(state, &stress_process_mode, &copy_io, PVB_SCRING_ENTRY_LARGE);
+	stress(state, &stress_process_mode, &copy_io, PVB_SCRING_ENTRY_LARGE, 0);
 }
 
 static void
 test_thread_in_place_small(void **state)
 {
-	stress(state, &stress_thread_mode, &in_place_io, PVB_SCRING_ENTRY_SMALL);
+	stress(state, &stress_thread_mode, &in_place_io, PVB_SCRING_ENTRY_SMALL, 0);
 }
 
 static void
 test_thread_in_place_large(void **state)
 {
-	stress(state, &stress_thread_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE);
+	stress(state, &stress_thread_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE, 0);
 }
 
 static void
 test_process_in_place_small(void **state)
 {
-	stress(state, &stress_process_mode, &in_place_io, PVB_SCRING_ENTRY_SMALL);
+	stress(state, &stress_process_mode, &in_place_io, PVB_SCRING_ENTRY_SMALL, 0);
 }
 
 static void
 test_process_in_place_large(void **state)
 {
-	stress(state, &stress_process_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE);
+	stress(state, &stress_process_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE, 0);
+}
+
+/* Readers that slip (doc/scring.md): the same checks, with skipped polls in the mix. */
+static void
+test_thread_small_slip(void **state)
+{
+	stress(state, &stress_thread_mode, &copy_io, PVB_SCRING_ENTRY_SMALL, 64);
+}
+
+static void
+test_process_in_place_large_slip(void **state)
+{
+	stress(state, &stress_process_mode, &in_place_io, PVB_SCRING_ENTRY_LARGE, 64);
 }
 
 int
@@ -588,6 +607,8 @@ main(void)
 		cmocka_unit_test(test_thread_in_place_large),
 		cmocka_unit_test(test_process_in_place_small),
 		cmocka_unit_test(test_process_in_place_large),
+		cmocka_unit_test(test_thread_small_slip),
+		cmocka_unit_test(test_process_in_place_large_slip),
 	};
 
 	return STRESS_RUN_GROUP(tests, suite_setup, suite_teardown);

@@ -99,7 +99,9 @@ scring_create(const struct rb_params *p, int socket, unsigned int id)
 	snprintf(err, sizeof(err), "format failed");
 	if (pvb_scring_format(s->mz->addr, len, &sp) != 0 ||
 	    pvb_scring_attach_prod(&s->prod, s->mz->addr, len, &sp, err, sizeof(err)) != 0 ||
-	    pvb_scring_attach_cons(&s->cons, s->mz->addr, len, &sp, err, sizeof(err)) != 0) {
+	    pvb_scring_attach_cons(&s->cons, s->mz->addr, len, &sp, err, sizeof(err)) != 0 ||
+	    pvb_scring_consume_set_slip(&s->cons, p->slip) != 0 ||
+	    pvb_scring_reap_set_slip(&s->prod, p->slip) != 0) {
 		fprintf(stderr, "pvb-ringbench: scring: %s\n", err);
 		goto fail;
 	}

@@ -8,7 +8,7 @@
  * DPDK's rte_ring measured in the same run, interleaved over several rounds.
  *
  *   pvb-ringbench [EAL args] -- [--kinds LIST] [--bursts LIST] [--rounds N]
- *                 [--samples N] [--stream-ms MS] [--ring-size N]
+ *                 [--samples N] [--stream-ms MS] [--ring-size N] [--slip N]
  *                 [--json FILE] [--plot DIR] [--quiet]
  */
 
@@ -24,7 +24,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
-#include "pvb_scring_wire.h"
+#include "pvb_scring.h"
 #include "rb_run.h"
 
 /* Every kind compiled in, in report order. Add new ring kinds here. */
@@ -65,13 +65,16 @@ usage(const char *prog)
 	       "  --ring-size N    entries per ring direction, power of two (default: %u; vmbus\n"
 	       "                   kinds: a data area holding N packets; virtq: the queue size,\n"
 	       "                   at most 32768)\n"
+	       "  --slip N         scring's reader slip, calls (default: %u; 0: off; see\n"
+	       "                   doc/scring.md)\n"
 	       "  --json FILE      write all figures as JSON\n"
 	       "  --plot DIR       write gnuplot data and render PNG plots into DIR\n"
 	       "  --quiet          no per-run progress lines\n"
 	       "Every pair of enabled lcores is measured (EAL -l/--lcores); the first of a\n"
 	       "pair sends, the second echoes or receives.\n",
 	       PVB_RB_MAX_BURST, RB_MAX_ROUNDS, PVB_RB_DEFAULT_LAT_SAMPLES,
-	       PVB_RB_DEFAULT_STREAM_MS, RB_SHORT_STREAM_DIV, PVB_RB_DEFAULT_RING_SIZE);
+	       PVB_RB_DEFAULT_STREAM_MS, RB_SHORT_STREAM_DIV, PVB_RB_DEFAULT_RING_SIZE,
+	       RB_DEFAULT_SLIP);
 }
 
 static int
@@ -155,6 +158,7 @@ defaults(struct rb_opts *o)
 	o->p.samples = PVB_RB_DEFAULT_LAT_SAMPLES;
 	o->p.stream_ms = PVB_RB_DEFAULT_STREAM_MS;
 	o->p.rounds = 5;
+	o->p.slip = RB_DEFAULT_SLIP;
 	o->p.nb_bursts = RTE_DIM(bursts);
 	memcpy(o->p.bursts, bursts, sizeof(bursts));
 	for (size_t i = 0; i < RTE_DIM(all_kinds); i++)
@@ -165,7 +169,7 @@ static int
 parse_args(int argc, char **argv, struct rb_opts *o)
 {
 	enum { O_KINDS = 256, O_BURSTS, O_ROUNDS, O_SAMPLES, O_STREAM_MS, O_RING, O_JSON,
-	       O_PLOT, O_QUIET, O_HELP };
+	       O_PLOT, O_QUIET, O_HELP, O_SLIP };
 	static const struct option lopts[] = {
 		{ "kinds", required_argument, NULL, O_KINDS },
 		{ "bursts", required_argument, NULL, O_BURSTS },
@@ -173,6 +177,7 @@ parse_args(int argc, char **argv, struct rb_opts *o)
 		{ "samples", required_argument, NULL, O_SAMPLES },
 		{ "stream-ms", required_argument, NULL, O_STREAM_MS },
 		{ "ring-size", required_argument, NULL, O_RING },
+		{ "slip", required_argument, NULL, O_SLIP },
 		{ "json", required_argument, NULL, O_JSON },
 		{ "plot", required_argument, NULL, O_PLOT },
 		{ "quiet", no_argument, NULL, O_QUIET },
@@ -199,6 +204,9 @@ parse_args(int argc, char **argv, struct rb_opts *o)
 		case O_RING:
 			rc = parse_u32("--ring-size", optarg, 2, PVB_SCRING_MAX_ENTRIES,
 				       &o->p.ring_size);
+			break;
+		case O_SLIP:
+			rc = parse_u32("--slip", optarg, 0, PVB_SCRING_MAX_SLIP, &o->p.slip);
 			break;
 		case O_JSON: o->json = optarg; break;
 		case O_PLOT: o->plot = optarg; break;

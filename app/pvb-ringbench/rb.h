@@ -25,6 +25,7 @@
 #define RB_MAX_KINDS	16
 #define RB_MAX_BURSTS	8
 #define RB_MAX_ROUNDS	32
+#define RB_DEFAULT_SLIP	64	/* scring's reader slip, calls: see doc/scring.md */
 
 /** Burst operation: returns elements moved (>= 0) or < 0 if the ring broke. */
 typedef int (*rb_burst_fn)(void *ch, void **objs, unsigned int n);
@@ -43,6 +44,7 @@ struct rb_params {
 	uint32_t warmup;	/**< round trips discarded before sampling */
 	uint32_t stream_ms;	/**< duration of one streaming run */
 	uint32_t rounds;	/**< contenders interleave over this many rounds */
+	uint32_t slip;		/**< scring's reader slip (pvb_scring_consume_set_slip) */
 	uint32_t nb_bursts;
 	uint32_t bursts[RB_MAX_BURSTS];
 	bool quiet;

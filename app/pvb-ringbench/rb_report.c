@@ -332,9 +332,9 @@ rb_print_table(const struct rb_report *r, FILE *f)
 	unsigned int i = 0, n;
 
 	fprintf(f, "\npvb-ringbench: %u lcores, TSC %.0f MHz, %u-entry rings, %u rounds, "
-		"%u round trips per latency run, %u ms per streaming run\n",
+		"%u round trips per latency run, %u ms per streaming run, scring slip %u\n",
 		r->nb_lcores, r->tsc_hz / 1e6, r->p->ring_size, r->p->rounds, r->p->samples,
-		r->p->stream_ms);
+		r->p->stream_ms, r->p->slip);
 	while (i < r->nb_results) {
 		n = rb_pair_len(r, i);
 		print_latency(r, &r->results[i], n, f);
@@ -489,8 +489,8 @@ rb_write_json(const struct rb_report *r, const char *path)
 	fprintf(f, "{\n  \"tool\": \"pvb-ringbench\",\n  \"tsc_hz\": %llu,\n  \"lcores\": %u,\n",
 		(unsigned long long)r->tsc_hz, r->nb_lcores);
 	fprintf(f, "  \"params\": {\"ring_size\": %u, \"samples\": %u, \"warmup\": %u, "
-		"\"stream_ms\": %u, \"rounds\": %u},\n", r->p->ring_size, r->p->samples,
-		r->p->warmup, r->p->stream_ms, r->p->rounds);
+		"\"stream_ms\": %u, \"rounds\": %u, \"slip\": %u},\n", r->p->ring_size,
+		r->p->samples, r->p->warmup, r->p->stream_ms, r->p->rounds, r->p->slip);
 	fprintf(f, "  \"results\": [\n");
 	for (i = 0; i < r->nb_results; i++)
 		json_result(r, &r->results[i], f, i + 1 < r->nb_results ? "," : "");

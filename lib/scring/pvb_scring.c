@@ -326,6 +326,28 @@ pvb_scring_attach_cons(struct pvb_scring_cons *c, void *area, size_t len,
 	return attach(&c->e, area, len, expect, false, err, errlen);
 }
 
+static int
+set_slip(struct pvb_scring__dir *d, uint32_t calls)
+{
+	if (calls > PVB_SCRING_MAX_SLIP)
+		return -EINVAL;
+	d->slip = calls;
+	d->skip = 0;
+	return 0;
+}
+
+int
+pvb_scring_consume_set_slip(struct pvb_scring_cons *c, uint32_t calls)
+{
+	return c == NULL ? -EINVAL : set_slip(&c->e.in, calls);
+}
+
+int
+pvb_scring_reap_set_slip(struct pvb_scring_prod *p, uint32_t calls)
+{
+	return p == NULL ? -EINVAL : set_slip(&p->e.in, calls);
+}
+
 static void
 info(const struct pvb_scring__end *e, bool producer, struct pvb_scring_info *i)
 {

@@ -134,6 +134,27 @@ uint64_t pvb_scring_broken_total(void);
  */
 void pvb_scring_set_fault_log(void (*fn)(const char *ring_role, enum pvb_scring_fault f));
 
+/** Largest reader slip pvb_scring_*_set_slip() accept. */
+#define PVB_SCRING_MAX_SLIP	4096
+
+/**
+ * Reader slip, for an end that streams bursts out of a ring (off by
+ * default). When a load of the writer's index finds nothing new right after
+ * loads that each found several entries, the reader is chasing the writer:
+ * every burst then costs it the index line and, after it, the entry lines
+ * the writer has just written. With a slip of @p calls, the next @p calls
+ * that have nothing cached return 0 without touching shared memory, so the
+ * reader falls a few bursts behind and then reads whole bursts from its
+ * cached index (doc/scring.md, "What bounds it"). Entries that arrive one
+ * at a time never arm it, so a request/answer round trip is unchanged; a
+ * burst after a pause is seen up to @p calls later. Adaptive idle's
+ * prepare_wait always loads. Call after attach, from the thread that owns
+ * the end.
+ * @return 0, or -EINVAL (NULL end, @p calls > PVB_SCRING_MAX_SLIP).
+ */
+int pvb_scring_consume_set_slip(struct pvb_scring_cons *c, uint32_t calls);
+int pvb_scring_reap_set_slip(struct pvb_scring_prod *p, uint32_t calls);
+
 void pvb_scring_prod_info(const struct pvb_scring_prod *p, struct pvb_scring_info *i);
 void pvb_scring_cons_info(const struct pvb_scring_cons *c, struct pvb_scring_info *i);
 

@@ -34,6 +34,9 @@ struct pvb_scring__dir {
 	uint32_t esize;			/* 8 or 16, as the caller expected at attach */
 	uint32_t pending;		/* reserved or peeked, not yet published */
 	uint64_t loads;			/* times the peer's index was loaded (stats) */
+	uint32_t slip;			/* reader: calls to skip after a dry load (0: off) */
+	uint32_t skip;			/* reader: of those, left to skip */
+	bool batched;			/* reader: the last load that found entries found several */
 	enum pvb_scring_fault fault_code; /* what a bad peer index on this direction means */
 };
 
@@ -151,6 +154,31 @@ pvb_scring__wr_publish(struct pvb_scring__dir *d, uint32_t n)
 }
 
 /*
+ * Reader slip (off unless set): a reader that loads the writer's index and
+ * finds nothing new, just after loads that found whole bursts, is chasing
+ * the writer: it would fetch each burst's index line and then its entry
+ * lines right behind the writer, two line transfers in a row per burst, and
+ * steal the lines the writer is about to write. Instead it skips its next
+ * d->slip empty calls without touching shared memory, falls a few bursts
+ * behind, and from then on finds whole bursts it reads from its cached
+ * index, on lines the writer is done with. Single entries (a request and its
+ * answer) never arm it, so round trips are unchanged; nor do loads that find
+ * a quarter of the ring or more. @p gain: entries the load found that were
+ * not seen before.
+ */
+static inline void
+pvb_scring__rd_slip(struct pvb_scring__dir *d, uint32_t gain)
+{
+	if (gain == 0) {
+		if (d->batched)
+			d->skip = d->slip;
+	} else {
+		/* a quarter of the ring per load is far apart already: stay */
+		d->batched = gain > 1 && gain < d->size / 4;
+	}
+}
+
+/*
  * Reader: how many of @p n entries are ready (all or none if @p bulk),
  * loading the peer's head only when the cached one cannot satisfy @p n.
  */
@@ -162,6 +190,11 @@ pvb_scring__rd_ready(struct pvb_scring__end *e, struct pvb_scring__dir *d, uint3
 
 	if (__builtin_expect(e->fault != PVB_SCRING_OK, 0))
 		return PVB_SCRING_BROKEN;
+	if (ready == 0 && d->skip != 0) {
+		/* slipping (see pvb_scring__rd_slip()): leave the writer's lines alone */
+		d->skip--;
+		return 0;
+	}
 	if (ready < n) {
 		/*
 		 * Start fetching the next entry's line now, so that when the head
@@ -179,6 +212,7 @@ pvb_scring__rd_ready(struct pvb_scring__end *e, struct pvb_scring__dir *d, uint3
 		/* the head may only move forward, and never more than size ahead of us */
 		if (__builtin_expect(used > d->size || used < ready, 0))
 			return pvb_scring__fault(e, d->fault_code);
+		pvb_scring__rd_slip(d, head - d->peer);
 		d->peer = head;
 		ready = used;
 	}
@@ -281,6 +315,7 @@ pvb_scring__rd_prepare_wait(struct pvb_scring__end *e, struct pvb_scring__dir *d
 	pvb_store_relaxed(d->wait_p, 1);
 	/* pairs with the fence in pvb_scring__wr_need_signal(): store wait, then load head */
 	pvb_fence_full();
+	d->skip = 0;	/* about to sleep: the re-check must load the head */
 	ready = pvb_scring__rd_ready(e, d, UINT32_MAX, false);
 	if (ready < 0) {
 		/* relaxed: we stop here; the peer need not signal a broken ring */

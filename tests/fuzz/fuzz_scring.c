@@ -656,6 +656,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.script_len = size < SCRIPT_MAX ? size : SCRIPT_MAX;
 	f.script = size > 0 ? data + (size - f.script_len) : data;
 	attach_ends(&f);
+	/* the readers slip (0..7 calls) as the input's second byte says: skips in the mix */
+	if (f.have_cons)
+		CHECK(pvb_scring_consume_set_slip(&f.cons, size > 1 ? data[1] & 7 : 0) == 0);
+	if (f.have_prod)
+		CHECK(pvb_scring_reap_set_slip(&f.prod, size > 1 ? data[1] >> 5 : 0) == 0);
 	run_script(&f);
 	/* each end is counted once, when it breaks, however often it is called after */
 	CHECK(pvb_scring_broken_total() - broken_before ==
