@@ -260,6 +260,9 @@ void fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *
 void fwd_flow_lookup(struct fwd_port *fp);
 void fwd_flow_read(const struct fwd_port *fp, uint64_t *v);
 uint64_t fwd_l2_invalid_total(const struct fwd_state *st);
+uint64_t fwd_lcore_rx(const struct fwd_state *st, const struct fwd_lcore *lc);
+uint64_t fwd_lcore_pkts(const struct fwd_state *st, const struct fwd_lcore *lc);
+double fwd_cycles_per_pkt(uint64_t busy_cycles, uint64_t pkts);
 struct fwd_stats_view;
 struct fwd_stats_view *fwd_stats_start(const struct fwd_state *st);
 void fwd_stats_print(struct fwd_stats_view *v, FILE *f);
