@@ -71,6 +71,14 @@ def test_example_config_crosses_lcores(procs, fwd, eal, tmp_path):
     # what one lcore handed off, the other transmitted
     assert lcores[1]["handoff_tx"] == lcores[2]["handoff_rx"]
     assert lcores[2]["handoff_tx"] == lcores[1]["handoff_rx"]
+    # each lcore received one port's packets and handed them all off; its
+    # cycles per packet are its busy cycles over those and the ones handed in
+    ports = {p["name"]: p for p in doc["ports"]}
+    assert lcores[1]["rx"] == ports["null0"]["rx"] == lcores[1]["handoff_tx"]
+    assert lcores[2]["rx"] == ports["null1"]["rx"] == lcores[2]["handoff_tx"]
+    for lc in lcores.values():
+        pkts = lc["rx"] + lc["handoff_rx"]
+        assert lc["cycles_per_pkt"] == pytest.approx(lc["busy_cycles"] / pkts, abs=0.05), lc
     no_leak(doc)
 
 
@@ -289,9 +297,11 @@ def test_telemetry(spawn, procs, fwd, eal, tmp_path):
         lcores = tel.query("/pvb/lcores")
         assert set(lcores) == {"1", "2"}
         for lc in lcores.values():
-            assert {"busy_pct", "handoff_tx", "handoff_rx", "sleeps", "rx_queues"} <= set(lc)
+            assert {"busy_pct", "handoff_tx", "handoff_rx", "sleeps", "rx_queues", "rx",
+                    "cycles_per_pkt"} <= set(lc)
         assert sum(lc["rx_queues"] for lc in lcores.values()) == 3
         assert sum(lc["handoff_tx"] for lc in lcores.values()) > 0
+        assert sum(lc["rx"] for lc in lcores.values()) == 5 + 6 + 7
         l2 = tel.query("/pvb/l2")
         assert (l2["learned"], l2["entries"], l2["moved"], l2["invalid"]) == (3, 3, 0, 0)
     finally:

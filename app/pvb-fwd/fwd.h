@@ -12,12 +12,13 @@
  *
  * A packet whose output queue belongs to another lcore travels on the
  * submission ring of a hand-off link (one scring per ordered lcore pair that
- * needs one) with a second reference taken by the lcore that received it; the
- * transmitting lcore gives one reference to the PMD and returns the mbuf on
- * the completion ring. With PMDs that free on transmit, the receiving lcore
- * then drops the last reference and the mbuf goes back to its mempool cache.
+ * needs one) and belongs to that lcore from then on: it transmits it as it
+ * does the packets it received itself, and the PMD (or, for a packet it
+ * drops, that lcore) frees it there. Nothing comes back; the link's
+ * occupancy is the backpressure.
  */
 
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -60,17 +61,19 @@ struct fwd_port_counters {
 	pvb_counter_t drop[FWD_NB_DROPS];
 } __rte_cache_aligned;
 
-/* Submission entry of a hand-off ring (16 bytes): the packet and where it goes. */
-struct fwd_handoff_ent {
-	struct rte_mbuf *m;
-	uint16_t port;
-	uint16_t pad[3];
-};
+/*
+ * Submission entry of a hand-off link (8 bytes, eight to a cache line): the
+ * mbuf's address with the output port in its low bits, which are zero
+ * because mbufs are cache-line aligned (fwd_handoff.h packs and unpacks it).
+ */
+typedef uint64_t fwd_handoff_ent;
+#define FWD_HANDOFF_PORT_MASK	((uint64_t)RTE_CACHE_LINE_MIN_SIZE - 1)
+_Static_assert(FWD_MAX_PORTS <= FWD_HANDOFF_PORT_MASK + 1, "a port fits the low bits");
+_Static_assert(alignof(struct rte_mbuf) >= RTE_CACHE_LINE_MIN_SIZE, "mbufs are line aligned");
 
-/* A hand-off link from lcore src to lcore dst. */
+/* A hand-off link from lcore src to lcore dst; the completion ring is unused. */
 struct fwd_link {
 	struct pvb_scring_prod prod __rte_cache_aligned;	/* src's end */
-	uint64_t outstanding;	/* src: submitted, not yet returned */
 	struct pvb_scring_cons cons __rte_cache_aligned;	/* dst's end */
 	uint16_t src_slot, dst_slot;	/* indices into fwd_state.lc */
 	const struct rte_memzone *mz;
@@ -83,21 +86,16 @@ struct fwd_route {
 };
 
 /*
- * A tx queue an lcore owns, with two buffers: packets this lcore received
- * (freed by the PMD, or by us if not sent) and packets other lcores handed
- * off (returned to them once transmitted or refused).
+ * A tx queue an lcore owns, with the packets buffered for it: received here
+ * or handed in by other lcores, freed by the PMD (or by us if dropped).
  */
 struct fwd_txq {
 	uint16_t port;
 	uint16_t queue;
-	uint16_t n;				/* local packets buffered */
-	uint16_t nb_handoff;			/* hand-off packets buffered */
+	uint16_t n;				/* packets buffered */
 	uint64_t held_since;			/* TSC of the last progress while holding; 0: none */
-	uint64_t remote_since;			/* the same for held hand-off packets */
-	/* a burst held back plus the rx burst that came before the rx stopped */
+	/* a burst held back plus the rx burst or hand-off that came before rx stopped */
 	struct rte_mbuf *pkts[2 * FWD_MAX_BURST];
-	struct rte_mbuf *handoff_pkts[FWD_MAX_BURST];
-	uint16_t origin[FWD_MAX_BURST];		/* in_links[] index of handoff_pkts[i] */
 };
 
 struct fwd_run;
@@ -260,6 +258,9 @@ void fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *
 void fwd_flow_lookup(struct fwd_port *fp);
 void fwd_flow_read(const struct fwd_port *fp, uint64_t *v);
 uint64_t fwd_l2_invalid_total(const struct fwd_state *st);
+uint64_t fwd_lcore_rx(const struct fwd_state *st, const struct fwd_lcore *lc);
+uint64_t fwd_lcore_pkts(const struct fwd_state *st, const struct fwd_lcore *lc);
+double fwd_cycles_per_pkt(uint64_t busy_cycles, uint64_t pkts);
 struct fwd_stats_view;
 struct fwd_stats_view *fwd_stats_start(const struct fwd_state *st);
 void fwd_stats_print(struct fwd_stats_view *v, FILE *f);

@@ -664,8 +664,9 @@ check_lcores_busy(const struct load_ctx *x)
 
 /*
  * A hand-off link must take two bursts: the sender holds its rx queues back
- * when less than a burst of room is left, and reaps completions a burst at a
- * time, so a ring of fewer than two bursts could stall with both waiting.
+ * when less than a burst of room is left, so with fewer than two the link
+ * would carry one burst at a time and the two lcores would take turns
+ * instead of working at once.
  */
 static int
 check_ring_vs_burst(struct load_ctx *x)

@@ -11,10 +11,8 @@
  *     -> our own tx queue's buffer, or the staging area of the hand-off link
  *        to the lcore that owns that port's tx queue
  *   hand-off submissions from other lcores -> our tx queue buffers
- *   flush tx buffers (tx_burst); hand-off packets go back on the completion
- *     ring whether sent or not (the reference taken for the way back keeps
- *     them alive)
- *   flush staging areas (submit); reap our completions and free them
+ *     (fwd_handoff.c)
+ *   flush tx buffers (tx_burst), then staging areas (submit)
  */
 
 #include <errno.h>
@@ -24,181 +22,16 @@
 
 #include "fwd.h"
 
+#include "fwd_handoff.h"
 #include "fwd_offload.h"
 #include "fwd_reach.h"
-
-/* ---- the datapath ------------------------------------------------------- */
-
-/*
- * A tx burst left @p left of its frames after taking @p sent: the hold
- * timer @p since (0: not holding) starts, or restarts on progress. True when
- * nothing went for FWD_HOLD_MS: the caller drops what is left. The frames
- * left when a hold begins are counted once in @p held.
- */
-static inline bool
-hold_expired(const struct fwd_run *r, uint64_t *since, pvb_counter_t *held, uint16_t sent,
-	     uint16_t left)
-{
-	if (*since == 0) {
-		pvb_counter_add1w(held, left);
-		*since = RTE_MAX(r->now, (uint64_t)1);
-	} else if (sent != 0) {
-		*since = RTE_MAX(r->now, (uint64_t)1);	/* progress: the peer is alive */
-	} else if (r->now > *since && r->now - *since > r->hold_tsc) {
-		return true;
-	}
-	return false;
-}
-
-/*
- * Transmit the local packets buffered in @p q. What the queue refuses (the
- * peer has no buffers: a full vring, no free receive slot) stays at the
- * front of the buffer for the next try, and the ports feeding @p q are not
- * polled meanwhile (backlogged()): the frames wait in the sending peer's
- * ring, where its own backpressure works, instead of being dropped here. A
- * queue that takes nothing for FWD_HOLD_MS (a peer gone, a link down that
- * does not drop) has its frames dropped as tx_full, so one dead port cannot
- * stop the others.
- */
-static inline void
-txq_send(struct fwd_run *r, struct fwd_txq *q)
-{
-	struct fwd_port_counters *c = &r->lc->cnt[q->port];
-	uint16_t sent, left;
-
-	sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, q->pkts, q->n);
-	pvb_counter_add1w(&c->tx, sent);
-	if (likely(sent == q->n)) {
-		q->n = 0;
-		q->held_since = 0;
-		return;
-	}
-	left = q->n - sent;
-	if (sent != 0)
-		memmove(q->pkts, &q->pkts[sent], sizeof(q->pkts[0]) * left);
-	q->n = left;
-	if (hold_expired(r, &q->held_since, &c->held, sent, left)) {
-		pvb_counter_add1w(&c->drop[FWD_DROP_TX_FULL], left);
-		rte_pktmbuf_free_bulk(q->pkts, left);
-		q->n = 0;
-		q->held_since = 0;
-	}
-}
-
-/*
- * Transmit hand-off packets: what the queue takes goes back to its origin
- * (the reference taken for the way back comes home); what it refuses is held
- * as txq_send() holds local frames, and poll_handoff() takes no more
- * hand-offs meanwhile, so the origin's link fills and it stops polling the
- * port (backlogged()). After FWD_HOLD_MS without progress they are dropped
- * as tx_full and go back too.
- */
-static void
-tx_remote(struct fwd_run *r, struct fwd_txq *q)
-{
-	struct fwd_port_counters *c = &r->lc->cnt[q->port];
-	uint16_t sent, i, o, left;
-	bool drop_all;
-
-	sent = rte_eth_tx_burst(r->st->port[q->port].port_id, q->queue, q->handoff_pkts,
-				q->nb_handoff);
-	pvb_counter_add1w(&c->tx, sent);
-	left = q->nb_handoff - sent;
-	drop_all = left != 0 && hold_expired(r, &q->remote_since, &c->held, sent, left);
-	for (i = 0; i < q->nb_handoff; i++) {
-		if (i >= sent) {
-			if (!drop_all)
-				break;
-			drop_count(r, q->port, FWD_DROP_TX_FULL);
-			/* the PMD did not take it: drop the reference we took for it */
-			rte_pktmbuf_refcnt_update(q->handoff_pkts[i], -1);
-		}
-		o = q->origin[i];
-		r->to_return[o][r->nb_to_return[o]++] = q->handoff_pkts[i];
-	}
-	if (left == 0 || drop_all) {
-		q->nb_handoff = 0;
-		q->remote_since = 0;
-		return;
-	}
-	memmove(q->handoff_pkts, &q->handoff_pkts[sent], sizeof(q->handoff_pkts[0]) * left);
-	memmove(q->origin, &q->origin[sent], sizeof(q->origin[0]) * left);
-	q->nb_handoff = left;
-}
-
-static void
-txq_flush(struct fwd_run *r, struct fwd_txq *q)
-{
-	if (q->n != 0)
-		txq_send(r, q);
-	if (q->nb_handoff != 0)
-		tx_remote(r, q);
-}
-
-/* Room for one rx burst more than a burst: backlogged() stops rx while holding. */
-static inline void
-txq_add(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m)
-{
-	if (q->n >= r->burst)
-		txq_send(r, q);
-	RTE_ASSERT(q->n < RTE_DIM(q->pkts));
-	q->pkts[q->n++] = m;
-}
-
-static inline void
-txq_add_remote(struct fwd_run *r, struct fwd_txq *q, struct rte_mbuf *m, uint16_t origin)
-{
-	if (q->nb_handoff == r->burst)
-		tx_remote(r, q);
-	if (unlikely(q->nb_handoff == r->burst)) {
-		/* cannot happen (no hand-off is taken while one is held): drop, return it */
-		drop_count(r, q->port, FWD_DROP_TX_FULL);
-		rte_pktmbuf_refcnt_update(m, -1);
-		r->to_return[origin][r->nb_to_return[origin]++] = m;
-		return;
-	}
-	q->handoff_pkts[q->nb_handoff] = m;
-	q->origin[q->nb_handoff++] = origin;
-}
-
-/* Submit a staging area; what does not fit (ring full, or too many out) is dropped. */
-static void
-stage_flush(struct fwd_run *r, uint16_t li)
-{
-	struct fwd_link *l = r->lc->out_links[li];
-	struct fwd_stage *sg = &r->stage[li];
-	uint32_t room = r->st->cfg->ring_size - (uint32_t)l->outstanding;
-	int n = 0;
-	uint16_t i;
-
-	if (sg->n == 0)
-		return;
-	/*
-	 * At most ring_size packets out at once: the completion ring then always
-	 * has room for what the other lcore returns.
-	 */
-	if (room > 0)
-		n = pvb_scring_submit_burst(&l->prod, sg->ent, RTE_MIN(sg->n, room));
-	if (n < 0)
-		n = 0;	/* cannot happen between our own lcores; counted as ring full */
-	l->outstanding += (uint32_t)n;
-	pvb_counter_add1w(&r->lc->handoff_tx, (uint64_t)n);
-	for (i = (uint16_t)n; i < sg->n; i++) {
-		/* never submitted: give back the reference taken for the return trip */
-		rte_pktmbuf_refcnt_update(sg->ent[i].m, -1);
-		drop(r, sg->ent[i].port, FWD_DROP_RING_FULL, sg->ent[i].m);
-	}
-	sg->n = 0;
-}
-
-
+#include "fwd_txq.h"
 
 /* Send @p m out of @p port: our tx queue, or the owner's hand-off link. */
 static inline void
 send_one(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
 {
 	struct fwd_route rt = r->lc->route[port];
-	struct fwd_stage *sg;
 
 	if (unlikely(wire_len(m) > r->st->port[port].max_frame ||
 		     (m->nb_segs > 1 && !r->st->port[port].tx_multi_seg))) {
@@ -213,17 +46,8 @@ send_one(struct fwd_run *r, struct rte_mbuf *m, uint16_t port)
 		drop(r, port, FWD_DROP_NO_ROUTE, m);
 		return;
 	}
-	sg = &r->stage[rt.link];
-	if (sg->n == r->burst)
-		stage_flush(r, (uint16_t)rt.link);
-	/*
-	 * Two references on the way: the transmitting lcore gives one to the
-	 * PMD, the other comes back on the completion ring for us to drop. As
-	 * sole owner (refcnt 1) this is a plain store, not an atomic add.
-	 */
-	rte_pktmbuf_refcnt_update(m, 1);
-	sg->ent[sg->n].m = m;
-	sg->ent[sg->n++].port = port;
+	/* the other lcore's from now on: it sends it, or drops and frees it */
+	handoff_stage(r, (uint16_t)rt.link, m, port);
 }
 
 /*
@@ -450,31 +274,9 @@ dispatch_l2(struct fwd_run *r, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
 	}
 }
 
-/*
- * Backpressure: a cross-connected port whose peer's tx queue belongs to
- * another lcore is not polled while that lcore has a full ring's worth of
- * our packets. They wait in the rx queue (where the NIC counts what it must
- * drop) instead of being received only to be dropped, which would spend the
- * cycles this lcore owes the other one's hand-offs.
- */
-static inline bool
-link_backlogged(const struct fwd_run *r, uint16_t li)
-{
-	/* staged packets count: several rx queues may feed one link */
-	return r->st->cfg->ring_size - r->lc->out_links[li]->outstanding - r->stage[li].n <
-	       r->burst;
-}
-
-/* Whether tx queue @p q holds frames its queue refused (txq_send()). */
-static inline bool
-txq_held(const struct fwd_txq *q)
-{
-	return q->held_since != 0;
-}
-
 /* Some link is held back or some tx queue holds frames: do not sleep, they are due. */
 bool
-fwd_any_backlogged(const struct fwd_run *r)
+fwd_any_backlogged(struct fwd_run *r)
 {
 	uint16_t li;
 
@@ -496,7 +298,7 @@ fwd_any_backlogged(const struct fwd_run *r)
  * not holding has at most a burst buffered, so an rx burst always fits.
  */
 static inline bool
-backlogged(const struct fwd_run *r, uint16_t in)
+backlogged(struct fwd_run *r, uint16_t in)
 {
 	int peer = r->st->cfg->ports[in].peer;
 	int16_t li, qi;
@@ -511,7 +313,6 @@ backlogged(const struct fwd_run *r, uint16_t in)
 	li = r->lc->route[peer].link;
 	return li >= 0 && link_backlogged(r, (uint16_t)li);
 }
-
 
 static uint32_t
 poll_rx(struct fwd_run *r)
@@ -538,168 +339,28 @@ poll_rx(struct fwd_run *r)
 	return work;
 }
 
-/* Return hand-off packets to the lcores they came from. */
-static void
-complete_flush(struct fwd_run *r)
-{
-	struct rte_mbuf **m;
-	uint16_t li, done, n_ret;
-	int n;
-
-	for (li = 0; li < r->lc->nb_in; li++) {
-		m = r->to_return[li];
-		n_ret = r->nb_to_return[li];
-		for (done = 0; done < n_ret; done += (uint16_t)n) {
-			n = pvb_scring_complete_burst(&r->lc->in_links[li]->cons, &m[done],
-						      n_ret - done);
-			if (n <= 0) {
-				/* cannot happen (outstanding <= ring size): free here instead */
-				rte_pktmbuf_free_bulk(&m[done], n_ret - done);
-				break;
-			}
-		}
-		r->nb_to_return[li] = 0;
-	}
-}
-
-/* One burst of submissions from in_links[li] into our tx buffers. */
-static int
-take_handoff(struct fwd_run *r, uint16_t li)
-{
-	struct fwd_handoff_ent ent[FWD_MAX_BURST];
-	int n, i;
-	int16_t q;
-
-	n = pvb_scring_consume_burst(&r->lc->in_links[li]->cons, ent, r->burst);
-	/* the mbufs were last written on the other lcore: start all the misses now */
-	for (i = 0; i < n; i++)
-		rte_prefetch0(ent[i].m);
-	for (i = 0; i < n; i++) {
-		q = ent[i].port < r->st->nb_ports ? r->lc->route[ent[i].port].txq : -1;
-		/* it carries a reference for the PMD and one for the way back */
-		if (likely(q >= 0)) {
-			txq_add_remote(r, &r->lc->txq[q], ent[i].m, li);
-			continue;
-		}
-		/* set-up routes only what we own; count it and send it back */
-		drop_count(r, ent[i].port < r->st->nb_ports ? ent[i].port : 0, FWD_DROP_NO_ROUTE);
-		rte_pktmbuf_refcnt_update(ent[i].m, -1);
-		r->to_return[li][r->nb_to_return[li]++] = ent[i].m;
-	}
-	return n;
-}
-
-/*
- * Some tx queue still holds hand-off packets after trying them once more.
- * What went is returned at once: to_return holds a burst per link.
- */
-static bool
-remote_held(struct fwd_run *r)
-{
-	bool held = false, tried = false;
-	uint16_t q;
-
-	for (q = 0; q < r->lc->nb_txq; q++) {
-		if (r->lc->txq[q].remote_since == 0)
-			continue;
-		tried = true;
-		tx_remote(r, &r->lc->txq[q]);
-		held |= r->lc->txq[q].remote_since != 0;
-	}
-	if (tried)
-		complete_flush(r);
-	return held;
-}
-
-/*
- * Take submissions from other lcores and transmit them, several bursts per
- * link before polling rx again: work other lcores already did comes first,
- * so a busy receiver cannot outrun its transmitter and fill the link.
- */
-static uint32_t
-poll_handoff(struct fwd_run *r)
-{
-	uint32_t work = 0;
-	uint16_t li, q;
-	int n, round;
-	bool held;
-
-	/* held hand-offs first; while some are, take no more (tx_remote()) */
-	held = remote_held(r);
-	for (li = 0; li < r->lc->nb_in && !held; li++) {
-		for (round = 0; round < FWD_HANDOFF_ROUNDS && !held; round++) {
-			n = take_handoff(r, li);
-			if (n <= 0)
-				break;
-			work += (uint32_t)n;
-			pvb_counter_add1w(&r->lc->handoff_rx, (uint64_t)n);
-			for (q = 0; q < r->lc->nb_txq; q++) {
-				if (r->lc->txq[q].nb_handoff == 0)
-					continue;
-				tx_remote(r, &r->lc->txq[q]);
-				held |= r->lc->txq[q].remote_since != 0;
-			}
-			complete_flush(r);
-		}
-	}
-	return work;
-}
-
-/* Free what other lcores returned to us: it goes back to our mempool cache. */
-static void
-reap(struct fwd_run *r)
-{
-	struct rte_mbuf *m[FWD_MAX_BURST];
-	struct fwd_link *l;
-	uint16_t li;
-	int n, i;
-
-	for (li = 0; li < r->lc->nb_out; li++) {
-		l = r->lc->out_links[li];
-		/*
-		 * Little out, nothing to look at yet: polling an empty completion
-		 * ring reads the line the other lcore writes and slows its every
-		 * write. A held-back link and the drain look every time (the
-		 * ring takes two bursts, so holding back implies a burst is out).
-		 */
-		if (l->outstanding == 0 || (l->outstanding < r->burst && !r->draining &&
-					    !link_backlogged(r, li)))
-			continue;
-		while ((n = pvb_scring_reap_burst(&l->prod, m, FWD_MAX_BURST)) > 0) {
-			for (i = 0; i < n; i++)
-				rte_prefetch0(m[i]);
-			rte_pktmbuf_free_bulk(m, (unsigned int)n);
-			l->outstanding -= (uint32_t)n;
-		}
-	}
-}
-
 static void
 flush_all(struct fwd_run *r)
 {
 	uint16_t i;
 
 	for (i = 0; i < r->lc->nb_txq; i++)
-		txq_flush(r, &r->lc->txq[i]);
-	complete_flush(r);
+		if (r->lc->txq[i].n != 0)
+			txq_send(r, &r->lc->txq[i]);
 	for (i = 0; i < r->lc->nb_out; i++)
-		stage_flush(r, i);
-	reap(r);
+		fwd_handoff_flush(r, i);
 }
 
-/* Nothing of ours in flight: buffers empty, everything handed off has come back. */
+/* Nothing of ours in flight: buffers empty, everything handed off taken by its lcore. */
 bool
-fwd_drained(const struct fwd_run *r)
+fwd_drained(struct fwd_run *r)
 {
 	uint16_t i;
 
-	for (i = 0; i < r->lc->nb_out; i++)
-		if (r->lc->out_links[i]->outstanding != 0 || r->stage[i].n != 0)
-			return false;
 	for (i = 0; i < r->lc->nb_txq; i++)
-		if (r->lc->txq[i].n != 0 || r->lc->txq[i].nb_handoff != 0)
+		if (r->lc->txq[i].n != 0)
 			return false;
-	return true;
+	return fwd_handoff_drained(r);
 }
 
 /* One poll of everything: rx, hand-offs, flushes. How many packets it moved. */
@@ -708,7 +369,7 @@ fwd_poll_all(struct fwd_run *r, bool stopping)
 {
 	uint32_t work = stopping ? 0 : poll_rx(r);
 
-	work += poll_handoff(r);
+	work += fwd_handoff_poll(r);
 	flush_all(r);
 	return work;
 }

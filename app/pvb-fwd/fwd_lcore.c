@@ -81,16 +81,17 @@ tx_owner(const struct fwd_state *st, uint16_t port)
 static struct fwd_link *
 link_create(struct fwd_state *st, uint16_t src, uint16_t dst, char *err, size_t errlen)
 {
+	/* nothing comes back (fwd_handoff.c): the smallest completion ring there is */
 	const struct pvb_scring_params sp = {
-		.sub_size = st->cfg->ring_size, .cmp_size = st->cfg->ring_size,
-		.sub_esize = sizeof(struct fwd_handoff_ent), .cmp_esize = sizeof(void *),
+		.sub_size = st->cfg->ring_size, .cmp_size = 1,
+		.sub_esize = sizeof(fwd_handoff_ent), .cmp_esize = PVB_SCRING_ENTRY_SMALL,
 	};
 	int socket = (int)rte_lcore_to_socket_id(st->lc[dst]->lcore_id);
 	size_t len = pvb_scring_area_size(&sp);
 	char name[RTE_MEMZONE_NAMESIZE], why[128] = "format failed";
 	struct fwd_link *l;
 
-	_Static_assert(sizeof(struct fwd_handoff_ent) == PVB_SCRING_ENTRY_LARGE, "entry");
+	_Static_assert(sizeof(fwd_handoff_ent) == PVB_SCRING_ENTRY_SMALL, "entry");
 	l = rte_zmalloc_socket("fwd_link", sizeof(*l), RTE_CACHE_LINE_SIZE, socket);
 	if (l == NULL) {
 		fwd_errf(err, errlen, "hand-off link: out of memory");

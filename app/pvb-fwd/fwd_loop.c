@@ -184,9 +184,13 @@ fwd_lcore_loop(void *arg)
 		r->draining = stopping;
 		clock_begin(&clk);
 		work = fwd_poll_all(r, stopping);
-		/* relaxed: a hint; main confirms the drain over two passes */
+		/*
+		 * Release: pairs with the load-acquire in main's all_quiet(), so
+		 * that what we saw of our links (every submission taken) is seen
+		 * before main looks again at the lcores that took them.
+		 */
 		if (stopping)
-			pvb_store_relaxed(&r->lc->quiet, work == 0 && fwd_drained(r));
+			pvb_store_release(&r->lc->quiet, work == 0 && fwd_drained(r));
 		clock_tick(r, &clk, work != 0);
 		if (work != 0) {
 			empty = 0;
@@ -202,7 +206,8 @@ fwd_lcore_loop(void *arg)
 			idle_cleanup(r);
 		if (cfg->idle == FWD_IDLE_ADAPTIVE && empty >= cfg->idle_polls && !stopping &&
 		    !fwd_any_backlogged(r)) {
-			/* not while draining, nor while completions we wait for are due */
+			/* not while draining, nor while a link we feed is full or a
+			 * tx queue holds frames: room comes without an interrupt */
 			if (idle(r, &clk) != 0)
 				empty = 0;
 		}

@@ -3,8 +3,8 @@
  */
 
 /*
- * What fwd_datapath.c does to a frame before it goes out: counting a drop,
- * and, for a net_pvb_virtio port whose back-end does not map the frame's
+ * What fwd_datapath.c does to a frame before it goes out: for a
+ * net_pvb_virtio port whose back-end does not map the frame's
  * memory (doc/pvb-fwd.md, "Bridging"), a copy in pvb-fwd's own mbufs.
  * Included by fwd_datapath.c only: the hot path inlines it.
  */
@@ -16,19 +16,7 @@
 #include <rte_seqlock.h>
 
 #include "fwd_run.h"
-
-static inline void
-drop_count(struct fwd_run *r, uint16_t port, enum fwd_drop why)
-{
-	pvb_counter_add1w(&r->lc->cnt[port].drop[why], 1);
-}
-
-static inline void
-drop(struct fwd_run *r, uint16_t port, enum fwd_drop why, struct rte_mbuf *m)
-{
-	drop_count(r, port, why);
-	rte_pktmbuf_free(m);
-}
+#include "fwd_txq.h"
 
 /* Whether [a, a + len) lies in one region of @p rc (the main lcore may be changing it). */
 static inline bool

@@ -15,7 +15,7 @@
 /* Per-lcore scratch kept next to the loop, not in shared state. */
 struct fwd_stage {
 	uint16_t n;
-	struct fwd_handoff_ent ent[FWD_MAX_BURST];
+	fwd_handoff_ent ent[FWD_MAX_BURST];
 };
 
 #define FWD_HANDOFF_ROUNDS	4	/* bursts taken from a link per loop iteration */
@@ -27,21 +27,18 @@ struct fwd_run {
 	struct fwd_lcore *lc;
 	uint16_t burst;
 	uint64_t hold_tsc;	/* FWD_HOLD_MS in TSC cycles */
-	bool draining;		/* stopping: reap every last completion */
+	bool draining;		/* stopping: say at once when hand-offs are taken (fwd_handoff.c) */
 	bool intr;		/* adaptive: sleeps on its queues' rx interrupts, else naps */
 	int intr_timeout_ms;	/* the longest of those sleeps (fwd_idle.c) */
 	uint64_t now;
 	struct fwd_stage stage[FWD_MAX_LCORES];		/* per out_link */
-	uint16_t nb_to_return[FWD_MAX_LCORES];			/* per in_link */
-	/* a link gives us at most one burst per iteration, each packet completes once */
-	struct rte_mbuf *to_return[FWD_MAX_LCORES][FWD_MAX_BURST];
 };
 
 /* One poll of everything: rx, hand-offs, flushes. How many packets it moved. */
 uint32_t fwd_poll_all(struct fwd_run *r, bool stopping);
-/* Nothing of ours in flight: buffers empty, everything handed off has come back. */
-bool fwd_drained(const struct fwd_run *r);
+/* Nothing of ours in flight: buffers empty, everything handed off taken by its lcore. */
+bool fwd_drained(struct fwd_run *r);
 /* Some link is held back or some tx queue holds frames: do not sleep, they are due. */
-bool fwd_any_backlogged(const struct fwd_run *r);
+bool fwd_any_backlogged(struct fwd_run *r);
 
 #endif /* _FWD_RUN_H_ */

@@ -42,6 +42,7 @@ struct fwd_stats_view {
 	struct fwd_totals prev[FWD_MAX_PORTS];
 	uint64_t prev_busy[FWD_MAX_LCORES];
 	uint64_t prev_total[FWD_MAX_LCORES];
+	uint64_t prev_pkts[FWD_MAX_LCORES];
 };
 
 const char *const fwd_flow_names[FWD_NB_FLOWS] = {
@@ -126,6 +127,37 @@ fwd_port_totals(const struct fwd_state *st, uint16_t p, struct fwd_totals *t)
 	fwd_stats_unlock();
 }
 
+/* Packets received on the lcore's rx queues. */
+uint64_t
+fwd_lcore_rx(const struct fwd_state *st, const struct fwd_lcore *lc)
+{
+	uint64_t n = 0;
+	uint16_t p;
+
+	for (p = 0; p < st->nb_ports; p++)
+		n += pvb_counter_read(&lc->cnt[p].rx);
+	return n;
+}
+
+/*
+ * The packets an lcore worked on: those it received (transmitted here or
+ * handed off) and those other lcores handed to it. A packet that crosses
+ * counts once on each lcore, so the two lcores' cycles per packet add up to
+ * what a packet costs.
+ */
+uint64_t
+fwd_lcore_pkts(const struct fwd_state *st, const struct fwd_lcore *lc)
+{
+	return fwd_lcore_rx(st, lc) + pvb_counter_read(&lc->handoff_rx);
+}
+
+/* Busy cycles per packet worked on; 0 with no packets. */
+double
+fwd_cycles_per_pkt(uint64_t busy_cycles, uint64_t pkts)
+{
+	return pkts ? (double)busy_cycles / (double)pkts : 0.0;
+}
+
 uint64_t
 fwd_l2_invalid_total(const struct fwd_state *st)
 {
@@ -152,6 +184,7 @@ fwd_stats_start(const struct fwd_state *st)
 	for (s = 0; s < st->nb_lcores; s++) {
 		v->prev_busy[s] = pvb_counter_read(&st->lc[s]->busy_cycles);
 		v->prev_total[s] = pvb_counter_read(&st->lc[s]->total_cycles);
+		v->prev_pkts[s] = fwd_lcore_pkts(st, st->lc[s]);
 	}
 	return v;
 }
@@ -236,11 +269,32 @@ print_flows(const struct fwd_port *fp, const struct fwd_totals *t, FILE *f)
 	fputc('\n', f);
 }
 
+/* "  1:  92.2%  118 cycles/pkt" for this period ("-" without packets) */
+static void
+print_lcore(struct fwd_stats_view *v, uint16_t s, FILE *f)
+{
+	const struct fwd_lcore *lc = v->st->lc[s];
+	uint64_t busy = pvb_counter_read(&lc->busy_cycles);
+	uint64_t total = pvb_counter_read(&lc->total_cycles);
+	uint64_t pkts = fwd_lcore_pkts(v->st, lc);
+
+	fprintf(f, "  %u: %5.1f%%", lc->lcore_id,
+		pct(busy - v->prev_busy[s], total - v->prev_total[s]));
+	if (pkts != v->prev_pkts[s])
+		fprintf(f, " %5.0f cycles/pkt",
+			fwd_cycles_per_pkt(busy - v->prev_busy[s], pkts - v->prev_pkts[s]));
+	else
+		fprintf(f, "     - cycles/pkt");
+	v->prev_busy[s] = busy;
+	v->prev_total[s] = total;
+	v->prev_pkts[s] = pkts;
+}
+
 void
 fwd_stats_print(struct fwd_stats_view *v, FILE *f)
 {
 	const struct fwd_state *st = v->st;
-	uint64_t now = rte_rdtsc(), busy, total;
+	uint64_t now = rte_rdtsc();
 	double secs = (double)(now - v->t_prev) / (double)st->tsc_hz;
 	struct fwd_totals t;
 	char why[160];
@@ -259,29 +313,28 @@ fwd_stats_print(struct fwd_stats_view *v, FILE *f)
 		v->prev[p] = t;
 	}
 	fprintf(f, "lcore busy:");
-	for (s = 0; s < st->nb_lcores; s++) {
-		busy = pvb_counter_read(&st->lc[s]->busy_cycles);
-		total = pvb_counter_read(&st->lc[s]->total_cycles);
-		fprintf(f, "  %u: %5.1f%%", st->lc[s]->lcore_id,
-			pct(busy - v->prev_busy[s], total - v->prev_total[s]));
-		v->prev_busy[s] = busy;
-		v->prev_total[s] = total;
-	}
+	for (s = 0; s < st->nb_lcores; s++)
+		print_lcore(v, s, f);
 	fprintf(f, "\n\n");
 	fflush(f);
 	v->t_prev = now;
 }
 
-/* "slept 12 times (10 on rx interrupts, woken by one 3 times; 2 naps)" */
+/*
+ * "lcore 1: busy 92.2%, 118 cycles/pkt, handed off ..., slept 12 times (10 on
+ * rx interrupts, woken by one 3 times; 2 naps)"
+ */
 static void
-summary_lcore(const struct fwd_lcore *lc, FILE *f)
+summary_lcore(const struct fwd_state *st, const struct fwd_lcore *lc, FILE *f)
 {
 	uint64_t naps = pvb_counter_read(&lc->naps), intr = pvb_counter_read(&lc->intr_sleeps);
+	uint64_t busy = pvb_counter_read(&lc->busy_cycles);
 
-	fprintf(f, "lcore %u: busy %.1f%%, handed off %llu, transmitted for others %llu, "
+	fprintf(f, "lcore %u: busy %.1f%%, %.0f cycles/pkt, handed off %llu, "
+		"transmitted for others %llu, "
 		"slept %llu times (%llu on rx interrupts, woken by one %llu times; %llu naps)\n",
-		lc->lcore_id,
-		pct(pvb_counter_read(&lc->busy_cycles), pvb_counter_read(&lc->total_cycles)),
+		lc->lcore_id, pct(busy, pvb_counter_read(&lc->total_cycles)),
+		fwd_cycles_per_pkt(busy, fwd_lcore_pkts(st, lc)),
 		(unsigned long long)pvb_counter_read(&lc->handoff_tx),
 		(unsigned long long)pvb_counter_read(&lc->handoff_rx),
 		(unsigned long long)(naps + intr), (unsigned long long)intr,
@@ -311,7 +364,7 @@ fwd_stats_summary(struct fwd_stats_view *v, FILE *f)
 		print_flows(&st->port[p], &t, f);
 	}
 	for (s = 0; s < st->nb_lcores; s++)
-		summary_lcore(st->lc[s], f);
+		summary_lcore(st, st->lc[s], f);
 	fflush(f);
 }
 
@@ -350,16 +403,20 @@ json_port(const struct fwd_state *st, uint16_t p, double secs, FILE *f, const ch
 }
 
 static void
-json_lcore(const struct fwd_lcore *lc, FILE *f, const char *sep)
+json_lcore(const struct fwd_state *st, const struct fwd_lcore *lc, FILE *f, const char *sep)
 {
 	uint64_t naps = pvb_counter_read(&lc->naps), intr = pvb_counter_read(&lc->intr_sleeps);
+	uint64_t busy = pvb_counter_read(&lc->busy_cycles), pkts = fwd_lcore_pkts(st, lc);
 
+	fprintf(f, "    {\"lcore\": %u, \"busy_pct\": %.2f, \"busy_cycles\": %llu, "
+		"\"rx\": %llu, \"cycles_per_pkt\": %.1f, \"handoff_tx\": %llu, ",
+		lc->lcore_id, pct(busy, pvb_counter_read(&lc->total_cycles)),
+		(unsigned long long)busy, (unsigned long long)fwd_lcore_rx(st, lc),
+		fwd_cycles_per_pkt(busy, pkts),
+		(unsigned long long)pvb_counter_read(&lc->handoff_tx));
 	/* relaxed: on_intr is a report, set once as the lcore starts */
-	fprintf(f, "    {\"lcore\": %u, \"busy_pct\": %.2f, \"handoff_tx\": %llu, "
-		"\"handoff_rx\": %llu, \"sleeps\": %llu, \"naps\": %llu, \"intr_sleeps\": %llu, "
-		"\"intr_wakeups\": %llu, \"on_intr\": %s}%s\n", lc->lcore_id,
-		pct(pvb_counter_read(&lc->busy_cycles), pvb_counter_read(&lc->total_cycles)),
-		(unsigned long long)pvb_counter_read(&lc->handoff_tx),
+	fprintf(f, "\"handoff_rx\": %llu, \"sleeps\": %llu, \"naps\": %llu, "
+		"\"intr_sleeps\": %llu, \"intr_wakeups\": %llu, \"on_intr\": %s}%s\n",
 		(unsigned long long)pvb_counter_read(&lc->handoff_rx),
 		(unsigned long long)(naps + intr), (unsigned long long)naps,
 		(unsigned long long)intr, (unsigned long long)pvb_counter_read(&lc->intr_wakeups),
@@ -429,7 +486,7 @@ fwd_stats_json(struct fwd_stats_view *v, const char *path, const unsigned int *i
 		json_port(st, i, secs, f, i + 1 < st->nb_ports ? "," : "");
 	fprintf(f, "  ],\n  \"lcores\": [\n");
 	for (i = 0; i < st->nb_lcores; i++)
-		json_lcore(st->lc[i], f, i + 1 < st->nb_lcores ? "," : "");
+		json_lcore(st, st->lc[i], f, i + 1 < st->nb_lcores ? "," : "");
 	fprintf(f, "  ],\n");
 	json_l2(st, f);
 	json_pools(st, in_use_end, f);

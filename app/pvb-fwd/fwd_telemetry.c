@@ -7,8 +7,8 @@
  * counters the periodic table reads:
  *   /pvb/ports    per port index: name, rx, tx, drops and each drop reason,
  *                 frames and bytes pvb-fwd copied, the PMD's ref/copied xstats
- *   /pvb/lcores   per worker lcore id: busy %, hand-offs, sleeps: naps and
- *                 sleeps on rx interrupts, and the wake-ups by one
+ *   /pvb/lcores   per worker lcore id: busy %, busy cycles per packet, hand-offs,
+ *                 sleeps: naps and sleeps on rx interrupts, and the wake-ups by one
  *   /pvb/l2       MAC table counters, and a table of (up to FWD_TEL_L2_MAX)
  *                 entries {mac, port} numbered from 0
  * Port names and MACs are values, not keys: DPDK 22.11 allows only
@@ -108,7 +108,7 @@ fill_lcores(const struct fwd_state *st, struct rte_tel_data *d)
 {
 	const struct fwd_lcore *lc;
 	struct rte_tel_data *ld;
-	uint64_t busy, total;
+	uint64_t busy, total, pkts;
 	char name[16];
 	uint16_t s;
 
@@ -120,10 +120,15 @@ fill_lcores(const struct fwd_state *st, struct rte_tel_data *d)
 			return -1;
 		busy = pvb_counter_read(&lc->busy_cycles);
 		total = pvb_counter_read(&lc->total_cycles);
+		pkts = fwd_lcore_pkts(st, lc);
 		rte_tel_data_start_dict(ld);
 		rte_tel_data_add_dict_u64(ld, "busy_pct", total ? busy * 100 / total : 0);
 		rte_tel_data_add_dict_u64(ld, "busy_cycles", busy);
 		rte_tel_data_add_dict_u64(ld, "total_cycles", total);
+		rte_tel_data_add_dict_u64(ld, "rx", fwd_lcore_rx(st, lc));
+		/* since start; rounded: 22.11's dicts take no floating point */
+		rte_tel_data_add_dict_u64(ld, "cycles_per_pkt",
+					  (uint64_t)(fwd_cycles_per_pkt(busy, pkts) + 0.5));
 		rte_tel_data_add_dict_u64(ld, "rx_queues", lc->nb_rx);
 		rte_tel_data_add_dict_u64(ld, "tx_queues", lc->nb_txq);
 		rte_tel_data_add_dict_u64(ld, "handoff_tx", pvb_counter_read(&lc->handoff_tx));

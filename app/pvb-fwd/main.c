@@ -292,8 +292,13 @@ all_quiet(const struct fwd_state *st, uint16_t launched)
 	uint16_t s;
 
 	for (s = 0; s < launched; s++)
-		/* relaxed: a hint; the drain is confirmed by two passes */
-		if (pvb_load_relaxed(&st->lc[s]->quiet) == 0)
+		/*
+		 * Pairs with the store-release in fwd_lcore_loop(). An lcore quiet
+		 * because the lcore it hands off to took its last packets makes that
+		 * one's flag show those packets (its store in take_handoff()) from
+		 * the next pass on; two passes in a row confirm the drain.
+		 */
+		if (pvb_load_acquire(&st->lc[s]->quiet) == 0)
 			return false;
 	return true;
 }
