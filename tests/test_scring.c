@@ -1680,6 +1680,45 @@ test_info(void **state)
 	assert_info_equal(&got, &want);
 }
 
+/* The producer's loads of submit_tail so far. */
+static uint64_t
+prod_loads(const struct fx *fx)
+{
+	struct pvb_scring_info i;
+
+	pvb_scring_prod_info(&fx->prod, &i);
+	return i.sub_peer_loads;
+}
+
+static void
+test_submit_room(void **state)
+{
+	struct fx *fx = *state;
+	const struct dir *d = &dirs[0];
+	struct stream sub = { 0, 0 };
+
+	/* enough room as last seen: no load, nothing written */
+	assert_int_equal(pvb_scring_submit_room(&fx->prod, 1), DEF_SUB_SIZE);
+	put_seq(fx, d, &sub, DEF_SUB_SIZE, false);
+	assert_int_equal(pvb_scring_submit_room(&fx->prod, 0), 0);
+	assert_int_equal(prod_loads(fx), 0);
+	/* short of it: the tail is loaded, and shows what the consumer freed */
+	assert_int_equal(get_seq(fx, d, &sub, 5, false), 5);
+	assert_int_equal(pvb_scring_submit_room(&fx->prod, 8), 5);
+	assert_int_equal(prod_loads(fx), 1);
+	assert_int_equal(pvb_scring_submit_free(&fx->prod), 5);
+	assert_int_equal(pvb_scring_submit_room(&fx->prod, 5), 5);
+	assert_int_equal(prod_loads(fx), 1);
+	/* it reserved nothing: a submission goes where it would have */
+	put_seq(fx, d, &sub, 5, false);
+	assert_int_equal(get_seq(fx, d, &sub, DEF_SUB_SIZE, false), DEF_SUB_SIZE);
+	/* a tail past the head, loaded because it is needed, breaks the end */
+	put_seq(fx, d, &sub, DEF_SUB_SIZE, false);
+	poke(fx, d->tail_off, peek(fx, d->head_off) + 1);
+	assert_int_equal(pvb_scring_submit_room(&fx->prod, 1), PVB_SCRING_BROKEN);
+	assert_true(pvb_scring_prod_broken(&fx->prod));
+}
+
 /* The consumer's loads of submit_head so far. */
 static uint64_t
 cons_loads(const struct fx *fx)
@@ -1806,6 +1845,7 @@ main(void)
 		FX_TEST(test_idle_handshake),
 		FX_TEST(test_info),
 		FX_TEST(test_slip),
+		FX_TEST(test_submit_room),
 		FX_TEST(test_fault_str),
 	};
 

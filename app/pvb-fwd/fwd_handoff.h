@@ -44,21 +44,15 @@ bool fwd_handoff_drained(struct fwd_run *r);
 
 /*
  * Free entries of link @p l, at least @p want of them if there are: the
- * consumer's tail is loaded (with acquire, in pvb_scring_submit_reserve())
- * only when the one we saw last leaves fewer, so a link with room costs no
- * look at the other lcore's line. Reserving writes nothing; commit(0)
- * abandons the reservation.
+ * consumer's tail is loaded only when the one we saw last leaves fewer
+ * (pvb_scring_submit_room()), so a link with room costs no look at the
+ * other lcore's line.
  */
 static inline uint32_t
 link_room(struct fwd_link *l, uint32_t want)
 {
-	uint32_t room = pvb_scring_submit_free(&l->prod);
-	int n;
+	int n = pvb_scring_submit_room(&l->prod, want);
 
-	if (likely(room >= want))
-		return room;
-	n = pvb_scring_submit_reserve(&l->prod, want);
-	(void)pvb_scring_submit_commit(&l->prod, 0);
 	/* broken cannot happen between our own lcores; it would read as full */
 	return n > 0 ? (uint32_t)n : 0;
 }

@@ -308,6 +308,19 @@ pvb_scring_submit_free(const struct pvb_scring_prod *p)
 	return p->e.out.size - (p->e.out.own - p->e.out.peer);
 }
 
+/**
+ * Free submission slots, at least @p want of them if there are: the
+ * consumer's tail is loaded (acquire) only when the one seen last leaves
+ * fewer. Writes nothing. @return the free slots, or PVB_SCRING_BROKEN.
+ */
+static inline int
+pvb_scring_submit_room(struct pvb_scring_prod *p, unsigned int want)
+{
+	int k = pvb_scring__wr_room(&p->e, &p->e.out, want, false);
+
+	return k < 0 ? k : (int)pvb_scring_submit_free(p);
+}
+
 /** True once the peer broke the protocol; see pvb_scring_fault_str(). */
 static inline bool
 pvb_scring_prod_broken(const struct pvb_scring_prod *p)
