@@ -190,12 +190,12 @@ pvb_scring__rd_ready(struct pvb_scring__end *e, struct pvb_scring__dir *d, uint3
 
 	if (__builtin_expect(e->fault != PVB_SCRING_OK, 0))
 		return PVB_SCRING_BROKEN;
-	if (ready == 0 && d->skip != 0) {
-		/* slipping (see pvb_scring__rd_slip()): leave the writer's lines alone */
-		d->skip--;
-		return 0;
-	}
 	if (ready < n) {
+		if (ready == 0 && d->skip != 0) {
+			/* slipping (see pvb_scring__rd_slip()): leave the writer's lines alone */
+			d->skip--;
+			return 0;
+		}
 		/*
 		 * Start fetching the next entry's line now, so that when the head
 		 * shows it is written, its transfer overlaps the head's instead of
