@@ -54,8 +54,6 @@ struct rb_params {
 struct rb_sync {
 	pvb_shared_u64 sent __rte_cache_aligned;	/* W: A, total once A stops; R: B */
 	pvb_shared_u32 abort __rte_cache_aligned;	/* W: either side */
-	pvb_shared_u64 ping __rte_aligned(128);	/* floor probe: W: A; own line pair, as the floor kind */
-	pvb_shared_u64 pong __rte_aligned(128);	/* floor probe: W: B */
 };
 
 /** What one side of a run needs. */
@@ -66,7 +64,6 @@ struct rb_job {
 	uint32_t burst;		/**< streaming burst */
 	bool yield;		/**< both lcores share a CPU: yield while spinning */
 	uint64_t *samples;	/**< A, latency: round-trip cycles, p->samples of them */
-	uint32_t nb_probe;	/**< A, floor probe: round trips to time into samples */
 	uint64_t deadline;	/**< A, streaming: TSC value to stop at */
 	uint64_t moved;		/**< B, streaming: elements received */
 	uint64_t cycles;	/**< B, streaming: first receive to last */

@@ -15,7 +15,6 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
-#include "rb_harness.h"
 #include "rb_run.h"
 
 pvb_shared_u32 rb_stop_requested;
@@ -72,63 +71,27 @@ init_jobs(struct rb_pair_ctx *c, struct rb_job *ja, struct rb_job *jb)
 }
 
 /*
- * The floor probe: the floor kind's ping-pong (one line each way) on the
- * sync area, timed just before a measurement, so that every run carries the
- * VM mode it ran in: this VM's cross-core latency changes several times over
- * from one second to the next. A sends i on ping and waits for i on pong.
+ * The floor probe: the floor kind's own round trips, RB_PROBE_TRIPS of them
+ * on a floor channel of the pair's, timed just before a measurement, so
+ * that every run carries the VM mode it ran in: this VM's cross-core
+ * latency changes several times over from one second to the next.
+ * Returns the median round trip in cycles (0 if it failed).
  */
-static int
-probe_a(void *arg)
-{
-	struct rb_job *j = arg;
-	uint32_t i, spins = 0;
-	uint64_t t0;
-
-	for (i = 1; i <= RB_PROBE_WARMUP + j->nb_probe; i++) {
-		t0 = rte_rdtsc();
-		/* Pairs with the load-acquire of ping in probe_b(). */
-		pvb_store_release64(&j->sync->ping, i);
-		/* Pairs with the store-release of pong in probe_b(). */
-		while (pvb_load_acquire64(&j->sync->pong) != i)
-			if (!rb_idle(j, &spins))
-				return j->rc;
-		if (i > RB_PROBE_WARMUP)
-			j->samples[i - RB_PROBE_WARMUP - 1] = rte_rdtsc() - t0;
-	}
-	return 0;
-}
-
-static int
-probe_b(void *arg)
-{
-	struct rb_job *j = arg;
-	uint32_t i, spins = 0;
-
-	for (i = 1; i <= RB_PROBE_WARMUP + j->nb_probe; i++) {
-		/* Pairs with the store-release of ping in probe_a(). */
-		while (pvb_load_acquire64(&j->sync->ping) != i)
-			if (!rb_idle(j, &spins))
-				return j->rc;
-		/* Pairs with the load-acquire of pong in probe_a(). */
-		pvb_store_release64(&j->sync->pong, i);
-	}
-	return 0;
-}
-
-/* The floor now: the probe's median round trip in cycles (0 if it failed). */
 static double
 probe_floor(struct rb_pair_ctx *c)
 {
+	static const struct rb_params probe = {
+		.samples = RB_PROBE_TRIPS, .warmup = RB_PROBE_WARMUP,
+	};
 	struct rb_result *x = c->res;
 	struct rb_job ja, jb;
 
 	init_jobs(c, &ja, &jb);
-	/* relaxed: the lcore launch that follows orders these for both sides */
-	pvb_store_relaxed64(&c->sync->ping, 0);
-	pvb_store_relaxed64(&c->sync->pong, 0);
+	ja.ch = jb.ch = c->probe_ch;
+	ja.p = jb.p = &probe;
 	ja.samples = c->probe;
-	ja.nb_probe = jb.nb_probe = RB_PROBE_TRIPS;
-	if (launch_pair(x->lcore_a, probe_a, &ja, x->lcore_b, probe_b, &jb) != 0)
+	if (launch_pair(x->lcore_a, rb_kind_floor.lat_a, &ja, x->lcore_b, rb_kind_floor.lat_b,
+			&jb) != 0)
 		return 0;
 	rb_sort_u64(c->probe, RB_PROBE_TRIPS);
 	return rb_percentile(c->probe, RB_PROBE_TRIPS, 50);
@@ -199,11 +162,13 @@ rb_pair_ctx_init(struct rb_pair_ctx *c, const struct rb_params *p, struct rb_res
 	memset(c, 0, sizeof(*c));
 	c->p = p;
 	c->res = x;
-	c->sync = rte_zmalloc_socket("rb_sync", sizeof(*c->sync), 128, socket);
+	c->sync = rte_zmalloc_socket("rb_sync", sizeof(*c->sync), RTE_CACHE_LINE_SIZE, socket);
 	x->samples = calloc(p->samples, sizeof(*x->samples));
 	c->probe = calloc(RB_PROBE_TRIPS, sizeof(*c->probe));
+	c->probe_ch = rb_kind_floor.create(p, socket, id);
 	c->ch = x->kind->create(p, socket, id);
-	if (c->sync == NULL || x->samples == NULL || c->probe == NULL || c->ch == NULL) {
+	if (c->sync == NULL || x->samples == NULL || c->probe == NULL || c->probe_ch == NULL ||
+	    c->ch == NULL) {
 		rb_pair_ctx_fini(c);
 		return -ENOMEM;
 	}
@@ -215,9 +180,12 @@ rb_pair_ctx_fini(struct rb_pair_ctx *c)
 {
 	if (c->ch != NULL)
 		c->res->kind->destroy(c->ch);
+	if (c->probe_ch != NULL)
+		rb_kind_floor.destroy(c->probe_ch);
 	rte_free(c->sync);
 	free(c->probe);
 	c->ch = NULL;
 	c->sync = NULL;
 	c->probe = NULL;
+	c->probe_ch = NULL;
 }

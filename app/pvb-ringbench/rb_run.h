@@ -14,6 +14,7 @@ struct rb_pair_ctx {
 	struct rb_sync *sync;
 	void *ch;
 	uint64_t *probe;	/* RB_PROBE_TRIPS round trips of the last floor probe */
+	void *probe_ch;		/* the floor kind's channel the probe runs on */
 };
 
 /* Round trips of the floor probe run before each measurement (about 0.1-0.5 ms). */
