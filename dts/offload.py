@@ -35,6 +35,17 @@ def udp_frame(v6, payload, seed, csum="bad"):
     return _set_csum(p, UDP, csum)
 
 
+def mixed_frames():
+    """TCP and UDP over IPv4 and IPv6 with wrong and zero checksums, TCP up to
+    62000 bytes of payload (segmented on the way) and with FIN/PSH flags."""
+    out = []
+    for v6 in (False, True):
+        out += [tcp_frame(v6, 62000, 1, "bad"), tcp_frame(v6, 3000, 2, "zero", flags="FPA"),
+                tcp_frame(v6, 100, 3, "bad"), udp_frame(v6, 1000, 4, "bad"),
+                udp_frame(v6, 50, 5, "zero")]
+    return out
+
+
 def _set_csum(p, l4, csum):
     good = Ether(bytes(p))[l4].chksum
     p[l4].chksum = {"good": good, "bad": (good + 1) & 0xffff or 1, "zero": 0}[csum]

@@ -17,18 +17,9 @@ import signal
 
 import pytest
 from conftest import read_pcap, wait_until, write_pcap
-from offload import check_segments, same_but_csums, tcp_frame, udp_frame
+from offload import check_segments, mixed_frames, same_but_csums
 
 MSS = 1448
-
-
-def frames():
-    out = []
-    for v6 in (False, True):
-        out += [tcp_frame(v6, 62000, 1, "bad"), tcp_frame(v6, 3000, 2, "zero", flags="FPA"),
-                tcp_frame(v6, 100, 3, "bad"), udp_frame(v6, 1000, 4, "bad"),
-                udp_frame(v6, 50, 5, "zero")]
-    return out
 
 
 def udp_zero(f):
@@ -41,7 +32,7 @@ def test_fwd_offloads_for_pcap(procs, spawn, testpmd, fwd, cpu_pair, eal_mem, tm
                                short_dir):
     a, b = cpu_pair
     sock = f"{short_dir}/v.sock"
-    ins = frames()
+    ins = mixed_frames()
     write_pcap(tmp_path / "in.pcap", ins)
     write_pcap(tmp_path / "none.pcap", [])
     ini = tmp_path / "o.ini"

@@ -31,21 +31,12 @@ import shutil
 
 import pytest
 from conftest import pmd_path, read_pcap, runtime_dir, wait_until, write_pcap
-from offload import check_segments, same_but_csums, tcp_frame, udp_frame
+from offload import check_segments, mixed_frames, same_but_csums
 from scapy.all import IP, Dot1Q, Ether, RawPcapReader
 
 MSS = 1448
 APP = ["--no-flush-rx", "--max-pkt-len=9018", "--total-num-mbufs=8192",
        "--mask-event=intr_lsc", "--mask-event=queue_state"]
-
-
-def frames():
-    out = []
-    for v6 in (False, True):
-        out += [tcp_frame(v6, 62000, 1, "bad"), tcp_frame(v6, 3000, 2, "zero", flags="FPA"),
-                tcp_frame(v6, 100, 3, "bad"), udp_frame(v6, 1000, 4, "bad"),
-                udp_frame(v6, 50, 5, "zero")]
-    return out
 
 
 def layout(f):
@@ -164,7 +155,7 @@ def run_pair(spec, testpmd, build, prefixes, cpu_pair, eal_mem, tmp_path, short_
     peers, direction, off, vlan = spec
     drv, dev = PEERS[peers]
     sock = f"{short_dir}/s"
-    ins = frames()
+    ins = mixed_frames()
     write_pcap(tmp_path / "in.pcap", ins)
     write_pcap(tmp_path / "none.pcap", [])
     to_dev = direction == "to_device"
