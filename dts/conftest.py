@@ -251,6 +251,28 @@ class Testpmd(Running):
 
     __test__ = False    # not a test class, whatever its name
     PROMPT = "testpmd> "
+    # testpmd prints an ethdev event ("\nPort 0: link state change event\n")
+    # from the interrupt thread, whenever it comes: it can land inside the prompt
+    # the command line is writing ("t" EVENT "estpmd> ").
+    EVENT = re.compile(r"\nPort \d+: [\w ]+ event\n")
+
+    def screen(self, start=0):
+        """stdout from offset @start with the asynchronous event lines taken out:
+        what the command line itself printed."""
+        return self.EVENT.sub("", self.stdout[start:])
+
+    def wait_prompt(self, timeout):
+        """True once the first prompt shows, as wait_for() does for a text."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.PROMPT in self.screen():
+                return True
+            if self.p.poll() is not None:
+                for t in self.threads:
+                    t.join(1)
+                return self.PROMPT in self.screen()
+            time.sleep(0.02)
+        return False
 
     @staticmethod
     def _pump(f, buf):
@@ -278,7 +300,7 @@ class Testpmd(Running):
         self.send(line)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            out = self.stdout[start:]
+            out = self.screen(start)
             if self.PROMPT in out:
                 return out[:out.index(self.PROMPT)]
             if self.p.poll() is not None:
@@ -333,7 +355,7 @@ def testpmd(procs, eal_mem):
         if not interactive:
             return Running(p)
         t = Testpmd(p)
-        if not t.wait_for(Testpmd.PROMPT, ready_timeout):
+        if not t.wait_prompt(ready_timeout):
             Procs.kill(p)
             r = t.finish(5)
             pytest.fail(f"testpmd did not start: {shlex.join(argv)}\n{r.stdout}\n{r.stderr}")
