@@ -149,9 +149,13 @@ wait_file "$tmp/vhost.sock" 20 "$fwd_pid"
 tail -n +1 -f "$tmp/fwd.log" --pid "$fwd_pid" &
 tail_pid=$!
 
+# Line-buffered (stdbuf): into a file testpmd's stdout is block-buffered, and
+# only its ethdev event lines flush it; a link that comes up while testpmd
+# still checks link statuses would leave "packet forwarding ... ports=" in the
+# buffer, and wait_line would never see it.
 testpmd() {	# testpmd LOG PREFIX EAL-ARGS...: flowgen, stopped with SIGINT
 	local log=$1 prefix=$2; shift 2
-	start "$log" dpdk-testpmd --lcores "0@$a,1@$a" --no-pci "${mem[@]}" --file-prefix "$prefix" \
+	start "$log" stdbuf -oL dpdk-testpmd --lcores "0@$a,1@$a" --no-pci "${mem[@]}" --file-prefix "$prefix" \
 		--log-level=error "$@" -- --forward-mode=flowgen --txpkts="$size" \
 		--total-num-mbufs=8192 --stats-period=3600 --auto-start
 }
