@@ -95,6 +95,10 @@ class Bridge:
                    lambda: f"{self.iface} not up: {self.fwd.stderr}")
         assert self.fwd.p.poll() is None, f"pvb-fwd exited: {self.fwd.stdout}{self.fwd.stderr}"
         self.tel = telemetry_of(self.fwd.pid)
+        # pvb-fwd registers /pvb/ports after it has set its ports up (the tap
+        # is up first): until then the command is unknown and answers null
+        wait_until(lambda: self.tel.query("/pvb/ports") is not None, 10,
+                   lambda: f"no /pvb/ports: {self.fwd.stderr}")
         ports = {p["name"]: p["port_id"] for p in self.tel.query("/pvb/ports").values()}
         self.vh_port = ports["vh"]
 
