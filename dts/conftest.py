@@ -157,17 +157,21 @@ class Running:
     def stderr(self):
         return "".join(self.err)
 
+    def screen(self, start=0):
+        """stdout from offset @start, as wait_for() reads it."""
+        return self.stdout[start:]
+
     def wait_for(self, text, timeout):
-        """True once @text shows on stdout; False if it does not within @timeout s
-        or the process ends without printing it."""
+        """True once @text shows on the screen (stdout); False if it does not
+        within @timeout s or the process ends without printing it."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            if text in self.stdout:
+            if text in self.screen():
                 return True
             if self.p.poll() is not None:
                 for t in self.threads:
                     t.join(1)
-                return text in self.stdout
+                return text in self.screen()
             time.sleep(0.02)
         return False
 
@@ -258,21 +262,9 @@ class Testpmd(Running):
 
     def screen(self, start=0):
         """stdout from offset @start with the asynchronous event lines taken out:
-        what the command line itself printed."""
+        what the command line itself printed (wait_for() and cmd() read this;
+        stdout keeps the events)."""
         return self.EVENT.sub("", self.stdout[start:])
-
-    def wait_prompt(self, timeout):
-        """True once the first prompt shows, as wait_for() does for a text."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.PROMPT in self.screen():
-                return True
-            if self.p.poll() is not None:
-                for t in self.threads:
-                    t.join(1)
-                return self.PROMPT in self.screen()
-            time.sleep(0.02)
-        return False
 
     @staticmethod
     def _pump(f, buf):
@@ -355,7 +347,7 @@ def testpmd(procs, eal_mem):
         if not interactive:
             return Running(p)
         t = Testpmd(p)
-        if not t.wait_prompt(ready_timeout):
+        if not t.wait_for(Testpmd.PROMPT, ready_timeout):
             Procs.kill(p)
             r = t.finish(5)
             pytest.fail(f"testpmd did not start: {shlex.join(argv)}\n{r.stdout}\n{r.stderr}")

@@ -34,7 +34,7 @@ def start_fake(procs, script=FAKE):
 
 def test_prompt_split_by_an_event(procs):
     t = start_fake(procs)
-    assert t.wait_prompt(10), t.stdout
+    assert t.wait_for(Testpmd.PROMPT, 10), t.stdout
     assert "link state change event" in t.stdout     # the raw output keeps it
     assert t.cmd("show port info 0", timeout=10) == "you said: show port info 0\n"
     assert t.cmd("again", timeout=10) == "you said: again\n"
@@ -44,5 +44,5 @@ def test_prompt_split_by_an_event(procs):
 def test_prompt_not_faked_by_an_event(procs):
     """An event line alone is not a prompt."""
     t = start_fake(procs, f"printf '%b' '{EVENT}'; sleep 30")
-    assert not t.wait_prompt(1)
+    assert not t.wait_for(Testpmd.PROMPT, 1)
     assert "link state change event" in t.stdout

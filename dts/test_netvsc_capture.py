@@ -58,7 +58,7 @@ def start_testpmd(procs, eal, mem):
                          stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=TOP)
     procs.procs.append(p)
     t = Testpmd(p)
-    if not t.wait_prompt(30):
+    if not t.wait_for(Testpmd.PROMPT, 30):
         Procs.kill(p)
         r = t.finish(5)
         pytest.fail(f"testpmd did not start: {shlex.join(argv)}\n{r.stdout}\n{r.stderr}")
